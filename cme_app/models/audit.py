@@ -1,0 +1,27 @@
+"""Append-only audit trail (BR-D7)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+from .base import UTCDateTime, utcnow
+
+
+class AuditEvent(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
+    actor_id: int | None = Field(default=None, foreign_key="user.id", index=True)
+    actor_role: str | None = Field(default=None, max_length=20)
+    action: str = Field(max_length=60, index=True)
+    entity_type: str | None = Field(default=None, max_length=40)
+    entity_id: str | None = Field(default=None, max_length=64)
+    child_id: int | None = Field(default=None, foreign_key="child.id", index=True)
+    outcome: str = Field(default="ok", max_length=20)
+    detail: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
+    ip: str | None = Field(default=None, max_length=64)
+    prev_hash: str | None = Field(default=None, max_length=64)
+    hash: str | None = Field(default=None, max_length=64)

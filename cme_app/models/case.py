@@ -1,0 +1,78 @@
+"""The LA-side case: one per child per episode (domain.md 4.6, 5)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+
+from sqlmodel import Field, SQLModel
+
+from .base import UTCDateTime, utcnow
+
+
+class Stage(StrEnum):
+    NEW_REFERRAL = "new_referral"
+    TRIAGE = "triage"
+    ENQUIRIES = "enquiries"
+    HOME_VISIT = "home_visit"
+    AWAITING_VERIFICATION = "awaiting_verification"
+    LOCATED = "located"
+    CLOSED = "closed"
+
+
+STAGE_LABELS: dict[str, str] = {
+    Stage.NEW_REFERRAL: "New referral",
+    Stage.TRIAGE: "Triage",
+    Stage.ENQUIRIES: "Enquiries",
+    Stage.HOME_VISIT: "Home visit",
+    Stage.AWAITING_VERIFICATION: "Awaiting verification",
+    Stage.LOCATED: "Located – securing education",
+    Stage.CLOSED: "Closed",
+}
+
+
+class Risk(StrEnum):
+    RED = "red"
+    AMBER = "amber"
+    GREEN = "green"
+
+
+class Case(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    reference: str = Field(max_length=16, unique=True, index=True)
+    child_id: int = Field(foreign_key="child.id", index=True)
+    referral_id: int = Field(foreign_key="referral.id", index=True)
+    stage: str = Field(default=Stage.NEW_REFERRAL, max_length=30, index=True)
+    stage_entered_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    risk: str | None = Field(default=None, max_length=10, index=True)
+    risk_rationale: str | None = Field(default=None, max_length=2000)
+    risk_rated_by_id: int | None = Field(default=None, foreign_key="user.id")
+    risk_rated_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    allocated_officer_id: int | None = Field(default=None, foreign_key="user.id", index=True)
+    opened_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    triage_due_on: date | None = None
+    first_visit_due_on: date | None = None
+    next_review_on: date | None = None
+    closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    outcome: str | None = Field(default=None, max_length=30)
+    episode: int = Field(default=1)
+    reopened_from_id: int | None = Field(default=None, foreign_key="case.id")
+    version: int = Field(default=1)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class StageChange(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="case.id", index=True)
+    from_stage: str | None = Field(default=None, max_length=30)
+    to_stage: str = Field(max_length=30)
+    at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    by_id: int | None = Field(default=None, foreign_key="user.id")
+    reason: str | None = Field(default=None, max_length=1000)
+
+
+class ReferenceCounter(SQLModel, table=True):
+    """Last issued case number per calendar year, for CME-YYYY-NNNNN."""
+
+    year: int = Field(primary_key=True)
+    last_value: int = Field(default=0)

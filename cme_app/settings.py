@@ -1,0 +1,65 @@
+"""One typed settings object, read from the environment."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_DB_URL = f"sqlite:///{PROJECT_ROOT / 'cme.db'}"
+_SECRET_FILE = PROJECT_ROOT / ".cme_secret"
+
+
+def _split(value: str) -> tuple[str, ...]:
+    return tuple(v.strip() for v in value.split(",") if v.strip())
+
+
+def _local_secret() -> str:
+    """A per-checkout secret for local runs, made once and kept out of git."""
+    try:
+        fd = os.open(_SECRET_FILE, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return _SECRET_FILE.read_text().strip()
+    with os.fdopen(fd, "w") as f:
+        f.write(secrets.token_hex(32))
+    return _SECRET_FILE.read_text().strip()
+
+
+@dataclass(frozen=True)
+class Settings:
+    db_url: str
+    secret_key: str
+    allowed_origins: tuple[str, ...]
+    production: bool
+    session_idle_minutes: int = 30
+    session_absolute_hours: int = 12
+    login_max_failures: int = 10
+    login_window_minutes: int = 5
+    late_referral_weeks: int = 4
+    la_code: str = "383"
+    la_name: str = "Leeds"
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    env = os.environ
+    production = env.get("CME_ENV", "").lower() == "production"
+    secret = env.get("CME_SECRET_KEY", "")
+    if not secret:
+        if production:
+            raise RuntimeError("CME_SECRET_KEY must be set when CME_ENV=production")
+        secret = _local_secret()
+    return Settings(
+        db_url=env.get("REFLEX_DB_URL") or DEFAULT_DB_URL,
+        secret_key=secret,
+        allowed_origins=_split(
+            env.get("CME_ALLOWED_ORIGINS", "http://localhost:3000,http://127.0.0.1:3000")
+        ),
+        production=production,
+        session_idle_minutes=int(env.get("CME_SESSION_IDLE_MINUTES", "30")),
+        session_absolute_hours=int(env.get("CME_SESSION_ABSOLUTE_HOURS", "12")),
+    )
