@@ -1,0 +1,79 @@
+"""Test database setup.
+
+SQLite by default (a temp file per run). With CME_TEST_DB_URL set to a PostgreSQL server URL,
+each run creates a database of its own on that server and drops it at the end, so repeated or
+parallel runs never collide. The URL is exported as REFLEX_DB_URL *before* the app is imported.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import uuid
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+_BASE_URL = os.environ.get("CME_TEST_DB_URL", "")
+_TMP = Path(tempfile.mkdtemp(prefix="cme-test-"))
+
+
+def _make_test_database() -> tuple[str, str | None]:
+    if not _BASE_URL:
+        return f"sqlite:///{_TMP / 'test.db'}", None
+    url = sa.engine.make_url(_BASE_URL)
+    name = f"cme_test_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    admin.dispose()
+    return url.set(database=name).render_as_string(hide_password=False), name
+
+
+TEST_DB_URL, _PG_DB_NAME = _make_test_database()
+os.environ["REFLEX_DB_URL"] = TEST_DB_URL
+os.environ.setdefault("CME_SECRET_KEY", "test-secret-key-not-for-production")
+os.environ["REFLEX_TELEMETRY_ENABLED"] = "false"
+os.environ["REFLEX_CHECK_LATEST_VERSION"] = "0"
+
+from sqlmodel import Session, SQLModel  # noqa: E402
+
+from cme_app import models  # noqa: E402, F401
+from cme_app.db import get_engine  # noqa: E402
+from cme_app.migrations import upgrade_to_head  # noqa: E402
+
+
+def pytest_sessionfinish(session, exitstatus):
+    get_engine().dispose()
+    if _PG_DB_NAME:
+        admin = sa.create_engine(sa.engine.make_url(_BASE_URL), isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{_PG_DB_NAME}" WITH (FORCE)')
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def engine():
+    upgrade_to_head(TEST_DB_URL)
+    return get_engine()
+
+
+def _wipe(engine) -> None:
+    with engine.begin() as conn:
+        for table in reversed(SQLModel.metadata.sorted_tables):
+            conn.execute(table.delete())
+
+
+@pytest.fixture
+def db(engine):
+    """A clean, migrated database for one test."""
+    _wipe(engine)
+    yield engine
+    _wipe(engine)
+
+
+@pytest.fixture
+def session(db):
+    with Session(db, expire_on_commit=False) as s:
+        yield s
