@@ -1,0 +1,142 @@
+"""Browser tests against a production build served on a free port.
+
+Every test under tests/e2e is marked ``e2e``. The app is started once per session with
+``reflex run --env prod --single-port`` on the run's own test database (migrated by the
+``engine`` fixture), never on port 3000 and never on the demo database.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import TEST_DB_URL
+from tests.e2e.helpers import ARTIFACTS, CONNECTION_PROBE, ROOT
+
+E2E_DIR = Path(__file__).resolve().parent
+BUN_DIR = ROOT / ".tools" / "node_modules" / "@oven" / "bun-linux-x64" / "bin"
+START_TIMEOUT_S = 240
+CHROMIUM = "/usr/bin/chromium"
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if Path(str(item.path)).is_relative_to(E2E_DIR):
+            item.add_marker(pytest.mark.e2e)
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _tail(path: Path, lines: int = 60) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no log)"
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    if proc.poll() is not None:
+        return
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
+    except ProcessLookupError:
+        pass
+
+
+@pytest.fixture(scope="session")
+def app_url(engine):
+    """Serve the app (prod build, single port) on a free port; yield http://localhost:PORT."""
+    port = _free_port()
+    ARTIFACTS.mkdir(exist_ok=True)
+    log_path = ARTIFACTS / f"reflex-e2e-{port}.log"
+    reflex = Path(sys.executable).with_name("reflex")
+    env = {
+        **os.environ,
+        "REFLEX_DB_URL": TEST_DB_URL,
+        "CME_SECRET_KEY": os.environ["CME_SECRET_KEY"],
+        "CME_ALLOWED_ORIGINS": f"http://localhost:{port},http://127.0.0.1:{port}",
+        "PATH": f"{BUN_DIR}{os.pathsep}{reflex.parent}{os.pathsep}{os.environ.get('PATH', '')}",
+        "REFLEX_CHECK_LATEST_VERSION": "0",
+        "REFLEX_TELEMETRY_ENABLED": "false",
+        "PYTHONUNBUFFERED": "1",
+    }
+    cmd = [
+        str(reflex), "run", "--env", "prod", "--single-port",
+        "--frontend-port", str(port), "--backend-port", str(port),
+    ]
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(
+            cmd, cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=log,
+            stderr=subprocess.STDOUT, start_new_session=True,
+        )
+    try:
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(
+                    f"reflex exited with {proc.returncode} before serving; log {log_path}:\n"
+                    + _tail(log_path)
+                )
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/ping", timeout=2) as r:
+                    if r.status == 200:
+                        break
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(
+                    f"reflex did not answer /ping within {START_TIMEOUT_S}s; log {log_path}:\n"
+                    + _tail(log_path)
+                )
+            time.sleep(0.5)
+        yield f"http://localhost:{port}"
+    finally:
+        _stop(proc)
+
+
+@pytest.fixture(scope="session")
+def base_url(app_url):
+    """Lets tests write page.goto("/login")."""
+    return app_url
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    return {
+        **browser_type_launch_args,
+        "executable_path": CHROMIUM,
+        "args": [
+            "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+            "--no-first-run", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync",
+        ],
+    }
+
+
+@pytest.fixture
+def new_context(new_context):
+    """Every context (incl. the default `context`/`page`) gets the websocket probe."""
+
+    def factory(**kwargs):
+        ctx = new_context(**kwargs)
+        ctx.add_init_script(CONNECTION_PROBE)
+        return ctx
+
+    return factory

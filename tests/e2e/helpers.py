@@ -1,0 +1,106 @@
+"""Helpers for the browser tests: hydration wait, axe-core checks, screenshots."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from playwright.sync_api import BrowserContext, Page
+
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "test-artifacts"
+SCREENSHOTS = ARTIFACTS / "screenshots"
+AXE_JS = ROOT / ".tools" / "node_modules" / "axe-core" / "axe.min.js"
+
+# Installed in every browser context by tests/e2e/conftest.py (before any page script runs).
+# Reflex 0.10's state.js calls window.__reflex_otel?.onSocketConnect?.() when the event
+# websocket connects and onSocketDisconnect when it drops; we record that on window.
+CONNECTION_PROBE = """
+(() => {
+  const hooks = window.__reflex_otel || {};
+  const onConnect = hooks.onSocketConnect;
+  const onDisconnect = hooks.onSocketDisconnect;
+  hooks.onSocketConnect = function (...args) {
+    window.__cme_socket_connected = true;
+    return onConnect?.apply(this, args);
+  };
+  hooks.onSocketDisconnect = function (...args) {
+    window.__cme_socket_connected = false;
+    return onDisconnect?.apply(this, args);
+  };
+  window.__reflex_otel = hooks;
+  window.__cme_probe = true;
+})();
+"""
+
+# Ready when the websocket is connected and, if the page renders the hydration marker
+# <div id="hydrated" data-hydrated="true|false" hidden> (bound to rx.State.is_hydrated),
+# the marker says "true" (the hydrate snapshot and the page's on_load handlers are done).
+_HYDRATED_JS = """
+() => {
+  const el = document.getElementById('hydrated');
+  const marked = el ? el.getAttribute('data-hydrated') === 'true' : null;
+  if (window.__cme_probe) {
+    return window.__cme_socket_connected === true && marked !== false;
+  }
+  return marked === true;
+}
+"""
+
+
+def install_connection_probe(target: BrowserContext | Page) -> None:
+    """Add the websocket probe to a context/page made outside the `context` fixture."""
+    target.add_init_script(CONNECTION_PROBE)
+
+
+def wait_for_hydration(page: Page, timeout: float = 30_000) -> None:
+    """Block until the Reflex page is connected and hydrated, so fills/clicks aren't lost."""
+    page.wait_for_load_state("domcontentloaded", timeout=timeout)
+    page.wait_for_function(_HYDRATED_JS, timeout=timeout, polling=50)
+
+
+def axe_check(page: Page, *, impacts: tuple[str, ...] = ("serious", "critical")) -> list[dict]:
+    """Run axe-core on the current page; return violations with the given impacts."""
+    if not AXE_JS.exists():
+        raise RuntimeError(f"{AXE_JS} is missing: run `make install`")
+    if not page.evaluate("() => typeof window.axe !== 'undefined'"):
+        page.add_script_tag(path=str(AXE_JS))
+    result = page.evaluate(
+        """async () => {
+            const r = await axe.run(document, {resultTypes: ['violations']});
+            return r.violations.map(v => ({
+                id: v.id, impact: v.impact, help: v.help, helpUrl: v.helpUrl,
+                targets: v.nodes.map(n => n.target.join(' ')),
+            }));
+        }"""
+    )
+    return [v for v in result if v["impact"] in impacts]
+
+
+def format_violations(violations: list[dict]) -> str:
+    lines = []
+    for v in violations:
+        lines.append(f"[{v['impact']}] {v['id']}: {v['help']} ({v['helpUrl']})")
+        lines.extend(f"    at {t}" for t in v["targets"][:10])
+    return "\n".join(lines)
+
+
+def assert_no_axe_violations(page: Page, name: str | None = None) -> None:
+    """Fail (and save a screenshot) if axe-core finds a serious or critical violation."""
+    violations = axe_check(page)
+    if violations:
+        if name:
+            screenshot(page, f"axe-{name}")
+        raise AssertionError(
+            f"axe-core: {len(violations)} serious/critical violation(s) on {page.url}\n"
+            + format_violations(violations)
+        )
+
+
+def screenshot(page: Page, name: str, *, full_page: bool = True) -> Path:
+    """Save a PNG under test-artifacts/screenshots/ and return its path."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    safe = re.sub(r"[^A-Za-z0-9_.-]+", "-", name).strip("-") or "screenshot"
+    path = SCREENSHOTS / f"{safe}.png"
+    page.screenshot(path=str(path), full_page=full_page)
+    return path
