@@ -2,11 +2,15 @@
 
 import reflex as rx
 
-from cme_app import models  # noqa: F401  (tables must be imported for the app and Alembic)
+from cme_app import models, pages  # noqa: F401  (importing registers tables and pages)
+from cme_app.api import api
 
-app = rx.App()
-
-
-@rx.page(route="/login", title="Sign in – CME")
-def login() -> rx.Component:
-    return rx.el.main(rx.el.h1("Sign in"))
+app = rx.App(
+    stylesheets=["/styles.css"],
+    head_components=[
+        rx.el.meta(name="theme-color", content="#0b0c0c"),
+        rx.el.link(rel="icon", href="/favicon.svg", type="image/svg+xml"),
+    ],
+    api_transformer=api,
+    html_lang="en-GB",
+)

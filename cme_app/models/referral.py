@@ -58,6 +58,7 @@ class Referral(SQLModel, table=True):
     concerns_none_known: bool = Field(default=False)
     concerns_narrative: str | None = Field(default=None, max_length=4000)
     late: bool = Field(default=False)
+    outside_csa: bool = Field(default=False)
 
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

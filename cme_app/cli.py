@@ -1,0 +1,109 @@
+"""The `cme-app` command: migrate, demo data, schools and users."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import sys
+
+from .db import session_scope
+from .services.errors import ValidationFailed
+
+
+def _read_password() -> str:
+    if sys.stdin.isatty():
+        return getpass.getpass("Password: ")
+    return sys.stdin.readline().rstrip("\n")
+
+
+def _migrate(_args) -> int:
+    from .migrations import upgrade_to_head
+    from .settings import get_settings
+
+    upgrade_to_head(get_settings().db_url)
+    print("Database is up to date.")
+    return 0
+
+
+def _demo(args) -> int:
+    from .services import demo
+
+    if not args.print_logins:
+        with session_scope() as session:
+            added = demo.load_demo(session)
+        print("Demo data loaded: " + ", ".join(f"{v} {k}" for k, v in added.items()) + " added.")
+    print(f"\nDemo logins (password for all: {demo.DEMO_PASSWORD}):")
+    for login in demo.LOGINS:
+        where = f" at school URN {login.school_urn}" if login.school_urn else ""
+        print(f"  {login.role:<8} {login.email}{where}")
+    return 0
+
+
+def _users_create(args) -> int:
+    from .services import auth
+
+    password = _read_password()
+    with session_scope() as session:
+        user = auth.create_user(
+            session,
+            email=args.email,
+            role=args.role,
+            password=password,
+            name=args.name or "",
+            school_urn=args.school_urn,
+            totp_secret=args.totp_secret,
+        )
+        print(f"Created {user.role} user {user.email}.")
+    return 0
+
+
+def _schools_add(args) -> int:
+    from .services import schools
+
+    with session_scope() as session:
+        school = schools.add_school(session, urn=args.urn, name=args.name, la_code=args.la_code)
+        print(f"Registered school {school.urn} {school.name}.")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="cme-app", description="CME case management")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("migrate", help="bring the database to the latest schema").set_defaults(
+        func=_migrate
+    )
+    demo = sub.add_parser("demo", help="load demo schools, users and cases (safe to repeat)")
+    demo.add_argument("--print-logins", action="store_true", help="only print the demo logins")
+    demo.set_defaults(func=_demo)
+
+    users = sub.add_parser("users").add_subparsers(dest="users_command", required=True)
+    create = users.add_parser("create", help="create a user; the password is read from stdin")
+    create.add_argument("--email", required=True)
+    create.add_argument("--role", required=True,
+                        choices=["school", "officer", "lead", "admin", "auditor"])
+    create.add_argument("--school-urn")
+    create.add_argument("--name")
+    create.add_argument("--totp-secret")
+    create.set_defaults(func=_users_create)
+
+    schools = sub.add_parser("schools").add_subparsers(dest="schools_command", required=True)
+    add = schools.add_parser("add", help="register a school")
+    add.add_argument("--urn", required=True)
+    add.add_argument("--name", required=True)
+    add.add_argument("--la-code", default="383")
+    add.set_defaults(func=_schools_add)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except ValidationFailed as exc:
+        for error in exc.errors:
+            print(f"error: {error.field}: {error.message}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,215 @@
+"""GOV.UK-style form fields. Field `name` is also the element id, so error links can target it.
+
+Fields are uncontrolled (`default_value`): the browser keeps what was typed, the server only
+sees it on submit. `values` and `errors` are dict Vars keyed by field name.
+"""
+
+from __future__ import annotations
+
+import reflex as rx
+from reflex.vars import Var
+
+Name = str | Var
+
+
+def _error(errors: Var, name: Name) -> rx.Component:
+    return rx.cond(
+        errors.contains(name),
+        rx.el.p(
+            rx.el.span("Error: ", class_name="visually-hidden"),
+            errors[name],
+            id=f"{name}-error",
+            class_name="error-message",
+        ),
+    )
+
+
+def _described_by(name: Name, hint: str) -> Var | str:
+    return f"{name}-hint {name}-error" if hint else f"{name}-error"
+
+
+def _group(errors: Var, name: Name, *children) -> rx.Component:
+    return rx.el.div(
+        *children,
+        class_name=rx.cond(errors.contains(name), "form-group form-group--error", "form-group"),
+    )
+
+
+def _hint(name: Name, hint: str) -> rx.Component:
+    return rx.el.p(hint, id=f"{name}-hint", class_name="hint") if hint else rx.fragment()
+
+
+def text_field(
+    name: Name,
+    label: str | Var,
+    values: Var,
+    errors: Var,
+    *,
+    hint: str = "",
+    input_type: str = "text",
+    width: str = "",
+    autocomplete: str = "off",
+    key: Var | str | None = None,
+) -> rx.Component:
+    extra = {"key": key} if key is not None else {}
+    return _group(
+        errors,
+        name,
+        rx.el.label(label, html_for=name, class_name="label"),
+        _hint(name, hint),
+        _error(errors, name),
+        rx.el.input(
+            id=name,
+            name=name,
+            type=input_type,
+            default_value=values[name].to(str),
+            auto_complete=autocomplete,
+            aria_describedby=_described_by(name, hint),
+            class_name=rx.cond(
+                errors.contains(name), f"input input--error {width}", f"input {width}"
+            ),
+            **extra,
+        ),
+    )
+
+
+def date_field(name: Name, label: str | Var, values: Var, errors: Var, *, hint: str = ""):
+    return text_field(name, label, values, errors, hint=hint, input_type="date",
+                      width="input--w10")
+
+
+def textarea_field(
+    name: Name, label: str | Var, values: Var, errors: Var, *, hint: str = "", rows: int = 4
+) -> rx.Component:
+    return _group(
+        errors,
+        name,
+        rx.el.label(label, html_for=name, class_name="label"),
+        _hint(name, hint),
+        _error(errors, name),
+        rx.el.textarea(
+            id=name,
+            name=name,
+            rows=str(rows),
+            default_value=values[name].to(str),
+            aria_describedby=_described_by(name, hint),
+            class_name=rx.cond(errors.contains(name), "textarea textarea--error", "textarea"),
+        ),
+    )
+
+
+def select_field(
+    name: Name,
+    label: str | Var,
+    choices: dict[str, str],
+    values: Var,
+    errors: Var,
+    *,
+    hint: str = "",
+    on_change=None,
+) -> rx.Component:
+    extra = {"on_change": on_change} if on_change is not None else {}
+    return _group(
+        errors,
+        name,
+        rx.el.label(label, html_for=name, class_name="label"),
+        _hint(name, hint),
+        _error(errors, name),
+        rx.el.select(
+            rx.el.option("Select an option", value=""),
+            *[rx.el.option(text, value=value) for value, text in choices.items()],
+            id=name,
+            name=name,
+            default_value=values[name].to(str),
+            aria_describedby=_described_by(name, hint),
+            class_name=rx.cond(errors.contains(name), "select select--error", "select"),
+            **extra,
+        ),
+    )
+
+
+def radios(
+    name: str,
+    legend: str,
+    choices: dict[str, str],
+    values: Var,
+    errors: Var,
+    *,
+    hint: str = "",
+    inline: bool = True,
+) -> rx.Component:
+    """A radio group; the first option carries the group's id so error links land on it."""
+    options = []
+    for i, (value, text) in enumerate(choices.items()):
+        option_id = name if i == 0 else f"{name}-{value}"
+        options.append(
+            rx.el.div(
+                rx.el.input(
+                    type="radio",
+                    id=option_id,
+                    name=name,
+                    value=value,
+                    default_checked=values[name].to(str) == value,
+                ),
+                rx.el.label(text, html_for=option_id),
+                class_name="choice",
+            )
+        )
+    return _group(
+        errors,
+        name,
+        rx.el.fieldset(
+            rx.el.legend(legend, class_name="legend legend--s"),
+            _hint(name, hint),
+            _error(errors, name),
+            rx.el.div(*options, class_name="choices choices--inline" if inline else "choices"),
+            class_name="fieldset",
+            aria_describedby=_described_by(name, hint),
+        ),
+    )
+
+
+def checkbox(name: Name, label: str | Var, values: Var, *, hint: str = "") -> rx.Component:
+    return rx.el.div(
+        rx.el.input(
+            type="checkbox",
+            id=name,
+            name=name,
+            default_checked=values[name].to(str) == "on",
+            aria_describedby=f"{name}-hint" if hint else None,
+        ),
+        rx.el.div(
+            rx.el.label(label, html_for=name),
+            rx.el.p(hint, id=f"{name}-hint", class_name="hint") if hint else rx.fragment(),
+        ),
+        class_name="choice",
+    )
+
+
+def error_summary(error_list: Var) -> rx.Component:
+    """'There is a problem' with one link per field error (list of [field, message])."""
+    return rx.cond(
+        error_list.length() > 0,
+        rx.el.div(
+            rx.el.h2("There is a problem", class_name="error-summary__title",
+                     id="error-summary-title"),
+            rx.el.ul(
+                rx.foreach(
+                    error_list,
+                    lambda e: rx.el.li(rx.el.a(e[1], href="#" + e[0].to(str))),
+                ),
+                class_name="error-summary__list",
+            ),
+            id="error-summary",
+            class_name="error-summary",
+            role="alert",
+            tab_index=-1,
+            aria_labelledby="error-summary-title",
+        ),
+    )
+
+
+FOCUS_ERROR_SUMMARY = (
+    "window.setTimeout(() => { const s = document.getElementById('error-summary');"
+    " if (s) { s.focus(); s.scrollIntoView(); } }, 50)"
+)

@@ -1,0 +1,63 @@
+"""The page shell: skip link, header with the user's navigation, main, footer."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from .. import routes
+from ..state.auth import AuthState
+
+SERVICE_NAME = "Children Missing Education"
+
+
+def _nav() -> rx.Component:
+    return rx.el.nav(
+        rx.cond(
+            AuthState.user_role == "school",
+            rx.fragment(
+                rx.el.a("Your referrals", href=routes.REFERRALS),
+                rx.el.a("New referral", href=routes.REFERRAL_NEW),
+            ),
+            rx.el.a("Cases", href=routes.BOARD),
+        ),
+        rx.el.span(AuthState.user_name, class_name="app-header__user"),
+        rx.el.button("Sign out", on_click=AuthState.sign_out, class_name="link-button",
+                     type="button"),
+        class_name="app-header__nav",
+        aria_label="Account",
+    )
+
+
+def page(*children: rx.Component, narrow: bool = False, signed_in: bool = True) -> rx.Component:
+    return rx.fragment(
+        rx.el.a("Skip to main content", href="#main-content", class_name="skip-link"),
+        rx.el.header(
+            rx.el.div(
+                rx.el.a(
+                    SERVICE_NAME,
+                    rx.el.span("Leeds City Council", class_name="app-header__la"),
+                    href="/",
+                    class_name="app-header__service",
+                ),
+                rx.cond(AuthState.user_role != "", _nav()) if signed_in else rx.fragment(),
+                class_name="app-header__inner",
+            ),
+            class_name="app-header",
+        ),
+        rx.el.main(
+            *children,
+            id="main-content",
+            tab_index=-1,
+            class_name="page page--narrow" if narrow else "page",
+        ),
+        rx.el.footer(
+            rx.el.div(
+                rx.el.p(
+                    "Official-sensitive. Information about children is shared under "
+                    "section 436A of the Education Act 1996. Every view is recorded."
+                ),
+                class_name="footer__inner",
+            ),
+            class_name="footer",
+        ),
+    )

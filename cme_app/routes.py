@@ -1,0 +1,17 @@
+"""Route constants and builders (design.md §4)."""
+
+LOGIN = "/login"
+REFERRALS = "/referrals"
+REFERRAL_NEW = "/referrals/new"
+REFERRAL_DETAIL = "/referrals/[ref]"
+BOARD = "/board"
+CASE_DETAIL = "/cases/[ref]"
+API_PREFIX = "/api/v1"
+
+
+def referral_url(ref: str) -> str:
+    return f"{REFERRALS}/{ref}"
+
+
+def draft_url(public_id: str) -> str:
+    return f"{REFERRAL_NEW}?draft={public_id}"

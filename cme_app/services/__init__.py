@@ -1,0 +1,1 @@
+"""Business rules. Framework-free: nothing here imports Reflex."""

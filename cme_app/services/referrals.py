@@ -1,0 +1,454 @@
+"""Drafting, submitting and viewing school referrals."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from sqlmodel import Session, select
+
+from ..models import (
+    Address,
+    AddressKind,
+    Case,
+    Child,
+    DslAppraisal,
+    Referral,
+    ReferralConcern,
+    ReferralEnquiry,
+    ReferralStatus,
+    Role,
+    School,
+    Stage,
+    StageChange,
+    utcnow,
+)
+from ..models import Person as PersonRow
+from . import audit
+from . import referral_form as rf
+from .cases import next_case_reference
+from .errors import NotFound, ValidationFailed
+from .permissions import CASE_VIEWERS, Actor, require_role, require_school_user
+
+EDITABLE = (ReferralStatus.DRAFT, ReferralStatus.RETURNED)
+
+SCHOOL_STATUS: dict[str, str] = {
+    Stage.NEW_REFERRAL: "Received",
+    Stage.TRIAGE: "Being checked by the CME team",
+    Stage.ENQUIRIES: "Enquiries under way",
+    Stage.HOME_VISIT: "Enquiries under way",
+    Stage.AWAITING_VERIFICATION: "Enquiries under way",
+    Stage.LOCATED: "Child found – securing education",
+    Stage.CLOSED: "Closed",
+}
+
+
+@dataclass(frozen=True)
+class ReferralRow:
+    """One line in the school's list of referrals."""
+
+    public_id: str
+    reference: str
+    child_name: str
+    submitted_on: str
+    status: str
+    late: bool
+    is_draft: bool
+
+
+@dataclass(frozen=True)
+class ReferralView:
+    """What a school may see of one of its submitted referrals (no LA case notes)."""
+
+    reference: str
+    status: str
+    submitted_at: str
+    late: bool
+    outside_csa: bool
+    child_name: str
+    date_of_birth: str
+    upn: str
+    home_address: str
+    category: str
+    date_last_attended: str
+    date_school_aware: str
+    concerns: list[str]
+    enquiries: list[list[str]]
+    people: list[list[str]]
+    school_name: str
+
+
+def _status_text(referral: Referral, case: Case | None) -> str:
+    if referral.status == ReferralStatus.DRAFT:
+        return "Draft – not sent"
+    if referral.status == ReferralStatus.RETURNED:
+        return "More information needed"
+    if case is None:
+        return "Received"
+    return SCHOOL_STATUS.get(case.stage, "Received")
+
+
+def _editable_referral(session: Session, actor: Actor, public_id: str) -> Referral:
+    referral = session.exec(
+        select(Referral).where(
+            Referral.public_id == (public_id or "")[:32],
+            Referral.school_id == actor.school_id,
+            Referral.status.in_(EDITABLE),
+        )
+    ).first()
+    if referral is None:
+        audit.record(
+            session,
+            actor=actor,
+            action="referral.draft_open",
+            outcome="not_found",
+            entity_type="referral",
+            entity_id=(public_id or "")[:32],
+        )
+        raise NotFound("Draft not found.")
+    return referral
+
+
+def save_draft(
+    session: Session, *, actor: Actor | None, form: dict, public_id: str | None = None
+) -> Referral:
+    """Keep a half-finished referral. Nothing is validated; only the school can resume it."""
+    actor = require_school_user(actor)
+    data = rf.clean_form_data(form)
+    if public_id:
+        referral = _editable_referral(session, actor, public_id)
+    else:
+        referral = Referral(school_id=actor.school_id, created_by_id=actor.user_id)
+    referral.form_data = data
+    referral.updated_at = utcnow()
+    session.add(referral)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="referral.draft_saved",
+        entity_type="referral",
+        entity_id=referral.public_id,
+    )
+    return referral
+
+
+def open_draft(session: Session, *, actor: Actor | None, public_id: str) -> dict[str, str]:
+    actor = require_school_user(actor)
+    referral = _editable_referral(session, actor, public_id)
+    audit.record(
+        session,
+        actor=actor,
+        action="referral.draft_open",
+        entity_type="referral",
+        entity_id=referral.public_id,
+        child_id=referral.child_id,
+    )
+    return dict(referral.form_data or {})
+
+
+def submit(
+    session: Session,
+    *,
+    actor: Actor | None,
+    form: dict,
+    public_id: str | None = None,
+    today: date | None = None,
+) -> Case:
+    """Validate and submit. Creates the child's records and a case in 'New referral'.
+
+    Raises ValidationFailed (with every field error) and writes nothing if any rule fails.
+    """
+    actor = require_school_user(actor)
+    today = today or date.today()
+    data = rf.clean_form_data(form)
+    referral = _editable_referral(session, actor, public_id) if public_id else None
+    errors = rf.validate(data, today=today)
+    if errors:
+        raise ValidationFailed(errors)
+
+    if referral is None:
+        referral = Referral(school_id=actor.school_id, created_by_id=actor.user_id)
+    child = _child_from(data)
+    session.add(child)
+    session.flush()
+
+    dob = rf.parse_date(data["date_of_birth"])
+    start, end = rf.compulsory_school_age(dob)
+    aware = rf.parse_date(data["date_school_aware"])
+    now = utcnow()
+    referral.child_id = child.id
+    referral.form_data = data
+    referral.status = ReferralStatus.SUBMITTED
+    referral.referrer_name = data["referrer_name"]
+    referral.referrer_job_title = data["referrer_job_title"]
+    referral.referrer_phone = data["referrer_phone"]
+    referral.referrer_email = data["referrer_email"]
+    referral.on_roll_status = data["on_roll_status"]
+    referral.category = data["category"]
+    referral.date_last_attended = rf.parse_date(data["date_last_attended"])
+    referral.date_school_aware = aware
+    referral.absence_days = int(data["absence_days"]) if data.get("absence_days") else None
+    referral.absence_codes = data.get("absence_codes") or None
+    referral.history_of_non_attendance = rf.is_checked(data.get("history_of_non_attendance"))
+    referral.believed_destination = data.get("believed_destination") or None
+    referral.proposed_deletion_ground = data.get("proposed_deletion_ground") or None
+    referral.concerns_none_known = rf.is_checked(data.get(f"concern-{rf.NONE_KNOWN}"))
+    referral.concerns_narrative = data.get("concerns_narrative") or None
+    referral.late = rf.is_late(aware, today)
+    referral.outside_csa = not (start <= today <= end)
+    referral.submitted_at = now
+    referral.updated_at = now
+    session.add(referral)
+    session.flush()
+
+    _write_household(session, data, child, referral)
+    case = Case(
+        reference=next_case_reference(session, year=now.year),
+        child_id=child.id,
+        referral_id=referral.id,
+        stage=Stage.NEW_REFERRAL,
+        stage_entered_at=now,
+        opened_at=now,
+    )
+    session.add(case)
+    session.flush()
+    session.add(StageChange(case_id=case.id, to_stage=Stage.NEW_REFERRAL, by_id=actor.user_id))
+    audit.record(
+        session,
+        actor=actor,
+        action="referral.submitted",
+        entity_type="case",
+        entity_id=case.reference,
+        child_id=child.id,
+        detail={"referral": referral.public_id, "late": referral.late},
+    )
+    return case
+
+
+def _child_from(data: dict[str, str]) -> Child:
+    return Child(
+        first_name=data["first_name"],
+        middle_names=data.get("middle_names") or None,
+        last_name=data["last_name"],
+        known_as=data.get("known_as") or None,
+        date_of_birth=rf.parse_date(data["date_of_birth"]),
+        sex=data["sex"],
+        upn=rf.normalise_upn(data.get("upn", "")) or None,
+        year_group=data.get("year_group") or None,
+        first_language=data.get("first_language") or None,
+        interpreter_needed=rf.is_checked(data.get("interpreter_needed")),
+        sen_status=data["sen_status"],
+        looked_after=data["looked_after"],
+        cp_plan=data["cp_plan"],
+        child_in_need=data["child_in_need"],
+        traveller_family=rf.is_checked(data.get("traveller_family")),
+    )
+
+
+def _write_household(session: Session, data: dict[str, str], child: Child, referral: Referral):
+    common = {"child_id": child.id, "referral_id": referral.id}
+    session.add(
+        Address(
+            **common,
+            kind=AddressKind.LAST_KNOWN,
+            line1=data["home_line1"],
+            line2=data.get("home_line2") or None,
+            town=data.get("home_town") or None,
+            postcode=rf.normalise_postcode(data["home_postcode"]),
+            source="school",
+        )
+    )
+    for _, row in rf.rows(data, "address"):
+        session.add(
+            Address(
+                **common,
+                kind=row["kind"],
+                line1=row["line1"],
+                town=row["town"] or None,
+                postcode=rf.normalise_postcode(row["postcode"]) or None,
+                country=row["country"] or "United Kingdom",
+                source=row["source"] if row["source"] in rf.ADDRESS_SOURCE_CHOICES else "school",
+            )
+        )
+    for _, row in rf.rows(data, "person"):
+        session.add(
+            PersonRow(
+                **common,
+                kind=row["kind"],
+                full_name=row["full_name"],
+                relationship_to_child=row["relationship"],
+                phone=row["phone"] or None,
+                email=row["email"] or None,
+                lives_with_child=rf.is_checked(row["lives_with_child"]),
+                parental_responsibility=rf.is_checked(row["parental_responsibility"]),
+                is_emergency_contact=rf.is_checked(row["emergency_contact"]),
+                school_name=row["school_name"] or None,
+                date_of_birth=rf.parse_date(row["date_of_birth"]),
+            )
+        )
+    for _, row in rf.rows(data, "enquiry"):
+        session.add(
+            ReferralEnquiry(
+                referral_id=referral.id,
+                kind=row["kind"],
+                made_on=rf.parse_date(row["made_on"]),
+                time_of_day=row["time_of_day"] if row["time_of_day"] in ("AM", "PM") else None,
+                contacted=row["contacted"],
+                method=row["method"],
+                result=row["result"],
+            )
+        )
+    for kind in rf.ENQUIRY_KINDS:
+        reason = data.get(f"reason-{kind.code}")
+        if reason:
+            session.add(
+                ReferralEnquiry(referral_id=referral.id, kind=kind.code, not_possible_reason=reason)
+            )
+    for code in rf.CONCERNS:
+        if rf.is_checked(data.get(f"concern-{code}")):
+            session.add(ReferralConcern(referral_id=referral.id, concern=code))
+    session.add(
+        DslAppraisal(
+            referral_id=referral.id,
+            dsl_name=data["dsl_name"],
+            known_to_csc=data["known_to_csc"],
+            cp_plan=data["cp_plan"],
+            child_in_need=data["child_in_need"],
+            looked_after=data["looked_after"],
+            significant_harm=data["significant_harm"],
+            mash_referred_on=rf.parse_date(data.get("mash_referred_on")),
+            mash_reference=data.get("mash_reference") or None,
+            appraisal=data["dsl_appraisal"],
+        )
+    )
+
+
+def list_for_school(
+    session: Session, *, actor: Actor | None, limit: int = 200
+) -> list[ReferralRow]:
+    """The school's own referrals, newest first. Drafts included; other schools' never."""
+    actor = require_school_user(actor)
+    results = session.exec(
+        select(Referral, Case, Child)
+        .join(Case, Case.referral_id == Referral.id, isouter=True)
+        .join(Child, Child.id == Referral.child_id, isouter=True)
+        .where(Referral.school_id == actor.school_id)
+        .order_by(Referral.updated_at.desc())
+        .limit(max(1, min(limit, 500)))
+    ).all()
+    audit.record(
+        session,
+        actor=actor,
+        action="referral.list",
+        entity_type="school",
+        entity_id=actor.school_id,
+        detail={"count": len(results)},
+    )
+    out = []
+    for referral, case, child in results:
+        if child is not None:
+            name = f"{child.first_name} {child.last_name}"
+        else:
+            form = referral.form_data or {}
+            name = " ".join(p for p in (form.get("first_name"), form.get("last_name")) if p)
+        out.append(
+            ReferralRow(
+                public_id=referral.public_id,
+                reference=case.reference if case else "",
+                child_name=name or "Unnamed child",
+                submitted_on=_day(referral.submitted_at),
+                status=_status_text(referral, case),
+                late=referral.late,
+                is_draft=referral.status in EDITABLE,
+            )
+        )
+    return out
+
+
+def _day(moment) -> str:
+    return moment.strftime("%-d %B %Y") if moment else ""
+
+
+def _date(value: date | None) -> str:
+    return value.strftime("%-d %B %Y") if value else "Not given"
+
+
+def view_referral(session: Session, *, actor: Actor | None, reference: str) -> ReferralView:
+    """One submitted referral. A school sees only its own: others get NotFound, audited."""
+    actor = require_role(actor, Role.SCHOOL, *CASE_VIEWERS)
+    reference = (reference or "").strip().upper()[:16]
+    query = (
+        select(Referral, Case, Child, School)
+        .join(Case, Case.referral_id == Referral.id)
+        .join(Child, Child.id == Referral.child_id)
+        .join(School, School.id == Referral.school_id, isouter=True)
+        .where(Case.reference == reference)
+    )
+    if actor.is_school:
+        query = query.where(Referral.school_id == actor.school_id)
+    row = session.exec(query).first()
+    if row is None:
+        audit.record(
+            session,
+            actor=actor,
+            action="referral.view",
+            outcome="not_found",
+            entity_type="case",
+            entity_id=reference,
+        )
+        raise NotFound("Referral not found.")
+    referral, case, child, school = row
+    audit.record(
+        session,
+        actor=actor,
+        action="referral.view",
+        entity_type="case",
+        entity_id=case.reference,
+        child_id=child.id,
+    )
+    home = session.exec(
+        select(Address).where(
+            Address.referral_id == referral.id, Address.kind == AddressKind.LAST_KNOWN
+        )
+    ).first()
+    enquiries = session.exec(
+        select(ReferralEnquiry)
+        .where(ReferralEnquiry.referral_id == referral.id)
+        .order_by(ReferralEnquiry.id)
+    ).all()
+    people = session.exec(
+        select(PersonRow).where(PersonRow.referral_id == referral.id).order_by(PersonRow.id)
+    ).all()
+    concerns = session.exec(
+        select(ReferralConcern.concern).where(ReferralConcern.referral_id == referral.id)
+    ).all()
+    return ReferralView(
+        reference=case.reference,
+        status=_status_text(referral, case),
+        submitted_at=_day(referral.submitted_at),
+        late=referral.late,
+        outside_csa=referral.outside_csa,
+        child_name=f"{child.first_name} {child.last_name}",
+        date_of_birth=_date(child.date_of_birth),
+        upn=child.upn or "Not given",
+        home_address=", ".join(p for p in (home.line1, home.line2, home.town, home.postcode) if p)
+        if home
+        else "Not given",
+        category=rf.CATEGORY_CHOICES.get(referral.category or "", "Not given"),
+        date_last_attended=_date(referral.date_last_attended),
+        date_school_aware=_date(referral.date_school_aware),
+        concerns=[rf.CONCERNS.get(c, c) for c in concerns] or ["None known"],
+        enquiries=[
+            [
+                rf.ENQUIRY_LABELS.get(e.kind, e.kind),
+                _date(e.made_on) if e.made_on else "Not possible",
+                e.contacted or "",
+                rf.METHOD_CHOICES.get(e.method or "", ""),
+                e.result or e.not_possible_reason or "",
+            ]
+            for e in enquiries
+        ],
+        people=[[p.full_name, p.relationship_to_child, p.phone or ""] for p in people],
+        school_name=school.name if school else "",
+    )

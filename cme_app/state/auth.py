@@ -1,0 +1,59 @@
+"""The signed-in actor, looked up from the server-side session on every event."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from .. import routes
+from ..db import session_scope
+from ..models import Role
+from ..services import auth
+from ..services.permissions import Actor
+from ..settings import get_settings
+
+SESSION_COOKIE = "cme_session"
+
+
+class AuthState(rx.State):
+    """Base for page states. Only the opaque session token lives in the browser."""
+
+    session_token: str = rx.Cookie(
+        "",
+        name=SESSION_COOKIE,
+        same_site="strict",
+        secure=get_settings().production,
+        max_age=get_settings().session_absolute_hours * 3600,
+    )
+    user_name: str = ""
+    user_role: str = ""
+
+    def _client_ip(self) -> str | None:
+        return self.router.session.client_ip or None
+
+    def _actor(self) -> Actor | None:
+        """The actor for this event, checked against the database every time."""
+        with session_scope() as session:
+            actor = auth.actor_for_token(session, self.session_token, ip=self._client_ip())
+        if actor is None:
+            self.user_name, self.user_role = "", ""
+        else:
+            self.user_name, self.user_role = actor.name, str(actor.role)
+        return actor
+
+    def _page_guard(self, *roles: Role):
+        """Call first in every on_load. Returns (actor, None) or (None, redirect event)."""
+        actor = self._actor()
+        if actor is None:
+            return None, rx.redirect(routes.LOGIN)
+        if actor.role not in roles:
+            return None, rx.redirect(auth.home_route(actor.role))
+        return actor, None
+
+    @rx.event
+    def sign_out(self):
+        actor = self._actor()
+        with session_scope() as session:
+            auth.sign_out(session, token=self.session_token, actor=actor)
+        self.session_token = ""
+        self.user_name, self.user_role = "", ""
+        return rx.redirect(routes.LOGIN)
