@@ -42,7 +42,7 @@ $(VENV)/bin/python:
 
 # Re-install only when pyproject.toml changed since the last successful install.
 $(PY_STAMP): pyproject.toml | $(VENV)/bin/python
-	$(VENV)/bin/python -m pip install --quiet -e '.[dev]'
+	$(VENV)/bin/python -m pip install --quiet --quiet -e '.[dev]'
 	touch $@
 
 # bun (Reflex's JS toolchain; the GitHub install script is unreachable here) and axe-core,
