@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-28 00:11:42.613618
+Create Date: 2026-11-28 00:16:43.841099
 
 """
 from collections.abc import Sequence
@@ -167,6 +167,7 @@ def upgrade() -> None:
     sa.Column('concerns_none_known', sa.Boolean(), nullable=False),
     sa.Column('concerns_narrative', sqlmodel.sql.sqltypes.AutoString(length=4000), nullable=True),
     sa.Column('late', sa.Boolean(), nullable=False),
+    sa.Column('outside_csa', sa.Boolean(), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('submitted_at', sa.DateTime(timezone=True), nullable=True),
