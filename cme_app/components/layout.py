@@ -30,6 +30,8 @@ def _nav() -> rx.Component:
 
 def page(*children: rx.Component, narrow: bool = False, signed_in: bool = True) -> rx.Component:
     return rx.fragment(
+        # Lets browser tests wait until the page is connected and its on_load has run.
+        rx.el.div(id="hydrated", data_hydrated=rx.State.is_hydrated.to(str), hidden=True),
         rx.el.a("Skip to main content", href="#main-content", class_name="skip-link"),
         rx.el.header(
             rx.el.div(
