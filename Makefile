@@ -70,7 +70,6 @@ test-deps: install
 run: install
 	$(VENV)/bin/cme-app migrate
 	$(VENV)/bin/cme-app demo
-	$(VENV)/bin/cme-app demo --print-logins
 	$(VENV)/bin/reflex run --env prod --single-port --frontend-port $(PORT) --backend-port $(PORT)
 
 # ---------------------------------------------------------------------------- checks

@@ -100,10 +100,14 @@ def test_case_references_are_sequential_per_year(session):
 
 def test_concerns_are_stored(session):
     school_a, _ = two_schools(session)
-    form = complete(**{
-        "concern-none_known": None, "concern-fgm": "on", "concern-cse": "on",
-        "concerns_narrative": "Older sister was taken abroad last summer.",
-    })
+    form = complete(
+        **{
+            "concern-none_known": None,
+            "concern-fgm": "on",
+            "concern-cse": "on",
+            "concerns_narrative": "Older sister was taken abroad last summer.",
+        }
+    )
     case = referrals.submit(session, actor=school_a, form=form, today=TODAY)
     stored = session.exec(
         select(ReferralConcern.concern).where(ReferralConcern.referral_id == case.referral_id)
@@ -254,8 +258,14 @@ def _without_enquiry(form: dict, kind: str) -> dict:
 
 @pytest.mark.parametrize(
     "kind",
-    ["first_day_call", "emergency_contacts", "letter", "siblings_friends", "home_visit",
-     "social_media"],
+    [
+        "first_day_call",
+        "emergency_contacts",
+        "letter",
+        "siblings_friends",
+        "home_visit",
+        "social_media",
+    ],
 )
 def test_each_minimum_enquiry_is_required_unless_a_reason_is_given(kind):
     form = _without_enquiry(complete(), kind)
@@ -271,9 +281,7 @@ def test_conditional_enquiries_need_a_row_or_a_reason(kind):
 
 def test_other_la_enquiry_required_when_family_believed_moved_out_of_area():
     assert errors_for(complete(category="moved_out_of_area")) == {
-        "reason-other_la": next(
-            k.missing_message for k in rf.ENQUIRY_KINDS if k.code == "other_la"
-        )
+        "reason-other_la": next(k.missing_message for k in rf.ENQUIRY_KINDS if k.code == "other_la")
     }
     assert "reason-other_la" not in errors_for(complete(category="whereabouts_unknown"))
 
@@ -283,17 +291,21 @@ def test_sc02_no_home_visit_and_bad_upn_gives_both_errors():
     errors = errors_for(form)
     assert errors["upn"].startswith("UPN check letter invalid")
     assert errors["reason-home_visit"] == (
-        "Record the outcome of at least one home visit (or give a reason a visit was not "
-        "possible)"
+        "Record the outcome of at least one home visit (or give a reason a visit was not possible)"
     )
     assert len(errors) == 2
 
 
 def test_enquiry_row_needs_date_who_how_and_result():
-    form = complete(**{
-        "enquiry-x1-kind": "other", "enquiry-x1-made_on": "", "enquiry-x1-contacted": "",
-        "enquiry-x1-method": "", "enquiry-x1-result": "Asked the mosque",
-    })
+    form = complete(
+        **{
+            "enquiry-x1-kind": "other",
+            "enquiry-x1-made_on": "",
+            "enquiry-x1-contacted": "",
+            "enquiry-x1-method": "",
+            "enquiry-x1-result": "Asked the mosque",
+        }
+    )
     assert errors_for(form) == {
         "enquiry-x1-made_on": "Enter the date of the enquiry",
         "enquiry-x1-contacted": "Enter who was contacted",
@@ -316,8 +328,9 @@ def test_resident_parent_needs_a_phone_number():
 
 
 def test_postcode_and_emails_are_checked():
-    errors = errors_for(complete(home_postcode="LS2", referrer_email="nope",
-                                 **{"person-p1-email": "x@"}))
+    errors = errors_for(
+        complete(home_postcode="LS2", referrer_email="nope", **{"person-p1-email": "x@"})
+    )
     assert set(errors) == {"home_postcode", "referrer_email", "person-p1-email"}
 
 
@@ -356,18 +369,22 @@ def test_failed_submit_writes_nothing(session):
     session.commit()
     before = {m: count(session, m) for m in (Referral, Case, Child, Person, AuditEvent)}
     with pytest.raises(ValidationFailed) as exc:
-        referrals.submit(session, actor=school_a, form=complete(upn="B383200012401"),
-                         today=TODAY)
+        referrals.submit(session, actor=school_a, form=complete(upn="B383200012401"), today=TODAY)
     session.rollback()
     assert [e.field for e in exc.value.errors] == ["upn"]
     assert {m: count(session, m) for m in before} == before
 
 
 def test_unknown_fields_are_dropped_and_values_bounded():
-    cleaned = rf.clean_form_data({
-        "first_name": "  Amira  ", "is_admin": "yes", "enquiry-zz-evil": "x",
-        "last_name": "x" * 10_000, "person-p1-full_name": ["not", "a", "string"],
-    })
+    cleaned = rf.clean_form_data(
+        {
+            "first_name": "  Amira  ",
+            "is_admin": "yes",
+            "enquiry-zz-evil": "x",
+            "last_name": "x" * 10_000,
+            "person-p1-full_name": ["not", "a", "string"],
+        }
+    )
     assert cleaned == {"first_name": "Amira", "last_name": "x" * rf.MAX_VALUE_LENGTH}
     assert rf.clean_form_data("not a dict") == {}
 
@@ -375,7 +392,9 @@ def test_unknown_fields_are_dropped_and_values_bounded():
 # ---- late flag (BR-S1, SC-03) -----------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("aware_days_ago", "late"), [(35, True), (29, True), (28, False), (0, False)])
+@pytest.mark.parametrize(
+    ("aware_days_ago", "late"), [(35, True), (29, True), (28, False), (0, False)]
+)
 def test_late_flag_after_four_weeks(session, aware_days_ago, late):
     school_a, _ = two_schools(session)
     form = example_referral_form(today=TODAY, aware_days_ago=aware_days_ago)
@@ -399,11 +418,13 @@ def test_draft_is_saved_and_only_its_school_can_resume_it(session):
     with pytest.raises(NotFound):
         referrals.open_draft(session, actor=school_b, public_id=draft.public_id)
     with pytest.raises(NotFound):
-        referrals.save_draft(session, actor=school_b, form={"first_name": "Hijack"},
-                             public_id=draft.public_id)
+        referrals.save_draft(
+            session, actor=school_b, form={"first_name": "Hijack"}, public_id=draft.public_id
+        )
     refused = session.exec(
-        select(AuditEvent).where(AuditEvent.outcome == "not_found",
-                                 AuditEvent.actor_id == school_b.user_id)
+        select(AuditEvent).where(
+            AuditEvent.outcome == "not_found", AuditEvent.actor_id == school_b.user_id
+        )
     ).all()
     assert len(refused) == 2
     assert session.get(Referral, draft.id).form_data == {"first_name": "Half"}
@@ -423,8 +444,9 @@ def test_staff_cannot_draft_or_submit_school_referrals(session):
 def test_submitting_a_draft_turns_it_into_the_referral(session):
     school_a, _ = two_schools(session)
     draft = referrals.save_draft(session, actor=school_a, form={"first_name": "Amira"})
-    case = referrals.submit(session, actor=school_a, form=complete(), public_id=draft.public_id,
-                            today=TODAY)
+    case = referrals.submit(
+        session, actor=school_a, form=complete(), public_id=draft.public_id, today=TODAY
+    )
     assert case.referral_id == draft.id
     assert count(session, Referral) == 1
     with pytest.raises(NotFound):  # a submitted referral is no longer an editable draft
@@ -454,8 +476,9 @@ def test_other_school_gets_not_found_and_the_attempt_is_audited(session):
     with pytest.raises(NotFound):
         referrals.view_referral(session, actor=school_b, reference=case.reference)
     attempt = session.exec(
-        select(AuditEvent).where(AuditEvent.actor_id == school_b.user_id,
-                                 AuditEvent.action == "referral.view")
+        select(AuditEvent).where(
+            AuditEvent.actor_id == school_b.user_id, AuditEvent.action == "referral.view"
+        )
     ).one()
     assert attempt.outcome == "not_found" and attempt.entity_id == case.reference
 
@@ -467,7 +490,8 @@ def test_staff_can_view_any_referral_and_it_is_audited(session):
     view = referrals.view_referral(session, actor=officer, reference=case.reference.lower())
     assert view.reference == case.reference
     events = session.exec(
-        select(AuditEvent).where(AuditEvent.actor_id == officer.user_id,
-                                 AuditEvent.action == "referral.view")
+        select(AuditEvent).where(
+            AuditEvent.actor_id == officer.user_id, AuditEvent.action == "referral.view"
+        )
     ).all()
     assert [(e.outcome, e.child_id) for e in events] == [("ok", case.child_id)]

@@ -1,0 +1,54 @@
+"""The `cme-app` command line, run as a real subprocess against the test database."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+from sqlmodel import select
+
+from cme_app.models import Case, School, User
+from tests.conftest import TEST_DB_URL
+
+
+def cme_app(*args: str, stdin: str = "") -> subprocess.CompletedProcess:
+    env = {**os.environ, "REFLEX_DB_URL": TEST_DB_URL}
+    return subprocess.run(
+        [sys.executable, "-m", "cme_app.cli", *args],
+        input=stdin, capture_output=True, text=True, env=env, timeout=120, check=False,
+    )
+
+
+def test_schools_add_and_users_create_read_password_from_stdin(session):
+    added = cme_app("schools", "add", "--urn", "107999", "--name", "Aire Valley Primary")
+    assert added.returncode == 0, added.stderr
+    password = "a long enough password"
+    made = cme_app("users", "create", "--email", "s@example.org", "--role", "school",
+                   "--school-urn", "107999", stdin=password + "\n")
+    assert made.returncode == 0, made.stderr
+    assert password not in made.stdout + made.stderr
+    session.expire_all()
+    user = session.exec(select(User).where(User.email == "s@example.org")).one()
+    school = session.exec(select(School).where(School.urn == "107999")).one()
+    assert user.school_id == school.id and user.role == "school"
+
+
+def test_users_create_reports_errors_without_a_traceback(session):
+    result = cme_app("users", "create", "--email", "x@example.org", "--role", "school",
+                     "--school-urn", "000000", stdin="a long enough password\n")
+    assert result.returncode == 2
+    assert "school_urn" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_demo_is_idempotent_and_prints_logins(session):
+    first = cme_app("demo")
+    second = cme_app("demo")
+    assert first.returncode == 0 and second.returncode == 0, first.stderr + second.stderr
+    for email in ("school.a@example.org", "school.b@example.org", "officer@example.org",
+                  "lead@example.org", "admin@example.org"):
+        assert email in second.stdout
+    session.expire_all()
+    assert len(session.exec(select(User)).all()) == 6
+    assert len(session.exec(select(Case)).all()) == 2
+    assert "0 schools, 0 users, 0 cases" in second.stdout

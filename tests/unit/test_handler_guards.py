@@ -1,0 +1,182 @@
+"""Every public event handler of every State, called by people who must get nothing.
+
+Any browser can call any public handler with any arguments, so each one is called here as
+anonymous, as each wrong role and as a school user of another school, with arguments that point
+at school A's records. Afterwards no table but the audit/sign-in log has changed, and school A's
+child appears nowhere in the caller's state or in what the handler returned.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import json
+from urllib.parse import urlencode
+
+import pytest
+import reflex as rx
+from reflex.istate.data import RouterData
+from sqlalchemy import func
+from sqlmodel import SQLModel, select
+
+import cme_app.pages  # noqa: F401  (registers every page state)
+from cme_app.models import Role
+from cme_app.services import auth, referrals
+from cme_app.services.demo import example_referral_form
+from cme_app.state.auth import AuthState
+from tests.factories import PASSWORD, make_user, two_schools
+
+CANARY_FIRST, CANARY_LAST, CANARY_UPN = "Zebedee", "Canarysmith", "N380123456789"
+LOG_TABLES = {"auditevent", "loginattempt", "usersession"}
+ALL_ROLES = {Role.SCHOOL, Role.OFFICER, Role.LEAD, Role.ADMIN, Role.AUDITOR}
+
+
+def app_states() -> list[type[rx.State]]:
+    found, todo = [], [AuthState]
+    while todo:
+        cls = todo.pop()
+        found.append(cls)
+        todo.extend(cls.get_substates())
+    return found
+
+
+# Who may use each state's handlers; everyone else is a "wrong role".
+ALLOWED_ROLES = {
+    "AuthState": ALL_ROLES,
+    "LoginState": ALL_ROLES,
+    "ReferralsState": {Role.SCHOOL},
+    "ReferralFormState": {Role.SCHOOL},
+    "ReferralDetailState": ALL_ROLES,
+    "BoardState": {Role.OFFICER, Role.LEAD, Role.ADMIN, Role.AUDITOR},
+}
+
+
+@pytest.fixture
+def world(session):
+    """School A with a submitted referral and a draft; tokens for every kind of caller."""
+    school_a, _school_b = two_schools(session)
+    form = example_referral_form(first_name=CANARY_FIRST, last_name=CANARY_LAST, upn=CANARY_UPN)
+    case = referrals.submit(session, actor=school_a, form=form)
+    draft = referrals.save_draft(
+        session, actor=school_a, form={"first_name": CANARY_FIRST, "last_name": CANARY_LAST}
+    )
+    for role in ("officer", "lead", "admin", "auditor"):
+        make_user(session, role, email=f"{role}@example.org")
+    session.commit()
+
+    def token(email: str) -> str:
+        return auth.sign_in(session, email=email, password=PASSWORD).token
+
+    tokens = {
+        "anonymous": "",
+        "forged": "not-a-real-session-token",
+        Role.SCHOOL: token("school.108111@example.org"),  # school B: the wrong school
+        **{Role(r): token(f"{r}@example.org") for r in ("officer", "lead", "admin", "auditor")},
+    }
+    session.commit()
+    return {"case": case, "draft": draft.public_id, "tokens": tokens, "form": form}
+
+
+def _args_for(handler_name: str, fn, world) -> list:
+    """Hostile arguments for each parameter, aimed at school A's records."""
+    hostile_form = example_referral_form(first_name="Mallory", last_name="Intruder")
+    values = {
+        "form_data": {**hostile_form, "email": "school.a@example.org", "password": "guess"},
+        "group": "enquiry",
+        "row_id": "e0",
+        "kind": "home_visit",
+        "intent": "submit",
+        "value": "moved_out_of_area",
+    }
+    params = list(inspect.signature(fn).parameters)[1:]
+    missing = [p for p in params if p not in values]
+    assert not missing, f"add hostile arguments for {handler_name}({', '.join(missing)})"
+    return [values[p] for p in params]
+
+
+def _callers(cls) -> list:
+    allowed = ALLOWED_ROLES[cls.__name__]
+    callers = ["anonymous", "forged"]
+    callers += [r for r in ALL_ROLES if r not in allowed]
+    if Role.SCHOOL in allowed:
+        callers.append(Role.SCHOOL)  # school B, aiming at school A's records
+    return callers
+
+
+# setvar(name, value) only reaches explicit `set_<name>` methods (auto-setters are off); these
+# names cover a guarded setter, state vars without a setter, and the session cookie.
+SETVAR_TARGETS = ("intent", "category", "values", "errors", "session_token", "user_role")
+
+
+def _call(fn, state, handler_name: str, args: list):
+    if handler_name != "setvar":
+        return _run(fn(state, *args))
+    returned = []
+    for name in SETVAR_TARGETS:
+        try:
+            returned.append(_run(fn(state, name, "moved_out_of_area")))
+        except AttributeError:
+            returned.append("refused")
+    return returned
+
+
+def _run(result):
+    if inspect.iscoroutine(result):
+        result = asyncio.run(result)
+    if inspect.isgenerator(result):
+        result = list(result)
+    return result
+
+
+def _table_counts(session) -> dict[str, int]:
+    counts = {
+        t.name: session.exec(select(func.count()).select_from(t)).one()
+        for t in SQLModel.metadata.sorted_tables
+        if t.name not in LOG_TABLES
+    }
+    session.rollback()  # end the read so the handler's own transaction isn't blocked
+    return counts
+
+
+def _cases():
+    for cls in app_states():
+        for name in cls.event_handlers:
+            yield pytest.param(cls, name, id=f"{cls.__name__}.{name}")
+
+
+def test_every_state_is_listed():
+    names = {cls.__name__ for cls in app_states()}
+    assert names == set(ALLOWED_ROLES), "add new states to ALLOWED_ROLES"
+
+
+@pytest.mark.parametrize(("cls", "handler_name"), list(_cases()))
+def test_handler_gives_nothing_to_wrong_callers(world, session, cls, handler_name):
+    case, draft = world["case"], world["draft"]
+    handler = cls.event_handlers[handler_name]
+    fn = handler.fn
+    label = f"{cls.__name__}.{handler_name}"
+    args = [] if handler_name == "setvar" else _args_for(label, fn, world)
+    for caller in _callers(cls):
+        root = rx.State(_reflex_internal_init=True)
+        state = root.get_substate(cls.get_full_name().split(".")[1:])
+        query = urlencode({"draft": draft})
+        root.router = RouterData.from_router_data({
+            "pathname": f"/referrals/{case.reference}",
+            "asPath": f"/referrals/{case.reference}?{query}",
+            "query": {"draft": draft},
+            "headers": {"origin": "http://localhost:3000"},
+        })
+        state.session_token = world["tokens"][caller]
+        if hasattr(state, "_draft_id"):
+            state._draft_id = draft  # as if the caller had forged a pointer to A's draft
+        before = _table_counts(session)
+
+        returned = _call(fn, state, handler_name, args)
+
+        session.expire_all()
+        assert _table_counts(session) == before, f"{caller} wrote data via {handler_name}"
+        seen = json.dumps(root.dict(), default=str) + repr(returned)
+        for canary in (CANARY_FIRST, CANARY_LAST, CANARY_UPN):
+            assert canary not in seen, f"{caller} received {canary} via {handler_name}"
+        if handler_name == "sign_in":
+            assert state.session_token == world["tokens"][caller], "a session was opened"
