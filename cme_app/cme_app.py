@@ -10,6 +10,7 @@ app = rx.App(
     head_components=[
         rx.el.meta(name="theme-color", content="#0b0c0c"),
         rx.el.link(rel="icon", href="/favicon.svg", type="image/svg+xml"),
+        rx.el.script(src="/app.js", defer=True),
     ],
     api_transformer=api,
     html_lang="en-GB",

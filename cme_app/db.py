@@ -10,6 +10,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, create_engine
 
+from .services.errors import Refusal
 from .settings import get_settings
 
 
@@ -47,11 +48,17 @@ def get_engine() -> Engine:
 
 @contextmanager
 def session_scope() -> Iterator[Session]:
-    """A unit of work: commits on success, rolls back on any error."""
+    """A unit of work: commits on success, rolls back on any error.
+
+    A Refusal still commits, so the audit event recording the refused attempt is kept.
+    """
     with Session(get_engine(), expire_on_commit=False) as session:
         try:
             yield session
             session.commit()
+        except Refusal:
+            session.commit()
+            raise
         except BaseException:
             session.rollback()
             raise

@@ -138,10 +138,11 @@ def radios(
     hint: str = "",
     inline: bool = True,
 ) -> rx.Component:
-    """A radio group; the first option carries the group's id so error links land on it."""
+    """A radio group. The group, not an option, carries the id: Reflex reads a form control
+    with an id through its ref, and a radio's ref gives its value even when unchecked."""
     options = []
-    for i, (value, text) in enumerate(choices.items()):
-        option_id = name if i == 0 else f"{name}-{value}"
+    for value, text in choices.items():
+        option_id = f"{name}-{value}"
         options.append(
             rx.el.div(
                 rx.el.input(
@@ -155,9 +156,7 @@ def radios(
                 class_name="choice",
             )
         )
-    return _group(
-        errors,
-        name,
+    return rx.el.div(
         rx.el.fieldset(
             rx.el.legend(legend, class_name="legend legend--s"),
             _hint(name, hint),
@@ -166,6 +165,9 @@ def radios(
             class_name="fieldset",
             aria_describedby=_described_by(name, hint),
         ),
+        id=name,
+        tab_index=-1,
+        class_name=rx.cond(errors.contains(name), "form-group form-group--error", "form-group"),
     )
 
 

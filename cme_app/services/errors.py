@@ -9,11 +9,16 @@ class ServiceError(Exception):
     """Base class: the message is safe to show to the user."""
 
 
-class NotAllowed(ServiceError):
+class Refusal(ServiceError):
+    """A refused request. Services raise it before changing anything except the audit log,
+    so the unit of work commits (keeping the record of the attempt) instead of rolling back."""
+
+
+class NotAllowed(Refusal):
     """The actor may not do this (shown as a generic refusal)."""
 
 
-class NotFound(ServiceError):
+class NotFound(Refusal):
     """No such record *for this actor*; also used to hide others' records."""
 
 

@@ -238,6 +238,10 @@ def clean_form_data(raw: Any) -> dict[str, str]:
     for key, value in raw.items():
         if not isinstance(key, str) or not isinstance(value, str | int | float | bool):
             continue
+        if isinstance(value, bool):  # checkboxes arrive as booleans from the browser
+            if not value:
+                continue
+            value = "on"
         m = ROW_KEY.match(key)
         if m:
             group, row_id, name = m.groups()

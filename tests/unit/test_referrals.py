@@ -383,9 +383,15 @@ def test_unknown_fields_are_dropped_and_values_bounded():
             "enquiry-zz-evil": "x",
             "last_name": "x" * 10_000,
             "person-p1-full_name": ["not", "a", "string"],
+            "concern-fgm": True,
+            "concern-cse": False,
         }
     )
-    assert cleaned == {"first_name": "Amira", "last_name": "x" * rf.MAX_VALUE_LENGTH}
+    assert cleaned == {
+        "first_name": "Amira",
+        "last_name": "x" * rf.MAX_VALUE_LENGTH,
+        "concern-fgm": "on",
+    }
     assert rf.clean_form_data("not a dict") == {}
 
 
@@ -495,3 +501,19 @@ def test_staff_can_view_any_referral_and_it_is_audited(session):
         )
     ).all()
     assert [(e.outcome, e.child_id) for e in events] == [("ok", case.child_id)]
+
+
+def test_refused_attempts_stay_audited_through_the_unit_of_work(session):
+    from cme_app.db import session_scope
+
+    school_a, school_b = two_schools(session)
+    case = referrals.submit(session, actor=school_a, form=complete(), today=TODAY)
+    session.commit()
+    with pytest.raises(NotFound), session_scope() as s:
+        referrals.view_referral(s, actor=school_b, reference=case.reference)
+    with pytest.raises(ValidationFailed), session_scope() as s:
+        referrals.submit(s, actor=school_b, form=complete(upn="B383200012401"), today=TODAY)
+    session.expire_all()
+    refused = session.exec(select(AuditEvent).where(AuditEvent.actor_id == school_b.user_id)).all()
+    assert [(e.action, e.outcome) for e in refused] == [("referral.view", "not_found")]
+    assert count(session, Referral) == 1

@@ -1,0 +1,251 @@
+"""The school's referral journey and the officer's first view, in Debian Chromium."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+from playwright.sync_api import Page, expect
+from sqlalchemy import func
+from sqlmodel import select
+
+from cme_app.models import AuditEvent, Referral
+from cme_app.services import referrals
+from cme_app.services.demo import example_referral_form
+from tests.e2e.helpers import assert_no_axe_violations, screenshot, wait_for_hydration
+from tests.factories import PASSWORD, make_user, two_schools
+
+DESKTOP = {"width": 1280, "height": 900}
+PHONE = {"width": 360, "height": 740}
+
+
+@pytest.fixture
+def people(session):
+    school_a, school_b = two_schools(session)
+    officer = make_user(session, "officer", email="officer@example.org")
+    session.commit()
+    return {"a": school_a, "b": school_b, "officer": officer}
+
+
+def sign_in(page: Page, email: str) -> None:
+    page.goto("/login")
+    wait_for_hydration(page)
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+
+
+def sign_in_as_school(page: Page, email: str = "school.107999@example.org") -> None:
+    sign_in(page, email)
+    page.wait_for_url("**/referrals")
+    wait_for_hydration(page)
+
+
+def open_new_referral(page: Page) -> None:
+    page.goto("/referrals/new")
+    wait_for_hydration(page)
+    expect(page.get_by_role("heading", level=1)).to_have_text("Refer a child missing education")
+
+
+def fill_referral(page: Page, *, upn: str = "A383200012401", last_name: str = "Test") -> None:
+    """Complete every section the way a school attendance officer would."""
+    today = date.today()
+    aware = (today - timedelta(days=10)).isoformat()
+    page.get_by_label("Your name").fill("Sam Patel")
+    page.get_by_label("Job title").fill("Attendance officer")
+    page.locator("#referrer_phone").fill("0113 496 0000")
+    page.get_by_label("First name").fill("Amira")
+    if last_name:
+        page.get_by_label("Last name", exact=True).fill(last_name)
+    page.get_by_label("Date of birth", exact=True).fill("2014-03-02")
+    page.locator("#sex-female").check()
+    page.get_by_label("UPN").fill(upn)
+    page.get_by_label("Special educational needs").select_option("none")
+    page.get_by_label("Home address").fill("14 Example Street")
+    page.locator("#home_town").fill("Leeds")
+    page.get_by_label("Postcode", exact=True).fill("LS2 8BU")
+
+    person = "[id^=person-]"
+    page.locator(f"select{person}[id$=-kind]").select_option("parent_carer")
+    page.locator(f"input{person}[id$=-full_name]").fill("Layla Test")
+    page.locator(f"input{person}[id$=-relationship]").fill("Mother")
+    page.locator(f"input{person}[id$=-phone]").fill("07700 900123")
+    page.locator(f"input{person}[id$=-lives_with_child]").check()
+
+    page.locator("#on_roll_status-on_roll").check()
+    page.get_by_label("Why are you referring the child?").select_option("whereabouts_unknown")
+    page.get_by_label("Date last attended").fill((today - timedelta(days=13)).isoformat())
+    page.get_by_label("Date school became aware").fill(aware)
+
+    checks = [
+        ("first_day_call", "Mother", "phone", "No answer"),
+        ("emergency_contacts", "Both emergency contacts", "phone", "No answer"),
+        ("letter", "Last known address", "letter", "No reply"),
+        ("siblings_friends", "Friends in Year 6", "in_person", "Not seen"),
+        ("home_visit", "14 Example Street", "visit", "No reply, curtains closed"),
+        ("social_media", "Mother's public profiles", "social_media", "Nothing recent"),
+    ]
+    for i, (kind, who, how, result) in enumerate(checks):
+        if i:
+            page.get_by_role("button", name="Add another enquiry").click()
+        row = page.locator("fieldset.row-card", has_text=f"Enquiry {i + 1}")
+        expect(row).to_be_visible()
+        row.get_by_label("Type of enquiry").select_option(kind)
+        row.get_by_label("Date of enquiry").fill(aware)
+        row.get_by_label("Who was contacted").fill(who)
+        row.get_by_label("How").select_option(how)
+        row.get_by_label("Result").fill(result)
+    page.get_by_label("Why this was not possible: Schools of siblings contacted").fill(
+        "No siblings at other schools"
+    )
+    page.get_by_label("Why this was not possible: Agencies known to be involved contacted").fill(
+        "No agencies involved"
+    )
+    page.get_by_label("None known").check()
+    page.get_by_label("Name of the designated safeguarding lead").fill("Dee Safeguarding")
+    for group in ("known_to_csc", "cp_plan", "child_in_need", "looked_after", "significant_harm"):
+        page.locator(f"#{group}-no").check()
+    page.get_by_label("Appraisal of the risk to the child").fill("Not known to CSC.")
+
+
+def submitted_count(session) -> int:
+    session.expire_all()
+    n = session.exec(
+        select(func.count()).select_from(Referral).where(Referral.status == "submitted")
+    ).one()
+    session.rollback()  # SQLite: don't hold the lock the server needs (BEGIN IMMEDIATE)
+    return n
+
+
+def test_school_submits_a_complete_referral_and_sees_it_in_their_list(page: Page, people, session):
+    page.set_viewport_size(DESKTOP)
+    sign_in_as_school(page)
+    open_new_referral(page)
+    assert_no_axe_violations(page, "referral-form")
+    fill_referral(page)
+    screenshot(page, "referral-form-filled-desktop")
+    page.get_by_role("button", name="Submit referral").click()
+
+    panel = page.locator(".panel")
+    expect(panel).to_contain_text("Referral submitted")
+    reference = panel.locator("strong").inner_text()
+    assert reference.startswith(f"CME-{date.today().year}-")
+    screenshot(page, "referral-submitted-desktop")
+    assert_no_axe_violations(page, "referral-submitted")
+    assert submitted_count(session) == 1
+
+    page.get_by_role("link", name="View your referrals").click()
+    page.wait_for_url("**/referrals")
+    row = page.get_by_role("row", name=reference)
+    expect(row).to_contain_text("Amira Test")
+    expect(row).to_contain_text("Received")
+    screenshot(page, "referrals-list-desktop")
+    assert_no_axe_violations(page, "referrals-list")
+
+    page.get_by_role("link", name=reference).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(f"Referral {reference}")
+    assert_no_axe_violations(page, "referral-detail")
+    screenshot(page, "referral-detail-desktop")
+
+
+def test_wrong_upn_and_missing_field_show_the_error_summary_and_create_nothing(
+    page: Page, people, session
+):
+    sign_in_as_school(page)
+    open_new_referral(page)
+    fill_referral(page, upn="B383200012401", last_name="")
+    page.get_by_role("button", name="Submit referral").click()
+
+    summary = page.locator("#error-summary")
+    expect(summary.get_by_role("heading")).to_have_text("There is a problem")
+    expect(summary.get_by_role("link")).to_have_text(
+        [
+            "Enter the child's last name",
+            "UPN check letter invalid. Check the UPN in your school's records",
+        ]
+    )
+    expect(page.locator("#upn-error")).to_contain_text("UPN check letter invalid")
+    expect(summary).to_be_focused()
+    assert_no_axe_violations(page, "referral-errors")
+    screenshot(page, "referral-errors-desktop")
+
+    summary.get_by_role("link", name="Enter the child's last name").click()
+    expect(page.get_by_label("Last name", exact=True)).to_be_focused()
+    assert submitted_count(session) == 0
+    # What was typed is still there to correct.
+    expect(page.get_by_label("First name")).to_have_value("Amira")
+
+
+def test_draft_is_saved_then_resumed_after_signing_in_again(page: Page, people, session):
+    sign_in_as_school(page)
+    open_new_referral(page)
+    page.get_by_label("First name").fill("Dina")
+    page.get_by_label("Last name", exact=True).fill("Draft")
+    page.get_by_label("UPN").fill("N380123456789")
+    page.get_by_role("button", name="Save draft").click()
+    expect(page.get_by_role("status")).to_contain_text("Your draft has been saved")
+
+    page.get_by_role("button", name="Sign out").click()
+    page.wait_for_url("**/login")
+    sign_in_as_school(page)
+    page.get_by_role("link", name="Continue draft for Dina Draft").click()
+    page.wait_for_url("**/referrals/new?draft=*")
+    wait_for_hydration(page)
+    expect(page.get_by_label("First name")).to_have_value("Dina")
+    expect(page.get_by_label("UPN")).to_have_value("N380123456789")
+    assert submitted_count(session) == 0
+
+
+def test_other_school_gets_not_found_for_a_referral_url(page: Page, people, session):
+    case = referrals.submit(
+        session,
+        actor=people["a"],
+        form=example_referral_form(first_name="Secret", last_name="Child"),
+    )
+    session.commit()
+    sign_in_as_school(page, "school.108111@example.org")
+    page.goto(f"/referrals/{case.reference}")
+    wait_for_hydration(page)
+    expect(page.get_by_role("heading", level=1)).to_have_text("Referral not found")
+    expect(page.locator("body")).not_to_contain_text("Secret")
+    session.expire_all()
+    attempt = session.exec(
+        select(AuditEvent).where(
+            AuditEvent.actor_id == people["b"].user_id, AuditEvent.action == "referral.view"
+        )
+    ).one()
+    assert attempt.outcome == "not_found"
+
+
+def test_officer_lands_on_the_board_and_sees_the_new_case(page: Page, people, session):
+    case = referrals.submit(session, actor=people["a"], form=example_referral_form())
+    session.commit()
+    sign_in(page, "officer@example.org")
+    page.wait_for_url("**/board")
+    wait_for_hydration(page)
+    column = page.get_by_role("list", name="New referral")
+    expect(column.get_by_role("listitem").filter(has_text=case.reference)).to_contain_text(
+        "Amira Test"
+    )
+    assert_no_axe_violations(page, "board")
+    screenshot(page, "board-desktop")
+
+
+def test_school_pages_work_at_phone_width(page: Page, people, session):
+    referrals.submit(session, actor=people["a"], form=example_referral_form())
+    session.commit()
+    page.set_viewport_size(PHONE)
+    sign_in_as_school(page)
+    screenshot(page, "referrals-list-phone")
+    open_new_referral(page)
+    screenshot(page, "referral-form-phone")
+    width = page.evaluate("() => document.documentElement.scrollWidth")
+    assert width <= PHONE["width"], f"page scrolls sideways at 360 px ({width} px wide)"
+    assert_no_axe_violations(page, "referral-form-phone")
+
+
+def test_school_user_cannot_open_the_board(page: Page, people):
+    sign_in_as_school(page)
+    page.goto("/board")
+    page.wait_for_url("**/referrals")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Your school's referrals")
