@@ -42,7 +42,11 @@ def _column(column: rx.Var) -> rx.Component:
     return rx.el.section(
         rx.el.h2(
             rx.el.span(column.label, id=heading_id),
-            rx.el.span(column.count.to(str), " cases", class_name="tag tag--grey"),
+            rx.el.span(
+                column.count.to(str),
+                rx.el.span(" open cases", class_name="visually-hidden"),
+                class_name="tag tag--grey",
+            ),
         ),
         rx.el.ul(rx.foreach(column.cards, _card), aria_labelledby=heading_id),
         class_name="stage",

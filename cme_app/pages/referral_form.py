@@ -10,7 +10,7 @@ from .. import routes
 from ..components import forms
 from ..components.layout import page
 from ..db import session_scope
-from ..models import Role
+from ..models import Referral, Role
 from ..services import referral_form as rf
 from ..services import referrals
 from ..services.errors import NotFound, ValidationFailed
@@ -145,7 +145,8 @@ class ReferralFormState(AuthState):
                     case = referrals.submit(
                         session, actor=actor, form=data, public_id=self._draft_id or None
                     )
-                    reference, late = case.reference, self._late(session, case)
+                    reference = case.reference
+                    late = session.get(Referral, case.referral_id).late
         except ValidationFailed as exc:
             self.error_list = [[e.field, e.message] for e in exc.errors]
             self.errors = {}
@@ -168,12 +169,6 @@ class ReferralFormState(AuthState):
         self.values = {}
         self.submitted_reference, self.submitted_late = reference, late
         return rx.call_script("window.scrollTo(0, 0)")
-
-    @staticmethod
-    def _late(session, case) -> bool:
-        from ..models import Referral
-
-        return bool(session.get(Referral, case.referral_id).late)
 
 
 S = ReferralFormState

@@ -140,3 +140,9 @@ def new_context(new_context):
         return ctx
 
     return factory
+
+
+@pytest.fixture(scope="session")
+def browser_context_args(browser_context_args):
+    """A UK user's browser: dates show as dd/mm/yyyy."""
+    return {**browser_context_args, "locale": "en-GB", "timezone_id": "Europe/London"}
