@@ -39,6 +39,18 @@ def _hint(name: Name, hint: str) -> rx.Component:
     return rx.el.p(hint, id=f"{name}-hint", class_name="hint") if hint else rx.fragment()
 
 
+def _field(errors: Var, name: Name, label, hint: str, control: rx.Component) -> rx.Component:
+    """Label, hint, error message, then the control: the GOV.UK order."""
+    return _group(
+        errors,
+        name,
+        rx.el.label(label, html_for=name, class_name="label"),
+        _hint(name, hint),
+        _error(errors, name),
+        control,
+    )
+
+
 def text_field(
     name: Name,
     label: str | Var,
@@ -49,15 +61,12 @@ def text_field(
     input_type: str = "text",
     width: str = "",
     autocomplete: str = "off",
-    key: Var | str | None = None,
 ) -> rx.Component:
-    extra = {"key": key} if key is not None else {}
-    return _group(
+    return _field(
         errors,
         name,
-        rx.el.label(label, html_for=name, class_name="label"),
-        _hint(name, hint),
-        _error(errors, name),
+        label,
+        hint,
         rx.el.input(
             id=name,
             name=name,
@@ -68,7 +77,6 @@ def text_field(
             class_name=rx.cond(
                 errors.contains(name), f"input input--error {width}", f"input {width}"
             ),
-            **extra,
         ),
     )
 
@@ -81,12 +89,11 @@ def date_field(name: Name, label: str | Var, values: Var, errors: Var, *, hint: 
 def textarea_field(
     name: Name, label: str | Var, values: Var, errors: Var, *, hint: str = "", rows: int = 4
 ) -> rx.Component:
-    return _group(
+    return _field(
         errors,
         name,
-        rx.el.label(label, html_for=name, class_name="label"),
-        _hint(name, hint),
-        _error(errors, name),
+        label,
+        hint,
         rx.el.textarea(
             id=name,
             name=name,
@@ -109,12 +116,11 @@ def select_field(
     on_change=None,
 ) -> rx.Component:
     extra = {"on_change": on_change} if on_change is not None else {}
-    return _group(
+    return _field(
         errors,
         name,
-        rx.el.label(label, html_for=name, class_name="label"),
-        _hint(name, hint),
-        _error(errors, name),
+        label,
+        hint,
         rx.el.select(
             rx.el.option("Select an option", value=""),
             *[rx.el.option(text, value=value) for value, text in choices.items()],
