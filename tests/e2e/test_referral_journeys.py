@@ -249,3 +249,18 @@ def test_school_user_cannot_open_the_board(page: Page, people):
     page.goto("/board")
     page.wait_for_url("**/referrals")
     expect(page.get_by_role("heading", level=1)).to_have_text("Your school's referrals")
+
+
+def test_wrong_password_shows_the_same_error_as_an_unknown_account(page: Page, people):
+    for email in ("school.107999@example.org", "nobody@example.org"):
+        page.goto("/login")
+        wait_for_hydration(page)
+        page.get_by_label("Email").fill(email)
+        page.get_by_label("Password").fill("not the right password")
+        page.get_by_role("button", name="Sign in").click()
+        summary = page.locator("#error-summary")
+        expect(summary.get_by_role("link")).to_have_text(
+            ["Enter a correct email address and password."]
+        )
+    assert_no_axe_violations(page, "login-error")
+    screenshot(page, "login-error-desktop")
