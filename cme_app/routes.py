@@ -9,9 +9,5 @@ CASE_DETAIL = "/cases/[ref]"
 API_PREFIX = "/api/v1"
 
 
-def referral_url(ref: str) -> str:
-    return f"{REFERRALS}/{ref}"
-
-
 def draft_url(public_id: str) -> str:
     return f"{REFERRAL_NEW}?draft={public_id}"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
@@ -39,9 +39,6 @@ class Settings:
     login_max_failures: int = 10
     login_window_minutes: int = 5
     late_referral_weeks: int = 4
-    la_code: str = "383"
-    la_name: str = "Leeds"
-    extra: dict[str, str] = field(default_factory=dict)
 
 
 @lru_cache(maxsize=1)
@@ -62,4 +59,5 @@ def get_settings() -> Settings:
         production=production,
         session_idle_minutes=int(env.get("CME_SESSION_IDLE_MINUTES", "30")),
         session_absolute_hours=int(env.get("CME_SESSION_ABSOLUTE_HOURS", "12")),
+        late_referral_weeks=int(env.get("CME_LATE_REFERRAL_WEEKS", "4")),
     )

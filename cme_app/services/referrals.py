@@ -24,6 +24,7 @@ from ..models import (
     utcnow,
 )
 from ..models import Person as PersonRow
+from ..settings import get_settings
 from . import audit
 from . import referral_form as rf
 from .cases import next_case_reference
@@ -88,7 +89,7 @@ def _status_text(referral: Referral, case: Case | None) -> str:
     return SCHOOL_STATUS.get(case.stage, "Received")
 
 
-def _editable_referral(session: Session, actor: Actor, public_id: str) -> Referral:
+def _editable_referral(session: Session, actor: Actor, public_id: str, action: str) -> Referral:
     referral = session.exec(
         select(Referral).where(
             Referral.public_id == (public_id or "")[:32],
@@ -100,7 +101,7 @@ def _editable_referral(session: Session, actor: Actor, public_id: str) -> Referr
         audit.record(
             session,
             actor=actor,
-            action="referral.draft_open",
+            action=action,
             outcome="not_found",
             entity_type="referral",
             entity_id=(public_id or "")[:32],
@@ -116,7 +117,7 @@ def save_draft(
     actor = require_school_user(actor)
     data = rf.clean_form_data(form)
     if public_id:
-        referral = _editable_referral(session, actor, public_id)
+        referral = _editable_referral(session, actor, public_id, "referral.draft_saved")
     else:
         referral = Referral(school_id=actor.school_id, created_by_id=actor.user_id)
     referral.form_data = data
@@ -135,7 +136,7 @@ def save_draft(
 
 def open_draft(session: Session, *, actor: Actor | None, public_id: str) -> dict[str, str]:
     actor = require_school_user(actor)
-    referral = _editable_referral(session, actor, public_id)
+    referral = _editable_referral(session, actor, public_id, "referral.draft_open")
     audit.record(
         session,
         actor=actor,
@@ -162,7 +163,9 @@ def submit(
     actor = require_school_user(actor)
     today = today or date.today()
     data = rf.clean_form_data(form)
-    referral = _editable_referral(session, actor, public_id) if public_id else None
+    referral = (
+        _editable_referral(session, actor, public_id, "referral.submitted") if public_id else None
+    )
     errors = rf.validate(data, today=today)
     if errors:
         raise ValidationFailed(errors)
@@ -195,7 +198,7 @@ def submit(
     referral.proposed_deletion_ground = data.get("proposed_deletion_ground") or None
     referral.concerns_none_known = rf.is_checked(data.get(f"concern-{rf.NONE_KNOWN}"))
     referral.concerns_narrative = data.get("concerns_narrative") or None
-    referral.late = rf.is_late(aware, today)
+    referral.late = rf.is_late(aware, today, weeks=get_settings().late_referral_weeks)
     referral.outside_csa = not (start <= today <= end)
     referral.submitted_at = now
     referral.updated_at = now
