@@ -17,6 +17,12 @@ def _split(value: str) -> tuple[str, ...]:
     return tuple(v.strip() for v in value.split(",") if v.strip())
 
 
+def _three(value: str) -> tuple[int, int, int]:
+    """'red,amber,green' day counts, e.g. '0,1,2'."""
+    red, amber, green = (int(v) for v in _split(value))
+    return red, amber, green
+
+
 def _local_secret() -> str:
     """A per-checkout secret for local runs, made once and kept out of git."""
     try:
@@ -39,6 +45,12 @@ class Settings:
     login_max_failures: int = 10
     login_window_minutes: int = 5
     late_referral_weeks: int = 4
+    # Response targets (BR-L3, proposals the LA may change): (red, amber, green).
+    triage_working_days: tuple[int, int, int] = (0, 1, 2)
+    first_visit_days: tuple[int, int, int] = (1, 5, 10)  # red: working days; others: school
+    la_response_working_days: int = 10
+    untraceable_min_school_days: int = 20
+    board_recent_closed_days: int = 30
 
 
 @lru_cache(maxsize=1)
@@ -60,4 +72,9 @@ def get_settings() -> Settings:
         session_idle_minutes=int(env.get("CME_SESSION_IDLE_MINUTES", "30")),
         session_absolute_hours=int(env.get("CME_SESSION_ABSOLUTE_HOURS", "12")),
         late_referral_weeks=int(env.get("CME_LATE_REFERRAL_WEEKS", "4")),
+        triage_working_days=_three(env.get("CME_TRIAGE_WORKING_DAYS", "0,1,2")),
+        first_visit_days=_three(env.get("CME_FIRST_VISIT_DAYS", "1,5,10")),
+        la_response_working_days=int(env.get("CME_LA_RESPONSE_WORKING_DAYS", "10")),
+        untraceable_min_school_days=int(env.get("CME_UNTRACEABLE_SCHOOL_DAYS", "20")),
+        board_recent_closed_days=int(env.get("CME_BOARD_CLOSED_DAYS", "30")),
     )

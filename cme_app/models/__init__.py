@@ -3,7 +3,28 @@
 from .audit import AuditEvent
 from .base import UTCDateTime, utcnow
 from .calendar import NonTeachingDay, TermPeriod
-from .case import STAGE_LABELS, Case, ReferenceCounter, Risk, Stage, StageChange
+from .case import (
+    BOARD_STAGES,
+    OPEN_STAGES,
+    STAGE_LABELS,
+    Case,
+    Outcome,
+    ReferenceCounter,
+    Risk,
+    Stage,
+    StageChange,
+)
+from .casework import (
+    CaseClosure,
+    CaseLink,
+    EnquiryAction,
+    HomeVisit,
+    LaDirection,
+    LaNotification,
+    OverseasVerification,
+    RiskAssessment,
+    SafeguardingContact,
+)
 from .child import Address, AddressKind, Child, Person, PersonKind, YesNoUnknown
 from .referral import (
     DslAppraisal,
@@ -16,16 +37,26 @@ from .referral import (
 from .school import STAFF_ROLES, LoginAttempt, Role, School, User, UserSession
 
 __all__ = [
+    "BOARD_STAGES",
+    "OPEN_STAGES",
     "STAFF_ROLES",
     "STAGE_LABELS",
     "Address",
     "AddressKind",
     "AuditEvent",
     "Case",
+    "CaseClosure",
+    "CaseLink",
     "Child",
     "DslAppraisal",
+    "EnquiryAction",
+    "HomeVisit",
+    "LaDirection",
+    "LaNotification",
     "LoginAttempt",
     "NonTeachingDay",
+    "Outcome",
+    "OverseasVerification",
     "Person",
     "PersonKind",
     "ReferenceCounter",
@@ -34,7 +65,9 @@ __all__ = [
     "ReferralEnquiry",
     "ReferralStatus",
     "Risk",
+    "RiskAssessment",
     "Role",
+    "SafeguardingContact",
     "School",
     "SourceType",
     "Stage",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from enum import StrEnum
 
+import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
 from .base import UTCDateTime, utcnow
@@ -18,6 +19,8 @@ class Stage(StrEnum):
     AWAITING_VERIFICATION = "awaiting_verification"
     LOCATED = "located"
     CLOSED = "closed"
+    # Side state: the referral went back to the school; not shown on the LA board.
+    RETURNED = "returned"
 
 
 STAGE_LABELS: dict[str, str] = {
@@ -28,7 +31,36 @@ STAGE_LABELS: dict[str, str] = {
     Stage.AWAITING_VERIFICATION: "Awaiting verification",
     Stage.LOCATED: "Located – securing education",
     Stage.CLOSED: "Closed",
+    Stage.RETURNED: "Returned to referrer",
 }
+
+BOARD_STAGES: tuple[Stage, ...] = (
+    Stage.NEW_REFERRAL,
+    Stage.TRIAGE,
+    Stage.ENQUIRIES,
+    Stage.HOME_VISIT,
+    Stage.AWAITING_VERIFICATION,
+    Stage.LOCATED,
+    Stage.CLOSED,
+)
+OPEN_STAGES: tuple[Stage, ...] = BOARD_STAGES[:-1]
+
+
+class Outcome(StrEnum):
+    """Closure reason codes (domain.md 5.3)."""
+
+    ONROLL_LEEDS = "onroll_leeds"
+    ONROLL_OTHER_LA = "onroll_other_la"
+    TRANSFERRED_OTHER_LA = "transferred_other_la"
+    LEFT_UK_VERIFIED = "left_uk_verified"
+    LEFT_UK_UNVERIFIED = "left_uk_unverified"
+    EHE = "ehe"
+    OTHER_SUITABLE_EDUCATION = "other_suitable_education"
+    NOT_CME_ATTENDANCE = "not_cme_attendance"
+    UNTRACEABLE = "untraceable"
+    CEASED_CSA = "ceased_csa"
+    DECEASED = "deceased"
+    DUPLICATE = "duplicate"
 
 
 class Risk(StrEnum):
@@ -46,6 +78,8 @@ class Case(SQLModel, table=True):
     stage_entered_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     risk: str | None = Field(default=None, max_length=10, index=True)
     risk_rationale: str | None = Field(default=None, max_length=2000)
+    risk_factors: list[str] = Field(default_factory=list, sa_type=sa.JSON)
+    proposed_risk: str | None = Field(default=None, max_length=10)
     risk_rated_by_id: int | None = Field(default=None, foreign_key="user.id")
     risk_rated_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     allocated_officer_id: int | None = Field(default=None, foreign_key="user.id", index=True)
@@ -55,6 +89,7 @@ class Case(SQLModel, table=True):
     next_review_on: date | None = None
     closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     outcome: str | None = Field(default=None, max_length=30)
+    possible_matches: list[str] = Field(default_factory=list, sa_type=sa.JSON)
     episode: int = Field(default=1)
     reopened_from_id: int | None = Field(default=None, foreign_key="case.id")
     version: int = Field(default=1)

@@ -27,6 +27,7 @@ class SourceType(StrEnum):
     PARTNER = "partner"
     PUBLIC = "public"
     INTERNAL = "internal"
+    NEW_TO_COUNTRY = "new_to_country"
 
 
 class Referral(SQLModel, table=True):
@@ -58,6 +59,11 @@ class Referral(SQLModel, table=True):
     concerns_none_known: bool = Field(default=False)
     concerns_narrative: str | None = Field(default=None, max_length=4000)
     late: bool = Field(default=False)
+    source_name: str | None = Field(default=None, max_length=120)
+    source_la_code: str | None = Field(default=None, max_length=3)
+    return_note: str | None = Field(default=None, max_length=2000)
+    returned_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    returned_by_id: int | None = Field(default=None, foreign_key="user.id")
     outside_csa: bool = Field(default=False)
 
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

@@ -1,0 +1,145 @@
+"""What happens to a case after it arrives: risk history, safeguarding contacts, the enquiry
+pathway log, home visits, inter-LA notifications, overseas verification, links between cases
+and closures (domain.md 4.6-4.10, 5.3)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+from .base import UTCDateTime, utcnow
+
+
+class RiskAssessment(SQLModel, table=True):
+    """One row per risk decision, so the history of a case's RAG is never overwritten."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="case.id", index=True)
+    risk: str = Field(max_length=10)
+    proposed_risk: str = Field(max_length=10)
+    factors: list[str] = Field(default_factory=list, sa_type=sa.JSON)
+    kind: str = Field(max_length=20)  # proposed | triaged | override | reopened
+    reason: str | None = Field(default=None, max_length=2000)
+    by_id: int | None = Field(default=None, foreign_key="user.id")
+    at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class SafeguardingContact(SQLModel, table=True):
+    """A CSC / MASH / Front Door notification or consultation about the case."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="case.id", index=True)
+    kind: str = Field(max_length=20)  # notification | consultation
+    agency: str = Field(max_length=20)
+    contacted_at: datetime = Field(sa_type=UTCDateTime)
+    contacted_by: str = Field(max_length=120)
+    reference: str = Field(max_length=60)
+    notes: str | None = Field(default=None, max_length=2000)
+    recorded_by_id: int | None = Field(default=None, foreign_key="user.id")
+    recorded_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class EnquiryAction(SQLModel, table=True):
+    """One step of the LA's enquiry pathway (domain.md 4.7)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="case.id", index=True)
+    kind: str = Field(max_length=40)
+    done_on: date
+    method: str = Field(max_length=20)
+    contacted: str = Field(max_length=200)
+    result: str = Field(max_length=20)
+    summary: str = Field(max_length=4000)
+    next_action: str | None = Field(default=None, max_length=1000)
+    next_action_due: date | None = None
+    by_id: int | None = Field(default=None, foreign_key="user.id")
+    recorded_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class HomeVisit(SQLModel, table=True):
+    """A home visit. `client_uuid` makes offline replays idempotent (issue 4 adds the rest)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    client_uuid: str = Field(max_length=36, unique=True, index=True)
+    case_id: int = Field(foreign_key="case.id", index=True)
+    visited_on: date
+    address: str = Field(max_length=400)
+    outcome: str = Field(max_length=40)
+    child_seen: bool = Field(default=False)
+    seen_alone: bool = Field(default=False)
+    notes: str | None = Field(default=None, max_length=4000)
+    officer_id: int | None = Field(default=None, foreign_key="user.id")
+    recorded_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class LaDirection(StrEnum):
+    OUTBOUND = "outbound"
+    INBOUND = "inbound"
+
+
+class LaNotification(SQLModel, table=True):
+    """A notification to or from another local authority's CME team (domain.md 4.9)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="case.id", index=True)
+    direction: str = Field(max_length=10)
+    la_name: str = Field(max_length=120)
+    la_code: str | None = Field(default=None, max_length=3)
+    contact: str = Field(max_length=200)
+    question: str = Field(max_length=2000)
+    data_shared: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
+    sent_on: date
+    response_due_on: date | None = None
+    acknowledged_on: date | None = None
+    response_on: date | None = None
+    response: str | None = Field(default=None, max_length=4000)
+    by_id: int | None = Field(default=None, foreign_key="user.id")
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class OverseasVerification(SQLModel, table=True):
+    """Evidence that a child who left the UK is on roll abroad (domain.md 4.10)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="case.id", index=True)
+    country: str = Field(max_length=80)
+    organisation: str = Field(max_length=200)
+    evidence_type: str = Field(max_length=40)
+    independent: bool
+    received_on: date
+    translated: bool = Field(default=False)
+    notes: str | None = Field(default=None, max_length=2000)
+    verified_by_id: int | None = Field(default=None, foreign_key="user.id")
+    recorded_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class CaseLink(SQLModel, table=True):
+    """Two cases that belong together: the same household, or the same child referred twice."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="case.id", index=True)
+    linked_case_id: int = Field(foreign_key="case.id", index=True)
+    kind: str = Field(max_length=20)  # household | duplicate
+    reason: str = Field(max_length=1000)
+    by_id: int | None = Field(default=None, foreign_key="user.id")
+    at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class CaseClosure(SQLModel, table=True):
+    """A closure of one episode: proposed (officer) and then approved (lead), with evidence."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="case.id", index=True)
+    episode: int
+    outcome: str = Field(max_length=30)
+    evidence: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
+    status: str = Field(max_length=20)  # proposed | closed | withdrawn
+    proposed_by_id: int | None = Field(default=None, foreign_key="user.id")
+    proposed_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    approved_by_id: int | None = Field(default=None, foreign_key="user.id")
+    closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    school_notice: str | None = Field(default=None, max_length=4000)
