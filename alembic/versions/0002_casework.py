@@ -254,6 +254,9 @@ def upgrade() -> None:
         batch_op.add_column(
             sa.Column("possible_matches", sa.JSON(), nullable=False, server_default="[]")
         )
+        batch_op.add_column(sa.Column("updated_by_id", sa.Integer(), nullable=True))
+        batch_op.create_foreign_key("fk_case_updated_by_id_user", "user", ["updated_by_id"], ["id"])
+        batch_op.create_index(batch_op.f("ix_case_updated_at"), ["updated_at"], unique=False)
 
     with op.batch_alter_table("referral", schema=None) as batch_op:
         batch_op.add_column(
@@ -285,6 +288,9 @@ def downgrade() -> None:
         batch_op.drop_column("source_name")
 
     with op.batch_alter_table("case", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_case_updated_at"))
+        batch_op.drop_constraint("fk_case_updated_by_id_user", type_="foreignkey")
+        batch_op.drop_column("updated_by_id")
         batch_op.drop_column("possible_matches")
         batch_op.drop_column("proposed_risk")
         batch_op.drop_column("risk_factors")

@@ -93,7 +93,8 @@ class Case(SQLModel, table=True):
     episode: int = Field(default=1)
     reopened_from_id: int | None = Field(default=None, foreign_key="case.id")
     version: int = Field(default=1)
-    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
+    updated_by_id: int | None = Field(default=None, foreign_key="user.id")
 
 
 class StageChange(SQLModel, table=True):
