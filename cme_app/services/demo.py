@@ -112,8 +112,12 @@ def load_demo(session: Session) -> dict[str, int]:
     for login in LOGINS:
         if not session.exec(select(User).where(User.email == login.email)).first():
             auth.create_user(
-                session, email=login.email, role=login.role, password=DEMO_PASSWORD,
-                name=login.name, school_urn=login.school_urn,
+                session,
+                email=login.email,
+                role=login.role,
+                password=DEMO_PASSWORD,
+                name=login.name,
+                school_urn=login.school_urn,
             )
             added["users"] += 1
     school_user = session.exec(select(User).where(User.email == LOGINS[0].email)).one()
@@ -129,5 +133,10 @@ def load_demo(session: Session) -> dict[str, int]:
 
 
 def _actor(user: User) -> Actor:
-    return Actor(user_id=user.id, role=Role(user.role), name=user.name, email=user.email,
-                 school_id=user.school_id)
+    return Actor(
+        user_id=user.id,
+        role=Role(user.role),
+        name=user.name,
+        email=user.email,
+        school_id=user.school_id,
+    )
