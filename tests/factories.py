@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime
+
 from sqlmodel import Session
 
-from cme_app.models import Role, User
+from cme_app.models import Case, Child, Referral, Role, User, utcnow
 from cme_app.services import auth, schools
+from cme_app.services.cases import next_case_reference
 from cme_app.services.permissions import Actor
 
 PASSWORD = "correct horse battery staple"
@@ -23,7 +26,12 @@ def make_school(session: Session, urn: str = "107999", name: str = "Aire Valley 
 
 
 def make_user(
-    session: Session, role: str, *, email: str | None = None, school_urn: str | None = None
+    session: Session,
+    role: str,
+    *,
+    email: str | None = None,
+    school_urn: str | None = None,
+    name: str = "",
 ) -> Actor:
     user = auth.create_user(
         session,
@@ -31,6 +39,7 @@ def make_user(
         role=role,
         password=PASSWORD,
         school_urn=school_urn,
+        name=name,
     )
     return actor_for(user)
 
@@ -43,3 +52,57 @@ def two_schools(session: Session) -> tuple[Actor, Actor]:
         make_user(session, "school", school_urn="107999"),
         make_user(session, "school", school_urn="108111"),
     )
+
+
+def make_case(
+    session: Session,
+    *,
+    stage: str = "new_referral",
+    risk: str | None = None,
+    factors: list[str] | None = None,
+    officer_id: int | None = None,
+    school_id: int | None = None,
+    source_type: str = "school",
+    source_name: str | None = None,
+    first_name: str = "Amira",
+    last_name: str = "Test",
+    date_of_birth: date = date(2014, 3, 2),
+    entered_at: datetime | None = None,
+    closed_at: datetime | None = None,
+    outcome: str | None = None,
+    triage_due_on: date | None = None,
+    possible_matches: list[str] | None = None,
+    proposed_risk: str | None = None,
+) -> Case:
+    """A case and the child and referral it needs, written directly (no referral rules)."""
+    entered_at = entered_at or utcnow()
+    child = Child(
+        first_name=first_name, last_name=last_name, date_of_birth=date_of_birth, sex="female"
+    )
+    session.add(child)
+    session.flush()
+    referral = Referral(
+        status="submitted", school_id=school_id, child_id=child.id, source_type=source_type,
+        source_name=source_name, submitted_at=entered_at,
+    )
+    session.add(referral)
+    session.flush()
+    case = Case(
+        reference=next_case_reference(session, year=2026),
+        child_id=child.id,
+        referral_id=referral.id,
+        stage=stage,
+        stage_entered_at=entered_at,
+        opened_at=entered_at,
+        risk=risk,
+        risk_factors=factors or [],
+        proposed_risk=proposed_risk,
+        allocated_officer_id=officer_id,
+        closed_at=closed_at,
+        outcome=outcome,
+        triage_due_on=triage_due_on,
+        possible_matches=possible_matches or [],
+    )
+    session.add(case)
+    session.flush()
+    return case

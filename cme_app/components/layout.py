@@ -28,7 +28,9 @@ def _nav() -> rx.Component:
     )
 
 
-def page(*children: rx.Component, narrow: bool = False, signed_in: bool = True) -> rx.Component:
+def page(
+    *children: rx.Component, narrow: bool = False, wide: bool = False, signed_in: bool = True
+) -> rx.Component:
     return rx.fragment(
         # Lets browser tests wait until the page is connected and its on_load has run.
         rx.el.div(id="hydrated", data_hydrated=rx.State.is_hydrated.to(str), hidden=True),
@@ -50,7 +52,7 @@ def page(*children: rx.Component, narrow: bool = False, signed_in: bool = True) 
             *children,
             id="main-content",
             tab_index=-1,
-            class_name="page page--narrow" if narrow else "page",
+            class_name="page page--narrow" if narrow else "page page--wide" if wide else "page",
         ),
         rx.el.footer(
             rx.el.div(

@@ -198,8 +198,13 @@ def _actor_for(session: Session, user: User, ip: str | None) -> Actor:
     )
 
 
-def actor_for_token(session: Session, token: str | None, ip: str | None = None) -> Actor | None:
-    """The signed-in actor for a session token, or None if missing, expired, idle or revoked."""
+def actor_for_token(
+    session: Session, token: str | None, ip: str | None = None, *, touch: bool = True
+) -> Actor | None:
+    """The signed-in actor for a session token, or None if missing, expired, idle or revoked.
+
+    `touch=False` for background requests (the board's poll) that must not count as activity,
+    so an unattended screen still signs out after the idle limit."""
     if not token or len(token) > 100:
         return None
     row = session.exec(
@@ -215,7 +220,7 @@ def actor_for_token(session: Session, token: str | None, ip: str | None = None) 
     if user is None or not user.is_active:
         return None
     # Only touch the row now and then, so reads don't all become writes.
-    if now - row.last_seen_at > timedelta(seconds=60):
+    if touch and now - row.last_seen_at > timedelta(seconds=60):
         row.last_seen_at = now
         session.add(row)
     return _actor_for(session, user, ip)

@@ -30,10 +30,14 @@ class AuthState(rx.State):
     def _client_ip(self) -> str | None:
         return self.router.session.client_ip or None
 
-    def _actor(self) -> Actor | None:
-        """The actor for this event, checked against the database every time."""
+    def _actor(self, *, touch: bool = True) -> Actor | None:
+        """The actor for this event, checked against the database every time.
+
+        `touch=False` for automatic requests (polling) that are not the user's activity."""
         with session_scope() as session:
-            actor = auth.actor_for_token(session, self.session_token, ip=self._client_ip())
+            actor = auth.actor_for_token(
+                session, self.session_token, ip=self._client_ip(), touch=touch
+            )
         if actor is None:
             self.user_name, self.user_role = "", ""
         else:

@@ -1,0 +1,397 @@
+// The case board: columns of cards with drag and drop (@hello-pangea/dnd) and a Move menu on
+// every card (the keyboard and single-pointer alternative, WCAG 2.2 SC 2.5.7).
+//
+// The component keeps its own copy of the columns and applies a move at once (no snap-back
+// flicker), then sends ONE event, onMove(reference, toStage, version). The server decides and
+// answers by bumping `revision` (and sending the changed columns); whenever `revision` or a
+// column changes, the local copy is replaced by the server's, so a refused move goes back.
+// While the tab is visible it asks the server every `pollMs` whether the board changed.
+import { useCallback, useEffect, useRef, useState } from "react";
+import { DragDropContext, Draggable, Droppable } from "@hello-pangea/dnd";
+
+const CLOSED = "closed";
+const PENDING_TIMEOUT_MS = 15000;
+
+function withCardMoved(columns, reference, toStage, toIndex) {
+  let card = null;
+  const without = columns.map((column) => {
+    const i = column.cards.findIndex((c) => c.reference === reference);
+    if (i < 0) return column;
+    card = column.cards[i];
+    return {
+      ...column,
+      count: Math.max(0, column.count - 1),
+      cards: column.cards.filter((_, j) => j !== i),
+    };
+  });
+  if (card === null) return columns;
+  return without.map((column) => {
+    if (column.stage !== toStage) return column;
+    const cards = [...column.cards];
+    cards.splice(Math.min(toIndex ?? 0, cards.length), 0, { ...card, moves: [], pending: true });
+    return { ...column, count: column.count + 1, cards };
+  });
+}
+
+function findCard(columns, reference) {
+  for (const column of columns) {
+    const card = column.cards.find((c) => c.reference === reference);
+    if (card) return { column, card };
+  }
+  return null;
+}
+
+function dueClass(state) {
+  if (state === "overdue") return "tag tag--red";
+  if (state === "today") return "tag tag--orange";
+  return "tag tag--grey";
+}
+
+function MoveMenu({ card, labels, closeLabel, onChoose, openMenu, setOpenMenu }) {
+  const open = openMenu === card.reference;
+  const setOpen = (value) => setOpenMenu(value ? card.reference : null);
+  const buttonRef = useRef(null);
+  const menuRef = useRef(null);
+  const menuId = `move-menu-${card.reference}`;
+
+  useEffect(() => {
+    if (open) menuRef.current?.querySelector("button, a")?.focus();
+  }, [open]);
+
+  const close = (returnFocus) => {
+    setOpen(false);
+    if (returnFocus) buttonRef.current?.focus();
+  };
+
+  return (
+    <div
+      className="move"
+      onKeyDown={(e) => {
+        if (open && e.key === "Escape") {
+          e.stopPropagation();
+          close(true);
+        }
+      }}
+      onBlur={(e) => {
+        if (open && !e.currentTarget.contains(e.relatedTarget)) setOpen(false);
+      }}
+    >
+      <button
+        ref={buttonRef}
+        type="button"
+        className="move__button"
+        aria-expanded={open ? "true" : "false"}
+        aria-controls={menuId}
+        data-move-for={card.reference}
+        onClick={() => setOpen(!open)}
+      >
+        Move<span className="visually-hidden"> {card.reference}</span>
+      </button>
+      {open && (
+        <div id={menuId} className="move__menu" ref={menuRef}>
+          <p className="move__title" id={`${menuId}-title`}>
+            Move {card.reference} to
+          </p>
+          <ul className="move__list" aria-labelledby={`${menuId}-title`}>
+            {card.moves.map((stage) => (
+              <li key={stage}>
+                <button
+                  type="button"
+                  className="move__option"
+                  onClick={() => {
+                    setOpen(false);
+                    onChoose(card, stage);
+                  }}
+                >
+                  {labels[stage] ?? stage}
+                </button>
+              </li>
+            ))}
+            <li>
+              <a className="move__option move__option--close" href={`/cases/${card.reference}#close`}>
+                {closeLabel}
+              </a>
+            </li>
+          </ul>
+          {card.pending && <p className="move__note">Saving the last move…</p>}
+          {!card.pending && card.moves.length === 0 && card.moves_note && (
+            <p className="move__note">{card.moves_note}</p>
+          )}
+        </div>
+      )}
+    </div>
+  );
+}
+
+function CardBody({ card, stage }) {
+  const riskClass = `tag risk risk--${card.risk || "none"}`;
+  return (
+    <>
+      <div className="card__head">
+        <a className="card__ref" href={`/cases/${card.reference}`}>
+          {card.reference}
+        </a>
+        <strong className={riskClass}>{card.risk_label}</strong>
+      </div>
+      <p className="card__child">
+        {card.child_name}, age {card.age}
+      </p>
+      <p className="card__line">{card.origin}</p>
+      {card.factors && <p className="card__line card__factors">{card.factors}</p>}
+      <p className="card__line">
+        {card.officer === "Unallocated" ? <em>Unallocated</em> : <>Officer: {card.officer}</>}
+      </p>
+      <p className="card__line">{card.in_stage}</p>
+      {(card.due_label || card.possible_match || card.closure_proposed || card.pending) && (
+        <p className="card__tags">
+          {card.due_label && <strong className={dueClass(card.due_state)}>{card.due_label}</strong>}
+          {card.possible_match && <strong className="tag tag--yellow">Possible match</strong>}
+          {card.closure_proposed && <strong className="tag">Closure proposed</strong>}
+          {card.pending && <span className="card__saving">Saving…</span>}
+        </p>
+      )}
+    </>
+  );
+}
+
+function Card({ card, index, stage, canMove, labels, closeLabel, onChoose, menu }) {
+  const draggable = canMove && stage !== CLOSED && !card.pending;
+  return (
+    <Draggable draggableId={card.reference} index={index} isDragDisabled={!draggable}>
+      {(provided, snapshot) => {
+        // The whole card is the drag handle, but stays a list item: pangea's role="button"
+        // would hide the card's text and nest the Move button inside a button.
+        const { role: _role, ...handle } = provided.dragHandleProps ?? {};
+        return (
+          <li
+            ref={provided.innerRef}
+            {...provided.draggableProps}
+            {...(draggable ? handle : {})}
+            className={[
+              "card",
+              `card--${card.risk || "none"}`,
+              snapshot.isDragging ? "card--dragging" : "",
+              card.pending ? "card--pending" : "",
+            ].join(" ")}
+          >
+            <CardBody card={card} stage={stage} />
+            {canMove && stage !== CLOSED && (
+              <MoveMenu
+                card={card}
+                labels={labels}
+                closeLabel={closeLabel}
+                onChoose={onChoose}
+                {...menu}
+              />
+            )}
+          </li>
+        );
+      }}
+    </Draggable>
+  );
+}
+
+function Column({ column, canMove, labels, closeLabel, onChoose, onShowMore, menu }) {
+  const headingId = `stage-${column.stage}`;
+  const hidden = column.count - column.cards.length;
+  return (
+    <section className={`board-col board-col--${column.stage}`}>
+      <h2 className="board-col__title">
+        <span id={headingId}>{column.label}</span>
+        <span className="board-col__count">
+          {column.count}
+          <span className="visually-hidden"> {column.count === 1 ? "case" : "cases"}</span>
+        </span>
+      </h2>
+      {column.stage === CLOSED && <p className="board-col__hint">Closed recently</p>}
+      <Droppable droppableId={column.stage} isDropDisabled={!canMove}>
+        {(provided, snapshot) => (
+          <ul
+            ref={provided.innerRef}
+            {...provided.droppableProps}
+            aria-labelledby={headingId}
+            className={`board-col__list${snapshot.isDraggingOver ? " board-col__list--over" : ""}`}
+          >
+            {column.cards.map((card, index) => (
+              <Card
+                key={card.reference}
+                card={card}
+                index={index}
+                stage={column.stage}
+                canMove={canMove}
+                labels={labels}
+                closeLabel={closeLabel}
+                onChoose={onChoose}
+                menu={menu}
+              />
+            ))}
+            {provided.placeholder}
+          </ul>
+        )}
+      </Droppable>
+      {column.count === 0 && <p className="board-col__empty">No cases</p>}
+      {hidden > 0 && (
+        <div className="board-col__more">
+          <p className="board-col__shown">
+            Showing {column.cards.length} of {column.count}
+          </p>
+          <button type="button" className="board-col__more-button" onClick={() => onShowMore(column.stage)}>
+            Show more<span className="visually-hidden"> in {column.label}</span>
+          </button>
+        </div>
+      )}
+    </section>
+  );
+}
+
+export function CaseBoard({
+  columns,
+  revision,
+  canMove,
+  closeLabel,
+  labels,
+  pollMs,
+  onMove,
+  onShowMore,
+  onPoll,
+  ref: _ref, // React 19 passes ref as a prop; keep it off the DOM and off pangea
+  ...rest
+}) {
+  const [local, setLocal] = useState(columns);
+  const seen = useRef({ revision, columns });
+  const dragging = useRef(false);
+  const pending = useRef(0);
+  const [openMenu, setOpenMenu] = useState(null);
+  const menuOpen = useRef(null);
+  menuOpen.current = openMenu;
+  const focusAfter = useRef(null);
+  const callbacks = useRef({});
+  callbacks.current = { onMove, onShowMore, onPoll };
+
+  // The server answered (or another user's change arrived): adopt its columns. Never in the
+  // middle of a drag; the drop handler starts from the latest columns instead.
+  const changed =
+    revision !== seen.current.revision ||
+    columns.length !== seen.current.columns.length ||
+    columns.some((column, i) => column !== seen.current.columns[i]);
+  if (changed && !dragging.current) {
+    seen.current = { revision, columns };
+    pending.current = 0;
+    setLocal(columns);
+  }
+
+  // Put focus back on the Move button of a card that was moved with the keyboard (its list
+  // item is remounted in another column), unless the user has gone elsewhere.
+  useEffect(() => {
+    const reference = focusAfter.current;
+    if (!reference) return;
+    const active = document.activeElement;
+    if (active && active !== document.body) {
+      if (active.getAttribute("data-move-for") === reference) focusAfter.current = null;
+      return;
+    }
+    document.querySelector(`[data-move-for="${CSS.escape(reference)}"]`)?.focus();
+  });
+
+  // Cheap poll while the tab is visible and nobody is in the middle of something.
+  useEffect(() => {
+    if (!pollMs) return undefined;
+    const tick = () => {
+      if (document.visibilityState !== "visible") return;
+      if (dragging.current || menuOpen.current) return;
+      if (pending.current && Date.now() - pending.current < PENDING_TIMEOUT_MS) return;
+      callbacks.current.onPoll?.();
+    };
+    const timer = window.setInterval(tick, pollMs);
+    const onVisible = () => document.visibilityState === "visible" && tick();
+    document.addEventListener("visibilitychange", onVisible);
+    return () => {
+      window.clearInterval(timer);
+      document.removeEventListener("visibilitychange", onVisible);
+    };
+  }, [pollMs]);
+
+  const move = useCallback((card, toStage, toIndex) => {
+    if (toStage === CLOSED) {
+      // Closing needs an outcome and evidence: the server sends the user to the case page.
+      callbacks.current.onMove?.(card.reference, CLOSED, card.version);
+      return;
+    }
+    pending.current = Date.now();
+    setLocal((current) => withCardMoved(current, card.reference, toStage, toIndex));
+    callbacks.current.onMove?.(card.reference, toStage, card.version);
+  }, []);
+
+  const choose = useCallback(
+    (card, toStage) => {
+      focusAfter.current = card.reference;
+      move(card, toStage, 0);
+    },
+    [move],
+  );
+
+  const label = (stage) => labels?.[stage] ?? stage;
+
+  return (
+    <DragDropContext
+      dragHandleUsageInstructions={
+        "Press space to pick up this case. Use the left and right arrow keys to move it " +
+        "between stages, then press space to drop it, or escape to cancel. You can also use " +
+        "its Move button."
+      }
+      onDragStart={(start, provided) => {
+        dragging.current = true;
+        provided.announce(
+          `Picked up ${start.draggableId} from ${label(start.source.droppableId)}. ` +
+            "Use the arrow keys to choose a stage, space to drop, escape to cancel.",
+        );
+      }}
+      onDragUpdate={(update, provided) => {
+        if (update.destination) {
+          provided.announce(`${update.draggableId} over ${label(update.destination.droppableId)}.`);
+        } else {
+          provided.announce(`${update.draggableId} is not over a stage.`);
+        }
+      }}
+      onDragEnd={(result, provided) => {
+        dragging.current = false;
+        const { destination, source, draggableId } = result;
+        // Start from the server's latest columns if they arrived during the drag.
+        const latest = seen.current.columns !== columns ? columns : null;
+        if (latest) {
+          seen.current = { revision, columns };
+          setLocal(columns);
+        }
+        if (!destination || destination.droppableId === source.droppableId) {
+          provided.announce(`${draggableId} was not moved.`);
+          return;
+        }
+        const found = findCard(latest ?? local, draggableId);
+        if (!found) return;
+        provided.announce(`${draggableId} dropped on ${label(destination.droppableId)}.`);
+        move(found.card, destination.droppableId, destination.index);
+      }}
+    >
+      <div
+        {...rest}
+        className="board"
+        role="region"
+        aria-label="Case board"
+        tabIndex={0}
+      >
+        {local.map((column) => (
+          <Column
+            key={column.stage}
+            column={column}
+            canMove={!!canMove}
+            labels={labels ?? {}}
+            closeLabel={closeLabel}
+            onChoose={choose}
+            onShowMore={(stage) => callbacks.current.onShowMore?.(stage)}
+            menu={{ openMenu, setOpenMenu }}
+          />
+        ))}
+      </div>
+    </DragDropContext>
+  );
+}

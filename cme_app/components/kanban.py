@@ -1,0 +1,35 @@
+"""The case board's drag-and-drop component: a local JSX wrapper round @hello-pangea/dnd.
+
+The JSX (assets/board.jsx) owns everything that happens between a pick-up and a drop, applies
+a drop at once, and sends one coarse event per intent; see its header comment.
+"""
+
+from __future__ import annotations
+
+import reflex as rx
+from reflex.event import no_args_event_spec, passthrough_event_spec
+
+BOARD_JSX = rx.asset("board.jsx")
+
+
+class CaseBoard(rx.Component):
+    library = BOARD_JSX.importable_path
+    tag = "CaseBoard"
+    lib_dependencies: list[str] = ["@hello-pangea/dnd@18.0.1"]
+
+    columns: rx.Var[list]
+    revision: rx.Var[int]
+    can_move: rx.Var[bool]
+    close_label: rx.Var[str]
+    labels: rx.Var[dict[str, str]]
+    poll_ms: rx.Var[int]
+
+    # (reference, to_stage, version): one event per move the user makes.
+    on_move: rx.EventHandler[passthrough_event_spec(str, str, int)]
+    # (stage): show more cards in one column.
+    on_show_more: rx.EventHandler[passthrough_event_spec(str)]
+    # Every few seconds while the tab is visible: has the board changed?
+    on_poll: rx.EventHandler[no_args_event_spec]
+
+
+case_board = CaseBoard.create
