@@ -195,7 +195,7 @@ function Column({ column, canMove, labels, closeLabel, onChoose, onShowMore, men
   const headingId = `stage-${column.stage}`;
   const hidden = column.count - column.cards.length;
   return (
-    <section className={`board-col board-col--${column.stage}`}>
+    <section className={`board-col board-col--${column.stage}`} id={`board-col-${column.stage}`}>
       <h2 className="board-col__title">
         <span id={headingId}>{column.label}</span>
         <span className="board-col__count">
@@ -372,6 +372,17 @@ export function CaseBoard({
         move(found.card, destination.droppableId, destination.index);
       }}
     >
+      <nav className="board-stages" aria-label="Stages">
+        <ul>
+          {local.map((column) => (
+            <li key={column.stage}>
+              <a href={`#board-col-${column.stage}`}>
+                {column.label} <span className="board-stages__count">{column.count}</span>
+              </a>
+            </li>
+          ))}
+        </ul>
+      </nav>
       <div
         {...rest}
         className="board"

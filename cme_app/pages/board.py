@@ -234,7 +234,7 @@ class BoardState(AuthState):
                 self._reload(session, actor, reason="stale")
             return self._announce(str(stale), error=True)
         except ServiceError as refused:
-            return self._announce(str(refused), error=True)
+            return self._announce(f"{reference} was not moved. {refused}", error=True)
         return self._announce(f"{reference} moved to {STAGE_LABELS[to_stage]}.")
 
     @rx.event
@@ -306,8 +306,6 @@ def _live_region() -> rx.Component:
         rx.cond(
             s.announcement != "",
             rx.el.p(
-                rx.cond(s.announcement_is_error,
-                        rx.el.strong("Not moved: ", class_name="board-message__lead")),
                 s.announcement,
                 class_name=rx.cond(s.announcement_is_error,
                                    "board-message board-message--error", "board-message"),
