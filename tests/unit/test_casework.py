@@ -455,7 +455,8 @@ def test_left_uk_unverified_red_case_needs_csc_consultation(session, team):
     )
     session.commit()
     move(session, team, case, "enquiries")
-    evidence = {"reasons": "Neighbours saw them leave for the airport", "checks_done": "Home Office"}
+    evidence = {"reasons": "Neighbours saw them leave for the airport",
+                "checks_done": "Home Office"}
     with pytest.raises(MoveRefused, match="CSC consultation"):
         close(session, team, case, "left_uk_unverified", evidence)
     session.rollback()
