@@ -73,14 +73,20 @@ def triage(session, team, case, factors=(), officer="officer"):
     if case.stage == "new_referral":
         case = move(session, team, case, "triage")
     casework.record_triage(
-        session, actor=team["lead"], reference=case.reference, factors=list(factors),
+        session,
+        actor=team["lead"],
+        reference=case.reference,
+        factors=list(factors),
         version=case.version,
     )
     session.commit()
     case = fresh(session, case)
     casework.allocate(
-        session, actor=team["lead"], reference=case.reference,
-        officer_id=team[officer].user_id, version=case.version,
+        session,
+        actor=team["lead"],
+        reference=case.reference,
+        officer_id=team[officer].user_id,
+        version=case.version,
     )
     session.commit()
     return fresh(session, case)
@@ -95,8 +101,13 @@ def close(session, team, case, outcome, evidence=None, who="lead"):
     case = fresh(session, case)
     fn = lifecycle.close_case if who == "lead" else lifecycle.propose_closure
     result = fn(
-        session, actor=team[who], reference=case.reference, outcome=outcome,
-        evidence=evidence or {}, version=case.version, today=TODAY,
+        session,
+        actor=team[who],
+        reference=case.reference,
+        outcome=outcome,
+        evidence=evidence or {},
+        version=case.version,
+        today=TODAY,
     )
     session.commit()
     return result
@@ -104,25 +115,45 @@ def close(session, team, case, outcome, evidence=None, who="lead"):
 
 def log(session, team, case, kind, result="no_trace"):
     casework.log_enquiry(
-        session, actor=team["officer"], reference=case.reference,
-        form={"kind": kind, "done_on": TODAY.isoformat(), "method": "system",
-              "contacted": "Records team", "result": result, "summary": "Checked."},
+        session,
+        actor=team["officer"],
+        reference=case.reference,
+        form={
+            "kind": kind,
+            "done_on": TODAY.isoformat(),
+            "method": "system",
+            "contacted": "Records team",
+            "result": result,
+            "summary": "Checked.",
+        },
     )
     session.commit()
 
 
 def visit(session, team, case):
     casework.record_visit(
-        session, actor=team["officer"], reference=case.reference,
-        form={"visited_on": TODAY.isoformat(), "address": "14 Example Street",
-              "outcome": "no_reply_vacant", "child_seen": "no", "notes": "Post piled up."},
+        session,
+        actor=team["officer"],
+        reference=case.reference,
+        form={
+            "visited_on": TODAY.isoformat(),
+            "address": "14 Example Street",
+            "outcome": "no_reply_vacant",
+            "child_seen": "no",
+            "notes": "Post piled up.",
+        },
     )
     session.commit()
 
 
-RED_FORM = {"cp_plan": "yes", "concern-none_known": "", "concern-fgm": "on",
-            "concerns_narrative": "Sister was taken abroad last summer.",
-            "mash_referred_on": TODAY.isoformat(), "mash_reference": "MASH-0001"}
+RED_FORM = {
+    "cp_plan": "yes",
+    "concern-none_known": "",
+    "concern-fgm": "on",
+    "concerns_narrative": "Sister was taken abroad last summer.",
+    "mash_referred_on": TODAY.isoformat(),
+    "mash_reference": "MASH-0001",
+}
 
 
 # --- risk and triage ---------------------------------------------------------------------------
@@ -150,20 +181,39 @@ def test_triage_sets_risk_from_factors_and_first_visit_target(session, team):
 def test_lead_override_keeps_history_and_needs_reason(session, team):
     case = triage(session, team, submit(session, team))
     with pytest.raises(ValidationFailed) as err:
-        casework.override_risk(session, actor=team["lead"], reference=case.reference,
-                               risk="red", reason="", version=case.version)
+        casework.override_risk(
+            session,
+            actor=team["lead"],
+            reference=case.reference,
+            risk="red",
+            reason="",
+            version=case.version,
+        )
     assert [e.field for e in err.value.errors] == ["reason"]
     session.rollback()
     with pytest.raises(NotAllowed):
-        casework.override_risk(session, actor=team["officer"], reference=case.reference,
-                               risk="red", reason="Gut feeling about this one", version=1)
+        casework.override_risk(
+            session,
+            actor=team["officer"],
+            reference=case.reference,
+            risk="red",
+            reason="Gut feeling about this one",
+            version=1,
+        )
     session.rollback()
-    casework.override_risk(session, actor=team["lead"], reference=case.reference, risk="red",
-                           reason="Police intelligence about the household", version=case.version)
+    casework.override_risk(
+        session,
+        actor=team["lead"],
+        reference=case.reference,
+        risk="red",
+        reason="Police intelligence about the household",
+        version=case.version,
+    )
     session.commit()
     case = fresh(session, case)
     kinds = session.exec(
-        select(RiskAssessment.kind, RiskAssessment.risk).where(RiskAssessment.case_id == case.id)
+        select(RiskAssessment.kind, RiskAssessment.risk)
+        .where(RiskAssessment.case_id == case.id)
         .order_by(RiskAssessment.id)
     ).all()
     assert kinds == [("triaged", "green"), ("override", "red")]
@@ -178,10 +228,17 @@ def test_red_case_cannot_leave_triage_until_mash_notified(session, team):
         move(session, team, case, "home_visit")
     session.rollback()
     casework.record_safeguarding(
-        session, actor=team["officer"], reference=case.reference,
-        form={"kind": "notification", "agency": "mash", "contacted_on": TODAY.isoformat(),
-              "contacted_time": "09:30", "contacted_by": "Sam Officer",
-              "contact_reference": "MASH-123"},
+        session,
+        actor=team["officer"],
+        reference=case.reference,
+        form={
+            "kind": "notification",
+            "agency": "mash",
+            "contacted_on": TODAY.isoformat(),
+            "contacted_time": "09:30",
+            "contacted_by": "Sam Officer",
+            "contact_reference": "MASH-123",
+        },
     )
     session.commit()
     assert move(session, team, case, "home_visit").stage == "home_visit"
@@ -192,8 +249,13 @@ def test_triage_exit_needs_risk_and_officer(session, team):
     with pytest.raises(MoveRefused, match="Set the risk"):
         move(session, team, case, "enquiries")
     session.rollback()
-    casework.record_triage(session, actor=team["officer"], reference=case.reference,
-                           factors=[], version=fresh(session, case).version)
+    casework.record_triage(
+        session,
+        actor=team["officer"],
+        reference=case.reference,
+        factors=[],
+        version=fresh(session, case).version,
+    )
     session.commit()
     with pytest.raises(MoveRefused, match="Allocate an officer"):
         move(session, team, case, "enquiries")
@@ -211,8 +273,13 @@ def test_illegal_and_stale_moves_are_refused_and_audited(session, team):
     stale_version = fresh(session, case).version
     move(session, team, case, "triage")
     with pytest.raises(StaleCase, match="changed by"):
-        lifecycle.move_case(session, actor=team["officer"], reference=case.reference,
-                            to_stage="enquiries", version=stale_version)
+        lifecycle.move_case(
+            session,
+            actor=team["officer"],
+            reference=case.reference,
+            to_stage="enquiries",
+            version=stale_version,
+        )
 
 
 def test_officer_moves_only_own_cases_and_never_closes_by_move(session, team):
@@ -239,8 +306,9 @@ def test_awaiting_verification_needs_something_to_wait_for(session, team):
 
 def test_unknown_reference_is_not_found_and_audited(session, team):
     with pytest.raises(NotFound):
-        lifecycle.move_case(session, actor=team["lead"], reference="CME-1999-00001",
-                            to_stage="triage", version=1)
+        lifecycle.move_case(
+            session, actor=team["lead"], reference="CME-1999-00001", to_stage="triage", version=1
+        )
     session.commit()
     assert session.exec(select(AuditEvent).where(AuditEvent.outcome == "not_found")).first()
 
@@ -251,12 +319,16 @@ def test_unknown_reference_is_not_found_and_audited(session, team):
 def test_return_to_referrer_then_resubmit_brings_same_case_back(session, team):
     case = move(session, team, submit(session, team), "triage")
     with pytest.raises(ValidationFailed):
-        lifecycle.return_to_referrer(session, actor=team["officer"], reference=case.reference,
-                                     note="", version=case.version)
+        lifecycle.return_to_referrer(
+            session, actor=team["officer"], reference=case.reference, note="", version=case.version
+        )
     session.rollback()
     lifecycle.return_to_referrer(
-        session, actor=team["officer"], reference=case.reference,
-        note="Please complete home visit and sibling-school checks", version=case.version,
+        session,
+        actor=team["officer"],
+        reference=case.reference,
+        note="Please complete home visit and sibling-school checks",
+        version=case.version,
     )
     session.commit()
     view = referrals.view_referral(session, actor=team["school"], reference=case.reference)
@@ -291,10 +363,19 @@ def test_return_to_referrer_then_resubmit_brings_same_case_back(session, team):
 
 
 INBOUND = {
-    "source_type": "other_la", "la_name": "Wakefield", "la_code": "384",
-    "received_on": TODAY.isoformat(), "first_name": "Jonah", "last_name": "Example",
-    "date_of_birth": "2015-06-01", "sex": "male", "line1": "3 New Road", "town": "Leeds",
-    "postcode": "LS6 1AA", "parent_name": "Mo Example", "summary": "Family moved to Leeds.",
+    "source_type": "other_la",
+    "la_name": "Wakefield",
+    "la_code": "384",
+    "received_on": TODAY.isoformat(),
+    "first_name": "Jonah",
+    "last_name": "Example",
+    "date_of_birth": "2015-06-01",
+    "sex": "male",
+    "line1": "3 New Road",
+    "town": "Leeds",
+    "postcode": "LS6 1AA",
+    "parent_name": "Mo Example",
+    "summary": "Family moved to Leeds.",
 }
 
 
@@ -303,8 +384,9 @@ def test_inbound_notification_becomes_new_referral_with_source(session, team):
         casework.log_inbound(session, actor=team["school"], form=INBOUND)
     session.rollback()
     with pytest.raises(ValidationFailed) as err:
-        casework.log_inbound(session, actor=team["admin"], form={**INBOUND, "la_name": "",
-                                                                 "upn": "B383200012401"})
+        casework.log_inbound(
+            session, actor=team["admin"], form={**INBOUND, "la_name": "", "upn": "B383200012401"}
+        )
     assert {e.field for e in err.value.errors} == {"la_name", "upn"}
     session.rollback()
     case = casework.log_inbound(session, actor=team["admin"], form=INBOUND)
@@ -317,16 +399,22 @@ def test_inbound_notification_becomes_new_referral_with_source(session, team):
 
 def test_matching_child_or_household_is_flagged(session, team):
     first = submit(session, team)
-    sibling = submit(session, team, first_name="Zara", upn="M80120000500A",
-                     date_of_birth="2016-01-05")
+    sibling = submit(
+        session, team, first_name="Zara", upn="M80120000500A", date_of_birth="2016-01-05"
+    )
     same_child = submit(session, team, upn="N380123456789")
     assert fresh(session, sibling).possible_matches == [first.reference]  # same address
     assert first.reference in fresh(session, same_child).possible_matches
     view = casework.view_case(session, actor=team["lead"], reference=same_child.reference)
     whys = {row[0]: row[2] for row in view.possible_matches}
     assert whys[first.reference] == "Same name and date of birth"
-    casework.link_household(session, actor=team["officer"], reference=sibling.reference,
-                            other_reference=first.reference, reason="Siblings, same flat")
+    casework.link_household(
+        session,
+        actor=team["officer"],
+        reference=sibling.reference,
+        other_reference=first.reference,
+        reason="Siblings, same flat",
+    )
     session.commit()
     view = casework.view_case(session, actor=team["lead"], reference=first.reference)
     assert view.links == [[sibling.reference, "Same household", "Siblings, same flat"]]
@@ -339,8 +427,13 @@ def test_merge_as_duplicate_needs_another_case_and_reason(session, team):
         close(session, team, dup, "duplicate", {"duplicate_of": dup.reference, "reason": ""})
     assert {e.field for e in err.value.errors} == {"duplicate_of", "reason"}
     session.rollback()
-    close(session, team, dup, "duplicate",
-          {"duplicate_of": first.reference, "reason": "Same child, referred twice"})
+    close(
+        session,
+        team,
+        dup,
+        "duplicate",
+        {"duplicate_of": first.reference, "reason": "Same child, referred twice"},
+    )
     assert fresh(session, dup).outcome == "duplicate"
     view = casework.view_case(session, actor=team["lead"], reference=first.reference)
     assert view.links[0][:2] == [dup.reference, "Duplicate"]
@@ -352,12 +445,21 @@ def test_merge_as_duplicate_needs_another_case_and_reason(session, team):
 def test_only_leads_close_officers_propose_and_lead_approves(session, team):
     case = to_enquiries(session, team, submit(session, team))
     move(session, team, case, "located")
-    evidence = {"school_urn": "107999", "start_date": TODAY.isoformat(),
-                "confirmed_by": "Admissions", "sas_keyworker": "Pat Keyworker"}
+    evidence = {
+        "school_urn": "107999",
+        "start_date": TODAY.isoformat(),
+        "confirmed_by": "Admissions",
+        "sas_keyworker": "Pat Keyworker",
+    }
     with pytest.raises(NotAllowed):
-        lifecycle.close_case(session, actor=team["officer"], reference=case.reference,
-                             outcome="onroll_leeds", evidence=evidence,
-                             version=fresh(session, case).version)
+        lifecycle.close_case(
+            session,
+            actor=team["officer"],
+            reference=case.reference,
+            outcome="onroll_leeds",
+            evidence=evidence,
+            version=fresh(session, case).version,
+        )
     session.rollback()
     close(session, team, case, "onroll_leeds", evidence, who="officer")
     assert fresh(session, case).stage == "located"
@@ -384,9 +486,15 @@ def test_onroll_leeds_needs_urn_and_start_date(session, team):
 def test_transfer_to_other_la_needs_acknowledgement_and_response(session, team):
     case = to_enquiries(session, team, submit(session, team))
     casework.send_la_notification(
-        session, actor=team["officer"], reference=case.reference,
-        form={"la_name": "Bradford", "la_code": "380", "contact": "cme@bradford.example",
-              "question": "Is the child known, on roll, or applied for a place?"},
+        session,
+        actor=team["officer"],
+        reference=case.reference,
+        form={
+            "la_name": "Bradford",
+            "la_code": "380",
+            "contact": "cme@bradford.example",
+            "question": "Is the child known, on roll, or applied for a place?",
+        },
     )
     session.commit()
     case = fresh(session, case)
@@ -398,9 +506,15 @@ def test_transfer_to_other_la_needs_acknowledgement_and_response(session, team):
         close(session, team, case, "transferred_other_la", {"summary": "Application in"})
     session.rollback()
     casework.record_la_response(
-        session, actor=team["officer"], reference=case.reference, notification_id=note_id,
-        form={"acknowledged_on": TODAY.isoformat(), "response_on": TODAY.isoformat(),
-              "response": "Application for a school place in process"},
+        session,
+        actor=team["officer"],
+        reference=case.reference,
+        notification_id=note_id,
+        form={
+            "acknowledged_on": TODAY.isoformat(),
+            "response_on": TODAY.isoformat(),
+            "response": "Application for a school place in process",
+        },
     )
     session.commit()
     close(session, team, case, "transferred_other_la", {"summary": "Application in process"})
@@ -410,13 +524,14 @@ def test_transfer_to_other_la_needs_acknowledgement_and_response(session, team):
 def test_overdue_la_response_shows_on_the_case(session, team):
     case = to_enquiries(session, team, submit(session, team))
     casework.send_la_notification(
-        session, actor=team["officer"], reference=case.reference,
+        session,
+        actor=team["officer"],
+        reference=case.reference,
         form={"la_name": "Bradford", "contact": "cme@bradford.example", "question": "Known?"},
     )
     session.commit()
     later = TODAY + timedelta(days=30)
-    view = casework.view_case(session, actor=team["officer"], reference=case.reference,
-                              today=later)
+    view = casework.view_case(session, actor=team["officer"], reference=case.reference, today=later)
     assert view.due_label == "LA response overdue" and view.due_state == "overdue"
     assert view.la_notifications[0][8] == "1"
     shared = session.exec(select(casework.LaNotification)).one().data_shared
@@ -425,9 +540,16 @@ def test_overdue_la_response_shows_on_the_case(session, team):
 
 def _overseas(session, team, case, independent, evidence="school_letter"):
     casework.record_overseas(
-        session, actor=team["officer"], reference=case.reference,
-        form={"country": "Pakistan", "organisation": "Lahore Grammar", "evidence_type": evidence,
-              "independent": independent, "received_on": TODAY.isoformat()},
+        session,
+        actor=team["officer"],
+        reference=case.reference,
+        form={
+            "country": "Pakistan",
+            "organisation": "Lahore Grammar",
+            "evidence_type": evidence,
+            "independent": independent,
+            "received_on": TODAY.isoformat(),
+        },
     )
     session.commit()
 
@@ -449,21 +571,37 @@ def test_left_uk_verified_needs_independent_evidence(session, team):
 def test_left_uk_unverified_red_case_needs_csc_consultation(session, team):
     case = triage(session, team, submit(session, team, form=RED_FORM), factors=["fgm"])
     casework.record_safeguarding(
-        session, actor=team["officer"], reference=case.reference,
-        form={"kind": "notification", "agency": "front_door", "contacted_on": TODAY.isoformat(),
-              "contacted_by": "Sam", "contact_reference": "FD-1"},
+        session,
+        actor=team["officer"],
+        reference=case.reference,
+        form={
+            "kind": "notification",
+            "agency": "front_door",
+            "contacted_on": TODAY.isoformat(),
+            "contacted_by": "Sam",
+            "contact_reference": "FD-1",
+        },
     )
     session.commit()
     move(session, team, case, "enquiries")
-    evidence = {"reasons": "Neighbours saw them leave for the airport",
-                "checks_done": "Home Office"}
+    evidence = {
+        "reasons": "Neighbours saw them leave for the airport",
+        "checks_done": "Home Office",
+    }
     with pytest.raises(MoveRefused, match="CSC consultation"):
         close(session, team, case, "left_uk_unverified", evidence)
     session.rollback()
     casework.record_safeguarding(
-        session, actor=team["officer"], reference=case.reference,
-        form={"kind": "consultation", "agency": "csc", "contacted_on": TODAY.isoformat(),
-              "contacted_by": "Sam", "contact_reference": "CSC-9"},
+        session,
+        actor=team["officer"],
+        reference=case.reference,
+        form={
+            "kind": "consultation",
+            "agency": "csc",
+            "contacted_on": TODAY.isoformat(),
+            "contacted_by": "Sam",
+            "contact_reference": "CSC-9",
+        },
     )
     session.commit()
     close(session, team, case, "left_uk_unverified", evidence)
@@ -480,8 +618,15 @@ def test_untraceable_needs_full_pathway_visit_and_20_school_days(session, team):
     assert "At least one home visit" in message
     assert "Ground I requires ≥ 20 continuous school days' absence" in message
     session.rollback()
-    for kind in ("csws", "education_db", "health", "council_tax", "benefits", "home_office",
-                 "s2s_lpd"):
+    for kind in (
+        "csws",
+        "education_db",
+        "health",
+        "council_tax",
+        "benefits",
+        "home_office",
+        "s2s_lpd",
+    ):
         log(session, team, case, kind)
     visit(session, team, case)
     with pytest.raises(MoveRefused) as err:
@@ -525,8 +670,10 @@ def test_each_outcome_demands_its_evidence(session, team, outcome, evidence, fie
         ("other_suitable_education", {"provider": "Leeds AP", "confirmed_on": TODAY.isoformat()}),
         ("not_cme_attendance", {"residence_evidence": "Parent seen; family still living here"}),
         ("deceased", {"source": "Registrar, 3 Nov"}),
-        ("onroll_other_la",
-         {"la_name": "Kirklees", "school_name": "Batley High", "confirmed_by": "Kirklees CME"}),
+        (
+            "onroll_other_la",
+            {"la_name": "Kirklees", "school_name": "Batley High", "confirmed_by": "Kirklees CME"},
+        ),
     ],
 )
 def test_each_outcome_closes_with_its_evidence(session, team, outcome, evidence):
@@ -552,15 +699,26 @@ def test_reopen_is_lead_only_with_reason_new_episode_at_least_amber(session, tea
     close(session, team, case, "not_cme_attendance", {"residence_evidence": "Still there"})
     case = fresh(session, case)
     with pytest.raises(NotAllowed):
-        lifecycle.reopen_case(session, actor=team["officer"], reference=case.reference,
-                              reason="LPD match found", version=case.version)
+        lifecycle.reopen_case(
+            session,
+            actor=team["officer"],
+            reference=case.reference,
+            reason="LPD match found",
+            version=case.version,
+        )
     session.rollback()
     with pytest.raises(ValidationFailed):
-        lifecycle.reopen_case(session, actor=team["lead"], reference=case.reference,
-                              reason="", version=case.version)
+        lifecycle.reopen_case(
+            session, actor=team["lead"], reference=case.reference, reason="", version=case.version
+        )
     session.rollback()
-    lifecycle.reopen_case(session, actor=team["lead"], reference=case.reference,
-                          reason="LPD match: child on roll nowhere", version=case.version)
+    lifecycle.reopen_case(
+        session,
+        actor=team["lead"],
+        reference=case.reference,
+        reason="LPD match: child on roll nowhere",
+        version=case.version,
+    )
     session.commit()
     case = fresh(session, case)
     assert (case.stage, case.episode, case.risk, case.outcome) == ("enquiries", 2, "amber", None)
@@ -568,12 +726,17 @@ def test_reopen_is_lead_only_with_reason_new_episode_at_least_amber(session, tea
 
 def test_visit_is_idempotent_on_client_uuid_and_meets_first_visit_target(session, team):
     case = to_enquiries(session, team, submit(session, team))
-    form = {"visited_on": TODAY.isoformat(), "address": "14 Example Street",
-            "outcome": "no_reply_occupied", "child_seen": "no"}
+    form = {
+        "visited_on": TODAY.isoformat(),
+        "address": "14 Example Street",
+        "outcome": "no_reply_occupied",
+        "child_seen": "no",
+    }
     uid = "2f1b7a52-6d55-4a57-9c38-0d3f9f5c7f11"
     for _ in range(2):
-        casework.record_visit(session, actor=team["officer"], reference=case.reference,
-                              form=form, client_uuid=uid)
+        casework.record_visit(
+            session, actor=team["officer"], reference=case.reference, form=form, client_uuid=uid
+        )
         session.commit()
     assert len(session.exec(select(HomeVisit)).all()) == 1
     view = casework.view_case(session, actor=team["officer"], reference=case.reference)
@@ -584,8 +747,12 @@ def test_visit_is_idempotent_on_client_uuid_and_meets_first_visit_target(session
 def test_enquiry_log_covers_every_pathway_type_and_validates(session, team):
     case = to_enquiries(session, team, submit(session, team))
     with pytest.raises(ValidationFailed) as err:
-        casework.log_enquiry(session, actor=team["officer"], reference=case.reference,
-                             form={"kind": "astrology", "done_on": "2999-01-01"})
+        casework.log_enquiry(
+            session,
+            actor=team["officer"],
+            reference=case.reference,
+            form={"kind": "astrology", "done_on": "2999-01-01"},
+        )
     fields = [e.field for e in err.value.errors]
     assert fields == ["kind", "done_on", "method", "contacted", "result", "summary"]
     session.rollback()
@@ -604,6 +771,7 @@ def test_viewing_a_case_is_audited_and_schools_are_refused(session, team):
     session.commit()
     assert view.can_close is False and view.can_record is False
     assert session.exec(
-        select(AuditEvent).where(AuditEvent.action == "case.viewed",
-                                 AuditEvent.entity_id == case.reference)
+        select(AuditEvent).where(
+            AuditEvent.action == "case.viewed", AuditEvent.entity_id == case.reference
+        )
     ).first()
