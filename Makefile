@@ -81,4 +81,4 @@ lint: install
 	$(VENV)/bin/ruff check .
 
 bench: install
-	@echo "no benchmarks yet"
+	$(VENV)/bin/python bench/board_move.py

@@ -204,6 +204,7 @@ function Column({ column, canMove, labels, closeLabel, onChoose, onShowMore, men
         </span>
       </h2>
       {column.stage === CLOSED && <p className="board-col__hint">Closed recently</p>}
+      {column.count === 0 && <p className="board-col__empty">No cases</p>}
       <Droppable droppableId={column.stage} isDropDisabled={!canMove}>
         {(provided, snapshot) => (
           <ul
@@ -229,7 +230,6 @@ function Column({ column, canMove, labels, closeLabel, onChoose, onShowMore, men
           </ul>
         )}
       </Droppable>
-      {column.count === 0 && <p className="board-col__empty">No cases</p>}
       {hidden > 0 && (
         <div className="board-col__more">
           <p className="board-col__shown">

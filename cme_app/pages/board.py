@@ -232,7 +232,7 @@ class BoardState(AuthState):
             with session_scope() as session:
                 self._stamp = board.board_stamp(session, actor=actor)
                 self._reload(session, actor, reason="stale")
-            return self._announce(str(stale), error=True)
+            return self._announce(f"Your move was not made. {stale}", error=True)
         except ServiceError as refused:
             return self._announce(f"{reference} was not moved. {refused}", error=True)
         return self._announce(f"{reference} moved to {STAGE_LABELS[to_stage]}.")

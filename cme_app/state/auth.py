@@ -38,10 +38,10 @@ class AuthState(rx.State):
             actor = auth.actor_for_token(
                 session, self.session_token, ip=self._client_ip(), touch=touch
             )
-        if actor is None:
-            self.user_name, self.user_role = "", ""
-        else:
-            self.user_name, self.user_role = actor.name, str(actor.role)
+        name, role = (actor.name, str(actor.role)) if actor else ("", "")
+        # Assign only on change: an assignment is sent to the browser even if equal.
+        if (self.user_name, self.user_role) != (name, role):
+            self.user_name, self.user_role = name, role
         return actor
 
     def _page_guard(self, *roles: Role):

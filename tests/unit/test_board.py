@@ -442,7 +442,9 @@ def test_move_handler_refuses_readers_and_stale_moves(session, team):
     session.commit()
     call(officer, "move", case.reference, "enquiries", seen_version)  # from its old view
     assert officer.announcement_is_error
-    assert officer.announcement.startswith(f"{case.reference} was changed by Lee Lead at ")
+    assert officer.announcement.startswith(
+        f"Your move was not made. {case.reference} was changed by Lee Lead at "
+    )
     assert [c.reference for c in officer.col_triage.cards] == [case.reference]  # reloaded
 
     redirect = call(officer, "move", case.reference, "closed", 2)
