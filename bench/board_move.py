@@ -48,7 +48,7 @@ from cme_app.services import auth, schools  # noqa: E402
 from cme_app.services.term_dates import seed_term_dates  # noqa: E402
 from cme_app.settings import get_settings  # noqa: E402
 
-PASSWORD = "bench password 2026"
+PASSWORD = "bench password 2026"  # noqa: S105 (a throwaway temp database)
 OPEN = ("new_referral", "triage", "enquiries", "home_visit", "awaiting_verification", "located")
 RISKS = ("red", "amber", "green", None)
 SIZES = (100, 2500)

@@ -195,7 +195,7 @@ def test_illegal_moves_are_refused_and_the_card_returns_with_the_reason(
     assert_no_axe_violations(page, "board-refused")
 
 
-# ----- (4) two people on one board ----------------------------------------------------------------
+# ----- (4) two people on one board --------------------------------------------------------------
 
 
 def test_two_people_see_each_others_moves_and_a_stale_move_is_refused(
@@ -238,7 +238,7 @@ def test_two_people_see_each_others_moves_and_a_stale_move_is_refused(
     screenshot(officer, "board-stale-refused-desktop")
 
 
-# ----- filters, closing, readers, phone ------------------------------------------------------------
+# ----- filters, show more, closing, readers, phone -------------------------------------------
 
 
 def test_filters_combine_and_live_in_the_url(page: Page, team, session):
@@ -274,6 +274,19 @@ def test_filters_combine_and_live_in_the_url(page: Page, team, session):
     page.get_by_role("button", name="Clear filters").click()
     expect(page).to_have_url(re.compile(r"/board$"))
     expect(column(page, "Enquiries").get_by_role("listitem")).to_have_count(3)
+
+
+def test_show_more_in_one_column(page: Page, team, session):
+    page.set_viewport_size(DESKTOP)
+    for i in range(22):
+        case_in(session, team, "enquiries", first_name=f"Many{i}", days_ago=i + 1)
+    sign_in(page, "lead@example.org")
+    enquiries = column(page, "Enquiries")
+    expect(enquiries.get_by_role("listitem")).to_have_count(20)
+    expect(page.get_by_text("Showing 20 of 22")).to_be_visible()
+    page.get_by_role("button", name="Show more in Enquiries").click()
+    expect(enquiries.get_by_role("listitem")).to_have_count(22)
+    expect(page.get_by_role("button", name="Show more in Enquiries")).to_have_count(0)
 
 
 def test_closing_from_the_board_goes_to_the_case_page(page: Page, team, session):

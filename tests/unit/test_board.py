@@ -489,3 +489,22 @@ def test_poll_does_not_keep_an_idle_session_alive(session, team):
 def test_stage_labels_cover_the_board():
     assert [str(s) for s in board.BOARD_STAGES] == list(COLUMN_VARS)
     assert Stage.CLOSED in COLUMN_VARS
+
+
+def test_show_more_handler_adds_cards_to_one_column_only(session, team):
+    for _ in range(25):
+        make_case(session, stage="triage", risk="amber")
+    make_case(session, stage="enquiries", risk="amber")
+    session.commit()
+    state = _board_state(session, "lead@example.org")
+    call(state, "load")
+    assert len(state.col_triage.cards) == board.CARD_LIMIT and state.col_triage.count == 25
+    root = state.parent_state.parent_state
+    root._clean()
+    call(state, "show_more", "triage")
+    assert len(state.col_triage.cards) == 25
+    sent = {k.split("_rx_state_")[0] for k in root.get_delta()[state.get_full_name()]}
+    assert sent == {"col_triage", "board_revision"}
+    root._clean()
+    call(state, "show_more", "<script>")
+    assert root.get_delta() == {}
