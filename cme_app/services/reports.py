@@ -123,6 +123,10 @@ def uk_date(moment: datetime) -> date:
     return moment.astimezone(UK).date()
 
 
+def uk_today() -> date:
+    return uk_date(datetime.now(UTC))
+
+
 def _uk_midnight(d: date) -> datetime:
     return datetime(d.year, d.month, d.day, tzinfo=UK).astimezone(UTC)
 
