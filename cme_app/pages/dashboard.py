@@ -36,6 +36,13 @@ LABEL_FONT = {"fontSize": 16, "fontWeight": 700}
 NO_KEYBOARD_LAYER = {"accessibilityLayer": False}
 
 
+_EMPTY = reports.Dashboard(
+    as_of="", open_total=0, by_stage=[], by_risk=[], overdue_total=0, overdue_by_officer=[],
+    outcome_keys=[], outcome_labels=[], months=[], closed_total=0, median_days=None,
+    median_basis=0, median_skipped=0,
+)
+
+
 class DashboardState(AuthState):
     loaded: bool = False
     as_of: str = ""
@@ -56,12 +63,17 @@ class DashboardState(AuthState):
 
     @rx.event
     def load(self):
+        self._show(_EMPTY)  # nothing from an earlier sign-in survives a refused load
         self.loaded = False
         actor, redirect = self._page_guard(*reports.REPORT_VIEWERS)
         if redirect:
             return redirect
         with session_scope() as session:
-            board = reports.dashboard(session, actor=actor, today=reports.uk_today())
+            self._show(reports.dashboard(session, actor=actor, today=reports.uk_today()))
+        self.loaded = True
+        return None
+
+    def _show(self, board: reports.Dashboard) -> None:
         self.as_of = board.as_of
         self.open_total, self.overdue_total = board.open_total, board.overdue_total
         self.closed_total = board.closed_total
@@ -83,8 +95,6 @@ class DashboardState(AuthState):
         ]
         self.median_days = _number(board.median_days)
         self.median_basis, self.median_skipped = board.median_basis, board.median_skipped
-        self.loaded = True
-        return None
 
     @rx.event
     def download_csv(self):
