@@ -54,6 +54,44 @@ def _details(v: rx.Var) -> rx.Component:
             rx.cond(v.outside_csa, rx.el.span(" ", rx.el.strong(
                 "Outside compulsory school age", class_name="tag tag--yellow"))),
         ),
+        rx.cond(
+            v.return_note != "",
+            rx.el.div(
+                rx.el.h2("More information needed", class_name="notification__title"),
+                rx.el.div(
+                    rx.el.p("The CME team says:"),
+                    rx.el.p(v.return_note, class_name="pre-line"),
+                    rx.cond(
+                        v.draft_id != "",
+                        rx.el.a(
+                            "Add the information and resubmit",
+                            href=routes.REFERRAL_NEW + "?draft=" + v.draft_id,
+                            class_name="button",
+                        ),
+                    ),
+                    class_name="notification__body",
+                ),
+                class_name="notification",
+                role="region",
+                aria_label="More information needed",
+            ),
+        ),
+        rx.cond(
+            v.outcome != "",
+            rx.el.div(
+                rx.el.h2("Outcome", class_name="notification__title"),
+                rx.el.div(
+                    rx.el.p(v.outcome),
+                    rx.cond(
+                        v.school_notice != "", rx.el.p(v.school_notice, class_name="pre-line")
+                    ),
+                    class_name="notification__body",
+                ),
+                class_name="notification notification--success",
+                role="region",
+                aria_label="Outcome",
+            ),
+        ),
         rx.el.h2("Child"),
         rx.el.dl(
             _summary_row("Name", v.child_name),

@@ -147,8 +147,12 @@ def sign_in(session: Session, *, email: str, password: str, ip: str | None = Non
     if _recent_failures(session, email) >= get_settings().login_max_failures:
         session.add(LoginAttempt(email=email, success=False, ip=ip))
         audit.record(
-            session, actor=None, action="auth.sign_in", outcome="throttled",
-            detail={"email": email}, ip=ip,
+            session,
+            actor=None,
+            action="auth.sign_in",
+            outcome="throttled",
+            detail={"email": email},
+            ip=ip,
         )
         raise NotAllowed(SIGN_IN_THROTTLED)
     user = session.exec(select(User).where(User.email == email)).first()
@@ -156,8 +160,13 @@ def sign_in(session: Session, *, email: str, password: str, ip: str | None = Non
     if not (user and ok and user.is_active):
         session.add(LoginAttempt(email=email, success=False, ip=ip))
         audit.record(
-            session, actor=None, action="auth.sign_in", outcome="failed",
-            actor_id=user.id if user else None, detail={"email": email}, ip=ip,
+            session,
+            actor=None,
+            action="auth.sign_in",
+            outcome="failed",
+            actor_id=user.id if user else None,
+            detail={"email": email},
+            ip=ip,
         )
         raise NotAllowed(SIGN_IN_FAILED)
     session.add(LoginAttempt(email=email, success=True, ip=ip))
@@ -222,8 +231,12 @@ def sign_out(session: Session, *, token: str | None, actor: Actor | None) -> Non
         row.revoked_at = utcnow()
         session.add(row)
         audit.record(
-            session, actor=actor, action="auth.sign_out", entity_type="user",
-            entity_id=row.user_id, actor_id=row.user_id,
+            session,
+            actor=actor,
+            action="auth.sign_out",
+            entity_type="user",
+            entity_id=row.user_id,
+            actor_id=row.user_id,
         )
 
 

@@ -58,9 +58,7 @@ def cases_by_stage(
     actor = require_role(actor, *CASE_VIEWERS)
     today = today or date.today()
     limit_per_stage = max(1, min(limit_per_stage, 200))
-    counts = dict(
-        session.exec(select(Case.stage, func.count()).group_by(Case.stage)).all()
-    )
+    counts = dict(session.exec(select(Case.stage, func.count()).group_by(Case.stage)).all())
     columns = []
     for stage in Stage:
         rows = session.exec(
@@ -85,7 +83,10 @@ def cases_by_stage(
         ]
         columns.append(StageColumn(stage, STAGE_LABELS[stage], counts.get(stage, 0), cards))
     audit.record(
-        session, actor=actor, action="case.list", entity_type="board",
+        session,
+        actor=actor,
+        action="case.list",
+        entity_type="board",
         detail={"shown": sum(len(c.cards) for c in columns)},
     )
     return columns

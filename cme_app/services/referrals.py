@@ -5,12 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from sqlmodel import Session, select
+from sqlalchemy import func, or_
+from sqlalchemy.orm import aliased
+from sqlmodel import Session, col, select
 
 from ..models import (
     Address,
     AddressKind,
     Case,
+    CaseClosure,
     Child,
     DslAppraisal,
     Referral,
@@ -25,8 +28,9 @@ from ..models import (
 )
 from ..models import Person as PersonRow
 from ..settings import get_settings
-from . import audit
+from . import audit, lifecycle, risk, targets
 from . import referral_form as rf
+from .calendar import load_calendar
 from .cases import next_case_reference
 from .errors import NotFound, ValidationFailed
 from .permissions import CASE_VIEWERS, Actor, require_role, require_school_user
@@ -77,6 +81,10 @@ class ReferralView:
     enquiries: list[list[str]]
     people: list[list[str]]
     school_name: str
+    return_note: str = ""
+    draft_id: str = ""
+    outcome: str = ""
+    school_notice: str = ""
 
 
 def _status_text(referral: Referral, case: Case | None) -> str:
@@ -170,9 +178,16 @@ def submit(
     if errors:
         raise ValidationFailed(errors)
 
+    resubmission = referral is not None and referral.status == ReferralStatus.RETURNED
     if referral is None:
         referral = Referral(school_id=actor.school_id, created_by_id=actor.user_id)
-    child = _child_from(data)
+    if resubmission:
+        child = session.get(Child, referral.child_id)
+        _clear_household(session, referral)
+        for field, value in _child_from(data).model_dump(exclude={"id", "created_at"}).items():
+            setattr(child, field, value)
+    else:
+        child = _child_from(data)
     session.add(child)
     session.flush()
 
@@ -206,6 +221,30 @@ def submit(
     session.flush()
 
     _write_household(session, data, child, referral)
+    session.flush()
+    if resubmission:
+        case = session.exec(select(Case).where(Case.referral_id == referral.id)).one()
+        lifecycle.resubmitted(session, actor=actor, case=case)
+        refresh_triage_facts(session, case=case, referral=referral, child=child, today=today)
+    else:
+        case = open_case(session, actor=actor, referral=referral, child=child, today=today)
+    audit.record(
+        session,
+        actor=actor,
+        action="referral.resubmitted" if resubmission else "referral.submitted",
+        entity_type="case",
+        entity_id=case.reference,
+        child_id=child.id,
+        detail={"referral": referral.public_id, "late": referral.late},
+    )
+    return case
+
+
+def open_case(
+    session: Session, *, actor: Actor, referral: Referral, child: Child, today: date
+) -> Case:
+    """A new case in New referral for a submitted or logged referral."""
+    now = utcnow()
     case = Case(
         reference=next_case_reference(session, year=now.year),
         child_id=child.id,
@@ -213,20 +252,79 @@ def submit(
         stage=Stage.NEW_REFERRAL,
         stage_entered_at=now,
         opened_at=now,
+        updated_by_id=actor.user_id,
     )
     session.add(case)
     session.flush()
     session.add(StageChange(case_id=case.id, to_stage=Stage.NEW_REFERRAL, by_id=actor.user_id))
-    audit.record(
-        session,
-        actor=actor,
-        action="referral.submitted",
-        entity_type="case",
-        entity_id=case.reference,
-        child_id=child.id,
-        detail={"referral": referral.public_id, "late": referral.late},
-    )
+    refresh_triage_facts(session, case=case, referral=referral, child=child, today=today)
     return case
+
+
+def refresh_triage_facts(
+    session: Session, *, case: Case, referral: Referral, child: Child, today: date
+) -> None:
+    """What triage starts from: the proposed risk and its factors, the triage due date and
+    any existing cases that look like the same child or household (BR-L2, BR-L3, SC-18)."""
+    factors = risk.factors_from_referral(session, referral, child)
+    case.risk_factors = factors
+    case.proposed_risk = risk.propose(factors)
+    case.triage_due_on = targets.triage_due(case.proposed_risk, today, load_calendar(session))
+    case.possible_matches = possible_matches(session, case=case, child=child)
+    session.add(case)
+    session.flush()
+
+
+def possible_matches(session: Session, *, case: Case, child: Child) -> list[str]:
+    """Other cases with the same UPN, the same name and date of birth, or a shared last
+    known address (same first line and postcode)."""
+    same_child = [
+        (Child.first_name == child.first_name)
+        & (Child.last_name == child.last_name)
+        & (Child.date_of_birth == child.date_of_birth)
+    ]
+    if child.upn:
+        same_child.append(Child.upn == child.upn)
+    refs = set(
+        session.exec(
+            select(Case.reference)
+            .join(Child, Child.id == Case.child_id)
+            .where(Case.id != case.id, or_(*same_child))
+        ).all()
+    )
+    homes = session.exec(
+        select(Address.line1, Address.postcode).where(
+            Address.child_id == child.id,
+            Address.kind == AddressKind.LAST_KNOWN,
+            col(Address.postcode).is_not(None),
+        )
+    ).all()
+    for line1, postcode in homes:
+        other = aliased(Address)
+        refs.update(
+            session.exec(
+                select(Case.reference)
+                .join(other, other.child_id == Case.child_id)
+                .where(
+                    Case.id != case.id,
+                    other.kind == AddressKind.LAST_KNOWN,
+                    other.postcode == postcode,
+                    func.lower(other.line1) == line1.lower(),
+                )
+            ).all()
+        )
+    return sorted(refs)
+
+
+def _clear_household(session: Session, referral: Referral) -> None:
+    """A resubmission replaces what the school wrote last time (the form holds it all)."""
+    for model in (Address, PersonRow):
+        for row in session.exec(select(model).where(model.referral_id == referral.id)).all():
+            session.delete(row)
+    for model in (ReferralEnquiry, ReferralConcern, DslAppraisal):
+        for row in session.exec(select(model).where(model.referral_id == referral.id)).all():
+            session.delete(row)
+    session.flush()
 
 
 def _child_from(data: dict[str, str]) -> Child:
@@ -363,7 +461,7 @@ def list_for_school(
                 submitted_on=_day(referral.submitted_at),
                 status=_status_text(referral, case),
                 late=referral.late,
-                is_draft=referral.status in EDITABLE,
+                is_draft=referral.status == ReferralStatus.DRAFT,
             )
         )
     return out
@@ -426,6 +524,19 @@ def view_referral(session: Session, *, actor: Actor | None, reference: str) -> R
     concerns = session.exec(
         select(ReferralConcern.concern).where(ReferralConcern.referral_id == referral.id)
     ).all()
+    returned = referral.status == ReferralStatus.RETURNED
+    closed = case.stage == Stage.CLOSED
+    closure = (
+        session.exec(
+            select(CaseClosure).where(
+                CaseClosure.case_id == case.id,
+                CaseClosure.episode == case.episode,
+                CaseClosure.status == "closed",
+            )
+        ).first()
+        if closed
+        else None
+    )
     return ReferralView(
         reference=case.reference,
         status=_status_text(referral, case),
@@ -454,4 +565,8 @@ def view_referral(session: Session, *, actor: Actor | None, reference: str) -> R
         ],
         people=[[p.full_name, p.relationship_to_child, p.phone or ""] for p in people],
         school_name=school.name if school else "",
+        return_note=(referral.return_note or "") if returned else "",
+        draft_id=referral.public_id if returned and actor.is_school else "",
+        outcome=lifecycle.SCHOOL_OUTCOME_TEXT.get(case.outcome or "", "") if closed else "",
+        school_notice=(closure.school_notice or "") if closure else "",
     )

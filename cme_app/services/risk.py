@@ -16,7 +16,10 @@ from ..models import (
     Referral,
     ReferralConcern,
     Risk,
+    RiskAssessment,
+    utcnow,
 )
+from .permissions import Actor
 
 RED_FACTORS: dict[str, str] = {
     "cp_plan": "Child protection plan",
@@ -126,3 +129,35 @@ def _has_previous_episode(session: Session, child: Child) -> bool:
 def under_eight(child: Child, today: date) -> bool:
     dob = child.date_of_birth
     return (today.year - dob.year - ((today.month, today.day) < (dob.month, dob.day))) < 8
+
+
+def record_assessment(
+    session: Session,
+    *,
+    case: Case,
+    actor: Actor,
+    risk: str,
+    kind: str,
+    reason: str | None = None,
+    factors: list[str] | None = None,
+) -> RiskAssessment:
+    """Set the case's risk and keep the decision in the history."""
+    factors = list(case.risk_factors or []) if factors is None else factors
+    row = RiskAssessment(
+        case_id=case.id,
+        risk=risk,
+        proposed_risk=propose(factors),
+        factors=factors,
+        kind=kind,
+        reason=reason,
+        by_id=actor.user_id,
+    )
+    session.add(row)
+    case.risk = risk
+    case.risk_factors = factors
+    case.proposed_risk = row.proposed_risk
+    case.risk_rationale = reason or "; ".join(factor_labels(factors)) or "No risk factors found"
+    case.risk_rated_by_id = actor.user_id
+    case.risk_rated_at = utcnow()
+    session.add(case)
+    return row

@@ -36,6 +36,12 @@ def add_school(
     school = School(urn=urn, name=name, la_code=la_code)
     session.add(school)
     session.flush()
-    audit.record(session, actor=actor, action="school.added", entity_type="school",
-                 entity_id=school.id, detail={"urn": urn, "name": name})
+    audit.record(
+        session,
+        actor=actor,
+        action="school.added",
+        entity_type="school",
+        entity_id=school.id,
+        detail={"urn": urn, "name": name},
+    )
     return school

@@ -1,0 +1,1091 @@
+"""Working a case: the case file view, triage and allocation, and the records officers add
+(safeguarding contacts, the enquiry pathway log, visits, inter-LA notifications, overseas
+verification, household links), plus logging inbound referrals (SC-17)."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from zoneinfo import ZoneInfo
+
+from sqlmodel import Session, col, select
+
+from ..models import (
+    STAGE_LABELS,
+    Address,
+    AddressKind,
+    Case,
+    CaseClosure,
+    CaseLink,
+    Child,
+    DslAppraisal,
+    EnquiryAction,
+    HomeVisit,
+    LaDirection,
+    LaNotification,
+    OverseasVerification,
+    Person,
+    Referral,
+    ReferralConcern,
+    ReferralEnquiry,
+    ReferralStatus,
+    RiskAssessment,
+    Role,
+    SafeguardingContact,
+    School,
+    SourceType,
+    Stage,
+    StageChange,
+    User,
+    utcnow,
+)
+from . import audit, lifecycle, risk, targets
+from . import referral_form as rf
+from .calendar import load_calendar
+from .cases import age_on
+from .errors import FieldError, NotAllowed, ValidationFailed
+from .lifecycle import CASEWORKERS, OUTCOME_LABELS, check_version, load_case
+from .pathway import (
+    ENQUIRY_KINDS,
+    ENQUIRY_METHODS,
+    ENQUIRY_RESULTS,
+    SAFEGUARDING_AGENCIES,
+    VISIT_OUTCOMES,
+)
+from .permissions import CASE_VIEWERS, Actor, require_role
+from .referrals import open_case
+from .risk import RISK_LABELS, record_assessment
+
+LONDON = ZoneInfo("Europe/London")
+INBOUND_SOURCES = {
+    SourceType.OTHER_LA: "Another local authority",
+    SourceType.NEW_TO_COUNTRY: "New to the country",
+}
+SEX_CHOICES = rf.SEX_CHOICES
+OVERSEAS_EVIDENCE = {
+    "school_letter": "Letter or email from the school on letterhead",
+    "enrolment_certificate": "Enrolment certificate",
+    "consulate": "Embassy or consulate confirmation",
+    "phone_call": "Documented phone call to the school",
+    "parent_statement": "Statement from the parent",
+}
+SAFEGUARDING_KINDS = {"notification": "Notification", "consultation": "Consultation"}
+RISK_KIND_LABELS = {
+    "proposed": "Proposed",
+    "triaged": "Triaged",
+    "override": "Overridden",
+    "reopened": "Reopened",
+}
+YES_NO = {"yes": "Yes", "no": "No"}
+NOTIFIERS = (Role.OFFICER, Role.LEAD, Role.ADMIN)
+
+
+# ---------------------------------------------------------------------------------------------
+# The case file
+
+
+@dataclass(frozen=True)
+class CaseFile:
+    reference: str
+    version: int
+    stage: str
+    stage_label: str
+    episode: int
+    is_open: bool
+    risk: str
+    risk_label: str
+    risk_factor_labels: list[str]
+    proposed_risk_label: str
+    risk_rationale: str
+    risk_history: list[list[str]]
+    factor_choices: list[list[str]]
+    officer: str
+    officer_id: str
+    officer_choices: list[list[str]]
+    due_label: str
+    due_state: str
+    triage_due: str
+    first_visit_due: str
+    source_label: str
+    school_name: str
+    referrer_rows: list[list[str]]
+    child_name: str
+    child_rows: list[list[str]]
+    addresses: list[list[str]]
+    people: list[list[str]]
+    referral_rows: list[list[str]]
+    referral_enquiries: list[list[str]]
+    possible_matches: list[list[str]]
+    links: list[list[str]]
+    safeguarding: list[list[str]]
+    enquiries: list[list[str]]
+    visits: list[list[str]]
+    la_notifications: list[list[str]]
+    overseas: list[list[str]]
+    timeline: list[list[str]]
+    closures: list[list[str]]
+    pending_closure: list[str]
+    pending_outcome: str
+    school_notice: str
+    allowed_moves: list[list[str]]
+    untraceable_checklist: list[list[str]]
+    can_triage: bool
+    can_override: bool
+    can_allocate: bool
+    can_record: bool
+    can_notify_la: bool
+    can_return: bool
+    can_propose: bool
+    can_close: bool
+    can_reopen: bool
+
+
+def _d(value: date | None) -> str:
+    return f"{value.day} {value:%b %Y}" if value else ""
+
+
+def _dt(value: datetime | None) -> str:
+    if value is None:
+        return ""
+    local = value.astimezone(LONDON)
+    return f"{local.day} {local:%b %Y %H:%M}"
+
+
+def _names(session: Session, ids: set[int | None]) -> dict[int, str]:
+    wanted = [i for i in ids if i]
+    if not wanted:
+        return {}
+    return dict(session.exec(select(User.id, User.name).where(col(User.id).in_(wanted))).all())
+
+
+def source_label(referral: Referral, school: School | None) -> str:
+    if referral.source_type == SourceType.OTHER_LA:
+        return f"Other LA ({referral.source_name or 'not named'})"
+    if referral.source_type == SourceType.NEW_TO_COUNTRY:
+        return "New to country"
+    return school.name if school else "School"
+
+
+def view_case(
+    session: Session, *, actor: Actor | None, reference: str, today: date | None = None
+) -> CaseFile:
+    """Everything the LA holds on one case. Viewing it is audited (BR-D7, SC-22)."""
+    actor = require_role(actor, *CASE_VIEWERS)
+    today = today or date.today()
+    case = load_case(session, actor=actor, reference=reference, action="case.viewed", lock=False)
+    audit.record(
+        session,
+        actor=actor,
+        action="case.viewed",
+        entity_type="case",
+        entity_id=case.reference,
+        child_id=case.child_id,
+    )
+    child = session.get(Child, case.child_id)
+    referral = session.get(Referral, case.referral_id)
+    school = session.get(School, referral.school_id) if referral.school_id else None
+
+    def rows(model, order):
+        return session.exec(select(model).where(model.case_id == case.id).order_by(order)).all()
+
+    assessments = rows(RiskAssessment, RiskAssessment.id)
+    contacts = rows(SafeguardingContact, SafeguardingContact.contacted_at)
+    enquiries = rows(EnquiryAction, EnquiryAction.done_on)
+    visits = rows(HomeVisit, HomeVisit.visited_on)
+    notices = rows(LaNotification, LaNotification.sent_on)
+    overseas = rows(OverseasVerification, OverseasVerification.received_on)
+    changes = rows(StageChange, StageChange.id)
+    closures = rows(CaseClosure, CaseClosure.id)
+    links = session.exec(
+        select(CaseLink, Case.reference)
+        .join(Case, Case.id == CaseLink.linked_case_id)
+        .where(CaseLink.case_id == case.id)
+    ).all()
+    back_links = session.exec(
+        select(CaseLink, Case.reference)
+        .join(Case, Case.id == CaseLink.case_id)
+        .where(CaseLink.linked_case_id == case.id)
+    ).all()
+    names = _names(
+        session,
+        {case.allocated_officer_id}
+        | {a.by_id for a in assessments}
+        | {c.recorded_by_id for c in contacts}
+        | {e.by_id for e in enquiries}
+        | {v.officer_id for v in visits}
+        | {o.verified_by_id for o in overseas}
+        | {s.by_id for s in changes}
+        | {c.proposed_by_id for c in closures}
+        | {c.approved_by_id for c in closures},
+    )
+    open_case = case.stage not in (Stage.CLOSED, Stage.RETURNED)
+    caseworker = actor.role in CASEWORKERS
+    lead = actor.role == Role.LEAD
+    due = targets.current_due(
+        case, today=today, visited=bool(visits), response_due_on=_response_due(notices)
+    )
+    pending = next((c for c in closures if c.status == "proposed"), None)
+    closed_now = next(
+        (c for c in closures if c.status == "closed" and c.episode == case.episode), None
+    )
+    officers = (
+        session.exec(
+            select(User.id, User.name)
+            .where(col(User.role).in_([Role.OFFICER, Role.LEAD]), User.is_active == True)  # noqa: E712
+            .order_by(User.name)
+        ).all()
+        if lead
+        else []
+    )
+    return CaseFile(
+        reference=case.reference,
+        version=case.version,
+        stage=case.stage,
+        stage_label=STAGE_LABELS.get(case.stage, case.stage),
+        episode=case.episode,
+        is_open=open_case,
+        risk=case.risk or "",
+        risk_label=risk.RISK_LABELS.get(case.risk or "", "Not rated"),
+        risk_factor_labels=risk.factor_labels(case.risk_factors),
+        proposed_risk_label=risk.RISK_LABELS.get(case.proposed_risk or "", ""),
+        risk_rationale=case.risk_rationale or "",
+        risk_history=[
+            [
+                _dt(a.at),
+                risk.RISK_LABELS.get(a.risk, a.risk),
+                RISK_KIND_LABELS.get(a.kind, a.kind),
+                "; ".join(risk.factor_labels(a.factors)),
+                a.reason or "",
+                names.get(a.by_id, ""),
+            ]
+            for a in assessments
+        ],
+        factor_choices=[
+            [
+                code,
+                label,
+                "red" if code in risk.RED_FACTORS else "amber",
+                "1" if code in (case.risk_factors or []) else "",
+            ]
+            for code, label in risk.RISK_FACTORS.items()
+        ],
+        officer=names.get(case.allocated_officer_id, "Unallocated"),
+        officer_id=str(case.allocated_officer_id or ""),
+        officer_choices=[[str(i), n] for i, n in officers],
+        due_label=due.label if due else "",
+        due_state=due.state if due else "",
+        triage_due=_d(case.triage_due_on),
+        first_visit_due=_d(case.first_visit_due_on),
+        source_label=source_label(referral, school),
+        school_name=school.name if school else "",
+        referrer_rows=[
+            [label, value]
+            for label, value in (
+                ("Name", referral.referrer_name),
+                ("Job title", referral.referrer_job_title),
+                ("Phone", referral.referrer_phone),
+                ("Email", referral.referrer_email),
+            )
+            if value
+        ],
+        child_name=f"{child.first_name} {child.last_name}",
+        child_rows=_child_rows(child, today),
+        addresses=_addresses(session, child),
+        people=[
+            [
+                p.full_name,
+                p.relationship_to_child,
+                p.phone or "",
+                "Yes" if p.lives_with_child else "No",
+            ]
+            for p in session.exec(
+                select(Person).where(Person.child_id == child.id).order_by(Person.id)
+            ).all()
+        ],
+        referral_rows=_referral_rows(session, referral),
+        referral_enquiries=[
+            [
+                rf.ENQUIRY_LABELS.get(e.kind, e.kind),
+                _d(e.made_on) if e.made_on else "Not possible",
+                e.contacted or "",
+                rf.METHOD_CHOICES.get(e.method or "", ""),
+                e.result or e.not_possible_reason or "",
+            ]
+            for e in session.exec(
+                select(ReferralEnquiry)
+                .where(ReferralEnquiry.referral_id == referral.id)
+                .order_by(ReferralEnquiry.id)
+            ).all()
+        ],
+        possible_matches=_matches(session, case, child),
+        links=[
+            [ref, "Same household" if link.kind == "household" else "Duplicate", link.reason]
+            for link, ref in [*links, *back_links]
+        ],
+        safeguarding=[
+            [
+                SAFEGUARDING_KINDS.get(c.kind, c.kind),
+                SAFEGUARDING_AGENCIES.get(c.agency, c.agency),
+                _dt(c.contacted_at),
+                c.contacted_by,
+                c.reference,
+                c.notes or "",
+            ]
+            for c in contacts
+        ],
+        enquiries=[
+            [
+                _d(e.done_on),
+                ENQUIRY_KINDS.get(e.kind, e.kind),
+                ENQUIRY_METHODS.get(e.method, e.method),
+                e.contacted,
+                ENQUIRY_RESULTS.get(e.result, e.result),
+                e.summary,
+                e.next_action or "",
+                _d(e.next_action_due),
+                names.get(e.by_id, ""),
+            ]
+            for e in enquiries
+        ],
+        visits=[
+            [
+                _d(v.visited_on),
+                v.address,
+                VISIT_OUTCOMES.get(v.outcome, v.outcome),
+                ("Yes, alone" if v.seen_alone else "Yes") if v.child_seen else "No",
+                v.notes or "",
+                names.get(v.officer_id, ""),
+            ]
+            for v in visits
+        ],
+        la_notifications=[
+            [
+                str(n.id),
+                "To" if n.direction == LaDirection.OUTBOUND else "From",
+                n.la_name,
+                _d(n.sent_on),
+                _d(n.response_due_on),
+                _d(n.acknowledged_on),
+                _d(n.response_on),
+                n.response or "",
+                "1"
+                if n.response_on is None and n.response_due_on and n.response_due_on < today
+                else "",
+            ]
+            for n in notices
+        ],
+        overseas=[
+            [
+                o.country,
+                o.organisation,
+                OVERSEAS_EVIDENCE.get(o.evidence_type, o.evidence_type),
+                "Yes" if o.independent else "No",
+                _d(o.received_on),
+                names.get(o.verified_by_id, ""),
+            ]
+            for o in overseas
+        ],
+        timeline=[
+            [
+                _dt(s.at),
+                STAGE_LABELS.get(s.from_stage or "", ""),
+                STAGE_LABELS.get(s.to_stage, s.to_stage),
+                names.get(s.by_id, ""),
+                s.reason or "",
+            ]
+            for s in changes
+        ],
+        closures=[
+            [
+                str(c.episode),
+                OUTCOME_LABELS.get(c.outcome, c.outcome),
+                c.status.capitalize(),
+                names.get(c.proposed_by_id, ""),
+                names.get(c.approved_by_id, ""),
+                _dt(c.closed_at),
+            ]
+            for c in closures
+        ],
+        pending_closure=[
+            OUTCOME_LABELS.get(pending.outcome, pending.outcome),
+            names.get(pending.proposed_by_id, ""),
+            _dt(pending.proposed_at),
+            "; ".join(f"{k.replace('_', ' ')}: {v}" for k, v in pending.evidence.items() if v),
+        ]
+        if pending
+        else [],
+        pending_outcome=pending.outcome if pending else "",
+        school_notice=(closed_now.school_notice or "") if closed_now else "",
+        allowed_moves=[
+            [s, STAGE_LABELS[s]]
+            for s in lifecycle.allowed_moves(session, actor=actor, case=case, today=today)
+        ],
+        untraceable_checklist=[
+            [label, "1" if done else ""]
+            for label, done in lifecycle.untraceable_checklist(session, case)
+        ],
+        can_triage=caseworker and open_case,
+        can_override=lead and open_case,
+        can_allocate=lead and open_case,
+        can_record=caseworker and open_case,
+        can_notify_la=actor.role in NOTIFIERS and open_case,
+        can_return=caseworker
+        and case.stage in (Stage.NEW_REFERRAL, Stage.TRIAGE)
+        and referral.school_id is not None,
+        can_propose=actor.role == Role.OFFICER and open_case,
+        can_close=lead and open_case,
+        can_reopen=lead and case.stage == Stage.CLOSED,
+    )
+
+
+def _response_due(notices: list[LaNotification]) -> date | None:
+    due = [
+        n.response_due_on
+        for n in notices
+        if n.direction == LaDirection.OUTBOUND and n.response_on is None and n.response_due_on
+    ]
+    return min(due) if due else None
+
+
+def _child_rows(child: Child, today: date) -> list[list[str]]:
+    rows = [
+        ["Name", " ".join(p for p in (child.first_name, child.middle_names, child.last_name) if p)],
+        ["Known as", child.known_as or ""],
+        ["Date of birth", f"{_d(child.date_of_birth)} (age {age_on(child.date_of_birth, today)})"],
+        ["Sex", rf.SEX_CHOICES.get(child.sex, child.sex)],
+        ["UPN", child.upn or "Not given"],
+        ["Year group", child.year_group or ""],
+        ["SEN", rf.SEN_CHOICES.get(child.sen_status, child.sen_status)],
+        ["First language", child.first_language or ""],
+        ["Interpreter needed", "Yes" if child.interpreter_needed else "No"],
+    ]
+    return [r for r in rows if r[1]]
+
+
+def _addresses(session: Session, child: Child) -> list[list[str]]:
+    kinds = {AddressKind.LAST_KNOWN: "Last known", **rf.ADDRESS_KIND_CHOICES}
+    return [
+        [
+            kinds.get(a.kind, a.kind),
+            ", ".join(p for p in (a.line1, a.line2, a.town, a.postcode) if p)
+            + ("" if a.country == "United Kingdom" else f", {a.country}"),
+            a.source.replace("_", " ").capitalize(),
+            _d(a.from_date),
+        ]
+        for a in session.exec(
+            select(Address).where(Address.child_id == child.id).order_by(Address.id)
+        ).all()
+    ]
+
+
+def _referral_rows(session: Session, referral: Referral) -> list[list[str]]:
+    concerns = session.exec(
+        select(ReferralConcern.concern).where(ReferralConcern.referral_id == referral.id)
+    ).all()
+    dsl = session.exec(select(DslAppraisal).where(DslAppraisal.referral_id == referral.id)).first()
+    rows = [
+        ["Submitted", _dt(referral.submitted_at)],
+        ["Reason for referral", rf.CATEGORY_CHOICES.get(referral.category or "", "")],
+        ["Date last attended", _d(referral.date_last_attended)],
+        ["Date school became aware", _d(referral.date_school_aware)],
+        ["Submitted after 4 weeks", "Yes" if referral.late else ""],
+        ["Outside compulsory school age", "Yes" if referral.outside_csa else ""],
+        ["Believed destination", referral.believed_destination or ""],
+        ["Specific concerns", "; ".join(rf.CONCERNS.get(c, c) for c in concerns) or "None known"],
+        ["Concerns in detail", referral.concerns_narrative or ""],
+    ]
+    if dsl is not None:
+        yn = {"yes": "Yes", "no": "No", "unknown": "Not known"}
+        rows += [
+            ["DSL", dsl.dsl_name],
+            ["Known to children's social care", yn.get(dsl.known_to_csc, "")],
+            ["Child protection plan", yn.get(dsl.cp_plan, "")],
+            ["Child in need", yn.get(dsl.child_in_need, "")],
+            ["Looked after", yn.get(dsl.looked_after, "")],
+            ["Significant harm suspected", yn.get(dsl.significant_harm, "")],
+            ["MASH reference", dsl.mash_reference or ""],
+            ["DSL appraisal", dsl.appraisal],
+        ]
+    return [r for r in rows if r[1]]
+
+
+def _matches(session: Session, case: Case, child: Child) -> list[list[str]]:
+    if not case.possible_matches:
+        return []
+    found = session.exec(
+        select(Case, Child)
+        .join(Child, Child.id == Case.child_id)
+        .where(col(Case.reference).in_(case.possible_matches))
+    ).all()
+    result = []
+    for other, other_child in found:
+        if child.upn and other_child.upn == child.upn:
+            why = "Same UPN"
+        elif (other_child.first_name, other_child.last_name, other_child.date_of_birth) == (
+            child.first_name,
+            child.last_name,
+            child.date_of_birth,
+        ):
+            why = "Same name and date of birth"
+        else:
+            why = "Same home address"
+        result.append(
+            [
+                other.reference,
+                f"{other_child.first_name} {other_child.last_name}",
+                why,
+                STAGE_LABELS.get(other.stage, other.stage),
+            ]
+        )
+    return result
+
+
+# ---------------------------------------------------------------------------------------------
+# Triage, risk and allocation
+
+
+def _open_case_for(session: Session, actor: Actor, reference: str, action: str) -> Case:
+    case = load_case(session, actor=actor, reference=reference, action=action)
+    if case.stage in (Stage.CLOSED, Stage.RETURNED):
+        raise lifecycle.MoveRefused("This case is not open, so it can't be changed.")
+    return case
+
+
+def _after_risk(session: Session, case: Case, actor: Actor, before: str | None) -> None:
+    """A new or changed risk resets the first-visit target from today (BR-L3)."""
+    if case.risk != before or case.first_visit_due_on is None:
+        today = date.today()
+        case.first_visit_due_on = targets.first_visit_due(case.risk, today, load_calendar(session))
+    case.version += 1
+    case.updated_at = utcnow()
+    case.updated_by_id = actor.user_id
+    session.add(case)
+    session.flush()
+
+
+def record_triage(
+    session: Session, *, actor: Actor | None, reference: str, factors: list[str], version: int
+) -> Case:
+    actor = require_role(actor, *CASEWORKERS)
+    case = _open_case_for(session, actor, reference, "case.triaged")
+    check_version(session, case, version)
+    chosen = risk.clean_factors(factors)
+    before = case.risk
+    proposal = risk.propose(chosen)
+    risk.record_assessment(
+        session, case=case, actor=actor, risk=proposal, kind="triaged", factors=chosen
+    )
+    _after_risk(session, case, actor, before)
+    audit.record(
+        session,
+        actor=actor,
+        action="case.triaged",
+        entity_type="case",
+        entity_id=case.reference,
+        child_id=case.child_id,
+        detail={"before": before, "after": proposal, "factors": chosen},
+    )
+    return case
+
+
+def override_risk(
+    session: Session, *, actor: Actor | None, reference: str, risk: str, reason: str, version: int
+) -> Case:
+    """A lead's judgement over the proposal, with the reason kept (BR-L2)."""
+    actor = require_role(actor, Role.LEAD)
+    case = _open_case_for(session, actor, reference, "case.risk_overridden")
+    check_version(session, case, version)
+    level, reason = str(risk or ""), (reason or "").strip()
+    errors = []
+    if level not in RISK_LABELS:
+        errors.append(FieldError("risk", "Choose Red, Amber or Green"))
+    if len(reason) < 10:
+        errors.append(FieldError("reason", "Give the reason for overriding the risk"))
+    if errors:
+        raise ValidationFailed(errors)
+    before = case.risk
+    record_assessment(
+        session, case=case, actor=actor, risk=level, kind="override", reason=reason[:2000]
+    )
+    _after_risk(session, case, actor, before)
+    audit.record(
+        session,
+        actor=actor,
+        action="case.risk_overridden",
+        entity_type="case",
+        entity_id=case.reference,
+        child_id=case.child_id,
+        detail={"before": before, "after": level, "reason": reason[:200]},
+    )
+    return case
+
+
+def allocate(
+    session: Session, *, actor: Actor | None, reference: str, officer_id: int, version: int
+) -> Case:
+    actor = require_role(actor, Role.LEAD)
+    case = _open_case_for(session, actor, reference, "case.allocated")
+    check_version(session, case, version)
+    officer = session.get(User, officer_id) if isinstance(officer_id, int) else None
+    if officer is None or officer.role not in CASEWORKERS or not officer.is_active:
+        raise ValidationFailed([FieldError("officer_id", "Choose an officer")])
+    before = case.allocated_officer_id
+    case.allocated_officer_id = officer.id
+    case.version += 1
+    case.updated_at = utcnow()
+    case.updated_by_id = actor.user_id
+    session.add(case)
+    audit.record(
+        session,
+        actor=actor,
+        action="case.allocated",
+        entity_type="case",
+        entity_id=case.reference,
+        child_id=case.child_id,
+        detail={"before": before, "after": officer.id},
+    )
+    session.flush()
+    return case
+
+
+# ---------------------------------------------------------------------------------------------
+# Records officers add. Appends don't bump the case's version (they can't clash with a move),
+# but they do mark it updated so open boards refresh.
+
+
+class _Form:
+    """Reads and checks one submitted form, collecting every error in form order."""
+
+    def __init__(self, form: object, today: date):
+        self.data = form if isinstance(form, dict) else {}
+        self.today = today
+        self.errors: list[FieldError] = []
+
+    def text(self, name: str, message: str, *, required: bool = True, limit: int = 200) -> str:
+        value = str(self.data.get(name) or "").strip()
+        if required and not value:
+            self.errors.append(FieldError(name, message))
+        if len(value) > limit:
+            self.errors.append(FieldError(name, f"Use {limit} characters or fewer"))
+        return value[:limit]
+
+    def choice(self, name: str, choices: dict[str, str], message: str) -> str:
+        value = str(self.data.get(name) or "")
+        if value not in choices:
+            self.errors.append(FieldError(name, message))
+        return value
+
+    def day(self, name: str, label: str, *, required: bool = True, future: bool = False):
+        raw = str(self.data.get(name) or "").strip()
+        value = rf.parse_date(raw)
+        if not raw:
+            if required:
+                self.errors.append(FieldError(name, f"Enter the {label}"))
+            return None
+        if value is None:
+            self.errors.append(FieldError(name, f"The {label} must be a real date"))
+        elif not future and value > self.today:
+            self.errors.append(FieldError(name, f"The {label} must be today or in the past"))
+        return value
+
+    def yes(self, name: str) -> bool:
+        return str(self.data.get(name) or "") in ("yes", "on", "true", "True")
+
+    def check(self) -> None:
+        if self.errors:
+            raise ValidationFailed(self.errors)
+
+
+def _touched(session: Session, case: Case, actor: Actor) -> None:
+    case.updated_at = utcnow()
+    case.updated_by_id = actor.user_id
+    session.add(case)
+    session.flush()
+
+
+def _recorded(session: Session, actor: Actor, case: Case, action: str, detail: dict) -> None:
+    _touched(session, case, actor)
+    audit.record(
+        session,
+        actor=actor,
+        action=action,
+        entity_type="case",
+        entity_id=case.reference,
+        child_id=case.child_id,
+        detail=detail,
+    )
+
+
+def record_safeguarding(
+    session: Session, *, actor: Actor | None, reference: str, form: dict
+) -> SafeguardingContact:
+    """A CSC / MASH / Front Door notification or consultation (BR-L5, SC-05, SC-13)."""
+    actor = require_role(actor, *CASEWORKERS)
+    case = _open_case_for(session, actor, reference, "case.safeguarding_recorded")
+    f = _Form(form, date.today())
+    kind = f.choice("kind", SAFEGUARDING_KINDS, "Choose notification or consultation")
+    agency = f.choice("agency", SAFEGUARDING_AGENCIES, "Choose CSC, MASH or Front Door")
+    on = f.day("contacted_on", "date of contact")
+    at = str(f.data.get("contacted_time") or "").strip()
+    try:
+        clock = time.fromisoformat(at) if at else time(12, 0)
+    except ValueError:
+        f.errors.append(FieldError("contacted_time", "Enter the time like 14:30"))
+        clock = time(12, 0)
+    by = f.text("contacted_by", "Enter who made the contact", limit=120)
+    ref = f.text("contact_reference", "Enter the reference CSC, MASH or Front Door gave", limit=60)
+    notes = f.text("notes", "", required=False, limit=2000)
+    f.check()
+    row = SafeguardingContact(
+        case_id=case.id,
+        kind=kind,
+        agency=agency,
+        contacted_at=datetime.combine(on, clock, tzinfo=LONDON),
+        contacted_by=by,
+        reference=ref,
+        notes=notes or None,
+        recorded_by_id=actor.user_id,
+    )
+    session.add(row)
+    _recorded(session, actor, case, "case.safeguarding_recorded", {"kind": kind, "agency": agency})
+    return row
+
+
+def log_enquiry(
+    session: Session, *, actor: Actor | None, reference: str, form: dict
+) -> EnquiryAction:
+    actor = require_role(actor, *CASEWORKERS)
+    case = _open_case_for(session, actor, reference, "case.enquiry_logged")
+    f = _Form(form, date.today())
+    kind = f.choice("kind", ENQUIRY_KINDS, "Choose the type of enquiry")
+    done_on = f.day("done_on", "date of the enquiry")
+    method = f.choice("method", ENQUIRY_METHODS, "Choose how the enquiry was made")
+    contacted = f.text("contacted", "Enter who was contacted")
+    result = f.choice("result", ENQUIRY_RESULTS, "Choose the result")
+    summary = f.text("summary", "Enter a summary of what was found", limit=4000)
+    next_action = f.text("next_action", "", required=False, limit=1000)
+    next_due = f.day("next_action_due", "next action due date", required=False, future=True)
+    f.check()
+    row = EnquiryAction(
+        case_id=case.id,
+        kind=kind,
+        done_on=done_on,
+        method=method,
+        contacted=contacted,
+        result=result,
+        summary=summary,
+        next_action=next_action or None,
+        next_action_due=next_due,
+        by_id=actor.user_id,
+    )
+    session.add(row)
+    _recorded(session, actor, case, "case.enquiry_logged", {"kind": kind, "result": result})
+    return row
+
+
+def record_visit(
+    session: Session,
+    *,
+    actor: Actor | None,
+    reference: str,
+    form: dict,
+    client_uuid: str | None = None,
+) -> HomeVisit:
+    """A home visit; the first one meets the first-visit target. Idempotent on client_uuid."""
+    actor = require_role(actor, *CASEWORKERS)
+    case = _open_case_for(session, actor, reference, "case.visit_recorded")
+    if client_uuid:
+        try:
+            client_uuid = str(uuid.UUID(str(client_uuid)))
+        except ValueError:
+            raise ValidationFailed([FieldError("client_uuid", "Invalid visit id")]) from None
+        existing = session.exec(
+            select(HomeVisit).where(HomeVisit.client_uuid == client_uuid)
+        ).first()
+        if existing is not None:
+            if existing.case_id != case.id:
+                raise NotAllowed("That visit belongs to another case.")
+            return existing
+    f = _Form(form, date.today())
+    visited_on = f.day("visited_on", "date of the visit")
+    address = f.text("address", "Enter the address visited", limit=400)
+    outcome = f.choice("outcome", VISIT_OUTCOMES, "Choose the outcome of the visit")
+    child_seen = f.choice("child_seen", YES_NO, "Say whether the child was seen") == "yes"
+    seen_alone = child_seen and f.yes("seen_alone")
+    notes = f.text("notes", "", required=False, limit=4000)
+    f.check()
+    row = HomeVisit(
+        client_uuid=client_uuid or str(uuid.uuid4()),
+        case_id=case.id,
+        visited_on=visited_on,
+        address=address,
+        outcome=outcome,
+        child_seen=child_seen,
+        seen_alone=seen_alone,
+        notes=notes or None,
+        officer_id=actor.user_id,
+    )
+    session.add(row)
+    _recorded(session, actor, case, "case.visit_recorded", {"outcome": outcome})
+    return row
+
+
+def _shared_data(session: Session, case: Case) -> dict:
+    """The data set an outbound LA notification carries (domain.md 4.9), as sent."""
+    child = session.get(Child, case.child_id)
+    referral = session.get(Referral, case.referral_id)
+    school = session.get(School, referral.school_id) if referral.school_id else None
+    return {
+        "child": {
+            "names": [n for n in (child.first_name, child.middle_names, child.last_name) if n],
+            "known_as": child.known_as,
+            "date_of_birth": child.date_of_birth.isoformat(),
+            "sex": child.sex,
+            "upn": child.upn,
+        },
+        "last_school": {"name": school.name, "urn": school.urn} if school else None,
+        "date_last_attended": referral.date_last_attended.isoformat()
+        if referral.date_last_attended
+        else None,
+        "addresses": _addresses(session, child),
+        "household": [
+            [p.full_name, p.relationship_to_child, p.phone or "", p.school_name or ""]
+            for p in session.exec(select(Person).where(Person.child_id == child.id)).all()
+        ],
+        "vulnerabilities": risk.factor_labels(case.risk_factors),
+        "enquiries_made": [
+            ENQUIRY_KINDS.get(k, k)
+            for k in session.exec(
+                select(EnquiryAction.kind).where(EnquiryAction.case_id == case.id)
+            ).all()
+        ],
+    }
+
+
+def send_la_notification(
+    session: Session, *, actor: Actor | None, reference: str, form: dict
+) -> LaNotification:
+    """Notify another LA's CME team (BR-L8, SC-10). The case then waits on their answer."""
+    actor = require_role(actor, *NOTIFIERS)
+    case = _open_case_for(session, actor, reference, "case.la_notified")
+    today = date.today()
+    f = _Form(form, today)
+    la_name = f.text("la_name", "Enter the local authority's name", limit=120)
+    la_code = f.text("la_code", "", required=False, limit=3)
+    if la_code and not (la_code.isdigit() and len(la_code) == 3):
+        f.errors.append(FieldError("la_code", "LA code must be 3 digits, like 380"))
+    contact = f.text("contact", "Enter the contact officer or secure email")
+    question = f.text("question", "Enter what you are asking the LA", limit=2000)
+    f.check()
+    row = LaNotification(
+        case_id=case.id,
+        direction=LaDirection.OUTBOUND,
+        la_name=la_name,
+        la_code=la_code or None,
+        contact=contact,
+        question=question,
+        data_shared=_shared_data(session, case),
+        sent_on=today,
+        response_due_on=targets.la_response_due(today, load_calendar(session)),
+        by_id=actor.user_id,
+    )
+    session.add(row)
+    _recorded(session, actor, case, "case.la_notified", {"la": la_name, "shared": True})
+    if case.stage in (Stage.ENQUIRIES, Stage.HOME_VISIT) and actor.role in CASEWORKERS:
+        lifecycle.enter_stage(
+            session, case, Stage.AWAITING_VERIFICATION, actor, reason=f"Notified {la_name}"
+        )
+        session.flush()
+    return row
+
+
+def record_la_response(
+    session: Session, *, actor: Actor | None, reference: str, notification_id: int, form: dict
+) -> LaNotification:
+    actor = require_role(actor, *NOTIFIERS)
+    case = _open_case_for(session, actor, reference, "case.la_response_recorded")
+    row = session.get(LaNotification, notification_id) if isinstance(notification_id, int) else None
+    if row is None or row.case_id != case.id:
+        raise ValidationFailed([FieldError("notification_id", "Choose a notification")])
+    f = _Form(form, date.today())
+    ack = f.day("acknowledged_on", "date it was acknowledged", required=False)
+    answered = f.day("response_on", "date of the response", required=False)
+    response = f.text("response", "", required=False, limit=4000)
+    if not (ack or answered or response):
+        f.errors.append(FieldError("acknowledged_on", "Enter the acknowledgement or response"))
+    if answered and not response:
+        f.errors.append(FieldError("response", "Enter what the LA said"))
+    if response and not answered:
+        f.errors.append(FieldError("response_on", "Enter the date of the response"))
+    f.check()
+    row.acknowledged_on = ack or row.acknowledged_on
+    row.response_on = answered or row.response_on
+    row.response = response or row.response
+    session.add(row)
+    _recorded(session, actor, case, "case.la_response_recorded", {"notification": row.id})
+    return row
+
+
+def record_overseas(
+    session: Session, *, actor: Actor | None, reference: str, form: dict
+) -> OverseasVerification:
+    actor = require_role(actor, *CASEWORKERS)
+    case = _open_case_for(session, actor, reference, "case.overseas_recorded")
+    f = _Form(form, date.today())
+    country = f.text("country", "Enter the country", limit=80)
+    organisation = f.text("organisation", "Enter the school or agency abroad")
+    evidence = f.choice("evidence_type", OVERSEAS_EVIDENCE, "Choose the type of evidence")
+    independent = f.choice("independent", YES_NO, "Say whether the evidence is independent")
+    received_on = f.day("received_on", "date the evidence was received")
+    notes = f.text("notes", "", required=False, limit=2000)
+    f.check()
+    if evidence == "parent_statement" and independent == "yes":
+        raise ValidationFailed(
+            [FieldError("independent", "A statement from the parent is not independent")]
+        )
+    row = OverseasVerification(
+        case_id=case.id,
+        country=country,
+        organisation=organisation,
+        evidence_type=evidence,
+        independent=independent == "yes",
+        received_on=received_on,
+        translated=f.yes("translated"),
+        notes=notes or None,
+        verified_by_id=actor.user_id,
+    )
+    session.add(row)
+    _recorded(session, actor, case, "case.overseas_recorded", {"independent": row.independent})
+    return row
+
+
+def link_household(
+    session: Session, *, actor: Actor | None, reference: str, other_reference: str, reason: str
+) -> CaseLink:
+    """Siblings referred separately (SC-18): separate cases, linked as one household."""
+    actor = require_role(actor, *CASEWORKERS)
+    case = _open_case_for(session, actor, reference, "case.linked")
+    other_ref = str(other_reference or "").strip().upper()[:20]
+    reason = (reason or "").strip()
+    other = session.exec(select(Case).where(Case.reference == other_ref)).first()
+    errors = []
+    if other is None or other.id == case.id:
+        errors.append(FieldError("other_reference", "Enter the reference of another case"))
+    if len(reason) < 5:
+        errors.append(FieldError("link_reason", "Give the reason for linking"))
+    if errors:
+        raise ValidationFailed(errors)
+    link = CaseLink(
+        case_id=case.id,
+        linked_case_id=other.id,
+        kind="household",
+        reason=reason[:1000],
+        by_id=actor.user_id,
+    )
+    session.add(link)
+    _recorded(session, actor, case, "case.linked", {"with": other.reference})
+    return link
+
+
+# ---------------------------------------------------------------------------------------------
+# Inbound referrals (BR-L10, SC-17)
+
+
+def log_inbound(session: Session, *, actor: Actor | None, form: dict) -> Case:
+    """A notification from another LA, or a child new to the country: a New referral card."""
+    actor = require_role(actor, *NOTIFIERS)
+    today = date.today()
+    f = _Form(form, today)
+    source = f.choice("source_type", INBOUND_SOURCES, "Choose where the referral came from")
+    la_name = f.text(
+        "la_name",
+        "Enter the local authority that notified you",
+        required=source == SourceType.OTHER_LA,
+        limit=120,
+    )
+    la_code = f.text("la_code", "", required=False, limit=3)
+    if la_code and not (la_code.isdigit() and len(la_code) == 3):
+        f.errors.append(FieldError("la_code", "LA code must be 3 digits, like 384"))
+    received_on = f.day("received_on", "date it was received")
+    first = f.text("first_name", "Enter the child's first name", limit=100)
+    last = f.text("last_name", "Enter the child's last name", limit=100)
+    dob = f.day("date_of_birth", "child's date of birth")
+    sex = f.choice("sex", SEX_CHOICES, "Choose the child's sex")
+    upn = f.text("upn", "", required=False, limit=13).upper()
+    if upn and (error := rf.upn_error(upn)):
+        f.errors.append(FieldError("upn", error))
+    line1 = f.text("line1", "Enter the first line of the address")
+    town = f.text("town", "", required=False, limit=100)
+    postcode = f.text("postcode", "", required=False, limit=10)
+    parent = f.text("parent_name", "", required=False)
+    phone = f.text("parent_phone", "", required=False, limit=40)
+    summary = f.text("summary", "Enter what the notification says", limit=4000)
+    f.check()
+    child = Child(first_name=first, last_name=last, date_of_birth=dob, sex=sex, upn=upn or None)
+    session.add(child)
+    session.flush()
+    referral = Referral(
+        status=ReferralStatus.SUBMITTED,
+        source_type=source,
+        created_by_id=actor.user_id,
+        child_id=child.id,
+        source_name=la_name or None,
+        source_la_code=la_code or None,
+        concerns_narrative=summary,
+        date_school_aware=received_on,
+        submitted_at=utcnow(),
+        form_data={},
+    )
+    session.add(referral)
+    session.flush()
+    source_tag = "other_agency"
+    session.add(
+        Address(
+            child_id=child.id,
+            referral_id=referral.id,
+            kind=AddressKind.LAST_KNOWN,
+            line1=line1,
+            town=town or None,
+            postcode=rf.normalise_postcode(postcode) or None,
+            source=source_tag,
+        )
+    )
+    if parent:
+        session.add(
+            Person(
+                child_id=child.id,
+                referral_id=referral.id,
+                kind="parent_carer",
+                full_name=parent,
+                relationship_to_child="Parent or carer",
+                phone=phone or None,
+                source=source_tag,
+            )
+        )
+    session.flush()
+    case = open_case(session, actor=actor, referral=referral, child=child, today=today)
+    if source == SourceType.OTHER_LA:
+        session.add(
+            LaNotification(
+                case_id=case.id,
+                direction=LaDirection.INBOUND,
+                la_name=la_name,
+                la_code=la_code or None,
+                contact="",
+                question=summary[:2000],
+                sent_on=received_on,
+                by_id=actor.user_id,
+            )
+        )
+    audit.record(
+        session,
+        actor=actor,
+        action="referral.inbound_logged",
+        entity_type="case",
+        entity_id=case.reference,
+        child_id=child.id,
+        detail={"source": source},
+    )
+    session.flush()
+    return case
