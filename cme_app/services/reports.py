@@ -39,6 +39,7 @@ from ..models import (
 )
 from . import audit
 from .calendar import CalendarNotSeeded, SchoolCalendar, load_calendar
+from .lifecycle import OUTCOME_LABELS
 from .permissions import Actor, require_role
 from .risk import RISK_LABELS
 from .targets import Due, current_due
@@ -48,21 +49,6 @@ REPORT_VIEWERS = (Role.LEAD, Role.ADMIN, Role.AUDITOR)
 NOT_RATED = "Not yet rated"
 UNALLOCATED = "Unallocated"
 MONTHS_SHOWN = 12
-
-OUTCOME_LABELS: dict[str, str] = {
-    Outcome.ONROLL_LEEDS: "On roll – Leeds school",
-    Outcome.ONROLL_OTHER_LA: "On roll – other LA",
-    Outcome.TRANSFERRED_OTHER_LA: "Transferred to other LA",
-    Outcome.LEFT_UK_VERIFIED: "Left UK – verified",
-    Outcome.LEFT_UK_UNVERIFIED: "Left UK – unverified",
-    Outcome.EHE: "Elective home education",
-    Outcome.OTHER_SUITABLE_EDUCATION: "Other suitable education",
-    Outcome.NOT_CME_ATTENDANCE: "Not CME – attendance case",
-    Outcome.UNTRACEABLE: "Untraceable",
-    Outcome.CEASED_CSA: "Ceased compulsory school age",
-    Outcome.DECEASED: "Deceased",
-    Outcome.DUPLICATE: "Duplicate or withdrawn",
-}
 
 # Closing with one of these means the child was found (domain.md 5.3).
 LOCATING_OUTCOMES: frozenset[str] = frozenset({

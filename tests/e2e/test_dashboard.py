@@ -110,7 +110,7 @@ def test_lead_sees_the_dashboard_and_downloads_open_cases(page: Page, cases, ses
     expect(page.locator(".stats")).to_contain_text("2 overdue open cases")
     expect(page.locator(".stats")).to_contain_text("2 closed in the last 12 months")
     expect(page.locator(".recharts-legend-item-text")).to_have_text(
-        ["On roll – Leeds school", "Elective home education"]
+        ["Located – on roll at a Leeds school", "Electively home educated"]
     )
 
     # The text alternative: each chart's numbers as a table.

@@ -20,7 +20,7 @@ from cme_app.models import (
     Referral,
     StageChange,
 )
-from cme_app.services import auth, referrals, reports
+from cme_app.services import auth, lifecycle, referrals, reports
 from cme_app.services.demo import example_referral_form
 from cme_app.services.errors import NotAllowed
 from cme_app.services.term_dates import seed_term_dates
@@ -229,7 +229,8 @@ def test_closed_outcomes_per_month_for_the_last_twelve_months(world, session):
     board = reports.dashboard(session, actor=world.lead, today=TODAY)
     assert board.outcome_keys == ["onroll_leeds", "left_uk_verified", "ehe", "untraceable"]
     assert board.outcome_labels == [
-        "On roll – Leeds school", "Left UK – verified", "Elective home education", "Untraceable",
+        "Located – on roll at a Leeds school", "Left the UK – verified",
+        "Electively home educated", "Untraceable – enquiries exhausted",
     ]
     counts = {m.month: m.counts for m in board.months if m.total}
     assert counts == {
@@ -238,6 +239,29 @@ def test_closed_outcomes_per_month_for_the_last_twelve_months(world, session):
         "Mar 2027": [0, 1, 0, 0],
     }
     assert board.closed_total == 5
+
+
+def test_lifecycle_closures_count_once_per_episode(session):
+    """Closed, reopened and closed again through the real state machine: two closures."""
+    w = World(session)
+    case = w.case(stage="enquiries", submitted=datetime.now(UTC) - timedelta(days=3))
+    lifecycle.close_case(
+        session, actor=w.lead, reference=case.reference, outcome="onroll_other_la",
+        evidence={"la_name": "Bradford", "school_name": "Bradford Academy",
+                  "confirmed_by": "Bradford CME team"},
+        version=case.version,
+    )
+    lifecycle.reopen_case(session, actor=w.lead, reference=case.reference,
+                          reason="Bradford says the child never started", version=case.version)
+    lifecycle.close_case(session, actor=w.lead, reference=case.reference, outcome="deceased",
+                         evidence={"source": "Registrar, confirmed today"}, version=case.version)
+    session.commit()
+    board = reports.dashboard(session, actor=w.lead, today=reports.uk_today())
+    assert board.outcome_keys == ["onroll_other_la", "deceased"]
+    assert board.months[-1].counts == [1, 1] and board.closed_total == 2
+    assert board.open_total == 0
+    # The first closure located the child, so the case counts towards the median (once).
+    assert board.median_basis + board.median_skipped == 1
 
 
 def test_median_school_days_from_referral_to_location(world, session):
