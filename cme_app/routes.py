@@ -6,6 +6,7 @@ REFERRAL_NEW = "/referrals/new"
 REFERRAL_DETAIL = "/referrals/[ref]"
 BOARD = "/board"
 CASE_DETAIL = "/cases/[ref]"
+DASHBOARD = "/dashboard"
 API_PREFIX = "/api/v1"
 
 

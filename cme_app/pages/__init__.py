@@ -1,3 +1,3 @@
 """Importing this package registers every page."""
 
-from . import board, login, referral_detail, referral_form, referrals  # noqa: F401
+from . import board, dashboard, login, referral_detail, referral_form, referrals  # noqa: F401

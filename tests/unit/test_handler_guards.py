@@ -49,6 +49,7 @@ ALLOWED_ROLES = {
     "ReferralDetailState": ALL_ROLES,
     # Schools have no board. Admins and auditors may look at it but move nothing.
     "BoardState": {Role.OFFICER, Role.LEAD, Role.ADMIN, Role.AUDITOR},
+    "DashboardState": {Role.LEAD, Role.ADMIN, Role.AUDITOR},
 }
 # Handlers that allow fewer roles than their state does.
 ALLOWED_FOR_HANDLER = {
