@@ -168,5 +168,5 @@ def test_officer_cannot_open_the_dashboard(page: Page, cases):
     expect(page.get_by_role("link", name="Dashboard")).to_have_count(0)
     page.goto("/dashboard")
     page.wait_for_url("**/board")
-    expect(page.get_by_role("heading", level=1)).to_have_text("Cases by stage")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Case board")
     expect(page.locator("body")).not_to_contain_text("Team dashboard")
