@@ -49,6 +49,7 @@ class BoardState(AuthState):
     board_revision: int = 0
     announcement: str = ""
     announcement_is_error: bool = False
+    announcement_id: int = 0
     risk_filter: str = ""
     officer_filter: str = ""
     school_filter: str = ""
@@ -113,6 +114,7 @@ class BoardState(AuthState):
 
     def _announce(self, text: str, *, error: bool = False) -> None:
         self.announcement, self.announcement_is_error = text, error
+        self.announcement_id += 1
         self.board_revision += 1
 
     def _url_script(self):
@@ -309,6 +311,8 @@ def _live_region() -> rx.Component:
                 s.announcement,
                 class_name=rx.cond(s.announcement_is_error,
                                    "board-message board-message--error", "board-message"),
+                # A new node for every answer, so the same words twice are announced twice.
+                key=s.announcement_id,
             ),
         ),
         id="board-announcement",
