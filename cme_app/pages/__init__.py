@@ -1,3 +1,3 @@
 """Importing this package registers every page."""
 
-from . import board, login, referral_detail, referral_form, referrals  # noqa: F401
+from . import board, case_detail, case_new, login, referral_detail, referral_form, referrals  # noqa: F401
