@@ -74,6 +74,24 @@ class CaseState(AuthState):
         return [f for f in (self.case.factor_choices if self.case else []) if f[2] == "red"]
 
     @rx.var
+    def blocked_reasons(self) -> list[list[str]]:
+        """Why each move isn't open yet, one line per reason: [stages, reason]."""
+        grouped: dict[str, list[str]] = {}
+        for _stage, label, reason in self.case.blocked_moves if self.case else []:
+            grouped.setdefault(reason, []).append(label)
+        return [[" and ".join(labels), reason] for reason, labels in grouped.items()]
+
+    @rx.var
+    def closed_outcome(self) -> str:
+        """The outcome this episode closed with, and when (empty while open)."""
+        if self.case is None or self.case.stage != "closed":
+            return ""
+        for episode, outcome, status, _by, _approved, closed_on in reversed(self.case.closures):
+            if status == "Closed" and episode == str(self.case.episode):
+                return f"{outcome} ({closed_on})" if closed_on else outcome
+        return ""
+
+    @rx.var
     def amber_factors(self) -> list[list[str]]:
         return [f for f in (self.case.factor_choices if self.case else []) if f[2] != "red"]
 
@@ -269,8 +287,10 @@ class CaseState(AuthState):
         )
 
     @rx.event
-    def record_la_response(self, notification_id: str, form_data: dict):
-        raw = str(notification_id or "")
+    def record_la_response(self, form_data: dict):
+        """The row's form names its notification in a hidden field (a foreach row's value
+        can't be bound into a memoised form's submit handler)."""
+        raw = str((form_data or {}).get("notification_id") or "")
         nid = int(raw) if raw.isdigit() and len(raw) < 10 else 0
         prefix = f"resp-{nid}-"
         data = _fields(form_data, prefix)
@@ -432,9 +452,9 @@ def _risk_tag(risk: rx.Var, label: rx.Var) -> rx.Component:
         label,
         class_name=rx.match(
             risk,
-            ("red", "tag tag--red risk-tag"),
-            ("amber", "tag tag--orange risk-tag"),
-            ("green", "tag tag--green risk-tag"),
+            ("red", "tag tag--risk-red risk-tag"),
+            ("amber", "tag tag--risk-amber risk-tag"),
+            ("green", "tag tag--risk-green risk-tag"),
             "tag tag--grey risk-tag",
         ),
     )
@@ -505,8 +525,17 @@ def _header(c: rx.Var) -> rx.Component:
         rx.el.dl(
             rx.el.div(rx.el.dt("Stage"), rx.el.dd(rx.el.strong(c.stage_label, class_name="tag")),
                       class_name="case-meta__item"),
-            rx.el.div(rx.el.dt("Risk"), rx.el.dd(_risk_tag(c.risk, c.risk_label)),
-                      class_name="case-meta__item"),
+            rx.el.div(
+                rx.el.dt("Risk"),
+                rx.el.dd(
+                    _risk_tag(c.risk, c.risk_label),
+                    rx.cond(
+                        (c.risk == "") & (c.proposed_risk_label != ""),
+                        rx.el.span(" – proposed ", c.proposed_risk_label, class_name="body-s"),
+                    ),
+                ),
+                class_name="case-meta__item",
+            ),
             rx.el.div(rx.el.dt("Officer"), rx.el.dd(c.officer), class_name="case-meta__item"),
             rx.cond(
                 c.due_label != "",
@@ -520,6 +549,11 @@ def _header(c: rx.Var) -> rx.Component:
             ),
             rx.el.div(rx.el.dt("Source"), rx.el.dd(c.source_label),
                       class_name="case-meta__item"),
+            rx.cond(
+                S.closed_outcome != "",
+                rx.el.div(rx.el.dt("Outcome"), rx.el.dd(S.closed_outcome),
+                          class_name="case-meta__item"),
+            ),
             class_name="case-meta",
         ),
         class_name=rx.match(
@@ -607,8 +641,7 @@ def _matches(c: rx.Var) -> rx.Component:
                         ),
                     ),
                 ),
-                rx.el.p("If it is the same child, close this case as a duplicate in ",
-                        rx.el.a("Close case", href="#close"), ".", class_name="body-s"),
+                rx.el.p(rx.el.a("Same child? Close this case as a duplicate", href="#close")),
                 class_name="notification__body",
             ),
             class_name="notification notification--warning",
@@ -653,7 +686,7 @@ CONTENTS = (
     ("visits", "Visits"),
     ("la", "Other local authorities"),
     ("overseas", "Overseas verification"),
-    ("close", "Close case"),
+    ("close", "Closing the case"),
     ("timeline", "Timeline and closures"),
 )
 
@@ -709,13 +742,15 @@ def _risk(c: rx.Var) -> rx.Component:
                     rx.el.fieldset(
                         rx.el.legend("Red factors", class_name="legend legend--s"),
                         rx.el.p("Any one of these makes the case Red.", class_name="hint"),
-                        rx.el.div(rx.foreach(S.red_factors, _factor), class_name="choices"),
+                        rx.el.div(rx.foreach(S.red_factors, _factor),
+                                 class_name="choices choices--columns"),
                         class_name="fieldset",
                         id="triage-factors",
                     ),
                     rx.el.fieldset(
                         rx.el.legend("Amber factors", class_name="legend legend--s"),
-                        rx.el.div(rx.foreach(S.amber_factors, _factor), class_name="choices"),
+                        rx.el.div(rx.foreach(S.amber_factors, _factor),
+                                 class_name="choices choices--columns"),
                         class_name="fieldset",
                     ),
                     rx.el.p("With no factor ticked the case is Green.", class_name="hint"),
@@ -723,7 +758,7 @@ def _risk(c: rx.Var) -> rx.Component:
                     button="Save triage",
                     key="t",
                 ),
-                open_=c.stage == "triage",
+                open_=(c.stage == "triage") & (c.risk == ""),
             ),
         ),
         rx.cond(
@@ -818,10 +853,27 @@ def _safeguarding(c: rx.Var) -> rx.Component:
     )
 
 
+def _not_open(c: rx.Var) -> rx.Component:
+    return rx.el.p(
+        rx.cond(
+            c.stage == "closed",
+            "This case is closed.",
+            "This referral is with the school for more information. It comes back to New "
+            "referral when the school resubmits it.",
+        ),
+    )
+
+
 def _move(c: rx.Var) -> rx.Component:
     return _section(
         "move", "Move the case",
         rx.el.p("Now in ", rx.el.strong(c.stage_label), "."),
+        rx.cond(c.is_open, _moves(c), _not_open(c)),
+    )
+
+
+def _moves(c: rx.Var) -> rx.Component:
+    return rx.fragment(
         rx.cond(
             (c.allowed_moves.length() > 0) | (c.blocked_moves.length() > 0),
             rx.el.div(
@@ -837,27 +889,26 @@ def _move(c: rx.Var) -> rx.Component:
                     lambda m: rx.el.button(
                         "Move to " + m[1], type="button", class_name="button button--secondary",
                         on_click=S.move(m[0]), key=m[0],
-                        aria_describedby="blocked-" + m[0],
+                        aria_describedby="blocked-moves",
                     ),
                 ),
                 class_name="button-group button-group--tight",
             ),
-            rx.el.p(rx.cond(c.is_open, "You can't move this case.", "This case is closed."),
-                    class_name="hint"),
+            rx.el.p("You can't move this case.", class_name="hint"),
         ),
         rx.cond(
             c.blocked_moves.length() > 0,
             rx.el.ul(
                 rx.foreach(
-                    c.blocked_moves,
-                    lambda m: rx.el.li(rx.el.strong(m[1], ": "), m[2], id="blocked-" + m[0]),
+                    S.blocked_reasons,
+                    lambda m: rx.el.li(rx.el.strong("Not yet – ", m[0], ": "), m[1]),
                 ),
+                id="blocked-moves",
                 class_name="list blocked-moves",
                 aria_label="Moves not open yet",
             ),
         ),
-        rx.el.p("To close the case, choose an outcome in ", rx.el.a("Close case", href="#close"),
-                ".", class_name="hint"),
+        rx.el.p(rx.el.a("Close the case with an outcome", href="#close")),
         rx.cond(
             c.can_return,
             _disclosure(
@@ -905,7 +956,8 @@ def _referral(c: rx.Var) -> rx.Component:
         "referral", "Original referral",
         rx.el.dl(
             _row("Source", c.source_label),
-            rx.cond(c.school_name != "", _row("School", c.school_name)),
+            rx.cond((c.school_name != "") & (c.school_name != c.source_label),
+                    _row("School", c.school_name)),
             class_name="summary-list",
         ),
         rx.cond(c.referrer_rows.length() > 0,
@@ -1017,6 +1069,7 @@ def _la_row(n: rx.Var) -> list:
                 _disclosure(
                     "Record response",
                     rx.el.form(
+                        rx.el.input(type="hidden", name="notification_id", value=n[0]),
                         forms.date_field(prefix + "acknowledged_on", "Date acknowledged", V,
                                          S.errors),
                         forms.date_field(prefix + "response_on", "Date of response", V,
@@ -1025,7 +1078,7 @@ def _la_row(n: rx.Var) -> list:
                                              S.errors, rows=3),
                         rx.el.button("Record response", type="submit", class_name="button"),
                         key=S.form_key.to(str) + "resp" + n[0],
-                        on_submit=lambda fd: S.record_la_response(n[0], fd),
+                        on_submit=S.record_la_response,
                         reset_on_submit=False,
                         no_validate=True,
                         aria_label="Record response from " + n[2],
@@ -1181,7 +1234,7 @@ def _close_form(c: rx.Var, *, lead: bool) -> rx.Component:
 
 def _close(c: rx.Var) -> rx.Component:
     return rx.cond(
-        c.is_open,
+        c.stage != "closed",
         _section(
             "close", "Close case",
             rx.cond(
@@ -1198,14 +1251,19 @@ def _close(c: rx.Var) -> rx.Component:
                                 "give the evidence it needs.", class_name="hint"),
                         _close_form(c, lead=False),
                     ),
-                    rx.el.p("Only CME officers and team leads can close cases.",
-                            class_name="hint"),
+                    rx.cond(
+                        c.is_open,
+                        rx.el.p("Only CME officers and team leads can close cases.",
+                                class_name="hint"),
+                        _not_open(c),
+                    ),
                 ),
             ),
         ),
         _section(
             "close", "Closed",
-            rx.el.p("This case is closed."),
+            rx.el.p("This case is closed",
+                    rx.cond(S.closed_outcome != "", rx.fragment(": ", S.closed_outcome)), "."),
             rx.cond(
                 c.can_reopen,
                 _disclosure(
