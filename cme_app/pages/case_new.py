@@ -71,12 +71,12 @@ def _form() -> rx.Component:
     return rx.el.form(
         _section(
             "Where it came from",
-            forms.radios("source_type", "Who told us about the child?",
+            forms.radios("source_type", "Where did this referral come from?",
                          casework.INBOUND_SOURCES, S.values, S.errors, inline=False),
             rx.el.div(
                 forms.text_field("la_name", "Local authority that notified us", S.values,
-                                 S.errors, hint="Leave blank for a new-to-country referral, "
-                                 "unless another LA sent it"),
+                                 S.errors, hint="Needed for a notification from another local "
+                                 "authority"),
                 forms.text_field("la_code", "DfE LA code (optional)", S.values, S.errors,
                                  width="input--w10", hint="3 digits, for example 384"),
                 class_name="grid-2",

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Locator, Page, expect
 from sqlmodel import select
 
 from cme_app.models import Case
@@ -114,9 +114,10 @@ def expect_done(page: Page, text: str) -> None:
     expect(page.get_by_role("status").filter(has_text="Done")).to_contain_text(text)
 
 
-def open_details(page: Page, summary: str):
-    """Open a <details> disclosure (if closed) and return it."""
-    details = page.locator("details", has=page.locator("summary", has_text=summary)).first
+def open_details(scope: Page | Locator, summary: str):
+    """Open a <details> disclosure (if closed) within `scope` and return it."""
+    root = scope if isinstance(scope, Page) else scope.page
+    details = scope.locator("details", has=root.locator("summary", has_text=summary)).first
     if details.get_attribute("open") is None:
         details.locator("summary").first.click()
     expect(details).to_have_attribute("open", "")
@@ -235,8 +236,7 @@ def test_notify_another_la_then_lead_closes_as_transferred(page: Page, team, ses
     sign_in(page, "lead@example.org")
     open_case(page, reference)
     row = page.get_by_role("row").filter(has_text="To Bradford")
-    details = row.locator("details")
-    details.locator("summary").click()
+    details = open_details(row, "Record response")
     details.get_by_label("Date acknowledged").fill(TODAY)
     details.get_by_label("Date of response").fill(TODAY)
     details.get_by_label("Their response").fill(
@@ -277,7 +277,16 @@ def test_officer_proposes_closure_and_a_lead_approves_it(page: Page, team, sessi
     open_case(page, reference)
     close = page.locator("#close").locator("..")
     expect(close.get_by_role("button", name="Close case")).to_have_count(0)
+    # Untraceable shows its checklist and what still stops it, before anyone presses a button.
+    close.get_by_label("Outcome").select_option(label="Untraceable – enquiries exhausted")
+    checklist = close.locator(".checklist")
+    expect(checklist.get_by_role("listitem").filter(has_text="S2S Lost Pupils Database search")
+           ).to_contain_text("✗ Not done")
+    expect(close.locator(".warning-box")).to_contain_text("Not done yet: At least one home visit.")
+    expect(close.get_by_label("Off-roll date agreed with the school")).to_be_visible()
+    assert_no_axe_violations(page, "case-close-untraceable")
     close.get_by_label("Outcome").select_option(label="Not CME – attendance matter")
+    expect(checklist).to_have_count(0)
     close.get_by_label("Evidence the child still lives there").fill(
         "Home visit: mother confirms the family still lives here; child refusing school."
     )
@@ -351,3 +360,21 @@ def test_admin_logs_an_inbound_notification_from_wakefield(page: Page, team, ses
     screenshot(page, "case-new-phone")
     width = page.evaluate("() => document.documentElement.scrollWidth")
     assert width <= PHONE["width"], f"/cases/new scrolls sideways at 360 px ({width} px wide)"
+
+
+def test_possible_match_links_siblings_as_one_household(page: Page, team, session):
+    first = submitted(session, team)
+    sibling = submitted(session, team, example_referral_form(
+        first_name="Adam", upn="N380123456789", date_of_birth="2016-05-04"))
+    sign_in(page, "officer@example.org")
+    open_case(page, sibling)
+    panel = page.get_by_role("region", name="Possible match")
+    expect(panel).to_contain_text("Same home address")
+    expect(panel.get_by_role("link", name=first)).to_have_attribute("href", f"/cases/{first}")
+    form = open_details(panel, "Link as same household")
+    form.get_by_label("Case to link").select_option(first)
+    form.get_by_label("Why they are the same household").fill("Brother and sister, same address")
+    form.get_by_role("button", name="Link as same household").click()
+    expect_done(page, "Cases linked as the same household")
+    linked = page.locator("#child").locator("..")
+    expect(linked.get_by_role("row").filter(has_text=first)).to_contain_text("Same household")
