@@ -7,6 +7,7 @@ REFERRAL_DETAIL = "/referrals/[ref]"
 BOARD = "/board"
 CASE_NEW = "/cases/new"
 CASE_DETAIL = "/cases/[ref]"
+DASHBOARD = "/dashboard"
 API_PREFIX = "/api/v1"
 
 

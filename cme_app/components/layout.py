@@ -5,6 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from .. import routes
+from ..services.reports import REPORT_VIEWERS
 from ..state.auth import AuthState
 
 SERVICE_NAME = "Children Missing Education"
@@ -19,6 +20,10 @@ def _nav() -> rx.Component:
                 rx.el.a("New referral", href=routes.REFERRAL_NEW),
             ),
             rx.el.a("Cases", href=routes.BOARD),
+        ),
+        rx.cond(
+            rx.Var.create(list(REPORT_VIEWERS)).contains(AuthState.user_role),
+            rx.el.a("Dashboard", href=routes.DASHBOARD),
         ),
         rx.cond(
             (AuthState.user_role == "officer")

@@ -474,10 +474,10 @@ def _due_tag(c: rx.Var) -> rx.Component:
 
 def _disclosure(summary: str, *children, open_: bool | rx.Var = False) -> rx.Component:
     return rx.el.details(
-        rx.el.summary(rx.el.span(summary, class_name="details__summary-text"),
-                      class_name="details__summary"),
-        rx.el.div(*children, class_name="details__text"),
-        class_name="details",
+        rx.el.summary(rx.el.span(summary, class_name="disclosure__summary-text"),
+                      class_name="disclosure__summary"),
+        rx.el.div(*children, class_name="disclosure__text"),
+        class_name="disclosure",
         open=open_,
     )
 

@@ -174,7 +174,7 @@ def view_case(
     """Everything the LA holds on one case. Viewing it is audited (BR-D7, SC-22)."""
     actor = require_role(actor, *CASE_VIEWERS)
     today = today or date.today()
-    case = load_case(session, actor=actor, reference=reference, action="case.viewed")
+    case = load_case(session, actor=actor, reference=reference, action="case.viewed", lock=False)
     audit.record(
         session,
         actor=actor,

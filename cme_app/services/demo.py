@@ -6,9 +6,10 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from sqlmodel import Session, select
+from stdnum.gb import upn
 
-from ..models import Role, School, User
-from . import auth, referrals, schools
+from ..models import Case, Role, School, User
+from . import auth, casework, lifecycle, referrals, schools
 from .permissions import Actor
 
 DEMO_PASSWORD = "demo-password-2026"  # noqa: S105 (published demo login)
@@ -120,16 +121,140 @@ def load_demo(session: Session) -> dict[str, int]:
                 school_urn=login.school_urn,
             )
             added["users"] += 1
-    school_user = session.exec(select(User).where(User.email == LOGINS[0].email)).one()
-    if not referrals.list_for_school(session, actor=_actor(school_user)):
-        for first, last, upn in (
-            ("Amira", "Test", "A383200012401"),
-            ("Jayden", "Example", "N380123456789"),
-        ):
-            form = example_referral_form(first_name=first, last_name=last, upn=upn)
-            referrals.submit(session, actor=_actor(school_user), form=form)
-            added["cases"] += 1
+    if session.exec(select(Case.id).limit(1)).first() is None:
+        added["cases"] = _demo_cases(session)
     return added
+
+
+def _upn(serial: int) -> str:
+    body = f"383200{serial:06d}"
+    return upn.calc_check_digit(body) + body
+
+
+# (first name, last name, school index, where the case should end up, risk factors)
+_DEMO_CASES = (
+    ("Amira", "Test", 0, "new_referral", []),
+    ("Jayden", "Example", 0, "triage", ["cp_plan", "fgm"]),
+    ("Priya", "Sample", 1, "enquiries", ["sen"]),
+    ("Tom", "Demo", 0, "home_visit", []),
+    ("Lena", "Placeholder", 1, "awaiting_verification", ["previous_cme"]),
+    ("Noah", "Specimen", 0, "located", []),
+    ("Ella", "Fictional", 1, "closed", []),
+    ("Rory", "Instance", 0, "returned", []),
+)
+
+
+def _demo_cases(session: Session) -> int:
+    """A board with a case in every column, built through the same services staff use."""
+    users = {u.email: u for u in session.exec(select(User)).all()}
+    school_users = [_actor(users[LOGINS[0].email]), _actor(users[LOGINS[1].email])]
+    lead, officer = _actor(users["lead@example.org"]), _actor(users["officer@example.org"])
+    today = date.today()
+    for serial, (first, last, school, goal, factors) in enumerate(_DEMO_CASES, start=1):
+        form = example_referral_form(first_name=first, last_name=last, upn=_upn(serial))
+        form["home_line1"] = f"{serial * 7} Harehills Lane"
+        if "cp_plan" in factors:
+            form |= {
+                "cp_plan": "yes",
+                "concern-none_known": "",
+                "concern-fgm": "on",
+                "mash_referred_on": today.isoformat(),
+                "mash_reference": "MASH-DEMO-1",
+                "concerns_narrative": "An older sister was taken abroad last summer.",
+            }
+        ref = referrals.submit(session, actor=school_users[school], form=form).reference
+        _walk(session, ref, goal, factors, lead, officer, today)
+    form = {
+        "source_type": "other_la",
+        "la_name": "Wakefield",
+        "la_code": "384",
+        "received_on": today.isoformat(),
+        "first_name": "Jonah",
+        "last_name": "Inbound",
+        "date_of_birth": "2015-06-01",
+        "sex": "male",
+        "line1": "3 New Road",
+        "town": "Leeds",
+        "postcode": "LS6 1AA",
+        "parent_name": "Mo Inbound",
+        "summary": "Family believed to have moved from Wakefield to Leeds in October.",
+    }
+    casework.log_inbound(session, actor=_actor(users["admin@example.org"]), form=form)
+    return len(_DEMO_CASES) + 1
+
+
+def _walk(session: Session, ref: str, goal: str, factors: list[str], lead, officer, today):
+    def version() -> int:
+        session.flush()
+        return session.exec(select(Case.version).where(Case.reference == ref)).one()
+
+    def move(to: str) -> None:
+        lifecycle.move_case(session, actor=lead, reference=ref, to_stage=to, version=version())
+
+    if goal == "new_referral":
+        return
+    if goal == "returned":
+        lifecycle.return_to_referrer(
+            session,
+            actor=officer,
+            reference=ref,
+            version=version(),
+            note="Please add the home visit and the sibling-school checks, then resubmit.",
+        )
+        return
+    move("triage")
+    casework.record_triage(
+        session, actor=officer, reference=ref, factors=factors, version=version()
+    )
+    casework.allocate(
+        session, actor=lead, reference=ref, officer_id=officer.user_id, version=version()
+    )
+    if goal == "triage":
+        return
+    move("enquiries")
+    casework.log_enquiry(
+        session,
+        actor=officer,
+        reference=ref,
+        form={
+            "kind": "education_db",
+            "done_on": today.isoformat(),
+            "method": "system",
+            "contacted": "Admissions database",
+            "result": "no_trace",
+            "summary": "No application to any Leeds school.",
+        },
+    )
+    if goal == "home_visit":
+        move("home_visit")
+    elif goal == "awaiting_verification":
+        casework.send_la_notification(
+            session,
+            actor=officer,
+            reference=ref,
+            form={
+                "la_name": "Bradford",
+                "la_code": "380",
+                "contact": "cme@bradford.example.org",
+                "question": "Is the child known to you, on roll, or has a place been applied for?",
+            },
+        )
+    elif goal in ("located", "closed"):
+        move("located")
+        if goal == "closed":
+            lifecycle.close_case(
+                session,
+                actor=lead,
+                reference=ref,
+                outcome="onroll_leeds",
+                version=version(),
+                evidence={
+                    "school_urn": "108111",
+                    "start_date": today.isoformat(),
+                    "confirmed_by": "Admissions team",
+                    "sas_keyworker": "Pat Keyworker",
+                },
+            )
 
 
 def _actor(user: User) -> Actor:

@@ -208,10 +208,14 @@ OUTCOME_RULES: dict[str, OutcomeRule] = {
 # Loading
 
 
-def load_case(session: Session, *, actor: Actor, reference: str, action: str) -> Case:
-    """The case for `reference`, locked for update; NotFound (audited) if there is none."""
-    reference = (reference or "")[:20]
-    case = session.exec(select(Case).where(Case.reference == reference).with_for_update()).first()
+def load_case(
+    session: Session, *, actor: Actor, reference: str, action: str, lock: bool = True
+) -> Case:
+    """The case for `reference` (locked for update unless only read); NotFound, audited,
+    if there is none."""
+    reference = str(reference or "")[:20]
+    query = select(Case).where(Case.reference == reference)
+    case = session.exec(query.with_for_update() if lock else query).first()
     if case is None:
         audit.record(
             session,

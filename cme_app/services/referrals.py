@@ -461,7 +461,7 @@ def list_for_school(
                 submitted_on=_day(referral.submitted_at),
                 status=_status_text(referral, case),
                 late=referral.late,
-                is_draft=referral.status in EDITABLE,
+                is_draft=referral.status == ReferralStatus.DRAFT,
             )
         )
     return out

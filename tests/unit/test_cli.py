@@ -50,5 +50,11 @@ def test_demo_is_idempotent_and_prints_logins(session):
         assert email in second.stdout
     session.expire_all()
     assert len(session.exec(select(User)).all()) == 6
-    assert len(session.exec(select(Case)).all()) == 2
+    stages = session.exec(select(Case.stage)).all()
+    assert len(stages) == 9
+    # a case in every board column, plus one returned to its school
+    assert set(stages) == {
+        "new_referral", "triage", "enquiries", "home_visit", "awaiting_verification",
+        "located", "closed", "returned",
+    }
     assert "0 schools, 0 users, 0 cases" in second.stdout

@@ -48,6 +48,7 @@ ALLOWED_ROLES = {
     "ReferralFormState": {Role.SCHOOL},
     "ReferralDetailState": ALL_ROLES,
     "BoardState": {Role.OFFICER, Role.LEAD, Role.ADMIN, Role.AUDITOR},
+    "DashboardState": {Role.LEAD, Role.ADMIN, Role.AUDITOR},
     "CaseState": {Role.OFFICER, Role.LEAD, Role.ADMIN, Role.AUDITOR},
     "CaseNewState": {Role.ADMIN, Role.OFFICER, Role.LEAD},
 }
