@@ -5,9 +5,14 @@ REFERRALS = "/referrals"
 REFERRAL_NEW = "/referrals/new"
 REFERRAL_DETAIL = "/referrals/[ref]"
 BOARD = "/board"
+CASE_NEW = "/cases/new"
 CASE_DETAIL = "/cases/[ref]"
 DASHBOARD = "/dashboard"
 API_PREFIX = "/api/v1"
+
+
+def case_url(reference: str) -> str:
+    return f"/cases/{reference}"
 
 
 def draft_url(public_id: str) -> str:

@@ -25,6 +25,12 @@ def _nav() -> rx.Component:
             rx.Var.create(list(REPORT_VIEWERS)).contains(AuthState.user_role),
             rx.el.a("Dashboard", href=routes.DASHBOARD),
         ),
+        rx.cond(
+            (AuthState.user_role == "officer")
+            | (AuthState.user_role == "lead")
+            | (AuthState.user_role == "admin"),
+            rx.el.a("Log inbound", href=routes.CASE_NEW),
+        ),
         rx.el.span(AuthState.user_name, class_name="app-header__user"),
         rx.el.button("Sign out", on_click=AuthState.sign_out, class_name="link-button",
                      type="button"),

@@ -1,3 +1,12 @@
 """Importing this package registers every page."""
 
-from . import board, dashboard, login, referral_detail, referral_form, referrals  # noqa: F401
+from . import (  # noqa: F401
+    board,
+    case_detail,
+    case_new,
+    dashboard,
+    login,
+    referral_detail,
+    referral_form,
+    referrals,
+)

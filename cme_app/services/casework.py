@@ -129,6 +129,7 @@ class CaseFile:
     pending_outcome: str
     school_notice: str
     allowed_moves: list[list[str]]
+    blocked_moves: list[list[str]]  # [stage code, label, why not yet] (caseworkers only)
     untraceable_checklist: list[list[str]]
     can_triage: bool
     can_override: bool
@@ -421,6 +422,12 @@ def view_case(
             [s, STAGE_LABELS[s]]
             for s in lifecycle.allowed_moves(session, actor=actor, case=case, today=today)
         ],
+        blocked_moves=[
+            [s, STAGE_LABELS[s], reason]
+            for s in lifecycle.MOVES.get(case.stage, ())
+            if caseworker
+            and (reason := lifecycle.move_refusal(session, actor=actor, case=case, to_stage=s))
+        ],
         untraceable_checklist=[
             [label, "1" if done else ""]
             for label, done in lifecycle.untraceable_checklist(session, case)
@@ -647,6 +654,35 @@ def allocate(
     )
     session.flush()
     return case
+
+
+def approve_closure(
+    session: Session,
+    *,
+    actor: Actor | None,
+    reference: str,
+    version: int,
+    today: date | None = None,
+) -> Case:
+    """A lead approves the closure an officer proposed, with the officer's evidence (SC-19).
+    The same rules as any closure apply again now."""
+    actor = require_role(actor, Role.LEAD)
+    case = load_case(session, actor=actor, reference=reference, action="case.closed")
+    check_version(session, case, version)
+    pending = session.exec(
+        select(CaseClosure).where(CaseClosure.case_id == case.id, CaseClosure.status == "proposed")
+    ).first()
+    if pending is None:
+        raise lifecycle.MoveRefused("There is no closure waiting for approval.")
+    return lifecycle.close_case(
+        session,
+        actor=actor,
+        reference=reference,
+        outcome=pending.outcome,
+        evidence=dict(pending.evidence or {}),
+        version=version,
+        today=today,
+    )
 
 
 # ---------------------------------------------------------------------------------------------

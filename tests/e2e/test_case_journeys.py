@@ -1,0 +1,380 @@
+"""The case page (/cases/REF) and staff intake (/cases/new), in Debian Chromium.
+
+Each journey builds its starting point through the services (as a school, officer or lead would
+have), then does the step under test in the browser as the person who does it.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from playwright.sync_api import Locator, Page, expect
+from sqlmodel import select
+
+from cme_app.models import Case
+from cme_app.services import casework, lifecycle, referrals
+from cme_app.services.demo import example_referral_form
+from cme_app.services.term_dates import seed_term_dates
+from tests.e2e.helpers import assert_no_axe_violations, screenshot, wait_for_hydration
+from tests.factories import PASSWORD, make_user, two_schools
+
+DESKTOP = {"width": 1280, "height": 900}
+PHONE = {"width": 360, "height": 740}
+TODAY = date.today().isoformat()
+RED_FORM = {
+    "cp_plan": "yes",
+    "concern-none_known": "",
+    "concern-fgm": "on",
+    "concerns_narrative": "Sister was taken abroad last summer.",
+    "mash_referred_on": TODAY,
+    "mash_reference": "MASH-0001",
+}
+MASH_GATE = (
+    "A Red case can't leave Triage until a CSC, MASH or Front Door notification is recorded."
+)
+
+
+@pytest.fixture
+def team(session):
+    school_a, school_b = two_schools(session)
+    seed_term_dates(session)
+    people = {
+        "school": school_a,
+        "school_b": school_b,
+        "officer": make_user(session, "officer", email="officer@example.org"),
+        "lead": make_user(session, "lead", email="lead@example.org"),
+        "admin": make_user(session, "admin", email="admin@example.org"),
+    }
+    session.commit()
+    return people
+
+
+def _fresh(session, reference: str) -> Case:
+    session.expire_all()
+    case = session.exec(select(Case).where(Case.reference == reference)).one()
+    session.expunge(case)  # detached: reading it later can't start a new transaction
+    session.rollback()  # SQLite: don't hold the lock the server needs
+    return case
+
+
+def submitted(session, team, form: dict | None = None) -> str:
+    case = referrals.submit(session, actor=team["school"], form={**example_referral_form(),
+                                                                  **(form or {})})
+    session.commit()
+    return case.reference
+
+
+def in_triage(session, team, form: dict | None = None) -> str:
+    reference = submitted(session, team, form)
+    lifecycle.move_case(session, actor=team["lead"], reference=reference, to_stage="triage",
+                        version=_fresh(session, reference).version)
+    session.commit()
+    return reference
+
+
+def in_enquiries(session, team) -> str:
+    """Triaged Green, allocated to the officer, in Enquiries."""
+    reference = in_triage(session, team)
+    lead = team["lead"]
+    casework.record_triage(session, actor=lead, reference=reference, factors=[],
+                           version=_fresh(session, reference).version)
+    session.commit()
+    casework.allocate(session, actor=lead, reference=reference,
+                      officer_id=team["officer"].user_id,
+                      version=_fresh(session, reference).version)
+    session.commit()
+    lifecycle.move_case(session, actor=lead, reference=reference, to_stage="enquiries",
+                        version=_fresh(session, reference).version)
+    session.commit()
+    return reference
+
+
+def sign_in(page: Page, email: str) -> None:
+    page.context.clear_cookies()
+    page.goto("/login")
+    wait_for_hydration(page)
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(lambda url: "/login" not in url)
+
+
+def open_case(page: Page, reference: str) -> None:
+    page.goto(f"/cases/{reference}")
+    wait_for_hydration(page)
+    expect(page.get_by_role("heading", level=1)).to_contain_text(reference)
+
+
+def header(page: Page):
+    return page.locator(".case-meta")
+
+
+def expect_done(page: Page, text: str) -> None:
+    expect(page.get_by_role("status").filter(has_text="Done")).to_contain_text(text)
+
+
+def open_details(scope: Page | Locator, summary: str):
+    """Open a <details> disclosure (if closed) within `scope` and return it."""
+    root = scope if isinstance(scope, Page) else scope.page
+    details = scope.locator("details", has=root.locator("summary", has_text=summary)).first
+    if details.get_attribute("open") is None:
+        details.locator("summary").first.click()
+    expect(details).to_have_attribute("open", "")
+    return details
+
+
+def test_red_case_cannot_leave_triage_until_mash_is_notified(page: Page, team, session):
+    reference = in_triage(session, team, RED_FORM)
+    page.set_viewport_size(DESKTOP)
+    sign_in(page, "lead@example.org")
+    open_case(page, reference)
+    expect(header(page)).to_contain_text("Triage")
+    expect(header(page)).to_contain_text("proposed Red")
+
+    allocate = open_details(page, "Allocate an officer")
+    allocate.get_by_label("Officer").select_option(str(team["officer"].user_id))
+    allocate.get_by_role("button", name="Allocate").click()
+    expect_done(page, "Officer allocated")
+
+    triage = open_details(page, "Triage: confirm the risk factors")
+    expect(triage.get_by_label("FGM risk")).to_be_checked()
+    expect(triage.get_by_label("Child protection plan")).to_be_checked()
+    triage.get_by_role("button", name="Save triage").click()
+    expect_done(page, "Triage saved")
+    expect(header(page).locator(".risk-tag")).to_have_text("Red")
+    expect(page.locator(".case-header--red")).to_be_visible()
+
+    # The reason is shown before trying, and the move is refused in the same words.
+    expect(page.get_by_role("list", name="Moves not open yet")).to_contain_text(MASH_GATE)
+    page.get_by_role("button", name="Move to Enquiries").click()
+    expect(page.get_by_role("alert")).to_contain_text(MASH_GATE)
+    expect(header(page)).to_contain_text("Triage")
+    assert _fresh(session, reference).stage == "triage"
+    assert_no_axe_violations(page, "case-red-refused")
+    screenshot(page, "case-red-triage-desktop")
+
+    form = open_details(page, "Record CSC/MASH notification")
+    expect(form.get_by_label("Notification (referral to CSC, MASH or Front Door)")).to_be_checked()
+    form.get_by_label("Agency").select_option(label="MASH")
+    form.get_by_label("Date contacted").fill(TODAY)
+    form.get_by_label("Time contacted").fill("10:30")
+    form.get_by_label("Contacted by").fill("Lee Lead")
+    form.get_by_label("Their reference").fill("MASH-2026-118")
+    form.get_by_role("button", name="Record notification").click()
+    expect_done(page, "Safeguarding contact recorded")
+    expect(page.locator("#safeguarding").locator("..")).to_contain_text("MASH-2026-118")
+
+    page.get_by_role("button", name="Move to Enquiries").click()
+    expect_done(page, "Case moved to Enquiries")
+    expect(header(page)).to_contain_text("Enquiries")
+    assert _fresh(session, reference).stage == "enquiries"
+    expect(page.locator("#timeline").locator("..")).to_contain_text("Triage → Enquiries")
+
+    page.set_viewport_size(PHONE)
+    page.evaluate("() => window.scrollTo(0, 0)")
+    screenshot(page, "case-red-phone")
+    width = page.evaluate("() => document.documentElement.scrollWidth")
+    assert width <= PHONE["width"], f"case page scrolls sideways at 360 px ({width} px wide)"
+    assert_no_axe_violations(page, "case-red-phone")
+
+
+def test_returned_referral_comes_back_to_new_referral_after_the_school_resubmits(
+    page: Page, team, session
+):
+    reference = submitted(session, team)
+    note = "Please complete home visit and sibling-school checks"
+    sign_in(page, "officer@example.org")
+    open_case(page, reference)
+    form = open_details(page, "Return to referrer")
+    form.get_by_label("What more information does the school need to give?").fill(note)
+    form.get_by_role("button", name="Return to school").click()
+    expect_done(page, "Referral returned to the school")
+    expect(header(page)).to_contain_text("Returned to referrer")
+
+    sign_in(page, "school.107999@example.org")
+    page.goto(f"/referrals/{reference}")
+    wait_for_hydration(page)
+    notice = page.get_by_role("region", name="More information needed")
+    expect(notice).to_contain_text(note)
+    expect(page.locator(".tag").first).to_have_text("More information needed")
+    notice.get_by_role("link", name="Add the information and resubmit").click()
+    page.wait_for_url("**/referrals/new?draft=*")
+    wait_for_hydration(page)
+    expect(page.get_by_label("First name")).to_have_value("Amira")
+    page.get_by_role("button", name="Submit referral").click()
+    expect(page.locator(".panel")).to_contain_text(reference)
+
+    case = _fresh(session, reference)
+    assert case.stage == "new_referral"
+    sign_in(page, "officer@example.org")
+    open_case(page, reference)
+    expect(header(page)).to_contain_text("New referral")
+    timeline = page.locator("#timeline").locator("..")
+    expect(timeline).to_contain_text("Returned to referrer → New referral")
+    expect(timeline).to_contain_text("Resubmitted by the school")
+
+
+def test_notify_another_la_then_lead_closes_as_transferred(page: Page, team, session):
+    reference = in_enquiries(session, team)
+    page.set_viewport_size(DESKTOP)
+    sign_in(page, "officer@example.org")
+    open_case(page, reference)
+    form = open_details(page, "Notify another LA")
+    form.get_by_label("Local authority", exact=True).fill("Bradford")
+    form.get_by_label("DfE LA code (optional)").fill("380")
+    form.get_by_label("CME contact at that LA").fill("cme@bradford.example.gov.uk")
+    form.get_by_label("What are you asking them?").fill(
+        "Mother has a new tenancy in Bradford. Is the child known, on roll, or has a place "
+        "been applied for?"
+    )
+    form.get_by_role("button", name="Send notification").click()
+    expect_done(page, "Notification to the other LA recorded")
+    expect(header(page)).to_contain_text("Awaiting verification")
+    expect(header(page)).to_contain_text("LA response due")
+
+    sign_in(page, "lead@example.org")
+    open_case(page, reference)
+    row = page.get_by_role("row").filter(has_text="To Bradford")
+    details = open_details(row, "Record response")
+    details.get_by_label("Date acknowledged").fill(TODAY)
+    details.get_by_label("Date of response").fill(TODAY)
+    details.get_by_label("Their response").fill(
+        "Application for a school place in process at a Bradford school."
+    )
+    details.get_by_role("button", name="Record response").click()
+    expect_done(page, "reply is recorded")
+    expect(page.get_by_role("row").filter(has_text="To Bradford")).to_contain_text(
+        "Application for a school place in process"
+    )
+
+    close = page.locator("#close").locator("..")
+    close.get_by_label("Outcome").select_option(label="Transferred to another LA")
+    summary = close.get_by_label("Summary of the LA's response")
+    summary.fill("Bradford accepted the case; school place application in process.")
+    expect(close.get_by_role("button", name="Propose closure")).to_have_count(0)
+    close.get_by_role("button", name="Close case").click()
+    expect_done(page, "Case closed: Transferred to another LA")
+    expect(header(page)).to_contain_text("Closed")
+    assert _fresh(session, reference).stage == "closed"
+    assert_no_axe_violations(page, "case-closed")
+    screenshot(page, "case-closed-desktop")
+    page.set_viewport_size(PHONE)
+    screenshot(page, "case-closed-phone")
+    assert_no_axe_violations(page, "case-closed-phone")
+
+    sign_in(page, "school.107999@example.org")
+    page.goto(f"/referrals/{reference}")
+    wait_for_hydration(page)
+    expect(page.get_by_role("region", name="Outcome")).to_contain_text(
+        "Child lives in another area; that area's CME team has the case."
+    )
+
+
+def test_officer_proposes_closure_and_a_lead_approves_it(page: Page, team, session):
+    reference = in_enquiries(session, team)
+    sign_in(page, "officer@example.org")
+    open_case(page, reference)
+    close = page.locator("#close").locator("..")
+    expect(close.get_by_role("button", name="Close case")).to_have_count(0)
+    # Untraceable shows its checklist and what still stops it, before anyone presses a button.
+    close.get_by_label("Outcome").select_option(label="Untraceable – enquiries exhausted")
+    checklist = close.locator(".checklist")
+    expect(checklist.get_by_role("listitem").filter(has_text="S2S Lost Pupils Database search")
+           ).to_contain_text("✗ Not done")
+    expect(close.locator(".warning-box")).to_contain_text("Not done yet: At least one home visit.")
+    expect(close.get_by_label("Off-roll date agreed with the school")).to_be_visible()
+    assert_no_axe_violations(page, "case-close-untraceable")
+    close.get_by_label("Outcome").select_option(label="Not CME – attendance matter")
+    expect(checklist).to_have_count(0)
+    close.get_by_label("Evidence the child still lives there").fill(
+        "Home visit: mother confirms the family still lives here; child refusing school."
+    )
+    close.get_by_role("button", name="Propose closure").click()
+    expect_done(page, "Closure proposed")
+    pending = page.get_by_role("region", name="Closure waiting for approval")
+    expect(pending).to_contain_text("Not CME – attendance matter")
+    expect(pending.get_by_role("button", name="Approve closure")).to_have_count(0)
+    assert _fresh(session, reference).stage == "enquiries"
+
+    sign_in(page, "lead@example.org")
+    open_case(page, reference)
+    pending = page.get_by_role("region", name="Closure waiting for approval")
+    expect(pending).to_contain_text("child refusing school")
+    pending.get_by_role("button", name="Approve closure").click()
+    expect_done(page, "Closure approved")
+    expect(header(page)).to_contain_text("Closed")
+    assert _fresh(session, reference).outcome == "not_cme_attendance"
+    expect(page.get_by_role("button", name="Reopen case")).to_be_visible()
+
+
+def test_admin_logs_an_inbound_notification_from_wakefield(page: Page, team, session):
+    page.set_viewport_size(DESKTOP)
+    sign_in(page, "admin@example.org")
+    page.get_by_role("link", name="Log inbound").click()
+    page.wait_for_url("**/cases/new")
+    wait_for_hydration(page)
+    expect(page.get_by_role("heading", level=1)).to_have_text(
+        "Log an inbound notification or new-to-country referral"
+    )
+    assert_no_axe_violations(page, "case-new")
+
+    page.get_by_role("button", name="Log referral").click()
+    summary = page.locator("#error-summary")
+    expect(summary.get_by_role("heading")).to_have_text("There is a problem")
+    expect(summary).to_be_focused()
+    summary.get_by_role("link", name="Enter the child's first name").click()
+    expect(page.get_by_label("First name")).to_be_focused()
+    assert_no_axe_violations(page, "case-new-errors")
+
+    page.get_by_label("Another local authority").check()
+    page.get_by_label("Local authority that notified us").fill("Wakefield")
+    page.get_by_label("DfE LA code (optional)").fill("384")
+    page.get_by_label("Date received").fill(TODAY)
+    page.get_by_label("First name").fill("Maya")
+    page.get_by_label("Last name").fill("Inbound")
+    page.get_by_label("Date of birth").fill("2015-06-01")
+    page.locator("#sex-female").check()
+    page.get_by_label("Address", exact=True).fill("22 Moving Lane")
+    page.get_by_label("Town or city").fill("Leeds")
+    page.get_by_label("Postcode").fill("LS9 8AA")
+    page.get_by_label("Parent or carer's name").fill("Rosa Inbound")
+    page.get_by_label("Summary").fill("Wakefield CME believe the family moved to Leeds in May.")
+    screenshot(page, "case-new-desktop")
+    page.get_by_role("button", name="Log referral").click()
+
+    page.wait_for_url("**/cases/CME-*")
+    wait_for_hydration(page)
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Maya Inbound")
+    expect(header(page)).to_contain_text("Other LA (Wakefield)")
+    expect(header(page)).to_contain_text("New referral")
+    # Admin reads the case but has no caseworker forms.
+    expect(page.get_by_role("button", name="Save triage")).to_have_count(0)
+    expect(page.get_by_role("button", name="Propose closure")).to_have_count(0)
+    expect(page.get_by_role("button", name="Close case")).to_have_count(0)
+    assert_no_axe_violations(page, "case-inbound")
+
+    page.set_viewport_size(PHONE)
+    page.goto("/cases/new")
+    wait_for_hydration(page)
+    screenshot(page, "case-new-phone")
+    width = page.evaluate("() => document.documentElement.scrollWidth")
+    assert width <= PHONE["width"], f"/cases/new scrolls sideways at 360 px ({width} px wide)"
+
+
+def test_possible_match_links_siblings_as_one_household(page: Page, team, session):
+    first = submitted(session, team)
+    sibling = submitted(session, team, example_referral_form(
+        first_name="Adam", upn="N380123456789", date_of_birth="2016-05-04"))
+    sign_in(page, "officer@example.org")
+    open_case(page, sibling)
+    panel = page.get_by_role("region", name="Possible match")
+    expect(panel).to_contain_text("Same home address")
+    expect(panel.get_by_role("link", name=first)).to_have_attribute("href", f"/cases/{first}")
+    form = open_details(panel, "Link as same household")
+    form.get_by_label("Case to link").select_option(first)
+    form.get_by_label("Why they are the same household").fill("Brother and sister, same address")
+    form.get_by_role("button", name="Link as same household").click()
+    expect_done(page, "Cases linked as the same household")
+    linked = page.locator("#child").locator("..")
+    expect(linked.get_by_role("row").filter(has_text=first)).to_contain_text("Same household")

@@ -1,0 +1,61 @@
+"""What the case page needs from casework beyond the shared interface: the reasons a move is
+not open yet, and a lead approving an officer's proposed closure with the officer's evidence."""
+
+from __future__ import annotations
+
+import pytest
+from sqlmodel import select
+
+from cme_app.models import CaseClosure
+from cme_app.services import casework
+from cme_app.services.errors import NotAllowed
+from cme_app.services.lifecycle import MoveRefused, StaleCase
+from tests.unit import test_casework as cw
+
+team = cw.team  # the same people and term dates as the casework tests (a fixture)
+RED_FORM, close, fresh, submit, to_enquiries, triage = (
+    cw.RED_FORM, cw.close, cw.fresh, cw.submit, cw.to_enquiries, cw.triage
+)
+
+EVIDENCE = {"residence_evidence": "Mother confirms they still live there."}
+
+
+def test_case_file_says_why_a_red_case_cannot_leave_triage(session, team):
+    case = triage(session, team, submit(session, team, form=RED_FORM), factors=["fgm"])
+    view = casework.view_case(session, actor=team["officer"], reference=case.reference)
+    assert view.allowed_moves == []
+    assert [m[0] for m in view.blocked_moves] == ["enquiries", "home_visit"]
+    assert all("CSC, MASH or Front Door notification" in m[2] for m in view.blocked_moves)
+    auditor = casework.view_case(session, actor=team["auditor"], reference=case.reference)
+    assert auditor.blocked_moves == []  # read-only roles get no move advice
+
+
+def test_lead_approves_the_proposal_with_the_officers_evidence(session, team):
+    case = to_enquiries(session, team, submit(session, team))
+    close(session, team, case, "not_cme_attendance", EVIDENCE, who="officer")
+    with pytest.raises(NotAllowed):
+        casework.approve_closure(session, actor=team["officer"], reference=case.reference,
+                                 version=fresh(session, case).version)
+    session.rollback()
+    with pytest.raises(StaleCase):
+        casework.approve_closure(session, actor=team["lead"], reference=case.reference,
+                                 version=fresh(session, case).version - 1)
+    session.rollback()
+    casework.approve_closure(session, actor=team["lead"], reference=case.reference,
+                             version=fresh(session, case).version)
+    session.commit()
+    case = fresh(session, case)
+    assert (case.stage, case.outcome) == ("closed", "not_cme_attendance")
+    closure = session.exec(select(CaseClosure).where(CaseClosure.case_id == case.id)).one()
+    assert closure.status == "closed" and closure.evidence == EVIDENCE
+    assert closure.proposed_by_id == team["officer"].user_id
+    assert closure.approved_by_id == team["lead"].user_id
+
+
+def test_nothing_to_approve_is_refused_in_plain_words(session, team):
+    case = to_enquiries(session, team, submit(session, team))
+    with pytest.raises(MoveRefused, match="no closure waiting"):
+        casework.approve_closure(session, actor=team["lead"], reference=case.reference,
+                                 version=fresh(session, case).version)
+    session.rollback()
+    assert fresh(session, case).stage == "enquiries"
