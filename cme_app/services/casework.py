@@ -7,7 +7,6 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, time
-from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
 
@@ -45,7 +44,7 @@ from . import referral_form as rf
 from .calendar import load_calendar
 from .cases import age_on
 from .errors import FieldError, NotAllowed, ValidationFailed
-from .lifecycle import CASEWORKERS, OUTCOME_LABELS, check_version, load_case
+from .lifecycle import CASEWORKERS, LONDON, OUTCOME_LABELS, check_version, load_case
 from .pathway import (
     ENQUIRY_KINDS,
     ENQUIRY_METHODS,
@@ -57,7 +56,6 @@ from .permissions import CASE_VIEWERS, Actor, require_role
 from .referrals import open_case
 from .risk import RISK_LABELS, record_assessment
 
-LONDON = ZoneInfo("Europe/London")
 INBOUND_SOURCES = {
     SourceType.OTHER_LA: "Another local authority",
     SourceType.NEW_TO_COUNTRY: "New to the country",

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, func, select
 
@@ -46,6 +47,7 @@ from .referral_form import compulsory_school_age, parse_date
 from .risk import record_assessment
 
 CASEWORKERS = (Role.OFFICER, Role.LEAD)
+LONDON = ZoneInfo("Europe/London")
 
 
 class MoveRefused(Refusal):
@@ -232,7 +234,7 @@ def load_case(
 def check_version(session: Session, case: Case, version: Any) -> None:
     if not isinstance(version, int) or isinstance(version, bool) or version != case.version:
         who = session.get(User, case.updated_by_id) if case.updated_by_id else None
-        at = case.updated_at.astimezone().strftime("%H:%M") if case.updated_at else ""
+        at = case.updated_at.astimezone(LONDON).strftime("%H:%M") if case.updated_at else ""
         name = who.name if who else "someone else"
         raise StaleCase(
             f"{case.reference} was changed by {name} at {at}. You are now seeing the latest."
@@ -277,22 +279,6 @@ def _has_safeguarding(session: Session, case: Case, kind: str) -> bool:
         ).first()
         is not None
     )
-
-
-def _waiting_on_someone(session: Session, case: Case) -> bool:
-    open_la = session.exec(
-        select(LaNotification.id).where(
-            LaNotification.case_id == case.id,
-            LaNotification.direction == LaDirection.OUTBOUND,
-            col(LaNotification.response_on).is_(None),
-        )
-    ).first()
-    pending = session.exec(
-        select(EnquiryAction.id).where(
-            EnquiryAction.case_id == case.id, EnquiryAction.result == "pending"
-        )
-    ).first()
-    return open_la is not None or pending is not None
 
 
 @dataclass(frozen=True)
@@ -362,19 +348,15 @@ def move_refusal(
             return "Set the risk (Red, Amber or Green) before the case leaves Triage."
         if case.allocated_officer_id is None:
             return "Allocate an officer before the case leaves Triage."
-        notified = (
-            case.id in facts.notified
-            if facts is not None
-            else _has_safeguarding(session, case, "notification")
-        )
-        if case.risk == Risk.RED and not notified:
+        facts = facts or guard_facts(session, [case.id])
+        if case.risk == Risk.RED and case.id not in facts.notified:
             return (
                 "A Red case can't leave Triage until a CSC, MASH or Front Door notification "
                 "is recorded."
             )
-    if to_stage == Stage.AWAITING_VERIFICATION and not (
-        case.id in facts.waiting if facts is not None else _waiting_on_someone(session, case)
-    ):
+    if to_stage == Stage.AWAITING_VERIFICATION:
+        facts = facts or guard_facts(session, [case.id])
+    if to_stage == Stage.AWAITING_VERIFICATION and case.id not in facts.waiting:
         return (
             "Record what you are waiting for first: a notification to another LA, or an "
             "enquiry with the result 'Information pending'."
