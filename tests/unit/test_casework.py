@@ -775,3 +775,15 @@ def test_viewing_a_case_is_audited_and_schools_are_refused(session, team):
             AuditEvent.action == "case.viewed", AuditEvent.entity_id == case.reference
         )
     ).first()
+
+
+def test_child_new_to_the_country_needs_no_la_and_shows_its_source(session, team):
+    form = {**INBOUND, "source_type": "new_to_country", "la_name": "", "la_code": ""}
+    case = casework.log_inbound(session, actor=team["officer"], form=form)
+    session.commit()
+    view = casework.view_case(session, actor=team["lead"], reference=case.reference)
+    assert (view.stage, view.source_label, view.la_notifications) == (
+        "new_referral",
+        "New to country",
+        [],
+    )
