@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import time
 import uuid
 from pathlib import Path
 
@@ -61,17 +62,24 @@ def engine():
 
 def _wipe(engine) -> None:
     """Empty every table in one transaction. A browser test's server may still be writing
-    (a poll, a page load): on PostgreSQL one TRUNCATE of all tables is atomic, so a late
-    audit event can't slip in between two deletes and break a foreign key; on SQLite the
-    transaction is BEGIN IMMEDIATE, so the server waits."""
+    (a poll, a page load) while this runs: on PostgreSQL one TRUNCATE of all tables is atomic,
+    so a late audit event can't slip in between two deletes, and a deadlock with the server is
+    retried; on SQLite the transaction is BEGIN IMMEDIATE, so the server waits."""
     tables = list(reversed(SQLModel.metadata.sorted_tables))
-    with engine.begin() as conn:
-        if conn.dialect.name == "postgresql":
-            names = ", ".join(f'"{t.name}"' for t in tables)
-            conn.exec_driver_sql(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
-        else:
-            for table in tables:
-                conn.execute(table.delete())
+    for attempt in range(5):
+        try:
+            with engine.begin() as conn:
+                if conn.dialect.name == "postgresql":
+                    names = ", ".join(f'"{t.name}"' for t in tables)
+                    conn.exec_driver_sql(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
+                else:
+                    for table in tables:
+                        conn.execute(table.delete())
+            return
+        except (sa.exc.OperationalError, sa.exc.IntegrityError):
+            if attempt == 4:
+                raise
+            time.sleep(0.2 * (attempt + 1))
 
 
 @pytest.fixture

@@ -301,6 +301,8 @@ def test_closing_from_the_board_goes_to_the_case_page(page: Page, team, session)
     page.keyboard.press("Escape")
     drag(page, item, column(page, "Closed"))
     page.wait_for_url(f"**/cases/{case.reference}#close", wait_until="commit")
+    wait_for_hydration(page)
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Cal Example")
     assert stage_of(session, case.reference) == "located"  # closing is never a board move
 
 
