@@ -667,9 +667,7 @@ def approve_closure(
     actor = require_role(actor, Role.LEAD)
     case = load_case(session, actor=actor, reference=reference, action="case.closed")
     check_version(session, case, version)
-    pending = session.exec(
-        select(CaseClosure).where(CaseClosure.case_id == case.id, CaseClosure.status == "proposed")
-    ).first()
+    pending = lifecycle.pending_closure(session, case)
     if pending is None:
         raise lifecycle.MoveRefused("There is no closure waiting for approval.")
     return lifecycle.close_case(

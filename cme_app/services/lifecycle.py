@@ -603,7 +603,7 @@ def _validate_closure(
         raise MoveRefused(" ".join(blockers))
 
 
-def _pending_closure(session: Session, case: Case) -> CaseClosure | None:
+def pending_closure(session: Session, case: Case) -> CaseClosure | None:
     return session.exec(
         select(CaseClosure).where(CaseClosure.case_id == case.id, CaseClosure.status == "proposed")
     ).first()
@@ -627,7 +627,7 @@ def propose_closure(
     outcome = str(outcome or "")
     evidence = clean_evidence(outcome, evidence)
     _validate_closure(session, case, outcome, evidence, today)
-    pending = _pending_closure(session, case)
+    pending = pending_closure(session, case)
     if pending is not None:
         pending.status = "withdrawn"
         session.add(pending)
@@ -673,7 +673,7 @@ def close_case(
     outcome = str(outcome or "")
     evidence = clean_evidence(outcome, evidence)
     _validate_closure(session, case, outcome, evidence, today)
-    closure = _pending_closure(session, case)
+    closure = pending_closure(session, case)
     if closure is None or closure.outcome != outcome:
         if closure is not None:
             closure.status = "withdrawn"

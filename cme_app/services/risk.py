@@ -3,8 +3,6 @@ with a recorded reason. Every decision is kept in RiskAssessment."""
 
 from __future__ import annotations
 
-from datetime import date
-
 from sqlmodel import Session, col, select
 
 from ..models import (
@@ -124,11 +122,6 @@ def _has_previous_episode(session: Session, child: Child) -> bool:
         session.exec(select(Case.id).where(col(Case.child_id).in_(same_child)).limit(1)).first()
         is not None
     )
-
-
-def under_eight(child: Child, today: date) -> bool:
-    dob = child.date_of_birth
-    return (today.year - dob.year - ((today.month, today.day) < (dob.month, dob.day))) < 8
 
 
 def record_assessment(
