@@ -8,6 +8,8 @@ BOARD = "/board"
 CASE_NEW = "/cases/new"
 CASE_DETAIL = "/cases/[ref]"
 DASHBOARD = "/dashboard"
+VISITS = "/visits"
+VISIT_NEW = "/visits/new"
 API_PREFIX = "/api/v1"
 
 
@@ -17,3 +19,7 @@ def case_url(reference: str) -> str:
 
 def draft_url(public_id: str) -> str:
     return f"{REFERRAL_NEW}?draft={public_id}"
+
+
+def visit_url(reference: str) -> str:
+    return f"{VISIT_NEW}?case={reference}"

@@ -51,6 +51,11 @@ class Settings:
     la_response_working_days: int = 10
     untraceable_min_school_days: int = 20
     board_recent_closed_days: int = 30
+    # Lone working (SC-09): the buddy is alerted this long after the expected end of a visit,
+    # the leads this much later again; the monitor looks every `lone_working_check_seconds`.
+    lone_working_grace_minutes: int = 15
+    lone_working_lead_after_minutes: int = 15
+    lone_working_check_seconds: int = 30
 
 
 @lru_cache(maxsize=1)
@@ -77,4 +82,7 @@ def get_settings() -> Settings:
         la_response_working_days=int(env.get("CME_LA_RESPONSE_WORKING_DAYS", "10")),
         untraceable_min_school_days=int(env.get("CME_UNTRACEABLE_SCHOOL_DAYS", "20")),
         board_recent_closed_days=int(env.get("CME_BOARD_CLOSED_DAYS", "30")),
+        lone_working_grace_minutes=int(env.get("CME_LONE_WORKING_GRACE_MINUTES", "15")),
+        lone_working_lead_after_minutes=int(env.get("CME_LONE_WORKING_LEAD_AFTER_MINUTES", "15")),
+        lone_working_check_seconds=int(env.get("CME_LONE_WORKING_CHECK_SECONDS", "30")),
     )

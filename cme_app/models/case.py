@@ -90,6 +90,10 @@ class Case(SQLModel, table=True):
     closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     outcome: str | None = Field(default=None, max_length=30)
     possible_matches: list[str] = Field(default_factory=list, sa_type=sa.JSON)
+    # Lone-working safety (domain.md 7.2): what officers must read before a visit, and
+    # whether a visit may start with only one officer.
+    warning_markers: str | None = Field(default=None, max_length=1000)
+    joint_visit_required: bool = Field(default=False)
     episode: int = Field(default=1)
     reopened_from_id: int | None = Field(default=None, foreign_key="case.id")
     version: int = Field(default=1)

@@ -61,19 +61,65 @@ class EnquiryAction(SQLModel, table=True):
 
 
 class HomeVisit(SQLModel, table=True):
-    """A home visit. `client_uuid` makes offline replays idempotent (issue 4 adds the rest)."""
+    """A home visit (domain.md 4.8, 7). From the phone it is checked in, recorded and checked
+    out, possibly offline; `client_uuid` makes every replay of it idempotent. A visit logged
+    afterwards at a desk has a record but no check-in."""
 
     id: int | None = Field(default=None, primary_key=True)
     client_uuid: str = Field(max_length=36, unique=True, index=True)
     case_id: int = Field(foreign_key="case.id", index=True)
     visited_on: date
     address: str = Field(max_length=400)
-    outcome: str = Field(max_length=40)
+    # None until the visit record is saved (a visit that is only checked in so far).
+    outcome: str | None = Field(default=None, max_length=40)
     child_seen: bool = Field(default=False)
     seen_alone: bool = Field(default=False)
-    notes: str | None = Field(default=None, max_length=4000)
+    notes: str | None = Field(default=None, max_length=4000)  # facts observed
     officer_id: int | None = Field(default=None, foreign_key="user.id")
     recorded_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    # Pre-visit safety check and check-in (domain.md 7.2).
+    risk_check_done: bool = Field(default=False)
+    risk_check_notes: str | None = Field(default=None, max_length=1000)
+    accompanied: bool = Field(default=False)
+    second_officer_id: int | None = Field(default=None, foreign_key="user.id")
+    buddy_id: int | None = Field(default=None, foreign_key="user.id")
+    checked_in_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
+    expected_minutes: int | None = None
+    expected_end_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    checked_out_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # The visit record.
+    people_spoken_to: list[dict[str, str]] = Field(default_factory=list, sa_type=sa.JSON)
+    neighbours_spoken: bool = Field(default=False)
+    neighbours_said: str | None = Field(default=None, max_length=2000)
+    calling_card_left: bool = Field(default=False)
+    opinion: str | None = Field(default=None, max_length=4000)
+    safeguarding_raised: bool = Field(default=False)
+    mash_reference: str | None = Field(default=None, max_length=60)
+    next_action: str | None = Field(default=None, max_length=400)
+    next_action_due: date | None = None
+    record_saved_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # Offline sync: when it reached the server, and why a lead must look at it.
+    created_offline: bool = Field(default=False)
+    synced_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    flag_reason: str | None = Field(default=None, max_length=600)
+    flag_reviewed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    flag_reviewed_by_id: int | None = Field(default=None, foreign_key="user.id")
+    # Lone-working escalation (SC-09): set once each, by the one background monitor.
+    buddy_alerted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    lead_alerted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class LoneWorkingAlert(SQLModel, table=True):
+    """An overdue check-out raised to one person: the buddy first, then each lead."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    visit_id: int = Field(foreign_key="homevisit.id", index=True)
+    level: str = Field(max_length=10)  # buddy | lead
+    recipient_id: int = Field(foreign_key="user.id", index=True)
+    raised_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    resolved_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    resolved_by_id: int | None = Field(default=None, foreign_key="user.id")
+    resolution: str | None = Field(default=None, max_length=400)
 
 
 class LaDirection(StrEnum):

@@ -220,7 +220,9 @@ _RISK_RANK = case(
 
 def _card_select(filters: BoardFilters, now: datetime):
     """Everything a card shows, in one row per case (no query per card)."""
-    visited = exists().where(HomeVisit.case_id == Case.id)
+    visited = exists().where(
+        HomeVisit.case_id == Case.id, col(HomeVisit.outcome).is_not(None)
+    )
     response_due = (
         select(func.min(LaNotification.response_due_on))
         .where(

@@ -552,7 +552,9 @@ def untraceable_checklist(session: Session, case: Case) -> list[tuple[str, bool]
         session.exec(select(EnquiryAction.kind).where(EnquiryAction.case_id == case.id)).all()
     )
     visits = session.exec(
-        select(func.count()).select_from(HomeVisit).where(HomeVisit.case_id == case.id)
+        select(func.count())
+        .select_from(HomeVisit)
+        .where(HomeVisit.case_id == case.id, col(HomeVisit.outcome).is_not(None))
     ).one()
     rows = [(label, bool(kinds.intersection(group))) for label, group in UNTRACEABLE_CHECKS]
     rows.append(("At least one home visit", visits > 0))

@@ -172,7 +172,7 @@ def dashboard(session: Session, *, actor: Actor | None, today: date) -> Dashboar
 
 
 def _visited():
-    return sa.exists().where(HomeVisit.case_id == Case.id)
+    return sa.exists().where(HomeVisit.case_id == Case.id, HomeVisit.outcome.is_not(None))
 
 
 def _response_due_on():
