@@ -21,7 +21,7 @@ from sqlalchemy import func
 from sqlmodel import SQLModel, select
 
 import cme_app.pages  # noqa: F401  (registers every page state)
-from cme_app.models import Case, HomeVisit, Role
+from cme_app.models import Case, HomeVisit, LoneWorkingAlert, Role, User
 from cme_app.services import auth, referrals
 from cme_app.services.demo import example_referral_form
 from cme_app.state.auth import AuthState
@@ -77,6 +77,9 @@ HANDLER_ROLES = {
         )
     },
     "BoardState.move": CASEWORKERS,
+    # Lone-working alerts: the buddy or a lead marks the officer safe.
+    "BoardState.mark_safe": CASEWORKERS,
+    "DashboardState.mark_safe": {Role.LEAD},
 }
 
 
@@ -98,6 +101,11 @@ def world(session):
         flag_reason="The case moved on while this visit was offline.",
     )
     session.add(visit)
+    session.flush()
+    # And an open lone-working alert about it, to the officer as buddy.
+    officer_id = session.exec(select(User.id).where(User.email == "officer@example.org")).one()
+    alert = LoneWorkingAlert(visit_id=visit.id, level="buddy", recipient_id=officer_id)
+    session.add(alert)
     session.commit()
 
     def token(email: str) -> str:
@@ -111,14 +119,16 @@ def world(session):
     }
     session.commit()
     return {"case": case, "draft": draft.public_id, "tokens": tokens, "form": form,
-            "visit_id": visit.id}
+            "visit_id": visit.id, "alert_id": alert.id}
 
 
 def _args_for(handler_name: str, fn, world) -> list:
     """Hostile arguments for each parameter, aimed at school A's records."""
     hostile_form = example_referral_form(first_name="Mallory", last_name="Intruder")
     reference = world["case"].reference
+    alert = world["alert_id"]
     case_forms = {
+        "alert_id": str(alert), f"safe-{alert}-note": "Hostile note: all safe",
         # Case page forms (ids are prefixed per form) and the staff intake form.
         "factor-cp_plan": "on", "factor-fgm": True,
         "override-risk": "green", "override-reason": "Hostile override of the risk",
@@ -252,8 +262,9 @@ def test_handler_gives_nothing_to_wrong_callers(world, session, cls, handler_nam
 
         session.expire_all()
         assert _table_counts(session) == before, f"{caller} wrote data via {handler_name}"
-        # Updates that add no row: a visit's review and the case's visit safety.
+        # Updates that add no row: a visit's review, an alert's resolution, the case's safety.
         assert session.get(HomeVisit, world["visit_id"]).flag_reviewed_at is None
+        assert session.get(LoneWorkingAlert, world["alert_id"]).resolved_at is None
         unsafe = session.get(Case, case.id)
         assert (unsafe.warning_markers, unsafe.joint_visit_required) == (None, False)
         session.rollback()
