@@ -10,16 +10,17 @@ from .. import routes
 from . import forms
 
 
+def _fact(label: str, value) -> rx.Component:
+    return rx.el.div(rx.el.dt(label), rx.el.dd(value), class_name="lw-alert__fact")
+
+
 def _times(a: rx.Var) -> rx.Component:
+    # The message already names the officer and the address.
     return rx.el.dl(
-        rx.el.div(rx.el.dt("Case"), rx.el.dd(rx.el.a(a.reference, href="/cases/" + a.reference)),
-                  class_name="lw-alert__fact"),
-        rx.el.div(rx.el.dt("Officer"), rx.el.dd(a.officer_name), class_name="lw-alert__fact"),
-        rx.el.div(rx.el.dt("Address"), rx.el.dd(a.address), class_name="lw-alert__fact"),
-        rx.el.div(rx.el.dt("Checked in"), rx.el.dd(a.checked_in), class_name="lw-alert__fact"),
-        rx.el.div(rx.el.dt("Expected back"), rx.el.dd(a.expected_back),
-                  class_name="lw-alert__fact"),
-        rx.el.div(rx.el.dt("Alert raised"), rx.el.dd(a.raised), class_name="lw-alert__fact"),
+        _fact("Case", rx.el.a(a.reference, href="/cases/" + a.reference)),
+        _fact("Checked in", a.checked_in),
+        _fact("Expected back", a.expected_back),
+        _fact("Alert raised", a.raised),
         class_name="lw-alert__facts",
     )
 
@@ -29,11 +30,11 @@ def _resolve_form(state, a: rx.Var) -> rx.Component:
     return rx.el.form(
         rx.el.input(type="hidden", name="alert_id", value=a.id.to(str)),
         forms.textarea_field(
-            note, "How do you know they are safe?", rx.Var.create({}), state.alert_errors,
-            rows=2, hint="For example: Spoke to Olu at 10:52, safe and leaving the address.",
+            note, "What did you do to check they are safe?", rx.Var.create({}),
+            state.alert_errors, rows=2,
+            hint="For example: Rang them at 10:52. Safe, and leaving the address.",
         ),
         rx.el.button("Mark safe", type="submit", class_name="button"),
-        key=state.alert_form_key.to(str) + "-" + a.id.to(str),
         on_submit=state.mark_safe,
         reset_on_submit=False,
         no_validate=True,
@@ -51,16 +52,23 @@ def _alert(state, a: rx.Var) -> rx.Component:
         rx.el.p(rx.el.strong("Overdue visit: "), a.message, class_name="lw-alert__message"),
     )
     return rx.el.li(
-        rx.el.p(rx.el.strong(a.audience, class_name="tag tag--red"), class_name="lw-alert__who"),
-        message,
-        _times(a),
-        rx.cond(
-            a.level == "self",
-            rx.el.p(rx.el.a("End your visit on your phone", href=routes.VISITS)),
-            _resolve_form(state, a),
+        rx.el.div(
+            rx.el.p(rx.el.strong(a.audience, class_name="tag tag--red"),
+                    class_name="lw-alert__who"),
+            message,
+            _times(a),
+            class_name="lw-alert__what",
+        ),
+        rx.el.div(
+            rx.cond(
+                a.level == "self",
+                rx.el.p(rx.el.a("End your visit on your phone", href=routes.VISITS)),
+                _resolve_form(state, a),
+            ),
+            class_name="lw-alert__act",
         ),
         class_name="lw-alert",
-        key=a.id,
+        key=a.key,
     )
 
 

@@ -1,7 +1,8 @@
 """Lone-working alerts and flagged visits on the desk pages (board and dashboard).
 
 A state mixin: the board and the dashboard each get their own copy, so the board refreshes its
-alerts inside the poll it already makes (one event, one extra query) instead of a second one.
+alerts inside the poll it already makes (the same event and actor lookup) instead of sending a
+second one.
 """
 
 from __future__ import annotations
@@ -18,15 +19,19 @@ from ..db import session_scope
 from ..models import Role, utcnow
 from ..services import casework, lone_working
 from ..services.casework import FlaggedVisit
+from ..services.desk_alerts import DeskAlert, desk_alerts
 from ..services.errors import ServiceError, ValidationFailed
 from ..services.permissions import Actor
 
 LONDON = ZoneInfo("Europe/London")
 CASEWORKERS = frozenset({Role.OFFICER, Role.LEAD})
+# (level, raised to the viewer?) -> who the alert went to, in words.
 AUDIENCE = {
-    "buddy": "You are the buddy",
-    "lead": "Sent to team leads",
-    "self": "Your visit",
+    ("buddy", True): "You are the buddy",
+    ("lead", True): "Sent to you as team lead",
+    ("self", True): "Your visit",
+    ("buddy", False): "Buddy alerted",
+    ("lead", False): "Sent to team leads",
 }
 FOCUS_ALERT_MESSAGE = (
     "window.setTimeout(() => { const m = document.getElementById('alert-message');"
@@ -36,7 +41,8 @@ FOCUS_ALERT_MESSAGE = (
 
 @dataclass(frozen=True)
 class AlertRow:
-    id: int
+    key: str  # one row per visit and step: "<visit uuid>:<level>"
+    id: int  # the alert "Mark safe" resolves; 0 for the viewer's own visit (nothing to mark)
     level: str  # buddy | lead | self
     audience: str
     message: str
@@ -49,17 +55,17 @@ class AlertRow:
     is_new: bool  # arrived since this page last looked: announced (role="alert") once
 
 
-def _clock(value: datetime | str | None) -> str:
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    return f"{value.astimezone(LONDON):%H:%M}" if value else ""
+def _clock(value: datetime) -> str:
+    return f"{value.astimezone(LONDON):%H:%M}"
 
 
-def _row(alert, *, is_new: bool) -> AlertRow:
+def _row(alert: DeskAlert, *, shown: set[str]) -> AlertRow:
+    key = f"{alert.client_uuid}:{alert.level}"
     return AlertRow(
-        id=alert.id,
+        key=key,
+        id=alert.id or 0,
         level=alert.level,
-        audience=AUDIENCE.get(alert.level, ""),
+        audience=AUDIENCE.get((alert.level, alert.mine), ""),
         message=alert.message,
         reference=alert.reference,
         officer_name=alert.officer_name,
@@ -67,13 +73,13 @@ def _row(alert, *, is_new: bool) -> AlertRow:
         checked_in=_clock(alert.checked_in_at),
         expected_back=_clock(alert.expected_end_at),
         raised=_clock(alert.raised_at),
-        is_new=is_new,
+        is_new=key not in shown,
     )
 
 
 def _same(a: list[AlertRow], b: list[AlertRow]) -> bool:
     """Equal apart from `is_new`."""
-    return [(r.id, r.message, r.raised) for r in a] == [(r.id, r.message, r.raised) for r in b]
+    return [(r.key, r.id, r.message) for r in a] == [(r.key, r.id, r.message) for r in b]
 
 
 class AlertsMixin(rx.State, mixin=True):
@@ -83,7 +89,6 @@ class AlertsMixin(rx.State, mixin=True):
     alert_error_list: list[list[str]] = []
     alert_message: str = ""
     alert_problem: str = ""
-    alert_form_key: int = 0
     _alerts_user: int = 0
 
     def _resolvers(self) -> frozenset:
@@ -96,12 +101,10 @@ class AlertsMixin(rx.State, mixin=True):
         if actor.user_id != self._alerts_user:
             self.alerts, self.flagged, self._alerts_user = [], [], actor.user_id
         found = (
-            lone_working.open_alerts_for(session, actor=actor, now=utcnow())
-            if actor.role in CASEWORKERS
-            else []
+            desk_alerts(session, actor=actor, now=utcnow()) if actor.role in CASEWORKERS else []
         )
-        shown = {a.id for a in self.alerts}
-        rows = [_row(a, is_new=a.id not in shown) for a in found]
+        shown = {a.key for a in self.alerts}
+        rows = [_row(a, shown=shown) for a in found]
         if not _same(rows, self.alerts):
             self.alerts = rows
 
@@ -140,7 +143,6 @@ class AlertsMixin(rx.State, mixin=True):
             self.alert_problem = str(exc)
         else:
             self.alert_message = "Marked safe. Your note is kept with the visit."
-            self.alert_form_key += 1
         with session_scope() as session:
             self._refresh_alerts(session, actor)
         return rx.call_script(FOCUS_ALERT_MESSAGE)

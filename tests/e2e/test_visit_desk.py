@@ -15,8 +15,14 @@ from playwright.sync_api import Locator, Page, expect
 from sqlmodel import select
 
 from cme_app.models import Case, HomeVisit, LoneWorkingAlert
+from cme_app.services import lone_working, visits
 from cme_app.services.term_dates import seed_term_dates
-from tests.e2e.helpers import SCREENSHOTS, assert_no_axe_violations, wait_for_hydration
+from tests.e2e.helpers import (
+    SCREENSHOTS,
+    assert_no_axe_violations,
+    screenshot,
+    wait_for_hydration,
+)
 from tests.factories import PASSWORD, make_case, make_school, make_user
 
 DESKTOP = {"width": 1280, "height": 800}
@@ -39,12 +45,13 @@ def team(session):
     return {"school": school, **people}
 
 
-def red_case(session, team) -> Case:
+def red_case(session, team, stage: str = "enquiries") -> Case:
     case = make_case(
-        session, stage="enquiries", risk="red", first_name="Jayden", last_name="Example",
+        session, stage=stage, risk="red", first_name="Jayden", last_name="Example",
         officer_id=team["officer"].user_id, school_id=team["school"].id,
     )
     session.commit()
+    session.expunge(case)  # detached: reading it later can't start a transaction (SQLite lock)
     return case
 
 
@@ -87,37 +94,66 @@ def fresh_case(session, reference: str) -> Case:
     return case
 
 
+def visit_doc(case: Case, team, *, started: datetime, minutes: int = 30) -> dict:
+    return {
+        "client_uuid": str(uuid.uuid4()),
+        "case_reference": case.reference,
+        "seen_case": {"stage": "enquiries", "officer_id": team["officer"].user_id},
+        "created_offline": True,
+        "check_in": {
+            "at": started.isoformat(), "address": "7 Harehills Lane, Leeds LS8 5AA",
+            "risk_check_done": True, "risk_check_notes": "Dog kept in the back room",
+            "accompanied": True, "second_officer_id": team["officer2"].user_id,
+            "buddy_id": team["lead"].user_id, "expected_minutes": minutes,
+        },
+    }
+
+
 def flagged_visit(session, team, case: Case) -> HomeVisit:
-    """A visit the phone logged offline while the case moved on: kept, and flagged."""
-    checked_in = datetime.now(UTC) - timedelta(hours=3)
-    visit = HomeVisit(
-        client_uuid=str(uuid.uuid4()), case_id=case.id, visited_on=checked_in.date(),
-        address="7 Harehills Lane, Leeds LS8 5AA", officer_id=team["officer"].user_id,
-        risk_check_done=True, accompanied=True, second_officer_id=team["officer2"].user_id,
-        buddy_id=team["lead"].user_id, checked_in_at=checked_in, expected_minutes=30,
-        expected_end_at=checked_in + timedelta(minutes=30),
-        checked_out_at=checked_in + timedelta(minutes=25), outcome="no_reply_vacant",
-        people_spoken_to=[{"name": "", "relationship": "Neighbour",
-                           "description": "Woman at No. 9, about 60"}],
-        neighbours_spoken=True, neighbours_said="Family left about 3 weeks ago",
-        calling_card_left=True, notes="Post piled up behind the door. Curtains closed.",
-        opinion="Looks as if the family has moved out.", next_action="Notify Bradford",
-        next_action_due=checked_in.date() + timedelta(days=3),
-        record_saved_at=checked_in + timedelta(minutes=20), created_offline=True,
-        synced_at=checked_in + timedelta(minutes=50),
-        flag_reason="The case moved from Enquiries to Home visit while this visit was offline.",
-    )
-    session.add(visit)
+    """Olu logged a visit offline while the case moved on to Home visit: it reaches the server
+    later, is kept, and is flagged for a lead."""
+    started = datetime.now(UTC) - timedelta(hours=3)
+    doc = visit_doc(case, team, started=started)
+    doc["record"] = {
+        "saved_at": (started + timedelta(minutes=20)).isoformat(),
+        "outcome": "no_reply_vacant", "child_seen": "no", "seen_alone": "",
+        "people_spoken_to": [{"name": "", "relationship": "Neighbour",
+                              "description": "Woman at No. 9, about 60"}],
+        "neighbours_spoken": "yes", "neighbours_said": "Family left about 3 weeks ago",
+        "calling_card_left": "yes",
+        "notes": "Post piled up behind the door. Curtains closed.",
+        "opinion": "Looks as if the family has moved out.",
+        "safeguarding_raised": "no", "mash_reference": "",
+        "next_action": "Notify Bradford CME team",
+        "next_action_due": (started + timedelta(days=3)).date().isoformat(),
+    }
+    doc["check_out"] = {"at": (started + timedelta(minutes=25)).isoformat()}
+    answer = visits.sync_visit(session, actor=team["officer"], payload=doc,
+                               now=started + timedelta(minutes=50))
     session.commit()
+    assert answer["flagged"], answer
+    visit = session.exec(
+        select(HomeVisit).where(HomeVisit.client_uuid == doc["client_uuid"])
+    ).one()
+    session.expunge(visit)
+    session.rollback()  # SQLite: don't hold the lock the server needs
     return visit
 
 
 def test_lead_edits_visit_safety_and_reviews_a_flagged_visit(page: Page, team, session):
-    case = red_case(session, team)
+    case = red_case(session, team, stage="home_visit")
     visit = flagged_visit(session, team, case)
     page.set_viewport_size(DESKTOP)
-    sign_in(page, "lead@example.org")
-    open_case(page, case.reference)
+    sign_in(page, "lead@example.org")  # lands on the board
+    review = page.locator("details.review-visits")
+    review.locator("summary").click()
+    expect(review.locator("summary")).to_have_text("Visits to review (1)")
+    expect(review).to_contain_text("Jayden Example")
+    shot(review, "board-review-desktop")
+    review.get_by_role("link", name=case.reference).click()
+    page.wait_for_url(f"**/cases/{case.reference}#visits")
+    wait_for_hydration(page)
+    expect(page.get_by_role("heading", level=1)).to_contain_text(case.reference)
 
     safety = section(page, "safety")
     expect(safety).to_contain_text("None recorded")
@@ -145,6 +181,7 @@ def test_lead_edits_visit_safety_and_reviews_a_flagged_visit(page: Page, team, s
     visits = section(page, "visits")
     item = visits.get_by_role("listitem").filter(has_text="Needs review")
     expect(item).to_contain_text("The case moved from Enquiries to Home visit")
+    expect(item).to_contain_text("Warning markers reviewed: Dog kept in the back room")
     expect(item).to_contain_text("Olu Officer with Priya Patel (accompanied)")
     expect(item).to_contain_text("Woman at No. 9, about 60 (Neighbour)")
     expect(item.locator(".visit__obs").first).to_contain_text("Post piled up behind the door")
@@ -172,6 +209,11 @@ def test_lead_edits_visit_safety_and_reviews_a_flagged_visit(page: Page, team, s
     assert width <= PHONE["width"], f"the case page scrolls sideways at 360 px ({width} px)"
     assert_no_axe_violations(page, "case-visits-phone")
 
+    page.goto("/board")
+    wait_for_hydration(page)
+    expect(page.get_by_role("heading", level=1)).to_have_text("Case board")
+    expect(page.locator("details.review-visits")).to_have_count(0)
+
 
 def open_alerts(session) -> list[LoneWorkingAlert]:
     session.expire_all()
@@ -182,25 +224,20 @@ def open_alerts(session) -> list[LoneWorkingAlert]:
     return rows
 
 
-def overdue_visit(session, team, case: Case) -> HomeVisit:
-    """Olu checked in 75 minutes ago for 30 minutes, with Priya as buddy, and never ended."""
-    checked_in = datetime.now(UTC) - timedelta(minutes=75)
-    visit = HomeVisit(
-        client_uuid=str(uuid.uuid4()), case_id=case.id, visited_on=checked_in.date(),
-        address="7 Harehills Lane, Leeds LS8 5AA", officer_id=team["officer"].user_id,
-        risk_check_done=True, buddy_id=team["officer2"].user_id, checked_in_at=checked_in,
-        expected_minutes=30, expected_end_at=checked_in + timedelta(minutes=30),
-    )
-    session.add(visit)
+def overdue_visit(session, team, case: Case) -> datetime:
+    """Olu checked in 40 minutes ago for 30 minutes, with Priya as buddy. The app's own
+    monitor would alert Priya in 5 minutes; the test raises each step itself, earlier."""
+    started = datetime.now(UTC) - timedelta(minutes=40)
+    doc = visit_doc(case, team, started=started)
+    doc["check_in"] |= {"accompanied": False, "second_officer_id": None,
+                        "buddy_id": team["officer2"].user_id}
+    visits.sync_visit(session, actor=team["officer"], payload=doc, now=started)
     session.commit()
-    return visit
+    return started
 
 
-def escalate(session, team, visit: HomeVisit) -> None:
-    now = datetime.now(UTC)
-    for level, who in (("buddy", "officer2"), ("lead", "lead")):
-        session.add(LoneWorkingAlert(visit_id=visit.id, level=level,
-                                     recipient_id=team[who].user_id, raised_at=now))
+def escalate(session, now: datetime) -> None:
+    lone_working.escalate_overdue(session, now=now)
     session.commit()
 
 
@@ -212,27 +249,39 @@ def test_an_overdue_visit_alerts_the_lead_on_the_board_who_marks_the_officer_saf
     page: Page, team, session
 ):
     case = red_case(session, team)
-    visit = overdue_visit(session, team, case)
+    started = overdue_visit(session, team, case)
     page.set_viewport_size(DESKTOP)
     sign_in(page, "lead@example.org")
     page.goto("/board")
     wait_for_hydration(page)
     expect(panel(page)).to_have_count(0)
 
-    escalate(session, team, visit)  # while the board is open: the next poll brings it
-    alert = panel(page).get_by_role("listitem").filter(has_text="Sent to team leads")
-    expect(alert).to_be_visible(timeout=10_000)
+    # While the board is open, the buddy is alerted: the next poll brings it to the lead too.
+    escalate(session, started + timedelta(minutes=46))
+    alert = panel(page).get_by_role("listitem")
+    expect(alert).to_contain_text("Buddy alerted", timeout=10_000)
+    expect(alert.get_by_role("alert")).to_contain_text(
+        "Their buddy, Priya Patel, has been alerted."
+    )
+    # Then the leads: the same visit, now raised to this lead.
+    escalate(session, started + timedelta(minutes=61))
+    expect(alert).to_contain_text("Sent to you as team lead", timeout=10_000)
+    expect(alert).to_have_count(1)
+    expect(panel(page).get_by_role("heading")).to_have_text("Lone working: 1 visit overdue")
     expect(alert.get_by_role("alert")).to_contain_text("Olu Officer has not checked out")
     expect(alert).to_contain_text("7 Harehills Lane")
     expect(alert.get_by_role("link", name=case.reference)).to_be_visible()
     assert_no_axe_violations(page, "board-alerts")
     shot(panel(page), "board-alerts-desktop")
+    screenshot(page, "board-with-alert-desktop", full_page=False)
 
     alert.get_by_role("button", name="Mark safe").click()
     summary = page.locator("#error-summary")
     expect(summary.get_by_role("heading")).to_have_text("There is a problem")
     expect(summary).to_be_focused()
-    assert len(open_alerts(session)) == 2
+    summary.get_by_role("link", name="Enter what you did to check they are safe").click()
+    expect(alert.get_by_label("What did you do to check they are safe?")).to_be_focused()
+    assert len(open_alerts(session)) == 2  # Priya's as buddy and Lee's as the one lead
 
     page.set_viewport_size(PHONE)
     shot(panel(page), "board-alerts-phone")
@@ -243,13 +292,15 @@ def test_an_overdue_visit_alerts_the_lead_on_the_board_who_marks_the_officer_saf
 
     page.goto("/dashboard")
     wait_for_hydration(page)
-    expect(panel(page).get_by_role("listitem")).to_have_count(2)
+    expect(panel(page).get_by_role("listitem")).to_have_count(1)
     assert_no_axe_violations(page, "dashboard-alerts")
+    screenshot(page, "dashboard-with-alert-desktop", full_page=False)
 
     page.goto("/board")
     wait_for_hydration(page)
-    alert = panel(page).get_by_role("listitem").filter(has_text="Sent to team leads")
-    alert.get_by_label("How do you know they are safe?").fill("Rang Olu at 10:52: safe, leaving.")
+    alert = panel(page).get_by_role("listitem")
+    note = alert.get_by_label("What did you do to check they are safe?")
+    note.fill("Rang Olu at 10:52: safe, leaving.")
     alert.get_by_role("button", name="Mark safe").click()
     expect(panel(page).get_by_role("status")).to_have_text(
         "Marked safe. Your note is kept with the visit."

@@ -10,7 +10,8 @@ import pytest
 from sqlmodel import select
 
 from cme_app.models import AuditEvent, Case, HomeVisit, User
-from cme_app.services import casework
+from cme_app.services import casework, lone_working, visits
+from cme_app.services.desk_alerts import desk_alerts
 from cme_app.services.errors import NotAllowed, ValidationFailed
 from cme_app.services.lifecycle import MoveRefused, StaleCase
 from cme_app.services.term_dates import seed_term_dates
@@ -369,3 +370,74 @@ def test_flagged_visits_lists_every_unreviewed_visit_oldest_first(session, team,
         (second_visit.id, second.reference, "27 Nov 2026"),
     ]
 
+
+
+# ---------------------------------------------------------------------------- desk alerts
+
+TEN = datetime(2026, 11, 28, 10, 0, tzinfo=UTC)
+
+
+def check_in(session, team, case: Case) -> str:
+    """Olu starts a 30-minute visit at 10:00 with Priya as buddy, through the phone's service."""
+    doc = {
+        "client_uuid": str(uuid.uuid4()),
+        "case_reference": case.reference,
+        "seen_case": {"stage": case.stage, "officer_id": team["officer"].user_id},
+        "check_in": {
+            "at": TEN.isoformat(), "address": "12 Harehills Lane, Leeds",
+            "risk_check_done": True, "accompanied": False,
+            "buddy_id": team["officer2"].user_id, "expected_minutes": 30,
+        },
+    }
+    visits.sync_visit(session, actor=team["officer"], payload=doc, now=TEN)
+    session.commit()
+    return doc["client_uuid"]
+
+
+def seen_by(session, team, who: str, minutes: int) -> list:
+    return desk_alerts(session, actor=team[who], now=TEN + timedelta(minutes=minutes))
+
+
+def test_a_lead_sees_every_overdue_visit_once_from_the_buddys_alert_on(session, team, case):
+    uid = check_in(session, team, case)
+    assert seen_by(session, team, "lead", 44) == []
+    lone_working.escalate_overdue(session, now=TEN + timedelta(minutes=45))
+    session.commit()
+
+    (buddy,) = seen_by(session, team, "officer2", 46)
+    assert (buddy.level, buddy.mine, buddy.client_uuid) == ("buddy", True, uid)
+    (lead,) = seen_by(session, team, "lead", 46)  # not raised to the lead yet, but shown
+    assert (lead.level, lead.mine, lead.id) == ("buddy", False, buddy.id)
+    assert lead.message == (
+        "Olu Officer has not checked out of a visit to 12 Harehills Lane, Leeds that was due "
+        "to end at 10:30. Their buddy, Priya Patel, has been alerted."
+    )
+    (own,) = seen_by(session, team, "officer", 46)
+    assert (own.level, own.mine, own.id) == ("self", True, None)
+
+    lone_working.escalate_overdue(session, now=TEN + timedelta(minutes=60))
+    session.commit()
+    (lead,) = seen_by(session, team, "lead", 61)  # one entry for the visit: the lead's own
+    assert (lead.level, lead.mine) == ("lead", True)
+    assert [a.level for a in seen_by(session, team, "officer2", 61)] == ["buddy"]
+    for who in ("admin", "auditor"):
+        with pytest.raises(NotAllowed):
+            seen_by(session, team, who, 61)
+
+
+def test_a_lead_marks_safe_from_the_buddys_alert_and_it_goes_for_everyone(
+    session, team, case
+):
+    check_in(session, team, case)
+    lone_working.escalate_overdue(session, now=TEN + timedelta(minutes=45))
+    session.commit()
+    (lead,) = seen_by(session, team, "lead", 50)
+    resolved = lone_working.resolve_alerts(
+        session, actor=team["lead"], alert_id=lead.id, note="Rang Olu at 10:52: safe."
+    )
+    session.commit()
+    assert resolved == 1
+    assert seen_by(session, team, "lead", 51) == []
+    assert seen_by(session, team, "officer2", 51) == []
+    # The visit itself is still open, so Olu is still asked to end it.
+    assert [a.level for a in seen_by(session, team, "officer", 51)] == ["self"]
