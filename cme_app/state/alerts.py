@@ -48,7 +48,6 @@ class AlertRow:
     message: str
     reference: str
     officer_name: str
-    address: str
     checked_in: str
     expected_back: str
     raised: str
@@ -69,7 +68,6 @@ def _row(alert: DeskAlert, *, shown: set[str]) -> AlertRow:
         message=alert.message,
         reference=alert.reference,
         officer_name=alert.officer_name,
-        address=alert.address,
         checked_in=_clock(alert.checked_in_at),
         expected_back=_clock(alert.expected_end_at),
         raised=_clock(alert.raised_at),
@@ -134,7 +132,9 @@ class AlertsMixin(rx.State, mixin=True):
             return rx.call_script(FOCUS_ALERT_MESSAGE)
         try:
             with session_scope() as session:
-                lone_working.resolve_alerts(session, actor=actor, alert_id=alert_id, note=note)
+                resolved = lone_working.resolve_alerts(
+                    session, actor=actor, alert_id=alert_id, note=note
+                )
         except ValidationFailed as exc:
             self.alert_error_list = [[prefix + e.field, e.message] for e in exc.errors]
             self.alert_errors = {f: m for f, m in reversed(self.alert_error_list)}
@@ -142,7 +142,11 @@ class AlertsMixin(rx.State, mixin=True):
         except ServiceError as exc:
             self.alert_problem = str(exc)
         else:
-            self.alert_message = "Marked safe. Your note is kept with the visit."
+            self.alert_message = (
+                "Marked safe. Your note is kept with the visit."
+                if resolved
+                else "Someone else had already marked them safe."
+            )
         with session_scope() as session:
             self._refresh_alerts(session, actor)
         return rx.call_script(FOCUS_ALERT_MESSAGE)
