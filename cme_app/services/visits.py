@@ -445,9 +445,11 @@ def _client_uuid(value: object) -> str:
 
 
 def _find(session: Session, client_uuid: str) -> HomeVisit | None:
+    """The visit, locked until commit, so two sends of its next phase at once store it once."""
     return session.exec(
         select(HomeVisit)
         .where(HomeVisit.client_uuid == client_uuid)
+        .with_for_update()
         .execution_options(populate_existing=True)
     ).first()
 
