@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from playwright.sync_api import Locator, Page, expect
@@ -27,6 +28,7 @@ from tests.factories import PASSWORD, make_case, make_school, make_user
 
 DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 360, "height": 740}
+LONDON = ZoneInfo("Europe/London")
 MARKERS = "Police marker (2025): father hostile to officials. Large dog at the property."
 
 
@@ -289,6 +291,18 @@ def test_an_overdue_visit_alerts_the_lead_on_the_board_who_marks_the_officer_saf
     assert width <= PHONE["width"], f"the board scrolls sideways at 360 px ({width} px)"
     assert_no_axe_violations(page, "board-alerts-phone")
     page.set_viewport_size(DESKTOP)
+
+    # The case page shows the visit still under way, and overdue, in words.
+    panel(page).get_by_role("link", name=case.reference).click()
+    page.wait_for_url(f"**/cases/{case.reference}")
+    wait_for_hydration(page)
+    under_way = section(page, "visits").get_by_role("listitem").first
+    expected = (started + timedelta(minutes=30)).astimezone(LONDON).strftime("%H:%M")
+    expect(under_way).to_contain_text(f"In progress — expected back {expected}")
+    expect(under_way.locator(".tag").first).to_have_text("Overdue")
+    expect(under_way).to_contain_text("Not recorded yet")
+    shot(section(page, "visits"), "case-visit-overdue-desktop")
+    assert_no_axe_violations(page, "case-visit-overdue")
 
     page.goto("/dashboard")
     wait_for_hydration(page)
