@@ -11,6 +11,7 @@ app = rx.App(
         rx.el.meta(name="theme-color", content="#0b0c0c"),
         rx.el.link(rel="icon", href="/favicon.svg", type="image/svg+xml"),
         rx.el.script(src="/app.js", defer=True),
+        rx.el.script(src="/outbox.js", defer=True),
     ],
     api_transformer=api,
     html_lang="en-GB",

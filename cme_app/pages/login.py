@@ -7,6 +7,7 @@ import reflex as rx
 from .. import routes
 from ..components import forms
 from ..components.layout import page
+from ..components.visits import outbox_login_notice
 from ..db import session_scope
 from ..services import auth
 from ..services.errors import NotAllowed
@@ -66,6 +67,7 @@ def login_page() -> rx.Component:
     s = LoginState
     return page(
         forms.error_summary(s.error_list),
+        outbox_login_notice(),
         rx.el.h1("Sign in"),
         rx.el.p(
             "Schools use this service to refer a child missing education to the local authority "
