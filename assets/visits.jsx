@@ -537,7 +537,7 @@ function AlertCard({ alert, onResolved, online }) {
   );
 }
 
-function CaseCard({ c }) {
+function CaseCard({ c, openHref }) {
   const risk = riskClass(c.risk);
   return (
     <li className={`visit-case visit-case--${risk}`}>
@@ -569,9 +569,15 @@ function CaseCard({ c }) {
           <span className="visit-case__last">Last visit {formatDay(c.last_visit_on)}</span>
         ) : null}
       </p>
-      <a className="button visit-case__start" href={caseUrl(c.reference)}>
-        Start a visit<span className="visually-hidden"> for {c.reference}</span>
-      </a>
+      {openHref ? (
+        <a className="button visit-case__start" href={openHref}>
+          Continue visit<span className="visually-hidden"> to {c.reference}</span>
+        </a>
+      ) : (
+        <a className="button visit-case__start" href={caseUrl(c.reference)}>
+          Start a visit<span className="visually-hidden"> for {c.reference}</span>
+        </a>
+      )}
     </li>
   );
 }
@@ -661,6 +667,9 @@ export function VisitList() {
   );
   const cases = (body && body.cases) || [];
   const caseByRef = Object.fromEntries(cases.map((c) => [c.reference, c]));
+  const openByRef = {};
+  for (const v of serverOpen) openByRef[v.reference] = caseUrl(v.reference, v.client_uuid);
+  for (const i of localOpen) openByRef[i.reference] = caseUrl(i.reference, i.client_uuid);
   const shownAlerts = alerts || (body && Array.isArray(body.alerts) ? body.alerts : []);
 
   if (!loaded && !body) {
@@ -752,7 +761,7 @@ export function VisitList() {
         {cases.length ? (
           <ul className="plain-list">
             {cases.map((c) => (
-              <CaseCard key={c.reference} c={c} />
+              <CaseCard key={c.reference} c={c} openHref={openByRef[c.reference]} />
             ))}
           </ul>
         ) : (
@@ -942,7 +951,7 @@ function BeforeYouGo({ c, options, userId, initial, serverErrors, onStart }) {
         value={buddy} onChange={setBuddy} options={people} error={e["check_in.buddy_id"]}
         placeholder="Choose your buddy" />
       <Select id="check_in-expected_minutes" label="How long will the visit take?"
-        hint="Your buddy is alerted if you haven’t ended the visit 15 minutes after this."
+        hint="If you haven’t ended the visit soon after this, your buddy is alerted."
         value={expected} onChange={setExpected}
         options={minutes.map((m) => [String(m), minutesLabel(m)])}
         error={e["check_in.expected_minutes"]} placeholder="Choose a length" />
@@ -1164,6 +1173,8 @@ export function VisitForm() {
           && (userId == null || i.user_id === userId) && outbox.inProgress(i)) || null;
       }
       if (found) uuidRef.current = found.client_uuid;
+      // A visit named in the URL that has left the outbox was sent in full.
+      if (query.visit && !found) setGone(true);
       setItem(found);
       setItemLoaded(true);
       setStatus(outbox.status());
@@ -1299,7 +1310,8 @@ export function VisitForm() {
         {item && itemErrors.length ? (
           <ErrorSummary errors={itemErrors} focusKey={itemErrors.length} />
         ) : null}
-        <p><a href={VISITS_URL}>Back to your visits</a></p>
+        <p>{`Your visit to ${c.child_name} (${c.reference}) has ended.`}</p>
+        <a className="button" href={VISITS_URL}>Back to your visits</a>
       </div>
     );
   }
