@@ -1,9 +1,10 @@
-"""The Reflex app: registers pages and the API; nothing else."""
+"""The Reflex app: registers pages, the API and the lifespan tasks; nothing else."""
 
 import reflex as rx
 
 from cme_app import models, pages  # noqa: F401  (importing registers tables and pages)
 from cme_app.api import api
+from cme_app.services.lone_working import monitor
 
 app = rx.App(
     stylesheets=["/styles.css"],
@@ -16,3 +17,5 @@ app = rx.App(
     api_transformer=api,
     html_lang="en-GB",
 )
+# One lone-working monitor per process; its conditional updates make several workers safe.
+app.register_lifespan_task(monitor)
