@@ -140,8 +140,10 @@
     return isPending(item) && Array.isArray(item.errors) && item.errors.length > 0;
   }
 
+  // Started (here, or on another phone and picked up from the server's list), not ended.
   function inProgress(item) {
-    return !!item.doc.check_in && !item.doc.check_out;
+    const started = !!item.doc.check_in || !!(item.draft && item.draft.started);
+    return started && !item.doc.check_out;
   }
 
   function phasesConfirmed(doc, answer) {
@@ -262,6 +264,8 @@
         const item = request.result;
         if (!item) return set("gone");
         const flags = {
+          checked_in: !!answer.checked_in,
+          recorded: !!answer.recorded,
           flagged: !!answer.flagged,
           flag_reason: answer.flag_reason || null,
           synced_at: answer.synced_at || null,

@@ -106,6 +106,13 @@ function caseUrl(reference, clientUuid) {
   return `${NEW_VISIT_URL}?${query.toString()}`;
 }
 
+// A person's error says which person in the summary ("Person 2: …"); inline it sits in the row.
+function summaryText(e) {
+  const m = /people_spoken_to\.(\d+)\./.exec(e.field || "");
+  if (!m) return e.message;
+  return `Person ${Number(m[1]) + 1}: ${e.message.charAt(0).toLowerCase()}${e.message.slice(1)}`;
+}
+
 // ----- GOV.UK pieces ------------------------------------------------------------------------
 
 function ErrorSummary({ errors, focusKey }) {
@@ -132,7 +139,7 @@ function ErrorSummary({ errors, focusKey }) {
       <ul className="error-summary__list">
         {errors.map((e, i) => (
           <li key={`${e.field}-${i}`}>
-            {e.field ? <a href={`#${fieldId(e.field)}`}>{e.message}</a> : e.message}
+            {e.field ? <a href={`#${fieldId(e.field)}`}>{summaryText(e)}</a> : e.message}
           </li>
         ))}
       </ul>
@@ -260,39 +267,38 @@ function Conditional({ children }) {
   return <div className="conditional">{children}</div>;
 }
 
-// ----- The rules (same as the server's, docs/visits-api.md) ----------------------------------
+// ----- The rules: the server's (services/visits.py), with its messages, in page order ------
+
+const LIMIT = (n) => `Use ${n} characters or fewer`;
 
 function tooLong(value, limit) {
-  return typeof value === "string" && value.length > limit;
+  return typeof value === "string" && value.trim().length > limit;
 }
 
-export function checkInErrors(checkIn, { joint, userId, expectedMinutes }) {
+export function checkInErrors(checkIn, { joint, colleagues }) {
   const errors = [];
   const add = (field, message) => errors.push({ field: `check_in.${field}`, message });
   if (checkIn.risk_check_done !== true) {
     add("risk_check_done", "Confirm you have reviewed the warning markers");
   }
-  if (tooLong(checkIn.risk_check_notes, 1000)) {
-    add("risk_check_notes", "Risk check notes must be 1,000 characters or fewer");
-  }
+  if (tooLong(checkIn.risk_check_notes, 1000)) add("risk_check_notes", LIMIT(1000));
   if (!(checkIn.address || "").trim()) add("address", "Enter the address you are visiting");
-  else if (tooLong(checkIn.address, 400)) {
-    add("address", "The address must be 400 characters or fewer");
+  else if (tooLong(checkIn.address, 400)) add("address", LIMIT(400));
+  const second = checkIn.accompanied ? checkIn.second_officer_id : null;
+  if (joint && !checkIn.accompanied) {
+    add("accompanied", "This case needs a joint visit. Another officer must go with you");
   }
-  if (joint && checkIn.accompanied !== true) {
-    add("accompanied", "This case needs a joint visit: you must be accompanied");
+  if ((joint || second != null) && !colleagues.includes(second)) {
+    add("second_officer_id", "Choose the officer who is going with you");
   }
-  if (joint && checkIn.second_officer_id == null) {
-    add("second_officer_id", "This case needs a joint visit: choose the second officer");
-  } else if (checkIn.second_officer_id != null && checkIn.second_officer_id === userId) {
-    add("second_officer_id", "The second officer must be someone other than you");
+  if (!colleagues.includes(checkIn.buddy_id)) {
+    add("buddy_id", "Choose your buddy: a colleague who will check you are safe");
+  } else if (checkIn.buddy_id === second) {
+    add("buddy_id", "Your buddy can't be the officer going with you");
   }
-  if (checkIn.buddy_id == null) add("buddy_id", "Choose your buddy");
-  else if (checkIn.buddy_id === userId) add("buddy_id", "Your buddy must be someone other than you");
   const m = checkIn.expected_minutes;
-  if (!Number.isInteger(m) || m < 5 || m > 240
-      || (expectedMinutes.length && !expectedMinutes.includes(m))) {
-    add("expected_minutes", "Choose how long the visit should take");
+  if (!Number.isInteger(m) || m < 5 || m > 240) {
+    add("expected_minutes", "Enter how long the visit will take, from 5 to 240 minutes");
   }
   return errors;
 }
@@ -304,66 +310,64 @@ function addYear(isoDate) {
   return next.toISOString().slice(0, 10);
 }
 
-export function recordErrors(record, { outcomes, visitDate }) {
+function realDate(value) {
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(value)) return false;
+  const d = new Date(`${value}T00:00:00Z`);
+  return !Number.isNaN(d.getTime()) && d.toISOString().slice(0, 10) === value;
+}
+
+export function recordErrors(record, { outcomes, relationships, visitDate }) {
   const errors = [];
   const add = (field, message) => errors.push({ field: `record.${field}`, message });
   const yesNo = (v) => v === "yes" || v === "no";
   if (!outcomes.includes(record.outcome)) add("outcome", "Choose the outcome of the visit");
-  if (!yesNo(record.child_seen)) add("child_seen", "Select yes if you saw the child");
+  if (!yesNo(record.child_seen)) add("child_seen", "Say whether the child was seen");
   else if (record.child_seen === "yes" && !yesNo(record.seen_alone)) {
-    add("seen_alone", "Select yes if you saw the child alone");
-  } else if (record.child_seen === "no" && record.outcome === "child_seen_safe") {
-    add("child_seen", "You chose ‘Child seen and safe’: select yes for Child seen");
+    add("seen_alone", "Say whether the child was seen alone");
+  }
+  if (record.outcome === "child_seen_safe" && record.child_seen === "no") {
+    add("child_seen", "The outcome says the child was seen: choose Yes, or another outcome");
   }
   const people = record.people_spoken_to || [];
-  if (people.length > 20) add("people_spoken_to", "Enter at most 20 people");
-  people.forEach((p, i) => {
-    const n = i + 1;
-    const name = (p.name || "").trim();
-    const description = (p.description || "").trim();
-    if (!name && !description) {
-      add(`people_spoken_to.${i}.name`, `Enter the name of person ${n}, or describe them`);
-    } else if (name && !p.relationship) {
-      add(`people_spoken_to.${i}.relationship`,
-        `Choose how person ${n} is related to the child`);
-    }
-    if (tooLong(p.name, 200)) {
-      add(`people_spoken_to.${i}.name`, `The name of person ${n} must be 200 characters or fewer`);
-    }
-    if (tooLong(p.description, 400)) {
-      add(`people_spoken_to.${i}.description`,
-        `The description of person ${n} must be 400 characters or fewer`);
-    }
-  });
-  if (!yesNo(record.neighbours_spoken)) {
-    add("neighbours_spoken", "Select yes if you spoke to neighbours");
-  } else if (tooLong(record.neighbours_said, 2000)) {
-    add("neighbours_said", "What neighbours said must be 2,000 characters or fewer");
+  if (people.length > 20) add("people_spoken_to", "Enter up to 20 people");
+  else {
+    people.forEach((p, i) => {
+      const at = `people_spoken_to.${i}.`;
+      const name = (p.name || "").trim();
+      const description = (p.description || "").trim();
+      if (!name && !description) {
+        add(`${at}name`, "Enter their name, or describe them if they would not give it");
+      } else if (tooLong(name, 200)) add(`${at}name`, LIMIT(200));
+      if ((p.relationship && !relationships.includes(p.relationship))
+          || (name && !p.relationship)) {
+        add(`${at}relationship`, "Choose how they are related to the child");
+      }
+      if (tooLong(description, 400)) add(`${at}description`, LIMIT(400));
+    });
+  }
+  if (record.neighbours_spoken === "yes" && tooLong(record.neighbours_said, 2000)) {
+    add("neighbours_said", LIMIT(2000));
   }
   if (!yesNo(record.calling_card_left)) {
-    add("calling_card_left", "Select yes if you left a calling card");
+    add("calling_card_left", "Say whether you left a calling card");
   }
-  if (tooLong(record.notes, 4000)) add("notes", "Notes must be 4,000 characters or fewer");
-  if (tooLong(record.opinion, 4000)) {
-    add("opinion", "Your opinion must be 4,000 characters or fewer");
-  }
+  if (tooLong(record.notes, 4000)) add("notes", LIMIT(4000));
+  if (tooLong(record.opinion, 4000)) add("opinion", LIMIT(4000));
   if (!yesNo(record.safeguarding_raised)) {
-    add("safeguarding_raised", "Select yes if you raised a safeguarding concern");
+    add("safeguarding_raised", "Say whether you raised a safeguarding concern");
   } else if (record.safeguarding_raised === "yes") {
-    if (!(record.mash_reference || "").trim()) add("mash_reference", "Enter the MASH reference");
-    else if (tooLong(record.mash_reference, 60)) {
-      add("mash_reference", "The MASH reference must be 60 characters or fewer");
-    }
+    if (!(record.mash_reference || "").trim()) {
+      add("mash_reference", "Enter the MASH or Front Door reference");
+    } else if (tooLong(record.mash_reference, 60)) add("mash_reference", LIMIT(60));
   }
   if (!(record.next_action || "").trim()) add("next_action", "Enter the next action");
-  else if (tooLong(record.next_action, 400)) {
-    add("next_action", "The next action must be 400 characters or fewer");
-  }
-  const due = record.next_action_due || "";
-  if (!/^\d{4}-\d{2}-\d{2}$/.test(due)) {
-    add("next_action_due", "Enter the date the next action is due");
+  else if (tooLong(record.next_action, 400)) add("next_action", LIMIT(400));
+  const due = (record.next_action_due || "").trim();
+  if (!due) add("next_action_due", "Enter the date the next action is due");
+  else if (!realDate(due)) {
+    add("next_action_due", "The date the next action is due must be a real date");
   } else if (due < visitDate) {
-    add("next_action_due", "The next action can’t be due before the visit");
+    add("next_action_due", "The next action can't be due before the visit");
   } else if (due > addYear(visitDate)) {
     add("next_action_due", "The next action must be due within a year of the visit");
   }
@@ -509,7 +513,7 @@ function AlertCard({ alert, onResolved, online }) {
           {alert.expected_end_at ? `Expected to end by ${formatWhen(alert.expected_end_at)}.` : ""}
         </p>
         {mine ? (
-          <a className="button" href={caseUrl(alert.reference)}>End your visit</a>
+          <a className="button" href={caseUrl(alert.reference, alert.client_uuid)}>End your visit</a>
         ) : (
           <form onSubmit={resolve} noValidate>
             <Group error={error}>
@@ -549,7 +553,7 @@ function CaseCard({ c, openHref }) {
       </p>
       <p className="visit-case__tags">
         <strong className={`tag tag--risk-${risk}`}>
-          {c.risk_label ? `${c.risk_label} risk` : "Risk not set"}
+          {c.risk ? `${c.risk_label} risk` : "Risk not rated"}
         </strong>
         {c.joint_visit_required ? (
           <strong className="tag tag--red">Joint visit required</strong>
@@ -742,8 +746,7 @@ export function VisitList() {
             {localOpen.map((i) => (
               <OpenVisit key={i.client_uuid} reference={i.reference}
                 child={caseByRef[i.reference] ? caseByRef[i.reference].child_name : ""}
-                checkedInAt={i.doc.check_in.at}
-                expectedMinutes={i.doc.check_in.expected_minutes}
+                checkedInAt={startedOf(i).at} expectedEndAt={startedOf(i).end}
                 href={caseUrl(i.reference, i.client_uuid)} />
             ))}
             {serverOpen.map((v) => (
@@ -772,19 +775,14 @@ export function VisitList() {
   );
 }
 
-function OpenVisit({ reference, child, checkedInAt, expectedMinutes, expectedEndAt, overdue,
-  href }) {
-  let end = expectedEndAt;
-  if (!end && checkedInAt && expectedMinutes) {
-    end = new Date(new Date(checkedInAt).getTime() + expectedMinutes * 60000).toISOString();
-  }
+function OpenVisit({ reference, child, checkedInAt, expectedEndAt, overdue, href }) {
   return (
     <li className="visit-open">
       <h3 className="visit-case__ref">{reference}</h3>
       {child ? <p className="visit-case__child">{child}</p> : null}
       <p>
         {`Started ${formatWhen(checkedInAt)}.`}
-        {end ? ` Expected to end by ${formatWhen(end)}.` : ""}
+        {expectedEndAt ? ` Expected to end by ${formatWhen(expectedEndAt)}.` : ""}
         {overdue ? <strong className="tag tag--red visit-open__overdue">Overdue</strong> : null}
       </p>
       <a className="button" href={href}>
@@ -813,7 +811,7 @@ function CaseSummary({ c }) {
       </p>
       <p className="visit-case__tags">
         <strong className={`tag tag--risk-${risk}`}>
-          {c.risk_label ? `${c.risk_label} risk` : "Risk not set"}
+          {c.risk ? `${c.risk_label} risk` : "Risk not rated"}
         </strong>
         {c.joint_visit_required ? (
           <strong className="tag tag--red">Joint visit required</strong>
@@ -823,14 +821,27 @@ function CaseSummary({ c }) {
   );
 }
 
+// When the visit started and is expected to end: from its check-in, or (a visit started on
+// another phone) from the server's list of visits still open.
+function startedOf(item) {
+  if (!item) return null;
+  const checkIn = item.doc.check_in;
+  if (checkIn) {
+    const end = new Date(new Date(checkIn.at).getTime() + checkIn.expected_minutes * 60000);
+    return { at: checkIn.at, end: end.toISOString(), buddyId: checkIn.buddy_id };
+  }
+  const started = item.draft && item.draft.started;
+  return started ? { at: started.at, end: started.expected_end_at, buddyId: null } : null;
+}
+
 function phaseOf(item) {
   if (!item) return "before";
   const errors = item.errors || [];
   if (errors.some((e) => (e.field || "").startsWith("check_in."))) return "before";
   if (errors.some((e) => (e.field || "").startsWith("record."))) return "record";
   const doc = item.doc;
-  if (!doc.check_in) return "before";
-  if (!doc.record) return "record";
+  if (!startedOf(item)) return "before";
+  if (!doc.record && !(item.answer && item.answer.recorded)) return "record";
   if (!doc.check_out) return "end";
   if (errors.some((e) => (e.field || "").startsWith("check_out."))) return "end";
   return "done";
@@ -876,7 +887,7 @@ function BeforeYouGo({ c, options, userId, initial, serverErrors, onStart }) {
       buddy_id: buddy ? Number(buddy) : null,
       expected_minutes: expected ? Number(expected) : null,
     };
-    const found = checkInErrors(checkIn, { joint, userId, expectedMinutes: minutes });
+    const found = checkInErrors(checkIn, { joint, colleagues: colleagues.map((p) => p.id) });
     setErrors(found);
     setAttempt((n) => n + 1);
     if (!found.length) onStart(checkIn);
@@ -1014,11 +1025,14 @@ function VisitRecord({ options, initial, visitDate, serverErrors, onChangeDraft,
 
   const save = (event) => {
     event.preventDefault();
+    // Blank people rows go first, so error paths (people_spoken_to.<i>) match the rows shown.
     const record = cleanRecord(r);
+    const kept = r.people_spoken_to.filter(
+      (p) => (p.name || "").trim() || (p.description || "").trim() || p.relationship);
+    setR((old) => ({ ...old, people_spoken_to: kept.length ? kept : [{ ...EMPTY_PERSON }] }));
     const found = recordErrors(
-      { ...record, people_spoken_to: r.people_spoken_to.filter(
-        (p) => (p.name || "").trim() || (p.description || "").trim() || p.relationship) },
-      { outcomes: outcomes.map(([v]) => v), visitDate },
+      { ...record, people_spoken_to: kept },
+      { outcomes: outcomes.map(([v]) => v), relationships, visitDate },
     );
     setErrors(found);
     setAttempt((n) => n + 1);
@@ -1167,6 +1181,28 @@ export function VisitForm() {
     (async () => {
       let found = null;
       if (query.visit) found = await outbox.get(query.visit);
+      const open = ((mine && mine.open_visits) || []).find(
+        (v) => v.client_uuid === query.visit && v.reference === query.reference);
+      if (!found && open) {
+        // Started on another phone (or this one's outbox was cleared): carry on from the
+        // server's copy. The server holds the check-in, so only later phases are sent.
+        const listed = ((mine && mine.cases) || []).find((x) => x.reference === open.reference);
+        const doc = {
+          client_uuid: open.client_uuid,
+          case_reference: open.reference,
+          seen_case: listed ? { stage: listed.stage, officer_id: listed.officer_id } : {},
+          created_offline: false,
+          check_in: null,
+          record: null,
+          check_out: null,
+        };
+        await outbox.put(doc, userId);
+        await outbox.saveDraft(open.client_uuid, {
+          case: listed || null,
+          started: { at: open.checked_in_at, expected_end_at: open.expected_end_at },
+        });
+        found = await outbox.get(open.client_uuid);
+      }
       if (!found && !query.visit) {
         const all = await outbox.list();
         found = all.find((i) => i.reference === query.reference
@@ -1242,7 +1278,7 @@ export function VisitForm() {
   };
 
   const endVisit = async () => {
-    const checkedIn = new Date(item.doc.check_in.at).getTime();
+    const checkedIn = new Date(startedOf(item).at).getTime();
     const at = new Date(Math.max(Date.now(), checkedIn)).toISOString();
     await store({ ...item.doc, check_out: { at } }, null);
     setEndErrors([]);
@@ -1288,7 +1324,8 @@ export function VisitForm() {
 
   const phase = gone ? "done" : phaseOf(item);
   const itemErrors = (item && item.errors) || [];
-  const visitDate = item && item.doc.check_in ? ukDate(new Date(item.doc.check_in.at)) : ukDate(new Date());
+  const started = startedOf(item);
+  const visitDate = ukDate(started ? new Date(started.at) : new Date());
   const sync = syncLine(gone ? null : item, online, status);
 
   if (phase === "done") {
@@ -1329,12 +1366,11 @@ export function VisitForm() {
           onStart={startVisit} />
       ) : (
         <div className="visit-progress">
-          <h2 id="visit-progress" tabIndex={-1}>Visit started at {formatTime(checkIn.at)}</h2>
+          <h2 id="visit-progress" tabIndex={-1}>Visit started at {formatTime(started.at)}</h2>
           <p>
-            {`Expected to end by ${formatTime(new Date(new Date(checkIn.at).getTime()
-              + checkIn.expected_minutes * 60000).toISOString())}. `}
+            {started.end ? `Expected to end by ${formatTime(started.end)}. ` : ""}
             {(() => {
-              const buddy = (options.colleagues || []).find((p) => p.id === checkIn.buddy_id);
+              const buddy = (options.colleagues || []).find((p) => p.id === started.buddyId);
               return buddy ? `Your buddy is ${buddy.name}.` : "";
             })()}
           </p>
@@ -1356,7 +1392,7 @@ export function VisitForm() {
             focusKey={endAttempt} />
           <h2 id="visit-saved" tabIndex={-1}>Visit record saved</h2>
           <p>
-            {`Saved at ${formatTime(item.doc.record.saved_at)}. `}
+            {item.doc.record ? `Saved at ${formatTime(item.doc.record.saved_at)}. ` : ""}
             End the visit when you have left the property, so your buddy knows you are safe.
           </p>
           <button className="button" type="button" id="check_out-at" onClick={endVisit}>

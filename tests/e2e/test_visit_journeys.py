@@ -264,7 +264,7 @@ def test_full_visit_logged_online(new_context, team, session):
     sign_in(desk, "lead@example.org")
     desk.goto(f"/cases/{reference}")
     wait_for_hydration(desk)
-    section = desk.locator("section", has=desk.get_by_role("heading", name="Visits"))
+    section = desk.get_by_role("region", name="Visits", exact=True)
     expect(section).to_contain_text("No reply, property appears vacant")
     expect(section).to_contain_text("Post piled up behind the door")
 
@@ -382,8 +382,9 @@ def test_visit_pages_have_no_serious_accessibility_problems(new_context, team, s
     page.get_by_role("button", name="Start visit").click()
     summary = page.get_by_role("alert").filter(has_text="There is a problem")
     expect(summary).to_be_focused()
-    expect(summary.get_by_role("link", name="Choose your buddy")).to_be_visible()
-    summary.get_by_role("link", name="Choose your buddy").click()
+    buddy = "Choose your buddy: a colleague who will check you are safe"
+    expect(summary.get_by_role("link", name=buddy)).to_be_visible()
+    summary.get_by_role("link", name=buddy).click()
     expect(page.get_by_label("Your buddy")).to_be_focused()
     screenshot(page, "visits-phone-before-errors")
     assert_no_axe_violations(page, "visits-before-errors")
@@ -402,13 +403,13 @@ def test_visit_pages_have_no_serious_accessibility_problems(new_context, team, s
     page.get_by_role("button", name="Save visit").click()
     summary = page.get_by_role("alert").filter(has_text="There is a problem")
     expect(summary).to_be_focused()
-    for message in ("You chose ‘Child seen and safe’: select yes for Child seen",
-                    "Choose how person 1 is related to the child",
-                    "Select yes if you left a calling card",
+    for message in ("The outcome says the child was seen: choose Yes, or another outcome",
+                    "Person 1: choose how they are related to the child",
+                    "Say whether you left a calling card",
                     "Enter the next action",
                     "Enter the date the next action is due"):
         expect(summary.get_by_role("link", name=message)).to_be_visible()
-    summary.get_by_role("link", name="Choose how person 1 is related to the child").click()
+    summary.get_by_role("link", name="Person 1: choose how they are related to the child").click()
     expect(page.get_by_label("Relationship to the child")).to_be_focused()
     expect(page.get_by_role("button", name="End visit")).to_be_disabled()
     assert_fits(page)
