@@ -574,12 +574,14 @@ function CaseCard({ c, openHref }) {
         ) : null}
       </p>
       {openHref ? (
-        <a className="button visit-case__start" href={openHref}>
-          Continue visit<span className="visually-hidden"> to {c.reference}</span>
+        <a className="button visit-case__start" href={openHref}
+          aria-label={`Continue visit to ${c.reference}`}>
+          Continue visit
         </a>
       ) : (
-        <a className="button visit-case__start" href={caseUrl(c.reference)}>
-          Start a visit<span className="visually-hidden"> for {c.reference}</span>
+        <a className="button visit-case__start" href={caseUrl(c.reference)}
+          aria-label={`Start a visit for ${c.reference}`}>
+          Start a visit
         </a>
       )}
     </li>
@@ -729,8 +731,9 @@ export function VisitList() {
                       <li key={n}>{e.message}</li>
                     ))}
                   </ul>
-                  <a className="button" href={caseUrl(i.reference, i.client_uuid)}>
-                    Fix this visit<span className="visually-hidden"> to {i.reference}</span>
+                  <a className="button" href={caseUrl(i.reference, i.client_uuid)}
+                    aria-label={`Fix this visit to ${i.reference}`}>
+                    Fix this visit
                   </a>
                 </div>
               </li>
@@ -785,8 +788,8 @@ function OpenVisit({ reference, child, checkedInAt, expectedEndAt, overdue, href
         {expectedEndAt ? ` Expected to end by ${formatWhen(expectedEndAt)}.` : ""}
         {overdue ? <strong className="tag tag--red visit-open__overdue">Overdue</strong> : null}
       </p>
-      <a className="button" href={href}>
-        Continue visit<span className="visually-hidden"> to {reference}</span>
+      <a className="button" href={href} aria-label={`Continue visit to ${reference}`}>
+        Continue visit
       </a>
     </li>
   );

@@ -26,6 +26,15 @@ PHONE = {"viewport": {"width": 360, "height": 740}, "is_mobile": True, "has_touc
 DESKTOP = {"viewport": {"width": 1280, "height": 800}}
 MARKERS = "Dog at the property. Father hostile to officials in 2025."
 SYNC_TIMEOUT = 30_000
+# Resolves once the service worker is active and controls the page (it claims open pages).
+SW_CONTROLS_JS = """async () => {
+  await navigator.serviceWorker.ready;
+  if (!navigator.serviceWorker.controller) {
+    await new Promise((resolve) => navigator.serviceWorker.addEventListener(
+      "controllerchange", resolve, {once: true}));
+  }
+  return true;
+}"""
 
 
 # ----- Seeding ----------------------------------------------------------------------------
@@ -269,17 +278,16 @@ def test_full_visit_logged_online(new_context, team, session):
     expect(section).to_contain_text("Post piled up behind the door")
 
 
+@pytest.mark.browser_context_args(service_workers="allow")  # offline needs the worker
 def test_visit_saved_offline_survives_a_reload_and_is_sent_once_online(new_context, team,
                                                                          session):
     reference = allocated_case(session, team)
-    context: BrowserContext = new_context(**PHONE, service_workers="allow")
+    context: BrowserContext = new_context(**PHONE)
     page = context.new_page()
     sign_in(page, "olu@example.org")
     open_visits(page)
     # The service worker (production build) caches the shell for offline use.
-    page.evaluate("() => navigator.serviceWorker.ready.then(() => true)")
-    page.reload()
-    wait_for_hydration(page)
+    page.evaluate(SW_CONTROLS_JS)
     expect(page.get_by_text(reference).first).to_be_visible()
     start_from_list(page, reference)
     wait_for_hydration(page)
