@@ -432,23 +432,38 @@ function useOutboxItems(outbox) {
   return { items, status, lastSync, refresh };
 }
 
-function SyncStatus({ waiting, status, lastSync, online }) {
+function waitingLine(item, caseByRef) {
+  const c = caseByRef[item.reference];
+  const who = c ? `${item.reference}, ${c.child_name}` : item.reference;
+  const doc = item.doc;
+  if (doc.check_out) return `${who}: visit ended ${formatWhen(doc.check_out.at)}`;
+  if (doc.record) return `${who}: visit saved, not yet ended`;
+  if (doc.check_in) return `${who}: visit started ${formatWhen(doc.check_in.at)}`;
+  return who;
+}
+
+// The offline banner (assets/offline_banner.jsx) says when there is no signal; this says
+// what is waiting, and why it is not going when there is signal.
+function SyncStatus({ waiting, status, lastSync, online, caseByRef }) {
   let detail = null;
-  if (!online) {
-    detail = "You’re offline. Visits you save stay on this phone and are sent when you have signal.";
-  } else if (status.state === "signed_out") {
+  if (online && status.state === "signed_out") {
     detail = "You have been signed out. Sign in again to send your visits.";
-  } else if (status.state === "sending") {
+  } else if (online && status.state === "sending") {
     detail = "Sending…";
-  } else if (status.state === "retrying" && waiting > 0) {
+  } else if (online && status.state === "retrying" && waiting.length > 0) {
     detail = status.retryAt
       ? `The server can’t be reached. Trying again at ${formatTime(new Date(status.retryAt).toISOString())}.`
       : "The server can’t be reached. Trying again soon.";
   }
   return (
-    <div className={waiting ? "sync-status sync-status--waiting" : "sync-status"}
+    <div className={waiting.length ? "sync-status sync-status--waiting" : "sync-status"}
       role="status" aria-live="polite">
-      <p className="sync-status__count">Waiting to send ({waiting})</p>
+      <p className="sync-status__count">Waiting to send ({waiting.length})</p>
+      {waiting.length ? (
+        <ul className="sync-status__list">
+          {waiting.map((i) => <li key={i.client_uuid}>{waitingLine(i, caseByRef)}</li>)}
+        </ul>
+      ) : null}
       <p className="sync-status__last">
         {lastSync ? `Last sent ${formatWhen(lastSync)}` : "Nothing sent from this phone yet"}
       </p>
@@ -685,7 +700,8 @@ export function VisitList() {
     return (
       <div className="visits">
         <h1>Visits</h1>
-        <SyncStatus waiting={waiting.length} status={status} lastSync={lastSync} online={online} />
+        <SyncStatus waiting={waiting} status={status} lastSync={lastSync} online={online}
+          caseByRef={{}} />
         <p>
           {online
             ? "Your visit list could not be loaded. Check you are signed in, then try again."
@@ -698,7 +714,8 @@ export function VisitList() {
   return (
     <div className="visits">
       <h1>Visits</h1>
-      <SyncStatus waiting={waiting.length} status={status} lastSync={lastSync} online={online} />
+      <SyncStatus waiting={waiting} status={status} lastSync={lastSync} online={online}
+        caseByRef={caseByRef} />
       {!fresh ? (
         <p className="inset-text visits-saved-at">
           {`Showing the list saved at ${formatWhen(mine.saved_at)}.`}

@@ -14,6 +14,9 @@ from ..services.errors import NotAllowed
 from ..state.auth import AuthState
 
 
+SEND_WAITING = "window.cmeOutbox && window.cmeOutbox.replay()"
+
+
 class LoginState(AuthState):
     errors: dict[str, str] = {}
     error_list: list[list[str]] = []
@@ -53,7 +56,8 @@ class LoginState(AuthState):
         self.errors, self.error_list = {}, []
         self.session_token = result.token
         self.user_name, self.user_role = result.actor.name, str(result.actor.role)
-        return rx.redirect(auth.home_route(result.actor.role))
+        # Visits left on this phone by a session that ended go as soon as their officer is back.
+        return [rx.redirect(auth.home_route(result.actor.role)), rx.call_script(SEND_WAITING)]
 
     def _fail(self, errors: list[list[str]]):
         self.error_list = errors

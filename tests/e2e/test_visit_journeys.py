@@ -479,6 +479,17 @@ def test_sign_out_with_an_unsent_visit_asks_first_and_keeps_it(new_context, team
     screenshot(page, "visits-phone-login-waiting")
     assert_no_axe_violations(page, "login-waiting")
 
+    # Signing in again sends it (the server is reachable again).
+    page.unroute("**/api/v1/visits")
+    sign_in(page, "olu@example.org")
+    for _ in range(100):
+        if outbox_count(page) == 0:
+            break
+        page.wait_for_timeout(200)
+    assert outbox_count(page) == 0
+    rows = visits_for(session, reference)
+    assert len(rows) == 1 and rows[0].checked_out_at is not None
+
 
 def test_sign_out_with_nothing_waiting_signs_out_at_once(new_context, team, session):
     allocated_case(session, team)
@@ -493,3 +504,48 @@ def test_sign_out_with_nothing_waiting_signs_out_at_once(new_context, team, sess
     assert dialogs == []
     # The phone's cached case list went with the session.
     assert page.evaluate("() => window.cmeOutbox.loadMine()") is None
+
+
+@pytest.mark.browser_context_args(service_workers="allow")  # the list reloads offline
+@pytest.mark.parametrize("size", ["phone", "desktop"])
+def test_visit_screens_at_phone_and_desktop_width(new_context, team, session, size):
+    """Every screen of a visit, for people to look at (test-artifacts/screenshots)."""
+    reference = allocated_case(session, team, joint=True, markers=MARKERS)
+    context = new_context(**(PHONE if size == "phone" else DESKTOP))
+    page = context.new_page()
+    sign_in(page, "olu@example.org")
+    open_visits(page)
+    page.evaluate(SW_CONTROLS_JS)
+    screenshot(page, f"visits-{size}-1-list")
+    start_from_list(page, reference)
+    screenshot(page, f"visits-{size}-2-before-you-go")
+    page.get_by_label("I have reviewed the warning markers").check()
+    page.get_by_label("Second officer (required)").select_option(label="Sam Second")
+    page.get_by_role("button", name="Start visit").click()
+    expect(page.get_by_role("alert").filter(has_text="There is a problem")).to_be_focused()
+    screenshot(page, f"visits-{size}-3-before-you-go-errors")
+    page.get_by_label("Your buddy").select_option(label="Bea Buddy")
+    page.get_by_label("How long will the visit take?").select_option(label="1 hour")
+    page.get_by_role("button", name="Start visit").click()
+    expect(page.get_by_role("heading", name="The visit")).to_be_visible()
+    screenshot(page, f"visits-{size}-4-record")
+    page.get_by_role("button", name="Save visit").click()
+    expect(page.get_by_role("alert").filter(has_text="There is a problem")).to_be_focused()
+    screenshot(page, f"visits-{size}-5-record-errors")
+    context.set_offline(True)
+    record(page)
+    page.get_by_role("button", name="Save visit").click()
+    expect(page.get_by_role("heading", name="Visit record saved")).to_be_visible()
+    screenshot(page, f"visits-{size}-6-end-visit")
+    page.get_by_role("button", name="End visit").click()
+    expect(page.get_by_role("heading", name="Visit saved")).to_be_visible()
+    screenshot(page, f"visits-{size}-7-done-offline")
+    page.get_by_role("link", name="Back to your visits").click()
+    waiting(page, 1)
+    expect(page.get_by_text(re.compile(r"Showing the list saved at"))).to_be_visible()
+    screenshot(page, f"visits-{size}-8-list-offline-waiting")
+    if size == "phone":
+        assert_fits(page)
+    context.set_offline(False)
+    waiting(page, 0)
+    page.wait_for_load_state("networkidle")
