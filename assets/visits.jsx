@@ -482,8 +482,8 @@ function AlertCard({ alert, onResolved, online }) {
   const resolve = async (event) => {
     event.preventDefault();
     const text = note.trim();
-    if (!text) return setError("Enter what you found out");
-    if (text.length > 400) return setError("The note must be 400 characters or fewer");
+    if (!text) return setError("Enter what you did to check they are safe");
+    if (text.length > 400) return setError(LIMIT(400));
     setBusy(true);
     setError("");
     try {
@@ -532,9 +532,9 @@ function AlertCard({ alert, onResolved, online }) {
         ) : (
           <form onSubmit={resolve} noValidate>
             <Group error={error}>
-              <label className="label" htmlFor={id}>What you found out</label>
+              <label className="label" htmlFor={id}>What you did to check they are safe</label>
               <p className="hint" id={`${id}-hint`}>
-                For example: “Phoned Olu at 10:52, safe and leaving”.
+                For example: phoned them at 10:52, they are safe and leaving.
               </p>
               <ErrorMessage id={id} message={error} />
               <textarea
@@ -547,7 +547,7 @@ function AlertCard({ alert, onResolved, online }) {
               />
             </Group>
             <button className="button button--secondary" type="submit" disabled={busy || !online}>
-              Resolve alert
+              Mark safe
             </button>
           </form>
         )}
@@ -728,7 +728,8 @@ export function VisitList() {
           <h2 id="alerts-title">Lone-working alerts</h2>
           <ul className="plain-list">
             {shownAlerts.map((a) => (
-              <AlertCard key={a.id} alert={a} online={online} onResolved={() => pollAlerts()} />
+              <AlertCard key={`${a.level}-${a.client_uuid}-${a.id}`} alert={a} online={online}
+                onResolved={() => pollAlerts()} />
             ))}
           </ul>
         </section>

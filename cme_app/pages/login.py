@@ -13,7 +13,6 @@ from ..services import auth
 from ..services.errors import NotAllowed
 from ..state.auth import AuthState
 
-
 SEND_WAITING = "window.cmeOutbox && window.cmeOutbox.replay()"
 
 

@@ -9,14 +9,15 @@ as the officer would, and reads the database afterwards to count what reached th
 from __future__ import annotations
 
 import re
+import uuid
 from datetime import date, timedelta
 
 import pytest
 from playwright.sync_api import BrowserContext, Page, Route, expect
 from sqlmodel import select
 
-from cme_app.models import Case, HomeVisit
-from cme_app.services import casework, lifecycle, referrals
+from cme_app.models import Case, HomeVisit, LoneWorkingAlert, utcnow
+from cme_app.services import casework, lifecycle, lone_working, referrals, visits
 from cme_app.services.demo import example_referral_form
 from cme_app.services.term_dates import seed_term_dates
 from tests.e2e.helpers import assert_no_axe_violations, screenshot, wait_for_hydration
@@ -549,3 +550,61 @@ def test_visit_screens_at_phone_and_desktop_width(new_context, team, session, si
     context.set_offline(False)
     waiting(page, 0)
     page.wait_for_load_state("networkidle")
+
+
+def test_overdue_visit_alerts_the_buddy_who_marks_it_safe_and_the_officer_ends_it(
+    new_context, team, session
+):
+    reference = allocated_case(session, team, first_name="Chloe")
+    # Olu checked in two hours ago on another phone, for 15 minutes, and never checked out.
+    started = utcnow() - timedelta(hours=2)
+    client_uuid = str(uuid.uuid4())
+    visits.sync_visit(session, actor=team["officer"], payload={
+        "client_uuid": client_uuid, "case_reference": reference,
+        "seen_case": {"stage": "enquiries", "officer_id": team["officer"].user_id},
+        "check_in": {"at": started.isoformat(), "address": "14 Example Street, Leeds",
+                     "risk_check_done": True, "accompanied": False,
+                     "buddy_id": team["buddy"].user_id, "expected_minutes": 15},
+    })
+    lone_working.escalate_overdue(session, now=utcnow())
+    session.commit()
+
+    buddy = phone(new_context)
+    sign_in(buddy, "bea@example.org")
+    open_visits(buddy)
+    alerts = buddy.get_by_role("region", name="Lone-working alerts")
+    expect(alerts).to_contain_text("Olu Officer has not checked out of a visit")
+    note = alerts.get_by_label("What you did to check they are safe")
+    alerts.get_by_role("button", name="Mark safe").click()
+    expect(alerts.get_by_text("Enter what you did to check they are safe").first).to_be_visible()
+    screenshot(buddy, "visits-phone-alert-for-buddy")
+    assert_no_axe_violations(buddy, "visits-alert")
+    note.fill("Phoned Olu at 10:52, safe and leaving")
+    alerts.get_by_role("button", name="Mark safe").click()
+    expect(buddy.get_by_role("region", name="Lone-working alerts")).to_have_count(0)
+    session.expire_all()
+    raised = list(session.exec(select(LoneWorkingAlert)))
+    for a in raised:
+        session.expunge(a)
+    session.rollback()  # SQLite: don't hold the lock the server needs
+    assert {a.level for a in raised} == {"buddy", "lead"}  # two hours late: leads too
+    assert all(a.resolved_at is not None and a.resolved_by_id == team["buddy"].user_id
+               for a in raised)
+
+    # Olu's phone has nothing of this visit, but the server's list lets Olu carry on.
+    officer = phone(new_context)
+    sign_in(officer, "olu@example.org")
+    open_visits(officer)
+    expect(officer.get_by_role("region", name="Lone-working alerts")).to_contain_text(
+        "End your visit")
+    in_progress = officer.get_by_role("region", name="Visits in progress")
+    expect(in_progress).to_contain_text(reference)
+    in_progress.get_by_role("link", name=f"Continue visit to {reference}").click()
+    expect(officer.get_by_role("heading", name="The visit")).to_be_visible()
+    record(officer)
+    save_and_end(officer)
+    expect(officer.get_by_role("status").filter(has_text=re.compile(r"^Sent$"))).to_be_visible(
+        timeout=SYNC_TIMEOUT)
+    rows = visits_for(session, reference)
+    assert len(rows) == 1 and rows[0].client_uuid == client_uuid
+    assert rows[0].outcome == "no_reply_vacant" and rows[0].checked_out_at is not None
