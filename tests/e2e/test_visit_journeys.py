@@ -608,3 +608,55 @@ def test_overdue_visit_alerts_the_buddy_who_marks_it_safe_and_the_officer_ends_i
     rows = visits_for(session, reference)
     assert len(rows) == 1 and rows[0].client_uuid == client_uuid
     assert rows[0].outcome == "no_reply_vacant" and rows[0].checked_out_at is not None
+
+
+def test_a_visit_the_server_refuses_needs_attention_and_is_fixed_on_the_form(
+    new_context, team, session
+):
+    reference = allocated_case(session, team)
+    page = phone(new_context)
+    sign_in(page, "olu@example.org")
+    refused = {"done": False}
+
+    def server(route: Route) -> None:
+        body = route.request.post_data_json
+        if body.get("record") and not refused["done"]:
+            # The server judges the record by a rule the phone did not know about.
+            refused["done"] = True
+            route.fulfill(status=422, json={"error": "invalid", "errors": [
+                {"field": "record.people_spoken_to.0.name",
+                 "message": "Enter their name, or describe them if they would not give it"},
+            ]})
+        else:
+            route.continue_()
+
+    page.route("**/api/v1/visits", server)
+    open_visits(page)
+    start_from_list(page, reference)
+    check_in(page)
+    record(page)
+    page.get_by_role("button", name="Save visit").click()
+    summary = page.get_by_role("alert").filter(has_text="There is a problem")
+    message = "Person 1: enter their name, or describe them if they would not give it"
+    expect(summary.get_by_role("link", name=message)).to_be_visible(timeout=SYNC_TIMEOUT)
+    expect(summary).to_be_focused()
+
+    page.goto("/visits")
+    wait_for_hydration(page)
+    waiting(page, 1)
+    attention = page.get_by_role("region", name="Visits that need your attention")
+    expect(attention).to_contain_text("Enter their name, or describe them")
+    attention.get_by_role("link", name=f"Fix this visit to {reference}").click()
+    summary = page.get_by_role("alert").filter(has_text="There is a problem")
+    expect(summary.get_by_role("link", name=message)).to_be_visible()
+    summary.get_by_role("link", name=message).click()
+    expect(page.get_by_role("group", name="Person 1").get_by_label("Name", exact=True)
+           ).to_be_focused()
+    page.keyboard.type("Mrs Okafor")
+    save_and_end(page)
+    expect(page.get_by_role("status").filter(has_text=re.compile(r"^Sent$"))).to_be_visible(
+        timeout=SYNC_TIMEOUT)
+    rows = visits_for(session, reference)
+    assert len(rows) == 1
+    assert rows[0].people_spoken_to[0]["name"] == "Mrs Okafor"
+    assert rows[0].checked_out_at is not None
