@@ -66,7 +66,7 @@ class _BadBody(Exception):
 async def _json_object(request: Request) -> dict[str, Any]:
     """The request body: a JSON object of at most MAX_BODY bytes."""
     length = request.headers.get("content-length", "")
-    if length and (not length.isdigit() or int(length) > MAX_BODY):
+    if length.isdigit() and int(length) > MAX_BODY:
         raise _BadBody(413, "too_large")
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type != "application/json":

@@ -230,8 +230,10 @@ def _whole_number(value: object) -> int | None:
 
 
 def _check_in(
-    raw: object, *, case: Case, actor: Actor, colleagues: set[int], now: datetime
+    raw: object, *, case: Case, colleagues: set[int], now: datetime
 ) -> tuple[dict[str, Any], list[FieldError]]:
+    """`colleagues`: the active officers and leads, other than the caller, who may be the
+    buddy or the second officer."""
     f = Form(raw, _local_day(now), prefix="check_in.")
     at = _moment(f, "at", "Enter the time the visit started")
     if at is not None and at > now + CLOCK_SKEW:
@@ -379,10 +381,11 @@ def _check_out(
     raw: object, *, checked_in_at: datetime | None, recorded: bool, now: datetime
 ) -> tuple[datetime | None, list[FieldError]]:
     f = Form(raw, _local_day(now), prefix="check_out.")
-    at = _moment(f, "at", "Enter the time the visit ended")
     if not recorded:
         f.error("at", "Save the visit before you end it")
-    elif at is not None and checked_in_at is not None and at < checked_in_at:
+        return None, f.errors
+    at = _moment(f, "at", "Enter the time the visit ended")
+    if at is not None and checked_in_at is not None and at < checked_in_at:
         f.error("at", "The end of the visit can't be before its start")
     elif at is not None and at > now + CLOCK_SKEW:
         f.error("at", "The end of the visit can't be in the future")
@@ -409,7 +412,7 @@ def _new_phases(
             )
         colleagues = {i for i, _, _ in _colleagues(session, actor)}
         phases["check_in"], found = _check_in(
-            doc["check_in"], case=case, actor=actor, colleagues=colleagues, now=now
+            doc["check_in"], case=case, colleagues=colleagues, now=now
         )
         errors += found
         checked_in_at = phases["check_in"]["checked_in_at"]
@@ -445,9 +448,11 @@ def _client_uuid(value: object) -> str:
 
 
 def _find(session: Session, client_uuid: str) -> HomeVisit | None:
+    """The visit, locked until commit, so two sends of its next phase at once store it once."""
     return session.exec(
         select(HomeVisit)
         .where(HomeVisit.client_uuid == client_uuid)
+        .with_for_update()
         .execution_options(populate_existing=True)
     ).first()
 
