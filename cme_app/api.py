@@ -1,14 +1,44 @@
-"""JSON routes under /api/v1 over the same services."""
+"""JSON routes under /api/v1 over the same services.
+
+The visit routes serve the phone, which must work with no signal (docs/visits-api.md). They
+are thin: check the edges (origin, size, JSON, session), run one unit of work in a thread so
+the event loop is never blocked, and turn service errors into status codes. No answer is ever
+cached, and none ever carries a stack trace.
+"""
 
 from __future__ import annotations
 
+import json
+import logging
+from collections.abc import Callable
+from typing import Any
+
 from sqlalchemy import text
+from sqlmodel import Session
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from .db import get_engine
+from .db import get_engine, session_scope
+from .models import utcnow
+from .services import auth, lone_working, visits
+from .services.errors import NotFound, Refusal, ValidationFailed
+from .services.permissions import Actor
+from .settings import get_settings
+from .state.auth import SESSION_COOKIE
+
+logger = logging.getLogger(__name__)
+
+MAX_BODY = 64 * 1024
+NO_STORE = {"Cache-Control": "no-store"}
+SIGNED_OUT = "Your session has ended. Sign in again: visits waiting to be sent are kept."
+NOT_ALLOWED = "You do not have permission to do that."
+
+
+def _answer(body: dict[str, Any], status: int = 200) -> JSONResponse:
+    return JSONResponse(body, status_code=status, headers=NO_STORE)
 
 
 async def health(_request: Request) -> JSONResponse:
@@ -18,11 +48,121 @@ async def health(_request: Request) -> JSONResponse:
         db = "ok"
     except Exception:  # health must answer, not raise
         db = "unavailable"
-    return JSONResponse(
+    return _answer(
         {"status": "ok" if db == "ok" else "degraded", "database": db},
-        status_code=200 if db == "ok" else 503,
-        headers={"Cache-Control": "no-store"},
+        status=200 if db == "ok" else 503,
     )
 
 
-api = Starlette(routes=[Route("/api/v1/health", health, methods=["GET"])])
+class _SignedOut(Exception):
+    """No session, or it has expired or been revoked."""
+
+
+class _BadBody(Exception):
+    def __init__(self, status: int, error: str):
+        self.status, self.error = status, error
+
+
+async def _json_object(request: Request) -> dict[str, Any]:
+    """The request body: a JSON object of at most MAX_BODY bytes."""
+    length = request.headers.get("content-length", "")
+    if length and (not length.isdigit() or int(length) > MAX_BODY):
+        raise _BadBody(413, "too_large")
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type != "application/json":
+        raise _BadBody(400, "bad_request")
+    raw = bytearray()
+    async for chunk in request.stream():
+        raw += chunk
+        if len(raw) > MAX_BODY:
+            raise _BadBody(413, "too_large")
+    try:
+        body = json.loads(raw)
+    except ValueError:  # also bytes that are not UTF-8
+        raise _BadBody(400, "bad_request") from None
+    if not isinstance(body, dict):
+        raise _BadBody(400, "bad_request")
+    return body
+
+
+Work = Callable[[Session, Actor, dict[str, Any]], dict[str, Any]]
+
+
+def _unit_of_work(token: str, ip: str | None, touch: bool, work: Work, body: dict) -> dict:
+    with session_scope() as session:
+        actor = auth.actor_for_token(session, token, ip=ip, touch=touch)
+        if actor is None:
+            raise _SignedOut
+        return work(session, actor, body)
+
+
+async def _serve(request: Request, work: Work, *, touch: bool = True) -> JSONResponse:
+    """The edges every visit route shares, then `work` in one unit of work. A refusal still
+    commits (its audit event is kept); any other error rolls back."""
+    try:
+        origin = request.headers.get("origin")
+        if origin is not None and origin not in get_settings().allowed_origins:
+            return _answer({"error": "not_allowed", "message": NOT_ALLOWED}, 403)
+        token = request.cookies.get(SESSION_COOKIE, "")
+        if not token:
+            raise _SignedOut
+        body = await _json_object(request) if request.method == "POST" else {}
+        ip = request.client.host if request.client else None
+        return _answer(await run_in_threadpool(_unit_of_work, token, ip, touch, work, body))
+    except _SignedOut:
+        return _answer({"error": "signed_out", "message": SIGNED_OUT}, 401)
+    except _BadBody as exc:
+        return _answer({"error": exc.error}, exc.status)
+    except NotFound as exc:
+        return _answer({"error": "not_found", "message": str(exc)}, 404)
+    except Refusal as exc:
+        return _answer({"error": "not_allowed", "message": str(exc)}, 403)
+    except ValidationFailed as exc:
+        errors = [{"field": e.field, "message": e.message} for e in exc.errors]
+        return _answer({"error": "invalid", "errors": errors}, 422)
+    except Exception as exc:  # never a stack trace, and no personal data in the log
+        logger.error("%s %s failed: %s", request.method, request.url.path, type(exc).__name__)
+        return _answer({"error": "server_error"}, 500)
+
+
+async def visits_mine(request: Request) -> JSONResponse:
+    return await _serve(request, lambda s, actor, _: visits.phone_list(s, actor=actor))
+
+
+def _alerts(session: Session, actor: Actor, _body: dict) -> dict:
+    found = lone_working.open_alerts_for(session, actor=actor, now=utcnow())
+    return {"alerts": [a.to_json() for a in found]}
+
+
+async def visit_alerts(request: Request) -> JSONResponse:
+    # Polled while the page is open: not the officer's activity, so it keeps no session alive.
+    return await _serve(request, _alerts, touch=False)
+
+
+async def sync_visit(request: Request) -> JSONResponse:
+    return await _serve(
+        request, lambda s, actor, body: visits.sync_visit(s, actor=actor, payload=body)
+    )
+
+
+async def resolve_alert(request: Request) -> JSONResponse:
+    alert_id = request.path_params["alert_id"]
+
+    def work(session: Session, actor: Actor, body: dict) -> dict:
+        resolved = lone_working.resolve_alerts(
+            session, actor=actor, alert_id=alert_id, note=body.get("note")
+        )
+        return {"resolved": resolved}
+
+    return await _serve(request, work)
+
+
+api = Starlette(
+    routes=[
+        Route("/api/v1/health", health, methods=["GET"]),
+        Route("/api/v1/visits/mine", visits_mine, methods=["GET"]),
+        Route("/api/v1/visits/alerts", visit_alerts, methods=["GET"]),
+        Route("/api/v1/visits", sync_visit, methods=["POST"]),
+        Route("/api/v1/visits/alerts/{alert_id:int}/resolve", resolve_alert, methods=["POST"]),
+    ]
+)

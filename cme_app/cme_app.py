@@ -1,4 +1,4 @@
-"""The Reflex app: registers pages and the API; nothing else."""
+"""The Reflex app: registers pages, the API and the lifespan tasks; nothing else."""
 
 import reflex as rx
 from reflex.utils.exec import is_prod_mode
@@ -6,6 +6,7 @@ from reflex.utils.exec import is_prod_mode
 from cme_app import models, pages  # noqa: F401  (importing registers tables and pages)
 from cme_app.api import api
 from cme_app.components.offline import overlay_wrap
+from cme_app.services.lone_working import monitor
 
 THEME_COLOUR = "#0b0c0c"
 
@@ -35,10 +36,13 @@ app = rx.App(
         rx.el.meta(name="theme-color", content=THEME_COLOUR),
         rx.el.link(rel="icon", href="/favicon.svg", type="image/svg+xml"),
         rx.el.script(src="/app.js", defer=True),
+        rx.el.script(src="/outbox.js", defer=True),
         *_pwa_head(),
     ],
     api_transformer=api,
     html_lang="en-GB",
 )
+# One lone-working monitor per process; its conditional updates make several workers safe.
+app.register_lifespan_task(monitor)
 # Reflex 0.10 has no overlay_component argument: the overlay is the (5, "Overlay") app wrap.
 app.app_wraps[(5, "Overlay")] = overlay_wrap

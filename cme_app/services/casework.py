@@ -44,6 +44,7 @@ from . import referral_form as rf
 from .calendar import load_calendar
 from .cases import age_on
 from .errors import FieldError, NotAllowed, ValidationFailed
+from .forms import YES_NO, Form
 from .lifecycle import CASEWORKERS, LONDON, OUTCOME_LABELS, check_version, load_case
 from .pathway import (
     ENQUIRY_KINDS,
@@ -75,7 +76,6 @@ RISK_KIND_LABELS = {
     "override": "Overridden",
     "reopened": "Reopened",
 }
-YES_NO = {"yes": "Yes", "no": "No"}
 NOTIFIERS = (Role.OFFICER, Role.LEAD, Role.ADMIN)
 
 
@@ -686,49 +686,6 @@ def approve_closure(
 # but they do mark it updated so open boards refresh.
 
 
-class _Form:
-    """Reads and checks one submitted form, collecting every error in form order."""
-
-    def __init__(self, form: object, today: date):
-        self.data = form if isinstance(form, dict) else {}
-        self.today = today
-        self.errors: list[FieldError] = []
-
-    def text(self, name: str, message: str, *, required: bool = True, limit: int = 200) -> str:
-        value = str(self.data.get(name) or "").strip()
-        if required and not value:
-            self.errors.append(FieldError(name, message))
-        if len(value) > limit:
-            self.errors.append(FieldError(name, f"Use {limit} characters or fewer"))
-        return value[:limit]
-
-    def choice(self, name: str, choices: dict[str, str], message: str) -> str:
-        value = str(self.data.get(name) or "")
-        if value not in choices:
-            self.errors.append(FieldError(name, message))
-        return value
-
-    def day(self, name: str, label: str, *, required: bool = True, future: bool = False):
-        raw = str(self.data.get(name) or "").strip()
-        value = rf.parse_date(raw)
-        if not raw:
-            if required:
-                self.errors.append(FieldError(name, f"Enter the {label}"))
-            return None
-        if value is None:
-            self.errors.append(FieldError(name, f"The {label} must be a real date"))
-        elif not future and value > self.today:
-            self.errors.append(FieldError(name, f"The {label} must be today or in the past"))
-        return value
-
-    def yes(self, name: str) -> bool:
-        return str(self.data.get(name) or "") in ("yes", "on", "true", "True")
-
-    def check(self) -> None:
-        if self.errors:
-            raise ValidationFailed(self.errors)
-
-
 def _touched(session: Session, case: Case, actor: Actor) -> None:
     case.updated_at = utcnow()
     case.updated_by_id = actor.user_id
@@ -755,7 +712,7 @@ def record_safeguarding(
     """A CSC / MASH / Front Door notification or consultation (BR-L5, SC-05, SC-13)."""
     actor = require_role(actor, *CASEWORKERS)
     case = _open_case_for(session, actor, reference, "case.safeguarding_recorded")
-    f = _Form(form, date.today())
+    f = Form(form, date.today())
     kind = f.choice("kind", SAFEGUARDING_KINDS, "Choose notification or consultation")
     agency = f.choice("agency", SAFEGUARDING_AGENCIES, "Choose CSC, MASH or Front Door")
     on = f.day("contacted_on", "date of contact")
@@ -789,7 +746,7 @@ def log_enquiry(
 ) -> EnquiryAction:
     actor = require_role(actor, *CASEWORKERS)
     case = _open_case_for(session, actor, reference, "case.enquiry_logged")
-    f = _Form(form, date.today())
+    f = Form(form, date.today())
     kind = f.choice("kind", ENQUIRY_KINDS, "Choose the type of enquiry")
     done_on = f.day("done_on", "date of the enquiry")
     method = f.choice("method", ENQUIRY_METHODS, "Choose how the enquiry was made")
@@ -839,7 +796,7 @@ def record_visit(
             if existing.case_id != case.id:
                 raise NotAllowed("That visit belongs to another case.")
             return existing
-    f = _Form(form, date.today())
+    f = Form(form, date.today())
     visited_on = f.day("visited_on", "date of the visit")
     address = f.text("address", "Enter the address visited", limit=400)
     outcome = f.choice("outcome", VISIT_OUTCOMES, "Choose the outcome of the visit")
@@ -902,7 +859,7 @@ def send_la_notification(
     actor = require_role(actor, *NOTIFIERS)
     case = _open_case_for(session, actor, reference, "case.la_notified")
     today = date.today()
-    f = _Form(form, today)
+    f = Form(form, today)
     la_name = f.text("la_name", "Enter the local authority's name", limit=120)
     la_code = f.text("la_code", "", required=False, limit=3)
     if la_code and not (la_code.isdigit() and len(la_code) == 3):
@@ -940,7 +897,7 @@ def record_la_response(
     row = session.get(LaNotification, notification_id) if isinstance(notification_id, int) else None
     if row is None or row.case_id != case.id:
         raise ValidationFailed([FieldError("notification_id", "Choose a notification")])
-    f = _Form(form, date.today())
+    f = Form(form, date.today())
     ack = f.day("acknowledged_on", "date it was acknowledged", required=False)
     answered = f.day("response_on", "date of the response", required=False)
     response = f.text("response", "", required=False, limit=4000)
@@ -964,7 +921,7 @@ def record_overseas(
 ) -> OverseasVerification:
     actor = require_role(actor, *CASEWORKERS)
     case = _open_case_for(session, actor, reference, "case.overseas_recorded")
-    f = _Form(form, date.today())
+    f = Form(form, date.today())
     country = f.text("country", "Enter the country", limit=80)
     organisation = f.text("organisation", "Enter the school or agency abroad")
     evidence = f.choice("evidence_type", OVERSEAS_EVIDENCE, "Choose the type of evidence")
@@ -1028,7 +985,7 @@ def log_inbound(session: Session, *, actor: Actor | None, form: dict) -> Case:
     """A notification from another LA, or a child new to the country: a New referral card."""
     actor = require_role(actor, *NOTIFIERS)
     today = date.today()
-    f = _Form(form, today)
+    f = Form(form, today)
     source = f.choice("source_type", INBOUND_SOURCES, "Choose where the referral came from")
     la_name = f.text(
         "la_name",
