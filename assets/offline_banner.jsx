@@ -3,8 +3,9 @@
 //
 // It shows when the browser says it is offline, or when Reflex's websocket has failed to
 // connect for a moment (the server is down or unreachable). It sits in the page flow above the
-// header, so it never covers a button. The role="status" region is always in the page and
-// only its text changes, so screen readers announce it without moving focus.
+// header, so it never covers a button. The live region is always in the page and only its
+// text changes, so screen readers announce it without moving focus; it is a role="status"
+// only while it has something to say (an empty status would be one more on every page).
 import { useEffect, useState, useSyncExternalStore } from "react";
 import { useLocation } from "react-router";
 
@@ -48,7 +49,8 @@ export function OfflineBanner({ serverUnreachable }) {
   const visits = pathname === "/visits" || pathname.startsWith("/visits/");
   return (
     <div
-      role="status"
+      role={offline ? "status" : undefined}
+      aria-live="polite"
       id="offline-banner"
       className={offline ? "offline-banner offline-banner--shown" : "offline-banner"}
     >

@@ -30,18 +30,21 @@ const SHELL_FILES = [
 // Network only, never cached: Reflex's backend routes and the JSON API.
 const NETWORK_ONLY = [/^\/_event(\/|$)/, /^\/_upload/, /^\/ping$/, /^\/_health$/,
                       /^\/_all_routes$/, /^\/auth-codespace/, /^\/api\//];
-// A page slower than this is served from the cache if there is a copy (a doorstep with one
-// bar of signal); with no copy we keep waiting for the network.
-const NAVIGATION_TIMEOUT_MS = 4000;
+// A page or file slower than this is served from the cache if there is a copy (a doorstep
+// with one bar of signal); with no copy we keep waiting for the network.
+const NETWORK_TIMEOUT_MS = 4000;
 
+// Answers a page that was never saved on this device, when there is no network.
 const OFFLINE_PAGE = `<!doctype html><html lang="en-GB"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>You're offline – Children Missing Education</title>
 <link rel="stylesheet" href="/styles.css"></head><body>
-<header class="app-header"><div class="app-header__inner"><span class="app-header__service">Children Missing Education</span></div></header>
+<header class="app-header"><div class="app-header__inner">
+<span class="app-header__service">Children Missing Education</span></div></header>
 <main class="page" id="main-content"><h1>You're offline</h1>
-<p>This page has not been saved on this phone, so it can't open without a connection.</p>
-<p><a href="/visits">Go to your visits</a>, which work offline once you have opened them with a signal.</p>
+<p>This page has not been saved on this device, so it can't open without a connection.</p>
+<p><a href="/visits">Go to your visits</a>. They work offline once you have opened them
+with a connection.</p>
 </main></body></html>`;
 
 // ------------------------------------------------------------------ lifecycle
@@ -224,34 +227,35 @@ function pageKey(url) {
 
 async function page(event, url) {
   const key = pageKey(url);
-  const network = fetch(event.request).then((response) => {
-    // A 307 to the trailing-slash URL passes through untouched; only real pages are kept.
+  const network = fetch(event.request);
+  // Keep a fresh copy even when the cache answered first. A 307 to the trailing-slash URL
+  // passes through untouched; only real pages are kept.
+  event.waitUntil(network.then((response) => {
     const html = (response.headers.get("content-type") || "").includes("text/html");
     if (response.ok && response.type === "basic" && !response.redirected && html) {
-      event.waitUntil(keep(key, response.clone()));
+      return keep(key, response.clone());
     }
-    return response;
-  });
+    return undefined;
+  }).catch(() => {}));
   const cached = await caches.match(key);
   if (!cached) {
-    try {
-      return await network;
-    } catch {
-      return new Response(OFFLINE_PAGE, {
-        status: 503, headers: { "Content-Type": "text/html; charset=utf-8" },
-      });
-    }
+    return network.catch(() => new Response(OFFLINE_PAGE, {
+      status: 503, headers: { "Content-Type": "text/html; charset=utf-8" },
+    }));
   }
+  return networkFirst(network, cached);
+}
+
+// The network's answer, or the cached copy if the network fails or is too slow.
+async function networkFirst(network, cached) {
   let timer;
-  const slow = new Promise((resolve) => { timer = setTimeout(resolve, NAVIGATION_TIMEOUT_MS); });
+  const slow = new Promise((resolve) => { timer = setTimeout(resolve, NETWORK_TIMEOUT_MS); });
   try {
-    const first = await Promise.race([network, slow]);
-    return first || cached;
+    return (await Promise.race([network, slow])) || cached;
   } catch {
     return cached;
   } finally {
     clearTimeout(timer);
-    network.catch(() => {});  // it may still fail after the cache answered
   }
 }
 
@@ -259,17 +263,16 @@ async function chunk(event) {
   const cached = await caches.match(event.request, { ignoreVary: true });
   if (cached) return cached;
   const response = await fetch(event.request);
-  if (response.ok && response.type === "basic") event.waitUntil(keep(event.request, response.clone()));
+  if (response.ok && response.type === "basic") {
+    event.waitUntil(keep(event.request, response.clone()));
+  }
   return response;
 }
 
+// Unhashed files (/app.js, /outbox.js, icons...): the shell has the plain path, while
+// rx.asset URLs carry ?v=<hash>.
 async function file(request) {
-  try {
-    return await fetch(request);
-  } catch (error) {
-    // rx.asset URLs carry ?v=<hash>; the shell stores the plain path.
-    const cached = await caches.match(request, { ignoreSearch: true, ignoreVary: true });
-    if (cached) return cached;
-    throw error;
-  }
+  const network = fetch(request);
+  const cached = await caches.match(request, { ignoreSearch: true, ignoreVary: true });
+  return cached ? networkFirst(network, cached) : network;
 }
