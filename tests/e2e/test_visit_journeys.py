@@ -8,19 +8,35 @@ as the officer would, and reads the database afterwards to count what reached th
 
 from __future__ import annotations
 
+import os
 import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
 import uuid
 from datetime import date, timedelta
 
 import pytest
 from playwright.sync_api import BrowserContext, Page, Route, expect
+from playwright.sync_api import Error as PlaywrightError
 from sqlmodel import select
 
 from cme_app.models import Case, HomeVisit, LoneWorkingAlert, utcnow
 from cme_app.services import casework, lifecycle, lone_working, referrals, visits
 from cme_app.services.demo import example_referral_form
 from cme_app.services.term_dates import seed_term_dates
-from tests.e2e.helpers import assert_no_axe_violations, screenshot, wait_for_hydration
+from tests.conftest import TEST_DB_URL
+from tests.e2e.helpers import (
+    ARTIFACTS,
+    ROOT,
+    assert_no_axe_violations,
+    screenshot,
+    wait_for_hydration,
+)
 from tests.factories import PASSWORD, make_user, two_schools
 
 PHONE = {"viewport": {"width": 360, "height": 740}, "is_mobile": True, "has_touch": True}
@@ -660,3 +676,118 @@ def test_a_visit_the_server_refuses_needs_attention_and_is_fixed_on_the_form(
     assert len(rows) == 1
     assert rows[0].people_spoken_to[0]["name"] == "Mrs Okafor"
     assert rows[0].checked_out_at is not None
+
+
+class ApiServer:
+    """The visit API (cme_app.api) alone, in a process of its own on the test database, so a
+    test can really kill it (SIGKILL: no clean shutdown) and start it again on the same port."""
+
+    def __init__(self, app_url: str):
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.env = {
+            **os.environ,
+            "REFLEX_DB_URL": TEST_DB_URL,
+            "CME_ALLOWED_ORIGINS": f"{app_url},{app_url.replace('localhost', '127.0.0.1')}",
+        }
+        self.proc: subprocess.Popen | None = None
+        self.log = ARTIFACTS / f"api-server-{self.port}.log"
+
+    def start(self) -> None:
+        with open(self.log, "ab") as log:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "uvicorn", "cme_app.api:api", "--host", "127.0.0.1",
+                 "--port", str(self.port), "--log-level", "warning"],
+                cwd=ROOT, env=self.env, stdin=subprocess.DEVNULL, stdout=log,
+                stderr=subprocess.STDOUT, start_new_session=True,
+            )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(
+                    f"http://127.0.0.1:{self.port}/api/v1/health", timeout=2
+                ) as r:
+                    if r.status == 200:
+                        return
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                time.sleep(0.2)
+        raise AssertionError(f"the API did not start; see {self.log}")
+
+    def kill(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(timeout=10)
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def api_server(app_url):
+    server = ApiServer(app_url)
+    server.start()
+    yield server
+    server.kill()
+
+
+def test_api_process_killed_mid_sync_and_restarted_gives_exactly_one_visit(
+    new_context, team, session, api_server
+):
+    """The phone's POSTs go to a separate API process, killed with SIGKILL (a) before it
+    stores the visit and (b) after it has stored it but before the answer leaves; the phone
+    keeps retrying with the same uuid until the restarted process answers."""
+    before_commit = allocated_case(session, team, first_name="Dara")
+    after_commit = allocated_case(session, team, first_name="Emeka")
+    page = phone(new_context)
+    sign_in(page, "olu@example.org")
+    plan = {"kill": "", "killed": 0, "refused": 0}
+
+    def via_api_server(route: Route) -> None:
+        if route.request.method != "POST":
+            route.continue_()
+            return
+        body = route.request.post_data_json
+        headers = {k: v for k, v in route.request.all_headers().items() if k != "host"}
+        if plan["kill"] == "before commit":
+            plan["kill"], plan["killed"] = "", plan["killed"] + 1
+            api_server.kill()
+        try:
+            response = route.fetch(url=f"{api_server.url}/api/v1/visits", headers=headers)
+        except PlaywrightError:
+            plan["refused"] += 1
+            route.abort("connectionrefused")
+            return
+        if plan["kill"] == "after commit" and body.get("check_out"):
+            plan["kill"], plan["killed"] = "", plan["killed"] + 1
+            api_server.kill()  # stored; the answer dies with the process
+            route.abort("connectionreset")
+            return
+        route.fulfill(response=response)
+
+    page.route("**/api/v1/visits", via_api_server)
+    for reference, when in ((before_commit, "before commit"), (after_commit, "after commit")):
+        plan.update(kill=when, killed=0, refused=0)
+        open_visits(page)
+        start_from_list(page, reference)
+        check_in(page)
+        record(page)
+        save_and_end(page)
+        expect(page.get_by_role("status").filter(has_text="Waiting to send")).to_be_visible()
+        # Down for at least one retry, then back on the same port.
+        for _ in range(100):
+            if plan["refused"] >= 1:
+                break
+            page.wait_for_timeout(200)
+        assert plan["killed"] == 1 and plan["refused"] >= 1, plan
+        rows = visits_for(session, reference)
+        assert len(rows) == (1 if when == "after commit" else 0)
+        api_server.start()
+        expect(page.get_by_role("status").filter(has_text=re.compile(r"^Sent$"))).to_be_visible(
+            timeout=60_000)
+        rows = visits_for(session, reference)
+        assert len(rows) == 1, f"{when}: {len(rows)} rows"
+        assert rows[0].outcome == "no_reply_vacant" and rows[0].checked_out_at is not None
+    assert outbox_count(page) == 0
