@@ -1369,6 +1369,14 @@ export function VisitForm() {
           <ErrorSummary errors={itemErrors} focusKey={itemErrors.length} />
         ) : null}
         <p>{`Your visit to ${c.child_name} (${c.reference}) has ended.`}</p>
+        {sync.sent ? null : (
+          <div className="warning-box">
+            <p>
+              <strong>Your buddy can’t see that you have ended the visit until it is sent.</strong>
+              {" "}If you will be without signal for a while, phone your buddy to say you are safe.
+            </p>
+          </div>
+        )}
         <a className="button" href={VISITS_URL}>Back to your visits</a>
       </div>
     );
