@@ -124,6 +124,9 @@ async function buildShell() {
     throw error;
   }
   await cache.put(COMPLETE, new Response(version));
+  // Another worker (old and new during a deploy) finished first and deleted this one: its
+  // shell stands, and this one must not delete it.
+  if (!(await caches.has(name))) throw new Error("superseded by a newer shell");
   await deleteShellsExcept(name);
   return { version, cache: name, changed: true };
 }
