@@ -10,6 +10,13 @@ from ..state.auth import AuthState
 
 SERVICE_NAME = "Children Missing Education"
 
+# Visits still in this phone's outbox must not vanish on sign-out: the outbox sends them first,
+# or the officer confirms discarding them (assets/outbox.js); call_script awaits the Promise.
+SIGN_OUT = rx.call_script(
+    "window.cmeOutbox ? window.cmeOutbox.beforeSignOut() : true",
+    callback=AuthState.confirm_sign_out,
+)
+
 
 def _nav() -> rx.Component:
     return rx.el.nav(
@@ -22,6 +29,10 @@ def _nav() -> rx.Component:
             rx.el.a("Cases", href=routes.BOARD),
         ),
         rx.cond(
+            (AuthState.user_role == "officer") | (AuthState.user_role == "lead"),
+            rx.el.a("Visits", href=routes.VISITS),
+        ),
+        rx.cond(
             rx.Var.create(list(REPORT_VIEWERS)).contains(AuthState.user_role),
             rx.el.a("Dashboard", href=routes.DASHBOARD),
         ),
@@ -32,8 +43,7 @@ def _nav() -> rx.Component:
             rx.el.a("Log inbound", href=routes.CASE_NEW),
         ),
         rx.el.span(AuthState.user_name, class_name="app-header__user"),
-        rx.el.button("Sign out", on_click=AuthState.sign_out, class_name="link-button",
-                     type="button"),
+        rx.el.button("Sign out", on_click=SIGN_OUT, class_name="link-button", type="button"),
         class_name="app-header__nav",
         aria_label="Account",
     )

@@ -9,4 +9,5 @@ from . import (  # noqa: F401
     referral_detail,
     referral_form,
     referrals,
+    visits,
 )

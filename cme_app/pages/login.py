@@ -7,10 +7,13 @@ import reflex as rx
 from .. import routes
 from ..components import forms
 from ..components.layout import page
+from ..components.visits import outbox_login_notice
 from ..db import session_scope
 from ..services import auth
 from ..services.errors import NotAllowed
 from ..state.auth import AuthState
+
+SEND_WAITING = "window.cmeOutbox && window.cmeOutbox.replay()"
 
 
 class LoginState(AuthState):
@@ -52,7 +55,8 @@ class LoginState(AuthState):
         self.errors, self.error_list = {}, []
         self.session_token = result.token
         self.user_name, self.user_role = result.actor.name, str(result.actor.role)
-        return rx.redirect(auth.home_route(result.actor.role))
+        # Visits left on this phone by a session that ended go as soon as their officer is back.
+        return [rx.redirect(auth.home_route(result.actor.role)), rx.call_script(SEND_WAITING)]
 
     def _fail(self, errors: list[list[str]]):
         self.error_list = errors
@@ -66,6 +70,7 @@ def login_page() -> rx.Component:
     s = LoginState
     return page(
         forms.error_summary(s.error_list),
+        outbox_login_notice(),
         rx.el.h1("Sign in"),
         rx.el.p(
             "Schools use this service to refer a child missing education to the local authority "

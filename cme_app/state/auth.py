@@ -55,6 +55,16 @@ class AuthState(rx.State):
 
     @rx.event
     def sign_out(self):
+        return self._sign_out()
+
+    @rx.event
+    def confirm_sign_out(self, confirmed):
+        """The header's Sign out, once the phone's outbox said yes (sent, or discarded)."""
+        if confirmed is not True:
+            return None
+        return self._sign_out()
+
+    def _sign_out(self):
         actor = self._actor()
         with session_scope() as session:
             auth.sign_out(session, token=self.session_token, actor=actor)

@@ -144,5 +144,14 @@ def new_context(new_context):
 
 @pytest.fixture(scope="session")
 def browser_context_args(browser_context_args):
-    """A UK user's browser: dates show as dd/mm/yyyy."""
-    return {**browser_context_args, "locale": "en-GB", "timezone_id": "Europe/London"}
+    """A UK user's browser (dates show as dd/mm/yyyy), with service workers blocked.
+
+    The production build registers a service worker (assets/sw.js). The journeys test the app,
+    not a cache in front of it, so they block it: every request reaches the server, as it did
+    before the worker existed. Only the PWA and offline tests allow it, with
+    ``@pytest.mark.browser_context_args(service_workers="allow")`` (tests/e2e/test_pwa.py).
+    """
+    return {
+        **browser_context_args, "locale": "en-GB", "timezone_id": "Europe/London",
+        "service_workers": "block",
+    }

@@ -53,6 +53,7 @@ ALLOWED_ROLES = {
     "DashboardState": {Role.LEAD, Role.ADMIN, Role.AUDITOR},
     "CaseState": {Role.OFFICER, Role.LEAD, Role.ADMIN, Role.AUDITOR},
     "CaseNewState": {Role.ADMIN, Role.OFFICER, Role.LEAD},
+    "VisitsState": {Role.OFFICER, Role.LEAD},
 }
 
 CASEWORKERS = {Role.OFFICER, Role.LEAD}
@@ -172,6 +173,8 @@ def _args_for(handler_name: str, fn, world) -> list:
         "stage": "closed",
         # The board: school A's case, moved one legal step.
         "to_stage": "triage",
+        # The header's Sign out after the outbox said yes.
+        "confirmed": True,
     }
     params = list(inspect.signature(fn).parameters)[1:]
     missing = [p for p in params if p not in values]
