@@ -15,7 +15,13 @@
     // The literal URL: rx.asset would add a ?v= hash that changes every deploy, and a new
     // script URL is a new worker rather than an update of the old one.
     navigator.serviceWorker.register("/sw.js", { scope: "/" }).then(
-      () => { if (updating) refreshShell(); },
+      () => {
+        if (updating) refreshShell();
+        navigator.serviceWorker.ready.then((registration) => {
+          // Loading while the worker activated, this page may have missed its claim.
+          if (!navigator.serviceWorker.controller) registration.active?.postMessage("claim");
+        });
+      },
       (error) => console.warn("Service worker not registered:", error),
     );
   };

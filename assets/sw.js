@@ -61,9 +61,15 @@ self.addEventListener("activate", (event) => {
   })());
 });
 
+// A page that was still loading when this worker activated can miss the claim above (seen
+// in Chromium about one load in ten when they overlap); it asks again with "claim".
 // A page sends "refresh-shell" when it opens online, so a deploy that did not change this
 // file still replaces the cached shell. The answer goes to a MessagePort if one is sent.
 self.addEventListener("message", (event) => {
+  if (event.data === "claim") {
+    event.waitUntil(self.clients.claim());
+    return;
+  }
   if (event.data !== "refresh-shell") return;
   const reply = (message) => {
     if (event.ports && event.ports[0]) event.ports[0].postMessage(message);
