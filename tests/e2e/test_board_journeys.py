@@ -143,7 +143,10 @@ def test_officer_moves_a_card_with_the_keyboard_only(page: Page, team, session):
     assert stage_of(session, case.reference) == "home_visit"
     screenshot(page, "board-keyboard-moved-desktop")
 
-    # pangea's own keyboard drag: space to lift, left arrow to Enquiries, space to drop.
+    # pangea's own keyboard drag: space to lift, left arrow to Enquiries, space to drop. A card
+    # can't be lifted while it still shows "Saving…" (the server has not confirmed the last
+    # move yet, which takes a while on a busy machine).
+    expect(moved.get_by_text("Saving…")).to_have_count(0, timeout=15_000)
     moved.focus()
     page.keyboard.press("Space")
     page.wait_for_timeout(300)
