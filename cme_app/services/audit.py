@@ -63,3 +63,23 @@ def record(
     session.add(event)
     session.flush()
     return event
+
+
+def case_event(
+    session: Session,
+    *,
+    actor: Actor | None,
+    case: Any,
+    action: str,
+    detail: dict[str, Any] | None = None,
+) -> AuditEvent:
+    """An event about one case, filed under its reference and its child."""
+    return record(
+        session,
+        actor=actor,
+        action=action,
+        entity_type="case",
+        entity_id=case.reference,
+        child_id=case.child_id,
+        detail=detail,
+    )

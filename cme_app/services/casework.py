@@ -201,13 +201,11 @@ def view_case(
     today = today or date.today()
     now = now or utcnow()
     case = load_case(session, actor=actor, reference=reference, action="case.viewed", lock=False)
-    audit.record(
+    audit.case_event(
         session,
         actor=actor,
+        case=case,
         action="case.viewed",
-        entity_type="case",
-        entity_id=case.reference,
-        child_id=case.child_id,
     )
     child = session.get(Child, case.child_id)
     referral = session.get(Referral, case.referral_id)
@@ -706,13 +704,11 @@ def record_triage(
         session, case=case, actor=actor, risk=proposal, kind="triaged", factors=chosen
     )
     _after_risk(session, case, actor, before)
-    audit.record(
+    audit.case_event(
         session,
         actor=actor,
+        case=case,
         action="case.triaged",
-        entity_type="case",
-        entity_id=case.reference,
-        child_id=case.child_id,
         detail={"before": before, "after": proposal, "factors": chosen},
     )
     return case
@@ -738,13 +734,11 @@ def override_risk(
         session, case=case, actor=actor, risk=level, kind="override", reason=reason[:2000]
     )
     _after_risk(session, case, actor, before)
-    audit.record(
+    audit.case_event(
         session,
         actor=actor,
+        case=case,
         action="case.risk_overridden",
-        entity_type="case",
-        entity_id=case.reference,
-        child_id=case.child_id,
         detail={"before": before, "after": level, "reason": reason[:200]},
     )
     return case
@@ -765,13 +759,11 @@ def allocate(
     case.updated_at = utcnow()
     case.updated_by_id = actor.user_id
     session.add(case)
-    audit.record(
+    audit.case_event(
         session,
         actor=actor,
+        case=case,
         action="case.allocated",
-        entity_type="case",
-        entity_id=case.reference,
-        child_id=case.child_id,
         detail={"before": before, "after": officer.id},
     )
     session.flush()
@@ -819,13 +811,11 @@ def _touched(session: Session, case: Case, actor: Actor) -> None:
 
 def _recorded(session: Session, actor: Actor, case: Case, action: str, detail: dict) -> None:
     _touched(session, case, actor)
-    audit.record(
+    audit.case_event(
         session,
         actor=actor,
+        case=case,
         action=action,
-        entity_type="case",
-        entity_id=case.reference,
-        child_id=case.child_id,
         detail=detail,
     )
 
@@ -1161,13 +1151,11 @@ def set_visit_safety(
     case.updated_at = utcnow()
     case.updated_by_id = actor.user_id
     session.add(case)
-    audit.record(
+    audit.case_event(
         session,
         actor=actor,
+        case=case,
         action=action,
-        entity_type="case",
-        entity_id=case.reference,
-        child_id=case.child_id,
         detail={
             "before": {"joint_visit_required": before},
             "after": {"joint_visit_required": joint},
@@ -1195,13 +1183,11 @@ def review_visit_flag(
     visit.flag_reviewed_at = utcnow()
     visit.flag_reviewed_by_id = actor.user_id
     session.add(visit)
-    audit.record(
+    audit.case_event(
         session,
         actor=actor,
+        case=case,
         action=action,
-        entity_type="case",
-        entity_id=case.reference,
-        child_id=case.child_id,
         detail={"visit_id": visit.id, "client_uuid": visit.client_uuid},
     )
     session.flush()

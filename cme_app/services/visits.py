@@ -550,18 +550,6 @@ def _check_owner(session: Session, actor: Actor, case: Case, visit: HomeVisit) -
         _refuse(session, actor, case, visit.client_uuid, "not_your_visit")
 
 
-def _event(session: Session, actor: Actor, case: Case, action: str, detail: dict) -> None:
-    audit.record(
-        session,
-        actor=actor,
-        action=action,
-        entity_type="case",
-        entity_id=case.reference,
-        child_id=case.child_id,
-        detail=detail,
-    )
-
-
 def _answer(visit: HomeVisit, case: Case) -> dict[str, Any]:
     return {
         "client_uuid": visit.client_uuid,
@@ -595,19 +583,22 @@ def _store(
             setattr(visit, name, value)
         visit.recorded_at = now
         detail = {"uuid": visit.client_uuid, "outcome": visit.outcome}
-        _event(session, actor, case, "visit.recorded", detail)
+        audit.case_event(session, actor=actor, case=case, action="visit.recorded", detail=detail)
     if "check_out" in phases:
         visit.checked_out_at = phases["check_out"]
         resolved = lone_working.resolve_for_visit(
             session, visit=visit, actor=actor, note="Checked out", now=now
         )
         detail = {"uuid": visit.client_uuid, "alerts_resolved": resolved}
-        _event(session, actor, case, "visit.checked_out", detail)
+        audit.case_event(session, actor=actor, case=case, action="visit.checked_out", detail=detail)
     visit.synced_at = now
     added = _apply_flags(visit, _conflicts(session, doc=doc, case=case, actor=actor))
     session.add(visit)
     if added:
-        _event(session, actor, case, "visit.flagged", {"uuid": visit.client_uuid, "reasons": added})
+        audit.case_event(
+            session, actor=actor, case=case, action="visit.flagged",
+            detail={"uuid": visit.client_uuid, "reasons": added},
+        )
     if not visit.flag_reason:
         case.updated_at = utcnow()
         case.updated_by_id = actor.user_id
@@ -655,7 +646,9 @@ def sync_visit(
         if checked_in:
             visit = row
             detail = {"uuid": client_uuid, "offline": row.created_offline}
-            _event(session, actor, case, "visit.checked_in", detail)
+            audit.case_event(
+                session, actor=actor, case=case, action="visit.checked_in", detail=detail
+            )
         else:  # another request stored this uuid first: go on from its row
             visit = _find(session, client_uuid)
             _check_owner(session, actor, case, visit)
