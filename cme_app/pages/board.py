@@ -14,6 +14,7 @@ from urllib.parse import urlencode
 import reflex as rx
 
 from .. import routes
+from ..components.alerts import alert_panel, review_list
 from ..components.kanban import case_board
 from ..components.layout import page
 from ..db import session_scope
@@ -22,6 +23,7 @@ from ..services import board, lifecycle
 from ..services.board import BoardColumn, BoardFilters, Option
 from ..services.errors import ServiceError
 from ..services.permissions import CASE_VIEWERS, Actor
+from ..state.alerts import AlertsMixin
 from ..state.auth import AuthState
 
 POLL_MS = 3000
@@ -38,7 +40,7 @@ COLUMN_VARS: dict[str, str] = {
 assert list(COLUMN_VARS) == list(BOARD_STAGES)
 
 
-class BoardState(AuthState):
+class BoardState(AlertsMixin, AuthState):
     col_new_referral: BoardColumn = BoardColumn.empty(Stage.NEW_REFERRAL)
     col_triage: BoardColumn = BoardColumn.empty(Stage.TRIAGE)
     col_enquiries: BoardColumn = BoardColumn.empty(Stage.ENQUIRIES)
@@ -157,6 +159,7 @@ class BoardState(AuthState):
             self._set_filters(options.keep_known(asked))
             self._stamp = board.board_stamp(session, actor=actor)
             self._reload(session, actor, reason="load")
+            self._load_alerts(session, actor)
         self.can_move = board.can_move(actor)
         self.close_label = "Close case…" if actor.role == Role.LEAD else "Propose closure…"
         self.loaded = True
@@ -246,6 +249,7 @@ class BoardState(AuthState):
         if redirect:
             return redirect
         with session_scope() as session:
+            self._refresh_alerts(session, actor)
             stamp = board.board_stamp(session, actor=actor)
             if stamp == self._stamp:
                 return None
@@ -328,6 +332,8 @@ def board_page() -> rx.Component:
     s = BoardState
     return page(
         rx.el.h1("Case board"),
+        alert_panel(s),
+        review_list(s),
         rx.cond(
             s.loaded & ~s.can_move,
             rx.el.p("You can look at the board. Only CME officers and team leads move cases.",

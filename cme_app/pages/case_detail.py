@@ -276,6 +276,34 @@ class CaseState(AuthState):
         )
 
     @rx.event
+    def review_visit_flag(self, visit_id: int):
+        visit_id = visit_id if isinstance(visit_id, int) and not isinstance(visit_id, bool) else 0
+        return self._act(
+            LEADS,
+            lambda s, a: casework.review_visit_flag(
+                s, actor=a, reference=self._ref(), visit_id=visit_id
+            ),
+            success="Visit marked as reviewed.",
+        )
+
+    # ------------------------------------------------------------------ visit safety
+    @rx.event
+    def save_visit_safety(self, form_data: dict):
+        data = _fields(form_data, "safety-")
+        joint = _ticked((form_data or {}).get("safety-joint_visit_required")
+                        if isinstance(form_data, dict) else None)
+        return self._act(
+            CASEWORKERS,
+            lambda s, a: casework.set_visit_safety(
+                s, actor=a, reference=self._ref(),
+                warning_markers=data.get("warning_markers", ""), joint_visit_required=joint,
+                version=self._version(),
+            ),
+            success="Visit safety saved. Officers see it before every visit.",
+            prefix="safety-",
+        )
+
+    @rx.event
     def notify_la(self, form_data: dict):
         data = _fields(form_data, "la-")
         return self._act(
@@ -1022,15 +1050,119 @@ def _enquiries(c: rx.Var) -> rx.Component:
     )
 
 
+def _visit_status(v: rx.Var) -> rx.Component:
+    return rx.fragment(
+        rx.cond(v.status == "overdue", rx.el.strong("Overdue", class_name="tag tag--red")),
+        rx.cond(
+            v.status != "",
+            rx.el.strong(v.status_text, class_name=rx.cond(
+                v.status == "overdue", "tag tag--red", "tag tag--yellow")),
+        ),
+        rx.cond(
+            v.flag_reason != "",
+            rx.cond(
+                v.flag_review == "",
+                rx.el.strong("Needs review", class_name="tag tag--orange"),
+                rx.el.strong("Reviewed", class_name="tag tag--grey"),
+            ),
+        ),
+    )
+
+
+def _visit_flag(v: rx.Var) -> rx.Component:
+    return rx.cond(
+        v.flag_reason != "",
+        rx.el.div(
+            rx.el.p(rx.el.strong("Flagged for a team lead: "), v.flag_reason),
+            rx.cond(
+                v.flag_review != "",
+                rx.el.p(v.flag_review),
+                rx.cond(
+                    S.case.to(CaseFile).can_review_visits,
+                    rx.el.button(
+                        "Mark reviewed",
+                        rx.el.span(" (visit of ", v.heading, ")", class_name="visually-hidden"),
+                        type="button", class_name="button button--secondary",
+                        on_click=S.review_visit_flag(v.id),
+                    ),
+                    rx.el.p("A team lead will review it.", class_name="hint"),
+                ),
+            ),
+            class_name="visit__flag",
+        ),
+    )
+
+
+def _observation(title: str, text: rx.Var) -> rx.Component:
+    return rx.cond(
+        text != "",
+        rx.el.div(
+            rx.el.h4(title, class_name="visit__obs-title"),
+            rx.el.p(text, class_name="pre-line"),
+            class_name="visit__obs",
+        ),
+    )
+
+
+def _visit(v: rx.Var) -> rx.Component:
+    return rx.el.li(
+        rx.el.div(
+            rx.el.h3(v.heading, class_name="visit__title"),
+            _visit_status(v),
+            class_name="visit__head",
+        ),
+        _visit_flag(v),
+        rx.el.dl(
+            rx.foreach(
+                v.rows,
+                lambda r: rx.el.div(
+                    rx.el.dt(r[0]), rx.el.dd(r[1], class_name="pre-line"),
+                    class_name="summary-list__row",
+                ),
+            ),
+            class_name="summary-list visit__rows",
+        ),
+        # Facts and opinion side by side, each labelled (domain.md 7.1).
+        rx.cond(
+            (v.notes != "") | (v.opinion != ""),
+            rx.el.div(
+                _observation("Notes: facts observed", v.notes),
+                _observation("Opinion", v.opinion),
+                class_name="visit__observations",
+            ),
+        ),
+        rx.cond(v.offline_note != "", rx.el.p(v.offline_note, class_name="hint visit__sync")),
+        class_name=rx.match(
+            v.status,
+            ("overdue", "visit visit--overdue"),
+            ("in_progress", "visit visit--in-progress"),
+            "visit",
+        ),
+        key=v.id,
+    )
+
+
 def _visits(c: rx.Var) -> rx.Component:
     return _section(
         "visits", "Visits",
-        _plain(["Date", "Address", "Outcome", "Child seen", "Notes", "Officer"], c.visits,
-               empty="No visits recorded yet."),
+        rx.cond(
+            c.can_start_visit,
+            rx.el.p(
+                rx.el.a("Start a visit on your phone", href=routes.visit_url(c.reference)),
+                rx.el.span(" – the visit log works with no signal, and checks you in and out "
+                           "for lone working.", class_name="hint"),
+                class_name="visit-start",
+            ),
+        ),
+        rx.cond(
+            c.visits.length() > 0,
+            rx.el.ol(rx.foreach(c.visits, _visit), class_name="visit-list"),
+            rx.el.p("No visits recorded yet.", class_name="hint"),
+        ),
         rx.cond(
             c.can_record,
             _disclosure(
-                "Record a visit",
+                "Record a visit at your desk",
                 _form(
                     forms.date_field("visit-visited_on", "Date of visit", V, S.errors),
                     forms.text_field("visit-address", "Address visited", V, S.errors),
@@ -1050,6 +1182,65 @@ def _visits(c: rx.Var) -> rx.Component:
                 ),
             ),
         ),
+    )
+
+
+def _safety(c: rx.Var) -> rx.Component:
+    values = rx.Var.create({
+        "safety-warning_markers": c.warning_markers,
+        "safety-joint_visit_required": rx.cond(c.joint_visit_required, "on", ""),
+    })
+    return rx.el.section(
+        rx.el.h2("Visit safety", id="safety", tab_index=-1),
+        rx.cond(
+            c.joint_visit_required,
+            rx.el.div(
+                rx.el.span("!", class_name="warning-text__icon", aria_hidden="true"),
+                rx.el.strong(
+                    rx.el.span("Warning: ", class_name="visually-hidden"),
+                    "Joint visit required. A visit can't start with only one officer.",
+                    class_name="warning-text__text",
+                ),
+                class_name="warning-text",
+            ),
+        ),
+        rx.el.dl(
+            _row("Warning markers", rx.cond(
+                c.warning_markers != "",
+                rx.el.span(c.warning_markers, class_name="pre-line"),
+                "None recorded",
+            )),
+            _row("Joint visit required", rx.cond(c.joint_visit_required, "Yes", "No")),
+            class_name="summary-list safety__list",
+        ),
+        rx.cond(
+            c.can_edit_safety,
+            _disclosure(
+                "Change visit safety",
+                _form(
+                    forms.textarea_field(
+                        "safety-warning_markers", "Warning markers", values, S.errors, rows=4,
+                        hint="What an officer must know before visiting: for example animals, "
+                        "a hostile adult, police or social care markers. Officers see this "
+                        "before every visit.",
+                    ),
+                    forms.checkbox(
+                        "safety-joint_visit_required", "Joint visit required", values,
+                        hint="A visit can't start with only one officer.",
+                    ),
+                    on_submit=S.save_visit_safety,
+                    button="Save visit safety",
+                    secondary=True,
+                    key="safety",
+                ),
+            ),
+        ),
+        class_name=rx.cond(
+            (c.warning_markers != "") | c.joint_visit_required,
+            "section case-section safety safety--marked",
+            "section case-section safety",
+        ),
+        aria_labelledby="safety",
     )
 
 
@@ -1313,6 +1504,7 @@ def _case_file(c: rx.Var) -> rx.Component:
         _messages(),
         _pending(c),
         _matches(c),
+        _safety(c),
         _contents(),
         _risk(c),
         _safeguarding(c),

@@ -5,10 +5,14 @@ from __future__ import annotations
 import reflex as rx
 
 from .. import routes
+from ..components.alerts import alert_panel, review_list
 from ..components.layout import page
+from ..components.poll import every
 from ..db import session_scope
+from ..models import Role
 from ..services import reports
 from ..services.reports import Bar, MonthOutcomes
+from ..state.alerts import AlertsMixin
 from ..state.auth import AuthState
 
 # GOV.UK palette. Colour is never the only cue: every bar is named on its axis or legend.
@@ -28,6 +32,7 @@ OUTCOME_COLOURS = {
     "duplicate": "#b1b4b6",
 }
 BAR_COLOUR = "#1d70b8"
+ALERT_POLL_MS = 10_000  # lone-working alerts: the monitor itself looks every 30 s
 TEXT = "#0b0c0c"
 AXIS_TICK = {"fill": TEXT, "fontSize": 14}
 LABEL_FONT = {"fontSize": 16, "fontWeight": 700}
@@ -43,7 +48,7 @@ _EMPTY = reports.Dashboard(
 )
 
 
-class DashboardState(AuthState):
+class DashboardState(AlertsMixin, AuthState):
     loaded: bool = False
     as_of: str = ""
     open_total: int = 0
@@ -70,7 +75,21 @@ class DashboardState(AuthState):
             return redirect
         with session_scope() as session:
             self._show(reports.dashboard(session, actor=actor, today=reports.uk_today()))
+            self._load_alerts(session, actor)
         self.loaded = True
+        return None
+
+    def _resolvers(self) -> frozenset:
+        return frozenset({Role.LEAD})  # the dashboard's only caseworkers
+
+    @rx.event
+    def poll_alerts(self):
+        # Not the user's activity: doesn't keep an unattended session alive.
+        actor = self._actor(touch=False)
+        if actor is None or actor.role not in reports.REPORT_VIEWERS:
+            return None
+        with session_scope() as session:
+            self._refresh_alerts(session, actor)
         return None
 
     def _show(self, board: reports.Dashboard) -> None:
@@ -377,6 +396,9 @@ def dashboard_page() -> rx.Component:
     s = DashboardState
     return page(
         rx.el.h1("Team dashboard"),
+        alert_panel(s),
+        review_list(s),
+        every(ms=ALERT_POLL_MS, on_tick=s.poll_alerts),
         rx.cond(s.as_of != "", rx.el.p("Figures at ", s.as_of, class_name="hint")),
         _summary(),
         rx.el.div(

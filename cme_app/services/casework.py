@@ -84,6 +84,22 @@ NOTIFIERS = (Role.OFFICER, Role.LEAD, Role.ADMIN)
 
 
 @dataclass(frozen=True)
+class VisitRow:
+    """One home visit as the case page shows it (domain.md 4.8)."""
+
+    id: int
+    heading: str  # "28 Nov 2026, AM"
+    status: str  # in_progress | overdue | "" (ended, or logged afterwards at a desk)
+    status_text: str  # "In progress – expected back 10:30"
+    rows: list[list[str]]  # [label, value], only what this visit holds
+    notes: str  # facts observed
+    opinion: str  # the officer's opinion, kept apart from the facts
+    offline_note: str  # "Recorded offline, sent 10:31"
+    flag_reason: str  # why a lead must look at it (the case changed while it was offline)
+    flag_review: str  # "Reviewed by Lee Lead, 28 Nov 2026 11:02", or "" while waiting
+
+
+@dataclass(frozen=True)
 class CaseFile:
     reference: str
     version: int
@@ -118,7 +134,7 @@ class CaseFile:
     links: list[list[str]]
     safeguarding: list[list[str]]
     enquiries: list[list[str]]
-    visits: list[list[str]]
+    visits: list[VisitRow]
     la_notifications: list[list[str]]
     overseas: list[list[str]]
     timeline: list[list[str]]
@@ -138,6 +154,12 @@ class CaseFile:
     can_propose: bool
     can_close: bool
     can_reopen: bool
+    # Lone-working safety (domain.md 7.2): read before every visit.
+    warning_markers: str
+    joint_visit_required: bool
+    can_edit_safety: bool
+    can_start_visit: bool
+    can_review_visits: bool
 
 
 def _d(value: date | None) -> str:
@@ -167,11 +189,17 @@ def source_label(referral: Referral, school: School | None) -> str:
 
 
 def view_case(
-    session: Session, *, actor: Actor | None, reference: str, today: date | None = None
+    session: Session,
+    *,
+    actor: Actor | None,
+    reference: str,
+    today: date | None = None,
+    now: datetime | None = None,
 ) -> CaseFile:
     """Everything the LA holds on one case. Viewing it is audited (BR-D7, SC-22)."""
     actor = require_role(actor, *CASE_VIEWERS)
     today = today or date.today()
+    now = now or utcnow()
     case = load_case(session, actor=actor, reference=reference, action="case.viewed", lock=False)
     audit.record(
         session,
@@ -191,7 +219,10 @@ def view_case(
     assessments = rows(RiskAssessment, RiskAssessment.id)
     contacts = rows(SafeguardingContact, SafeguardingContact.contacted_at)
     enquiries = rows(EnquiryAction, EnquiryAction.done_on)
-    visits = rows(HomeVisit, HomeVisit.visited_on)
+    visits = sorted(
+        rows(HomeVisit, HomeVisit.id),
+        key=lambda v: (v.visited_on, v.checked_in_at or v.recorded_at, v.id),
+    )
     notices = rows(LaNotification, LaNotification.sent_on)
     overseas = rows(OverseasVerification, OverseasVerification.received_on)
     changes = rows(StageChange, StageChange.id)
@@ -212,7 +243,8 @@ def view_case(
         | {a.by_id for a in assessments}
         | {c.recorded_by_id for c in contacts}
         | {e.by_id for e in enquiries}
-        | {v.officer_id for v in visits}
+        | {i for v in visits for i in (v.officer_id, v.second_officer_id, v.buddy_id)}
+        | {v.flag_reviewed_by_id for v in visits}
         | {o.verified_by_id for o in overseas}
         | {s.by_id for s in changes}
         | {c.proposed_by_id for c in closures}
@@ -221,9 +253,15 @@ def view_case(
     open_case = case.stage not in (Stage.CLOSED, Stage.RETURNED)
     caseworker = actor.role in CASEWORKERS
     lead = actor.role == Role.LEAD
+    # Only a recorded visit meets the first-visit target; a check-in alone doesn't.
     due = targets.current_due(
-        case, today=today, visited=bool(visits), response_due_on=_response_due(notices)
+        case,
+        today=today,
+        visited=any(v.outcome for v in visits),
+        response_due_on=_response_due(notices),
     )
+    allocated = case.allocated_officer_id == actor.user_id
+    may_visit = open_case and (lead or (actor.role == Role.OFFICER and allocated))
     pending = next((c for c in closures if c.status == "proposed"), None)
     closed_now = next(
         (c for c in closures if c.status == "closed" and c.episode == case.episode), None
@@ -347,17 +385,7 @@ def view_case(
             ]
             for e in enquiries
         ],
-        visits=[
-            [
-                _d(v.visited_on),
-                v.address,
-                VISIT_OUTCOMES.get(v.outcome, v.outcome),
-                ("Yes, alone" if v.seen_alone else "Yes") if v.child_seen else "No",
-                v.notes or "",
-                names.get(v.officer_id, ""),
-            ]
-            for v in visits
-        ],
+        visits=[_visit_row(v, names, now) for v in visits],
         la_notifications=[
             [
                 str(n.id),
@@ -441,6 +469,102 @@ def view_case(
         can_propose=actor.role == Role.OFFICER and open_case,
         can_close=lead and open_case,
         can_reopen=lead and case.stage == Stage.CLOSED,
+        warning_markers=case.warning_markers or "",
+        joint_visit_required=case.joint_visit_required,
+        can_edit_safety=may_visit,
+        can_start_visit=may_visit,
+        can_review_visits=lead,
+    )
+
+
+def _clock(value: datetime) -> str:
+    return f"{value.astimezone(LONDON):%H:%M}"
+
+
+def _visit_row(v: HomeVisit, names: dict[int, str], now: datetime) -> VisitRow:
+    """Everything one visit holds, in words, leaving out what it doesn't hold: a visit logged
+    afterwards at a desk has no check-in and none of the phone record's details."""
+    from_phone = v.checked_in_at is not None
+    part = ""
+    if from_phone:
+        part = "AM" if v.checked_in_at.astimezone(LONDON).hour < 12 else "PM"
+    officer = names.get(v.officer_id, "")
+    if from_phone:
+        second = names.get(v.second_officer_id, "")
+        officers = f"{officer} with {second}" if v.accompanied and second else officer
+        officers += " (accompanied)" if v.accompanied else " (alone)"
+    else:
+        officers = officer
+    rows = [["Address visited", v.address], ["Officers", officers]]
+    if from_phone:
+        rows += [
+            ["Buddy", names.get(v.buddy_id, "")],
+            [
+                "Pre-visit safety check",
+                ("Warning markers reviewed" if v.risk_check_done else "Not done")
+                + (f": {v.risk_check_notes}" if v.risk_check_notes else ""),
+            ],
+            ["Checked in", _clock(v.checked_in_at)],
+            ["Checked out", _clock(v.checked_out_at) if v.checked_out_at else "Not yet"],
+        ]
+    rows.append(
+        ["Outcome", VISIT_OUTCOMES.get(v.outcome, v.outcome) if v.outcome else "Not recorded yet"]
+    )
+    if v.outcome:
+        seen = ("Yes, seen alone" if v.seen_alone else "Yes, not alone") if v.child_seen else "No"
+        rows.append(["Child seen", seen])
+    if v.outcome and from_phone:
+        people = [
+            f"{p.get('name') or p.get('description') or 'Not named'}"
+            + (f" ({p['relationship']})" if p.get("relationship") else "")
+            for p in v.people_spoken_to or []
+            if isinstance(p, dict)
+        ]
+        rows += [
+            ["People spoken to", "\n".join(people) or "None"],
+            [
+                "Neighbours spoken to",
+                f"Yes: {v.neighbours_said}"
+                if v.neighbours_spoken and v.neighbours_said
+                else YES_NO["yes" if v.neighbours_spoken else "no"],
+            ],
+            ["Calling card left", YES_NO["yes" if v.calling_card_left else "no"]],
+            [
+                "Safeguarding concern raised",
+                f"Yes, MASH reference {v.mash_reference}" if v.safeguarding_raised else "No",
+            ],
+        ]
+        if v.next_action:
+            due = f" (due {_d(v.next_action_due)})" if v.next_action_due else ""
+            rows.append(["Next action", v.next_action + due])
+    rows = [r for r in rows if r[1]]
+    status, status_text = "", ""
+    if from_phone and v.checked_out_at is None:
+        expected = v.expected_end_at
+        overdue = expected is not None and now > expected
+        status = "overdue" if overdue else "in_progress"
+        status_text = "In progress — expected back " + (_clock(expected) if expected else "")
+    offline = ""
+    if v.created_offline and v.synced_at:
+        sent = v.synced_at.astimezone(LONDON)
+        offline = "Recorded offline, sent " + (
+            _clock(v.synced_at) if sent.date() == v.visited_on else _dt(v.synced_at)
+        )
+    review = ""
+    if v.flag_reason and v.flag_reviewed_at:
+        who = names.get(v.flag_reviewed_by_id, "a team lead")
+        review = f"Reviewed by {who}, {_dt(v.flag_reviewed_at)}"
+    return VisitRow(
+        id=v.id,
+        heading=_d(v.visited_on) + (f", {part}" if part else ""),
+        status=status,
+        status_text=status_text,
+        rows=rows,
+        notes=v.notes or "",
+        opinion=v.opinion or "",
+        offline_note=offline,
+        flag_reason=v.flag_reason or "",
+        flag_review=review,
     )
 
 
@@ -975,6 +1099,137 @@ def link_household(
     session.add(link)
     _recorded(session, actor, case, "case.linked", {"with": other.reference})
     return link
+
+
+# ---------------------------------------------------------------------------------------------
+# Visit safety and review (domain.md 7.2)
+
+MARKERS_LIMIT = 1000
+
+
+@dataclass(frozen=True)
+class FlaggedVisit:
+    """A visit the server kept although its case had changed, waiting for a lead's review."""
+
+    visit_id: int
+    reference: str
+    child_name: str
+    visited_on: str
+    officer: str
+    flag_reason: str
+
+
+def set_visit_safety(
+    session: Session,
+    *,
+    actor: Actor | None,
+    reference: str,
+    warning_markers: str,
+    joint_visit_required: bool,
+    version: int,
+) -> Case:
+    """What an officer must read before a visit, and whether one may go alone. The allocated
+    officer or a lead. The audit keeps the flag, never the markers' words."""
+    action = "case.visit_safety_changed"
+    actor = require_role(actor, *CASEWORKERS)
+    case = _open_case_for(session, actor, reference, action)
+    if actor.role == Role.OFFICER and case.allocated_officer_id != actor.user_id:
+        audit.record(
+            session,
+            actor=actor,
+            action=action,
+            outcome="refused",
+            entity_type="case",
+            entity_id=case.reference,
+            child_id=case.child_id,
+        )
+        raise NotAllowed("Only the allocated officer or a team lead can change visit safety.")
+    check_version(session, case, version)
+    markers = str(warning_markers or "").strip()
+    if len(markers) > MARKERS_LIMIT:
+        raise ValidationFailed(
+            [FieldError("warning_markers", f"Use {MARKERS_LIMIT} characters or fewer")]
+        )
+    joint = joint_visit_required is True
+    before = case.joint_visit_required
+    markers_changed = markers != (case.warning_markers or "")
+    if not markers_changed and joint == before:
+        return case
+    case.warning_markers = markers or None
+    case.joint_visit_required = joint
+    case.version += 1
+    case.updated_at = utcnow()
+    case.updated_by_id = actor.user_id
+    session.add(case)
+    audit.record(
+        session,
+        actor=actor,
+        action=action,
+        entity_type="case",
+        entity_id=case.reference,
+        child_id=case.child_id,
+        detail={
+            "before": {"joint_visit_required": before},
+            "after": {"joint_visit_required": joint},
+            "markers_changed": markers_changed,
+        },
+    )
+    session.flush()
+    return case
+
+
+def review_visit_flag(
+    session: Session, *, actor: Actor | None, reference: str, visit_id: int
+) -> HomeVisit:
+    """A lead has looked at a flagged visit. Closed cases too: a visit logged offline may reach
+    the server after its case was closed."""
+    action = "visit.flag_reviewed"
+    actor = require_role(actor, Role.LEAD)
+    case = load_case(session, actor=actor, reference=reference, action=action)
+    ok_id = isinstance(visit_id, int) and not isinstance(visit_id, bool)
+    visit = session.get(HomeVisit, visit_id) if ok_id else None
+    if visit is None or visit.case_id != case.id or not visit.flag_reason:
+        raise lifecycle.MoveRefused("That visit is not waiting for review on this case.")
+    if visit.flag_reviewed_at is not None:
+        return visit  # another lead got there first; nothing more to record
+    visit.flag_reviewed_at = utcnow()
+    visit.flag_reviewed_by_id = actor.user_id
+    session.add(visit)
+    audit.record(
+        session,
+        actor=actor,
+        action=action,
+        entity_type="case",
+        entity_id=case.reference,
+        child_id=case.child_id,
+        detail={"visit_id": visit.id, "client_uuid": visit.client_uuid},
+    )
+    session.flush()
+    return visit
+
+
+def flagged_visits(session: Session, *, actor: Actor | None) -> list[FlaggedVisit]:
+    """Every flagged visit no lead has reviewed yet, oldest first, in one query."""
+    actor = require_role(actor, Role.LEAD)
+    found = session.exec(
+        select(HomeVisit, Case.reference, Child.first_name, Child.last_name, User.name)
+        .join(Case, Case.id == HomeVisit.case_id)
+        .join(Child, Child.id == Case.child_id)
+        .join(User, User.id == HomeVisit.officer_id, isouter=True)
+        .where(col(HomeVisit.flag_reason).is_not(None), col(HomeVisit.flag_reviewed_at).is_(None))
+        .order_by(HomeVisit.id)
+    ).all()
+    return [
+        FlaggedVisit(
+            visit_id=v.id,
+            reference=ref,
+            child_name=f"{first} {last}",
+            visited_on=_d(v.visited_on),
+            officer=officer or "",
+            flag_reason=v.flag_reason,
+        )
+        for v, ref, first, last, officer in found
+    ]
 
 
 # ---------------------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ from datetime import date, timedelta
 from sqlmodel import Session, select
 from stdnum.gb import upn
 
-from ..models import Case, Role, School, User
+from ..models import Case, Child, Role, School, User
 from . import auth, casework, lifecycle, referrals, schools
 from .permissions import Actor
 
@@ -28,6 +28,8 @@ LOGINS = (
     DemoLogin("school.a@example.org", "school", "107999", "Sam Patel (Aire Valley Primary)"),
     DemoLogin("school.b@example.org", "school", "108111", "Jo Evans (Kirkstall Hill Academy)"),
     DemoLogin("officer@example.org", "officer", None, "Olu Officer"),
+    # A second officer, so a visit has a buddy and a joint visit a second officer.
+    DemoLogin("officer2@example.org", "officer", None, "Priya Patel"),
     DemoLogin("lead@example.org", "lead", None, "Lee Lead"),
     DemoLogin("admin@example.org", "admin", None, "Ada Admin"),
     DemoLogin("auditor@example.org", "auditor", None, "Aud Auditor"),
@@ -123,6 +125,7 @@ def load_demo(session: Session) -> dict[str, int]:
             added["users"] += 1
     if session.exec(select(Case.id).limit(1)).first() is None:
         added["cases"] = _demo_cases(session)
+    added["visit_safety_notes"] = _visit_safety(session)
     return added
 
 
@@ -142,6 +145,47 @@ _DEMO_CASES = (
     ("Ella", "Fictional", 1, "closed", []),
     ("Rory", "Instance", 0, "returned", []),
 )
+
+
+# What officers read before visiting (domain.md 7.2): (child, warning markers, joint visit).
+_DEMO_SAFETY = (
+    (
+        ("Jayden", "Example"),
+        "Police marker (2025): father hostile to officials. Large dog at the property.",
+        True,
+    ),
+    (
+        ("Tom", "Demo"),
+        "Dog kept in the back garden: knock at the front door. Mother works nights, so visit "
+        "after 11am.",
+        False,
+    ),
+)
+
+
+def _visit_safety(session: Session) -> int:
+    """Warning markers on two demo cases (one Red, needing a joint visit), where a demo case
+    has none yet."""
+    lead = session.exec(select(User).where(User.email == "lead@example.org")).one()
+    added = 0
+    for (first, last), markers, joint in _DEMO_SAFETY:
+        case = session.exec(
+            select(Case)
+            .join(Child, Child.id == Case.child_id)
+            .where(Child.first_name == first, Child.last_name == last)
+        ).first()
+        if case is None or case.warning_markers or case.joint_visit_required:
+            continue
+        casework.set_visit_safety(
+            session,
+            actor=_actor(lead),
+            reference=case.reference,
+            warning_markers=markers,
+            joint_visit_required=joint,
+            version=case.version,
+        )
+        added += 1
+    return added
 
 
 def _demo_cases(session: Session) -> int:

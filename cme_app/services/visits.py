@@ -523,12 +523,14 @@ def _conflicts(session: Session, *, doc: dict, case: Case, actor: Actor) -> dict
 
 
 def _apply_flags(visit: HomeVisit, reasons: dict[str, str]) -> list[str]:
-    """Add reasons not already on the visit; the codes added."""
+    """Add reasons not already on the visit; the codes added. A new reason puts a visit a
+    lead already reviewed back in front of the leads."""
     current = visit.flag_reason or ""
     added = [code for code, text in reasons.items() if text not in current]
     if added:
         text = " ".join([current, *(reasons[c] for c in added)]).strip()
         visit.flag_reason = text[:FLAG_LIMIT]
+        visit.flag_reviewed_at = visit.flag_reviewed_by_id = None
     return added
 
 

@@ -6,7 +6,7 @@ import os
 import subprocess
 import sys
 
-from sqlmodel import select
+from sqlmodel import col, select
 
 from cme_app.models import Case, School, User
 from tests.conftest import TEST_DB_URL
@@ -49,7 +49,8 @@ def test_demo_is_idempotent_and_prints_logins(session):
                   "lead@example.org", "admin@example.org"):
         assert email in second.stdout
     session.expire_all()
-    assert len(session.exec(select(User)).all()) == 6
+    assert len(session.exec(select(User)).all()) == 7
+    assert "officer2@example.org" in second.stdout
     stages = session.exec(select(Case.stage)).all()
     assert len(stages) == 9
     # a case in every board column, plus one returned to its school
@@ -58,3 +59,15 @@ def test_demo_is_idempotent_and_prints_logins(session):
         "located", "closed", "returned",
     }
     assert "0 schools, 0 users, 0 cases" in second.stdout
+    assert "0 visit_safety_notes" in second.stdout and "2 visit_safety_notes" in first.stdout
+    # The Red case needs a joint visit; the officer's phone list has open cases to visit.
+    marked = session.exec(select(Case).where(col(Case.warning_markers).is_not(None))).all()
+    assert sorted((c.risk, c.joint_visit_required) for c in marked) == [
+        ("green", False), ("red", True)
+    ]
+    officer = session.exec(select(User).where(User.email == "officer@example.org")).one()
+    open_allocated = session.exec(
+        select(Case).where(Case.allocated_officer_id == officer.id,
+                           col(Case.stage).not_in(["closed", "returned"]))
+    ).all()
+    assert len(open_allocated) >= 3

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import json
+from datetime import date
 from urllib.parse import urlencode
 
 import pytest
@@ -20,7 +21,7 @@ from sqlalchemy import func
 from sqlmodel import SQLModel, select
 
 import cme_app.pages  # noqa: F401  (registers every page state)
-from cme_app.models import Role
+from cme_app.models import Case, HomeVisit, LoneWorkingAlert, Role, User
 from cme_app.services import auth, referrals
 from cme_app.services.demo import example_referral_form
 from cme_app.state.auth import AuthState
@@ -63,7 +64,7 @@ HANDLER_ROLES = {
         for name in (
             "save_triage", "record_safeguarding", "move", "return_to_referrer", "log_enquiry",
             "record_visit", "record_overseas", "link_household", "set_close_outcome",
-            "propose_closure",
+            "propose_closure", "save_visit_safety",
         )
     },
     # Admin may notify other LAs and record their answers (domain.md 3.2).
@@ -71,9 +72,15 @@ HANDLER_ROLES = {
     "CaseState.record_la_response": {Role.OFFICER, Role.LEAD, Role.ADMIN},
     **{
         f"CaseState.{name}": {Role.LEAD}
-        for name in ("override_risk", "allocate", "close", "approve_closure", "reopen")
+        for name in (
+            "override_risk", "allocate", "close", "approve_closure", "reopen",
+            "review_visit_flag",
+        )
     },
     "BoardState.move": CASEWORKERS,
+    # Lone-working alerts: the buddy or a lead marks the officer safe.
+    "BoardState.mark_safe": CASEWORKERS,
+    "DashboardState.mark_safe": {Role.LEAD},
 }
 
 
@@ -88,6 +95,18 @@ def world(session):
     )
     for role in ("officer", "lead", "admin", "auditor"):
         make_user(session, role, email=f"{role}@example.org")
+    # A visit kept while its case changed, waiting for a lead's review.
+    visit = HomeVisit(
+        client_uuid="0b7e3c1e-93f4-4d0a-9a43-54f3c1a1d001", case_id=case.id,
+        visited_on=date(2026, 1, 5), address="14 Example Street", outcome="refused",
+        flag_reason="The case moved on while this visit was offline.",
+    )
+    session.add(visit)
+    session.flush()
+    # And an open lone-working alert about it, to the officer as buddy.
+    officer_id = session.exec(select(User.id).where(User.email == "officer@example.org")).one()
+    alert = LoneWorkingAlert(visit_id=visit.id, level="buddy", recipient_id=officer_id)
+    session.add(alert)
     session.commit()
 
     def token(email: str) -> str:
@@ -100,14 +119,17 @@ def world(session):
         **{Role(r): token(f"{r}@example.org") for r in ("officer", "lead", "admin", "auditor")},
     }
     session.commit()
-    return {"case": case, "draft": draft.public_id, "tokens": tokens, "form": form}
+    return {"case": case, "draft": draft.public_id, "tokens": tokens, "form": form,
+            "visit_id": visit.id, "alert_id": alert.id}
 
 
 def _args_for(handler_name: str, fn, world) -> list:
     """Hostile arguments for each parameter, aimed at school A's records."""
     hostile_form = example_referral_form(first_name="Mallory", last_name="Intruder")
     reference = world["case"].reference
+    alert = world["alert_id"]
     case_forms = {
+        "alert_id": str(alert), f"safe-{alert}-note": "Hostile note: all safe",
         # Case page forms (ids are prefixed per form) and the staff intake form.
         "factor-cp_plan": "on", "factor-fgm": True,
         "override-risk": "green", "override-reason": "Hostile override of the risk",
@@ -129,6 +151,7 @@ def _args_for(handler_name: str, fn, world) -> list:
         "link-other_reference": reference, "link-reason": "Hostile link",
         "close-outcome": "untraceable", "close-untraceable-off_roll_date": "2026-01-05",
         "reopen_reason": "Hostile reason to reopen the case",
+        "safety-warning_markers": "Hostile markers", "safety-joint_visit_required": "on",
         "source_type": "other_la", "la_name": "Wakefield", "received_on": "2026-01-05",
         "line1": "1 Hostile Road", "town": "Leeds", "postcode": "LS1 1AA",
         "parent_name": "Mallory", "summary": "Hostile inbound notification",
@@ -145,6 +168,7 @@ def _args_for(handler_name: str, fn, world) -> list:
         "reference": reference,
         "version": 1,
         "notification_id": "1",
+        "visit_id": world["visit_id"],
         "outcome": "untraceable",
         "stage": "closed",
         # The board: school A's case, moved one legal step.
@@ -241,6 +265,12 @@ def test_handler_gives_nothing_to_wrong_callers(world, session, cls, handler_nam
 
         session.expire_all()
         assert _table_counts(session) == before, f"{caller} wrote data via {handler_name}"
+        # Updates that add no row: a visit's review, an alert's resolution, the case's safety.
+        assert session.get(HomeVisit, world["visit_id"]).flag_reviewed_at is None
+        assert session.get(LoneWorkingAlert, world["alert_id"]).resolved_at is None
+        unsafe = session.get(Case, case.id)
+        assert (unsafe.warning_markers, unsafe.joint_visit_required) == (None, False)
+        session.rollback()
         seen = json.dumps(root.dict(), default=str) + repr(returned)
         for canary in (CANARY_FIRST, CANARY_LAST, CANARY_UPN):
             assert canary not in seen, f"{caller} received {canary} via {handler_name}"

@@ -541,6 +541,28 @@ def test_a_later_phase_is_flagged_if_the_case_changed_after_check_in(session, te
     assert actions(session)[-1] == "visit.flagged"
 
 
+def test_a_new_flag_after_a_review_needs_a_new_review(session, team, case):
+    doc = document(case, team, phases=("check_in",))
+    case.stage = "awaiting_verification"
+    session.add(case)
+    session.commit()
+    assert sync(session, team["officer"], doc)["flagged"] is True
+    casework.review_visit_flag(
+        session, actor=team["lead"], reference=case.reference,
+        visit_id=session.exec(select(HomeVisit)).one().id,
+    )
+    session.commit()
+    case.stage = "closed"
+    session.add(case)
+    session.commit()
+    doc["record"] = document(case, team)["record"]
+    sync(session, team["officer"], doc)
+    session.commit()
+    visit = session.exec(select(HomeVisit)).one()
+    session.refresh(visit)
+    assert "closed" in visit.flag_reason and visit.flag_reviewed_at is None
+
+
 def test_an_unflagged_visit_marks_the_case_updated_without_a_new_version(session, team, case):
     version = case.version
     sync(session, team["officer"], document(case, team))

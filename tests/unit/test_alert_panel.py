@@ -1,0 +1,93 @@
+"""The desk alert panel's state (state/alerts.py): a quiet poll sends nothing, a new alert is
+announced once, and another user's alerts never carry over to the next person on the tab."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import reflex as rx
+
+import cme_app.pages  # noqa: F401  (registers every page state)
+from cme_app.pages.board import BoardState
+from cme_app.services import lone_working, visits
+from tests.factories import make_case, make_user
+
+# Two hours ago: the panel asks about "now", so every step below has already happened.
+TEN = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=2)
+
+
+@pytest.fixture
+def team(session):
+    people = {
+        "officer": make_user(session, "officer", email="officer@example.org", name="Olu Officer"),
+        "buddy": make_user(session, "officer", email="officer2@example.org", name="Priya Patel"),
+        "lead": make_user(session, "lead", email="lead@example.org", name="Lee Lead"),
+    }
+    session.commit()
+    return people
+
+
+def board() -> BoardState:
+    root = rx.State(_reflex_internal_init=True)
+    return root.get_substate(BoardState.get_full_name().split(".")[1:])
+
+
+def overdue(session, team, start: datetime) -> None:
+    """Olu checks in for 30 minutes at `start` with Priya as buddy, and stays."""
+    case = make_case(session, stage="enquiries", officer_id=team["officer"].user_id)
+    session.commit()
+    visits.sync_visit(session, actor=team["officer"], now=start, payload={
+        "client_uuid": str(uuid.uuid4()), "case_reference": case.reference,
+        "seen_case": {"stage": "enquiries", "officer_id": team["officer"].user_id},
+        "check_in": {"at": start.isoformat(), "address": "12 Harehills Lane, Leeds",
+                     "risk_check_done": True, "accompanied": False,
+                     "buddy_id": team["buddy"].user_id, "expected_minutes": 30},
+    })
+    session.commit()
+
+
+def escalate(session, minutes: int) -> None:
+    lone_working.escalate_overdue(session, now=TEN + timedelta(minutes=minutes))
+    session.commit()
+
+
+def refresh(state: BoardState, session, actor) -> None:
+    state._clean()
+    state._refresh_alerts(session, actor)
+    session.commit()
+
+
+def test_a_quiet_poll_sends_nothing_and_a_new_alert_is_announced_once(session, team):
+    overdue(session, team, TEN)
+    escalate(session, 45)
+    state, lead = board(), team["lead"]
+    refresh(state, session, lead)
+    assert [(a.audience, a.is_new) for a in state.alerts] == [("Buddy alerted", True)]
+
+    refresh(state, session, lead)  # nothing changed: nothing to send to the browser
+    assert "alerts" not in state.dirty_vars
+    assert state.alerts[0].is_new  # still the same node, so it is not announced again
+
+    escalate(session, 60)  # now raised to this lead: a new step, announced
+    refresh(state, session, lead)
+    assert [(a.audience, a.is_new) for a in state.alerts] == [("Sent to you as team lead", True)]
+
+    overdue(session, team, TEN + timedelta(minutes=5))
+    escalate(session, 51)
+    refresh(state, session, lead)
+    assert [(a.audience, a.is_new) for a in state.alerts] == [  # oldest alert first
+        ("Buddy alerted", True),
+        ("Sent to you as team lead", False),
+    ]
+
+
+def test_the_next_person_on_the_tab_never_sees_the_last_ones_alerts(session, team):
+    overdue(session, team, TEN)
+    escalate(session, 45)
+    state = board()
+    refresh(state, session, team["buddy"])
+    assert [a.audience for a in state.alerts] == ["You are the buddy"]
+    refresh(state, session, team["officer"])
+    assert [(a.level, a.id, a.is_new) for a in state.alerts] == [("self", 0, True)]
