@@ -149,6 +149,7 @@ def test_officer_moves_a_card_with_the_keyboard_only(page: Page, team, session):
     expect(moved.get_by_text("Saving…")).to_have_count(0, timeout=15_000)
     moved.focus()
     page.keyboard.press("Space")
+    expect(moved).to_have_class(re.compile(r"\bcard--dragging\b"))  # lifted, on a slow machine too
     page.wait_for_timeout(300)
     page.keyboard.press("ArrowLeft")
     page.wait_for_timeout(400)
