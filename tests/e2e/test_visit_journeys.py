@@ -44,13 +44,19 @@ DESKTOP = {"viewport": {"width": 1280, "height": 800}}
 MARKERS = "Dog at the property. Father hostile to officials in 2025."
 SYNC_TIMEOUT = 30_000
 # Resolves once the service worker is active and controls the page (it claims open pages).
+# Fails after 20 s instead of hanging the run if the worker never takes the page over.
 SW_CONTROLS_JS = """async () => {
-  await navigator.serviceWorker.ready;
-  if (!navigator.serviceWorker.controller) {
-    await new Promise((resolve) => navigator.serviceWorker.addEventListener(
-      "controllerchange", resolve, {once: true}));
-  }
-  return true;
+  const controlled = (async () => {
+    await navigator.serviceWorker.ready;
+    if (!navigator.serviceWorker.controller) {
+      await new Promise((resolve) => navigator.serviceWorker.addEventListener(
+        "controllerchange", resolve, {once: true}));
+    }
+    return true;
+  })();
+  const timeout = new Promise((_, reject) => setTimeout(
+    () => reject(new Error("service worker never controlled the page")), 20000));
+  return Promise.race([controlled, timeout]);
 }"""
 
 
