@@ -755,9 +755,7 @@ def allocate(
         raise ValidationFailed([FieldError("officer_id", "Choose an officer")])
     before = case.allocated_officer_id
     case.allocated_officer_id = officer.id
-    case.version += 1
-    case.updated_at = utcnow()
-    case.updated_by_id = actor.user_id
+    lifecycle.touch(case, actor)
     session.add(case)
     audit.case_event(
         session,
@@ -1147,9 +1145,7 @@ def set_visit_safety(
         return case
     case.warning_markers = markers or None
     case.joint_visit_required = joint
-    case.version += 1
-    case.updated_at = utcnow()
-    case.updated_by_id = actor.user_id
+    lifecycle.touch(case, actor)
     session.add(case)
     audit.case_event(
         session,

@@ -241,7 +241,8 @@ def check_version(session: Session, case: Case, version: Any) -> None:
         )
 
 
-def _touch(case: Case, actor: Actor) -> None:
+def touch(case: Case, actor: Actor) -> None:
+    """A change to the case itself: a new version, by this actor, now."""
     case.version += 1
     case.updated_at = utcnow()
     case.updated_by_id = actor.user_id
@@ -262,7 +263,7 @@ def enter_stage(
     )
     case.stage = to_stage
     case.stage_entered_at = utcnow()
-    _touch(case, actor)
+    touch(case, actor)
     session.add(case)
 
 
@@ -642,7 +643,7 @@ def propose_closure(
         proposed_by_id=actor.user_id,
     )
     session.add(closure)
-    _touch(case, actor)
+    touch(case, actor)
     session.add(case)
     audit.record(
         session,
