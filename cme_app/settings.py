@@ -56,6 +56,14 @@ class Settings:
     lone_working_grace_minutes: int = 15
     lone_working_lead_after_minutes: int = 15
     lone_working_check_seconds: int = 30
+    # Notifications: links in emails start with `base_url`; no `smtp_url` means email waits
+    # in the queue (the inbox still works). The digest goes out daily at `digest_hour`, London.
+    base_url: str = "http://localhost:3000"
+    smtp_url: str = ""
+    mail_from: str = "CME team <cme-noreply@localhost>"
+    digest_hour: int = 7
+    notify_send_seconds: int = 15
+    notify_scan_seconds: int = 300
 
 
 @lru_cache(maxsize=1)
@@ -85,4 +93,10 @@ def get_settings() -> Settings:
         lone_working_grace_minutes=int(env.get("CME_LONE_WORKING_GRACE_MINUTES", "15")),
         lone_working_lead_after_minutes=int(env.get("CME_LONE_WORKING_LEAD_AFTER_MINUTES", "15")),
         lone_working_check_seconds=int(env.get("CME_LONE_WORKING_CHECK_SECONDS", "30")),
+        base_url=env.get("CME_BASE_URL", "http://localhost:3000").rstrip("/"),
+        smtp_url=env.get("CME_SMTP_URL", ""),
+        mail_from=env.get("CME_MAIL_FROM", "CME team <cme-noreply@localhost>"),
+        digest_hour=int(env.get("CME_DIGEST_HOUR", "7")),
+        notify_send_seconds=int(env.get("CME_NOTIFY_SEND_SECONDS", "15")),
+        notify_scan_seconds=int(env.get("CME_NOTIFY_SCAN_SECONDS", "300")),
     )

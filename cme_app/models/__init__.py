@@ -27,6 +27,16 @@ from .casework import (
     SafeguardingContact,
 )
 from .child import Address, AddressKind, Child, Person, PersonKind, YesNoUnknown
+from .notification import (
+    Delivery,
+    EmailMessage,
+    EmailStatus,
+    Notification,
+    NotificationPreference,
+    NotificationRule,
+    NotifyEvent,
+    TeamSettings,
+)
 from .referral import (
     DslAppraisal,
     Referral,
@@ -49,7 +59,10 @@ __all__ = [
     "CaseClosure",
     "CaseLink",
     "Child",
+    "Delivery",
     "DslAppraisal",
+    "EmailMessage",
+    "EmailStatus",
     "EnquiryAction",
     "HomeVisit",
     "LaDirection",
@@ -57,6 +70,10 @@ __all__ = [
     "LoginAttempt",
     "LoneWorkingAlert",
     "NonTeachingDay",
+    "Notification",
+    "NotificationPreference",
+    "NotificationRule",
+    "NotifyEvent",
     "Outcome",
     "OverseasVerification",
     "Person",
@@ -74,6 +91,7 @@ __all__ = [
     "SourceType",
     "Stage",
     "StageChange",
+    "TeamSettings",
     "TermPeriod",
     "UTCDateTime",
     "User",

@@ -29,6 +29,7 @@ from ..models import (
     ReferralConcern,
     ReferralEnquiry,
     ReferralStatus,
+    Risk,
     RiskAssessment,
     Role,
     SafeguardingContact,
@@ -39,7 +40,7 @@ from ..models import (
     User,
     utcnow,
 )
-from . import audit, lifecycle, risk, targets
+from . import audit, lifecycle, notifications, risk, targets
 from . import referral_form as rf
 from .calendar import load_calendar
 from .cases import age_on
@@ -764,6 +765,8 @@ def allocate(
         action="case.allocated",
         detail={"before": before, "after": officer.id},
     )
+    if before != officer.id:
+        notifications.case_allocated(session, case=case, officer_id=officer.id, actor=actor)
     session.flush()
     return case
 
@@ -1313,5 +1316,6 @@ def log_inbound(session: Session, *, actor: Actor | None, form: dict) -> Case:
         child_id=child.id,
         detail={"source": source},
     )
+    notifications.referral_arrived(session, case=case, red=case.proposed_risk == Risk.RED)
     session.flush()
     return case

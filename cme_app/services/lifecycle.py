@@ -38,7 +38,7 @@ from ..models import (
     utcnow,
 )
 from ..settings import get_settings
-from . import audit
+from . import audit, notifications
 from .calendar import CalendarNotSeeded, load_calendar
 from .errors import FieldError, NotFound, Refusal, ValidationFailed
 from .pathway import UNTRACEABLE_CHECKS
@@ -457,6 +457,9 @@ def return_to_referrer(
         child_id=case.child_id,
         detail={"note": note[:200]},
     )
+    notifications.referral_returned(
+        session, case=case, school_id=referral.school_id, when=referral.returned_at
+    )
     return case
 
 
@@ -724,6 +727,8 @@ def close_case(
         child_id=case.child_id,
         detail={"outcome": outcome, "evidence": sorted(evidence)},
     )
+    if referral is not None:
+        notifications.case_outcome(session, case=case, school_id=referral.school_id)
     session.flush()
     return case
 

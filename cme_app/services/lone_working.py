@@ -19,7 +19,7 @@ from sqlmodel import Session, col, select
 from ..db import session_scope
 from ..models import Case, HomeVisit, LoneWorkingAlert, Role, User, utcnow
 from ..settings import get_settings
-from . import audit
+from . import audit, notifications
 from .errors import FieldError, NotFound, ValidationFailed
 from .lifecycle import CASEWORKERS, LONDON
 from .permissions import Actor, require_role
@@ -60,6 +60,18 @@ def _raise(
         for r in recipients
     ]
     session.add_all(alerts)
+    session.flush()
+    officer = session.get(User, visit.officer_id) if visit.officer_id else None
+    for alert in alerts:
+        notifications.lone_working(
+            session,
+            case=case,
+            alert_id=alert.id,
+            level=level,
+            recipient_id=alert.recipient_id,
+            officer=(officer.name or officer.email) if officer else "An officer",
+            expected_end=_clock(visit.expected_end_at),
+        )
     audit.record(
         session,
         actor=None,

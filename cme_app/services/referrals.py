@@ -20,6 +20,7 @@ from ..models import (
     ReferralConcern,
     ReferralEnquiry,
     ReferralStatus,
+    Risk,
     Role,
     School,
     Stage,
@@ -28,7 +29,7 @@ from ..models import (
 )
 from ..models import Person as PersonRow
 from ..settings import get_settings
-from . import audit, lifecycle, risk, targets
+from . import audit, lifecycle, notifications, risk, targets
 from . import referral_form as rf
 from .calendar import load_calendar
 from .cases import next_case_reference
@@ -236,6 +237,9 @@ def submit(
         entity_id=case.reference,
         child_id=child.id,
         detail={"referral": referral.public_id, "late": referral.late},
+    )
+    notifications.referral_arrived(
+        session, case=case, red=case.proposed_risk == Risk.RED, resubmitted=resubmission
     )
     return case
 

@@ -31,7 +31,7 @@ from ..models import (
     User,
     utcnow,
 )
-from . import audit, lone_working
+from . import audit, lone_working, notifications
 from .errors import FieldError, NotAllowed, ValidationFailed
 from .forms import YES_NO, Form
 from .lifecycle import CASEWORKERS, LONDON, load_case
@@ -599,6 +599,7 @@ def _store(
             session, actor=actor, case=case, action="visit.flagged",
             detail={"uuid": visit.client_uuid, "reasons": added},
         )
+        notifications.visit_flagged(session, case=case, visit_uuid=visit.client_uuid, flags=added)
     if not visit.flag_reason:
         case.updated_at = utcnow()
         case.updated_by_id = actor.user_id
