@@ -7,6 +7,7 @@ from cme_app import models, pages  # noqa: F401  (importing registers tables and
 from cme_app.api import api
 from cme_app.components.offline import overlay_wrap
 from cme_app.services.lone_working import monitor
+from cme_app.services.mailer import worker as notifications_worker
 
 THEME_COLOUR = "#0b0c0c"
 
@@ -44,5 +45,7 @@ app = rx.App(
 )
 # One lone-working monitor per process; its conditional updates make several workers safe.
 app.register_lifespan_task(monitor)
+# One notifications worker per process; claims and unique keys make several workers safe.
+app.register_lifespan_task(notifications_worker)
 # Reflex 0.10 has no overlay_component argument: the overlay is the (5, "Overlay") app wrap.
 app.app_wraps[(5, "Overlay")] = overlay_wrap
