@@ -76,6 +76,8 @@ def app_url(engine):
         "REFLEX_CHECK_LATEST_VERSION": "0",
         "REFLEX_TELEMETRY_ENABLED": "false",
         "PYTHONUNBUFFERED": "1",
+        # Target scans would add inbox items mid-journey; the scans have their own unit tests.
+        "CME_NOTIFY_SCAN_SECONDS": "86400",
     }
     cmd = [
         str(reflex), "run", "--env", "prod", "--single-port",
