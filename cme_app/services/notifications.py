@@ -11,11 +11,13 @@ never carry a child's name, address or concern: the details stay behind sign-in.
 
 from __future__ import annotations
 
+import hashlib
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from sqlalchemy import case as when_then
 from sqlalchemy import exists, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
@@ -73,7 +75,7 @@ EVENTS: dict[NotifyEvent, EventInfo] = {
     ),
     NotifyEvent.TARGET_DUE: EventInfo(
         "A response target is due today",
-        "The allocated officer (every lead if nobody is allocated)",
+        "The allocated officer (every lead if nobody active is allocated)",
         CASEWORKERS,
         default=Delivery.DIGEST,
     ),
@@ -82,7 +84,7 @@ EVENTS: dict[NotifyEvent, EventInfo] = {
     ),
     NotifyEvent.LA_CHASE: EventInfo(
         "Another LA has not replied by its due date",
-        "The officer who sent the notification and the allocated officer",
+        "The officer who sent the notification and the allocated officer (else every lead)",
         CASEWORKERS,
     ),
     NotifyEvent.LONE_WORKING: EventInfo(
@@ -134,6 +136,18 @@ def active_leads(session: Session) -> list[int]:
     return list(
         session.exec(
             select(User.id).where(User.role == Role.LEAD, col(User.is_active).is_(True))
+        ).all()
+    )
+
+
+def active_of(session: Session, user_ids: Iterable[int | None]) -> list[int]:
+    """Those of `user_ids` who can still sign in."""
+    wanted = {u for u in user_ids if u}
+    if not wanted:
+        return []
+    return sorted(
+        session.exec(
+            select(User.id).where(col(User.id).in_(wanted), col(User.is_active).is_(True))
         ).all()
     )
 
@@ -295,18 +309,22 @@ def unread_count(session: Session, *, actor: Actor | None) -> int:
 def inbox(
     session: Session, *, actor: Actor | None, unread_only: bool = False, limit: int = INBOX_PAGE
 ) -> list[InboxItem]:
-    """The actor's own notifications, newest first (urgent unread ones on top)."""
+    """The actor's own notifications, newest first, with urgent unread ones on top (sorted
+    in the query, so an old urgent alert is never pushed off the page by newer items)."""
     if actor is None:
         return []
     query = select(Notification).where(Notification.recipient_id == actor.user_id)
     if unread_only:
         query = query.where(col(Notification.read_at).is_(None))
+    urgent_unread = when_then(
+        (col(Notification.urgent).is_(True) & col(Notification.read_at).is_(None), 0), else_=1
+    )
     rows = session.exec(
-        query.order_by(col(Notification.created_at).desc(), col(Notification.id).desc()).limit(
-            max(1, min(limit, 500))
-        )
+        query.order_by(
+            urgent_unread, col(Notification.created_at).desc(), col(Notification.id).desc()
+        ).limit(max(1, min(limit, 500)))
     ).all()
-    items = [
+    return [
         InboxItem(
             id=n.id,
             event=n.event,
@@ -320,8 +338,6 @@ def inbox(
         )
         for n in rows
     ]
-    items.sort(key=lambda i: not (i.urgent and i.unread))  # stable: keeps newest first
-    return items
 
 
 def mark_read(session: Session, *, actor: Actor | None, notification_id: int) -> bool:
@@ -409,7 +425,10 @@ def set_preferences(session: Session, *, actor: Actor | None, choices: dict) -> 
                 FieldError(f"delivery-{event}", f"{EVENTS[event].label} is always emailed")
             )
             continue
-        if raw_delivery not in (Delivery.IMMEDIATE, Delivery.DIGEST):
+        if not isinstance(raw_delivery, str) or raw_delivery not in (
+            Delivery.IMMEDIATE,
+            Delivery.DIGEST,
+        ):
             errors.append(
                 FieldError(f"delivery-{event}", f"Choose how to be told: {EVENTS[event].label}")
             )
@@ -417,23 +436,27 @@ def set_preferences(session: Session, *, actor: Actor | None, choices: dict) -> 
         changes[event] = Delivery(raw_delivery)
     if errors:
         raise ValidationFailed(errors)
-    before = {str(e): str(delivery_for(session, actor.user_id, e)) for e in changes}
+    before, after = {}, {}
     for event, delivery in changes.items():
+        old = delivery_for(session, actor.user_id, event)
+        if old != delivery:
+            before[str(event)], after[str(event)] = str(old), str(delivery)
+        # Kept even when it equals the team default: it is the person's own choice.
         row = session.get(NotificationPreference, (actor.user_id, str(event)))
         if row is None:
             row = NotificationPreference(user_id=actor.user_id, event=str(event), delivery="")
         row.delivery = str(delivery)
         row.updated_at = utcnow()
         session.add(row)
-    after = {str(e): str(d) for e, d in changes.items()}
-    audit.record(
-        session,
-        actor=actor,
-        action="notification.preferences_changed",
-        entity_type="user",
-        entity_id=actor.user_id,
-        detail={"before": before, "after": after},
-    )
+    if after:
+        audit.record(
+            session,
+            actor=actor,
+            action="notification.preferences_changed",
+            entity_type="user",
+            entity_id=actor.user_id,
+            detail={"before": before, "after": after},
+        )
     session.flush()
     return len(changes)
 
@@ -479,10 +502,11 @@ def set_team_rules(session: Session, *, actor: Actor | None, form: dict) -> None
         if info.urgent:
             continue
         default = data.get(f"default-{event}")
-        if default not in (Delivery.IMMEDIATE, Delivery.DIGEST):
+        if not isinstance(default, str) or default not in (Delivery.IMMEDIATE, Delivery.DIGEST):
             errors.append(FieldError(f"default-{event}", f"Choose the default: {info.label}"))
             continue
-        changes[event] = (data.get(f"enabled-{event}") in ("on", True, "true"), str(default))
+        ticked = data.get(f"enabled-{event}")
+        changes[event] = (ticked is True or ticked in ("on", "true"), str(default))
     if errors:
         raise ValidationFailed(errors)
     before, after = {}, {}
@@ -623,13 +647,18 @@ def case_outcome(session: Session, *, case, school_id: int | None) -> None:
     )
 
 
-def visit_flagged(session: Session, *, case, visit_uuid: str, flags: Iterable[str]) -> None:
+def visit_flagged(session: Session, *, case, visit_uuid: str, flags: Mapping[str, str]) -> None:
+    """`flags` maps each new reason's code to its words. The key holds a digest of the words,
+    so a reason that comes back changed (moved to another stage, handed to another officer)
+    is news to the leads again, while the same send repeated is not."""
     codes = ",".join(sorted(flags))
+    words = "\n".join(f"{code}:{flags[code]}" for code in sorted(flags))
+    digest = hashlib.sha256(words.encode()).hexdigest()[:16]
     notify(
         session,
         event=NotifyEvent.VISIT_FLAGGED,
         recipients=active_leads(session),
-        key=f"flagged:{visit_uuid}:{codes}",
+        key=f"flagged:{visit_uuid}:{codes}:{digest}",
         reference=case.reference,
         subject=f"Visit on {case.reference} needs review",
         body=(
@@ -696,8 +725,9 @@ def scan_targets(session: Session, *, today: date) -> int:
                 "missed. Act on the case today and record what was done."
             )
         else:
+            # An officer who has left is as good as nobody allocated: the leads must know.
             event = NotifyEvent.TARGET_DUE
-            recipients = [case.allocated_officer_id] if case.allocated_officer_id else leads
+            recipients = active_of(session, [case.allocated_officer_id]) or leads
             subject = f"{due.what} due today on {case.reference}"
             body = (
                 f"The {what} target for case {case.reference} is today, {_day(due.on)}. "
@@ -733,11 +763,13 @@ def scan_la_chases(session: Session, *, today: date) -> int:
     ).all()
     made = 0
     for notice, case in rows:
+        # If both have left, someone must still chase: every lead.
+        recipients = active_of(session, [notice.by_id, case.allocated_officer_id])
         made += len(
             notify(
                 session,
                 event=NotifyEvent.LA_CHASE,
-                recipients=[notice.by_id, case.allocated_officer_id],
+                recipients=recipients or active_leads(session),
                 key=f"la_chase:{notice.id}:{notice.response_due_on}",
                 reference=case.reference,
                 subject=f"Chase {notice.la_name}: no reply on {case.reference}",

@@ -592,14 +592,18 @@ def _store(
         detail = {"uuid": visit.client_uuid, "alerts_resolved": resolved}
         audit.case_event(session, actor=actor, case=case, action="visit.checked_out", detail=detail)
     visit.synced_at = now
-    added = _apply_flags(visit, _conflicts(session, doc=doc, case=case, actor=actor))
+    reasons = _conflicts(session, doc=doc, case=case, actor=actor)
+    added = _apply_flags(visit, reasons)
     session.add(visit)
     if added:
         audit.case_event(
             session, actor=actor, case=case, action="visit.flagged",
             detail={"uuid": visit.client_uuid, "reasons": added},
         )
-        notifications.visit_flagged(session, case=case, visit_uuid=visit.client_uuid, flags=added)
+        notifications.visit_flagged(
+            session, case=case, visit_uuid=visit.client_uuid,
+            flags={code: reasons[code] for code in added},
+        )
     if not visit.flag_reason:
         case.updated_at = utcnow()
         case.updated_by_id = actor.user_id
