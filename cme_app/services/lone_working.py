@@ -71,6 +71,7 @@ def _raise(
             recipient_id=alert.recipient_id,
             officer=(officer.name or officer.email) if officer else "An officer",
             expected_end=_clock(visit.expected_end_at),
+            now=now,
         )
     audit.record(
         session,

@@ -678,6 +678,7 @@ def lone_working(
     recipient_id: int,
     officer: str,
     expected_end: str,
+    now: datetime | None = None,
 ) -> None:
     """Urgent: always immediate, cannot be turned off."""
     who = "You are their buddy." if level == "buddy" else "Their buddy has been alerted."
@@ -694,6 +695,7 @@ def lone_working(
             "in the app when you have spoken to them."
         ),
         link=routes.DASHBOARD if level == "lead" else routes.VISITS,
+        now=now,
     )
 
 
