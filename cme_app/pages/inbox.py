@@ -247,13 +247,12 @@ class InboxState(AuthState):
 
 def _tags(n: rx.Var) -> rx.Component:
     return rx.el.span(
-        rx.cond(n.urgent, rx.el.strong("Urgent", class_name="tag tag--red")),
+        rx.cond(n.urgent, rx.el.strong("Urgent", class_name="tag tag--risk-red")),
         rx.cond(
             n.unread,
             rx.el.strong("Unread", class_name="tag"),
             rx.el.strong("Read", class_name="tag tag--grey"),
         ),
-        rx.el.span(": ", class_name="visually-hidden"),
         class_name="inbox-item__tags",
     )
 
@@ -280,7 +279,8 @@ def _item(n: rx.Var) -> rx.Component:
                 n.unread,
                 rx.el.button(
                     "Mark as read",
-                    rx.el.span(": ", n.subject, class_name="visually-hidden"),
+                    # Which one, for a screen reader's list of buttons.
+                    aria_label="Mark as read: " + n.subject,
                     type="button",
                     on_click=s.mark_read(n.id),
                     class_name="button button--secondary inbox-item__mark",
@@ -371,8 +371,11 @@ def _empty() -> rx.Component:
         ),
         rx.el.div(
             rx.el.p("You have no notifications yet."),
-            rx.el.p("You will be told here, and by email, when:"),
-            rx.el.ul(rx.foreach(s.told_about, lambda label: rx.el.li(label)), class_name="list"),
+            rx.el.p("You will be told here, and by email, about these events:"),
+            rx.el.ul(
+                rx.foreach(s.told_about, lambda label: rx.el.li(label)),
+                class_name="list list--bullet",
+            ),
             class_name="inbox-empty",
         ),
     )
@@ -417,10 +420,14 @@ def inbox_page() -> rx.Component:
     return page(
         rx.el.div(
             rx.el.h1("Inbox"),
-            rx.el.a(
-                "Notification settings",
-                href=routes.INBOX_SETTINGS,
-                class_name="inbox-head__settings",
+            # Admin and auditor have nothing to set.
+            rx.cond(
+                s.receives,
+                rx.el.a(
+                    "Notification settings",
+                    href=routes.INBOX_SETTINGS,
+                    class_name="inbox-head__settings",
+                ),
             ),
             class_name="inbox-head",
         ),
@@ -429,7 +436,8 @@ def inbox_page() -> rx.Component:
             rx.cond(
                 s.receives,
                 rx.fragment(
-                    _toolbar(),
+                    # No filter to offer until there is something to filter.
+                    rx.cond((s.items.length() > 0) | (s.show == "unread"), _toolbar()),
                     _messages(),
                     rx.cond(
                         s.items.length() > 0,

@@ -124,11 +124,18 @@ class InboxSettingsState(AuthState):
             return self._show_errors([FieldError("delivery", "Choose how you want to be told")])
         try:
             with session_scope() as session:
-                notifications.set_preferences(session, actor=actor, choices=choices)
+                # Only what the person changed is saved: an untouched event keeps following
+                # the team's default if a lead changes it later.
+                now = {p.event: p.delivery for p in notifications.preferences(session, actor=actor)}
+                changed = {e: d for e, d in choices.items() if now.get(e) != d}
+                if changed:
+                    notifications.set_preferences(session, actor=actor, choices=changed)
         except ValidationFailed as exc:
             return self._show_errors(exc.errors)
         except ServiceError as exc:
             return self._refuse(str(exc))
+        if not changed:
+            return self._done(actor, "Nothing has changed: your email choices are as they were.")
         return self._done(actor, "Your email choices have been saved.")
 
     @rx.event
@@ -193,7 +200,7 @@ def _locked(event: str) -> rx.Component:
     return rx.el.div(
         rx.el.p(_label(event), class_name="settings-event__label"),
         rx.el.p(
-            rx.el.strong("Always on", class_name="tag tag--red"),
+            rx.el.strong("Urgent", class_name="tag tag--risk-red"),
             " ",
             LOCKED_TEXT,
             class_name="settings-event__fixed",
@@ -312,6 +319,7 @@ def _team() -> rx.Component:
             key=InboxSettingsState.form_key,
         ),
         aria_labelledby="team-settings",
+        class_name="section settings-team",
     )
 
 

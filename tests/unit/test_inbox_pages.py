@@ -261,17 +261,22 @@ def test_preferences_bad_input_shows_the_error_summary_and_good_input_saves(team
     assert session.exec(select(NotificationPreference)).all() == []
     session.rollback()
 
-    _call(
-        state,
-        "save_preferences",
-        {"delivery-referral_new": "immediate", "delivery-case_allocated": "digest"},
-    )
+    # The browser sends every choice on the form; only the two changed ones are kept, so the
+    # rest go on following the team's defaults.
+    urgent = {str(e) for e, info in notifications.EVENTS.items() if info.urgent}
+    form = {f"delivery-{e}": state.values[f"delivery-{e}"] for e in state.mine if e not in urgent}
+    assert len(form) == 5
+    changed = {"delivery-referral_new": "immediate", "delivery-case_allocated": "digest"}
+    _call(state, "save_preferences", form | changed)
     assert state.error_list == [] and state.message == "Your email choices have been saved."
     assert state.values["delivery-referral_new"] == "immediate"
     session.expire_all()
     saved = {p.event: p.delivery for p in session.exec(select(NotificationPreference)).all()}
     session.rollback()
     assert saved == {"referral_new": "immediate", "case_allocated": "digest"}
+
+    _call(state, "save_preferences", form | changed)
+    assert state.message == "Nothing has changed: your email choices are as they were."
 
 
 def _team_form(**changes) -> dict:
