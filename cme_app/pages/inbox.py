@@ -135,7 +135,7 @@ class InboxState(AuthState):
 
     @rx.event
     def load(self):
-        self.items, self.loaded, self._links = [], False, {}
+        self.items, self.loaded, self._links, self.show = [], False, {}, "all"
         self._clear_messages()
         actor, redirect = self._page_guard(*INBOX_ROLES)
         if redirect:
