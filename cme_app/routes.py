@@ -10,6 +10,8 @@ CASE_DETAIL = "/cases/[ref]"
 DASHBOARD = "/dashboard"
 VISITS = "/visits"
 VISIT_NEW = "/visits/new"
+INBOX = "/inbox"
+INBOX_SETTINGS = "/inbox/settings"
 API_PREFIX = "/api/v1"
 
 

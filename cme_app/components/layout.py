@@ -7,8 +7,10 @@ import reflex as rx
 from .. import routes
 from ..services.reports import REPORT_VIEWERS
 from ..state.auth import AuthState
+from .poll import every
 
 SERVICE_NAME = "Children Missing Education"
+UNREAD_POLL_MS = 30_000  # the header's inbox count, while the tab is visible
 
 # Visits still in this phone's outbox must not vanish on sign-out: the outbox sends them first,
 # or the officer confirms discarding them (assets/outbox.js); call_script awaits the Promise.
@@ -42,6 +44,7 @@ def _nav() -> rx.Component:
             | (AuthState.user_role == "admin"),
             rx.el.a("Log inbound", href=routes.CASE_NEW),
         ),
+        _inbox_link(),
         rx.el.span(AuthState.user_name, class_name="app-header__user"),
         rx.el.button("Sign out", on_click=SIGN_OUT, class_name="link-button", type="button"),
         class_name="app-header__nav",
@@ -49,9 +52,37 @@ def _nav() -> rx.Component:
     )
 
 
+def _inbox_link() -> rx.Component:
+    """"Inbox 3" on screen, "Inbox, 3 unread" as its name (an aria-label: hidden spans inside
+    a link get spaces of their own in the computed name)."""
+    count = AuthState.unread_count
+    return rx.el.a(
+        "Inbox",
+        rx.cond(
+            count > 0,
+            rx.fragment(
+                " ",
+                rx.el.span(
+                    rx.cond(count > 99, "99+", count.to(str)), class_name="app-header__badge"
+                ),
+            ),
+        ),
+        href=routes.INBOX,
+        id="header-inbox",
+        aria_label=rx.cond(count > 0, "Inbox, " + count.to(str) + " unread", "Inbox"),
+        class_name="app-header__inbox",
+    )
+
+
 def page(
-    *children: rx.Component, narrow: bool = False, wide: bool = False, signed_in: bool = True
+    *children: rx.Component,
+    narrow: bool = False,
+    wide: bool = False,
+    signed_in: bool = True,
+    unread_poll=None,
 ) -> rx.Component:
+    """`unread_poll`: the handler the header's 30 s tick calls (the inbox page refreshes its
+    list with the count in one event); AuthState.poll_unread by default."""
     return rx.fragment(
         # Lets browser tests wait until the page is connected and its on_load has run.
         rx.el.div(id="hydrated", data_hydrated=rx.State.is_hydrated.to(str), hidden=True),
@@ -64,7 +95,15 @@ def page(
                     href="/",
                     class_name="app-header__service",
                 ),
-                rx.cond(AuthState.user_role != "", _nav()) if signed_in else rx.fragment(),
+                rx.cond(
+                    AuthState.user_role != "",
+                    rx.fragment(
+                        _nav(),
+                        every(ms=UNREAD_POLL_MS, on_tick=unread_poll or AuthState.poll_unread),
+                    ),
+                )
+                if signed_in
+                else rx.fragment(),
                 class_name="app-header__inner",
             ),
             class_name="app-header",

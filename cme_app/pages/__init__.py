@@ -5,6 +5,8 @@ from . import (  # noqa: F401
     case_detail,
     case_new,
     dashboard,
+    inbox,
+    inbox_settings,
     login,
     referral_detail,
     referral_form,

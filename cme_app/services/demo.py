@@ -9,7 +9,7 @@ from sqlmodel import Session, select
 from stdnum.gb import upn
 
 from ..models import Case, Child, Role, School, User
-from . import auth, casework, lifecycle, referrals, schools
+from . import auth, casework, lifecycle, notifications, referrals, schools
 from .permissions import Actor
 
 DEMO_PASSWORD = "demo-password-2026"  # noqa: S105 (published demo login)
@@ -123,10 +123,23 @@ def load_demo(session: Session) -> dict[str, int]:
                 school_urn=login.school_urn,
             )
             added["users"] += 1
+    # Before the cases: their referrals, allocations, return and closure then reach the duty
+    # officer's, the leads' and the schools' inboxes through the services that notify.
+    added["duty_officer"] = _duty_officer(session)
     if session.exec(select(Case.id).limit(1)).first() is None:
         added["cases"] = _demo_cases(session)
     added["visit_safety_notes"] = _visit_safety(session)
     return added
+
+
+def _duty_officer(session: Session) -> int:
+    """Olu Officer is the demo team's duty officer, unless someone has been chosen already."""
+    if notifications.duty_officer_id(session) is not None:
+        return 0
+    lead = session.exec(select(User).where(User.email == "lead@example.org")).one()
+    officer = session.exec(select(User).where(User.email == "officer@example.org")).one()
+    notifications.set_duty_officer(session, actor=_actor(lead), officer_id=officer.id)
+    return 1
 
 
 def _upn(serial: int) -> str:

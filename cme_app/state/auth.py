@@ -7,7 +7,7 @@ import reflex as rx
 from .. import routes
 from ..db import session_scope
 from ..models import Role
-from ..services import auth
+from ..services import auth, notifications
 from ..services.permissions import Actor
 from ..settings import get_settings
 
@@ -26,6 +26,8 @@ class AuthState(rx.State):
     )
     user_name: str = ""
     user_role: str = ""
+    # The header's inbox badge: set on every page load and by the header's poll.
+    unread_count: int = 0
 
     def _client_ip(self) -> str | None:
         return self.router.session.client_ip or None
@@ -48,10 +50,30 @@ class AuthState(rx.State):
         """Call first in every on_load. Returns (actor, None) or (None, redirect event)."""
         actor = self._actor()
         if actor is None:
+            self._set_unread(0)
             return None, rx.redirect(routes.LOGIN)
         if actor.role not in roles:
             return None, rx.redirect(auth.home_route(actor.role))
+        self._refresh_unread(actor)
         return actor, None
+
+    def _set_unread(self, count: int) -> None:
+        # Assign only on change: an assignment is sent to the browser even if equal.
+        if self.unread_count != count:
+            self.unread_count = count
+
+    def _refresh_unread(self, actor: Actor | None) -> None:
+        if actor is None:
+            self._set_unread(0)
+            return
+        with session_scope() as session:
+            self._set_unread(notifications.unread_count(session, actor=actor))
+
+    @rx.event
+    def poll_unread(self):
+        """The header's tick while the tab is visible. Not the user's activity, so it does not
+        keep an unattended session alive."""
+        self._refresh_unread(self._actor(touch=False))
 
     @rx.event
     def sign_out(self):
@@ -70,4 +92,5 @@ class AuthState(rx.State):
             auth.sign_out(session, token=self.session_token, actor=actor)
         self.session_token = ""
         self.user_name, self.user_role = "", ""
+        self._set_unread(0)
         return rx.redirect(routes.LOGIN)

@@ -21,7 +21,7 @@ from sqlalchemy import func
 from sqlmodel import SQLModel, select
 
 import cme_app.pages  # noqa: F401  (registers every page state)
-from cme_app.models import Case, HomeVisit, LoneWorkingAlert, Role, User
+from cme_app.models import Case, HomeVisit, LoneWorkingAlert, Notification, Role, User
 from cme_app.services import auth, referrals
 from cme_app.services.demo import example_referral_form
 from cme_app.state.auth import AuthState
@@ -54,6 +54,9 @@ ALLOWED_ROLES = {
     "CaseState": {Role.OFFICER, Role.LEAD, Role.ADMIN, Role.AUDITOR},
     "CaseNewState": {Role.ADMIN, Role.OFFICER, Role.LEAD},
     "VisitsState": {Role.OFFICER, Role.LEAD},
+    # Everyone has an inbox (admin and auditor an empty one) and its settings page.
+    "InboxState": ALL_ROLES,
+    "InboxSettingsState": ALL_ROLES,
 }
 
 CASEWORKERS = {Role.OFFICER, Role.LEAD}
@@ -81,6 +84,9 @@ HANDLER_ROLES = {
     # Lone-working alerts: the buddy or a lead marks the officer safe.
     "BoardState.mark_safe": CASEWORKERS,
     "DashboardState.mark_safe": {Role.LEAD},
+    # Only roles that are sent notifications choose how; only a lead sets the team's rules.
+    "InboxSettingsState.save_preferences": {Role.SCHOOL, Role.OFFICER, Role.LEAD},
+    "InboxSettingsState.save_team": {Role.LEAD},
 }
 
 
@@ -107,6 +113,13 @@ def world(session):
     officer_id = session.exec(select(User.id).where(User.email == "officer@example.org")).one()
     alert = LoneWorkingAlert(visit_id=visit.id, level="buddy", recipient_id=officer_id)
     session.add(alert)
+    # An unread inbox item for school A's user and one for the lead: nobody else may read them.
+    lead_id = session.exec(select(User.id).where(User.email == "lead@example.org")).one()
+    mine = [
+        _notification(school_a.user_id, case.reference, "returned", f"/referrals/{case.reference}"),
+        _notification(lead_id, case.reference, "referral_red", f"/cases/{case.reference}"),
+    ]
+    session.add_all(mine)
     session.commit()
 
     def token(email: str) -> str:
@@ -120,7 +133,17 @@ def world(session):
     }
     session.commit()
     return {"case": case, "draft": draft.public_id, "tokens": tokens, "form": form,
-            "visit_id": visit.id, "alert_id": alert.id}
+            "visit_id": visit.id, "alert_id": alert.id, "officer_id": officer_id,
+            "notification_id": mine[0].id, "notification_ids": [n.id for n in mine]}
+
+
+def _notification(recipient_id: int, reference: str, event: str, link: str) -> Notification:
+    return Notification(
+        recipient_id=recipient_id, event=event, dedupe_key=f"guard:{event}",
+        urgent=event == "referral_red", reference=reference,
+        subject=f"About {reference}", body=f"Something happened on {reference}.", link=link,
+        delivery="immediate",
+    )
 
 
 def _args_for(handler_name: str, fn, world) -> list:
@@ -155,6 +178,10 @@ def _args_for(handler_name: str, fn, world) -> list:
         "source_type": "other_la", "la_name": "Wakefield", "received_on": "2026-01-05",
         "line1": "1 Hostile Road", "town": "Leeds", "postcode": "LS1 1AA",
         "parent_name": "Mallory", "summary": "Hostile inbound notification",
+        # Notification settings: a person's choices, the team's rules and the duty officer.
+        "delivery-referral_new": "digest", "delivery-referral_returned": "digest",
+        "delivery-referral_red": "digest", "enabled-referral_new": "",
+        "default-referral_new": "digest", "duty_officer": str(world["officer_id"]),
     }
     values = {
         "form_data": {
@@ -167,7 +194,8 @@ def _args_for(handler_name: str, fn, world) -> list:
         "value": "moved_out_of_area",
         "reference": reference,
         "version": 1,
-        "notification_id": "1",
+        # School A's user's inbox item.
+        "notification_id": world["notification_id"],
         "visit_id": world["visit_id"],
         "outcome": "untraceable",
         "stage": "closed",
@@ -270,9 +298,54 @@ def test_handler_gives_nothing_to_wrong_callers(world, session, cls, handler_nam
         assert session.get(LoneWorkingAlert, world["alert_id"]).resolved_at is None
         unsafe = session.get(Case, case.id)
         assert (unsafe.warning_markers, unsafe.joint_visit_required) == (None, False)
+        for notification_id in world["notification_ids"]:
+            assert session.get(Notification, notification_id).read_at is None, (
+                f"{caller} marked a notification read via {handler_name}"
+            )
         session.rollback()
         seen = json.dumps(root.dict(), default=str) + repr(returned)
         for canary in (CANARY_FIRST, CANARY_LAST, CANARY_UPN):
             assert canary not in seen, f"{caller} received {canary} via {handler_name}"
         if handler_name == "sign_in":
             assert state.session_token == world["tokens"][caller], "a session was opened"
+
+
+def _state_for(cls, token: str):
+    root = rx.State(_reflex_internal_init=True)
+    state = root.get_substate(cls.get_full_name().split(".")[1:])
+    root.router = RouterData.from_router_data({
+        "pathname": "/inbox", "asPath": "/inbox", "query": {},
+        "headers": {"origin": "http://localhost:3000"},
+    })
+    state.session_token = token
+    return state
+
+
+@pytest.mark.parametrize("handler_name", ["mark_read", "open_item"])
+def test_nobody_marks_another_persons_notification_read(world, session, handler_name):
+    """The officer and the admin aim at the lead's item, school B at school A's: each stays
+    unread in the database, and the caller gets a calm message and no way to the item."""
+    from cme_app.pages.inbox import NOT_FOUND, InboxState
+
+    school_item, lead_item = world["notification_ids"]
+    fn = InboxState.event_handlers[handler_name].fn
+    for caller, target in (
+        (Role.OFFICER, lead_item), (Role.ADMIN, lead_item), (Role.SCHOOL, school_item),
+    ):
+        state = _state_for(InboxState, world["tokens"][caller])
+        returned = _run(fn(state, target))
+        session.expire_all()
+        assert session.get(Notification, target).read_at is None, f"{caller} read {target}"
+        session.rollback()
+        assert state.problem == NOT_FOUND
+        assert "/cases/" not in repr(returned) and "/referrals/" not in repr(returned)
+
+    # The owner's own call does mark it read, so the checks above can fail.
+    state = _state_for(InboxState, world["tokens"][Role.LEAD])
+    returned = _run(fn(state, lead_item))
+    session.expire_all()
+    assert session.get(Notification, lead_item).read_at is not None
+    session.rollback()
+    assert state.problem == ""
+    if handler_name == "open_item":
+        assert f"/cases/{world['case'].reference}" in repr(returned)
