@@ -43,6 +43,7 @@ class InboxRow:
     subject: str
     body: str
     link: str
+    link_text: str  # "Open CME-2026-00042", or where a lone-working alert is answered
     when: str  # "Today 16:02", UK time
     when_iso: str
 
@@ -105,6 +106,11 @@ class InboxState(AuthState):
                 subject=n.subject,
                 body=n.body,
                 link=n.link,
+                link_text=(
+                    f"Open {n.reference}"
+                    if n.link.startswith(("/cases/", "/referrals/"))
+                    else "Go to the lone-working alert"
+                ),
                 when=when_label(n.created_at, today),
                 when_iso=n.created_at.isoformat(),
             )
@@ -269,8 +275,7 @@ def _item(n: rx.Var) -> rx.Component:
         rx.el.p(rx.el.time(n.when, date_time=n.when_iso), class_name="inbox-item__when"),
         rx.el.div(
             rx.el.a(
-                "Open ",
-                n.reference,
+                n.link_text,
                 href=n.link,
                 on_click=s.open_item(n.id).prevent_default,
                 class_name="inbox-item__open",
