@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from playwright.sync_api import Locator, Page, expect
-from sqlmodel import select
+from sqlmodel import Session, select
 
 from cme_app.models import Case
 from cme_app.services.term_dates import seed_term_dates
@@ -50,10 +50,15 @@ def case_in(session, team, stage: str, *, risk: str | None = "amber", first_name
 
 
 def stage_of(session, reference: str) -> str:
-    session.expire_all()
-    stage = session.exec(select(Case.stage).where(Case.reference == reference)).one()
-    session.rollback()  # SQLite: don't hold the lock the server needs
-    return stage
+    """The case's stage as stored now, read in a short session of its own.
+
+    Never through the test's `session`: on SQLite every transaction of the app's engine begins
+    with BEGIN IMMEDIATE, i.e. takes the write lock (cme_app/db.py). Expiring the test's objects
+    (expire_all, rollback) made the next `case.reference` reload the case and hold that lock
+    while the test waited on the browser, so the server could not save the move it waited for.
+    """
+    with Session(session.get_bind()) as fresh:
+        return fresh.exec(select(Case.stage).where(Case.reference == reference)).one()
 
 
 def sign_in(page: Page, email: str) -> None:
@@ -150,9 +155,8 @@ def test_officer_moves_a_card_with_the_keyboard_only(page: Page, team, session):
     moved.focus()
     page.keyboard.press("Space")
     expect(moved).to_have_class(re.compile(r"\bcard--dragging\b"))  # lifted, on a slow machine too
-    page.wait_for_timeout(300)
     page.keyboard.press("ArrowLeft")
-    page.wait_for_timeout(400)
+    expect(column(page, "Enquiries")).to_have_class(re.compile(r"\bboard-col__list--over\b"))
     page.keyboard.press("Space")
     expect(announcement(page)).to_have_text(f"{case.reference} moved to Enquiries.")
     expect(card(page, "Enquiries", case.reference)).to_be_visible()
