@@ -1,11 +1,16 @@
-"""Helpers for the browser tests: hydration wait, axe-core checks, screenshots."""
+"""Helpers for the browser tests: hydration wait, sign-in, database reads, axe-core, screenshots."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from playwright.sync_api import BrowserContext, Page
+from sqlmodel import Session
+
+from tests.factories import PASSWORD
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
@@ -57,6 +62,33 @@ def wait_for_hydration(page: Page, timeout: float = 30_000) -> None:
     """Block until the Reflex page is connected and hydrated, so fills/clicks aren't lost."""
     page.wait_for_load_state("domcontentloaded", timeout=timeout)
     page.wait_for_function(_HYDRATED_JS, timeout=timeout, polling=50)
+
+
+def sign_in(page: Page, email: str) -> None:
+    """Sign in afresh (any earlier user's cookie cleared) and wait for the landing page."""
+    page.context.clear_cookies()
+    page.goto("/login")
+    wait_for_hydration(page)
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(lambda url: "/login" not in url)
+    wait_for_hydration(page)
+
+
+@contextmanager
+def fresh_session(session: Session) -> Iterator[Session]:
+    """A short session of its own, on the test session's engine, to read what is stored now.
+
+    Never read through the test's `session` while the app server may be writing: on SQLite every
+    transaction of the app's engine begins with BEGIN IMMEDIATE, i.e. takes the write lock
+    (cme_app/db.py). `session.expire_all(); ...; session.rollback()` also expired the test's own
+    objects, so the next `case.reference` silently reloaded and held that lock while the test
+    waited on the browser. Objects read here are detached when the block ends: their loaded
+    values stay readable and can never start a transaction.
+    """
+    with Session(session.get_bind()) as fresh:
+        yield fresh
 
 
 def axe_check(page: Page, *, impacts: tuple[str, ...] = ("serious", "critical")) -> list[dict]:

@@ -8,11 +8,16 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from playwright.sync_api import Locator, Page, expect
-from sqlmodel import Session, select
+from sqlmodel import select
 
 from cme_app.models import Case
 from cme_app.services.term_dates import seed_term_dates
-from tests.e2e.helpers import assert_no_axe_violations, screenshot, wait_for_hydration
+from tests.e2e.helpers import (
+    assert_no_axe_violations,
+    fresh_session,
+    screenshot,
+    wait_for_hydration,
+)
 from tests.factories import PASSWORD, make_case, make_school, make_user
 
 DESKTOP = {"width": 1280, "height": 900}
@@ -50,14 +55,9 @@ def case_in(session, team, stage: str, *, risk: str | None = "amber", first_name
 
 
 def stage_of(session, reference: str) -> str:
-    """The case's stage as stored now, read in a short session of its own.
-
-    Never through the test's `session`: on SQLite every transaction of the app's engine begins
-    with BEGIN IMMEDIATE, i.e. takes the write lock (cme_app/db.py). Expiring the test's objects
-    (expire_all, rollback) made the next `case.reference` reload the case and hold that lock
-    while the test waited on the browser, so the server could not save the move it waited for.
-    """
-    with Session(session.get_bind()) as fresh:
+    """The case's stage as stored now, read in a short session of its own (fresh_session says
+    why never through the test's `session`)."""
+    with fresh_session(session) as fresh:
         return fresh.exec(select(Case.stage).where(Case.reference == reference)).one()
 
 

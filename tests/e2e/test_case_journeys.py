@@ -16,7 +16,12 @@ from cme_app.models import Case
 from cme_app.services import casework, lifecycle, referrals
 from cme_app.services.demo import example_referral_form
 from cme_app.services.term_dates import seed_term_dates
-from tests.e2e.helpers import assert_no_axe_violations, screenshot, wait_for_hydration
+from tests.e2e.helpers import (
+    assert_no_axe_violations,
+    fresh_session,
+    screenshot,
+    wait_for_hydration,
+)
 from tests.factories import PASSWORD, make_user, two_schools
 
 DESKTOP = {"width": 1280, "height": 900}
@@ -51,11 +56,9 @@ def team(session):
 
 
 def _fresh(session, reference: str) -> Case:
-    session.expire_all()
-    case = session.exec(select(Case).where(Case.reference == reference)).one()
-    session.expunge(case)  # detached: reading it later can't start a new transaction
-    session.rollback()  # SQLite: don't hold the lock the server needs
-    return case
+    """The case as stored now, detached: reading it later can't start a transaction."""
+    with fresh_session(session) as fresh:
+        return fresh.exec(select(Case).where(Case.reference == reference)).one()
 
 
 def submitted(session, team, form: dict | None = None) -> str:

@@ -15,7 +15,12 @@ from cme_app.models import AuditEvent, CaseClosure, Referral, StageChange
 from cme_app.services import auth, referrals
 from cme_app.services.demo import example_referral_form
 from cme_app.services.term_dates import seed_term_dates
-from tests.e2e.helpers import assert_no_axe_violations, screenshot, wait_for_hydration
+from tests.e2e.helpers import (
+    assert_no_axe_violations,
+    fresh_session,
+    screenshot,
+    wait_for_hydration,
+)
 from tests.factories import PASSWORD, actor_for, make_school, make_user
 
 DESKTOP = {"width": 1280, "height": 900}
@@ -144,10 +149,9 @@ def test_lead_sees_the_dashboard_and_downloads_open_cases(page: Page, cases, ses
     assert len(refs) == 4
     olive = next(r for r in rows if r[0] == cases["overdue"].reference)
     assert olive[1:4] == ["Triage", "Red", "Olive"] and olive[10] == "Triage overdue"
-    session.expire_all()
-    export = session.exec(select(AuditEvent).where(AuditEvent.action == "case.export")).one()
+    with fresh_session(session) as fresh:
+        export = fresh.exec(select(AuditEvent).where(AuditEvent.action == "case.export")).one()
     assert export.detail == {"rows": 4}
-    session.rollback()  # SQLite: release the read so the server can write
 
 
 def test_dashboard_fits_a_phone(page: Page, cases):

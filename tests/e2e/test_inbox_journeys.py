@@ -12,7 +12,12 @@ from sqlmodel import select
 from cme_app.models import Notification, NotificationPreference, TeamSettings
 from cme_app.services import referrals
 from cme_app.services.demo import example_referral_form
-from tests.e2e.helpers import assert_no_axe_violations, screenshot, wait_for_hydration
+from tests.e2e.helpers import (
+    assert_no_axe_violations,
+    fresh_session,
+    screenshot,
+    wait_for_hydration,
+)
 from tests.e2e.test_referral_journeys import (
     fill_referral,
     open_new_referral,
@@ -38,10 +43,8 @@ def team(session):
 
 
 def _rows(session, query):
-    session.expire_all()
-    found = session.exec(query).all()
-    session.rollback()  # SQLite: don't hold the lock the server needs
-    return found
+    with fresh_session(session) as fresh:
+        return fresh.exec(query).all()
 
 
 def _sign_in_as(page: Page, email: str, lands_on: str) -> None:

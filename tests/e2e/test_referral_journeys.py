@@ -12,7 +12,12 @@ from sqlmodel import select
 from cme_app.models import AuditEvent, Referral
 from cme_app.services import referrals
 from cme_app.services.demo import example_referral_form
-from tests.e2e.helpers import assert_no_axe_violations, screenshot, wait_for_hydration
+from tests.e2e.helpers import (
+    assert_no_axe_violations,
+    fresh_session,
+    screenshot,
+    wait_for_hydration,
+)
 from tests.factories import PASSWORD, make_user, two_schools
 
 DESKTOP = {"width": 1280, "height": 900}
@@ -109,12 +114,10 @@ def fill_referral(page: Page, *, upn: str = "A383200012401", last_name: str = "T
 
 
 def submitted_count(session) -> int:
-    session.expire_all()
-    n = session.exec(
-        select(func.count()).select_from(Referral).where(Referral.status == "submitted")
-    ).one()
-    session.rollback()  # SQLite: don't hold the lock the server needs (BEGIN IMMEDIATE)
-    return n
+    with fresh_session(session) as fresh:
+        return fresh.exec(
+            select(func.count()).select_from(Referral).where(Referral.status == "submitted")
+        ).one()
 
 
 def test_school_submits_a_complete_referral_and_sees_it_in_their_list(page: Page, people, session):
@@ -208,12 +211,12 @@ def test_other_school_gets_not_found_for_a_referral_url(page: Page, people, sess
     wait_for_hydration(page)
     expect(page.get_by_role("heading", level=1)).to_have_text("Referral not found")
     expect(page.locator("body")).not_to_contain_text("Secret")
-    session.expire_all()
-    attempt = session.exec(
-        select(AuditEvent).where(
-            AuditEvent.actor_id == people["b"].user_id, AuditEvent.action == "referral.view"
-        )
-    ).one()
+    with fresh_session(session) as fresh:
+        attempt = fresh.exec(
+            select(AuditEvent).where(
+                AuditEvent.actor_id == people["b"].user_id, AuditEvent.action == "referral.view"
+            )
+        ).one()
     assert attempt.outcome == "not_found"
 
 

@@ -21,10 +21,12 @@ from cme_app.services.term_dates import seed_term_dates
 from tests.e2e.helpers import (
     SCREENSHOTS,
     assert_no_axe_violations,
+    fresh_session,
     screenshot,
+    sign_in,
     wait_for_hydration,
 )
-from tests.factories import PASSWORD, make_case, make_school, make_user
+from tests.factories import make_case, make_school, make_user
 
 DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 360, "height": 740}
@@ -57,17 +59,6 @@ def red_case(session, team, stage: str = "enquiries") -> Case:
     return case
 
 
-def sign_in(page: Page, email: str) -> None:
-    page.context.clear_cookies()
-    page.goto("/login")
-    wait_for_hydration(page)
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(lambda url: "/login" not in url)
-    wait_for_hydration(page)
-
-
 def open_case(page: Page, reference: str) -> None:
     page.goto(f"/cases/{reference}")
     wait_for_hydration(page)
@@ -89,11 +80,9 @@ def shot(part: Locator, name: str) -> None:
 
 
 def fresh_case(session, reference: str) -> Case:
-    session.expire_all()
-    case = session.exec(select(Case).where(Case.reference == reference)).one()
-    session.expunge(case)
-    session.rollback()  # SQLite: don't hold the lock the server needs
-    return case
+    """The case as stored now, detached: reading it later can't start a transaction."""
+    with fresh_session(session) as fresh:
+        return fresh.exec(select(Case).where(Case.reference == reference)).one()
 
 
 def visit_doc(case: Case, team, *, started: datetime, minutes: int = 30) -> dict:
@@ -134,12 +123,10 @@ def flagged_visit(session, team, case: Case) -> HomeVisit:
                                now=started + timedelta(minutes=50))
     session.commit()
     assert answer["flagged"], answer
-    visit = session.exec(
-        select(HomeVisit).where(HomeVisit.client_uuid == doc["client_uuid"])
-    ).one()
-    session.expunge(visit)
-    session.rollback()  # SQLite: don't hold the lock the server needs
-    return visit
+    with fresh_session(session) as fresh:
+        return fresh.exec(
+            select(HomeVisit).where(HomeVisit.client_uuid == doc["client_uuid"])
+        ).one()
 
 
 def test_lead_edits_visit_safety_and_reviews_a_flagged_visit(page: Page, team, session):
@@ -200,9 +187,9 @@ def test_lead_edits_visit_safety_and_reviews_a_flagged_visit(page: Page, team, s
     expect_done(page, "Visit marked as reviewed")
     expect(visits).to_contain_text("Reviewed by Lee Lead")
     expect(visits.get_by_role("button", name="Mark reviewed")).to_have_count(0)
-    session.expire_all()
-    assert session.get(HomeVisit, visit.id).flag_reviewed_by_id == team["lead"].user_id
-    session.rollback()
+    with fresh_session(session) as fresh:
+        reviewed_by = fresh.get(HomeVisit, visit.id).flag_reviewed_by_id
+    assert reviewed_by == team["lead"].user_id
 
     page.set_viewport_size(PHONE)
     shot(safety, "case-safety-phone")
@@ -218,12 +205,10 @@ def test_lead_edits_visit_safety_and_reviews_a_flagged_visit(page: Page, team, s
 
 
 def open_alerts(session) -> list[LoneWorkingAlert]:
-    session.expire_all()
-    rows = session.exec(
-        select(LoneWorkingAlert).where(LoneWorkingAlert.resolved_at.is_(None))
-    ).all()
-    session.rollback()
-    return rows
+    with fresh_session(session) as fresh:
+        return fresh.exec(
+            select(LoneWorkingAlert).where(LoneWorkingAlert.resolved_at.is_(None))
+        ).all()
 
 
 def overdue_visit(session, team, case: Case) -> datetime:

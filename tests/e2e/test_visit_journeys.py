@@ -34,10 +34,12 @@ from tests.e2e.helpers import (
     ARTIFACTS,
     ROOT,
     assert_no_axe_violations,
+    fresh_session,
     screenshot,
+    sign_in,
     wait_for_hydration,
 )
-from tests.factories import PASSWORD, make_user, two_schools
+from tests.factories import make_user, two_schools
 
 PHONE = {"viewport": {"width": 360, "height": 740}, "is_mobile": True, "has_touch": True}
 DESKTOP = {"viewport": {"width": 1280, "height": 800}}
@@ -78,11 +80,9 @@ def team(session):
 
 
 def _fresh(session, reference: str) -> Case:
-    session.expire_all()
-    case = session.exec(select(Case).where(Case.reference == reference)).one()
-    session.expunge(case)
-    session.rollback()  # SQLite: don't hold the lock the server needs
-    return case
+    """The case as stored now, detached: reading it later can't start a transaction."""
+    with fresh_session(session) as fresh:
+        return fresh.exec(select(Case).where(Case.reference == reference)).one()
 
 
 def allocated_case(session, team, *, joint: bool = False, markers: str | None = None,
@@ -113,7 +113,6 @@ def allocated_case(session, team, *, joint: bool = False, markers: str | None = 
         row.warning_markers = markers
         session.add(row)
         session.commit()
-    session.rollback()
     return reference
 
 
@@ -121,20 +120,15 @@ def _school_actor(session):
     from cme_app.models import User
     from tests.factories import actor_for
 
-    user = session.exec(select(User).where(User.email == "school.107999@example.org")).one()
-    session.rollback()
+    with fresh_session(session) as fresh:
+        user = fresh.exec(select(User).where(User.email == "school.107999@example.org")).one()
     return actor_for(user)
 
 
 def visits_for(session, reference: str) -> list[HomeVisit]:
-    session.expire_all()
-    case = session.exec(select(Case).where(Case.reference == reference)).one()
-    rows = list(session.exec(select(HomeVisit).where(HomeVisit.case_id == case.id)))
-    for row in rows:
-        session.expunge(row)
-    session.expunge(case)
-    session.rollback()
-    return rows
+    with fresh_session(session) as fresh:
+        case = fresh.exec(select(Case).where(Case.reference == reference)).one()
+        return list(fresh.exec(select(HomeVisit).where(HomeVisit.case_id == case.id)))
 
 
 # ----- Browser helpers --------------------------------------------------------------------
@@ -142,17 +136,6 @@ def visits_for(session, reference: str) -> list[HomeVisit]:
 
 def phone(new_context, **extra) -> Page:
     return new_context(**PHONE, **extra).new_page()
-
-
-def sign_in(page: Page, email: str) -> None:
-    page.context.clear_cookies()
-    page.goto("/login")
-    wait_for_hydration(page)
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(lambda url: "/login" not in url)
-    wait_for_hydration(page)
 
 
 def open_visits(page: Page) -> None:
@@ -607,11 +590,8 @@ def test_overdue_visit_alerts_the_buddy_who_marks_it_safe_and_the_officer_ends_i
     note.fill("Phoned Olu at 10:52, safe and leaving")
     alerts.get_by_role("button", name="Mark safe").click()
     expect(buddy.get_by_role("region", name="Lone-working alerts")).to_have_count(0)
-    session.expire_all()
-    raised = list(session.exec(select(LoneWorkingAlert)))
-    for a in raised:
-        session.expunge(a)
-    session.rollback()  # SQLite: don't hold the lock the server needs
+    with fresh_session(session) as fresh:
+        raised = fresh.exec(select(LoneWorkingAlert)).all()
     assert {a.level for a in raised} == {"buddy", "lead"}  # two hours late: leads too
     assert all(a.resolved_at is not None and a.resolved_by_id == team["buddy"].user_id
                for a in raised)
