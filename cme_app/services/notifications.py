@@ -182,7 +182,7 @@ def email_body(body: str, link: str) -> str:
     )
 
 
-def _message_id() -> str:
+def new_message_id() -> str:
     return f"<{uuid.uuid4()}@cme-app>"
 
 
@@ -250,7 +250,7 @@ def notify(
                 to_address=user.email,
                 kind=Delivery.IMMEDIATE,
                 dedupe_key=f"n:{item.id}",
-                message_id=_message_id(),
+                message_id=new_message_id(),
                 subject=subject,
                 body=email_body(body, link),
                 next_attempt_at=now,
