@@ -15,3 +15,27 @@ document.addEventListener("click", (event) => {
   (legend || target).scrollIntoView();
   (input || target).focus({ preventScroll: true });
 }, true);
+
+// Sign-in and sign-out. The session cookie is HttpOnly, so only an HTTP response can set or
+// clear it. After sign-in the login page reloads, so the WebSocket reconnects carrying the
+// cookie and the page sends the user home. Sign-out needs no reload: the server has already
+// ended the session the socket was opened with.
+window.cmeSignIn = async (ticket) => {
+  let ok = false;
+  try {
+    const response = await fetch("/api/v1/session", {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ ticket }),
+    });
+    ok = response.ok;
+  } catch (_) {
+    ok = false;
+  }
+  if (ok) window.location.reload();
+  else window.location.replace("/login?expired=1");
+};
+
+window.cmeSignOut = () =>
+  fetch("/api/v1/session", { method: "DELETE", credentials: "same-origin" }).catch(() => {});

@@ -47,6 +47,7 @@ from cme_app.pages.board import BoardState  # noqa: E402
 from cme_app.services import auth, schools  # noqa: E402
 from cme_app.services.term_dates import seed_term_dates  # noqa: E402
 from cme_app.settings import get_settings  # noqa: E402
+from tests.factories import session_token, state_for  # noqa: E402
 
 PASSWORD = "bench password 2026"  # noqa: S105 (a throwaway temp database)
 OPEN = ("new_referral", "triage", "enquiries", "home_visit", "awaiting_verification", "located")
@@ -104,12 +105,10 @@ def build_database(n_cases: int) -> str:
 def fresh_board(url: str) -> tuple[rx.State, BoardState]:
     use_database(url)
     with Session(engine_for(url)) as session:
-        token = auth.sign_in(session, email="lead@example.org", password=PASSWORD).token
+        token = session_token(session, "lead@example.org", PASSWORD)
         session.commit()
-    root = rx.State(_reflex_internal_init=True)
-    state = root.get_substate(BoardState.get_full_name().split(".")[1:])
-    state.session_token = token
-    return root, state
+    state = state_for(BoardState, token, path="/board")
+    return state.parent_state.parent_state, state
 
 
 def call(state: BoardState, name: str, *args):

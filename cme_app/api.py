@@ -125,6 +125,70 @@ async def _serve(request: Request, work: Work, *, touch: bool = True) -> JSONRes
         return _answer({"error": "server_error"}, 500)
 
 
+def _cookie_headers(response: JSONResponse, token: str | None) -> JSONResponse:
+    """Set (or, with None, clear) the session cookie: HttpOnly so no script can read it,
+    SameSite=Lax, Secure outside local runs."""
+    production = get_settings().production
+    if token is None:
+        response.delete_cookie(
+            SESSION_COOKIE, path="/", secure=production, httponly=True, samesite="lax"
+        )
+    else:
+        response.set_cookie(
+            SESSION_COOKIE,
+            token,
+            max_age=get_settings().session_absolute_hours * 3600,
+            path="/",
+            secure=production,
+            httponly=True,
+            samesite="lax",
+        )
+    return response
+
+
+def _foreign_origin(request: Request) -> bool:
+    """Cookie-setting routes need a same-site Origin: a cross-site form cannot sign anyone in
+    or out (login CSRF)."""
+    return request.headers.get("origin") not in get_settings().allowed_origins
+
+
+def _start_session(ticket: Any, ip: str | None) -> str | None:
+    with session_scope() as session:
+        return auth.activate_session(session, ticket=ticket, ip=ip)
+
+
+async def start_session(request: Request) -> JSONResponse:
+    """POST {ticket}: exchange the one-time sign-in ticket for the HttpOnly session cookie."""
+    if _foreign_origin(request):
+        return _answer({"error": "not_allowed", "message": NOT_ALLOWED}, 403)
+    try:
+        body = await _json_object(request)
+    except _BadBody as exc:
+        return _answer({"error": exc.error}, exc.status)
+    ip = request.client.host if request.client else None
+    token = await run_in_threadpool(_start_session, body.get("ticket"), ip)
+    if token is None:
+        return _answer({"error": "signed_out", "message": SIGNED_OUT}, 401)
+    return _cookie_headers(_answer({"status": "signed_in"}), token)
+
+
+def _end_session(token: str, ip: str | None) -> None:
+    with session_scope() as session:
+        actor = auth.actor_for_token(session, token, ip=ip, touch=False)
+        auth.sign_out(session, token=token, actor=actor)
+
+
+async def end_session(request: Request) -> JSONResponse:
+    """DELETE: end every session of the signed-in user and clear the cookie."""
+    if _foreign_origin(request):
+        return _answer({"error": "not_allowed", "message": NOT_ALLOWED}, 403)
+    token = request.cookies.get(SESSION_COOKIE, "")
+    if token:
+        ip = request.client.host if request.client else None
+        await run_in_threadpool(_end_session, token, ip)
+    return _cookie_headers(_answer({"status": "signed_out"}), None)
+
+
 async def visits_mine(request: Request) -> JSONResponse:
     return await _serve(request, lambda s, actor, _: visits.phone_list(s, actor=actor))
 
@@ -160,6 +224,8 @@ async def resolve_alert(request: Request) -> JSONResponse:
 api = Starlette(
     routes=[
         Route("/api/v1/health", health, methods=["GET"]),
+        Route("/api/v1/session", start_session, methods=["POST"]),
+        Route("/api/v1/session", end_session, methods=["DELETE"]),
         Route("/api/v1/visits/mine", visits_mine, methods=["GET"]),
         Route("/api/v1/visits/alerts", visit_alerts, methods=["GET"]),
         Route("/api/v1/visits", sync_visit, methods=["POST"]),

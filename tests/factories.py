@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from urllib.parse import urlencode
 
 from sqlmodel import Session
 
@@ -106,3 +107,30 @@ def make_case(
     session.add(case)
     session.flush()
     return case
+
+
+def session_token(session: Session, email: str, password: str = PASSWORD) -> str:
+    """Sign in and exchange the ticket, as the browser does; the token the HttpOnly cookie
+    would carry. The caller commits."""
+    ticket = auth.sign_in(session, email=email, password=password).ticket
+    return auth.activate_session(session, ticket=ticket)
+
+
+def state_for(cls, token: str, *, path: str = "/", query: dict | None = None):
+    """A page state as one browser tab sees it: the session cookie arrives only with the
+    socket handshake's headers."""
+    import reflex as rx
+    from reflex.istate.data import RouterData
+
+    from cme_app.state.auth import SESSION_COOKIE
+
+    root = rx.State(_reflex_internal_init=True)
+    state = root.get_substate(cls.get_full_name().split(".")[1:])
+    query = query or {}
+    root.router = RouterData.from_router_data({
+        "pathname": path,
+        "asPath": f"{path}?{urlencode(query)}" if query else path,
+        "query": query,
+        "headers": {"origin": "http://localhost:3000", "cookie": f"{SESSION_COOKIE}={token}"},
+    })
+    return state

@@ -54,6 +54,9 @@ class UserSession(SQLModel, table=True):
     last_seen_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     expires_at: datetime = Field(sa_type=UTCDateTime)
     revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # None while the row is a one-time sign-in ticket (see services/auth.open_session); set when
+    # the ticket is exchanged for the HttpOnly cookie's token.
+    activated_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     ip: str | None = Field(default=None, max_length=64)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import reflex as rx
 
 from .. import routes
@@ -11,9 +13,10 @@ from ..components.visits import outbox_login_notice
 from ..db import session_scope
 from ..services import auth
 from ..services.errors import NotAllowed
-from ..state.auth import AuthState
+from ..state.auth import SIGN_IN_SCRIPT, AuthState
 
-SEND_WAITING = "window.cmeOutbox && window.cmeOutbox.replay()"
+# The sign-in ticket was not exchanged in time (or the connection dropped mid-way).
+SIGN_IN_EXPIRED = "Your sign-in did not finish. Enter your email address and password again."
 
 
 class LoginState(AuthState):
@@ -27,6 +30,9 @@ class LoginState(AuthState):
         actor = self._actor()
         if actor is not None:
             return rx.redirect(auth.home_route(actor.role))
+        if self.router.url.query_parameters.get("expired"):
+            self.error_list = [["email", SIGN_IN_EXPIRED]]
+            self.errors = {"email": SIGN_IN_EXPIRED}
         return None
 
     @rx.event
@@ -53,10 +59,10 @@ class LoginState(AuthState):
         except NotAllowed as exc:
             return self._fail([["email", str(exc)]])
         self.errors, self.error_list = {}, []
-        self.session_token = result.token
         self.user_name, self.user_role = result.actor.name, str(result.actor.role)
-        # Visits left on this phone by a session that ended go as soon as their officer is back.
-        return [rx.redirect(auth.home_route(result.actor.role)), rx.call_script(SEND_WAITING)]
+        # The page reloads signed in and `load` sends the user home; outbox.js sends any
+        # visits left on this phone by a session that ended as soon as it loads.
+        return rx.call_script(SIGN_IN_SCRIPT.format(ticket=json.dumps(result.ticket)))
 
     def _fail(self, errors: list[list[str]]):
         self.error_list = errors

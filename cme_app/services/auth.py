@@ -126,8 +126,14 @@ def _token_hash(token: str) -> str:
 
 @dataclass(frozen=True)
 class SignInResult:
-    token: str
+    """`ticket` is one-time and short-lived: the browser exchanges it at POST /api/v1/session
+    for the session token, which only ever travels in an HttpOnly cookie."""
+
+    ticket: str
     actor: Actor
+
+
+TICKET_SECONDS = 60
 
 
 def _recent_failures(session: Session, email: str) -> int:
@@ -140,8 +146,9 @@ def _recent_failures(session: Session, email: str) -> int:
     ).one()
 
 
-def sign_in(session: Session, *, email: str, password: str, ip: str | None = None) -> SignInResult:
-    """Check a password and open a session. The same error for unknown user or wrong password."""
+def check_password(session: Session, *, email: str, password: str, ip: str | None = None) -> User:
+    """The account for a correct email and password. The same error for an unknown user or a
+    wrong password; throttled per account (Cyber Essentials: at most 10 guesses in 5 minutes)."""
     email = normalise_email(email)[:254]
     password = (password or "")[:MAX_PASSWORD_LENGTH]
     if _recent_failures(session, email) >= get_settings().login_max_failures:
@@ -170,21 +177,59 @@ def sign_in(session: Session, *, email: str, password: str, ip: str | None = Non
         )
         raise NotAllowed(SIGN_IN_FAILED)
     session.add(LoginAttempt(email=email, success=True, ip=ip))
-    token = secrets.token_urlsafe(32)
+    return user
+
+
+def open_session(session: Session, *, user: User, ip: str | None = None) -> SignInResult:
+    """Record a successful sign-in and open a pending session, returned as a one-time ticket."""
+    ticket = secrets.token_urlsafe(32)
     now = utcnow()
     session.add(
         UserSession(
-            token_hash=_token_hash(token),
+            token_hash=_token_hash(ticket),
             user_id=user.id,
             created_at=now,
             last_seen_at=now,
-            expires_at=now + timedelta(hours=get_settings().session_absolute_hours),
+            expires_at=now + timedelta(seconds=TICKET_SECONDS),
             ip=ip,
         )
     )
     actor = _actor_for(session, user, ip)
     audit.record(session, actor=actor, action="auth.sign_in", entity_type="user", entity_id=user.id)
-    return SignInResult(token=token, actor=actor)
+    return SignInResult(ticket=ticket, actor=actor)
+
+
+def sign_in(session: Session, *, email: str, password: str, ip: str | None = None) -> SignInResult:
+    """Check a password and open a pending session (see `activate_session`)."""
+    user = check_password(session, email=email, password=password, ip=ip)
+    return open_session(session, user=user, ip=ip)
+
+
+def activate_session(session: Session, *, ticket: str | None, ip: str | None = None) -> str | None:
+    """Exchange a sign-in ticket, once and within TICKET_SECONDS, for a session token.
+
+    The token replaces the ticket's hash on the row, so the ticket is spent."""
+    if not ticket or not isinstance(ticket, str) or len(ticket) > 100:
+        return None
+    row = session.exec(
+        select(UserSession).where(UserSession.token_hash == _token_hash(ticket))
+    ).first()
+    now = utcnow()
+    if row is None or row.activated_at is not None or row.revoked_at is not None:
+        return None
+    if now >= row.expires_at:
+        return None
+    user = session.get(User, row.user_id)
+    if user is None or not user.is_active:
+        return None
+    token = secrets.token_urlsafe(32)
+    row.token_hash = _token_hash(token)
+    row.activated_at = row.last_seen_at = now
+    row.expires_at = now + timedelta(hours=get_settings().session_absolute_hours)
+    if ip:
+        row.ip = ip
+    session.add(row)
+    return token
 
 
 def _actor_for(session: Session, user: User, ip: str | None) -> Actor:
@@ -210,7 +255,7 @@ def actor_for_token(
     row = session.exec(
         select(UserSession).where(UserSession.token_hash == _token_hash(token))
     ).first()
-    if row is None or row.revoked_at is not None:
+    if row is None or row.revoked_at is not None or row.activated_at is None:
         return None
     now = utcnow()
     idle = timedelta(minutes=get_settings().session_idle_minutes)
@@ -226,23 +271,38 @@ def actor_for_token(
     return _actor_for(session, user, ip)
 
 
+def end_sessions(session: Session, *, user_id: int) -> int:
+    """Revoke every open session of one user; their open tabs are signed out at their next
+    event. Returns how many were open."""
+    now = utcnow()
+    rows = session.exec(
+        select(UserSession).where(UserSession.user_id == user_id, UserSession.revoked_at.is_(None))
+    ).all()
+    for row in rows:
+        row.revoked_at = now
+        session.add(row)
+    return len(rows)
+
+
 def sign_out(session: Session, *, token: str | None, actor: Actor | None) -> None:
-    if not token:
+    """Signing out ends every open session of that user, not just this browser's."""
+    if not token or len(token) > 100:
         return
     row = session.exec(
         select(UserSession).where(UserSession.token_hash == _token_hash(token))
     ).first()
-    if row is not None and row.revoked_at is None:
-        row.revoked_at = utcnow()
-        session.add(row)
-        audit.record(
-            session,
-            actor=actor,
-            action="auth.sign_out",
-            entity_type="user",
-            entity_id=row.user_id,
-            actor_id=row.user_id,
-        )
+    if row is None or row.revoked_at is not None:
+        return
+    ended = end_sessions(session, user_id=row.user_id)
+    audit.record(
+        session,
+        actor=actor,
+        action="auth.sign_out",
+        entity_type="user",
+        entity_id=row.user_id,
+        actor_id=row.user_id,
+        detail={"sessions_ended": ended},
+    )
 
 
 def home_route(role: Role) -> str:

@@ -11,23 +11,37 @@ from ..services import auth, notifications
 from ..services.permissions import Actor
 from ..settings import get_settings
 
-SESSION_COOKIE = "cme_session"
+# `__Host-` pins the cookie to this host over HTTPS with Path=/ (production only: it needs
+# Secure, which plain-http local runs cannot send).
+SESSION_COOKIE = "__Host-cme_session" if get_settings().production else "cme_session"
+# The browser's side of sign-in and sign-out (assets/app.js): the HttpOnly cookie can only be
+# set and cleared by an HTTP response; after sign-in a reload makes the WebSocket reconnect
+# carrying it.
+SIGN_IN_SCRIPT = "window.cmeSignIn({ticket})"
+SIGN_OUT_SCRIPT = "window.cmeSignOut()"
+
+
+def cookie_value(header: str, name: str = SESSION_COOKIE) -> str:
+    """One cookie's value from a Cookie header."""
+    for part in (header or "").split(";"):
+        key, sep, value = part.strip().partition("=")
+        if sep and key == name:
+            return value.strip()
+    return ""
 
 
 class AuthState(rx.State):
-    """Base for page states. Only the opaque session token lives in the browser."""
+    """Base for page states. The session token never enters the state or any script: it is
+    read from the HttpOnly cookie sent with the WebSocket handshake."""
 
-    session_token: str = rx.Cookie(
-        "",
-        name=SESSION_COOKIE,
-        same_site="strict",
-        secure=get_settings().production,
-        max_age=get_settings().session_absolute_hours * 3600,
-    )
     user_name: str = ""
     user_role: str = ""
     # The header's inbox badge: set on every page load and by the header's poll.
     unread_count: int = 0
+
+    def _session_token(self) -> str:
+        # Reflex keeps the handshake's headers server-side and never serialises the cookie.
+        return cookie_value(self.router.headers.cookie)
 
     def _client_ip(self) -> str | None:
         return self.router.session.client_ip or None
@@ -38,7 +52,7 @@ class AuthState(rx.State):
         `touch=False` for automatic requests (polling) that are not the user's activity."""
         with session_scope() as session:
             actor = auth.actor_for_token(
-                session, self.session_token, ip=self._client_ip(), touch=touch
+                session, self._session_token(), ip=self._client_ip(), touch=touch
             )
         name, role = (actor.name, str(actor.role)) if actor else ("", "")
         # Assign only on change: an assignment is sent to the browser even if equal.
@@ -89,8 +103,7 @@ class AuthState(rx.State):
     def _sign_out(self):
         actor = self._actor()
         with session_scope() as session:
-            auth.sign_out(session, token=self.session_token, actor=actor)
-        self.session_token = ""
+            auth.sign_out(session, token=self._session_token(), actor=actor)
         self.user_name, self.user_role = "", ""
         self._set_unread(0)
-        return rx.redirect(routes.LOGIN)
+        return [rx.call_script(SIGN_OUT_SCRIPT), rx.redirect(routes.LOGIN)]

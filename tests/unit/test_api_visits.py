@@ -17,7 +17,7 @@ from starlette.testclient import TestClient
 from cme_app.api import MAX_BODY, api
 from cme_app.models import Address, AuditEvent, HomeVisit, User, UserSession
 from cme_app.services import auth, lone_working, visits
-from tests.factories import PASSWORD, make_case, make_school
+from tests.factories import PASSWORD, make_case, make_school, session_token
 
 MINE, ALERTS, SYNC = "/api/v1/visits/mine", "/api/v1/visits/alerts", "/api/v1/visits"
 
@@ -64,8 +64,7 @@ class _Tokens(dict):
         self.session = session
 
     def __missing__(self, key: str) -> str:
-        self[key] = auth.sign_in(self.session, email=f"{key}@example.org",
-                                 password=PASSWORD).token
+        self[key] = session_token(self.session, f"{key}@example.org")
         self.session.commit()
         return self[key]
 

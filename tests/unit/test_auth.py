@@ -10,7 +10,7 @@ from sqlmodel import select
 from cme_app.models import AuditEvent, LoginAttempt, User, UserSession, utcnow
 from cme_app.services import auth
 from cme_app.services.errors import NotAllowed, ValidationFailed
-from tests.factories import PASSWORD, make_school, make_user
+from tests.factories import PASSWORD, make_school, make_user, session_token
 
 
 def test_password_is_stored_as_argon2_hash(session):
@@ -25,9 +25,31 @@ def test_sign_in_opens_a_server_side_session(session):
     result = auth.sign_in(session, email=" lead@example.org ", password=PASSWORD, ip="10.0.0.9")
     assert result.actor.role == "lead"
     row = session.exec(select(UserSession)).one()
-    assert row.token_hash != result.token and len(result.token) >= 40
-    assert auth.actor_for_token(session, result.token).user_id == result.actor.user_id
+    assert row.activated_at is None
+    # The ticket is not a session: only its exchange gives the cookie's token.
+    assert auth.actor_for_token(session, result.ticket) is None
+    token = auth.activate_session(session, ticket=result.ticket)
+    assert row.token_hash not in (token, result.ticket) and len(token) >= 40
+    assert row.activated_at is not None
+    assert auth.actor_for_token(session, token).user_id == result.actor.user_id
     assert auth.home_route(result.actor.role) == "/board"
+
+
+def test_a_sign_in_ticket_works_once_and_only_briefly(session):
+    make_user(session, "officer", email="o@example.org")
+    first = auth.sign_in(session, email="o@example.org", password=PASSWORD)
+    assert auth.activate_session(session, ticket=first.ticket)
+    assert auth.activate_session(session, ticket=first.ticket) is None
+    late = auth.sign_in(session, email="o@example.org", password=PASSWORD)
+    row = session.exec(
+        select(UserSession).where(UserSession.activated_at.is_(None))
+    ).one()
+    row.expires_at = utcnow() - timedelta(seconds=1)
+    session.add(row)
+    session.flush()
+    assert auth.activate_session(session, ticket=late.ticket) is None
+    for junk in (None, "", "x" * 500, 42, ["ticket"]):
+        assert auth.activate_session(session, ticket=junk) is None
 
 
 def test_unknown_user_and_wrong_password_get_the_same_error(session):
@@ -73,37 +95,43 @@ def test_unknown_accounts_are_throttled_too(session):
     assert str(exc.value) == auth.SIGN_IN_THROTTLED
 
 
-def test_sign_out_revokes_the_session(session):
+def test_sign_out_ends_every_session_of_that_user(session):
     make_user(session, "officer", email="o@example.org")
-    result = auth.sign_in(session, email="o@example.org", password=PASSWORD)
-    auth.sign_out(session, token=result.token, actor=result.actor)
-    assert auth.actor_for_token(session, result.token) is None
-    assert session.exec(select(AuditEvent).where(AuditEvent.action == "auth.sign_out")).one()
+    make_user(session, "lead", email="l@example.org")
+    phone, desk = session_token(session, "o@example.org"), session_token(session, "o@example.org")
+    other = session_token(session, "l@example.org")
+    actor = auth.actor_for_token(session, phone)
+    auth.sign_out(session, token=phone, actor=actor)
+    assert auth.actor_for_token(session, phone) is None
+    assert auth.actor_for_token(session, desk) is None
+    assert auth.actor_for_token(session, other).role == "lead"
+    event = session.exec(select(AuditEvent).where(AuditEvent.action == "auth.sign_out")).one()
+    assert event.detail == {"sessions_ended": 2}
 
 
 def test_idle_and_absolute_timeouts(session):
     make_user(session, "officer", email="o@example.org")
-    result = auth.sign_in(session, email="o@example.org", password=PASSWORD)
+    token = session_token(session, "o@example.org")
     row = session.exec(select(UserSession)).one()
     row.last_seen_at = utcnow() - timedelta(minutes=31)
     session.add(row)
     session.flush()
-    assert auth.actor_for_token(session, result.token) is None
+    assert auth.actor_for_token(session, token) is None
     row.last_seen_at = utcnow()
     row.expires_at = utcnow() - timedelta(seconds=1)
     session.add(row)
     session.flush()
-    assert auth.actor_for_token(session, result.token) is None
+    assert auth.actor_for_token(session, token) is None
 
 
 def test_disabled_user_loses_access(session):
     make_user(session, "officer", email="o@example.org")
-    result = auth.sign_in(session, email="o@example.org", password=PASSWORD)
+    token = session_token(session, "o@example.org")
     user = session.exec(select(User).where(User.email == "o@example.org")).one()
     user.is_active = False
     session.add(user)
     session.flush()
-    assert auth.actor_for_token(session, result.token) is None
+    assert auth.actor_for_token(session, token) is None
     with pytest.raises(NotAllowed):
         auth.sign_in(session, email="o@example.org", password=PASSWORD)
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-import reflex as rx
 from sqlalchemy import event
 from sqlmodel import select
 
@@ -20,11 +19,11 @@ from cme_app.models import (
     Stage,
 )
 from cme_app.pages.board import COLUMN_VARS, BoardState
-from cme_app.services import auth, board, lifecycle
+from cme_app.services import board, lifecycle
 from cme_app.services.board import BoardFilters, parse_filters
 from cme_app.services.errors import NotAllowed
 from cme_app.services.term_dates import seed_term_dates
-from tests.factories import PASSWORD, make_case, make_school, make_user
+from tests.factories import make_case, make_school, make_user, session_token, state_for
 
 # Friday of a normal teaching week in the seeded 2026-27 calendar.
 TODAY = date(2026, 11, 27)
@@ -390,12 +389,9 @@ def test_board_load_uses_the_same_number_of_queries_for_100_and_300_cases(sessio
 
 
 def _board_state(session, email: str) -> BoardState:
-    token = auth.sign_in(session, email=email, password=PASSWORD).token
+    token = session_token(session, email)
     session.commit()
-    root = rx.State(_reflex_internal_init=True)
-    state = root.get_substate(BoardState.get_full_name().split(".")[1:])
-    state.session_token = token
-    return state
+    return state_for(BoardState, token, path="/board")
 
 
 def call(state: BoardState, handler: str, *args):

@@ -8,8 +8,6 @@ import inspect
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-import reflex as rx
-from reflex.istate.data import RouterData
 from sqlmodel import select
 
 import cme_app.pages  # noqa: F401  (registers every page state)
@@ -22,10 +20,10 @@ from cme_app.models import (
 )
 from cme_app.pages.inbox import NOT_FOUND, InboxState, parse_id, when_label
 from cme_app.pages.inbox_settings import InboxSettingsState
-from cme_app.services import auth, notifications, referrals
+from cme_app.services import notifications, referrals
 from cme_app.services.demo import example_referral_form
 from cme_app.state.auth import AuthState
-from tests.factories import PASSWORD, make_user, two_schools
+from tests.factories import make_user, session_token, state_for, two_schools
 
 RED = {
     "concern-none_known": "",
@@ -35,18 +33,7 @@ RED = {
 
 
 def _state(cls, token: str):
-    root = rx.State(_reflex_internal_init=True)
-    state = root.get_substate(cls.get_full_name().split(".")[1:])
-    root.router = RouterData.from_router_data(
-        {
-            "pathname": "/inbox",
-            "asPath": "/inbox",
-            "query": {},
-            "headers": {"origin": "http://localhost:3000"},
-        }
-    )
-    state.session_token = token
-    return state
+    return state_for(cls, token, path="/inbox")
 
 
 def _call(state, name: str, *args):
@@ -86,7 +73,7 @@ def team(session):
     session.commit()
 
     def token(email):
-        t = auth.sign_in(session, email=email, password=PASSWORD).token
+        t = session_token(session, email)
         session.commit()
         return t
 

@@ -1,0 +1,62 @@
+"""The session cookie in Debian Chromium (issue 5): set by an HTTP route as HttpOnly and
+SameSite=Lax, invisible to scripts and storage, carried by the WebSocket, and ended for every
+tab of the user when they sign out."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from cme_app.state.auth import SESSION_COOKIE
+from tests.e2e.helpers import sign_in, wait_for_hydration
+from tests.factories import make_user
+
+
+@pytest.fixture
+def lead(session):
+    user = make_user(session, "lead", email="lead@example.org", name="Lee Lead")
+    session.commit()
+    return user
+
+
+def _storage_dump(page: Page) -> str:
+    return page.evaluate(
+        """() => JSON.stringify({
+            cookie: document.cookie,
+            local: Object.entries(localStorage),
+            session: Object.entries(sessionStorage),
+            url: location.href,
+        })"""
+    )
+
+
+def test_the_session_cookie_is_httponly_and_never_reaches_scripts(page: Page, lead):
+    sign_in(page, "lead@example.org")
+    page.wait_for_url("**/board")
+    [cookie] = [c for c in page.context.cookies() if c["name"] == SESSION_COOKIE]
+    assert cookie["httpOnly"] is True
+    assert cookie["sameSite"] == "Lax"
+    assert cookie["path"] == "/"
+    dump = _storage_dump(page)
+    assert SESSION_COOKIE not in dump
+    assert cookie["value"] not in dump
+    # The board is live over the socket: the cookie came with the handshake.
+    expect(page.get_by_role("heading", name="Case board")).to_be_visible()
+
+
+def test_signing_out_ends_the_users_other_tabs_at_their_next_event(page: Page, lead, new_context):
+    sign_in(page, "lead@example.org")
+    page.wait_for_url("**/board")
+    other = new_context().new_page()
+    sign_in(other, "lead@example.org")
+    other.wait_for_url("**/board")
+
+    page.get_by_role("button", name="Sign out").click()
+    page.wait_for_url("**/login")
+    assert not [c for c in page.context.cookies() if c["name"] == SESSION_COOKIE]
+
+    # The other browser still holds its cookie, but the server ended that session too.
+    other.goto("/inbox")
+    other.wait_for_url("**/login")
+    wait_for_hydration(other)
+    expect(other.get_by_role("heading", name="Sign in")).to_be_visible()

@@ -1,0 +1,104 @@
+"""The session cookie's HTTP routes: POST /api/v1/session exchanges a one-time sign-in ticket
+for an HttpOnly cookie; DELETE ends every session of that user and clears it."""
+
+from __future__ import annotations
+
+import pytest
+from sqlmodel import select
+from starlette.testclient import TestClient
+
+from cme_app.api import api
+from cme_app.models import AuditEvent, UserSession
+from cme_app.services import auth
+from cme_app.state.auth import SESSION_COOKIE, cookie_value
+from tests.factories import PASSWORD, make_user, session_token
+
+ORIGIN = {"Origin": "http://localhost:3000"}
+URL = "/api/v1/session"
+
+
+@pytest.fixture
+def client():
+    with TestClient(api, base_url="http://localhost:3000") as c:
+        yield c
+
+
+@pytest.fixture
+def ticket(session):
+    make_user(session, "officer", email="o@example.org")
+    result = auth.sign_in(session, email="o@example.org", password=PASSWORD)
+    session.commit()
+    return result.ticket
+
+
+def _set_cookie(response) -> str:
+    [header] = [v for k, v in response.headers.items() if k.lower() == "set-cookie"]
+    return header
+
+
+def test_the_ticket_becomes_an_httponly_lax_cookie(client, session, ticket):
+    response = client.post(URL, json={"ticket": ticket}, headers=ORIGIN)
+    assert response.status_code == 200
+    header = _set_cookie(response)
+    attributes = [a.strip().lower() for a in header.split(";")]
+    assert "httponly" in attributes and "samesite=lax" in attributes and "path=/" in attributes
+    assert "secure" not in attributes  # local runs are plain http; production adds Secure
+    assert response.headers["cache-control"] == "no-store"
+    token = cookie_value(header.split(";")[0], SESSION_COOKIE)
+    assert token and token != ticket
+    session.expire_all()
+    assert auth.actor_for_token(session, token).email == "o@example.org"
+    session.rollback()  # end the read: SQLite transactions here take the write lock
+    # Spent: a second exchange (a replayed request) gets nothing.
+    again = client.post(URL, json={"ticket": ticket}, headers=ORIGIN)
+    assert again.status_code == 401 and "set-cookie" not in again.headers
+
+
+@pytest.mark.parametrize(
+    "headers", [{}, {"Origin": "https://evil.example"}, {"Origin": "null"}],
+    ids=["no-origin", "foreign", "null"],
+)
+def test_a_cross_site_request_cannot_sign_anyone_in(client, session, ticket, headers):
+    response = client.post(URL, json={"ticket": ticket}, headers=headers)
+    assert response.status_code == 403 and "set-cookie" not in response.headers
+    session.expire_all()
+    assert session.exec(select(UserSession)).one().activated_at is None
+
+
+@pytest.mark.parametrize(
+    "body", [b"not json", b"[1,2]", b'{"ticket": 42}', b'{"ticket": "made-up"}', b"{}"]
+)
+def test_bad_bodies_get_no_cookie(client, body):
+    response = client.post(
+        URL, content=body, headers={**ORIGIN, "Content-Type": "application/json"}
+    )
+    assert response.status_code in (400, 401)
+    assert "set-cookie" not in response.headers
+    assert "Traceback" not in response.text
+
+
+def test_delete_ends_every_session_and_clears_the_cookie(client, session):
+    make_user(session, "lead", email="l@example.org")
+    desk, phone = session_token(session, "l@example.org"), session_token(session, "l@example.org")
+    session.commit()
+    response = client.delete(URL, headers={**ORIGIN, "Cookie": f"{SESSION_COOKIE}={desk}"})
+    assert response.status_code == 200
+    header = _set_cookie(response).lower()
+    assert header.startswith(f"{SESSION_COOKIE}=") and "max-age=0" in header
+    session.expire_all()
+    assert auth.actor_for_token(session, desk) is None
+    assert auth.actor_for_token(session, phone) is None
+    event = session.exec(select(AuditEvent).where(AuditEvent.action == "auth.sign_out")).one()
+    assert event.detail == {"sessions_ended": 2}
+
+
+def test_delete_from_another_site_is_refused(client, session):
+    make_user(session, "lead", email="l@example.org")
+    token = session_token(session, "l@example.org")
+    session.commit()
+    response = client.delete(
+        URL, headers={"Origin": "https://evil.example", "Cookie": f"{SESSION_COOKIE}={token}"}
+    )
+    assert response.status_code == 403
+    session.expire_all()
+    assert auth.actor_for_token(session, token) is not None
