@@ -172,7 +172,7 @@ def redact_traceback(text: str) -> str:
     """
     out, in_tb = [], False
     for line in text.splitlines():
-        if line.startswith("Traceback (most recent call last):"):
+        if line.lstrip().startswith("Traceback (most recent call last):"):
             in_tb = True
             out.append(line)
         elif not in_tb or line.startswith(_TRACEBACK_KEEP) or not line.strip():

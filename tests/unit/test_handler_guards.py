@@ -25,9 +25,16 @@ from cme_app.models import Case, HomeVisit, LoneWorkingAlert, Notification, Role
 from cme_app.services import auth, referrals
 from cme_app.services.demo import example_referral_form
 from cme_app.state.auth import AuthState
-from tests.factories import PASSWORD, make_user, two_schools
+from tests.factories import (
+    CANARIES,
+    CANARY_FIRST,
+    CANARY_LAST,
+    CANARY_UPN,
+    PASSWORD,
+    make_user,
+    two_schools,
+)
 
-CANARY_FIRST, CANARY_LAST, CANARY_UPN = "Zebedee", "Canarysmith", "N380123456789"
 LOG_TABLES = {"auditevent", "loginattempt", "usersession"}
 ALL_ROLES = {Role.SCHOOL, Role.OFFICER, Role.LEAD, Role.ADMIN, Role.AUDITOR}
 
@@ -304,7 +311,7 @@ def test_handler_gives_nothing_to_wrong_callers(world, session, cls, handler_nam
             )
         session.rollback()
         seen = json.dumps(root.dict(), default=str) + repr(returned)
-        for canary in (CANARY_FIRST, CANARY_LAST, CANARY_UPN):
+        for canary in CANARIES:
             assert canary not in seen, f"{caller} received {canary} via {handler_name}"
         if handler_name == "sign_in":
             assert state.session_token == world["tokens"][caller], "a session was opened"
