@@ -235,3 +235,23 @@ def test_an_argument_that_cannot_be_transformed_is_logged_redacted():
     text = _text(records)
     assert "Error transforming event payload for handler" in text
     assert not any(canary in text for canary in CANARIES), text
+
+
+# ------------------------------------------------------------- telemetry and the version check
+
+
+def test_telemetry_is_off_and_the_version_check_is_forced_off():
+    """rxconfig.py, imported in a clean environment, turns both off whatever make exports."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.e2e.helpers import ROOT
+
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("REFLEX_CHECK_LATEST_VERSION", "REFLEX_TELEMETRY_ENABLED")}
+    code = ("import os, rxconfig; "
+            "print(rxconfig.config.telemetry_enabled, os.environ['REFLEX_CHECK_LATEST_VERSION'])")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True,
+                         text=True, timeout=120, check=True).stdout.split()
+    assert out[-2:] == ["False", "0"]
