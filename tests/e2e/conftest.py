@@ -161,11 +161,15 @@ def _record_csp_violation(message) -> None:
 
 
 @pytest.fixture(autouse=True)
-def no_csp_violations():
-    """Fail any browser test whose pages broke the Content-Security-Policy."""
+def no_csp_violations(request):
+    """Fail any browser test whose pages broke the Content-Security-Policy, except for the
+    URLs a test blocks on purpose: @pytest.mark.csp_expected("ws://127.0.0.1:9")."""
+    marker = request.node.get_closest_marker("csp_expected")
+    expected = marker.args if marker else ()
     _csp_violations.clear()
     yield
-    found, _csp_violations[:] = list(_csp_violations), []
+    found = [v for v in _csp_violations if not any(url in v for url in expected)]
+    _csp_violations.clear()
     assert not found, "Content Security Policy violations:\n" + "\n".join(found)
 
 
