@@ -27,7 +27,7 @@ export REFLEX_CHECK_LATEST_VERSION := 0
 export REFLEX_TELEMETRY_ENABLED := false
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help install python-deps js-tools test-deps run test lint bench
+.PHONY: help install python-deps js-tools test-deps run test lint bench security-scan
 
 help:
 	@echo "make run | make test | make bench | make lint | make install | make test-deps"
@@ -75,7 +75,12 @@ run: install
 # ---------------------------------------------------------------------------- checks
 test: test-deps
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
+	$(MAKE) --no-print-directory security-scan
 	$(VENV)/bin/ruff check .
+
+# bandit, pip-audit and npm audit (scripts/security_scan.sh says what fails the run).
+security-scan: install
+	scripts/security_scan.sh
 
 lint: install
 	$(VENV)/bin/ruff check .

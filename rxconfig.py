@@ -1,9 +1,18 @@
 """Reflex configuration. URLs and secrets come from the environment, never literals."""
 
+import os
+
+# No call to PyPI from a running server, whatever the environment (make sets it too).
+os.environ.setdefault("REFLEX_CHECK_LATEST_VERSION", "0")
+
 import reflex as rx
 from reflex.plugins.sitemap import SitemapPlugin
 
+from cme_app.security import install_log_redaction
 from cme_app.settings import get_settings
+
+# Every Reflex process (CLI and each worker) reads this file first.
+install_log_redaction()
 
 _settings = get_settings()
 

@@ -6,10 +6,14 @@ from reflex.utils.exec import is_prod_mode
 from cme_app import models, pages  # noqa: F401  (importing registers tables and pages)
 from cme_app.api import api
 from cme_app.components.offline import overlay_wrap
+from cme_app.security import install_log_redaction, security_headers
 from cme_app.services.lone_working import monitor
 from cme_app.services.mailer import worker as notifications_worker
 
 THEME_COLOUR = "#0b0c0c"
+
+# Before any event is handled: Reflex's warnings can echo payloads (personal data).
+install_log_redaction()
 
 
 def _pwa_head() -> list[rx.Component]:
@@ -40,7 +44,8 @@ app = rx.App(
         rx.el.script(src="/outbox.js", defer=True),
         *_pwa_head(),
     ],
-    api_transformer=api,
+    # The JSON API mounts the Reflex app; the headers then wrap everything, static build included.
+    api_transformer=[api, security_headers],
     html_lang="en-GB",
 )
 # One lone-working monitor per process; its conditional updates make several workers safe.

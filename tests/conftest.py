@@ -44,6 +44,9 @@ from cme_app import models  # noqa: E402, F401
 from cme_app.db import get_engine  # noqa: E402
 from cme_app.migrations import upgrade_to_head  # noqa: E402
 
+# Searches every log of the run for the personal-data canaries (tests/log_canaries.py).
+pytest_plugins = ["tests.log_canaries"]
+
 
 def pytest_sessionfinish(session, exitstatus):
     get_engine().dispose()

@@ -14,6 +14,11 @@ from cme_app.services.permissions import Actor
 
 PASSWORD = "correct horse battery staple"
 
+# Personal data that must never reach a log (tests/log_canaries.py searches every log record
+# of the run and the e2e server's log for them) nor a caller who may not see it.
+CANARY_FIRST, CANARY_LAST, CANARY_UPN = "Zebedee", "Canarysmith", "N380123456789"
+CANARIES = (CANARY_FIRST, CANARY_LAST, CANARY_UPN)
+
 
 def actor_for(user: User) -> Actor:
     return Actor(

@@ -27,6 +27,15 @@ BUN_DIR = ROOT / ".tools" / "node_modules" / "@oven" / "bun-linux-x64" / "bin"
 START_TIMEOUT_S = 240
 CHROMIUM = "/usr/bin/chromium"
 
+# Every page reports Content Security Policy violations on the console, including ones the
+# page swallows (Reflex catches a refused eval), so the autouse check below sees them all.
+CSP_PROBE = """
+document.addEventListener("securitypolicyviolation", (e) => {
+  console.error(`Content Security Policy violation: ${e.violatedDirective} ${e.blockedURI}`);
+});
+"""
+_csp_violations: list[str] = []
+
 
 def pytest_collection_modifyitems(config, items):
     for item in items:
@@ -139,9 +148,29 @@ def new_context(new_context):
     def factory(**kwargs):
         ctx = new_context(**kwargs)
         ctx.add_init_script(CONNECTION_PROBE)
+        ctx.add_init_script(CSP_PROBE)
+        ctx.on("console", _record_csp_violation)
         return ctx
 
     return factory
+
+
+def _record_csp_violation(message) -> None:
+    if "Content Security Policy" in message.text:
+        _csp_violations.append(f"{message.location.get('url', '')}: {message.text}")
+
+
+@pytest.fixture(autouse=True)
+def no_csp_violations(request):
+    """Fail any browser test whose pages broke the Content-Security-Policy, except for the
+    URLs a test blocks on purpose: @pytest.mark.csp_expected("ws://127.0.0.1:9")."""
+    marker = request.node.get_closest_marker("csp_expected")
+    expected = marker.args if marker else ()
+    _csp_violations.clear()
+    yield
+    found = [v for v in _csp_violations if not any(url in v for url in expected)]
+    _csp_violations.clear()
+    assert not found, "Content Security Policy violations:\n" + "\n".join(found)
 
 
 @pytest.fixture(scope="session")

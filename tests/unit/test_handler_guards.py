@@ -23,9 +23,17 @@ from cme_app.models import Case, HomeVisit, LoneWorkingAlert, Notification, Role
 from cme_app.services import referrals
 from cme_app.services.demo import example_referral_form
 from cme_app.state.auth import AuthState
-from tests.factories import make_user, session_token, state_for, two_schools
+from tests.factories import (
+    CANARIES,
+    CANARY_FIRST,
+    CANARY_LAST,
+    CANARY_UPN,
+    make_user,
+    session_token,
+    state_for,
+    two_schools,
+)
 
-CANARY_FIRST, CANARY_LAST, CANARY_UPN = "Zebedee", "Canarysmith", "N380123456789"
 LOG_TABLES = {"auditevent", "loginattempt", "usersession"}
 ALL_ROLES = {Role.SCHOOL, Role.OFFICER, Role.LEAD, Role.ADMIN, Role.AUDITOR}
 
@@ -299,7 +307,7 @@ def test_handler_gives_nothing_to_wrong_callers(world, session, cls, handler_nam
             )
         session.rollback()
         seen = json.dumps(root.dict(), default=str) + repr(returned)
-        for canary in (CANARY_FIRST, CANARY_LAST, CANARY_UPN):
+        for canary in CANARIES:
             assert canary not in seen, f"{caller} received {canary} via {handler_name}"
         assert "cmeSignIn" not in seen, f"{caller} was given a sign-in ticket via {handler_name}"
 
