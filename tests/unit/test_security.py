@@ -37,7 +37,7 @@ def _tiny_app() -> Starlette:
         Route("/api/v1/health", lambda _r: JSONResponse({"status": "ok"})),
         Route("/ping", lambda _r: JSONResponse("pong")),
         *[Route(p, lambda _r: PlainTextResponse("secret"))
-          for p in ("/.git/HEAD", "/docs", "/openapi.json", "/_all_routes", "/admin")],
+          for p in ("/.git/HEAD", "/docs", "/openapi.json", "/_all_routes", "/.env")],
         WebSocketRoute("/_event/", _ws),
     ]
     return Starlette(routes=routes)
@@ -85,7 +85,7 @@ def test_hsts_only_in_production(client, production):
     assert response.headers["strict-transport-security"] == "max-age=31536000; includeSubDomains"
 
 
-@pytest.mark.parametrize("path", ["/.git/HEAD", "/docs", "/openapi.json", "/_all_routes", "/admin"])
+@pytest.mark.parametrize("path", ["/.git/HEAD", "/docs", "/openapi.json", "/_all_routes", "/.env"])
 def test_debug_and_tooling_paths_are_404_even_if_something_serves_them(client, path):
     response = client.get(path)
     assert response.status_code == 404
