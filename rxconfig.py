@@ -1,11 +1,15 @@
 """Reflex configuration. URLs and secrets come from the environment, never literals."""
 
+import os
+
 import reflex as rx
 from reflex.plugins.sitemap import SitemapPlugin
 
 from cme_app.settings import get_settings
 
 _settings = get_settings()
+# Reflex reads its WebSocket frame limit from the environment; give it ours (≤ 1 MB).
+os.environ["REFLEX_SOCKET_MAX_HTTP_BUFFER_SIZE"] = str(_settings.socket_max_frame_bytes)
 
 config = rx.Config(
     app_name="cme_app",
