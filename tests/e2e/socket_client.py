@@ -64,6 +64,7 @@ class EventSocket:
         self.token = token or str(uuid.uuid4())
         self.updates: list[dict] = []
         self.disconnected = threading.Event()
+        self.disconnected_at: float | None = None  # time.perf_counter() when the server hung up
         self._cond = threading.Condition()
         # websocket-client adds its own Origin unless told not to; ours (or none) is the test.
         self.sio = socketio.Client(
@@ -90,7 +91,7 @@ class EventSocket:
         except socketio.exceptions.ConnectionError as e:
             raise SocketRefused(str(e)) from e
         if self.boot:
-            self.wait_for(lambda u: True, timeout=timeout)  # the hydrate's first update
+            self.settle(0, timeout=timeout)  # the hydrate and the page's on_load
         return self
 
     def close(self) -> None:
@@ -159,6 +160,7 @@ class EventSocket:
             self._cond.notify_all()
 
     def _on_disconnect(self, *args) -> None:
+        self.disconnected_at = time.perf_counter()
         self.disconnected.set()
         with self._cond:
             self._cond.notify_all()

@@ -6,15 +6,32 @@ limit (cme_app/socket_guard.py).
 
 from __future__ import annotations
 
+import contextlib
 import statistics
+import threading
 import time
 
 import pytest
+from sqlalchemy import func
+from sqlmodel import select
 
+from cme_app.models import LoginAttempt
+from cme_app.pages.login import LoginState
+from cme_app.settings import get_settings
 from cme_app.state.auth import AuthState
+from tests.e2e.helpers import fresh_session
 from tests.e2e.socket_client import EventSocket, SocketRefused, handler_name
 
 POLL = handler_name(AuthState, "poll_unread")
+SIGN_IN = handler_name(LoginState, "sign_in")
+
+
+def echo(sock: EventSocket, pause: float = 0.1) -> float:
+    """One round trip that always answers: an empty sign-in form (errors back, nothing written).
+    Then a pause, as a person's clicks have: ten a second stays well inside the rate limit."""
+    took = sock.round_trip(SIGN_IN, {"form_data": {}})
+    time.sleep(pause)
+    return took
 
 
 def test_foreign_origin_is_refused(app_url):
@@ -34,4 +51,98 @@ def test_allowed_origins_are_accepted(app_url):
         with EventSocket(app_url, origin=origin, path="/login") as sock:
             assert sock.connected
             assert sock.updates, "the hydrate sent no state"
-            assert sock.round_trip(POLL) < 10
+            assert echo(sock) < 10
+
+
+FLOOD_EMAIL = "flood@example.org"
+
+
+def _flood(sock: EventSocket, *, per_second: int, seconds: float) -> int:
+    """Send sign-in events at `per_second` until `seconds` pass or the server hangs up."""
+    sent, start = 0, time.perf_counter()
+    form = {"form_data": {"email": FLOOD_EMAIL, "password": "not the password"}}
+    while (elapsed := time.perf_counter() - start) < seconds and sock.connected:
+        target = int(elapsed * per_second) + 1
+        while sent < target and sock.connected:
+            try:
+                sock.send(SIGN_IN, form)
+            except Exception:  # the server closed the socket mid-send
+                break
+            sent += 1
+        time.sleep(0.002)
+    return sent
+
+
+def _attempts(session) -> int:
+    with fresh_session(session) as s:
+        return s.exec(
+            select(func.count()).select_from(LoginAttempt).where(LoginAttempt.email == FLOOD_EMAIL)
+        ).one()
+
+
+def test_a_flooding_client_is_cut_off_and_others_stay_fast(app_url, session):
+    """500 events/s from one socket: it is throttled, then disconnected, and at most a burst's
+    worth of its events run; another user's round trips stay as fast as before."""
+    settings = get_settings()
+    # Ten earlier failures: every flood sign-in is throttled (a cheap, countable write) rather
+    # than an argon2 hash, so the test measures the socket limit, not password hashing.
+    session.add_all(LoginAttempt(email=FLOOD_EMAIL, success=False) for _ in range(10))
+    session.commit()
+    before = _attempts(session)
+
+    with EventSocket(app_url, path="/login") as victim, \
+            EventSocket(app_url, path="/login") as flooder:
+        baseline = [echo(victim) for _ in range(20)]
+        during: list[float] = []
+        flood = threading.Thread(target=lambda: during.append(
+            _flood(flooder, per_second=500, seconds=3)))
+        flood_start = time.perf_counter()
+        flood.start()
+        latencies = []
+        while flood.is_alive():
+            latencies.append(echo(victim))
+        flood.join()
+        sent = during[0]
+        flooder.disconnected.wait(5)
+        assert not flooder.connected, "the flooding socket was not disconnected"
+        assert victim.connected
+        after = [echo(victim) for _ in range(10)]
+
+    processed = _attempts(session) - before
+    # A burst at once, then the steady rate until the server hung up (a second's slack).
+    flood_seconds = flooder.disconnected_at - flood_start
+    most = settings.socket_event_burst + settings.socket_events_per_second * (flood_seconds + 1)
+    assert sent > 2 * most, f"the flood was too slow to test anything ({sent} sent)"
+    assert 0 < processed <= most, (
+        f"{processed} of {sent} flood events were processed in {flood_seconds:.1f}s"
+    )
+    base = statistics.median(baseline)
+    assert len(latencies) >= 5
+    assert statistics.median(latencies) <= max(5 * base, base + 0.05), (
+        f"victim median {statistics.median(latencies):.4f}s during the flood vs {base:.4f}s"
+    )
+    assert statistics.median(after) <= max(5 * base, base + 0.05)
+
+
+def test_oversized_events_are_refused_and_the_socket_survives(app_url, session):
+    """An event over the JSON size limit is dropped before any handler runs; a frame over the
+    WebSocket limit (REFLEX_SOCKET_MAX_HTTP_BUFFER_SIZE) closes that socket only."""
+    settings = get_settings()
+    big = "x" * (settings.socket_max_event_bytes + 1)
+    before = _attempts(session)
+    with EventSocket(app_url, path="/login") as sock:
+        sock.call(SIGN_IN, {"form_data": {"email": FLOOD_EMAIL, "password": big}})
+        assert _attempts(session) == before, "an oversized event reached its handler"
+        assert sock.connected
+        # A normal-sized one still works on the same socket.
+        sock.call(SIGN_IN, {"form_data": {"email": FLOOD_EMAIL, "password": "short"}})
+        assert _attempts(session) == before + 1
+
+    huge = "x" * 1_000_000
+    with EventSocket(app_url, path="/login") as sock, EventSocket(app_url, path="/login") as other:
+        with contextlib.suppress(Exception):
+            sock.send(SIGN_IN, {"form_data": {"email": FLOOD_EMAIL, "password": huge}})
+        sock.disconnected.wait(5)
+        assert not sock.connected, "a 1 MB frame was accepted"
+        assert other.connected and echo(other) < 10
+    assert _attempts(session) == before + 1
