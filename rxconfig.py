@@ -15,6 +15,8 @@ from cme_app.settings import get_settings
 install_log_redaction()
 
 _settings = get_settings()
+# Reflex reads its WebSocket frame limit from the environment; give it ours (≤ 1 MB).
+os.environ["REFLEX_SOCKET_MAX_HTTP_BUFFER_SIZE"] = str(_settings.socket_max_frame_bytes)
 
 config = rx.Config(
     app_name="cme_app",

@@ -9,6 +9,7 @@ from cme_app.components.offline import overlay_wrap
 from cme_app.security import install_log_redaction, security_headers
 from cme_app.services.lone_working import monitor
 from cme_app.services.mailer import worker as notifications_worker
+from cme_app.socket_guard import install as guard_event_socket
 
 THEME_COLOUR = "#0b0c0c"
 
@@ -54,3 +55,5 @@ app.register_lifespan_task(monitor)
 app.register_lifespan_task(notifications_worker)
 # Reflex 0.10 has no overlay_component argument: the overlay is the (5, "Overlay") app wrap.
 app.app_wraps[(5, "Overlay")] = overlay_wrap
+# Origin, rate and size checks on the /_event WebSocket (Reflex has none of its own).
+guard_event_socket(app)

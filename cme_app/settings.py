@@ -23,6 +23,19 @@ def _three(value: str) -> tuple[int, int, int]:
     return red, amber, green
 
 
+MAX_SOCKET_FRAME_BYTES = 1_000_000
+
+
+def _frame_limit(value: str) -> int:
+    """The WebSocket frame limit; more than 1 MB would let one message hold the server."""
+    limit = int(value)
+    if not 0 < limit <= MAX_SOCKET_FRAME_BYTES:
+        raise RuntimeError(
+            f"REFLEX_SOCKET_MAX_HTTP_BUFFER_SIZE must be between 1 and {MAX_SOCKET_FRAME_BYTES}"
+        )
+    return limit
+
+
 def _local_secret() -> str:
     """A per-checkout secret for local runs, made once and kept out of git."""
     try:
@@ -64,6 +77,16 @@ class Settings:
     digest_hour: int = 7
     notify_send_seconds: int = 15
     notify_scan_seconds: int = 300
+    # The /_event WebSocket (cme_app/socket_guard.py): each connection may send
+    # `socket_events_per_second` events on average, `socket_event_burst` at once; past
+    # `socket_flood_disconnect` refused events it is disconnected. An event bigger than
+    # `socket_max_event_bytes` (as JSON) is refused; a frame bigger than `socket_max_frame_bytes`
+    # (REFLEX_SOCKET_MAX_HTTP_BUFFER_SIZE, at most 1 MB) closes the connection.
+    socket_events_per_second: float = 20.0
+    socket_event_burst: float = 40.0
+    socket_flood_disconnect: float = 100.0
+    socket_max_event_bytes: int = 64 * 1024
+    socket_max_frame_bytes: int = 256 * 1024
 
 
 @lru_cache(maxsize=1)
@@ -99,4 +122,11 @@ def get_settings() -> Settings:
         digest_hour=int(env.get("CME_DIGEST_HOUR", "7")),
         notify_send_seconds=int(env.get("CME_NOTIFY_SEND_SECONDS", "15")),
         notify_scan_seconds=int(env.get("CME_NOTIFY_SCAN_SECONDS", "300")),
+        socket_events_per_second=float(env.get("CME_SOCKET_EVENTS_PER_SECOND", "20")),
+        socket_event_burst=float(env.get("CME_SOCKET_EVENT_BURST", "40")),
+        socket_flood_disconnect=float(env.get("CME_SOCKET_FLOOD_DISCONNECT", "100")),
+        socket_max_event_bytes=int(env.get("CME_SOCKET_MAX_EVENT_BYTES", str(64 * 1024))),
+        socket_max_frame_bytes=_frame_limit(
+            env.get("REFLEX_SOCKET_MAX_HTTP_BUFFER_SIZE", str(256 * 1024))
+        ),
     )
