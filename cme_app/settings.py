@@ -64,6 +64,8 @@ class Settings:
     digest_hour: int = 7
     notify_send_seconds: int = 15
     notify_scan_seconds: int = 300
+    # Retention (BR-D4): closed cases are kept this many years after closure (Barnet: 7).
+    retention_years_after_closure: int = 7
 
 
 @lru_cache(maxsize=1)
@@ -99,4 +101,5 @@ def get_settings() -> Settings:
         digest_hour=int(env.get("CME_DIGEST_HOUR", "7")),
         notify_send_seconds=int(env.get("CME_NOTIFY_SEND_SECONDS", "15")),
         notify_scan_seconds=int(env.get("CME_NOTIFY_SCAN_SECONDS", "300")),
+        retention_years_after_closure=int(env.get("CME_RETENTION_YEARS_AFTER_CLOSURE", "7")),
     )
