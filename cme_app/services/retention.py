@@ -43,7 +43,7 @@ from ..models import (
 from ..settings import get_settings
 from . import audit
 from .errors import FieldError, NotAllowed, ValidationFailed
-from .lifecycle import LONDON, check_version, load_case, touch
+from .lifecycle import LONDON, load_case
 from .permissions import Actor, require_role
 
 CLOSED_CASE = "closed_case"
@@ -82,7 +82,7 @@ def _local_day(value: datetime) -> date:
     return value.astimezone(LONDON).date()
 
 
-@dataclass(frozen=True)
+@dataclass
 class ListedItem:
     record_class: str
     record_id: int
@@ -247,7 +247,6 @@ def set_legal_hold(
     reference: str,
     hold: bool,
     reason: str,
-    version: int,
 ) -> Case:
     """Put a case under legal hold, or lift it (BR-D5). Leads only; audited before/after."""
     action = "case.legal_hold_set" if hold is True else "case.legal_hold_cleared"
@@ -256,7 +255,6 @@ def set_legal_hold(
                      entity_type="case", entity_id=str(reference or "")[:20])
     actor = require_role(actor, Role.LEAD)
     case = load_case(session, actor=actor, reference=reference, action=action)
-    check_version(session, case, version)
     reason = str(reason or "").strip()
     if not reason:
         raise ValidationFailed([FieldError("reason", "Enter the reason for the legal hold"
@@ -273,7 +271,8 @@ def set_legal_hold(
     case.legal_hold_reason = reason if hold is True else None
     case.legal_hold_by_id = actor.user_id if hold is True else None
     case.legal_hold_at = utcnow() if hold is True else None
-    touch(case, actor)
+    # Not a new version: a hold must not make someone's open case page stale.
+    case.updated_at, case.updated_by_id = utcnow(), actor.user_id
     session.add(case)
     session.flush()
     after = {"legal_hold": case.legal_hold, "by": case.legal_hold_by_id,

@@ -139,7 +139,6 @@ class DataProtectionView:
     """What the case page's data-protection parts show."""
 
     reference: str
-    version: int
     legal_hold: bool
     hold_reason: str
     hold_by: str
@@ -163,7 +162,6 @@ def case_view(session: Session, *, actor: Actor | None, reference: str) -> DataP
     holder = session.get(User, case.legal_hold_by_id) if case.legal_hold_by_id else None
     return DataProtectionView(
         reference=case.reference,
-        version=case.version,
         legal_hold=case.legal_hold,
         hold_reason=case.legal_hold_reason or "",
         hold_by=(holder.name or holder.email) if holder else "",

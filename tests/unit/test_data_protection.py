@@ -57,7 +57,7 @@ def _refs(items) -> set[str]:
 
 def _hold(session, lead, case: Case, hold: bool = True) -> Case:
     return retention.set_legal_hold(session, actor=lead, reference=case.reference, hold=hold,
-                                    reason="IICSA instruction", version=case.version)
+                                    reason="IICSA instruction")
 
 
 # ------------------------------------------------------------------------------ schedule
@@ -153,7 +153,7 @@ def test_legal_hold_needs_a_reason(session, team):
     case = _closed(session)
     with pytest.raises(ValidationFailed):
         retention.set_legal_hold(session, actor=team["lead"], reference=case.reference,
-                                 hold=True, reason="  ", version=case.version)
+                                 hold=True, reason="  ")
     assert not case.legal_hold
 
 
