@@ -76,8 +76,8 @@ class RetentionState(AuthState):
         except ServiceError as exc:
             self.problem = str(exc)
         else:
-            self.message = ("Approved for destruction. It is destroyed when "
-                            "`cme-app retention destroy --approved` next runs.")
+            self.message = ("Approved for destruction. It is destroyed the next time the "
+                            "system administrator runs the destruction step.")
         self._show(actor)
         return None
 
