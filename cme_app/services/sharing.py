@@ -171,9 +171,3 @@ def case_view(session: Session, *, actor: Actor | None, reference: str) -> DataP
         can_share=actor.role in SHARERS,
         can_hold=actor.role == Role.LEAD,
     )
-
-
-def share_rows(session: Session, case: Case) -> list[ShareRow]:
-    """For the SAR export, which has already checked and audited."""
-    return _rows(session, case)
-
