@@ -1,13 +1,17 @@
-"""The `cme-app` command: migrate, demo data, schools and users."""
+"""The `cme-app` command: migrate, demo data, schools and users, subject access exports and
+retention."""
 
 from __future__ import annotations
 
 import argparse
 import getpass
+import json
+import os
 import sys
+from datetime import date
 
 from .db import session_scope
-from .services.errors import ValidationFailed
+from .services.errors import NotFound, ValidationFailed
 
 
 def _read_password() -> str:
@@ -66,6 +70,46 @@ def _schools_add(args) -> int:
     return 0
 
 
+def _sar_export(args) -> int:
+    from .services import sar
+
+    try:
+        with session_scope() as session:
+            document = sar.export_child(session, child_id=args.child)
+    except NotFound as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    text = json.dumps(document, indent=2, ensure_ascii=False, sort_keys=True) + "\n"
+    if not args.out:
+        sys.stdout.write(text)
+        return 0
+    # Owner-only from the moment it exists: it holds everything about a child.
+    fd = os.open(args.out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(text)
+    print(f"Wrote the subject access export for child {args.child} to {args.out}.",
+          file=sys.stderr)
+    return 0
+
+
+def _retention_destroy(args) -> int:
+    from .services import retention
+
+    if not args.approved:
+        print("error: say --approved: only items a lead approved are destroyed.",
+              file=sys.stderr)
+        return 2
+    with session_scope() as session:
+        result = retention.destroy_approved(session, today=date.today())
+    for reference in result.destroyed:
+        print(f"Destroyed {reference}.")
+    for reference, why in result.skipped:
+        print(f"Kept {reference}: {why}.")
+    print(f"{len(result.destroyed)} destroyed, {len(result.skipped)} kept.")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="cme-app", description="CME case management")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -92,6 +136,19 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--name", required=True)
     add.add_argument("--la-code", default="383")
     add.set_defaults(func=_schools_add)
+
+    sar = sub.add_parser("sar").add_subparsers(dest="sar_command", required=True)
+    export = sar.add_parser("export", help="everything held about one child, as JSON")
+    export.add_argument("--child", required=True, type=int, help="the child's id")
+    export.add_argument("--out", help="write to this file (mode 0600) instead of stdout")
+    export.set_defaults(func=_sar_export)
+
+    retention = sub.add_parser("retention").add_subparsers(dest="retention_command",
+                                                           required=True)
+    destroy = retention.add_parser(
+        "destroy", help="destroy the items a lead approved, if still due and not held")
+    destroy.add_argument("--approved", action="store_true", required=True)
+    destroy.set_defaults(func=_retention_destroy)
     return parser
 
 

@@ -87,6 +87,8 @@ class Settings:
     socket_flood_disconnect: float = 100.0
     socket_max_event_bytes: int = 64 * 1024
     socket_max_frame_bytes: int = 256 * 1024
+    # Retention (BR-D4): closed cases are kept this many years after closure (Barnet: 7).
+    retention_years_after_closure: int = 7
 
 
 @lru_cache(maxsize=1)
@@ -129,4 +131,5 @@ def get_settings() -> Settings:
         socket_max_frame_bytes=_frame_limit(
             env.get("REFLEX_SOCKET_MAX_HTTP_BUFFER_SIZE", str(256 * 1024))
         ),
+        retention_years_after_closure=int(env.get("CME_RETENTION_YEARS_AFTER_CLOSURE", "7")),
     )

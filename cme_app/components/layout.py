@@ -44,6 +44,10 @@ def _nav() -> rx.Component:
             | (AuthState.user_role == "admin"),
             rx.el.a("Log inbound", href=routes.CASE_NEW),
         ),
+        rx.cond(
+            (AuthState.user_role == "lead") | (AuthState.user_role == "auditor"),
+            rx.el.a("Retention", href=routes.RETENTION),
+        ),
         _inbox_link(),
         rx.el.span(AuthState.user_name, class_name="app-header__user"),
         rx.el.button("Sign out", on_click=SIGN_OUT, class_name="link-button", type="button"),

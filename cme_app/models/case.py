@@ -94,6 +94,11 @@ class Case(SQLModel, table=True):
     # whether a visit may start with only one officer.
     warning_markers: str | None = Field(default=None, max_length=1000)
     joint_visit_required: bool = Field(default=False)
+    # Legal hold (BR-D5, SC-21): while set, the case never reaches the destruction list.
+    legal_hold: bool = Field(default=False)
+    legal_hold_reason: str | None = Field(default=None, max_length=1000)
+    legal_hold_by_id: int | None = Field(default=None, foreign_key="user.id")
+    legal_hold_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     episode: int = Field(default=1)
     reopened_from_id: int | None = Field(default=None, foreign_key="case.id")
     version: int = Field(default=1)

@@ -11,5 +11,6 @@ from . import (  # noqa: F401
     referral_detail,
     referral_form,
     referrals,
+    retention,
     visits,
 )

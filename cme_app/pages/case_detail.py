@@ -15,6 +15,7 @@ from sqlmodel import select
 
 from .. import routes
 from ..components import forms
+from ..components.data_protection import legal_hold_tag, sharing_section
 from ..components.layout import page
 from ..db import session_scope
 from ..models import Case, Role
@@ -1501,6 +1502,7 @@ def _timeline(c: rx.Var) -> rx.Component:
 def _case_file(c: rx.Var) -> rx.Component:
     return rx.fragment(
         _header(c),
+        legal_hold_tag(),
         _messages(),
         _pending(c),
         _matches(c),
@@ -1515,6 +1517,7 @@ def _case_file(c: rx.Var) -> rx.Component:
         _visits(c),
         _la(c),
         _overseas(c),
+        sharing_section(),
         _close(c),
         _timeline(c),
     )

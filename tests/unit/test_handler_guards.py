@@ -63,6 +63,9 @@ ALLOWED_ROLES = {
     # Everyone has an inbox (admin and auditor an empty one) and its settings page.
     "InboxState": ALL_ROLES,
     "InboxSettingsState": ALL_ROLES,
+    # The case page's sharing log and legal hold: LA staff only, never schools.
+    "DataProtectionState": {Role.OFFICER, Role.LEAD, Role.ADMIN, Role.AUDITOR},
+    "RetentionState": {Role.LEAD, Role.AUDITOR},
 }
 
 CASEWORKERS = {Role.OFFICER, Role.LEAD}
@@ -93,6 +96,9 @@ HANDLER_ROLES = {
     # Only roles that are sent notifications choose how; only a lead sets the team's rules.
     "InboxSettingsState.save_preferences": {Role.SCHOOL, Role.OFFICER, Role.LEAD},
     "InboxSettingsState.save_team": {Role.LEAD},
+    "DataProtectionState.record_share": CASEWORKERS,
+    "DataProtectionState.save_legal_hold": {Role.LEAD},
+    "RetentionState.approve": {Role.LEAD},
 }
 
 
@@ -188,6 +194,11 @@ def _args_for(handler_name: str, fn, world) -> list:
         "delivery-referral_new": "digest", "delivery-referral_returned": "digest",
         "delivery-referral_red": "digest", "enabled-referral_new": "",
         "default-referral_new": "digest", "duty_officer": str(world["officer_id"]),
+        # Sharing log and legal hold.
+        "share-shared_on": "2026-01-05", "share-recipient_type": "police",
+        "share-recipient_name": "Mallory", "share-cat-identity": "on",
+        "share-reason": "Hostile share", "share-lawful_basis": "art6_1_e",
+        "hold-action": "set", "hold-reason": "Hostile hold",
     }
     values = {
         "form_data": {
@@ -209,6 +220,9 @@ def _args_for(handler_name: str, fn, world) -> list:
         "to_stage": "triage",
         # The header's Sign out after the outbox said yes.
         "confirmed": True,
+        # The retention page: school A's case, as if it were listed.
+        "record_class": "closed_case",
+        "record_id": world["case"].id,
     }
     params = list(inspect.signature(fn).parameters)[1:]
     missing = [p for p in params if p not in values]
@@ -301,6 +315,7 @@ def test_handler_gives_nothing_to_wrong_callers(world, session, cls, handler_nam
         assert session.get(LoneWorkingAlert, world["alert_id"]).resolved_at is None
         unsafe = session.get(Case, case.id)
         assert (unsafe.warning_markers, unsafe.joint_visit_required) == (None, False)
+        assert not unsafe.legal_hold, f"{caller} put a legal hold via {handler_name}"
         for notification_id in world["notification_ids"]:
             assert session.get(Notification, notification_id).read_at is None, (
                 f"{caller} marked a notification read via {handler_name}"
