@@ -12,6 +12,7 @@ VISITS = "/visits"
 VISIT_NEW = "/visits/new"
 INBOX = "/inbox"
 INBOX_SETTINGS = "/inbox/settings"
+AUDIT = "/audit"
 API_PREFIX = "/api/v1"
 
 
