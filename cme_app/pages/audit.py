@@ -24,7 +24,7 @@ class AuditState(AuthState):
     values: dict[str, str] = {}
     errors: dict[str, str] = {}
     error_list: list[list[str]] = []
-    user_choices: dict[str, str] = {}
+    user_choices: list[list[str]] = []
     rows: list[AuditRow] = []
     page: int = 1
     pages: int = 1
@@ -66,7 +66,9 @@ class AuditState(AuthState):
         if redirect:
             return redirect
         with session_scope() as session:
-            self.user_choices = audit_log.user_choices(session, actor=actor)
+            self.user_choices = [
+                [k, v] for k, v in audit_log.user_choices(session, actor=actor).items()
+            ]
         self._search(actor, 1)
         self.loaded = True
         return None
