@@ -261,6 +261,11 @@ def _record(event: AuditEvent) -> str:
     return f"{kind} {event.entity_id}" if event.entity_id else kind
 
 
+def _nobody(action: str) -> str:
+    # A failed sign-in has no user yet; anything else without one was the system itself.
+    return "Not signed in" if action.startswith("auth.") else "System"
+
+
 def _rows(session: Session, events: list[AuditEvent]) -> list[AuditRow]:
     ids = {e.actor_id for e in events if e.actor_id}
     people = (
@@ -276,7 +281,7 @@ def _rows(session: Session, events: list[AuditEvent]) -> list[AuditRow]:
             id=e.id,
             when=f"{local.day} {local:%b %Y %H:%M}",
             when_utc=at.astimezone(UTC).isoformat(timespec="seconds"),
-            who=(person.name or person.email) if person else "Not signed in",
+            who=(person.name or person.email) if person else _nobody(e.action),
             role=(e.actor_role or "").capitalize(),
             action=ACTION_LABELS.get(e.action, e.action),
             action_code=e.action,
