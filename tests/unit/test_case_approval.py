@@ -26,7 +26,8 @@ def test_case_file_says_why_a_red_case_cannot_leave_triage(session, team):
     assert view.allowed_moves == []
     assert [m[0] for m in view.blocked_moves] == ["enquiries", "home_visit"]
     assert all("CSC, MASH or Front Door notification" in m[2] for m in view.blocked_moves)
-    admin = casework.view_case(session, actor=team["admin"], reference=case.reference)
+    admin = casework.view_case(session, actor=team["admin"], reference=case.reference,
+                               purpose_form={"purpose": "supervision"})
     assert admin.blocked_moves == []  # read-only roles get no move advice
 
 

@@ -181,7 +181,7 @@ def test_who_may_edit_safety_and_start_a_visit_on_the_case_page(session, team, c
 
     assert view("officer").can_edit_safety and view("officer").can_start_visit
     assert view("lead").can_edit_safety and view("lead").can_start_visit
-    for who in ("officer2", "admin", "auditor"):
+    for who in ("officer2", "admin"):
         assert not view(who).can_edit_safety and not view(who).can_start_visit
     assert view("lead").can_review_visits and not view("officer").can_review_visits
 
