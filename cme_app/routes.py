@@ -13,6 +13,7 @@ VISIT_NEW = "/visits/new"
 INBOX = "/inbox"
 INBOX_SETTINGS = "/inbox/settings"
 RETENTION = "/retention"
+AUDIT = "/audit"
 API_PREFIX = "/api/v1"
 
 

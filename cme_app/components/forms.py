@@ -108,14 +108,20 @@ def textarea_field(
 def select_field(
     name: Name,
     label: str | Var,
-    choices: dict[str, str],
+    choices: dict[str, str] | Var,
     values: Var,
     errors: Var,
     *,
     hint: str = "",
     on_change=None,
 ) -> rx.Component:
+    """`choices`: {value: text}, or a state Var holding [[value, text], ...]."""
     extra = {"on_change": on_change} if on_change is not None else {}
+    options = (
+        [rx.foreach(choices, lambda c: rx.el.option(c[1], value=c[0]))]
+        if isinstance(choices, Var)
+        else [rx.el.option(text, value=value) for value, text in choices.items()]
+    )
     return _field(
         errors,
         name,
@@ -123,7 +129,7 @@ def select_field(
         hint,
         rx.el.select(
             rx.el.option("Select an option", value=""),
-            *[rx.el.option(text, value=value) for value, text in choices.items()],
+            *options,
             id=name,
             name=name,
             default_value=values[name].to(str),

@@ -28,7 +28,7 @@ def _nav() -> rx.Component:
                 rx.el.a("Your referrals", href=routes.REFERRALS),
                 rx.el.a("New referral", href=routes.REFERRAL_NEW),
             ),
-            rx.el.a("Cases", href=routes.BOARD),
+            rx.cond(AuthState.user_role != "auditor", rx.el.a("Cases", href=routes.BOARD)),
         ),
         rx.cond(
             (AuthState.user_role == "officer") | (AuthState.user_role == "lead"),
@@ -45,8 +45,11 @@ def _nav() -> rx.Component:
             rx.el.a("Log inbound", href=routes.CASE_NEW),
         ),
         rx.cond(
-            (AuthState.user_role == "lead") | (AuthState.user_role == "auditor"),
-            rx.el.a("Retention", href=routes.RETENTION),
+            (AuthState.user_role == "auditor") | (AuthState.user_role == "lead"),
+            rx.fragment(
+                rx.el.a("Audit", href=routes.AUDIT),
+                rx.el.a("Retention", href=routes.RETENTION),
+            ),
         ),
         _inbox_link(),
         rx.el.span(AuthState.user_name, class_name="app-header__user"),

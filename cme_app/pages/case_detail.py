@@ -19,7 +19,7 @@ from ..components.data_protection import legal_hold_tag, sharing_section
 from ..components.layout import page
 from ..db import session_scope
 from ..models import Case, Role
-from ..services import casework, lifecycle, pathway
+from ..services import casework, lifecycle, pathway, purpose
 from ..services.casework import CaseFile
 from ..services.errors import NotFound, ServiceError, ValidationFailed
 from ..services.lifecycle import OUTCOME_LABELS, OUTCOME_RULES, StaleCase
@@ -68,6 +68,10 @@ class CaseState(AuthState):
     form_key: int = 0
     close_outcome: str = ""
     close_blockers: list[str] = []
+    # Out-of-caseload access: nothing of the child is sent until a purpose is given.
+    purpose_needed: bool = False
+    purpose_errors: dict[str, str] = {}
+    purpose_error_list: list[list[str]] = []
 
     # ------------------------------------------------------------------ display helpers
     @rx.var
@@ -111,13 +115,18 @@ class CaseState(AuthState):
         self.errors, self.error_list = {}, []
         self.message, self.problem = "", ""
 
-    def _load_file(self, actor) -> None:
+    def _load_file(self, actor, purpose_form: dict | None = None) -> None:
+        """Raises ValidationFailed only for a bad purpose form."""
         try:
             with session_scope() as session:
-                self.case = casework.view_case(session, actor=actor, reference=self._ref())
-            self.not_found = False
+                self.case = casework.view_case(
+                    session, actor=actor, reference=self._ref(), purpose_form=purpose_form
+                )
+            self.not_found = self.purpose_needed = False
         except NotFound:
-            self.case, self.not_found = None, True
+            self.case, self.not_found, self.purpose_needed = None, True, False
+        except purpose.PurposeRequired:
+            self.case, self.purpose_needed = None, True
 
     def _act(
         self,
@@ -166,13 +175,31 @@ class CaseState(AuthState):
     # ------------------------------------------------------------------ loading
     @rx.event
     def load(self):
-        self.case, self.not_found = None, False
+        self.case, self.not_found, self.purpose_needed = None, False, False
+        self.purpose_errors, self.purpose_error_list = {}, []
         self._clear()
         self.close_outcome, self.close_blockers = "", []
         actor, redirect = self._page_guard(*CASE_VIEWERS)
         if redirect:
             return redirect
         self._load_file(actor)
+        return None
+
+    @rx.event
+    def give_purpose(self, form_data: dict):
+        """The answer to "Why are you opening this case?"; the service checks and records it."""
+        actor, redirect = self._page_guard(*CASE_VIEWERS)
+        if redirect:
+            return redirect
+        self.purpose_errors, self.purpose_error_list = {}, []
+        data = form_data if isinstance(form_data, dict) else {}
+        form = {k: str(data.get(k) or "")[:1000] for k in ("purpose", "purpose_other")}
+        try:
+            self._load_file(actor, purpose_form=form)
+        except ValidationFailed as exc:
+            self.purpose_error_list = [[e.field, e.message] for e in exc.errors]
+            self.purpose_errors = {e.field: e.message for e in reversed(exc.errors)}
+            return rx.call_script(forms.FOCUS_ERROR_SUMMARY)
         return None
 
     # ------------------------------------------------------------------ triage and risk
@@ -1523,6 +1550,32 @@ def _case_file(c: rx.Var) -> rx.Component:
     )
 
 
+def _purpose_prompt() -> rx.Component:
+    values = rx.Var.create({"purpose": "", "purpose_other": ""})
+    return rx.el.form(
+        forms.error_summary(S.purpose_error_list),
+        rx.el.h1("Why are you opening this case?"),
+        rx.el.p(
+            "This case is not allocated to you. Your reason is recorded with your view and "
+            "can be seen by the data protection officer. You will not be asked again today.",
+        ),
+        forms.radios(
+            "purpose", "Reason", purpose.PURPOSES, values, S.purpose_errors, inline=False,
+        ),
+        forms.textarea_field(
+            "purpose_other", "If other, give the reason", values, S.purpose_errors,
+            hint=f"Up to {purpose.OTHER_LIMIT} characters. Do not name the child or family.",
+            rows=3,
+        ),
+        rx.el.div(
+            rx.el.button("Continue", type="submit", class_name="button"),
+            class_name="button-group",
+        ),
+        on_submit=S.give_purpose,
+        reset_on_submit=False,
+    )
+
+
 @rx.page(route=routes.CASE_DETAIL, title="Case – Children Missing Education", on_load=S.load)
 def case_page() -> rx.Component:
     return page(
@@ -1533,6 +1586,10 @@ def case_page() -> rx.Component:
                 rx.el.h1("Case not found"),
                 rx.el.p("Check the case reference, for example CME-2026-00042."),
             ),
-            rx.cond(S.case, _case_file(S.case.to(CaseFile)), rx.el.p("Loading…")),
+            rx.cond(
+                S.purpose_needed,
+                _purpose_prompt(),
+                rx.cond(S.case, _case_file(S.case.to(CaseFile)), rx.el.p("Loading…")),
+            ),
         ),
     )

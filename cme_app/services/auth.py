@@ -14,7 +14,7 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from ..models import STAFF_ROLES, LoginAttempt, Role, School, User, UserSession, utcnow
-from ..routes import BOARD, REFERRALS
+from ..routes import AUDIT, BOARD, REFERRALS
 from ..settings import get_settings
 from . import audit
 from .errors import FieldError, NotAllowed, ValidationFailed
@@ -306,4 +306,7 @@ def sign_out(session: Session, *, token: str | None, actor: Actor | None) -> Non
 
 
 def home_route(role: Role) -> str:
-    return REFERRALS if role == Role.SCHOOL else BOARD
+    if role == Role.SCHOOL:
+        return REFERRALS
+    # The DPO reads the audit log; they have no casework (design.md §2).
+    return AUDIT if role == Role.AUDITOR else BOARD

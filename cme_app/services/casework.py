@@ -40,7 +40,7 @@ from ..models import (
     User,
     utcnow,
 )
-from . import audit, lifecycle, notifications, risk, targets
+from . import audit, lifecycle, notifications, purpose, risk, targets
 from . import referral_form as rf
 from .calendar import load_calendar
 from .cases import age_on
@@ -196,17 +196,28 @@ def view_case(
     reference: str,
     today: date | None = None,
     now: datetime | None = None,
+    purpose_form: dict | None = None,
 ) -> CaseFile:
-    """Everything the LA holds on one case. Viewing it is audited (BR-D7, SC-22)."""
+    """Everything the LA holds on one case. Viewing it is audited (BR-D7, SC-22), with the
+    purpose when the case is outside the actor's caseload (PurposeRequired until given)."""
     actor = require_role(actor, *CASE_VIEWERS)
     today = today or date.today()
     now = now or utcnow()
     case = load_case(session, actor=actor, reference=reference, action="case.viewed", lock=False)
+    try:
+        reason = purpose.check(session, actor=actor, case=case, form=purpose_form, now=now)
+    except purpose.PurposeRequired:
+        audit.record(
+            session, actor=actor, action="case.viewed", entity_type="case",
+            entity_id=case.reference, child_id=case.child_id, outcome="purpose_required",
+        )
+        raise
     audit.case_event(
         session,
         actor=actor,
         case=case,
         action="case.viewed",
+        detail=reason,
     )
     child = session.get(Child, case.child_id)
     referral = session.get(Referral, case.referral_id)

@@ -22,7 +22,8 @@ class Actor:
         return self.role == Role.SCHOOL
 
 
-CASE_VIEWERS = frozenset({Role.OFFICER, Role.LEAD, Role.ADMIN, Role.AUDITOR})
+# The auditor (DPO) is read-only on /audit and sees no case files (design.md §2).
+CASE_VIEWERS = frozenset({Role.OFFICER, Role.LEAD, Role.ADMIN})
 
 
 def require_role(actor: Actor | None, *roles: Role) -> Actor:

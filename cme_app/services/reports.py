@@ -45,7 +45,8 @@ from .risk import RISK_LABELS
 from .targets import Due, current_due
 
 UK = ZoneInfo("Europe/London")
-REPORT_VIEWERS = (Role.LEAD, Role.ADMIN, Role.AUDITOR)
+# Not the auditor: the export names children, and the DPO works from /audit (design.md §2).
+REPORT_VIEWERS = (Role.LEAD, Role.ADMIN)
 NOT_RATED = "Not yet rated"
 UNALLOCATED = "Unallocated"
 MONTHS_SHOWN = 12

@@ -35,8 +35,7 @@ def team(session):
         "lead": make_user(session, "lead", email="lead@example.org", name="Lee Lead"),
         "officer": make_user(session, "officer", email="officer@example.org",
                              name="Olu Officer"),
-        "auditor": make_user(session, "auditor", email="auditor@example.org",
-                             name="Aud Auditor"),
+        "admin": make_user(session, "admin", email="admin@example.org", name="Ann Admin"),
     }
     session.commit()
     return {"school": school, **people}
@@ -314,10 +313,10 @@ def test_closing_from_the_board_goes_to_the_case_page(page: Page, team, session)
     assert stage_of(session, case.reference) == "located"  # closing is never a board move
 
 
-def test_auditor_sees_a_read_only_board(page: Page, team, session):
+def test_admin_sees_a_read_only_board(page: Page, team, session):
     page.set_viewport_size(DESKTOP)
     case = case_in(session, team, "triage", first_name="Ida")
-    sign_in(page, "auditor@example.org")
+    sign_in(page, "admin@example.org")
     item = card(page, "Triage", case.reference)
     expect(item).to_contain_text("Ida Example")
     expect(item.get_by_role("button", name="Move")).to_have_count(0)

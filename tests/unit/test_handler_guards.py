@@ -54,10 +54,12 @@ ALLOWED_ROLES = {
     "ReferralsState": {Role.SCHOOL},
     "ReferralFormState": {Role.SCHOOL},
     "ReferralDetailState": ALL_ROLES,
-    # Schools have no board. Admins and auditors may look at it but move nothing.
-    "BoardState": {Role.OFFICER, Role.LEAD, Role.ADMIN, Role.AUDITOR},
-    "DashboardState": {Role.LEAD, Role.ADMIN, Role.AUDITOR},
-    "CaseState": {Role.OFFICER, Role.LEAD, Role.ADMIN, Role.AUDITOR},
+    # Schools have no board. Admins may look at it but move nothing. The auditor (DPO) has
+    # the audit log and no case files (design.md §2).
+    "BoardState": {Role.OFFICER, Role.LEAD, Role.ADMIN},
+    "DashboardState": {Role.LEAD, Role.ADMIN},
+    "CaseState": {Role.OFFICER, Role.LEAD, Role.ADMIN},
+    "AuditState": {Role.AUDITOR, Role.LEAD},
     "CaseNewState": {Role.ADMIN, Role.OFFICER, Role.LEAD},
     "VisitsState": {Role.OFFICER, Role.LEAD},
     # Everyone has an inbox (admin and auditor an empty one) and its settings page.
@@ -69,7 +71,7 @@ ALLOWED_ROLES = {
 }
 
 CASEWORKERS = {Role.OFFICER, Role.LEAD}
-# Handlers narrower than their state: admin and auditor only read a case, officers propose.
+# Handlers narrower than their state: admin only reads a case, officers propose.
 HANDLER_ROLES = {
     **{
         f"CaseState.{name}": CASEWORKERS
@@ -199,6 +201,9 @@ def _args_for(handler_name: str, fn, world) -> list:
         "share-recipient_name": "Mallory", "share-cat-identity": "on",
         "share-reason": "Hostile share", "share-lawful_basis": "art6_1_e",
         "hold-action": "set", "hold-reason": "Hostile hold",
+        # Why a case outside one's caseload is opened, and the audit log's filters on it.
+        "purpose": "other", "purpose_other": "Hostile reason", "child": reference,
+        "action": "case.viewed", "date_from": "2026-01-01",
     }
     values = {
         "form_data": {
@@ -223,6 +228,8 @@ def _args_for(handler_name: str, fn, world) -> list:
         # The retention page: school A's case, as if it were listed.
         "record_class": "closed_case",
         "record_id": world["case"].id,
+        # The audit log's pager.
+        "number": 2,
     }
     params = list(inspect.signature(fn).parameters)[1:]
     missing = [p for p in params if p not in values]
