@@ -90,6 +90,15 @@ def check(
     raise PurposeRequired()
 
 
+def require_given(session: Session, *, actor: Actor, case: Case, now: datetime) -> None:
+    """For the case page's other parts (e.g. the sharing log): nothing of a case outside the
+    caseload until its purpose was given on opening it."""
+    if outside_caseload(actor, case) and not given_recently(
+        session, actor=actor, case=case, now=now
+    ):
+        raise PurposeRequired()
+
+
 def label(detail: Any) -> str:
     """"Covering for a colleague", or "Other: <their words>"; "" when none was recorded."""
     if not isinstance(detail, dict) or detail.get("purpose") not in PURPOSES:

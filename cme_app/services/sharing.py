@@ -8,8 +8,8 @@ from datetime import datetime, time
 
 from sqlmodel import Session, select
 
-from ..models import Case, LawfulBasis, RecipientType, Role, ShareRecord, User
-from . import audit
+from ..models import Case, LawfulBasis, RecipientType, Role, ShareRecord, User, utcnow
+from . import audit, purpose
 from .errors import NotAllowed
 from .forms import Form
 from .lifecycle import LONDON, load_case
@@ -45,7 +45,8 @@ SHARE_CATEGORIES: dict[str, str] = {
 }
 
 SHARERS = (Role.OFFICER, Role.LEAD)
-VIEWERS = (Role.OFFICER, Role.LEAD, Role.ADMIN, Role.AUDITOR)
+# As for the case page itself: the auditor reads the audit log, not case files.
+VIEWERS = (Role.OFFICER, Role.LEAD, Role.ADMIN)
 
 
 @dataclass
@@ -70,6 +71,7 @@ def record_share(
         raise NotAllowed("You do not have permission to do that.")
     actor = require_role(actor, *SHARERS)
     case = load_case(session, actor=actor, reference=reference, action="case.shared", lock=False)
+    purpose.require_given(session, actor=actor, case=case, now=utcnow())
     f = Form(form, datetime.now(LONDON).date())
     shared_on = f.day("shared_on", "date it was shared")
     kind = f.choice("recipient_type", RECIPIENT_TYPES, "Choose who it was shared with")
@@ -158,6 +160,7 @@ def case_view(session: Session, *, actor: Actor | None, reference: str) -> DataP
     actor = require_role(actor, *VIEWERS)
     case = load_case(session, actor=actor, reference=reference,
                      action="case.sharing_log_viewed", lock=False)
+    purpose.require_given(session, actor=actor, case=case, now=utcnow())
     audit.case_event(session, actor=actor, case=case, action="case.sharing_log_viewed")
     holder = session.get(User, case.legal_hold_by_id) if case.legal_hold_by_id else None
     return DataProtectionView(

@@ -20,8 +20,9 @@ from cme_app.models import (
     ShareRecord,
     Tombstone,
 )
-from cme_app.services import retention, sar, sharing
+from cme_app.services import casework, retention, sar, sharing
 from cme_app.services.errors import NotAllowed, NotFound, ValidationFailed
+from cme_app.services.purpose import PurposeRequired
 from cme_app.settings import get_settings
 from tests.factories import make_case, make_school, make_user
 
@@ -279,7 +280,7 @@ def test_an_officer_records_a_share_and_it_is_audited(session, team):
     event = _events(session, "case.shared")[0]
     assert event.child_id == case.child_id and event.detail["share"] == row.id
     assert "Bradford" not in str(event.detail)
-    view = sharing.case_view(session, actor=team["auditor"], reference=case.reference)
+    view = sharing.case_view(session, actor=team["admin"], reference=case.reference)
     assert [s.recipient for s in view.shares] == ["Bradford CME team"]
     assert view.shares[0].lawful_basis.startswith("UK GDPR Art 6(1)(e)")
     assert not view.can_share and not view.can_hold
@@ -306,6 +307,23 @@ def test_share_validation(session, team, change, field):
                              form={**SHARE, **change})
     assert field in [e.field for e in exc.value.errors]
     assert session.exec(select(ShareRecord)).all() == []
+
+
+def test_another_officers_case_shows_no_sharing_log_until_a_purpose_is_given(session, team):
+    """The sharing log is part of the case file: the purpose asked on opening it guards it too
+    (its section loads by its own handler, which any browser can call)."""
+    colleague = make_user(session, "officer", email="cara@example.org", name="Cara Colleague")
+    case = make_case(session, stage="enquiries", officer_id=colleague.user_id)
+    with pytest.raises(PurposeRequired):
+        sharing.case_view(session, actor=team["officer"], reference=case.reference)
+    with pytest.raises(PurposeRequired):
+        sharing.record_share(session, actor=team["officer"], reference=case.reference, form=SHARE)
+    assert session.exec(select(ShareRecord)).all() == []
+    casework.view_case(session, actor=team["officer"], reference=case.reference,
+                       purpose_form={"purpose": "covering"})
+    assert sharing.case_view(session, actor=team["officer"], reference=case.reference)
+    # The lead supervises every case: no purpose asked.
+    assert sharing.case_view(session, actor=team["lead"], reference=case.reference)
 
 
 @pytest.mark.parametrize("role", ["admin", "auditor", "school"])
