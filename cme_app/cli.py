@@ -1,4 +1,4 @@
-"""The `cme-app` command: migrate, demo data, schools and users."""
+"""The `cme-app` command: migrate, demo data, schools, users and the audit trail check."""
 
 from __future__ import annotations
 
@@ -66,6 +66,15 @@ def _schools_add(args) -> int:
     return 0
 
 
+def _audit_verify(_args) -> int:
+    from .services import audit
+
+    with session_scope() as session:
+        report = audit.verify_chain(session)
+    print(report.describe())
+    return 0 if report.ok else 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="cme-app", description="CME case management")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -92,6 +101,11 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--name", required=True)
     add.add_argument("--la-code", default="383")
     add.set_defaults(func=_schools_add)
+
+    audit = sub.add_parser("audit").add_subparsers(dest="audit_command", required=True)
+    audit.add_parser(
+        "verify", help="check the audit trail's hash chain; exit 1 if it was edited or cut"
+    ).set_defaults(func=_audit_verify)
     return parser
 
 

@@ -43,6 +43,7 @@ from sqlmodel import Session, SQLModel  # noqa: E402
 from cme_app import models  # noqa: E402, F401
 from cme_app.db import get_engine  # noqa: E402
 from cme_app.migrations import upgrade_to_head  # noqa: E402
+from tests.factories import audit_guard_off  # noqa: E402
 
 
 def pytest_sessionfinish(session, exitstatus):
@@ -68,24 +69,13 @@ def _wipe(engine) -> None:
     tables = list(reversed(SQLModel.metadata.sorted_tables))
     for attempt in range(5):
         try:
-            with engine.begin() as conn:
+            with engine.begin() as conn, audit_guard_off(conn):
                 if conn.dialect.name == "postgresql":
-                    # The audit trail's append-only triggers stay off for this transaction only.
-                    conn.exec_driver_sql("SET LOCAL session_replication_role = replica")
                     names = ", ".join(f'"{t.name}"' for t in tables)
                     conn.exec_driver_sql(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
                 else:
-                    # SQLite DDL is transactional: drop the append-only triggers, empty the
-                    # tables and put the triggers back, all in one transaction.
-                    triggers = conn.exec_driver_sql(
-                        "SELECT name, sql FROM sqlite_master WHERE type = 'trigger'"
-                    ).all()
-                    for name, _sql in triggers:
-                        conn.exec_driver_sql(f'DROP TRIGGER "{name}"')
                     for table in tables:
                         conn.execute(table.delete())
-                    for _name, sql in triggers:
-                        conn.exec_driver_sql(sql)
             return
         except (sa.exc.OperationalError, sa.exc.IntegrityError):
             if attempt == 4:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, datetime
 
+from sqlalchemy.engine import Connection
 from sqlmodel import Session
 
 from cme_app.models import Case, Child, Referral, Role, User, utcnow
@@ -106,3 +109,23 @@ def make_case(
     session.add(case)
     session.flush()
     return case
+
+
+@contextmanager
+def audit_guard_off(conn: Connection) -> Iterator[None]:
+    """Inside the caller's transaction only, lift the append-only triggers on the audit trail,
+    so a test can empty the tables or tamper with events the way an intruder with direct
+    database access could (the check under test must then notice)."""
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql("SET LOCAL session_replication_role = replica")
+        yield
+        return
+    # SQLite DDL is transactional: drop the triggers and put them back before commit.
+    triggers = conn.exec_driver_sql(
+        "SELECT name, sql FROM sqlite_master WHERE type = 'trigger'"
+    ).all()
+    for name, _sql in triggers:
+        conn.exec_driver_sql(f'DROP TRIGGER "{name}"')
+    yield
+    for _name, sql in triggers:
+        conn.exec_driver_sql(sql)
