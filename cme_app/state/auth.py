@@ -30,7 +30,7 @@ class AuthState(rx.State):
     unread_count: int = 0
 
     def _client_ip(self) -> str | None:
-        return self.router.session.client_ip or None
+        return (self.router.session.client_ip or "")[:64] or None
 
     def _actor(self, *, touch: bool = True) -> Actor | None:
         """The actor for this event, checked against the database every time.
