@@ -13,6 +13,7 @@ from cme_app.models import Case, Child, Referral, Role, User, utcnow
 from cme_app.services import auth, schools
 from cme_app.services.cases import next_case_reference
 from cme_app.services.permissions import Actor
+from cme_app.services.term_dates import seed_term_dates
 
 PASSWORD = "correct horse battery staple"
 
@@ -55,6 +56,23 @@ def two_schools(session: Session) -> tuple[Actor, Actor]:
         make_user(session, "school", school_urn="107999"),
         make_user(session, "school", school_urn="108111"),
     )
+
+
+def make_team(session: Session) -> dict[str, Actor]:
+    """Two schools' users and one of each LA role, with term dates, committed."""
+    school_a, school_b = two_schools(session)
+    seed_term_dates(session)
+    people = {
+        "school": school_a,
+        "school_b": school_b,
+        "officer": make_user(session, "officer", email="officer@example.org"),
+        "officer2": make_user(session, "officer", email="officer2@example.org"),
+        "lead": make_user(session, "lead", email="lead@example.org"),
+        "admin": make_user(session, "admin", email="admin@example.org"),
+        "auditor": make_user(session, "auditor", email="auditor@example.org"),
+    }
+    session.commit()
+    return people
 
 
 def make_case(
