@@ -3,6 +3,8 @@ actors of every role, anonymous included.
 
 (a) An action that went through wrote at least one audit event naming its actor and record;
     a refused one wrote only refusal events, and a rejected (invalid) one wrote nothing.
+    An action that changed the case's own fields (stage, risk, officer, outcome, version...)
+    shows each one's value before and after in the audit detail.
 (b) The audit log accounts for every change: a flush listener collects every row inserted,
     updated or deleted in a child-record table in each transaction, and each transaction that
     changed such rows also appended an audit event about that child (by child id, case
@@ -27,6 +29,7 @@ from cme_app.models import (
 from cme_app.services import auth, board, casework, referrals
 from cme_app.services.demo import example_referral_form
 from cme_app.services.errors import Refusal, ServiceError
+from cme_app.services.lifecycle import case_state
 from tests.factories import PASSWORD, make_team
 from tests.unit.test_casework import INBOUND
 from tests.unit.test_lifecycle_properties import ACTIONS as CASE_ACTIONS
@@ -102,6 +105,18 @@ def _audited(session, e: AuditEvent) -> set[int | str]:
     return about
 
 
+def _before_after(events, reference: str) -> tuple[dict, dict]:
+    """The earliest 'before' and latest 'after' of each field over one case's new events."""
+    before: dict = {}
+    after: dict = {}
+    for e in events:
+        if e.entity_id == reference and isinstance(e.detail.get("before"), dict):
+            for name, value in e.detail["before"].items():
+                before.setdefault(name, value)
+            after |= e.detail.get("after") or {}
+    return before, after
+
+
 def _last_event_id(session) -> int:
     return session.exec(select(func.max(AuditEvent.id))).one() or 0
 
@@ -175,6 +190,7 @@ def _run_steps(session, world, data, log: ChangeLog) -> None:
         case = session.get(Case, case.id)
         log.reset()
         first_new = _last_event_id(session) + 1
+        was = case_state(case)
         try:
             about = _do(session, world, case, action, role, data)
         except Refusal:
@@ -200,6 +216,14 @@ def _run_steps(session, world, data, log: ChangeLog) -> None:
             assert about in named, f"{action} by {role}: no event names its record"
         if about == "user":
             assert any(e.action.startswith("auth.") for e in new), f"{action} not audited"
+        # ... with the case's changed fields before and after
+        session.expire_all()
+        now = case_state(session.get(Case, case.id))
+        shown_before, shown_after = _before_after(new, case.reference)
+        for name in (k for k in now if now[k] != was[k]):
+            assert (shown_before.get(name), shown_after.get(name)) == (was[name], now[name]), (
+                f"{action} by {role} changed {name} without before/after in the audit detail"
+            )
         # (b) every changed child record is accounted for in the same transaction
         audited = set().union(set(), *(_audited(session, e) for e in log.events))
         for change, row in log.rows:
