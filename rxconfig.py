@@ -22,6 +22,8 @@ config = rx.Config(
     app_name="cme_app",
     db_url=_settings.db_url,
     cors_allowed_origins=list(_settings.allowed_origins),
+    # router.session.client_ip (the audit trail's IP) trusts only this many proxy hops.
+    trusted_proxy_hops=_settings.trusted_proxy_hops,
     telemetry_enabled=False,
     show_built_with_reflex=False,
     disable_plugins=[SitemapPlugin],

@@ -37,6 +37,23 @@ SIGNED_OUT = "Your session has ended. Sign in again: visits waiting to be sent a
 NOT_ALLOWED = "You do not have permission to do that."
 
 
+def forwarded_client_ip(peer: str | None, forwarded_for: str | None, hops: int) -> str | None:
+    """The client's IP: the peer address, or with `hops` trusted reverse proxies in front, the
+    entry that many places from the end of X-Forwarded-For (entries before it are whatever
+    the client sent). The same rule as Reflex's `trusted_proxy_hops` for the WebSocket."""
+    if hops > 0 and forwarded_for:
+        entries = [e.strip() for e in forwarded_for.split(",") if e.strip()]
+        if len(entries) >= hops:
+            return entries[-hops][:64]
+    return peer
+
+
+def client_ip(request: Request) -> str | None:
+    peer = request.client.host if request.client else None
+    hops = get_settings().trusted_proxy_hops
+    return forwarded_client_ip(peer, request.headers.get("x-forwarded-for"), hops)
+
+
 def _answer(body: dict[str, Any], status: int = 200) -> JSONResponse:
     return JSONResponse(body, status_code=status, headers=NO_STORE)
 
@@ -107,8 +124,9 @@ async def _serve(request: Request, work: Work, *, touch: bool = True) -> JSONRes
         if not token:
             raise _SignedOut
         body = await _json_object(request) if request.method == "POST" else {}
-        ip = request.client.host if request.client else None
-        return _answer(await run_in_threadpool(_unit_of_work, token, ip, touch, work, body))
+        return _answer(
+            await run_in_threadpool(_unit_of_work, token, client_ip(request), touch, work, body)
+        )
     except _SignedOut:
         return _answer({"error": "signed_out", "message": SIGNED_OUT}, 401)
     except _BadBody as exc:
@@ -165,7 +183,7 @@ async def start_session(request: Request) -> JSONResponse:
         body = await _json_object(request)
     except _BadBody as exc:
         return _answer({"error": exc.error}, exc.status)
-    ip = request.client.host if request.client else None
+    ip = client_ip(request)
     token = await run_in_threadpool(_start_session, body.get("ticket"), ip)
     if token is None:
         return _answer({"error": "signed_out", "message": SIGNED_OUT}, 401)
@@ -184,7 +202,7 @@ async def end_session(request: Request) -> JSONResponse:
         return _answer({"error": "not_allowed", "message": NOT_ALLOWED}, 403)
     token = request.cookies.get(SESSION_COOKIE, "")
     if token:
-        ip = request.client.host if request.client else None
+        ip = client_ip(request)
         await run_in_threadpool(_end_session, token, ip)
     return _cookie_headers(_answer({"status": "signed_out"}), None)
 

@@ -1,5 +1,5 @@
-"""The `cme-app` command: migrate, demo data, schools and users, subject access exports and
-retention."""
+"""The `cme-app` command: migrate, demo data, schools and users, the audit trail check,
+subject access exports and retention."""
 
 from __future__ import annotations
 
@@ -110,6 +110,15 @@ def _retention_destroy(args) -> int:
     return 0
 
 
+def _audit_verify(_args) -> int:
+    from .services import audit
+
+    with session_scope() as session:
+        report = audit.verify_chain(session)
+    print(report.describe())
+    return 0 if report.ok else 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="cme-app", description="CME case management")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -149,6 +158,12 @@ def build_parser() -> argparse.ArgumentParser:
         "destroy", help="destroy the items a lead approved, if still due and not held")
     destroy.add_argument("--approved", action="store_true", required=True)
     destroy.set_defaults(func=_retention_destroy)
+
+
+    audit = sub.add_parser("audit").add_subparsers(dest="audit_command", required=True)
+    audit.add_parser(
+        "verify", help="check the audit trail's hash chain; exit 1 if it was edited or cut"
+    ).set_defaults(func=_audit_verify)
     return parser
 
 

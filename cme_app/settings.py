@@ -53,6 +53,8 @@ class Settings:
     secret_key: str
     allowed_origins: tuple[str, ...]
     production: bool
+    # Reverse proxies in front of the app that append to X-Forwarded-For; 0 ignores the header.
+    trusted_proxy_hops: int = 0
     session_idle_minutes: int = 30
     session_absolute_hours: int = 12
     login_max_failures: int = 10
@@ -107,6 +109,7 @@ def get_settings() -> Settings:
             env.get("CME_ALLOWED_ORIGINS", "http://localhost:3000,http://127.0.0.1:3000")
         ),
         production=production,
+        trusted_proxy_hops=int(env.get("CME_TRUSTED_PROXY_HOPS", "0")),
         session_idle_minutes=int(env.get("CME_SESSION_IDLE_MINUTES", "30")),
         session_absolute_hours=int(env.get("CME_SESSION_ABSOLUTE_HOURS", "12")),
         late_referral_weeks=int(env.get("CME_LATE_REFERRAL_WEEKS", "4")),

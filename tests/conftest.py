@@ -43,6 +43,7 @@ from sqlmodel import Session, SQLModel  # noqa: E402
 from cme_app import models  # noqa: E402, F401
 from cme_app.db import get_engine  # noqa: E402
 from cme_app.migrations import upgrade_to_head  # noqa: E402
+from tests.factories import audit_guard_off  # noqa: E402
 
 # Searches every log of the run for the personal-data canaries (tests/log_canaries.py).
 pytest_plugins = ["tests.log_canaries"]
@@ -71,7 +72,7 @@ def _wipe(engine) -> None:
     tables = list(reversed(SQLModel.metadata.sorted_tables))
     for attempt in range(5):
         try:
-            with engine.begin() as conn:
+            with engine.begin() as conn, audit_guard_off(conn):
                 if conn.dialect.name == "postgresql":
                     names = ", ".join(f'"{t.name}"' for t in tables)
                     conn.exec_driver_sql(f"TRUNCATE {names} RESTART IDENTITY CASCADE")

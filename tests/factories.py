@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, datetime
 from urllib.parse import urlencode
 
+from sqlalchemy.engine import Connection
 from sqlmodel import Session
 
 from cme_app.models import Case, Child, Referral, Role, User, utcnow
 from cme_app.services import auth, schools
 from cme_app.services.cases import next_case_reference
 from cme_app.services.permissions import Actor
+from cme_app.services.term_dates import seed_term_dates
 
 PASSWORD = "correct horse battery staple"
 
@@ -58,6 +62,23 @@ def two_schools(session: Session) -> tuple[Actor, Actor]:
         make_user(session, "school", school_urn="107999"),
         make_user(session, "school", school_urn="108111"),
     )
+
+
+def make_team(session: Session) -> dict[str, Actor]:
+    """Two schools' users and one of each LA role, with term dates, committed."""
+    school_a, school_b = two_schools(session)
+    seed_term_dates(session)
+    people = {
+        "school": school_a,
+        "school_b": school_b,
+        "officer": make_user(session, "officer", email="officer@example.org"),
+        "officer2": make_user(session, "officer", email="officer2@example.org"),
+        "lead": make_user(session, "lead", email="lead@example.org"),
+        "admin": make_user(session, "admin", email="admin@example.org"),
+        "auditor": make_user(session, "auditor", email="auditor@example.org"),
+    }
+    session.commit()
+    return people
 
 
 def make_case(
@@ -139,3 +160,23 @@ def state_for(cls, token: str, *, path: str = "/", query: dict | None = None):
         "headers": {"origin": "http://localhost:3000", "cookie": f"{SESSION_COOKIE}={token}"},
     })
     return state
+
+
+@contextmanager
+def audit_guard_off(conn: Connection) -> Iterator[None]:
+    """Inside the caller's transaction only, lift the append-only triggers on the audit trail,
+    so a test can empty the tables or tamper with events the way an intruder with direct
+    database access could (the check under test must then notice)."""
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql("SET LOCAL session_replication_role = replica")
+        yield
+        return
+    # SQLite DDL is transactional: drop the triggers and put them back before commit.
+    triggers = conn.exec_driver_sql(
+        "SELECT name, sql FROM sqlite_master WHERE type = 'trigger'"
+    ).all()
+    for name, _sql in triggers:
+        conn.exec_driver_sql(f'DROP TRIGGER "{name}"')
+    yield
+    for _name, sql in triggers:
+        conn.exec_driver_sql(sql)

@@ -1,6 +1,6 @@
 """Every table, imported here so Alembic and the app see them all."""
 
-from .audit import AuditEvent
+from .audit import AuditChainHead, AuditEvent
 from .base import UTCDateTime, utcnow
 from .calendar import NonTeachingDay, TermPeriod
 from .case import (
@@ -61,6 +61,7 @@ __all__ = [
     "STAGE_LABELS",
     "Address",
     "AddressKind",
+    "AuditChainHead",
     "AuditEvent",
     "Case",
     "CaseClosure",

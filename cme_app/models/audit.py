@@ -25,3 +25,15 @@ class AuditEvent(SQLModel, table=True):
     ip: str | None = Field(default=None, max_length=64)
     prev_hash: str | None = Field(default=None, max_length=64)
     hash: str | None = Field(default=None, max_length=64)
+
+
+class AuditChainHead(SQLModel, table=True):
+    """The one row that remembers the chain's end, written with every append.
+
+    The hash links catch an edited or removed event in the middle; only this row notices that
+    the newest events were removed."""
+
+    id: int = Field(default=1, primary_key=True)
+    count: int = Field(default=0)
+    last_id: int | None = Field(default=None)
+    last_hash: str | None = Field(default=None, max_length=64)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, time
+from typing import Any
 
 from sqlmodel import Session, col, select
 
@@ -710,7 +711,7 @@ def record_triage(
     case = _open_case_for(session, actor, reference, "case.triaged")
     check_version(session, case, version)
     chosen = risk.clean_factors(factors)
-    before = case.risk
+    before, was = case.risk, lifecycle.case_state(case)
     proposal = risk.propose(chosen)
     risk.record_assessment(
         session, case=case, actor=actor, risk=proposal, kind="triaged", factors=chosen
@@ -721,7 +722,11 @@ def record_triage(
         actor=actor,
         case=case,
         action="case.triaged",
-        detail={"before": before, "after": proposal, "factors": chosen},
+        detail={
+            "proposed": proposal,
+            "factors": chosen,
+            **audit.changes(was, lifecycle.case_state(case)),
+        },
     )
     return case
 
@@ -741,7 +746,7 @@ def override_risk(
         errors.append(FieldError("reason", "Give the reason for overriding the risk"))
     if errors:
         raise ValidationFailed(errors)
-    before = case.risk
+    before, was = case.risk, lifecycle.case_state(case)
     record_assessment(
         session, case=case, actor=actor, risk=level, kind="override", reason=reason[:2000]
     )
@@ -751,7 +756,7 @@ def override_risk(
         actor=actor,
         case=case,
         action="case.risk_overridden",
-        detail={"before": before, "after": level, "reason": reason[:200]},
+        detail={"reason": reason[:200], **audit.changes(was, lifecycle.case_state(case))},
     )
     return case
 
@@ -765,7 +770,7 @@ def allocate(
     officer = session.get(User, officer_id) if isinstance(officer_id, int) else None
     if officer is None or officer.role not in CASEWORKERS or not officer.is_active:
         raise ValidationFailed([FieldError("officer_id", "Choose an officer")])
-    before = case.allocated_officer_id
+    before, was = case.allocated_officer_id, lifecycle.case_state(case)
     case.allocated_officer_id = officer.id
     lifecycle.touch(case, actor)
     session.add(case)
@@ -774,7 +779,7 @@ def allocate(
         actor=actor,
         case=case,
         action="case.allocated",
-        detail={"before": before, "after": officer.id},
+        detail=audit.changes(was, lifecycle.case_state(case)),
     )
     if before != officer.id:
         notifications.case_allocated(session, case=case, officer_id=officer.id, actor=actor)
@@ -821,14 +826,17 @@ def _touched(session: Session, case: Case, actor: Actor) -> None:
     session.flush()
 
 
-def _recorded(session: Session, actor: Actor, case: Case, action: str, detail: dict) -> None:
+def _recorded(
+    session: Session, actor: Actor, case: Case, action: str, detail: dict, row: Any
+) -> None:
+    """An added (or answered) record: its id and codes go into the audit event."""
     _touched(session, case, actor)
     audit.case_event(
         session,
         actor=actor,
         case=case,
         action=action,
-        detail=detail,
+        detail={"id": row.id, **detail},
     )
 
 
@@ -863,7 +871,8 @@ def record_safeguarding(
         recorded_by_id=actor.user_id,
     )
     session.add(row)
-    _recorded(session, actor, case, "case.safeguarding_recorded", {"kind": kind, "agency": agency})
+    detail = {"kind": kind, "agency": agency}
+    _recorded(session, actor, case, "case.safeguarding_recorded", detail, row)
     return row
 
 
@@ -895,7 +904,7 @@ def log_enquiry(
         by_id=actor.user_id,
     )
     session.add(row)
-    _recorded(session, actor, case, "case.enquiry_logged", {"kind": kind, "result": result})
+    _recorded(session, actor, case, "case.enquiry_logged", {"kind": kind, "result": result}, row)
     return row
 
 
@@ -942,7 +951,7 @@ def record_visit(
         officer_id=actor.user_id,
     )
     session.add(row)
-    _recorded(session, actor, case, "case.visit_recorded", {"outcome": outcome})
+    _recorded(session, actor, case, "case.visit_recorded", {"outcome": outcome}, row)
     return row
 
 
@@ -1006,12 +1015,14 @@ def send_la_notification(
         by_id=actor.user_id,
     )
     session.add(row)
-    _recorded(session, actor, case, "case.la_notified", {"la": la_name, "shared": True})
+    was = lifecycle.case_state(case)
     if case.stage in (Stage.ENQUIRIES, Stage.HOME_VISIT) and actor.role in CASEWORKERS:
         lifecycle.enter_stage(
             session, case, Stage.AWAITING_VERIFICATION, actor, reason=f"Notified {la_name}"
         )
-        session.flush()
+    detail = {"la": la_name, "shared": True, **audit.changes(was, lifecycle.case_state(case))}
+    _recorded(session, actor, case, "case.la_notified", detail, row)
+    session.flush()
     return row
 
 
@@ -1034,11 +1045,21 @@ def record_la_response(
     if response and not answered:
         f.errors.append(FieldError("response_on", "Enter the date of the response"))
     f.check()
+
+    def state() -> dict[str, Any]:  # dates as ISO text; the response text only as a length
+        return {
+            "acknowledged_on": row.acknowledged_on and row.acknowledged_on.isoformat(),
+            "response_on": row.response_on and row.response_on.isoformat(),
+            "response_chars": len(row.response or ""),
+        }
+
+    was = state()
     row.acknowledged_on = ack or row.acknowledged_on
     row.response_on = answered or row.response_on
     row.response = response or row.response
     session.add(row)
-    _recorded(session, actor, case, "case.la_response_recorded", {"notification": row.id})
+    detail = {"notification": row.id, **audit.changes(was, state())}
+    _recorded(session, actor, case, "case.la_response_recorded", detail, row)
     return row
 
 
@@ -1071,7 +1092,8 @@ def record_overseas(
         verified_by_id=actor.user_id,
     )
     session.add(row)
-    _recorded(session, actor, case, "case.overseas_recorded", {"independent": row.independent})
+    detail = {"independent": row.independent}
+    _recorded(session, actor, case, "case.overseas_recorded", detail, row)
     return row
 
 
@@ -1099,7 +1121,7 @@ def link_household(
         by_id=actor.user_id,
     )
     session.add(link)
-    _recorded(session, actor, case, "case.linked", {"with": other.reference})
+    _recorded(session, actor, case, "case.linked", {"with": other.reference}, link)
     return link
 
 
@@ -1198,7 +1220,12 @@ def review_visit_flag(
         actor=actor,
         case=case,
         action=action,
-        detail={"visit_id": visit.id, "client_uuid": visit.client_uuid},
+        detail={
+            "visit_id": visit.id,
+            "client_uuid": visit.client_uuid,
+            "before": {"flag_reviewed_by_id": None},
+            "after": {"flag_reviewed_by_id": actor.user_id},
+        },
     )
     session.flush()
     return visit

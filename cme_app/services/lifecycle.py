@@ -241,6 +241,14 @@ def check_version(session: Session, case: Case, version: Any) -> None:
         )
 
 
+# The case's own fields an audit event shows before and after a change (ids and codes only).
+AUDITED_CASE_FIELDS = ("stage", "version", "risk", "allocated_officer_id", "outcome", "episode")
+
+
+def case_state(case: Case) -> dict[str, Any]:
+    return {name: getattr(case, name) for name in AUDITED_CASE_FIELDS}
+
+
 def touch(case: Case, actor: Actor) -> None:
     """A change to the case itself: a new version, by this actor, now."""
     case.version += 1
@@ -407,7 +415,7 @@ def move_case(
             detail={"from": case.stage, "to": to_stage, "reason": reason},
         )
         raise MoveRefused(reason)
-    before = case.stage
+    before, was = case.stage, case_state(case)
     enter_stage(session, case, to_stage, actor)
     audit.record(
         session,
@@ -416,7 +424,7 @@ def move_case(
         entity_type="case",
         entity_id=case.reference,
         child_id=case.child_id,
-        detail={"from": before, "to": to_stage},
+        detail={"from": before, "to": to_stage, **audit.changes(was, case_state(case))},
     )
     session.flush()
     return case
@@ -442,6 +450,7 @@ def return_to_referrer(
         raise ValidationFailed(
             [FieldError("return_note", "Tell the school what more information is needed")]
         )
+    was = case_state(case) | {"referral_status": referral.status}
     referral.status = "returned"
     referral.return_note = note[:2000]
     referral.returned_at = utcnow()
@@ -455,7 +464,10 @@ def return_to_referrer(
         entity_type="case",
         entity_id=case.reference,
         child_id=case.child_id,
-        detail={"note": note[:200]},
+        detail={
+            "note": note[:200],
+            **audit.changes(was, case_state(case) | {"referral_status": referral.status}),
+        },
     )
     notifications.referral_returned(
         session, case=case, school_id=referral.school_id, when=referral.returned_at
@@ -633,6 +645,7 @@ def propose_closure(
     outcome = str(outcome or "")
     evidence = clean_evidence(outcome, evidence)
     _validate_closure(session, case, outcome, evidence, today)
+    was = case_state(case)
     pending = pending_closure(session, case)
     if pending is not None:
         pending.status = "withdrawn"
@@ -648,6 +661,11 @@ def propose_closure(
     session.add(closure)
     touch(case, actor)
     session.add(case)
+    session.flush()
+    changed = audit.changes(
+        was | {"proposal": pending.id if pending else None},
+        case_state(case) | {"proposal": closure.id},
+    )
     audit.record(
         session,
         actor=actor,
@@ -655,7 +673,7 @@ def propose_closure(
         entity_type="case",
         entity_id=case.reference,
         child_id=case.child_id,
-        detail={"outcome": outcome},
+        detail={"outcome": outcome, **changed},
     )
     session.flush()
     return closure
@@ -679,6 +697,7 @@ def close_case(
     outcome = str(outcome or "")
     evidence = clean_evidence(outcome, evidence)
     _validate_closure(session, case, outcome, evidence, today)
+    was = case_state(case)
     closure = pending_closure(session, case)
     if closure is None or closure.outcome != outcome:
         if closure is not None:
@@ -725,7 +744,11 @@ def close_case(
         entity_type="case",
         entity_id=case.reference,
         child_id=case.child_id,
-        detail={"outcome": outcome, "evidence": sorted(evidence)},
+        detail={
+            "outcome": outcome,
+            "evidence": sorted(evidence),
+            **audit.changes(was, case_state(case)),
+        },
     )
     if referral is not None:
         notifications.case_outcome(session, case=case, school_id=referral.school_id)
@@ -769,6 +792,7 @@ def reopen_case(
         raise MoveRefused("Only a closed case can be reopened.")
     if len(reason) < 10:
         raise ValidationFailed([FieldError("reopen_reason", "Give the reason for reopening")])
+    was = case_state(case)
     case.episode += 1
     case.outcome = None
     case.closed_at = None
@@ -789,7 +813,11 @@ def reopen_case(
         entity_type="case",
         entity_id=case.reference,
         child_id=case.child_id,
-        detail={"episode": case.episode, "reason": reason[:200]},
+        detail={
+            "episode": case.episode,
+            "reason": reason[:200],
+            **audit.changes(was, case_state(case)),
+        },
     )
     session.flush()
     return case

@@ -129,6 +129,9 @@ def save_draft(
         referral = _editable_referral(session, actor, public_id, "referral.draft_saved")
     else:
         referral = Referral(school_id=actor.school_id, created_by_id=actor.user_id)
+    old = dict(referral.form_data or {})
+    # The names of the fields that changed: the values are the child's details.
+    changed = sorted(k for k in old.keys() | data.keys() if old.get(k) != data.get(k))
     referral.form_data = data
     referral.updated_at = utcnow()
     session.add(referral)
@@ -139,6 +142,7 @@ def save_draft(
         action="referral.draft_saved",
         entity_type="referral",
         entity_id=referral.public_id,
+        detail={"fields_changed": changed},
     )
     return referral
 
@@ -223,10 +227,13 @@ def submit(
 
     _write_household(session, data, child, referral)
     session.flush()
+    changed: dict = {}
     if resubmission:
         case = session.exec(select(Case).where(Case.referral_id == referral.id)).one()
+        was = lifecycle.case_state(case)
         lifecycle.resubmitted(session, actor=actor, case=case)
         refresh_triage_facts(session, case=case, referral=referral, child=child, today=today)
+        changed = audit.changes(was, lifecycle.case_state(case))
     else:
         case = open_case(session, actor=actor, referral=referral, child=child, today=today)
     audit.record(
@@ -236,7 +243,7 @@ def submit(
         entity_type="case",
         entity_id=case.reference,
         child_id=child.id,
-        detail={"referral": referral.public_id, "late": referral.late},
+        detail={"referral": referral.public_id, "late": referral.late, **changed},
     )
     notifications.referral_arrived(
         session, case=case, red=case.proposed_risk == Risk.RED, resubmitted=resubmission

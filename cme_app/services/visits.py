@@ -483,8 +483,12 @@ def _was_allocated(session: Session, case: Case, user_id: int) -> bool:
             AuditEvent.outcome == "ok",
         )
     ).all()
+
+    def officer(side: object) -> object:  # {"allocated_officer_id": n}; older events: n
+        return side.get("allocated_officer_id") if isinstance(side, dict) else side
+
     return any(
-        user_id in (change.get("before"), change.get("after"))
+        user_id in (officer(change.get("before")), officer(change.get("after")))
         for change in changes
         if isinstance(change, dict)
     )
@@ -582,14 +586,24 @@ def _store(
         for name, value in phases["record"].items():
             setattr(visit, name, value)
         visit.recorded_at = now
-        detail = {"uuid": visit.client_uuid, "outcome": visit.outcome}
+        # Which fields were written, never their text (names of people spoken to, notes).
+        detail = {
+            "uuid": visit.client_uuid,
+            "outcome": visit.outcome,
+            "fields": sorted(phases["record"]),
+        }
         audit.case_event(session, actor=actor, case=case, action="visit.recorded", detail=detail)
     if "check_out" in phases:
         visit.checked_out_at = phases["check_out"]
         resolved = lone_working.resolve_for_visit(
             session, visit=visit, actor=actor, note="Checked out", now=now
         )
-        detail = {"uuid": visit.client_uuid, "alerts_resolved": resolved}
+        detail = {
+            "uuid": visit.client_uuid,
+            "alerts_resolved": resolved,
+            "before": {"checked_out_at": None},
+            "after": {"checked_out_at": visit.checked_out_at.isoformat()},
+        }
         audit.case_event(session, actor=actor, case=case, action="visit.checked_out", detail=detail)
     visit.synced_at = now
     reasons = _conflicts(session, doc=doc, case=case, actor=actor)

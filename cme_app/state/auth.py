@@ -44,7 +44,7 @@ class AuthState(rx.State):
         return cookie_value(self.router.headers.cookie)
 
     def _client_ip(self) -> str | None:
-        return self.router.session.client_ip or None
+        return (self.router.session.client_ip or "")[:64] or None
 
     def _actor(self, *, touch: bool = True) -> Actor | None:
         """The actor for this event, checked against the database every time.

@@ -4,6 +4,7 @@ answers are never cached and never carry a stack trace."""
 
 from __future__ import annotations
 
+import importlib
 import json
 import logging
 import uuid
@@ -17,6 +18,7 @@ from starlette.testclient import TestClient
 from cme_app.api import MAX_BODY, api
 from cme_app.models import Address, AuditEvent, HomeVisit, User, UserSession
 from cme_app.services import auth, lone_working, visits
+from cme_app.settings import get_settings
 from tests.factories import PASSWORD, make_case, make_school, session_token
 
 MINE, ALERTS, SYNC = "/api/v1/visits/mine", "/api/v1/visits/alerts", "/api/v1/visits"
@@ -344,3 +346,47 @@ def test_health_answers_and_is_not_cached(client):
     r = client.get("/api/v1/health")
     assert r.status_code == 200 and r.json() == {"status": "ok", "database": "ok"}
     assert r.headers["cache-control"] == "no-store"
+
+
+@pytest.fixture
+def proxy_hops(monkeypatch):
+    def apply(hops: int) -> None:
+        monkeypatch.setenv("CME_TRUSTED_PROXY_HOPS", str(hops))
+        get_settings.cache_clear()
+
+    yield apply
+    monkeypatch.undo()
+    get_settings.cache_clear()
+
+
+@pytest.mark.parametrize(
+    ("hops", "expected"), [(0, "testclient"), (1, "203.0.113.7"), (2, "198.51.100.1")]
+)
+def test_audited_client_ip_comes_only_from_trusted_proxy_hops(
+    client, world, session, proxy_hops, hops, expected
+):
+    """A forged X-Forwarded-For changes nothing with no trusted proxy; with N trusted proxies
+    the entry N places from the end (added by the first trusted proxy) is the client."""
+    token = world["tokens"]["officer"]
+    proxy_hops(hops)
+    forged = "10.6.6.6, 198.51.100.1, 203.0.113.7"
+    r = client.get(MINE, headers={**cookie(token), "X-Forwarded-For": forged})
+    assert r.status_code == 200
+    session.expire_all()
+    event = session.exec(
+        select(AuditEvent).where(AuditEvent.action == "visits.list_viewed")
+        .order_by(AuditEvent.id.desc())
+    ).first()
+    assert event.ip == expected
+
+
+def test_rxconfig_passes_trusted_proxy_hops_to_reflex(proxy_hops, monkeypatch):
+    import rxconfig
+
+    proxy_hops(2)
+    try:
+        assert importlib.reload(rxconfig).config.trusted_proxy_hops == 2
+    finally:
+        monkeypatch.delenv("CME_TRUSTED_PROXY_HOPS")
+        get_settings.cache_clear()
+        importlib.reload(rxconfig)

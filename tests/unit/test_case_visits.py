@@ -308,7 +308,12 @@ def test_lead_marks_a_flagged_visit_reviewed_on_a_closed_case(session, team):
     assert row.flag_reviewed_by_id == team["lead"].user_id and row.flag_reviewed_at
     (event,) = events(session, "visit.flag_reviewed")
     assert event.entity_id == closed.reference
-    assert event.detail == {"visit_id": visit.id, "client_uuid": visit.client_uuid}
+    assert event.detail == {
+        "visit_id": visit.id,
+        "client_uuid": visit.client_uuid,
+        "before": {"flag_reviewed_by_id": None},
+        "after": {"flag_reviewed_by_id": team["lead"].user_id},
+    }
     assert casework.flagged_visits(session, actor=team["lead"]) == []
 
     (v,) = casework.view_case(session, actor=team["lead"], reference=closed.reference).visits

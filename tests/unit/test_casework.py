@@ -22,27 +22,14 @@ from cme_app.services.demo import example_referral_form
 from cme_app.services.errors import NotAllowed, NotFound, ValidationFailed
 from cme_app.services.lifecycle import MoveRefused, StaleCase
 from cme_app.services.pathway import ENQUIRY_KINDS
-from cme_app.services.term_dates import seed_term_dates
-from tests.factories import make_user, two_schools
+from tests.factories import make_team
 
 TODAY = date.today()
 
 
 @pytest.fixture
 def team(session):
-    school_a, school_b = two_schools(session)
-    seed_term_dates(session)
-    people = {
-        "school": school_a,
-        "school_b": school_b,
-        "officer": make_user(session, "officer", email="officer@example.org"),
-        "officer2": make_user(session, "officer", email="officer2@example.org"),
-        "lead": make_user(session, "lead", email="lead@example.org"),
-        "admin": make_user(session, "admin", email="admin@example.org"),
-        "auditor": make_user(session, "auditor", email="auditor@example.org"),
-    }
-    session.commit()
-    return people
+    return make_team(session)
 
 
 def submit(session, team, **changes) -> Case:

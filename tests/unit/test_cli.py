@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 
+import sqlalchemy as sa
 from sqlmodel import col, select
 
 from cme_app.models import Case, School, User
@@ -71,3 +72,27 @@ def test_demo_is_idempotent_and_prints_logins(session):
                            col(Case.stage).not_in(["closed", "returned"]))
     ).all()
     assert len(open_allocated) >= 3
+
+
+def test_audit_verify_exit_codes_and_output(session):
+    from cme_app.models import AuditEvent
+    from cme_app.services import audit
+    from tests.factories import audit_guard_off
+
+    for n in range(3):
+        audit.record(session, actor=None, action="test.append", detail={"n": n})
+    session.commit()
+    ids = session.exec(select(AuditEvent.id).order_by(AuditEvent.id)).all()
+    head = session.get(AuditEvent, ids[-1]).hash
+    session.commit()  # end the read: on SQLite it holds the write lock (BEGIN IMMEDIATE)
+
+    intact = cme_app("audit", "verify")
+    assert intact.returncode == 0, intact.stdout + intact.stderr
+    assert "3 events" in intact.stdout and head in intact.stdout
+
+    with session.get_bind().begin() as conn, audit_guard_off(conn):
+        conn.execute(sa.text("UPDATE auditevent SET outcome = 'failed' WHERE id = :id"),
+                     {"id": ids[1]})
+    broken = cme_app("audit", "verify")
+    assert broken.returncode == 1
+    assert f"event {ids[1]}: edited" in broken.stdout and "Traceback" not in broken.stderr
