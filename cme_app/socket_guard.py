@@ -1,4 +1,4 @@
-"""The edge of the `/_event` WebSocket: Origin, per-connection rate limit, event size limit.
+"""The edge of the `/_event` WebSocket: Origin, per-session rate limit, event size limit.
 
 Reflex 0.10 checks none of these itself: python-engineio refuses a *foreign* Origin (rxconfig
 sets `cors_allowed_origins`) but lets a handshake with no Origin through, any client may send
@@ -8,6 +8,7 @@ events as fast as it likes, and a frame may be as big as `REFLEX_SOCKET_MAX_HTTP
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import time
@@ -17,6 +18,7 @@ from typing import Any
 from reflex.app import App, EventNamespace
 
 from .settings import Settings, get_settings
+from .state.auth import cookie_value
 
 logger = logging.getLogger(__name__)
 
@@ -63,20 +65,40 @@ class GuardedEventNamespace(EventNamespace):
     # Socket events that open or close the connection; never rate-limited.
     _LIFECYCLE = frozenset({"connect", "disconnect"})
 
+    # Buckets of sessions nobody has used for this long are forgotten (memory stays bounded).
+    _FORGET_AFTER_S = 600.0
+
     def __init__(self, namespace: str, app: App, settings: Settings | None = None):
         super().__init__(namespace, app)
         self._settings = settings or get_settings()
         self._buckets: dict[str, TokenBucket] = {}
+        self._keys: dict[str, str] = {}
+
+    @staticmethod
+    def limit_key(sid: str, environ: dict) -> str:
+        """Whose allowance an event spends: the signed-in session's, so reconnecting or opening
+        more sockets with the same cookie gives no fresh allowance; else the connection's."""
+        token = cookie_value(environ.get("HTTP_COOKIE", ""))
+        if token:
+            return "session:" + hashlib.sha256(token.encode()).hexdigest()[:32]
+        return "sid:" + sid
 
     def _bucket(self, sid: str) -> TokenBucket:
-        bucket = self._buckets.get(sid)
+        key = self._keys.get(sid, "sid:" + sid)
+        bucket = self._buckets.get(key)
         if bucket is None:
             s = self._settings
-            bucket = self._buckets[sid] = TokenBucket(
+            bucket = self._buckets[key] = TokenBucket(
                 rate=s.socket_events_per_second, burst=s.socket_event_burst,
                 hard_limit=s.socket_flood_disconnect,
             )
         return bucket
+
+    def _forget_idle(self) -> None:
+        cutoff = time.monotonic() - self._FORGET_AFTER_S
+        live = set(self._keys.values())
+        for key in [k for k, b in self._buckets.items() if b.stamp < cutoff and k not in live]:
+            del self._buckets[key]
 
     async def trigger_event(self, event: str, *args: Any) -> Any:
         if event in self._LIFECYCLE or not args:
@@ -86,7 +108,7 @@ class GuardedEventNamespace(EventNamespace):
         if not bucket.take():
             if bucket.flooding:
                 # Log once: the disconnect stops the flood, and ids only (no payload).
-                self._buckets.pop(sid, None)
+                bucket.excess = 0.0
                 logger.warning("Socket %s disconnected: event flood", sid)
                 await self.disconnect(sid)
             return None
@@ -110,10 +132,14 @@ class GuardedEventNamespace(EventNamespace):
         if origin not in self._settings.allowed_origins:
             logger.warning("Socket handshake refused: Origin not allowed")
             raise ConnectionRefusedError("origin not allowed")
+        self._forget_idle()
+        self._keys[sid] = self.limit_key(sid, environ)
         return await super().on_connect(sid, environ, auth)
 
     def on_disconnect(self, sid: str):
-        self._buckets.pop(sid, None)
+        key = self._keys.pop(sid, None)
+        if key is not None and key.startswith("sid:"):
+            self._buckets.pop(key, None)
         return super().on_disconnect(sid)
 
 

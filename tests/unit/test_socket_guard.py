@@ -36,3 +36,24 @@ def test_frame_limit_over_one_megabyte_is_refused(value):
 
 def test_frame_limit_within_range():
     assert _frame_limit("262144") == 262144
+
+
+def test_the_allowance_belongs_to_the_session_not_the_connection():
+    """Reconnecting, or opening more sockets with the same cookie, gives no fresh allowance;
+    sockets with no session each have their own."""
+    from cme_app.settings import get_settings
+    from cme_app.socket_guard import GuardedEventNamespace
+    from cme_app.state.auth import SESSION_COOKIE
+
+    guard = object.__new__(GuardedEventNamespace)  # the arithmetic only: no app needed
+    guard._settings, guard._buckets, guard._keys = get_settings(), {}, {}
+    cookie = {"HTTP_COOKIE": f"theme=dark; {SESSION_COOKIE}=tok-1"}
+    for sid in ("a", "b"):
+        guard._keys[sid] = GuardedEventNamespace.limit_key(sid, cookie)
+    for sid in ("c", "d"):
+        guard._keys[sid] = GuardedEventNamespace.limit_key(sid, {})
+    assert guard._bucket("a") is guard._bucket("b")
+    assert guard._bucket("c") is not guard._bucket("d")
+    assert "tok-1" not in guard._keys["a"]  # the key is a hash, never the token
+    burst = int(get_settings().socket_event_burst)
+    assert sum(guard._bucket(sid).take(guard._bucket("a").stamp) for sid in "ab" * burst) == burst
