@@ -45,7 +45,7 @@ from .referral import (
     ReferralStatus,
     SourceType,
 )
-from .school import STAFF_ROLES, LoginAttempt, Role, School, User, UserSession
+from .school import STAFF_ROLES, LoginAttempt, MfaAttempt, Role, School, User, UserSession
 
 __all__ = [
     "BOARD_STAGES",
@@ -69,6 +69,7 @@ __all__ = [
     "LaNotification",
     "LoginAttempt",
     "LoneWorkingAlert",
+    "MfaAttempt",
     "NonTeachingDay",
     "Notification",
     "NotificationPreference",
