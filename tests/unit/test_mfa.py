@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pyotp
 import pytest
@@ -72,12 +72,13 @@ def test_an_earlier_step_is_refused_after_a_later_one(session, officer):
 
 def test_window_is_one_step_either_side(session, officer):
     totp = pyotp.TOTP(SECRET)
-    now = utcnow()
-    for offset in (-31, 31):  # neighbouring steps: accepted (each once)
+    # The middle of the current 30-second step, so each offset lands in a known step.
+    now = datetime.fromtimestamp(int(utcnow().timestamp()) // 30 * 30 + 15, tz=UTC)
+    for offset in (-30, 30):  # neighbouring steps: accepted (each once)
         _finish(session, _password_step(session), totp.at(now + timedelta(seconds=offset)),
                 now=now)
     officer.totp_last_step = None
-    for offset in (-61, 61):  # two steps away: expired or not yet valid
+    for offset in (-60, 60):  # two steps away: expired or not yet valid
         with pytest.raises(NotAllowed):
             _finish(session, _password_step(session), totp.at(now + timedelta(seconds=offset)),
                     now=now)
