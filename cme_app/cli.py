@@ -40,6 +40,9 @@ def _demo(args) -> int:
     for login in demo.LOGINS:
         where = f" at school URN {login.school_urn}" if login.school_urn else ""
         print(f"  {login.role:<8} {login.email}{where}")
+    print("\nStaff logins then ask for an authentication code: run "
+          "`cme-app demo-code --email EMAIL`, or add the secret shown in README.md to an "
+          "authenticator app.")
     return 0
 
 
@@ -58,6 +61,55 @@ def _users_create(args) -> int:
             totp_secret=args.totp_secret,
         )
         print(f"Created {user.role} user {user.email}.")
+    return 0
+
+
+def _users_reset_password(args) -> int:
+    from .services import auth
+
+    password = _read_password()
+    with session_scope() as session:
+        user = auth.reset_password(session, email=args.email, password=password)
+        print(f"Password reset for {user.email}; their sessions have ended. "
+              "Their authentication app is unchanged.")
+    return 0
+
+
+def _users_disable(args) -> int:
+    from .services import auth
+
+    with session_scope() as session:
+        user = auth.disable_user(session, email=args.email)
+        print(f"Disabled {user.email}; their sessions have ended.")
+    return 0
+
+
+def _users_reset_mfa(args) -> int:
+    from .services import mfa
+
+    with session_scope() as session:
+        user = mfa.reset_mfa(session, email=args.email)
+        print(f"Authentication app reset for {user.email}: they set one up again at their next "
+              "sign-in. Their sessions have ended.")
+    return 0
+
+
+def _demo_code(args) -> int:
+    """Demo logins only: their secrets are published in the README, real users' never print."""
+    from sqlmodel import select
+
+    from .models import User
+    from .services import auth, demo, mfa
+
+    secrets_by_email = {login.email: login.totp_secret for login in demo.LOGINS}
+    email = auth.normalise_email(args.email)
+    with session_scope() as session:
+        user = session.exec(select(User).where(User.email == email)).first()
+    secret = secrets_by_email.get(email)
+    if user is None or not secret or user.totp_secret != secret:
+        print("error: email: codes are shown only for the demo staff logins", file=sys.stderr)
+        return 2
+    print(mfa.current_code(secret))
     return 0
 
 
@@ -138,6 +190,23 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--name")
     create.add_argument("--totp-secret")
     create.set_defaults(func=_users_create)
+    reset = users.add_parser(
+        "reset-password",
+        help="set a new password (read from stdin) and end the user's sessions; MFA is kept",
+    )
+    reset.add_argument("--email", required=True)
+    reset.set_defaults(func=_users_reset_password)
+    disable = users.add_parser("disable", help="disable an account and end its sessions")
+    disable.add_argument("--email", required=True)
+    disable.set_defaults(func=_users_disable)
+    reset_mfa = users.add_parser(
+        "reset-mfa", help="clear a staff user's authentication app; they enrol again"
+    )
+    reset_mfa.add_argument("--email", required=True)
+    reset_mfa.set_defaults(func=_users_reset_mfa)
+    code = sub.add_parser("demo-code", help="the current authentication code of a demo login")
+    code.add_argument("--email", required=True)
+    code.set_defaults(func=_demo_code)
 
     schools = sub.add_parser("schools").add_subparsers(dest="schools_command", required=True)
     add = schools.add_parser("add", help="register a school")

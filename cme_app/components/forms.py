@@ -61,7 +61,9 @@ def text_field(
     input_type: str = "text",
     width: str = "",
     autocomplete: str = "off",
+    input_mode: str | None = None,
 ) -> rx.Component:
+    extra = {"input_mode": input_mode, "spell_check": False} if input_mode else {}
     return _field(
         errors,
         name,
@@ -73,6 +75,7 @@ def text_field(
             type=input_type,
             default_value=values[name].to(str),
             auto_complete=autocomplete,
+            **extra,
             aria_describedby=_described_by(name, hint),
             class_name=rx.cond(
                 errors.contains(name), f"input input--error {width}", f"input {width}"

@@ -52,7 +52,7 @@ from .referral import (
     ReferralStatus,
     SourceType,
 )
-from .school import STAFF_ROLES, LoginAttempt, Role, School, User, UserSession
+from .school import STAFF_ROLES, LoginAttempt, MfaAttempt, Role, School, User, UserSession
 
 __all__ = [
     "BOARD_STAGES",
@@ -78,6 +78,7 @@ __all__ = [
     "LawfulBasis",
     "LoginAttempt",
     "LoneWorkingAlert",
+    "MfaAttempt",
     "NonTeachingDay",
     "Notification",
     "NotificationPreference",

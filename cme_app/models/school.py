@@ -39,6 +39,9 @@ class User(SQLModel, table=True):
     school_id: int | None = Field(default=None, foreign_key="school.id", index=True)
     password_hash: str = Field(max_length=255)
     totp_secret: str | None = Field(default=None, max_length=64)
+    # The 30-second step of the last accepted authentication code: that step and earlier ones
+    # are refused, so a code works once only.
+    totp_last_step: int | None = Field(default=None)
     is_active: bool = Field(default=True)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     password_changed_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
@@ -66,3 +69,12 @@ class LoginAttempt(SQLModel, table=True):
     at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
     success: bool = Field(default=False)
     ip: str | None = Field(default=None, max_length=64)
+
+
+class MfaAttempt(SQLModel, table=True):
+    """One authentication code tried by a user who passed the password step (for throttling)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="user.id", index=True)
+    at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
+    success: bool = Field(default=False)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import lru_cache
 
 from pwdlib import PasswordHash
@@ -47,15 +48,70 @@ def hash_password(password: str) -> str:
     return _hasher().hash(password)
 
 
-def check_password_policy(password: str) -> None:
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise ValidationFailed(
-            [FieldError("password", f"Password must be at least {MIN_PASSWORD_LENGTH} characters")]
-        )
-    if len(password) > MAX_PASSWORD_LENGTH:
-        raise ValidationFailed(
-            [FieldError("password", f"Password must be {MAX_PASSWORD_LENGTH} characters or fewer")]
-        )
+PASSWORD_TOO_SHORT = f"Password must be {MIN_PASSWORD_LENGTH} characters or more"
+PASSWORD_TOO_LONG = f"Password must be {MAX_PASSWORD_LENGTH} characters or fewer"
+TOO_COMMON = (
+    "Password is too common and easy to guess. Choose a longer password, such as 3 or 4 "
+    "random words"
+)
+MOSTLY_CONTEXT_WORDS = (
+    "Password must not be mostly your email address or the name of this service. "
+    "Choose a different password"
+)
+# Words anyone guessing a password here would try first (ASVS 6.2.11).
+SERVICE_WORDS = ("cme", "children missing education", "childrenmissingeducation",
+                 "missing education", "leeds")
+
+
+@lru_cache(maxsize=1)
+def common_passwords() -> frozenset[str]:
+    """The common-password list shipped with zxcvbn (about 30,000 entries from public breach
+    corpora, most common first), lower-cased so the check ignores case."""
+    from zxcvbn.frequency_lists import FREQUENCY_LISTS
+
+    return frozenset(word.lower() for word in FREQUENCY_LISTS["passwords"])
+
+
+def _context_words(email: str) -> list[str]:
+    local = normalise_email(email).split("@")[0]
+    parts = [local, *re.split(r"[._+\-]+", local)]
+    # Short fragments (an initial) would refuse half of all passwords for no gain.
+    words = {w for w in parts if len(w) >= 3} | set(SERVICE_WORDS)
+    return sorted(words, key=len, reverse=True)
+
+
+def _mostly_context_words(password: str, email: str) -> bool:
+    lowered = password.lower()
+    found = [word for word in _context_words(email) if word in lowered]
+    for word in found:
+        lowered = lowered.replace(word, "")
+    # What is left besides digits and punctuation must still be worth guessing.
+    rest = re.sub(r"[\d\s!-/:-@\[-`{-~]+", "", lowered)
+    return bool(found) and (len(rest) < 6 or rest in common_passwords())
+
+
+def check_password_policy(password: str, *, email: str = "") -> None:
+    """ASVS 6.2: length only (no composition rules), not a common password, not mostly
+    context words. Raises ValidationFailed with the one message that applies."""
+    if not isinstance(password, str) or len(password) < MIN_PASSWORD_LENGTH:
+        message = PASSWORD_TOO_SHORT
+    elif len(password) > MAX_PASSWORD_LENGTH:
+        message = PASSWORD_TOO_LONG
+    elif {password.lower(), re.sub(r"\s+", "", password.lower())} & common_passwords():
+        message = TOO_COMMON
+    else:
+        message = MOSTLY_CONTEXT_WORDS if _mostly_context_words(password, email) else ""
+    if message:
+        raise ValidationFailed([FieldError("password", message)])
+
+
+TOTP_FORMAT = (
+    "TOTP secret must be 16 to 64 base32 characters (A to Z and 2 to 7)"
+)
+
+
+def valid_totp_secret(secret: str) -> bool:
+    return isinstance(secret, str) and re.fullmatch(r"[A-Z2-7]{16,64}", secret) is not None
 
 
 def create_user(
@@ -92,8 +148,12 @@ def create_user(
         errors.append(FieldError("school_urn", "Only school users are linked to a school"))
     if session.exec(select(User).where(User.email == email)).first():
         errors.append(FieldError("email", "An account with that email address already exists"))
+    if totp_secret is not None:
+        totp_secret = totp_secret.replace(" ", "").upper()
+        if not valid_totp_secret(totp_secret):
+            errors.append(FieldError("totp_secret", TOTP_FORMAT))
     try:
-        check_password_policy(password)
+        check_password_policy(password, email=email)
     except ValidationFailed as exc:
         errors.extend(exc.errors)
     if errors:
@@ -134,6 +194,16 @@ class SignInResult:
 
 
 TICKET_SECONDS = 60
+
+
+@dataclass(frozen=True)
+class CodeNeeded:
+    """A staff user's password was right; no session yet. The authentication code comes next
+    (or, with no secret yet, enrolment). The caller keeps this on the server only."""
+
+    user_id: int
+    passed_at: datetime
+    enrol: bool
 
 
 def _recent_failures(session: Session, email: str) -> int:
@@ -199,9 +269,18 @@ def open_session(session: Session, *, user: User, ip: str | None = None) -> Sign
     return SignInResult(ticket=ticket, actor=actor)
 
 
-def sign_in(session: Session, *, email: str, password: str, ip: str | None = None) -> SignInResult:
-    """Check a password and open a pending session (see `activate_session`)."""
+def sign_in(
+    session: Session, *, email: str, password: str, ip: str | None = None
+) -> SignInResult | CodeNeeded:
+    """The password step. Schools get a pending session (see `activate_session`); staff, who
+    must use MFA, get only `CodeNeeded` and no session (see services/mfa.py)."""
     user = check_password(session, email=email, password=password, ip=ip)
+    if Role(user.role) in STAFF_ROLES:
+        audit.record(
+            session, actor=None, action="auth.password_ok", entity_type="user",
+            entity_id=user.id, actor_id=user.id, actor_role=str(user.role), ip=ip,
+        )
+        return CodeNeeded(user_id=user.id, passed_at=utcnow(), enrol=not user.totp_secret)
     return open_session(session, user=user, ip=ip)
 
 
@@ -303,6 +382,46 @@ def sign_out(session: Session, *, token: str | None, actor: Actor | None) -> Non
         actor_id=row.user_id,
         detail={"sessions_ended": ended},
     )
+
+
+def account_for_admin_action(session: Session, email: str, actor: Actor | None) -> User:
+    """`actor` None is the command line (an operator on the box); in the app only an admin."""
+    if actor is not None and actor.role != Role.ADMIN:
+        raise NotAllowed("Only an administrator can change other people's accounts.")
+    user = session.exec(select(User).where(User.email == normalise_email(email))).first()
+    if user is None:
+        raise ValidationFailed([FieldError("email", "There is no account with that email address")])
+    return user
+
+
+def reset_password(
+    session: Session, *, email: str, password: str, actor: Actor | None = None
+) -> User:
+    """Set a new password and end every session. The MFA secret is kept: a reset never
+    bypasses the authentication code (ASVS 6.4.3); `mfa.reset_mfa` is a separate action."""
+    user = account_for_admin_action(session, email, actor)
+    check_password_policy(password, email=user.email)
+    user.password_hash = hash_password(password)
+    user.password_changed_at = utcnow()
+    session.add(user)
+    ended = end_sessions(session, user_id=user.id)
+    audit.record(
+        session, actor=actor, action="user.password_reset", entity_type="user",
+        entity_id=user.id, detail={"sessions_ended": ended},
+    )
+    return user
+
+
+def disable_user(session: Session, *, email: str, actor: Actor | None = None) -> User:
+    user = account_for_admin_action(session, email, actor)
+    user.is_active = False
+    session.add(user)
+    ended = end_sessions(session, user_id=user.id)
+    audit.record(
+        session, actor=actor, action="user.disabled", entity_type="user", entity_id=user.id,
+        detail={"sessions_ended": ended},
+    )
+    return user
 
 
 def home_route(role: Role) -> str:

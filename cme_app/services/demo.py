@@ -21,18 +21,25 @@ class DemoLogin:
     role: str
     school_urn: str | None
     name: str
+    # Fixed so the README can say how to get a code (`cme-app demo-code`). Demo only.
+    totp_secret: str | None = None
 
 
 SCHOOLS = (("107999", "Aire Valley Primary School"), ("108111", "Kirkstall Hill Academy"))
 LOGINS = (
     DemoLogin("school.a@example.org", "school", "107999", "Sam Patel (Aire Valley Primary)"),
     DemoLogin("school.b@example.org", "school", "108111", "Jo Evans (Kirkstall Hill Academy)"),
-    DemoLogin("officer@example.org", "officer", None, "Olu Officer"),
+    DemoLogin("officer@example.org", "officer", None, "Olu Officer",
+              "DEMOOFFICERONEAAAAAAAAAAAAAAAAAA"),
     # A second officer, so a visit has a buddy and a joint visit a second officer.
-    DemoLogin("officer2@example.org", "officer", None, "Priya Patel"),
-    DemoLogin("lead@example.org", "lead", None, "Lee Lead"),
-    DemoLogin("admin@example.org", "admin", None, "Ada Admin"),
-    DemoLogin("auditor@example.org", "auditor", None, "Aud Auditor"),
+    DemoLogin("officer2@example.org", "officer", None, "Priya Patel",
+              "DEMOOFFICERTWOAAAAAAAAAAAAAAAAAA"),
+    DemoLogin("lead@example.org", "lead", None, "Lee Lead",
+              "DEMOLEADAAAAAAAAAAAAAAAAAAAAAAAA"),
+    DemoLogin("admin@example.org", "admin", None, "Ada Admin",
+              "DEMOADMINAAAAAAAAAAAAAAAAAAAAAAA"),
+    DemoLogin("auditor@example.org", "auditor", None, "Aud Auditor",
+              "DEMOAUDITORAAAAAAAAAAAAAAAAAAAAA"),
 )
 
 
@@ -113,7 +120,12 @@ def load_demo(session: Session) -> dict[str, int]:
             schools.add_school(session, urn=urn, name=name)
             added["schools"] += 1
     for login in LOGINS:
-        if not session.exec(select(User).where(User.email == login.email)).first():
+        existing = session.exec(select(User).where(User.email == login.email)).first()
+        if existing is not None and login.totp_secret and not existing.totp_secret:
+            # A demo database from before MFA: give its staff their published demo secrets.
+            existing.totp_secret = login.totp_secret
+            session.add(existing)
+        if existing is None:
             auth.create_user(
                 session,
                 email=login.email,
@@ -121,6 +133,7 @@ def load_demo(session: Session) -> dict[str, int]:
                 password=DEMO_PASSWORD,
                 name=login.name,
                 school_urn=login.school_urn,
+                totp_secret=login.totp_secret,
             )
             added["users"] += 1
     # Before the cases: their referrals, allocations, return and closure then reach the duty

@@ -16,9 +16,10 @@ from tests.e2e.helpers import (
     assert_no_axe_violations,
     fresh_session,
     screenshot,
+    sign_in,
     wait_for_hydration,
 )
-from tests.factories import PASSWORD, make_case, make_school, make_user
+from tests.factories import make_case, make_school, make_user
 
 DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 360, "height": 740}
@@ -58,16 +59,6 @@ def stage_of(session, reference: str) -> str:
     why never through the test's `session`)."""
     with fresh_session(session) as fresh:
         return fresh.exec(select(Case.stage).where(Case.reference == reference)).one()
-
-
-def sign_in(page: Page, email: str) -> None:
-    page.goto("/login")
-    wait_for_hydration(page)
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url("**/board")
-    wait_for_hydration(page)
 
 
 def column(page: Page, name: str) -> Locator:

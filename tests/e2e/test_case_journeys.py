@@ -20,9 +20,10 @@ from tests.e2e.helpers import (
     assert_no_axe_violations,
     fresh_session,
     screenshot,
+    sign_in,
     wait_for_hydration,
 )
-from tests.factories import PASSWORD, make_user, two_schools
+from tests.factories import make_user, two_schools
 
 DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 360, "height": 740}
@@ -91,16 +92,6 @@ def in_enquiries(session, team) -> str:
                         version=_fresh(session, reference).version)
     session.commit()
     return reference
-
-
-def sign_in(page: Page, email: str) -> None:
-    page.context.clear_cookies()
-    page.goto("/login")
-    wait_for_hydration(page)
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(lambda url: "/login" not in url)
 
 
 def open_case(page: Page, reference: str) -> None:

@@ -19,6 +19,7 @@ from tests.e2e.helpers import (
     assert_no_axe_violations,
     fresh_session,
     screenshot,
+    sign_in,
     wait_for_hydration,
 )
 from tests.factories import PASSWORD, actor_for, make_school, make_user
@@ -78,16 +79,6 @@ def cases(session):
                                 closed_at=c.closed_at))
     session.commit()
     return made
-
-
-def sign_in(page: Page, email: str) -> None:
-    page.goto("/login")
-    wait_for_hydration(page)
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url("**/board")
-    wait_for_hydration(page)
 
 
 def open_dashboard(page: Page) -> None:

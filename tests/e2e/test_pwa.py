@@ -17,9 +17,10 @@ from playwright.sync_api import BrowserContext, Page, expect
 from tests.e2e.helpers import (
     assert_no_axe_violations,
     screenshot,
+    sign_in,
     wait_for_hydration,
 )
-from tests.factories import PASSWORD, make_case, make_school, make_user
+from tests.factories import make_case, make_school, make_user
 
 pytestmark = pytest.mark.browser_context_args(service_workers="allow")
 
@@ -338,16 +339,6 @@ def officer_with_a_case(session):
                      last_name="Example", officer_id=officer.user_id, school_id=school.id)
     session.commit()
     return officer, case
-
-
-def sign_in(page: Page, email: str) -> None:
-    page.goto("/login")
-    wait_for_hydration(page)
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(lambda url: "/login" not in url)
-    wait_for_hydration(page)
 
 
 def test_the_visit_pages_open_offline_from_the_cache(new_context, officer_with_a_case):

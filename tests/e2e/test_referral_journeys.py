@@ -16,9 +16,10 @@ from tests.e2e.helpers import (
     assert_no_axe_violations,
     fresh_session,
     screenshot,
+    sign_in,
     wait_for_hydration,
 )
-from tests.factories import PASSWORD, make_user, two_schools
+from tests.factories import make_user, two_schools
 
 DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 360, "height": 740}
@@ -30,14 +31,6 @@ def people(session):
     officer = make_user(session, "officer", email="officer@example.org")
     session.commit()
     return {"a": school_a, "b": school_b, "officer": officer}
-
-
-def sign_in(page: Page, email: str) -> None:
-    page.goto("/login")
-    wait_for_hydration(page)
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
 
 
 def sign_in_as_school(page: Page, email: str = "school.107999@example.org") -> None:

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 
 import sqlalchemy as sa
+import pyotp
 from sqlmodel import col, select
 
-from cme_app.models import Case, School, User
+from cme_app.models import AuditEvent, Case, School, User, utcnow
+from cme_app.services import auth, demo, mfa
 from tests.conftest import TEST_DB_URL
+from tests.factories import session_token
 
 
 def cme_app(*args: str, stdin: str = "") -> subprocess.CompletedProcess:
@@ -96,3 +100,50 @@ def test_audit_verify_exit_codes_and_output(session):
     broken = cme_app("audit", "verify")
     assert broken.returncode == 1
     assert f"event {ids[1]}: edited" in broken.stdout and "Traceback" not in broken.stderr
+def test_account_commands_end_sessions_keep_mfa_and_print_nothing_secret(session):
+    secret = "DEMOLEADAAAAAAAAAAAAAAAAAAAAAAAA"
+    made = cme_app("users", "create", "--email", "l@example.org", "--role", "lead",
+                   "--totp-secret", secret, stdin="first long passphrase\n")
+    assert made.returncode == 0, made.stderr
+    session.expire_all()
+    user = session.exec(select(User).where(User.email == "l@example.org")).one()
+    assert user.totp_secret == secret
+    token = session_token(session, "l@example.org", "first long passphrase")
+    session.commit()
+
+    reset = cme_app("users", "reset-password", "--email", "l@example.org",
+                    stdin="second long passphrase\n")
+    assert reset.returncode == 0, reset.stderr
+    assert "passphrase" not in reset.stdout + reset.stderr and secret not in reset.stdout
+    session.expire_all()
+    assert auth.actor_for_token(session, token) is None
+    assert session.get(User, user.id).totp_secret == secret  # MFA kept
+    session.rollback()  # end the read: the next command needs the write lock
+
+    weak = cme_app("users", "reset-password", "--email", "l@example.org", stdin="password\n")
+    assert weak.returncode == 2 and "Traceback" not in weak.stderr
+
+    assert cme_app("users", "reset-mfa", "--email", "l@example.org").returncode == 0
+    assert cme_app("users", "disable", "--email", "l@example.org").returncode == 0
+    session.expire_all()
+    user = session.get(User, user.id)
+    assert user.totp_secret is None and not user.is_active
+    actions = session.exec(select(AuditEvent.action).where(AuditEvent.entity_id == str(user.id)))
+    assert {"user.password_reset", "auth.mfa_reset", "user.disabled"} <= set(actions.all())
+    session.rollback()
+    missing = cme_app("users", "disable", "--email", "ghost@example.org")
+    assert missing.returncode == 2 and "no account" in missing.stderr
+
+
+def test_demo_code_only_for_demo_staff_logins(session):
+    assert cme_app("demo").returncode == 0
+    code = cme_app("demo-code", "--email", "officer@example.org")
+    assert code.returncode == 0, code.stderr
+    step = int(utcnow().timestamp()) // 30
+    totp = pyotp.TOTP(next(x.totp_secret for x in demo.LOGINS if x.email == "officer@example.org"))
+    assert code.stdout.strip() in {totp.generate_otp(s) for s in (step - 1, step, step + 1)}
+    cme_app("users", "create", "--email", "real@leeds.gov.uk", "--role", "officer",
+            "--totp-secret", mfa.new_secret(), stdin="a real officer passphrase\n")
+    for email in ("real@leeds.gov.uk", "school.a@example.org"):
+        refused = cme_app("demo-code", "--email", email)
+        assert refused.returncode == 2 and not re.search(r"\d{6}", refused.stdout)

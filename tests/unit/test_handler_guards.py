@@ -34,7 +34,7 @@ from tests.factories import (
     two_schools,
 )
 
-LOG_TABLES = {"auditevent", "loginattempt", "usersession"}
+LOG_TABLES = {"auditevent", "loginattempt", "mfaattempt", "usersession"}
 ALL_ROLES = {Role.SCHOOL, Role.OFFICER, Role.LEAD, Role.ADMIN, Role.AUDITOR}
 
 
@@ -207,7 +207,8 @@ def _args_for(handler_name: str, fn, world) -> list:
     }
     values = {
         "form_data": {
-            **hostile_form, **case_forms, "email": "school.a@example.org", "password": "guess"
+            **hostile_form, **case_forms, "email": "school.a@example.org", "password": "guess",
+            "code": "123456",
         },
         "group": "enquiry",
         "row_id": "e0",
@@ -248,7 +249,8 @@ def _callers(cls, handler_name: str) -> list:
 
 # setvar(name, value) only reaches explicit `set_<name>` methods (auto-setters are off); these
 # names cover a guarded setter, state vars without a setter, and the session cookie.
-SETVAR_TARGETS = ("intent", "category", "values", "errors", "session_token", "user_role")
+SETVAR_TARGETS = ("intent", "category", "values", "errors", "session_token", "user_role", "step",
+                  "_pending_user")
 
 
 def _call(fn, state, handler_name: str, args: list):
