@@ -7,8 +7,8 @@ import re
 import subprocess
 import sys
 
-import sqlalchemy as sa
 import pyotp
+import sqlalchemy as sa
 from sqlmodel import col, select
 
 from cme_app.models import AuditEvent, Case, School, User, utcnow
