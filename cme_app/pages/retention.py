@@ -92,7 +92,7 @@ def _item_row(i: rx.Var) -> rx.Component:
                  data_label="Record"),
         rx.el.td(i.label, data_label="Class"),
         rx.el.td(i.reason, data_label="Why"),
-        rx.el.td(i.due_on, data_label="Due for destruction"),
+        rx.el.td(i.due_label, data_label="Due for destruction"),
         rx.el.td(
             rx.cond(
                 i.approved,
@@ -115,7 +115,7 @@ def _held_row(i: rx.Var) -> rx.Component:
     return rx.el.tr(
         rx.el.td(rx.el.a(i.reference, href="/cases/" + i.reference), data_label="Record"),
         rx.el.td(rx.el.strong("Legal hold", class_name="tag tag--purple"), data_label="Status"),
-        rx.el.td(i.due_on, data_label="Would have been due"),
+        rx.el.td(i.due_label, data_label="Would have been due"),
     )
 
 

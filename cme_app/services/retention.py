@@ -91,6 +91,7 @@ class ListedItem:
     since: str  # the date the period counts from (ISO)
     due_on: str  # the date the record became due for destruction (ISO)
     reason: str
+    due_label: str = ""  # due_on as people read it, e.g. "01 June 2025"
     legal_hold: bool = False
     approved: bool = False
 
@@ -129,6 +130,7 @@ def _case_items(session: Session, today: date) -> list[ListedItem]:
                 label=rule.label,
                 since=last_closed.isoformat(),
                 due_on=due.isoformat(),
+                due_label=due.strftime("%d %B %Y"),
                 reason=f"Closed {last_closed:%d %B %Y}; kept {rule.years} years after closure.",
                 legal_hold=held,
             ))
@@ -152,6 +154,7 @@ def _draft_items(session: Session, today: date) -> list[ListedItem]:
                 label=rule.label,
                 since=changed.isoformat(),
                 due_on=due.isoformat(),
+                due_label=due.strftime("%d %B %Y"),
                 reason=f"Never submitted; last changed {changed:%d %B %Y}.",
             ))
     return items
