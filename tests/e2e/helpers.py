@@ -8,11 +8,13 @@ from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import httpx
 from playwright.sync_api import BrowserContext, Page
 from sqlmodel import Session
 
 from cme_app.db import get_engine
 from cme_app.services import auth
+from cme_app.state.auth import SESSION_COOKIE
 from tests.factories import PASSWORD
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -94,6 +96,16 @@ def mint_ticket(email: str, password: str = PASSWORD) -> tuple[str, str]:
         result = auth.open_session(session, user=user)
         session.commit()
     return result.ticket, auth.home_route(result.actor.role)
+
+
+def session_cookie(app_url: str, email: str, password: str = PASSWORD) -> str:
+    """A Cookie header for EventSocket: a ticket from mint_ticket, exchanged at
+    POST /api/v1/session (same-site Origin) for the HttpOnly cookie, as the browser does."""
+    ticket, _home = mint_ticket(email, password)
+    r = httpx.post(f"{app_url}/api/v1/session", json={"ticket": ticket},
+                   headers={"Origin": app_url})
+    r.raise_for_status()
+    return f"{SESSION_COOKIE}={r.cookies[SESSION_COOKIE]}"
 
 
 @contextmanager

@@ -12,17 +12,13 @@ import inspect
 import json
 import time
 
-import httpx
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cme_app.models import Case
-from cme_app.services import auth
-from cme_app.state.auth import AuthState
-from tests.e2e.helpers import fresh_session
+from tests.e2e.helpers import fresh_session, session_cookie
 from tests.e2e.socket_client import EventSocket, handler_name
-from tests.factories import PASSWORD
 from tests.unit.test_handler_guards import (
     CANARY_FIRST,
     CANARY_LAST,
@@ -77,19 +73,6 @@ def hostile_payloads(draw, params: list[str]):
     return payload
 
 
-def _school_cookie(app_url: str, session) -> str | None:
-    """School A's HttpOnly session cookie from the sign-in ticket route, or None before the
-    session change (AuthState.session_token) lands."""
-    if "session_token" in AuthState.base_vars:
-        return None
-    result = auth.sign_in(session, email="school.107999@example.org", password=PASSWORD)
-    session.commit()
-    r = httpx.post(f"{app_url}/api/v1/session", json={"ticket": result.ticket},
-                   headers={"Origin": app_url})
-    r.raise_for_status()
-    return f"cme_session={r.cookies['cme_session']}"
-
-
 def _counts(session) -> dict[str, int]:
     with fresh_session(session) as s:
         return _table_counts(s)
@@ -106,9 +89,7 @@ def _privileged_fields(session, case_id: int) -> tuple:
 def test_fuzzed_handlers_leak_nothing_and_write_nothing(app_url, session, world, caller):  # noqa: F811
     cookie = None
     if caller == "school":
-        cookie = _school_cookie(app_url, session)
-        if cookie is None:
-            pytest.skip("needs the HttpOnly session cookie (the lead's Sessions: change)")
+        cookie = session_cookie(app_url, "school.107999@example.org")
     case = world["case"]
     before = _counts(session)
     fields = _privileged_fields(session, case.id)
