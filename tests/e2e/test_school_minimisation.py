@@ -50,6 +50,7 @@ from sqlmodel import SQLModel, select
 from cme_app.models import Case, LoneWorkingAlert, Notification, NotifyEvent, utcnow
 from cme_app.pages.inbox import InboxState
 from cme_app.pages.inbox_settings import InboxSettingsState
+from cme_app.pages.login import LoginState
 from cme_app.pages.referral_detail import ReferralDetailState
 from cme_app.pages.referral_form import ReferralFormState
 from cme_app.pages.referrals import ReferralsState
@@ -236,9 +237,12 @@ def _walk_school_pages(sock: EventSocket, reference: str, item_id: int | None) -
     sock.call(handler_name(InboxSettingsState, "save_preferences"),
               {"form_data": {"delivery-case_outcome": "digest",
                              "delivery-referral_returned": "immediate"}})
-    for other_page in ("/", "/login", f"/cases/{reference}", "/board", "/visits",
+    sock.load("/login")
+    sock.call(handler_name(LoginState, "go_home"), path="/login")
+    for other_page in ("/", f"/cases/{reference}", "/board", "/visits",
                        f"/visits/new?case={reference}", "/dashboard", "/cases/new"):
         sock.load(other_page)
+    sock.call(handler_name(AuthState, "sign_out"), path="/referrals")
 
 
 @pytest.mark.parametrize("school", ["school A (referrer)", "school B (another school)"])
