@@ -57,11 +57,10 @@ from cme_app.pages.referrals import ReferralsState
 from cme_app.services import audit, casework, lifecycle, lone_working, notifications, referrals
 from cme_app.services import visits as visit_service
 from cme_app.services.demo import example_referral_form
-from cme_app.services.term_dates import seed_term_dates
 from cme_app.state.auth import AuthState
 from tests.e2e.helpers import fresh_session, session_cookie
 from tests.e2e.socket_client import EventSocket, handler_name
-from tests.factories import CANARY_FIRST, CANARY_LAST, CANARY_UPN, make_user, two_schools
+from tests.factories import CANARY_FIRST, CANARY_LAST, CANARY_UPN, make_team
 
 TODAY = date.today()
 
@@ -87,11 +86,9 @@ OFFICER_CANARIES = {
 
 def _work_the_case(session) -> dict:
     """School A refers; the team triages, enquires, visits, notifies, links and closes."""
-    school_a, school_b = two_schools(session)
-    seed_term_dates(session)
-    officer = make_user(session, "officer", email="officer@example.org")
-    buddy = make_user(session, "officer", email="buddy@example.org")
-    lead = make_user(session, "lead", email="lead@example.org")
+    team = make_team(session)
+    school_a, school_b = team["school"], team["school_b"]
+    officer, buddy, lead = team["officer"], team["officer2"], team["lead"]
     c = OFFICER_CANARIES
     form = example_referral_form(first_name=CANARY_FIRST, last_name=CANARY_LAST, upn=CANARY_UPN)
     case = referrals.submit(session, actor=school_a, form=form)
