@@ -26,18 +26,6 @@ FOCUS = (
 )
 
 
-def _fields(form_data: object, prefix: str) -> dict[str, str]:
-    if not isinstance(form_data, dict):
-        return {}
-    return {
-        str(k)[len(prefix):]: ("" if v is None else str(v))[:4000]
-        for k, v in list(form_data.items())[:100]
-        if str(k).startswith(prefix)
-    }
-
-
-def _ticked(value: str) -> bool:
-    return value.lower() in ("on", "true")
 
 
 class DataProtectionState(AuthState):
@@ -99,10 +87,10 @@ class DataProtectionState(AuthState):
 
     @rx.event
     def record_share(self, form_data: dict):
-        data = _fields(form_data, "share-")
+        data = forms.prefixed_fields(form_data, "share-")
         form = {k: v for k, v in data.items() if not k.startswith("cat-")}
         form["categories"] = [k[4:] for k, v in data.items() if k.startswith("cat-")
-                              and _ticked(v)]
+                              and forms.ticked(v)]
         return self._act(
             SHARERS,
             lambda s, a: sharing.record_share(s, actor=a, reference=self._reference(),
@@ -114,7 +102,7 @@ class DataProtectionState(AuthState):
     @rx.event
     def save_legal_hold(self, form_data: dict):
         """Set or lift the hold, as the form says (`hold-action`: set | lift)."""
-        data = _fields(form_data, "hold-")
+        data = forms.prefixed_fields(form_data, "hold-")
         hold = data.get("action") == "set"
         return self._act(
             LEADS,

@@ -230,3 +230,20 @@ FOCUS_ERROR_SUMMARY = (
     "window.setTimeout(() => { const s = document.getElementById('error-summary');"
     " if (s) { s.focus(); s.scrollIntoView(); } }, 50)"
 )
+
+
+def prefixed_fields(form_data: object, prefix: str) -> dict[str, str]:
+    """One form's fields, without the form's id prefix, from a page with several forms.
+    Anything a browser sends is cut to size: at most 100 fields of 4,000 characters."""
+    if not isinstance(form_data, dict):
+        return {}
+    return {
+        str(k)[len(prefix):]: ("" if v is None else str(v))[:4000]
+        for k, v in list(form_data.items())[:100]
+        if str(k).startswith(prefix)
+    }
+
+
+def ticked(value: object) -> bool:
+    """A checkbox's submitted value."""
+    return value is True or (isinstance(value, str) and value.lower() in ("on", "true"))

@@ -43,19 +43,6 @@ FOCUS_MESSAGE = (
 )
 
 
-def _fields(form_data: dict, prefix: str) -> dict[str, str]:
-    """The fields of one of the page's forms, without the form's id prefix."""
-    if not isinstance(form_data, dict):
-        return {}
-    return {
-        str(k)[len(prefix):]: ("" if v is None else str(v))[:4000]
-        for k, v in form_data.items()
-        if str(k).startswith(prefix)
-    }
-
-
-def _ticked(value) -> bool:
-    return value is True or (isinstance(value, str) and value.lower() in ("on", "true"))
 
 
 class CaseState(AuthState):
@@ -208,7 +195,7 @@ class CaseState(AuthState):
         factors = [
             str(k)[len("factor-"):]
             for k, v in (form_data.items() if isinstance(form_data, dict) else ())
-            if str(k).startswith("factor-") and _ticked(v)
+            if str(k).startswith("factor-") and forms.ticked(v)
         ]
         return self._act(
             CASEWORKERS,
@@ -221,7 +208,7 @@ class CaseState(AuthState):
 
     @rx.event
     def override_risk(self, form_data: dict):
-        data = _fields(form_data, "override-")
+        data = forms.prefixed_fields(form_data, "override-")
         return self._act(
             LEADS,
             lambda s, a: casework.override_risk(
@@ -234,7 +221,7 @@ class CaseState(AuthState):
 
     @rx.event
     def allocate(self, form_data: dict):
-        raw = _fields(form_data, "allocate-").get("officer_id", "")
+        raw = forms.prefixed_fields(form_data, "allocate-").get("officer_id", "")
         officer_id = int(raw) if raw.isdigit() and len(raw) < 10 else 0
         return self._act(
             LEADS,
@@ -249,7 +236,7 @@ class CaseState(AuthState):
     # ------------------------------------------------------------------ safeguarding
     @rx.event
     def record_safeguarding(self, form_data: dict):
-        data = _fields(form_data, "sg-")
+        data = forms.prefixed_fields(form_data, "sg-")
         return self._act(
             CASEWORKERS,
             lambda s, a: casework.record_safeguarding(s, actor=a, reference=self._ref(),
@@ -285,7 +272,7 @@ class CaseState(AuthState):
     # ------------------------------------------------------------------ pathway records
     @rx.event
     def log_enquiry(self, form_data: dict):
-        data = _fields(form_data, "enq-")
+        data = forms.prefixed_fields(form_data, "enq-")
         return self._act(
             CASEWORKERS,
             lambda s, a: casework.log_enquiry(s, actor=a, reference=self._ref(), form=data),
@@ -295,7 +282,7 @@ class CaseState(AuthState):
 
     @rx.event
     def record_visit(self, form_data: dict):
-        data = _fields(form_data, "visit-")
+        data = forms.prefixed_fields(form_data, "visit-")
         return self._act(
             CASEWORKERS,
             lambda s, a: casework.record_visit(s, actor=a, reference=self._ref(), form=data),
@@ -317,8 +304,8 @@ class CaseState(AuthState):
     # ------------------------------------------------------------------ visit safety
     @rx.event
     def save_visit_safety(self, form_data: dict):
-        data = _fields(form_data, "safety-")
-        joint = _ticked((form_data or {}).get("safety-joint_visit_required")
+        data = forms.prefixed_fields(form_data, "safety-")
+        joint = forms.ticked((form_data or {}).get("safety-joint_visit_required")
                         if isinstance(form_data, dict) else None)
         return self._act(
             CASEWORKERS,
@@ -333,7 +320,7 @@ class CaseState(AuthState):
 
     @rx.event
     def notify_la(self, form_data: dict):
-        data = _fields(form_data, "la-")
+        data = forms.prefixed_fields(form_data, "la-")
         return self._act(
             NOTIFIERS,
             lambda s, a: casework.send_la_notification(s, actor=a, reference=self._ref(),
@@ -349,7 +336,7 @@ class CaseState(AuthState):
         raw = str((form_data or {}).get("notification_id") or "")
         nid = int(raw) if raw.isdigit() and len(raw) < 10 else 0
         prefix = f"resp-{nid}-"
-        data = _fields(form_data, prefix)
+        data = forms.prefixed_fields(form_data, prefix)
         return self._act(
             NOTIFIERS,
             lambda s, a: casework.record_la_response(
@@ -362,7 +349,7 @@ class CaseState(AuthState):
 
     @rx.event
     def record_overseas(self, form_data: dict):
-        data = _fields(form_data, "os-")
+        data = forms.prefixed_fields(form_data, "os-")
         return self._act(
             CASEWORKERS,
             lambda s, a: casework.record_overseas(s, actor=a, reference=self._ref(), form=data),
@@ -372,7 +359,7 @@ class CaseState(AuthState):
 
     @rx.event
     def link_household(self, form_data: dict):
-        data = _fields(form_data, "link-")
+        data = forms.prefixed_fields(form_data, "link-")
         return self._act(
             CASEWORKERS,
             lambda s, a: casework.link_household(
@@ -406,7 +393,7 @@ class CaseState(AuthState):
         outcome = str((form_data or {}).get("close-outcome") or "")[:30]
         outcome = outcome if outcome in OUTCOME_RULES else ""
         prefix = f"close-{outcome}-" if outcome else "close-"
-        return outcome, _fields(form_data, prefix), prefix
+        return outcome, forms.prefixed_fields(form_data, prefix), prefix
 
     @rx.event
     def close(self, form_data: dict):
