@@ -30,7 +30,7 @@ from cme_app.services import auth, board, casework, referrals
 from cme_app.services.demo import example_referral_form
 from cme_app.services.errors import Refusal, ServiceError
 from cme_app.services.lifecycle import case_state
-from tests.factories import PASSWORD, make_team
+from tests.factories import make_team, session_token
 from tests.unit.test_casework import INBOUND
 from tests.unit.test_lifecycle_properties import ACTIONS as CASE_ACTIONS
 from tests.unit.test_lifecycle_properties import _do as do_case_action
@@ -146,7 +146,7 @@ def _do(session, world, case: Case, action: str, role, data):
         return made.child_id
     email = f"{role}@example.org" if role and not role.startswith("school") else "nobody@x.org"
     if action == "sign_in":
-        world["tokens"][role] = auth.sign_in(session, email=email, password=PASSWORD).token
+        world["tokens"][role] = session_token(session, email)
         return "user"
     if action == "sign_in_bad":
         auth.sign_in(session, email=email, password="not the password at all")

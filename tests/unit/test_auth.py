@@ -46,7 +46,7 @@ def test_staff_password_step_opens_no_session(session, role):
     assert isinstance(step, auth.CodeNeeded) and step.enrol
     assert not hasattr(step, "ticket")
     assert session.exec(select(UserSession)).all() == []
-    assert auth.home_route(role) == "/board"
+    assert auth.home_route(role) == ("/audit" if role == "auditor" else "/board")
 
 
 def test_a_sign_in_ticket_works_once_and_only_briefly(session):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from starlette.applications import Starlette
@@ -189,6 +190,13 @@ def _text(records) -> str:
     return "\n".join(logging.Formatter().format(r) for r in records)
 
 
+def _run_apart(coroutine):
+    """asyncio.run in a thread of its own: in a whole-suite run an earlier test may have left
+    an event loop running in this one (seen once, after the browser tests)."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
+
+
 def test_malformed_events_through_reflexs_event_namespace_are_logged_redacted():
     """Reflex's own on_event, as the websocket calls it, with payloads carrying canaries."""
     from reflex.app import EventNamespace
@@ -201,12 +209,12 @@ def test_malformed_events_through_reflexs_event_namespace_are_logged_redacted():
     payload = {"name": "state.case_state.save", "payload": {"first_name": CANARY_FIRST}}
     with _capture(reflex_logger) as records:
         # A socket with no token: Reflex warns with the whole event.
-        asyncio.run(namespace.on_event("sid-unknown", payload))
+        _run_apart(namespace.on_event("sid-unknown", payload))
         # A linked socket sending a string that is not JSON: warned, then raised; the socket
         # server logs the exception (engineio's "message handler error").
         namespace._token_manager.sid_to_token["sid-known"] = "token-1"
         with pytest.raises(EventDeserializationError) as raised:
-            asyncio.run(namespace.on_event("sid-known", f"{{not json {CANARY_UPN}"))
+            _run_apart(namespace.on_event("sid-known", f"{{not json {CANARY_UPN}"))
         assert CANARY_UPN in str(raised.value)  # the exception itself does carry it
         try:
             raise raised.value
