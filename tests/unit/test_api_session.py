@@ -104,3 +104,24 @@ def test_delete_from_another_site_is_refused(client, session):
     assert response.status_code == 403
     session.expire_all()
     assert auth.actor_for_token(session, token) is not None
+
+
+def test_in_production_the_cookie_is_also_secure(monkeypatch):
+    """Outside local runs the cookie only travels over HTTPS (and is named `__Host-…`, which
+    browsers accept only with Secure, Path=/ and no Domain)."""
+    from starlette.responses import JSONResponse
+
+    from cme_app.api import _cookie_headers
+    from cme_app.settings import get_settings
+
+    monkeypatch.setenv("CME_ENV", "production")
+    monkeypatch.setenv("CME_SECRET_KEY", "a-production-secret-for-this-test-only")
+    get_settings.cache_clear()
+    try:
+        response = _cookie_headers(JSONResponse({}), "token-value")
+    finally:
+        monkeypatch.undo()
+        get_settings.cache_clear()
+    attributes = [a.strip().lower() for a in _set_cookie(response).split(";")]
+    assert {"secure", "httponly", "samesite=lax", "path=/"} <= set(attributes)
+    assert not any(a.startswith("domain=") for a in attributes)
