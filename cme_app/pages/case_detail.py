@@ -729,6 +729,7 @@ CONTENTS = (
     ("visits", "Visits"),
     ("la", "Other local authorities"),
     ("overseas", "Overseas verification"),
+    ("sharing", "Sharing log"),
     ("close", "Closing the case"),
     ("timeline", "Timeline and closures"),
 )
