@@ -101,7 +101,9 @@ def test_a_flooding_client_is_cut_off_and_others_stay_fast(app_url, session):
         flood_start = time.perf_counter()
         flood.start()
         latencies = []
-        while flood.is_alive():
+        # Measured while the flood runs and, when the flooder is cut off early, on through the
+        # backlog the server is still draining: ten samples at least (one CI run had four).
+        while flood.is_alive() or len(latencies) < 10:
             latencies.append(echo(victim))
         flood.join()
         sent = during[0]
@@ -126,7 +128,6 @@ def test_a_flooding_client_is_cut_off_and_others_stay_fast(app_url, session):
         f"{processed} of {sent} flood events were processed in {flood_seconds:.1f}s"
     )
     base = statistics.median(baseline)
-    assert len(latencies) >= 5
     assert statistics.median(latencies) <= max(5 * base, base + 0.05), (
         f"victim median {statistics.median(latencies):.4f}s during the flood vs {base:.4f}s"
     )
