@@ -20,7 +20,16 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import TEST_DB_URL
-from tests.e2e.helpers import ARTIFACTS, CONNECTION_PROBE, ROOT
+from tests.e2e.helpers import (
+    ARTIFACTS,
+    CONNECTION_PROBE,
+    PRIVATE_REDIS,
+    REDIS_PORT,
+    REDIS_URL,
+    ROOT,
+    WORKERS,
+    free_port,
+)
 
 E2E_DIR = Path(__file__).resolve().parent
 BUN_DIR = ROOT / ".tools" / "node_modules" / "@oven" / "bun-linux-x64" / "bin"
@@ -43,12 +52,6 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.e2e)
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _tail(path: Path, lines: int = 60) -> str:
     try:
         return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
@@ -69,10 +72,63 @@ def _stop(proc: subprocess.Popen) -> None:
         pass
 
 
+class RedisServer:
+    """The run's own redis-server (Debian's, as production would use), keeping nothing on disk."""
+
+    def __init__(self, port: int):
+        self.port, self.proc = port, None
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(
+            ["redis-server", "--bind", "127.0.0.1", "--port", str(self.port), "--save", "",
+             "--appendonly", "no"],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=1) as s:
+                    s.sendall(b"PING\r\n")
+                    if s.recv(16).startswith(b"+PONG"):
+                        return
+            except OSError:
+                time.sleep(0.1)
+        raise RuntimeError(f"redis-server did not start on port {self.port}")
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()  # as a crash would: everything it held is gone
+            self.proc.wait(timeout=10)
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+
 @pytest.fixture(scope="session")
-def app_url(engine):
+def redis_server():
+    """The production profile's Redis (CME_TEST_REDIS=1), or None."""
+    if not PRIVATE_REDIS:
+        yield None
+        return
+    server = RedisServer(REDIS_PORT)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def app_process():
+    """Filled in by app_url: the `reflex run` process (a test may signal its workers)."""
+    return {}
+
+
+@pytest.fixture(scope="session")
+def app_url(engine, redis_server, app_process):
     """Serve the app (prod build, single port) on a free port; yield http://localhost:PORT."""
-    port = _free_port()
+    port = free_port()
     ARTIFACTS.mkdir(exist_ok=True)
     log_path = ARTIFACTS / f"reflex-e2e-{port}.log"
     reflex = Path(sys.executable).with_name("reflex")
@@ -87,7 +143,11 @@ def app_url(engine):
         "PYTHONUNBUFFERED": "1",
         # Target scans would add inbox items mid-journey; the scans have their own unit tests.
         "CME_NOTIFY_SCAN_SECONDS": "86400",
+        "GRANIAN_WORKERS": str(WORKERS),
     }
+    env.pop("REFLEX_REDIS_URL", None)
+    if REDIS_URL:
+        env["REFLEX_REDIS_URL"] = REDIS_URL
     cmd = [
         str(reflex), "run", "--env", "prod", "--single-port",
         "--frontend-port", str(port), "--backend-port", str(port),
@@ -97,6 +157,7 @@ def app_url(engine):
             cmd, cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=log,
             stderr=subprocess.STDOUT, start_new_session=True,
         )
+    app_process["proc"] = proc
     try:
         deadline = time.monotonic() + START_TIMEOUT_S
         while True:

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import os
+import pickle
 import re
+import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
+import redis
 from playwright.sync_api import BrowserContext, Page
 from sqlmodel import Session
 
@@ -17,10 +21,26 @@ from cme_app.services import auth
 from cme_app.state.auth import SESSION_COOKIE
 from tests.factories import PASSWORD
 
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
 SCREENSHOTS = ARTIFACTS / "screenshots"
 AXE_JS = ROOT / ".tools" / "node_modules" / "axe-core" / "axe.min.js"
+
+# The production profile (docs/deploy.md): state in Redis and several backend workers, each
+# socket served by whichever worker the kernel hands it to. CI runs the PostgreSQL pass this way,
+# with CME_TEST_REDIS=1: the run starts a Redis server of its own (tests/e2e/conftest.py), on a
+# port chosen here, so a test may restart it.
+PRIVATE_REDIS = os.environ.get("CME_TEST_REDIS", "") == "1"
+REDIS_PORT = free_port() if PRIVATE_REDIS else 0
+REDIS_URL = f"redis://127.0.0.1:{REDIS_PORT}/0" if PRIVATE_REDIS else ""
+WORKERS = int(os.environ.get("CME_TEST_WORKERS") or (4 if REDIS_URL else 1))
 
 # Installed in every browser context by tests/e2e/conftest.py (before any page script runs).
 # Reflex 0.10's state.js calls window.__reflex_otel?.onSocketConnect?.() when the event
@@ -168,3 +188,24 @@ def screenshot(page: Page, name: str, *, full_page: bool = True) -> Path:
     path = SCREENSHOTS / f"{safe}.png"
     page.screenshot(path=str(path), full_page=full_page)
     return path
+
+
+def worker_of(page: Page) -> str:
+    """Which backend worker serves this tab's socket: Reflex's per-process instance id, from the
+    socket record its Redis token manager keeps under the tab's token (production profile only)."""
+    token = page.evaluate("() => window.sessionStorage.getItem('token')")
+    raw = redis.Redis.from_url(REDIS_URL).get(f"token_manager_socket_record_{token}")
+    assert raw, f"no socket record in Redis for tab token {token!r}"
+    # Reflex pickles the record itself; this reads it back from the test run's own Redis.
+    return pickle.loads(raw).instance_id  # noqa: S301
+
+
+def on_another_worker(page: Page, other: Page, tries: int = 30) -> str:
+    """Reload `page` until its socket lands on a different worker from `other`'s."""
+    avoid = worker_of(other)
+    for _ in range(tries):
+        if (mine := worker_of(page)) != avoid:
+            return mine
+        page.reload()
+        wait_for_hydration(page)
+    raise AssertionError(f"{tries} reloads all landed on worker {avoid}")
