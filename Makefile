@@ -65,6 +65,12 @@ test-deps: install
 	  if ! apt-cache show chromium >/dev/null 2>&1; then apt-get update; fi; \
 	  apt-get install -y chromium || { apt-get update && apt-get install -y chromium; }; \
 	fi
+	@# Debian's redis-server: the production-profile run (CME_TEST_REDIS=1) starts its own.
+	@if ! command -v redis-server >/dev/null; then \
+	  if [ "$$(id -u)" != 0 ]; then echo "redis-server missing: run 'apt-get install -y redis-server' as root" >&2; exit 1; fi; \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  apt-get install -y redis-server || { apt-get update && apt-get install -y redis-server; }; \
+	fi
 
 # ---------------------------------------------------------------------------- run
 run: install
