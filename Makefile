@@ -2,6 +2,7 @@
 #   make run    install what is missing, migrate, load demo data, serve http://localhost:3000
 #   make test   install what is missing (incl. Debian chromium), run the whole suite + ruff
 #   make bench  benchmarks (never part of make test)
+#   make restore-drill  encrypted backup -> fresh database -> integrity, row-count, audit checks
 
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -27,10 +28,10 @@ export REFLEX_CHECK_LATEST_VERSION := 0
 export REFLEX_TELEMETRY_ENABLED := false
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help install python-deps js-tools test-deps run test lint bench security-scan
+.PHONY: help install python-deps js-tools test-deps run test lint bench security-scan restore-drill
 
 help:
-	@echo "make run | make test | make bench | make lint | make install | make test-deps"
+	@echo "make run | make test | make bench | make restore-drill | make lint | make install | make test-deps"
 
 # ---------------------------------------------------------------------------- install
 install: python-deps js-tools
@@ -90,6 +91,17 @@ security-scan: install
 
 lint: install
 	$(VENV)/bin/ruff check .
+
+# Backs up the configured database (REFLEX_DB_URL), restores it into a fresh database and checks
+# it (docs/deploy.md). With no database configured and no cme.db yet, it makes the demo one first;
+# an existing cme.db (a pilot's, perhaps) is drilled as it is, never given demo data.
+DRILL_ARGS ?=
+restore-drill: install
+	@if [ -z "$${REFLEX_DB_URL:-}" ] && [ ! -f cme.db ]; then \
+	  echo "No REFLEX_DB_URL and no cme.db: making the demo database to drill"; \
+	  $(VENV)/bin/cme-app migrate; $(VENV)/bin/cme-app demo >/dev/null; \
+	fi
+	$(VENV)/bin/cme-app restore-drill $(DRILL_ARGS)
 
 bench: install
 	$(VENV)/bin/python bench/board_move.py

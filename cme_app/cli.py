@@ -1,5 +1,5 @@
 """The `cme-app` command: migrate, demo data, schools and users, the audit trail check,
-subject access exports and retention."""
+subject access exports, retention, backups and the restore drill."""
 
 from __future__ import annotations
 
@@ -171,6 +171,49 @@ def _audit_verify(_args) -> int:
     return 0 if report.ok else 1
 
 
+def _backup(args) -> int:
+    from pathlib import Path
+
+    from .services import backup
+    from .settings import get_settings
+
+    try:
+        key = backup.key_file(args.key_file)
+        manifest = backup.backup(get_settings().db_url, Path(args.out), key)
+    except backup.BackupError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(f"Wrote the encrypted backup {args.out} ({len(manifest.row_counts)} tables, "
+          f"{sum(manifest.row_counts.values())} rows, {manifest.audit_count} audit events) "
+          f"and {backup.manifest_path(Path(args.out))}.")
+    return 0
+
+
+def _restore_drill(args) -> int:
+    from pathlib import Path
+
+    from .services import backup
+    from .settings import get_settings
+
+    try:
+        key = backup.key_file(args.key_file)
+    except backup.BackupError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    report = backup.run_drill(
+        get_settings().db_url, key,
+        backup_file=Path(args.backup) if args.backup else None,
+        restore_server_url=args.restore_server, keep=args.keep,
+    )
+    print(report.describe())
+    if report.restored_url:
+        from sqlalchemy.engine import make_url
+
+        print("Kept the restored database (remove it when done): "
+              + make_url(report.restored_url).render_as_string())
+    return 0 if report.ok else 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="cme-app", description="CME case management")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -233,6 +276,25 @@ def build_parser() -> argparse.ArgumentParser:
     audit.add_parser(
         "verify", help="check the audit trail's hash chain; exit 1 if it was edited or cut"
     ).set_defaults(func=_audit_verify)
+
+    key_help = ("file holding the backup passphrase (default: CME_BACKUP_KEY_FILE; outside "
+                "production a local .cme_backup_key is made)")
+    bk = sub.add_parser("backup", help="write an encrypted backup of the database and its "
+                        "manifest (FILE.manifest.json)")
+    bk.add_argument("--out", required=True, help="the backup file to write (mode 0600)")
+    bk.add_argument("--key-file", help=key_help)
+    bk.set_defaults(func=_backup)
+    drill = sub.add_parser(
+        "restore-drill", help="back up (or take --backup), restore into a fresh database, check "
+        "integrity, row counts and the audit chain; exit 1 on any mismatch")
+    drill.add_argument("--backup", help="drill this backup (its manifest must be beside it) "
+                       "instead of taking a new one")
+    drill.add_argument("--key-file", help=key_help)
+    drill.add_argument("--restore-server", help="PostgreSQL URL of the server to restore into "
+                       "(default: the database's own server); needs CREATEDB")
+    drill.add_argument("--keep", action="store_true",
+                       help="keep the restored database and print where it is")
+    drill.set_defaults(func=_restore_drill)
     return parser
 
 

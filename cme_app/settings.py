@@ -91,6 +91,8 @@ class Settings:
     socket_max_frame_bytes: int = 256 * 1024
     # Retention (BR-D4): closed cases are kept this many years after closure (Barnet: 7).
     retention_years_after_closure: int = 7
+    # A file holding the passphrase that encrypts backups (cme-app backup, restore-drill).
+    backup_key_file: str = ""
 
 
 @lru_cache(maxsize=1)
@@ -135,4 +137,5 @@ def get_settings() -> Settings:
             env.get("REFLEX_SOCKET_MAX_HTTP_BUFFER_SIZE", str(256 * 1024))
         ),
         retention_years_after_closure=int(env.get("CME_RETENTION_YEARS_AFTER_CLOSURE", "7")),
+        backup_key_file=env.get("CME_BACKUP_KEY_FILE", ""),
     )
