@@ -34,6 +34,11 @@ class Referral(SQLModel, table=True):
     """A referral. While a draft, the half-finished form lives in `form_data`; on submit it is
     validated and written out into Child, Address, Person, enquiries, concerns and appraisal."""
 
+    # A retried submit (same form, same school) finds the referral it already stored.
+    __table_args__ = (
+        sa.UniqueConstraint("school_id", "submission_id", name="uq_referral_school_submission"),
+    )
+
     id: int | None = Field(default=None, primary_key=True)
     public_id: str = Field(default_factory=new_public_id, max_length=32, unique=True, index=True)
     status: str = Field(default=ReferralStatus.DRAFT, max_length=20, index=True)
@@ -70,6 +75,8 @@ class Referral(SQLModel, table=True):
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     submitted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     version: int = Field(default=1)
+    # The random id of the form instance that submitted it (referrals.submit).
+    submission_id: str | None = Field(default=None, max_length=32)
 
 
 class ReferralEnquiry(SQLModel, table=True):

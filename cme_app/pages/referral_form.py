@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 
 import reflex as rx
+from sqlalchemy.exc import SQLAlchemyError
 
 from .. import routes
 from ..components import forms
@@ -13,10 +14,14 @@ from ..db import session_scope
 from ..models import Referral, Role
 from ..services import referral_form as rf
 from ..services import referrals
-from ..services.errors import NotFound, ValidationFailed
+from ..services.errors import NotFound, ServiceError, ValidationFailed
 from ..state.auth import AuthState
 
 GROUPS = ("address", "person", "enquiry")
+NOT_SENT = (
+    "Your referral may not have been sent. Press Submit referral again: it will not be sent "
+    "twice."
+)
 
 
 def _new_row_id() -> str:
@@ -38,6 +43,9 @@ class ReferralFormState(AuthState):
     submitted_reference: str = ""
     submitted_late: bool = False
     not_found: bool = False
+    # This form instance's id, sent with each submit so a retry never stores it twice. Also a
+    # hidden field, so a retry still carries it if the server lost this state.
+    submission_id: str = ""
     _draft_id: str = ""
 
     @rx.var
@@ -68,6 +76,7 @@ class ReferralFormState(AuthState):
     @rx.event
     def load(self):
         self._draft_id = ""
+        self.submission_id = secrets.token_hex(16)
         self._reset_form({})
         actor, redirect = self._page_guard(Role.SCHOOL)
         if redirect:
@@ -131,6 +140,11 @@ class ReferralFormState(AuthState):
         actor = self._school_actor()
         if actor is None:
             return rx.redirect(routes.LOGIN)
+        sent = form_data.get("submission_id") if isinstance(form_data, dict) else None
+        if not referrals.is_submission_id(self.submission_id):
+            # State lost (a restarted server): the form's own id, if well formed, else a new one.
+            valid = referrals.is_submission_id(sent)
+            self.submission_id = sent if valid else secrets.token_hex(16)
         data = rf.clean_form_data(form_data)
         self.values = data
         intent, self.intent = self.intent, "submit"
@@ -143,7 +157,8 @@ class ReferralFormState(AuthState):
                     draft_id = draft.public_id
                 else:
                     case = referrals.submit(
-                        session, actor=actor, form=data, public_id=self._draft_id or None
+                        session, actor=actor, form=data, public_id=self._draft_id or None,
+                        submission_id=self.submission_id,
                     )
                     reference = case.reference
                     late = session.get(Referral, case.referral_id).late
@@ -157,6 +172,13 @@ class ReferralFormState(AuthState):
         except NotFound:
             self.not_found = True
             return None
+        except (ServiceError, SQLAlchemyError) as exc:
+            # Nothing is confirmed unless the service returned: say so, and keep the form.
+            message = str(exc) if isinstance(exc, ServiceError) else NOT_SENT
+            if intent == "draft":
+                message = "Your draft was not saved. Try again."
+            self.error_list, self.errors, self.saved_at = [["submit-referral", message]], {}, ""
+            return rx.call_script(forms.FOCUS_ERROR_SUMMARY)
         self.errors, self.error_list = {}, []
         if intent == "draft":
             self._draft_id = draft_id
@@ -484,6 +506,7 @@ def _dsl() -> rx.Component:
 
 def _form() -> rx.Component:
     return rx.el.form(
+        rx.el.input(type="hidden", name="submission_id", value=S.submission_id),
         _referrer(),
         _child(),
         _addresses(),
@@ -494,7 +517,7 @@ def _form() -> rx.Component:
         _dsl(),
         rx.el.div(
             rx.el.button("Submit referral", type="submit", class_name="button",
-                         on_click=S.set_intent("submit")),
+                         id="submit-referral", on_click=S.set_intent("submit")),
             rx.el.button("Save draft", type="submit", class_name="button button--secondary",
                          on_click=S.set_intent("draft")),
             class_name="button-group",

@@ -40,6 +40,7 @@ ACTION_LABELS = {
     "referral.draft_open": "Opened a referral draft",
     "referral.submitted": "Submitted a referral",
     "referral.resubmitted": "Resubmitted a referral",
+    "referral.submit_repeated": "Sent an already stored referral again",
     "referral.returned": "Returned a referral to the school",
     "referral.list": "Listed referrals",
     "referral.view": "Viewed a referral",

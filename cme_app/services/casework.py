@@ -15,6 +15,7 @@ from ..models import (
     STAGE_LABELS,
     Address,
     AddressKind,
+    AuditEvent,
     Case,
     CaseClosure,
     CaseLink,
@@ -1026,6 +1027,28 @@ def send_la_notification(
     return row
 
 
+def _refuse_overwrite(session: Session, case: Case, row: LaNotification, pairs) -> None:
+    """A reply someone else already recorded is never silently replaced: two people recording
+    the same reply from their open pages, the second is told and shown the latest."""
+    if not any(new and old and new != old for new, old in pairs):
+        return
+    events = session.exec(
+        select(AuditEvent)
+        .where(
+            AuditEvent.action == "case.la_response_recorded",
+            AuditEvent.entity_id == case.reference,
+        )
+        .order_by(col(AuditEvent.id).desc())
+    ).all()
+    last = next((e for e in events if (e.detail or {}).get("notification") == row.id), None)
+    who = session.get(User, last.actor_id) if last and last.actor_id else None
+    at = last.at.astimezone(LONDON).strftime("%H:%M") if last else ""
+    raise lifecycle.StaleCase(
+        f"The reply from {row.la_name} on {case.reference} was changed by "
+        f"{who.name if who else 'someone else'} at {at}. You are now seeing the latest."
+    )
+
+
 def record_la_response(
     session: Session, *, actor: Actor | None, reference: str, notification_id: int, form: dict
 ) -> LaNotification:
@@ -1045,6 +1068,10 @@ def record_la_response(
     if response and not answered:
         f.errors.append(FieldError("response_on", "Enter the date of the response"))
     f.check()
+    _refuse_overwrite(
+        session, case, row, ((ack, row.acknowledged_on), (answered, row.response_on),
+                             (response, row.response))
+    )
 
     def state() -> dict[str, Any]:  # dates as ISO text; the response text only as a length
         return {

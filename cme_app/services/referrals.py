@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date
 
@@ -33,10 +34,16 @@ from . import audit, lifecycle, notifications, risk, targets
 from . import referral_form as rf
 from .calendar import load_calendar
 from .cases import next_case_reference
-from .errors import NotFound, ValidationFailed
+from .errors import NotAllowed, NotFound, ValidationFailed
 from .permissions import CASE_VIEWERS, Actor, require_role, require_school_user
 
 EDITABLE = (ReferralStatus.DRAFT, ReferralStatus.RETURNED)
+# What the referral form makes when it opens (secrets.token_hex(16)); see `submit`.
+SUBMISSION_ID = re.compile(r"[0-9a-f]{32}")
+
+
+def is_submission_id(value: object) -> bool:
+    return isinstance(value, str) and SUBMISSION_ID.fullmatch(value) is not None
 
 SCHOOL_STATUS: dict[str, str] = {
     Stage.NEW_REFERRAL: "Received",
@@ -98,14 +105,17 @@ def _status_text(referral: Referral, case: Case | None) -> str:
     return SCHOOL_STATUS.get(case.stage, "Received")
 
 
-def _editable_referral(session: Session, actor: Actor, public_id: str, action: str) -> Referral:
-    referral = session.exec(
-        select(Referral).where(
-            Referral.public_id == (public_id or "")[:32],
-            Referral.school_id == actor.school_id,
-            Referral.status.in_(EDITABLE),
-        )
-    ).first()
+def _editable_referral(
+    session: Session, actor: Actor, public_id: str, action: str, *, lock: bool = False
+) -> Referral:
+    query = select(Referral).where(
+        Referral.public_id == (public_id or "")[:32],
+        Referral.school_id == actor.school_id,
+        Referral.status.in_(EDITABLE),
+    )
+    # Submitting locks the draft: a second tab submitting it at the same moment waits, then
+    # finds it no longer editable, instead of opening a second case for it.
+    referral = session.exec(query.with_for_update() if lock else query).first()
     if referral is None:
         audit.record(
             session,
@@ -168,16 +178,30 @@ def submit(
     form: dict,
     public_id: str | None = None,
     today: date | None = None,
+    submission_id: str | None = None,
 ) -> Case:
     """Validate and submit. Creates the child's records and a case in 'New referral'.
 
     Raises ValidationFailed (with every field error) and writes nothing if any rule fails.
+
+    `submission_id` is the random id of the form instance. If this school already stored a
+    referral under it (the first attempt committed, but its answer never reached the browser),
+    that referral's case is returned, audited as a repeat, and nothing new is written. The id
+    is scoped to the school, so another school's id finds nothing of theirs.
     """
     actor = require_school_user(actor)
+    if submission_id is not None and not is_submission_id(submission_id):
+        raise NotAllowed("This form has expired. Reload the page and submit it again.")
+    if submission_id is not None:
+        stored = stored_submission(session, actor=actor, submission_id=submission_id)
+        if stored is not None:
+            return stored
     today = today or date.today()
     data = rf.clean_form_data(form)
     referral = (
-        _editable_referral(session, actor, public_id, "referral.submitted") if public_id else None
+        _editable_referral(session, actor, public_id, "referral.submitted", lock=True)
+        if public_id
+        else None
     )
     errors = rf.validate(data, today=today)
     if errors:
@@ -222,6 +246,7 @@ def submit(
     referral.outside_csa = not (start <= today <= end)
     referral.submitted_at = now
     referral.updated_at = now
+    referral.submission_id = submission_id
     session.add(referral)
     session.flush()
 
@@ -247,6 +272,28 @@ def submit(
     )
     notifications.referral_arrived(
         session, case=case, red=case.proposed_risk == Risk.RED, resubmitted=resubmission
+    )
+    return case
+
+
+def stored_submission(session: Session, *, actor: Actor, submission_id: str) -> Case | None:
+    """The case of the referral this school already submitted under `submission_id`."""
+    found = session.exec(
+        select(Referral, Case)
+        .join(Case, Case.referral_id == Referral.id)
+        .where(Referral.school_id == actor.school_id, Referral.submission_id == submission_id)
+    ).first()
+    if found is None:
+        return None
+    referral, case = found
+    audit.record(
+        session,
+        actor=actor,
+        action="referral.submit_repeated",
+        entity_type="case",
+        entity_id=case.reference,
+        child_id=case.child_id,
+        detail={"referral": referral.public_id},
     )
     return case
 

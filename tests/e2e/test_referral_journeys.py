@@ -260,3 +260,50 @@ def test_wrong_password_shows_the_same_error_as_an_unknown_account(page: Page, p
         )
     assert_no_axe_violations(page, "login-error")
     screenshot(page, "login-error-desktop")
+
+
+# Keeps Reflex's websockets so the test can drop them, as a lost connection would (going
+# offline alone leaves an open socket up in Chromium).
+DROPPABLE_SOCKETS = """
+(() => {
+  const Native = window.WebSocket;
+  const sockets = [];
+  window.__cmeDropSockets = () => sockets.forEach((ws) => ws.close());
+  function Kept(url, protocols) {
+    const ws = new Native(url, protocols);
+    sockets.push(ws);
+    return ws;
+  }
+  Kept.prototype = Native.prototype;
+  Object.assign(Kept, {CONNECTING: 0, OPEN: 1, CLOSING: 2, CLOSED: 3});
+  window.WebSocket = Kept;
+})();
+"""
+
+
+def test_submit_while_offline_shows_no_confirmation_and_is_stored_once_on_reconnect(
+    page: Page, context, people, session
+):
+    page.set_viewport_size(DESKTOP)
+    page.add_init_script(DROPPABLE_SOCKETS)
+    sign_in_as_school(page)
+    open_new_referral(page)
+    fill_referral(page)
+
+    context.set_offline(True)
+    page.evaluate("() => window.__cmeDropSockets()")
+    page.wait_for_function("() => window.__cme_socket_connected !== true", timeout=15_000)
+    page.get_by_role("button", name="Submit referral").click()
+    page.wait_for_timeout(1500)  # time for a confirmation to appear, if one wrongly did
+    expect(page.get_by_role("heading", name="Referral submitted")).to_have_count(0)
+    assert submitted_count(session) == 0
+
+    context.set_offline(False)
+    page.wait_for_function("() => window.__cme_socket_connected === true", timeout=30_000)
+    expect(page.locator(".panel")).to_contain_text("Referral submitted", timeout=20_000)
+    reference = page.locator(".panel strong").inner_text()
+    assert submitted_count(session) == 1
+    with fresh_session(session) as fresh:
+        (stored,) = fresh.exec(select(Referral).where(Referral.status == "submitted")).all()
+        assert stored.submission_id is not None and len(stored.submission_id) == 32
+    assert reference.startswith(f"CME-{date.today().year}-")
