@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import reflex as rx
 
 from .. import routes
@@ -115,20 +117,27 @@ class DashboardState(AlertsMixin, AuthState):
         self.median_days = _number(board.median_days)
         self.median_basis, self.median_skipped = board.median_basis, board.median_skipped
 
-    @rx.event
-    def download_csv(self):
-        # Authorised again here: any browser can send this event without loading the page.
-        actor, redirect = self._page_guard(*reports.REPORT_VIEWERS)
+    @rx.event(background=True)
+    async def download_csv(self):
+        # A background event: the export (every open case) holds neither this tab's state lock
+        # nor the worker's event loop while it is built, so nobody's events wait behind it.
+        async with self:
+            # Authorised again here: any browser can send this event without loading the page.
+            actor, redirect = self._page_guard(*reports.REPORT_VIEWERS)
         if redirect:
             return redirect
         today = reports.uk_today()
-        with session_scope() as session:
-            text = reports.open_cases_csv(session, actor=actor, today=today)
+        text = await asyncio.to_thread(_open_cases_csv, actor, today)
         # The byte-order mark makes Excel read names and the en dash as UTF-8.
         return rx.download(
             data="\ufeff" + text, filename=f"open-cases-{today.isoformat()}.csv",
             mime_type="text/csv",
         )
+
+
+def _open_cases_csv(actor, today) -> str:
+    with session_scope() as session:
+        return reports.open_cases_csv(session, actor=actor, today=today)
 
 
 def _number(value: float | None) -> str:
