@@ -86,4 +86,4 @@ lint: install
 	$(VENV)/bin/ruff check .
 
 bench: install
-	$(VENV)/bin/python bench/board_move.py
+	$(VENV)/bin/python bench/run_all.py
