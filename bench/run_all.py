@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-BENCHES = ("board_move", "submit", "card_move", "concurrency", "memory", "hol")
+BENCHES = ("board_move", "submit", "card_move", "concurrency", "memory", "hol", "lighthouse")
 
 
 def main(argv=None) -> int:
