@@ -18,6 +18,7 @@ asks <= 3x and p95 <= 20 ms; the issue asks 2x).
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 from pathlib import Path
@@ -42,6 +43,20 @@ def lead_socket(app_url: str, path: str = "/board", email: str | None = None):
 
     cookie = session_cookie(app_url, email or seed.lead_email(1), seed.PASSWORD)
     return EventSocket(app_url, cookie=cookie, path=path).connect(timeout=60)
+
+
+def timed(sock, name: str, payload: dict, predicate, timeout: float = 30) -> float:
+    """Seconds from sending an event to the update that answers it (`predicate` on the update's
+    text). Reflex sends no ack and some events answer in several updates (a delta, then a
+    call_script), so a late update of an earlier event must not count as this one's answer."""
+    import time
+
+    start = len(sock.updates)
+    t0 = time.perf_counter()
+    sock.send(name, payload)
+    sock.wait_for(lambda u: predicate(json.dumps(u.get("delta", {}))), after=start,
+                  timeout=timeout)
+    return time.perf_counter() - t0
 
 
 class Mover:
@@ -69,10 +84,14 @@ class Mover:
     def move(self) -> float:
         payload = self.payload()
         start = len(self.sock.updates)
-        elapsed = self.sock.round_trip(self.name, payload, timeout=30)
+        try:
+            elapsed = timed(self.sock, self.name, payload,
+                            lambda text: self.reference in text and "moved" in text)
+        except TimeoutError:
+            raise RuntimeError(f"no answer to the move of {self.reference}") from None
         text = self.sock.received_text(start)
-        if "moved to" not in text:
-            raise RuntimeError(f"move refused or not confirmed: {text[:300]}")
+        if f"{self.reference} moved to" not in text:
+            raise RuntimeError(f"move refused: {text[:300]}")
         self.stage, self.version = payload["to_stage"], self.version + 1
         return elapsed
 

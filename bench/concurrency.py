@@ -20,6 +20,7 @@ with the same client load is the ceiling this 2-core box reaches with this clien
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import threading
 import time
@@ -28,7 +29,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import common  # first: sets the environment
-from bench.card_move import Mover, echo_socket, lead_socket, use_db
+from bench.card_move import Mover, echo_socket, lead_socket, timed, use_db
 
 REDIS = "redis://127.0.0.1:6379/2"
 ERRORS: list[str] = []
@@ -47,6 +48,13 @@ def filter_name() -> str:
 
 def filter_payload(k: int) -> dict:
     return {"value": RISKS[k % len(RISKS)]}
+
+
+def filter_event(sock, k: int, timeout: float = 30) -> float:
+    """A risk filter change, timed to the delta that shows the new filter."""
+    want = json.dumps(RISKS[k % len(RISKS)])
+    return timed(sock, filter_name(), filter_payload(k),
+                 lambda text: f'"risk_filter_rx_state_": {want}' in text, timeout=timeout)
 
 
 def open_sessions(app_url: str, n: int) -> list:
@@ -124,14 +132,14 @@ def part_a(app_url: str, echo_url: str, n: int, rounds: int, seconds: float) -> 
     def app_event(i, sock, k):
         if k % 5 == 4:
             return movers[i].move()
-        return sock.round_trip(poll, filter_payload(k), timeout=30)
+        return filter_event(sock, k)
 
     def echo_event(i, sock, k):
         return sock.round_trip(poll, movers[i].payload() if k % 5 == 4 else filter_payload(k))
 
     try:
         for s in socks:  # warm-up
-            s.round_trip(poll, filter_payload(1), timeout=30)
+            filter_event(s, 1)
         app_p95, echo_p95, ratios, app_all, echo_all = [], [], [], [], []
         for _ in range(rounds):
             a = paced(socks, app_event, seconds)
@@ -170,10 +178,9 @@ def part_b(url: str, workers: list[int], seconds: float, clients: int = 16) -> d
         try:
             socks = open_sessions(app_url, clients)
             for s in socks:
-                s.round_trip(poll, filter_payload(1), timeout=30)
+                filter_event(s, 1)
             results[f"app, Redis, {w} worker(s)"] = closed_loop(
-                socks, lambda i, s, k: s.round_trip(poll, filter_payload(k), timeout=30),
-                seconds)
+                socks, lambda i, s, k: filter_event(s, k), seconds)
             for s in socks:
                 s.close()
         finally:

@@ -15,6 +15,7 @@ victim p99 under export / victim p99 alone; reported: median of the rounds. Targ
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import threading
 import time
@@ -24,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import common, seed  # first: sets the environment
 from bench.card_move import lead_socket, use_db
-from bench.concurrency import filter_name, filter_payload
+from bench.concurrency import filter_event
 
 TARGET = 2.0
 
@@ -34,10 +35,19 @@ def victim_loop(sock, seconds: float, period: float = 0.1) -> list[float]:
     t_end = time.monotonic() + seconds
     while time.monotonic() < t_end:
         t0 = time.monotonic()
-        out.append(sock.round_trip(filter_name(), filter_payload(k), timeout=60))
+        out.append(filter_event(sock, k, timeout=120))
         k += 1
         time.sleep(max(0.0, period - (time.monotonic() - t0)))
     return out
+
+
+def exported(sock, export: str) -> float:
+    """Seconds until the update carrying the CSV download arrives."""
+    start = len(sock.updates)
+    t0 = time.perf_counter()
+    sock.send(export, {})
+    sock.wait_for(lambda u: "open-cases-" in json.dumps(u), after=start, timeout=300)
+    return time.perf_counter() - t0
 
 
 def run(app_url: str, rounds: int, seconds: float) -> dict:
@@ -48,8 +58,7 @@ def run(app_url: str, rounds: int, seconds: float) -> dict:
     attacker = lead_socket(app_url, path="/dashboard")
     export = handler_name(DashboardState, "download_csv")
     export_s: list[float] = []
-    t = attacker.round_trip(export, {}, timeout=120)  # warm-up; also checks it answers
-    export_s.append(t)
+    export_s.append(exported(attacker, export))  # warm-up; also checks it answers
     victim_loop(victim, 2)
     ratios, base_p99, hol_p99, hol_max = [], [], [], []
     try:
@@ -59,7 +68,7 @@ def run(app_url: str, rounds: int, seconds: float) -> dict:
 
             def attack(stop=stop):
                 while not stop.is_set():
-                    export_s.append(attacker.round_trip(export, {}, timeout=120))
+                    export_s.append(exported(attacker, export))
 
             thread = threading.Thread(target=attack)
             thread.start()

@@ -113,7 +113,7 @@ def state_sizes() -> dict[str, dict]:
 # ---- 2. peak RSS -----------------------------------------------------------------------------
 
 def peak_rss(app_url: str, pid: int, viewers: int = 20) -> dict:
-    from bench.concurrency import filter_name, filter_payload
+    from bench.concurrency import filter_event
 
     warm = lead_socket(app_url)
     time.sleep(3)
@@ -136,7 +136,7 @@ def peak_rss(app_url: str, pid: int, viewers: int = 20) -> dict:
         sock = lead_socket(app_url, email=s.lead_email(1 + i % 2))
         socks.append(sock)
         for k in range(5):
-            sock.round_trip(filter_name(), filter_payload(k), timeout=60)
+            filter_event(sock, k, timeout=120)
 
     threads = [threading.Thread(target=viewer, args=(i,)) for i in range(viewers)]
     for t in threads:
