@@ -198,10 +198,11 @@ def main(argv=None) -> int:
     parser.add_argument("--workers", default="1,2,4")
     parser.add_argument("--seconds", type=float, default=15, help="part B, per worker count")
     parser.add_argument("--app-url", help="an app already serving the seeded SQLite database")
+    parser.add_argument("--backend", default="sqlite", choices=("sqlite", "pg"))
     parser.add_argument("--skip-a", action="store_true")
     parser.add_argument("--skip-b", action="store_true")
     args = parser.parse_args(argv)
-    url = common.seeded("sqlite")
+    url = common.seeded(args.backend)
     use_db(url)
     ok = True
     if not args.skip_a:
