@@ -77,7 +77,19 @@ def lighthouse(url: str, cookie: str | None) -> dict:
     audits = report["audits"]
     requests = audits["network-requests"]["details"]["items"]
     js = sum(r.get("transferSize", 0) for r in requests if r.get("resourceType") == "Script")
+    phases = {}
+    for item in (audits.get("largest-contentful-paint-element", {}).get("details", {})
+                 .get("items", [])):
+        for row in item.get("items", []):
+            if "phase" in row:
+                phases[row["phase"]] = row.get("timing", 0) / 1000
+    main_thread = {row["groupLabel"]: row["duration"] / 1000 for row in
+                   audits.get("mainthread-work-breakdown", {}).get("details", {})
+                   .get("items", [])}
     return {"lcp": audits["largest-contentful-paint"]["numericValue"] / 1000,
+            "fcp": audits["first-contentful-paint"]["numericValue"] / 1000,
+            "tbt": audits["total-blocking-time"]["numericValue"] / 1000,
+            "phases": phases, "main_thread": main_thread,
             "js_kb": js / 1024, "score": report["categories"]["performance"]["score"],
             "final_url": report.get("finalDisplayedUrl") or report.get("finalUrl")}
 
@@ -119,6 +131,14 @@ def main(argv=None) -> int:
     ok = True
     bare_lcp = common.median([r["lcp"] for r in res["bare"]])
     bare_js = common.median([r["js_kb"] for r in res["bare"]])
+    for name in [*pages, "bare"]:  # why: the median run's LCP phases and main-thread work
+        runs = sorted(res[name], key=lambda r: r["lcp"])
+        mid = runs[len(runs) // 2]
+        top = sorted(mid["main_thread"].items(), key=lambda kv: -kv[1])[:4]
+        print(f"[lighthouse] {name} (median run): LCP {mid['lcp']:.2f} s, FCP {mid['fcp']:.2f} s,"
+              f" TBT {mid['tbt'] * 1000:.0f} ms; LCP phases "
+              + ", ".join(f"{k} {v:.2f} s" for k, v in mid["phases"].items())
+              + "; main thread " + ", ".join(f"{k} {v:.2f} s" for k, v in top), flush=True)
     for name in pages:
         lcp = common.median([r["lcp"] for r in res[name]])
         js = common.median([r["js_kb"] for r in res[name]])
