@@ -136,9 +136,9 @@ def main(argv=None) -> int:
         mid = runs[len(runs) // 2]
         top = sorted(mid["main_thread"].items(), key=lambda kv: -kv[1])[:4]
         print(f"[lighthouse] {name} (median run): LCP {mid['lcp']:.2f} s, FCP {mid['fcp']:.2f} s,"
-              f" TBT {mid['tbt'] * 1000:.0f} ms; LCP phases "
-              + ", ".join(f"{k} {v:.2f} s" for k, v in mid["phases"].items())
-              + "; main thread " + ", ".join(f"{k} {v:.2f} s" for k, v in top), flush=True)
+              f" TBT {mid['tbt'] * 1000:.0f} ms; "
+              + "".join(f"{k} {v:.2f} s, " for k, v in mid["phases"].items())
+              + "main thread " + ", ".join(f"{k} {v:.2f} s" for k, v in top), flush=True)
     for name in pages:
         lcp = common.median([r["lcp"] for r in res[name]])
         js = common.median([r["js_kb"] for r in res[name]])
