@@ -104,4 +104,4 @@ restore-drill: install
 	$(VENV)/bin/cme-app restore-drill $(DRILL_ARGS)
 
 bench: install
-	$(VENV)/bin/python bench/board_move.py
+	$(VENV)/bin/python bench/run_all.py
