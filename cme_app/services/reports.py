@@ -42,7 +42,7 @@ from .calendar import CalendarNotSeeded, SchoolCalendar, load_calendar
 from .lifecycle import OUTCOME_LABELS
 from .permissions import Actor, require_role
 from .risk import RISK_LABELS
-from .targets import Due, current_due
+from .targets import Due, due_for
 
 UK = ZoneInfo("Europe/London")
 # Not the auditor: the export names children, and the DPO works from /audit (design.md §2).
@@ -193,9 +193,8 @@ def _due(
     stage: str, triage_due_on: date | None, first_visit_due_on: date | None, *,
     today: date, visited: bool, response_due_on: date | None,
 ) -> Due | None:
-    # A transient Case carrying only what current_due reads; it is never added to the session.
-    probe = Case(stage=stage, triage_due_on=triage_due_on, first_visit_due_on=first_visit_due_on)
-    return current_due(probe, today=today, visited=bool(visited), response_due_on=response_due_on)
+    return due_for(stage, triage_due_on, first_visit_due_on, today=today, visited=bool(visited),
+                   response_due_on=response_due_on)
 
 
 def _overdue_by_officer(session: Session, today: date) -> list[Bar]:

@@ -63,11 +63,20 @@ def current_due(
     case: Case, *, today: date, visited: bool, response_due_on: date | None = None
 ) -> Due | None:
     """The one target that matters now for this case's stage, or None."""
-    if case.stage in (Stage.NEW_REFERRAL, Stage.TRIAGE):
-        what, on = "Triage", case.triage_due_on
-    elif case.stage in (Stage.ENQUIRIES, Stage.HOME_VISIT) and not visited:
-        what, on = "First visit", case.first_visit_due_on
-    elif case.stage == Stage.AWAITING_VERIFICATION:
+    return due_for(case.stage, case.triage_due_on, case.first_visit_due_on, today=today,
+                   visited=visited, response_due_on=response_due_on)
+
+
+def due_for(
+    stage: str, triage_due_on: date | None, first_visit_due_on: date | None, *,
+    today: date, visited: bool, response_due_on: date | None = None,
+) -> Due | None:
+    """current_due from the columns alone, for reports that read thousands of cases."""
+    if stage in (Stage.NEW_REFERRAL, Stage.TRIAGE):
+        what, on = "Triage", triage_due_on
+    elif stage in (Stage.ENQUIRIES, Stage.HOME_VISIT) and not visited:
+        what, on = "First visit", first_visit_due_on
+    elif stage == Stage.AWAITING_VERIFICATION:
         what, on = "LA response", response_due_on
     else:
         return None
