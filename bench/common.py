@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import signal
 import socket
 import statistics
 import subprocess
@@ -91,16 +90,9 @@ def wait_http(url: str, proc: subprocess.Popen, log: Path, timeout: float = 300)
 
 
 def stop(proc: subprocess.Popen) -> None:
-    if proc.poll() is not None:
-        return
-    try:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=10)
-    except ProcessLookupError:
-        pass
+    from tests.e2e.helpers import stop_process_group  # late: the environment is set first
+
+    stop_process_group(proc)
 
 
 def start_app(url: str, *, extra_env: dict | None = None, name: str = "app",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, datetime
@@ -182,3 +184,11 @@ def audit_guard_off(conn: Connection) -> Iterator[None]:
     yield
     for _name, sql in triggers:
         conn.exec_driver_sql(sql)
+
+
+def run_async(coroutine):
+    """Run a coroutine to completion from a test. In its own thread: after the browser tests,
+    Playwright's sync API leaves an event loop running in the main thread, where asyncio.run
+    refuses to start."""
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()

@@ -8,7 +8,6 @@ Every test under tests/e2e is marked ``e2e``. The app is started once per sessio
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -28,6 +27,7 @@ from tests.e2e.helpers import (
     ROOT,
     WORKERS,
     free_port,
+    stop_process_group,
 )
 from tests.redis_server import RedisServer
 
@@ -57,19 +57,6 @@ def _tail(path: Path, lines: int = 60) -> str:
         return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
     except OSError:
         return "(no log)"
-
-
-def _stop(proc: subprocess.Popen) -> None:
-    if proc.poll() is not None:
-        return
-    try:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=10)
-    except ProcessLookupError:
-        pass
 
 
 @pytest.fixture(scope="session")
@@ -147,7 +134,7 @@ def app_url(engine, redis_server, app_process):
             time.sleep(0.5)
         yield f"http://localhost:{port}"
     finally:
-        _stop(proc)
+        stop_process_group(proc)
 
 
 @pytest.fixture(scope="session")

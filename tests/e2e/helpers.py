@@ -5,7 +5,9 @@ from __future__ import annotations
 import os
 import pickle
 import re
+import signal
 import socket
+import subprocess
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -21,6 +23,20 @@ from cme_app.db import get_engine
 from cme_app.services import auth
 from cme_app.state.auth import SESSION_COOKIE
 from tests.factories import PASSWORD
+
+
+def stop_process_group(proc: subprocess.Popen) -> None:
+    """Stop a server started with start_new_session=True, and everything it started."""
+    if proc.poll() is not None:
+        return
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
+    except ProcessLookupError:
+        pass
 
 
 def free_port() -> int:

@@ -8,7 +8,6 @@ child appears nowhere in the caller's state or in what the handler returned.
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 import json
 from datetime import date
@@ -29,6 +28,7 @@ from tests.factories import (
     CANARY_LAST,
     CANARY_UPN,
     make_user,
+    run_async,
     session_token,
     state_for,
     two_schools,
@@ -267,7 +267,7 @@ def _call(fn, state, handler_name: str, args: list):
 
 def _run(result):
     if inspect.iscoroutine(result):
-        result = asyncio.run(result)
+        result = run_async(result)
     if inspect.isgenerator(result):
         result = list(result)
     return result

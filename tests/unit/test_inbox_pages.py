@@ -3,7 +3,6 @@ against notifications made by the real service paths (a school submitting referr
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 from datetime import UTC, date, datetime, timedelta
 
@@ -23,7 +22,7 @@ from cme_app.pages.inbox_settings import InboxSettingsState
 from cme_app.services import notifications, referrals
 from cme_app.services.demo import example_referral_form
 from cme_app.state.auth import AuthState
-from tests.factories import make_user, session_token, state_for, two_schools
+from tests.factories import make_user, run_async, session_token, state_for, two_schools
 
 RED = {
     "concern-none_known": "",
@@ -39,7 +38,7 @@ def _state(cls, token: str):
 def _call(state, name: str, *args):
     result = type(state).event_handlers[name].fn(state, *args)
     if inspect.iscoroutine(result):
-        result = asyncio.run(result)
+        result = run_async(result)
     if inspect.isgenerator(result):
         result = list(result)
     return result

@@ -3,7 +3,6 @@ app's set-up at first sign-in), and signing out ending every open tab's session.
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 import re
 
@@ -16,7 +15,7 @@ from cme_app.pages.inbox import InboxState
 from cme_app.pages.login import CODE_STEP, ENROL_STEP, PASSWORD_STEP, LoginState
 from cme_app.services import auth, mfa
 from cme_app.state.auth import AuthState
-from tests.factories import PASSWORD, make_school, make_user, session_token, state_for
+from tests.factories import PASSWORD, make_school, make_user, run_async, session_token, state_for
 
 SECRET = "DEMOLEADAAAAAAAAAAAAAAAAAAAAAAAA"
 
@@ -34,7 +33,7 @@ def _ticket(returned) -> str | None:
 def _call(state, handler: str, *args):
     result = type(state).event_handlers[handler].fn(state, *args)
     if inspect.iscoroutine(result):
-        result = asyncio.run(result)
+        result = run_async(result)
     return result
 
 

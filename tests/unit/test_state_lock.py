@@ -19,7 +19,7 @@ from reflex_base.utils.exceptions import LockExpiredError
 from cme_app.pages.dashboard import DashboardState
 from cme_app.services import reports
 from tests.e2e.helpers import free_port
-from tests.factories import make_team, session_token, state_for
+from tests.factories import make_team, run_async, session_token, state_for
 from tests.redis_server import RedisServer
 
 LOCK_MS = 600
@@ -66,7 +66,7 @@ def test_a_handler_that_outlives_the_lock_cannot_overwrite_the_newer_state(redis
         finally:
             await manager.close()
 
-    results, hydrated = asyncio.run(scenario())
+    results, hydrated = run_async(scenario())
     assert isinstance(results[0], LockExpiredError), results
     assert results[1] is None, results
     assert hydrated is False  # the slow handler's late save was refused
@@ -102,6 +102,6 @@ def test_the_open_cases_export_leaves_the_event_loop_free(session, monkeypatch):
         beat.cancel()
         return result, ticks
 
-    result, ticks = asyncio.run(scenario())
+    result, ticks = run_async(scenario())
     assert ticks >= 20, f"the event loop ticked {ticks} times in a 0.5 s export"
     assert "open-cases-" in str(result)  # the download of the export
