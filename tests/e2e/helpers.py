@@ -8,7 +8,6 @@ import re
 import signal
 import socket
 import subprocess
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -215,16 +214,6 @@ def worker_of(page: Page) -> str:
     assert raw, f"no socket record in Redis for tab token {token!r}"
     # Reflex pickles the record itself; this reads it back from the test run's own Redis.
     return pickle.loads(raw).instance_id  # noqa: S301
-
-
-def wait_for_socket_record_gone(page: Page, timeout: float = 30) -> None:
-    """Until the worker that held this tab's socket has cleaned up after its disconnection."""
-    token = page.evaluate("() => window.sessionStorage.getItem('token')")
-    store = redis.Redis.from_url(REDIS_URL)
-    deadline = time.monotonic() + timeout
-    while store.exists(f"token_manager_socket_record_{token}"):
-        assert time.monotonic() < deadline, "the old socket was never cleaned up"
-        time.sleep(0.2)
 
 
 def on_another_worker(page: Page, other: Page, tries: int = 30) -> str:
