@@ -98,3 +98,22 @@ def db(engine):
 def session(db):
     with Session(db, expire_on_commit=False) as s:
         yield s
+
+
+@pytest.fixture
+def scratch_url():
+    """An empty database of its own (same backend as the test run), dropped afterwards."""
+    url = sa.engine.make_url(TEST_DB_URL)
+    if url.get_backend_name() == "sqlite":
+        yield f"sqlite:///{Path(tempfile.mkdtemp(prefix='cme-scratch-')) / 'scratch.db'}"
+        return
+    name = f"cme_scratch_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    try:
+        yield url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()

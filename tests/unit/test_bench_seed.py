@@ -3,13 +3,8 @@ test run's backend (SQLite, or PostgreSQL with CME_TEST_DB_URL)."""
 
 from __future__ import annotations
 
-import tempfile
-import uuid
 from datetime import date
-from pathlib import Path
 
-import pytest
-import sqlalchemy as sa
 from sqlmodel import Session, func, select
 
 from bench import seed as bench_seed
@@ -17,27 +12,7 @@ from cme_app.db import make_engine
 from cme_app.models import Case, HomeVisit
 from cme_app.services import audit, auth, referrals
 from cme_app.services.demo import example_referral_form
-from tests.conftest import TEST_DB_URL
 from tests.factories import actor_for
-
-
-@pytest.fixture
-def scratch_url():
-    """An empty database of its own (same backend as the test run), dropped afterwards."""
-    url = sa.engine.make_url(TEST_DB_URL)
-    if url.get_backend_name() == "sqlite":
-        yield f"sqlite:///{Path(tempfile.mkdtemp(prefix='cme-seed-')) / 'seed.db'}"
-        return
-    name = f"cme_seed_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    try:
-        yield url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
 
 
 def test_seed_writes_the_requested_counts_and_the_app_keeps_working(scratch_url):

@@ -6,11 +6,6 @@ alembic/versions, ``test_*_no_drift`` fails and lists the differences.
 
 from __future__ import annotations
 
-import tempfile
-import uuid
-from pathlib import Path
-
-import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -40,26 +35,6 @@ def _tables(url: str) -> set[str]:
         return set(sa.inspect(engine).get_table_names())
     finally:
         engine.dispose()
-
-
-@pytest.fixture
-def scratch_url():
-    """An empty database of its own (same backend as the test run), dropped afterwards."""
-    url = sa.engine.make_url(TEST_DB_URL)
-    if url.get_backend_name() == "sqlite":
-        tmp = Path(tempfile.mkdtemp(prefix="cme-mig-"))
-        yield f"sqlite:///{tmp / 'scratch.db'}"
-        return
-    name = f"cme_mig_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    try:
-        yield url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
 
 
 def test_single_head():
