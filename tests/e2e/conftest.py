@@ -73,10 +73,29 @@ def redis_server():
         server.stop()
 
 
+_SERVED: dict = {}  # the `reflex run` process, once app_url has started it
+
+
 @pytest.fixture(scope="session")
 def app_process():
     """Filled in by app_url: the `reflex run` process (a test may signal its workers)."""
-    return {}
+    return _SERVED
+
+
+def pytest_runtest_teardown(item, nextitem):
+    """Stop the app after the last browser test. The unit tests that follow share its
+    database, and its lone-working monitor and mail worker act on the real clock: left
+    running, the monitor raised alerts for a unit test's visits dated earlier today."""
+    proc = _SERVED.get("proc")
+    if proc is None or not _is_last_browser_test(item):
+        return
+    stop_process_group(proc)
+
+
+def _is_last_browser_test(item) -> bool:
+    here = Path(__file__).parent
+    later = item.session.items[item.session.items.index(item) + 1:]
+    return not any(here in Path(str(other.path)).parents for other in later)
 
 
 @pytest.fixture(scope="session")
