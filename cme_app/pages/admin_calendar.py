@@ -392,7 +392,7 @@ def _holiday_row(h: rx.Var) -> rx.Component:
     return rx.el.tr(
         rx.el.td(h.label, data_label="Date"),
         rx.el.td(h.name, data_label="Bank holiday"),
-        rx.el.td(rx.cond(h.in_term, "In a term", "In a holiday"), data_label="When"),
+        rx.el.td(rx.cond(h.in_term, "In a term", "Not in a term"), data_label="When"),
         key=h.on,
     )
 
@@ -403,7 +403,10 @@ def _table(caption, headers: list[str], rows: rx.Var, row, empty) -> rx.Componen
         rx.el.div(
             rx.el.table(
                 rx.el.caption(caption, class_name="table__caption"),
-                rx.el.thead(rx.el.tr(*[rx.el.th(h, scope="col") for h in headers])),
+                rx.el.thead(rx.el.tr(*[
+                    rx.el.th(h, scope="col", class_name="table__num" if h == "School days" else "")
+                    for h in headers
+                ])),
                 rx.el.tbody(rx.foreach(rows, row)),
                 class_name="table table--stack",
             ),
