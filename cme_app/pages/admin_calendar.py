@@ -397,16 +397,19 @@ def _holiday_row(h: rx.Var) -> rx.Component:
     )
 
 
+def _header(text: str) -> rx.Component:
+    if not text:  # the row's buttons: named for screen readers only
+        return rx.el.th(rx.el.span("Actions", class_name="visually-hidden"), scope="col")
+    return rx.el.th(text, scope="col", class_name="table__num" if text == "School days" else "")
+
+
 def _table(caption, headers: list[str], rows: rx.Var, row, empty) -> rx.Component:
     return rx.cond(
         rows.length() > 0,
         rx.el.div(
             rx.el.table(
                 rx.el.caption(caption, class_name="table__caption"),
-                rx.el.thead(rx.el.tr(*[
-                    rx.el.th(h, scope="col", class_name="table__num" if h == "School days" else "")
-                    for h in headers
-                ])),
+                rx.el.thead(rx.el.tr(*[_header(h) for h in headers])),
                 rx.el.tbody(rx.foreach(rows, row)),
                 class_name="table table--stack",
             ),

@@ -250,3 +250,51 @@ def test_bad_ids_are_not_found(session, team):
             term_admin.remove_term(session, actor=team["admin"], term_id=bad)
         with pytest.raises(NotFound):
             term_admin.remove_non_teaching_day(session, actor=team["admin"], day_id=bad)
+
+
+def test_page_changes_and_removes_only_what_the_admin_confirmed(session, team):
+    """The page's handlers as the admin's tab calls them: Change fills the form from the row,
+    Remove asks first and then removes exactly the row it asked about."""
+    from cme_app.pages.admin_calendar import AdminCalendarState as S
+    from tests.factories import session_token, state_for
+
+    token = session_token(session, "admin@example.org")
+    session.commit()
+    state = state_for(S, token, path="/admin/calendar")
+
+    def call(name, *args):
+        return S.event_handlers[name].fn(state, *args)
+
+    call("load")
+    call("show_year", "2026-27")
+    assert state.selected == "2026-27" and len(state.terms) == 6
+    autumn2 = next(t for t in state.terms if t.name == "Autumn 2")
+    call("start_change", autumn2.id)
+    assert state.editing_name == "Autumn 2"
+    assert state.term_values["term-starts_on"] == "2026-11-02"
+    call("change_term", {"term-school_year": "2026-27", "term-name": "Autumn 2",
+                         "term-starts_on": "2026-11-03", "term-ends_on": "2026-10-30"})
+    assert state.errors == {"term-ends_on": "Last day must be the same as or after the first day"}
+    call("change_term", {"term-school_year": "2026-27", "term-name": "Autumn 2",
+                         "term-starts_on": "2026-11-03", "term-ends_on": "2026-12-18"})
+    assert state.errors == {} and state.message == "Autumn 2 2026-27 saved."
+    assert state.editing_name == ""
+    session.expire_all()
+    assert session.get(TermPeriod, autumn2.id).starts_on == D(2026, 11, 3)
+    session.rollback()  # end the read: the handlers' writes take the lock on SQLite
+
+    inset = state.days[0]
+    call("ask_remove_day", inset.id)
+    assert state.confirm_kind == "day" and inset.label in state.confirm_text
+    call("cancel")
+    call("confirm_remove")  # nothing is waiting for confirmation any more
+    session.expire_all()
+    assert session.get(NonTeachingDay, inset.id) is not None
+    session.rollback()
+    call("ask_remove_day", inset.id)
+    call("confirm_remove")
+    assert state.message == "Non-teaching day removed."
+    session.expire_all()
+    assert session.get(NonTeachingDay, inset.id) is None
+    assert inset.id not in [d.id for d in state.days]
+    session.rollback()
