@@ -493,7 +493,9 @@ def _day_form() -> rx.Component:
 def _year() -> rx.Component:
     return rx.fragment(
         rx.el.h2(S.selected, " school year"),
-        rx.el.p(S.span, ". ", S.school_days.to(str), " school days in its terms.",
+        rx.el.p(S.span, ".",
+                rx.cond(S.terms.length() > 0,
+                        rx.fragment(" ", S.school_days.to(str), " school days in its terms.")),
                 class_name="body-s"),
         rx.el.h3("Terms"),
         _table("Terms in " + S.selected, ["Term", "First day", "Last day", "School days", ""],

@@ -64,6 +64,7 @@ def test_admin_adds_a_school_year_and_an_inset_day(page: Page, session, admin):
                           ).all() == []
 
     assert_no_axe_violations(page, "admin-calendar-error")
+    screenshot(page, "admin-calendar-error", full_page=False)
     link.click()
     expect(form.get_by_label("First day", exact=True)).to_be_focused()
     form.get_by_label("First day", exact=True).fill("2028-09-04")
