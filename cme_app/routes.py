@@ -14,6 +14,7 @@ INBOX = "/inbox"
 INBOX_SETTINGS = "/inbox/settings"
 RETENTION = "/retention"
 AUDIT = "/audit"
+ADMIN_CALENDAR = "/admin/calendar"
 API_PREFIX = "/api/v1"
 
 

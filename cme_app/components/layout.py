@@ -51,6 +51,10 @@ def _nav() -> rx.Component:
                 rx.el.a("Retention", href=routes.RETENTION),
             ),
         ),
+        rx.cond(
+            AuthState.user_role == "admin",
+            rx.el.a("School calendar", href=routes.ADMIN_CALENDAR),
+        ),
         _inbox_link(),
         rx.el.span(AuthState.user_name, class_name="app-header__user"),
         rx.el.button("Sign out", on_click=SIGN_OUT, class_name="link-button", type="button"),

@@ -19,8 +19,10 @@ from sqlmodel import SQLModel, select
 
 import cme_app.pages  # noqa: F401  (registers every page state)
 from cme_app.models import Case, HomeVisit, LoneWorkingAlert, Notification, Role, User
+from cme_app.models.calendar import NonTeachingDay, TermPeriod
 from cme_app.services import referrals
 from cme_app.services.demo import example_referral_form
+from cme_app.services.term_dates import seed_term_dates
 from cme_app.state.auth import AuthState
 from tests.factories import (
     CANARIES,
@@ -68,6 +70,8 @@ ALLOWED_ROLES = {
     # The case page's sharing log and legal hold: LA staff only, never schools.
     "DataProtectionState": {Role.OFFICER, Role.LEAD, Role.ADMIN, Role.AUDITOR},
     "RetentionState": {Role.LEAD, Role.AUDITOR},
+    # The school calendar (/admin/calendar): admins only, reading and changing.
+    "AdminCalendarState": {Role.ADMIN},
 }
 
 CASEWORKERS = {Role.OFFICER, Role.LEAD}
@@ -134,7 +138,11 @@ def world(session):
         _notification(lead_id, case.reference, "referral_red", f"/cases/{case.reference}"),
     ]
     session.add_all(mine)
+    # Term dates, so the calendar's handlers have a term and a non-teaching day to aim at.
+    seed_term_dates(session)
     session.commit()
+    term_id = session.exec(select(TermPeriod.id).order_by(TermPeriod.id)).first()
+    day_id = session.exec(select(NonTeachingDay.id).order_by(NonTeachingDay.id)).first()
 
     def token(email: str) -> str:
         return session_token(session, email)
@@ -148,7 +156,8 @@ def world(session):
     session.commit()
     return {"case": case, "draft": draft.public_id, "tokens": tokens, "form": form,
             "visit_id": visit.id, "alert_id": alert.id, "officer_id": officer_id,
-            "notification_id": mine[0].id, "notification_ids": [n.id for n in mine]}
+            "notification_id": mine[0].id, "notification_ids": [n.id for n in mine],
+            "term_id": term_id, "day_id": day_id}
 
 
 def _notification(recipient_id: int, reference: str, event: str, link: str) -> Notification:
@@ -204,6 +213,10 @@ def _args_for(handler_name: str, fn, world) -> list:
         # Why a case outside one's caseload is opened, and the audit log's filters on it.
         "purpose": "other", "purpose_other": "Hostile reason", "child": reference,
         "action": "case.viewed", "date_from": "2026-01-01",
+        # The school calendar's term and non-teaching day forms.
+        "term-school_year": "2026-27", "term-name": "Hostile term",
+        "term-starts_on": "2027-07-26", "term-ends_on": "2027-07-30",
+        "day-on": "2026-11-30", "day-reason": "Hostile closure",
     }
     values = {
         "form_data": {
@@ -231,6 +244,10 @@ def _args_for(handler_name: str, fn, world) -> list:
         "record_id": world["case"].id,
         # The audit log's pager.
         "number": 2,
+        # The school calendar: a seeded term and INSET day.
+        "school_year": "2026-27",
+        "term_id": world["term_id"],
+        "day_id": world["day_id"],
     }
     params = list(inspect.signature(fn).parameters)[1:]
     missing = [p for p in params if p not in values]
@@ -325,6 +342,10 @@ def test_handler_gives_nothing_to_wrong_callers(world, session, cls, handler_nam
         unsafe = session.get(Case, case.id)
         assert (unsafe.warning_markers, unsafe.joint_visit_required) == (None, False)
         assert not unsafe.legal_hold, f"{caller} put a legal hold via {handler_name}"
+        term = session.get(TermPeriod, world["term_id"])
+        assert (term.name, term.starts_on) == ("Autumn 1", date(2026, 9, 1)), (
+            f"{caller} changed a term via {handler_name}"
+        )
         for notification_id in world["notification_ids"]:
             assert session.get(Notification, notification_id).read_at is None, (
                 f"{caller} marked a notification read via {handler_name}"
