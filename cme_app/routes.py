@@ -14,6 +14,7 @@ INBOX = "/inbox"
 INBOX_SETTINGS = "/inbox/settings"
 RETENTION = "/retention"
 AUDIT = "/audit"
+ADMIN_USERS = "/admin/users"
 API_PREFIX = "/api/v1"
 
 

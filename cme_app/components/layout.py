@@ -51,6 +51,7 @@ def _nav() -> rx.Component:
                 rx.el.a("Retention", href=routes.RETENTION),
             ),
         ),
+        rx.cond(AuthState.user_role == "admin", rx.el.a("Users", href=routes.ADMIN_USERS)),
         _inbox_link(),
         rx.el.span(AuthState.user_name, class_name="app-header__user"),
         rx.el.button("Sign out", on_click=SIGN_OUT, class_name="link-button", type="button"),

@@ -1,6 +1,7 @@
 """Importing this package registers every page."""
 
 from . import (  # noqa: F401
+    admin_users,
     audit,
     board,
     case_detail,

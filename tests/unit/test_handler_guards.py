@@ -68,6 +68,8 @@ ALLOWED_ROLES = {
     # The case page's sharing log and legal hold: LA staff only, never schools.
     "DataProtectionState": {Role.OFFICER, Role.LEAD, Role.ADMIN, Role.AUDITOR},
     "RetentionState": {Role.LEAD, Role.AUDITOR},
+    # Accounts at /admin/users: administrators only.
+    "AdminUsersState": {Role.ADMIN},
 }
 
 CASEWORKERS = {Role.OFFICER, Role.LEAD}
@@ -148,7 +150,8 @@ def world(session):
     session.commit()
     return {"case": case, "draft": draft.public_id, "tokens": tokens, "form": form,
             "visit_id": visit.id, "alert_id": alert.id, "officer_id": officer_id,
-            "notification_id": mine[0].id, "notification_ids": [n.id for n in mine]}
+            "notification_id": mine[0].id, "notification_ids": [n.id for n in mine],
+            "school_user_id": school_a.user_id}
 
 
 def _notification(recipient_id: int, reference: str, event: str, link: str) -> Notification:
@@ -231,6 +234,9 @@ def _args_for(handler_name: str, fn, world) -> list:
         "record_id": world["case"].id,
         # The audit log's pager.
         "number": 2,
+        # /admin/users: an action on school A's user.
+        "action": "disable",
+        "user_id": world["school_user_id"],
     }
     params = list(inspect.signature(fn).parameters)[1:]
     missing = [p for p in params if p not in values]
@@ -325,6 +331,9 @@ def test_handler_gives_nothing_to_wrong_callers(world, session, cls, handler_nam
         unsafe = session.get(Case, case.id)
         assert (unsafe.warning_markers, unsafe.joint_visit_required) == (None, False)
         assert not unsafe.legal_hold, f"{caller} put a legal hold via {handler_name}"
+        assert session.get(User, world["school_user_id"]).is_active, (
+            f"{caller} disabled an account via {handler_name}"
+        )
         for notification_id in world["notification_ids"]:
             assert session.get(Notification, notification_id).read_at is None, (
                 f"{caller} marked a notification read via {handler_name}"
