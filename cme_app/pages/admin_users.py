@@ -347,6 +347,11 @@ def _messages() -> rx.Component:
                 class_name="panel",
             ),
         ),
+        rx.cond(
+            S.created_email != "",
+            rx.el.p("Tell them their password in a safe way, not in the same email as their "
+                    "address. ", STAFF_MFA_NOTE),
+        ),
     )
 
 
