@@ -15,6 +15,7 @@ INBOX_SETTINGS = "/inbox/settings"
 RETENTION = "/retention"
 AUDIT = "/audit"
 ADMIN_CALENDAR = "/admin/calendar"
+ADMIN_USERS = "/admin/users"
 API_PREFIX = "/api/v1"
 
 

@@ -53,7 +53,10 @@ def _nav() -> rx.Component:
         ),
         rx.cond(
             AuthState.user_role == "admin",
-            rx.el.a("School calendar", href=routes.ADMIN_CALENDAR),
+            rx.fragment(
+                rx.el.a("Users", href=routes.ADMIN_USERS),
+                rx.el.a("School calendar", href=routes.ADMIN_CALENDAR),
+            ),
         ),
         _inbox_link(),
         rx.el.span(AuthState.user_name, class_name="app-header__user"),

@@ -2,6 +2,7 @@
 
 from . import (  # noqa: F401
     admin_calendar,
+    admin_users,
     audit,
     board,
     case_detail,

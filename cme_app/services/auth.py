@@ -27,6 +27,7 @@ SIGN_IN_THROTTLED = (
 )
 MIN_PASSWORD_LENGTH = 12
 MAX_PASSWORD_LENGTH = 128
+MAX_NAME_LENGTH = 120
 
 
 @lru_cache(maxsize=1)
@@ -132,6 +133,14 @@ def create_user(
     email = normalise_email(email)
     if "@" not in email or len(email) > 254:
         errors.append(FieldError("email", "Enter an email address in the correct format"))
+    name = (name or "").strip() if isinstance(name, str) else ""
+    # In the app an administrator names the person; the command line may leave it to the email.
+    if actor is not None and not name:
+        errors.append(FieldError("name", "Enter the person's full name"))
+    elif len(name) > MAX_NAME_LENGTH:
+        errors.append(
+            FieldError("name", f"Full name must be {MAX_NAME_LENGTH} characters or fewer")
+        )
     try:
         role_value = Role(role)
     except ValueError:
@@ -160,7 +169,7 @@ def create_user(
         raise ValidationFailed(errors)
     user = User(
         email=email,
-        name=name.strip() or email.split("@")[0],
+        name=name or email.split("@")[0],
         role=role_value,
         school_id=school_id,
         password_hash=hash_password(password),
@@ -401,25 +410,59 @@ def reset_password(
     bypasses the authentication code (ASVS 6.4.3); `mfa.reset_mfa` is a separate action."""
     user = account_for_admin_action(session, email, actor)
     check_password_policy(password, email=user.email)
+    before = user.password_changed_at.isoformat()
     user.password_hash = hash_password(password)
     user.password_changed_at = utcnow()
     session.add(user)
     ended = end_sessions(session, user_id=user.id)
+    # When, never what: neither password nor hash goes into the trail.
     audit.record(
         session, actor=actor, action="user.password_reset", entity_type="user",
-        entity_id=user.id, detail={"sessions_ended": ended},
+        entity_id=user.id, detail={
+            "sessions_ended": ended,
+            **audit.changes({"password_changed_at": before},
+                            {"password_changed_at": user.password_changed_at.isoformat()}),
+        },
     )
     return user
 
 
+CANNOT_DISABLE_YOURSELF = (
+    "You cannot disable your own account. Ask another administrator to do it."
+)
+
+
 def disable_user(session: Session, *, email: str, actor: Actor | None = None) -> User:
     user = account_for_admin_action(session, email, actor)
+    if actor is not None and user.id == actor.user_id:
+        # An administrator locking themselves out could leave nobody to manage accounts.
+        audit.record(
+            session, actor=actor, action="user.disabled", entity_type="user",
+            entity_id=user.id, outcome="refused", detail={"why": "own account"},
+        )
+        raise NotAllowed(CANNOT_DISABLE_YOURSELF)
+    before = user.is_active
     user.is_active = False
     session.add(user)
     ended = end_sessions(session, user_id=user.id)
     audit.record(
         session, actor=actor, action="user.disabled", entity_type="user", entity_id=user.id,
-        detail={"sessions_ended": ended},
+        detail={"sessions_ended": ended,
+                **audit.changes({"is_active": before}, {"is_active": False})},
+    )
+    return user
+
+
+def enable_user(session: Session, *, email: str, actor: Actor | None = None) -> User:
+    """Let a disabled account sign in again. Sessions ended when it was disabled stay ended;
+    the password and authentication app are as they were."""
+    user = account_for_admin_action(session, email, actor)
+    before = user.is_active
+    user.is_active = True
+    session.add(user)
+    audit.record(
+        session, actor=actor, action="user.enabled", entity_type="user", entity_id=user.id,
+        detail=audit.changes({"is_active": before}, {"is_active": True}),
     )
     return user
 

@@ -193,11 +193,13 @@ def reset_mfa(session: Session, *, email: str, actor: Actor | None = None) -> Us
     """An administrator's separate action: clear the secret so the user enrols again at their
     next sign-in, and end their sessions."""
     user = auth.account_for_admin_action(session, email, actor)
+    before = bool(user.totp_secret)
     user.totp_secret, user.totp_last_step = None, None
     session.add(user)
     ended = auth.end_sessions(session, user_id=user.id)
     audit.record(
         session, actor=actor, action="auth.mfa_reset", entity_type="user", entity_id=user.id,
-        detail={"sessions_ended": ended},
+        detail={"sessions_ended": ended,
+                **audit.changes({"mfa_set_up": before}, {"mfa_set_up": False})},
     )
     return user

@@ -72,6 +72,8 @@ ALLOWED_ROLES = {
     "RetentionState": {Role.LEAD, Role.AUDITOR},
     # The school calendar (/admin/calendar): admins only, reading and changing.
     "AdminCalendarState": {Role.ADMIN},
+    # Accounts at /admin/users: administrators only.
+    "AdminUsersState": {Role.ADMIN},
 }
 
 CASEWORKERS = {Role.OFFICER, Role.LEAD}
@@ -157,7 +159,8 @@ def world(session):
     return {"case": case, "draft": draft.public_id, "tokens": tokens, "form": form,
             "visit_id": visit.id, "alert_id": alert.id, "officer_id": officer_id,
             "notification_id": mine[0].id, "notification_ids": [n.id for n in mine],
-            "term_id": term_id, "day_id": day_id}
+            "term_id": term_id, "day_id": day_id,
+            "school_user_id": school_a.user_id}
 
 
 def _notification(recipient_id: int, reference: str, event: str, link: str) -> Notification:
@@ -248,6 +251,9 @@ def _args_for(handler_name: str, fn, world) -> list:
         "school_year": "2026-27",
         "term_id": world["term_id"],
         "day_id": world["day_id"],
+        # /admin/users: an action on school A's user.
+        "action": "disable",
+        "user_id": world["school_user_id"],
     }
     params = list(inspect.signature(fn).parameters)[1:]
     missing = [p for p in params if p not in values]
@@ -345,6 +351,9 @@ def test_handler_gives_nothing_to_wrong_callers(world, session, cls, handler_nam
         term = session.get(TermPeriod, world["term_id"])
         assert (term.name, term.starts_on) == ("Autumn 1", date(2026, 9, 1)), (
             f"{caller} changed a term via {handler_name}"
+        )
+        assert session.get(User, world["school_user_id"]).is_active, (
+            f"{caller} disabled an account via {handler_name}"
         )
         for notification_id in world["notification_ids"]:
             assert session.get(Notification, notification_id).read_at is None, (
