@@ -15,6 +15,7 @@ import reflex as rx
 from .. import routes
 from ..components import forms
 from ..components.layout import page
+from ..components.pager import pager
 from ..db import session_scope
 from ..models import Role
 from ..services import auth, mfa, users
@@ -441,22 +442,7 @@ def _table() -> rx.Component:
 
 
 def _pager() -> rx.Component:
-    return rx.el.nav(
-        rx.cond(
-            S.page > 1,
-            rx.el.button("Previous page", on_click=S.go_to_page(S.page - 1), type="button",
-                         class_name="button button--secondary"),
-        ),
-        rx.el.p("Page ", S.page, " of ", S.pages, " (", S.total, " accounts)",
-                class_name="pager__status"),
-        rx.cond(
-            S.page < S.pages,
-            rx.el.button("Next page", on_click=S.go_to_page(S.page + 1), type="button",
-                         class_name="button button--secondary"),
-        ),
-        aria_label="Pages of accounts",
-        class_name="pager",
-    )
+    return pager(S.page, S.pages, S.total, S.go_to_page, noun="accounts", label="Pages of accounts")
 
 
 def _confirm() -> rx.Component:
