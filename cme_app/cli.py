@@ -84,6 +84,15 @@ def _users_disable(args) -> int:
     return 0
 
 
+def _users_enable(args) -> int:
+    from .services import auth
+
+    with session_scope() as session:
+        user = auth.enable_user(session, email=args.email)
+        print(f"Enabled {user.email}; they can sign in again with their current password.")
+    return 0
+
+
 def _users_reset_mfa(args) -> int:
     from .services import mfa
 
@@ -242,6 +251,9 @@ def build_parser() -> argparse.ArgumentParser:
     disable = users.add_parser("disable", help="disable an account and end its sessions")
     disable.add_argument("--email", required=True)
     disable.set_defaults(func=_users_disable)
+    enable = users.add_parser("enable", help="let a disabled account sign in again")
+    enable.add_argument("--email", required=True)
+    enable.set_defaults(func=_users_enable)
     reset_mfa = users.add_parser(
         "reset-mfa", help="clear a staff user's authentication app; they enrol again"
     )

@@ -131,6 +131,15 @@ def test_account_commands_end_sessions_keep_mfa_and_print_nothing_secret(session
     actions = session.exec(select(AuditEvent.action).where(AuditEvent.entity_id == str(user.id)))
     assert {"user.password_reset", "auth.mfa_reset", "user.disabled"} <= set(actions.all())
     session.rollback()
+
+    enabled = cme_app("users", "enable", "--email", "l@example.org")
+    assert enabled.returncode == 0 and "Enabled l@example.org" in enabled.stdout
+    session.expire_all()
+    assert session.get(User, user.id).is_active
+    assert session.exec(select(AuditEvent.action).where(
+        AuditEvent.entity_id == str(user.id), AuditEvent.action == "user.enabled")).one()
+    assert auth.actor_for_token(session, token) is None  # ended sessions stay ended
+    session.rollback()
     missing = cme_app("users", "disable", "--email", "ghost@example.org")
     assert missing.returncode == 2 and "no account" in missing.stderr
 
