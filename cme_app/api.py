@@ -22,10 +22,10 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from .db import get_engine, session_scope
+from .errors import NotFound, Refusal, ValidationFailed
 from .models import utcnow
+from .permissions import Actor
 from .services import auth, lone_working, visits
-from .services.errors import NotFound, Refusal, ValidationFailed
-from .services.permissions import Actor
 from .settings import get_settings
 from .state.auth import SESSION_COOKIE
 

@@ -11,7 +11,7 @@ import sys
 from datetime import date
 
 from .db import session_scope
-from .services.errors import NotFound, ValidationFailed
+from .errors import NotFound, ValidationFailed
 
 
 def _read_password() -> str:

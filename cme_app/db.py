@@ -10,7 +10,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, create_engine
 
-from .services.errors import Refusal
+from .errors import Refusal
 from .settings import get_settings
 
 

@@ -12,10 +12,11 @@ from urllib.parse import urlencode
 from sqlalchemy.engine import Connection
 from sqlmodel import Session
 
-from cme_app.models import Case, Child, Referral, Role, User, utcnow
+from cme_app.domain import Role
+from cme_app.models import Case, Child, Referral, User, utcnow
+from cme_app.permissions import Actor
 from cme_app.services import auth, schools
 from cme_app.services.cases import next_case_reference
-from cme_app.services.permissions import Actor
 from cme_app.services.term_dates import seed_term_dates
 
 PASSWORD = "correct horse battery staple"

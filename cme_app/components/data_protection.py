@@ -10,9 +10,9 @@ import reflex as rx
 
 from .. import routes
 from ..db import session_scope
-from ..models import Role
+from ..domain import Role
+from ..errors import ServiceError, ValidationFailed
 from ..services import retention, sharing
-from ..services.errors import ServiceError, ValidationFailed
 from ..services.sharing import DataProtectionView
 from ..state.auth import AuthState
 from . import forms

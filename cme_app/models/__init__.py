@@ -3,79 +3,43 @@
 from .audit import AuditChainHead, AuditEvent
 from .base import UTCDateTime, utcnow
 from .calendar import NonTeachingDay, TermPeriod
-from .case import (
-    BOARD_STAGES,
-    OPEN_STAGES,
-    STAGE_LABELS,
-    Case,
-    Outcome,
-    ReferenceCounter,
-    Risk,
-    Stage,
-    StageChange,
-)
+from .case import Case, ReferenceCounter, StageChange
 from .casework import (
     CaseClosure,
     CaseLink,
     EnquiryAction,
     HomeVisit,
-    LaDirection,
     LaNotification,
     LoneWorkingAlert,
     OverseasVerification,
     RiskAssessment,
     SafeguardingContact,
 )
-from .child import Address, AddressKind, Child, Person, PersonKind, YesNoUnknown
-from .data_protection import (
-    LawfulBasis,
-    RecipientType,
-    RetentionApproval,
-    ShareRecord,
-    Tombstone,
-)
+from .child import Address, Child, Person
+from .data_protection import RetentionApproval, ShareRecord, Tombstone
 from .notification import (
-    Delivery,
     EmailMessage,
-    EmailStatus,
     Notification,
     NotificationPreference,
     NotificationRule,
-    NotifyEvent,
     TeamSettings,
 )
-from .referral import (
-    DslAppraisal,
-    Referral,
-    ReferralConcern,
-    ReferralEnquiry,
-    ReferralStatus,
-    SourceType,
-)
-from .school import STAFF_ROLES, LoginAttempt, MfaAttempt, Role, School, User, UserSession
+from .referral import DslAppraisal, Referral, ReferralConcern, ReferralEnquiry
+from .school import LoginAttempt, MfaAttempt, School, User, UserSession
 
 __all__ = [
-    "BOARD_STAGES",
-    "OPEN_STAGES",
-    "STAFF_ROLES",
-    "STAGE_LABELS",
     "Address",
-    "AddressKind",
     "AuditChainHead",
     "AuditEvent",
     "Case",
     "CaseClosure",
     "CaseLink",
     "Child",
-    "Delivery",
     "DslAppraisal",
     "EmailMessage",
-    "EmailStatus",
     "EnquiryAction",
     "HomeVisit",
-    "LaDirection",
     "LaNotification",
-    "LawfulBasis",
     "LoginAttempt",
     "LoneWorkingAlert",
     "MfaAttempt",
@@ -83,26 +47,17 @@ __all__ = [
     "Notification",
     "NotificationPreference",
     "NotificationRule",
-    "NotifyEvent",
-    "Outcome",
     "OverseasVerification",
     "Person",
-    "PersonKind",
-    "RecipientType",
     "ReferenceCounter",
     "Referral",
     "ReferralConcern",
     "ReferralEnquiry",
-    "ReferralStatus",
     "RetentionApproval",
-    "Risk",
     "RiskAssessment",
-    "Role",
     "SafeguardingContact",
     "School",
     "ShareRecord",
-    "SourceType",
-    "Stage",
     "StageChange",
     "TeamSettings",
     "TermPeriod",
@@ -110,6 +65,5 @@ __all__ = [
     "UTCDateTime",
     "User",
     "UserSession",
-    "YesNoUnknown",
     "utcnow",
 ]

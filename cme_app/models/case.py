@@ -3,70 +3,12 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from enum import StrEnum
 
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
+from ..domain import Stage
 from .base import UTCDateTime, utcnow
-
-
-class Stage(StrEnum):
-    NEW_REFERRAL = "new_referral"
-    TRIAGE = "triage"
-    ENQUIRIES = "enquiries"
-    HOME_VISIT = "home_visit"
-    AWAITING_VERIFICATION = "awaiting_verification"
-    LOCATED = "located"
-    CLOSED = "closed"
-    # Side state: the referral went back to the school; not shown on the LA board.
-    RETURNED = "returned"
-
-
-STAGE_LABELS: dict[str, str] = {
-    Stage.NEW_REFERRAL: "New referral",
-    Stage.TRIAGE: "Triage",
-    Stage.ENQUIRIES: "Enquiries",
-    Stage.HOME_VISIT: "Home visit",
-    Stage.AWAITING_VERIFICATION: "Awaiting verification",
-    Stage.LOCATED: "Located – securing education",
-    Stage.CLOSED: "Closed",
-    Stage.RETURNED: "Returned to referrer",
-}
-
-BOARD_STAGES: tuple[Stage, ...] = (
-    Stage.NEW_REFERRAL,
-    Stage.TRIAGE,
-    Stage.ENQUIRIES,
-    Stage.HOME_VISIT,
-    Stage.AWAITING_VERIFICATION,
-    Stage.LOCATED,
-    Stage.CLOSED,
-)
-OPEN_STAGES: tuple[Stage, ...] = BOARD_STAGES[:-1]
-
-
-class Outcome(StrEnum):
-    """Closure reason codes (domain.md 5.3)."""
-
-    ONROLL_LEEDS = "onroll_leeds"
-    ONROLL_OTHER_LA = "onroll_other_la"
-    TRANSFERRED_OTHER_LA = "transferred_other_la"
-    LEFT_UK_VERIFIED = "left_uk_verified"
-    LEFT_UK_UNVERIFIED = "left_uk_unverified"
-    EHE = "ehe"
-    OTHER_SUITABLE_EDUCATION = "other_suitable_education"
-    NOT_CME_ATTENDANCE = "not_cme_attendance"
-    UNTRACEABLE = "untraceable"
-    CEASED_CSA = "ceased_csa"
-    DECEASED = "deceased"
-    DUPLICATE = "duplicate"
-
-
-class Risk(StrEnum):
-    RED = "red"
-    AMBER = "amber"
-    GREEN = "green"
 
 
 class Case(SQLModel, table=True):

@@ -5,7 +5,6 @@ and closures (domain.md 4.6-4.10, 5.3)."""
 from __future__ import annotations
 
 from datetime import date, datetime
-from enum import StrEnum
 from typing import Any
 
 import sqlalchemy as sa
@@ -120,11 +119,6 @@ class LoneWorkingAlert(SQLModel, table=True):
     resolved_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     resolved_by_id: int | None = Field(default=None, foreign_key="user.id")
     resolution: str | None = Field(default=None, max_length=400)
-
-
-class LaDirection(StrEnum):
-    OUTBOUND = "outbound"
-    INBOUND = "inbound"
 
 
 class LaNotification(SQLModel, table=True):

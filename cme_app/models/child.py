@@ -3,17 +3,11 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from enum import StrEnum
 
 from sqlmodel import Field, SQLModel
 
+from ..domain import YesNoUnknown
 from .base import UTCDateTime, utcnow
-
-
-class YesNoUnknown(StrEnum):
-    YES = "yes"
-    NO = "no"
-    UNKNOWN = "unknown"
 
 
 class Child(SQLModel, table=True):
@@ -39,14 +33,6 @@ class Child(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
-class AddressKind(StrEnum):
-    LAST_KNOWN = "last_known"
-    PREVIOUS = "previous"
-    BELIEVED_NEW = "believed_new"
-    ABROAD = "abroad"
-    TEMPORARY = "temporary"
-
-
 class Address(SQLModel, table=True):
     """One row per address a child is linked to; history is kept, never overwritten."""
 
@@ -65,13 +51,6 @@ class Address(SQLModel, table=True):
     verified: bool = Field(default=False)
     la_code: str | None = Field(default=None, max_length=3)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
-
-
-class PersonKind(StrEnum):
-    PARENT_CARER = "parent_carer"
-    HOUSEHOLD = "household"
-    FRIEND = "friend"
-    CONTACT = "contact"
 
 
 class Person(SQLModel, table=True):

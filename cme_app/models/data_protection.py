@@ -4,28 +4,11 @@ approvals and the tombstones left when a child's personal data is destroyed."""
 from __future__ import annotations
 
 from datetime import date, datetime
-from enum import StrEnum
 
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
 from .base import UTCDateTime, utcnow
-
-
-class RecipientType(StrEnum):
-    OTHER_LA = "other_la"
-    SCHOOL_ABROAD = "school_abroad"
-    AGENCY = "agency"
-    POLICE = "police"
-    CSC = "csc"
-    OTHER = "other"
-
-
-class LawfulBasis(StrEnum):
-    PUBLIC_TASK = "art6_1_e"
-    LEGAL_OBLIGATION = "art6_1_c"
-    SAFEGUARDING = "art9_2_g_sch1_18"
-    OTHER = "other"
 
 
 class ShareRecord(SQLModel, table=True):

@@ -8,37 +8,12 @@ day per person for the digest); a worker sends the queue.
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
 
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
+from ..domain import EmailStatus
 from .base import UTCDateTime, utcnow
-
-
-class NotifyEvent(StrEnum):
-    REFERRAL_RED = "referral_red"
-    REFERRAL_NEW = "referral_new"
-    CASE_ALLOCATED = "case_allocated"
-    TARGET_DUE = "target_due"
-    TARGET_MISSED = "target_missed"
-    LA_CHASE = "la_chase"
-    LONE_WORKING = "lone_working"
-    REFERRAL_RETURNED = "referral_returned"
-    CASE_OUTCOME = "case_outcome"
-    VISIT_FLAGGED = "visit_flagged"
-
-
-class Delivery(StrEnum):
-    IMMEDIATE = "immediate"
-    DIGEST = "digest"
-
-
-class EmailStatus(StrEnum):
-    PENDING = "pending"  # waiting for its next attempt
-    SENDING = "sending"  # claimed by one worker
-    SENT = "sent"  # the SMTP server accepted it
-    FAILED = "failed"  # given up: refused, too many attempts, or the outcome is unknown
 
 
 class Notification(SQLModel, table=True):

@@ -4,30 +4,13 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from enum import StrEnum
 from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
+from ..domain import ReferralStatus, SourceType
 from .base import UTCDateTime, new_public_id, utcnow
-
-
-class ReferralStatus(StrEnum):
-    DRAFT = "draft"
-    SUBMITTED = "submitted"
-    RETURNED = "returned"
-    ACCEPTED = "accepted"
-    REJECTED = "rejected"
-
-
-class SourceType(StrEnum):
-    SCHOOL = "school"
-    OTHER_LA = "other_la"
-    PARTNER = "partner"
-    PUBLIC = "public"
-    INTERNAL = "internal"
-    NEW_TO_COUNTRY = "new_to_country"
 
 
 class Referral(SQLModel, table=True):

@@ -3,22 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
 
 from sqlmodel import Field, SQLModel
 
 from .base import UTCDateTime, utcnow
-
-
-class Role(StrEnum):
-    SCHOOL = "school"
-    OFFICER = "officer"
-    LEAD = "lead"
-    ADMIN = "admin"
-    AUDITOR = "auditor"
-
-
-STAFF_ROLES = frozenset({Role.OFFICER, Role.LEAD, Role.ADMIN, Role.AUDITOR})
 
 
 class School(SQLModel, table=True):

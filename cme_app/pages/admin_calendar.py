@@ -15,12 +15,12 @@ from .. import routes
 from ..components import forms
 from ..components.layout import page
 from ..db import session_scope
-from ..models import Role
+from ..domain import Role
+from ..errors import FieldError, ServiceError, ValidationFailed
+from ..permissions import Actor
 from ..services import term_admin
 from ..services.calendar import academic_year_of
-from ..services.errors import FieldError, ServiceError, ValidationFailed
 from ..services.lifecycle import LONDON
-from ..services.permissions import Actor
 from ..services.term_admin import BankHolidayRow, DayRow, TermRow
 from ..state.auth import AuthState
 

@@ -17,11 +17,11 @@ from ..components import forms
 from ..components.layout import page
 from ..components.pager import pager
 from ..db import session_scope
-from ..models import Role
+from ..domain import ROLE_LABELS, Role
+from ..errors import FieldError, ServiceError, ValidationFailed
+from ..permissions import Actor
 from ..services import auth, mfa, users
-from ..services.errors import FieldError, ServiceError, ValidationFailed
-from ..services.permissions import Actor
-from ..services.users import ROLE_LABELS, UserRow
+from ..services.users import UserRow
 from ..state.auth import AuthState
 
 ADMINS = (Role.ADMIN,)

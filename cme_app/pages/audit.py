@@ -13,9 +13,9 @@ from ..components import forms
 from ..components.layout import page
 from ..components.pager import pager
 from ..db import session_scope
+from ..errors import ServiceError, ValidationFailed
 from ..services import audit_log
 from ..services.audit_log import AUDIT_READERS, AuditRow
-from ..services.errors import ServiceError, ValidationFailed
 from ..state.auth import AuthState
 
 FIELDS = ("child", "user", "action", "date_from", "date_to")

@@ -18,11 +18,11 @@ from ..components.alerts import alert_panel, review_list
 from ..components.kanban import case_board
 from ..components.layout import page
 from ..db import session_scope
-from ..models import BOARD_STAGES, STAGE_LABELS, Role, Stage
+from ..domain import BOARD_STAGES, STAGE_LABELS, Role, Stage
+from ..errors import ServiceError
+from ..permissions import CASE_VIEWERS, Actor
 from ..services import board, lifecycle
 from ..services.board import BoardColumn, BoardFilters, Option
-from ..services.errors import ServiceError
-from ..services.permissions import CASE_VIEWERS, Actor
 from ..state.alerts import AlertsMixin
 from ..state.auth import AuthState
 

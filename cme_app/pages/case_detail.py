@@ -18,13 +18,13 @@ from ..components import forms
 from ..components.data_protection import legal_hold_tag, sharing_section
 from ..components.layout import page
 from ..db import session_scope
-from ..models import Case, Role
+from ..domain import RISK_LABELS, Role
+from ..errors import NotFound, ServiceError, ValidationFailed
+from ..models import Case
+from ..permissions import CASE_VIEWERS
 from ..services import casework, lifecycle, pathway, purpose
 from ..services.casework import CaseFile
-from ..services.errors import NotFound, ServiceError, ValidationFailed
 from ..services.lifecycle import OUTCOME_LABELS, OUTCOME_RULES, StaleCase
-from ..services.permissions import CASE_VIEWERS
-from ..services.risk import RISK_LABELS
 from ..state.auth import AuthState
 
 CASEWORKERS = frozenset({Role.OFFICER, Role.LEAD})

@@ -8,9 +8,9 @@ from .. import routes
 from ..components import forms
 from ..components.layout import page
 from ..db import session_scope
-from ..models import Role
+from ..domain import Role
+from ..errors import ServiceError, ValidationFailed
 from ..services import casework
-from ..services.errors import ServiceError, ValidationFailed
 from ..state.auth import AuthState
 
 INTAKE_ROLES = frozenset({Role.ADMIN, Role.OFFICER, Role.LEAD})

@@ -11,7 +11,7 @@ from ..components.alerts import alert_panel, review_list
 from ..components.layout import page
 from ..components.poll import every
 from ..db import session_scope
-from ..models import Role
+from ..domain import Role
 from ..services import reports
 from ..services.reports import Bar, MonthOutcomes
 from ..state.alerts import AlertsMixin

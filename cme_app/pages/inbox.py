@@ -16,10 +16,10 @@ import reflex as rx
 from .. import routes
 from ..components.layout import page
 from ..db import session_scope
-from ..models import Role
+from ..domain import Role
+from ..errors import ServiceError
+from ..permissions import Actor
 from ..services import notifications
-from ..services.errors import ServiceError
-from ..services.permissions import Actor
 from ..state.auth import AuthState
 
 LONDON = ZoneInfo("Europe/London")

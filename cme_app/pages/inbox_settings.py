@@ -13,10 +13,10 @@ from .. import routes
 from ..components import forms
 from ..components.layout import page
 from ..db import session_scope
-from ..models import Role
+from ..domain import Role
+from ..errors import FieldError, ServiceError, ValidationFailed
+from ..permissions import Actor
 from ..services import notifications
-from ..services.errors import FieldError, ServiceError, ValidationFailed
-from ..services.permissions import Actor
 from ..state.auth import AuthState
 
 SETTINGS_ROLES = tuple(Role)

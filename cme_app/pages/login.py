@@ -13,9 +13,9 @@ from ..components import forms
 from ..components.layout import page
 from ..components.visits import outbox_login_notice
 from ..db import session_scope
+from ..errors import NotAllowed, ValidationFailed
 from ..models import utcnow
 from ..services import auth, mfa
-from ..services.errors import NotAllowed, ValidationFailed
 from ..state.auth import SIGN_IN_SCRIPT, AuthState
 
 # The sign-in ticket was not exchanged in time (or the connection dropped mid-way).

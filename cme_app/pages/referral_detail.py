@@ -7,10 +7,10 @@ import reflex as rx
 from .. import routes
 from ..components.layout import page
 from ..db import session_scope
-from ..models import Role
+from ..domain import Role
+from ..errors import NotFound
+from ..permissions import CASE_VIEWERS
 from ..services import referrals
-from ..services.errors import NotFound
-from ..services.permissions import CASE_VIEWERS
 from ..services.referrals import ReferralView
 from ..state.auth import AuthState
 

@@ -11,10 +11,11 @@ from .. import routes
 from ..components import forms
 from ..components.layout import page
 from ..db import session_scope
-from ..models import Referral, Role
+from ..domain import Role
+from ..errors import NotFound, ServiceError, ValidationFailed
+from ..models import Referral
 from ..services import referral_form as rf
 from ..services import referrals
-from ..services.errors import NotFound, ServiceError, ValidationFailed
 from ..state.auth import AuthState
 
 GROUPS = ("address", "person", "enquiry")

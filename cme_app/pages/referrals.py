@@ -7,7 +7,7 @@ import reflex as rx
 from .. import routes
 from ..components.layout import page
 from ..db import session_scope
-from ..models import Role
+from ..domain import Role
 from ..services import referrals
 from ..services.referrals import ReferralRow
 from ..state.auth import AuthState

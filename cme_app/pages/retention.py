@@ -12,9 +12,9 @@ import reflex as rx
 from .. import routes
 from ..components.layout import page
 from ..db import session_scope
-from ..models import Role
+from ..domain import Role
+from ..errors import ServiceError, ValidationFailed
 from ..services import retention
-from ..services.errors import ServiceError, ValidationFailed
 from ..services.lifecycle import LONDON
 from ..services.retention import ListedItem
 from ..state.auth import AuthState

@@ -11,7 +11,7 @@ import reflex as rx
 from .. import routes
 from ..components.layout import page
 from ..components.visits import visit_form, visit_list
-from ..models import Role
+from ..domain import Role
 from ..state.auth import AuthState
 
 VISITORS = (Role.OFFICER, Role.LEAD)

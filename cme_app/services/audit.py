@@ -17,7 +17,7 @@ from sqlalchemy import text
 from sqlmodel import Session, func, select
 
 from ..models import AuditChainHead, AuditEvent
-from .permissions import Actor
+from ..permissions import Actor
 
 # Key of the PostgreSQL advisory lock held (to the end of the transaction) by every append.
 CHAIN_LOCK_KEY = 0x434D4541  # "CMEA"

@@ -17,10 +17,11 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from ..models import AuditEvent, Case, Child, Role, User
+from ..domain import Role
+from ..errors import FieldError, ValidationFailed
+from ..models import AuditEvent, Case, Child, User
+from ..permissions import Actor, require_role
 from . import audit, purpose
-from .errors import FieldError, ValidationFailed
-from .permissions import Actor, require_role
 from .reports import safe_cell
 
 AUDIT_READERS = (Role.AUDITOR, Role.LEAD)

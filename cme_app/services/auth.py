@@ -14,12 +14,13 @@ from pwdlib import PasswordHash
 from sqlalchemy import func
 from sqlmodel import Session, select
 
-from ..models import STAFF_ROLES, LoginAttempt, Role, School, User, UserSession, utcnow
+from ..domain import STAFF_ROLES, Role
+from ..errors import FieldError, NotAllowed, ValidationFailed
+from ..models import LoginAttempt, School, User, UserSession, utcnow
+from ..permissions import Actor
 from ..routes import AUDIT, BOARD, REFERRALS
 from ..settings import get_settings
 from . import audit
-from .errors import FieldError, NotAllowed, ValidationFailed
-from .permissions import Actor
 
 SIGN_IN_FAILED = "Enter a correct email address and password."
 SIGN_IN_THROTTLED = (

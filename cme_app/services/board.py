@@ -17,28 +17,14 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import and_, case, exists, func, or_
 from sqlmodel import Session, col, select
 
-from ..models import (
-    BOARD_STAGES,
-    OPEN_STAGES,
-    STAGE_LABELS,
-    Case,
-    CaseClosure,
-    Child,
-    HomeVisit,
-    LaDirection,
-    LaNotification,
-    Referral,
-    Role,
-    School,
-    Stage,
-    User,
-)
+from ..domain import BOARD_STAGES, OPEN_STAGES, RISK_LABELS, STAGE_LABELS, LaDirection, Role, Stage
+from ..models import Case, CaseClosure, Child, HomeVisit, LaNotification, Referral, School, User
+from ..permissions import CASE_VIEWERS, Actor, require_role
 from ..settings import get_settings
 from . import audit, lifecycle
 from .calendar import CalendarNotSeeded, SchoolCalendar, load_calendar
 from .cases import age_on
-from .permissions import CASE_VIEWERS, Actor, require_role
-from .risk import RISK_LABELS, clean_factors, factor_labels
+from .risk import clean_factors, factor_labels
 from .targets import current_due
 
 __all__ = [

@@ -11,10 +11,20 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from ..models import (
+from ..domain import (
+    RISK_LABELS,
     STAGE_LABELS,
-    Address,
     AddressKind,
+    LaDirection,
+    ReferralStatus,
+    Risk,
+    Role,
+    SourceType,
+    Stage,
+)
+from ..errors import FieldError, NotAllowed, ValidationFailed
+from ..models import (
+    Address,
     AuditEvent,
     Case,
     CaseClosure,
@@ -23,30 +33,24 @@ from ..models import (
     DslAppraisal,
     EnquiryAction,
     HomeVisit,
-    LaDirection,
     LaNotification,
     OverseasVerification,
     Person,
     Referral,
     ReferralConcern,
     ReferralEnquiry,
-    ReferralStatus,
-    Risk,
     RiskAssessment,
-    Role,
     SafeguardingContact,
     School,
-    SourceType,
-    Stage,
     StageChange,
     User,
     utcnow,
 )
+from ..permissions import CASE_VIEWERS, Actor, require_role
 from . import audit, lifecycle, notifications, purpose, risk, targets
 from . import referral_form as rf
 from .calendar import load_calendar
 from .cases import age_on
-from .errors import FieldError, NotAllowed, ValidationFailed
 from .forms import YES_NO, Form
 from .lifecycle import CASEWORKERS, LONDON, OUTCOME_LABELS, check_version, load_case
 from .pathway import (
@@ -56,9 +60,8 @@ from .pathway import (
     SAFEGUARDING_AGENCIES,
     VISIT_OUTCOMES,
 )
-from .permissions import CASE_VIEWERS, Actor, require_role
 from .referrals import open_case
-from .risk import RISK_LABELS, record_assessment
+from .risk import record_assessment
 
 INBOUND_SOURCES = {
     SourceType.OTHER_LA: "Another local authority",

@@ -8,9 +8,10 @@ from datetime import date, timedelta
 from sqlmodel import Session, select
 from stdnum.gb import upn
 
-from ..models import Case, Child, Role, School, User
+from ..domain import Role
+from ..models import Case, Child, School, User
+from ..permissions import Actor
 from . import auth, casework, lifecycle, notifications, referrals, schools
-from .permissions import Actor
 
 DEMO_PASSWORD = "demo-password-2026"  # noqa: S105 (published demo login)
 

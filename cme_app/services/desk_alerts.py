@@ -12,10 +12,11 @@ from datetime import datetime
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
-from ..models import Case, HomeVisit, LoneWorkingAlert, Role, User
+from ..domain import Role
+from ..models import Case, HomeVisit, LoneWorkingAlert, User
+from ..permissions import Actor, require_role
 from . import lone_working
 from .lifecycle import CASEWORKERS, LONDON
-from .permissions import Actor, require_role
 
 
 @dataclass(frozen=True)

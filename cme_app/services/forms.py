@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from .errors import FieldError, ValidationFailed
+from ..errors import FieldError, ValidationFailed
 from .referral_form import parse_date
 
 YES_NO = {"yes": "Yes", "no": "No"}

@@ -15,34 +15,28 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, func, select
 
+from ..domain import OPEN_STAGES, STAGE_LABELS, LaDirection, Outcome, Risk, Role, Stage
+from ..errors import FieldError, NotFound, Refusal, ValidationFailed
 from ..models import (
-    OPEN_STAGES,
-    STAGE_LABELS,
     Case,
     CaseClosure,
     CaseLink,
     Child,
     EnquiryAction,
     HomeVisit,
-    LaDirection,
     LaNotification,
-    Outcome,
     OverseasVerification,
     Referral,
-    Risk,
-    Role,
     SafeguardingContact,
-    Stage,
     StageChange,
     User,
     utcnow,
 )
+from ..permissions import Actor, require_role
 from ..settings import get_settings
 from . import audit, notifications
 from .calendar import CalendarNotSeeded, load_calendar
-from .errors import FieldError, NotFound, Refusal, ValidationFailed
 from .pathway import UNTRACEABLE_CHECKS
-from .permissions import Actor, require_role
 from .referral_form import compulsory_school_age, parse_date
 from .risk import record_assessment
 

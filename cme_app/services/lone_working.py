@@ -17,12 +17,13 @@ from sqlalchemy import exists, update
 from sqlmodel import Session, col, select
 
 from ..db import session_scope
-from ..models import Case, HomeVisit, LoneWorkingAlert, Role, User, utcnow
+from ..domain import Role
+from ..errors import FieldError, NotFound, ValidationFailed
+from ..models import Case, HomeVisit, LoneWorkingAlert, User, utcnow
+from ..permissions import Actor, require_role
 from ..settings import get_settings
 from . import audit, notifications
-from .errors import FieldError, NotFound, ValidationFailed
 from .lifecycle import CASEWORKERS, LONDON
-from .permissions import Actor, require_role
 
 logger = logging.getLogger(__name__)
 

@@ -38,7 +38,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
 from ..db import session_scope
-from ..models import Delivery, EmailMessage, EmailStatus, Notification, User, utcnow
+from ..domain import Delivery, EmailStatus
+from ..models import EmailMessage, Notification, User, utcnow
 from ..settings import get_settings
 from . import audit, notifications
 from .lifecycle import LONDON

@@ -16,10 +16,11 @@ import segno
 from sqlalchemy import func
 from sqlmodel import Session, select
 
-from ..models import STAFF_ROLES, MfaAttempt, Role, User, utcnow
+from ..domain import STAFF_ROLES, Role
+from ..errors import FieldError, NotAllowed, ValidationFailed
+from ..models import MfaAttempt, User, utcnow
+from ..permissions import Actor
 from . import audit, auth
-from .errors import FieldError, NotAllowed, ValidationFailed
-from .permissions import Actor
 
 ISSUER = "Leeds CME"
 STEP_SECONDS = 30

@@ -23,28 +23,23 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
 
 from .. import routes
+from ..domain import OPEN_STAGES, Delivery, LaDirection, NotifyEvent, Role, Stage
+from ..errors import FieldError, NotFound, ValidationFailed
 from ..models import (
-    OPEN_STAGES,
     Case,
-    Delivery,
     EmailMessage,
     HomeVisit,
-    LaDirection,
     LaNotification,
     Notification,
     NotificationPreference,
     NotificationRule,
-    NotifyEvent,
-    Role,
-    Stage,
     TeamSettings,
     User,
     utcnow,
 )
+from ..permissions import Actor, require_role
 from ..settings import get_settings
 from . import audit
-from .errors import FieldError, NotFound, ValidationFailed
-from .permissions import Actor, require_role
 from .targets import current_due
 
 INBOX_PAGE = 50

@@ -13,9 +13,10 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from ..models import AuditEvent, Case, Role
-from .errors import FieldError, Refusal, ValidationFailed
-from .permissions import Actor
+from ..domain import Role
+from ..errors import FieldError, Refusal, ValidationFailed
+from ..models import AuditEvent, Case
+from ..permissions import Actor
 
 PURPOSES = {
     "covering": "Covering for a colleague",

@@ -14,7 +14,7 @@ from typing import Any
 from stdnum.exceptions import InvalidChecksum, InvalidLength, ValidationError
 from stdnum.gb import upn as upn_check
 
-from .errors import FieldError
+from ..errors import FieldError
 
 MAX_VALUE_LENGTH = 4000
 MAX_ROWS = 30

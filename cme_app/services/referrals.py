@@ -10,9 +10,10 @@ from sqlalchemy import func, or_
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
+from ..domain import AddressKind, ReferralStatus, Risk, Role, Stage
+from ..errors import NotAllowed, NotFound, ValidationFailed
 from ..models import (
     Address,
-    AddressKind,
     Case,
     CaseClosure,
     Child,
@@ -20,22 +21,17 @@ from ..models import (
     Referral,
     ReferralConcern,
     ReferralEnquiry,
-    ReferralStatus,
-    Risk,
-    Role,
     School,
-    Stage,
     StageChange,
     utcnow,
 )
 from ..models import Person as PersonRow
+from ..permissions import CASE_VIEWERS, Actor, require_role, require_school_user
 from ..settings import get_settings
 from . import audit, lifecycle, notifications, risk, targets
 from . import referral_form as rf
 from .calendar import load_calendar
 from .cases import next_case_reference
-from .errors import NotAllowed, NotFound, ValidationFailed
-from .permissions import CASE_VIEWERS, Actor, require_role, require_school_user
 
 EDITABLE = (ReferralStatus.DRAFT, ReferralStatus.RETURNED)
 # What the referral form makes when it opens (secrets.token_hex(16)); see `submit`.

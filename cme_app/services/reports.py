@@ -20,28 +20,22 @@ from sqlalchemy import func
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, select
 
+from ..domain import OPEN_STAGES, RISK_LABELS, STAGE_LABELS, LaDirection, Outcome, Role, Stage
 from ..models import (
-    OPEN_STAGES,
-    STAGE_LABELS,
     Case,
     CaseClosure,
     Child,
     HomeVisit,
-    LaDirection,
     LaNotification,
-    Outcome,
     Referral,
-    Role,
     School,
-    Stage,
     StageChange,
     User,
 )
+from ..permissions import Actor, require_role
 from . import audit
 from .calendar import CalendarNotSeeded, SchoolCalendar, load_calendar
 from .lifecycle import OUTCOME_LABELS
-from .permissions import Actor, require_role
-from .risk import RISK_LABELS
 from .targets import Due, due_for
 
 UK = ZoneInfo("Europe/London")

@@ -13,6 +13,8 @@ from datetime import date, datetime
 
 from sqlmodel import Session, col, delete, select
 
+from ..domain import ReferralStatus, Role, Stage
+from ..errors import FieldError, NotAllowed, ValidationFailed
 from ..models import (
     Address,
     Case,
@@ -29,22 +31,18 @@ from ..models import (
     Referral,
     ReferralConcern,
     ReferralEnquiry,
-    ReferralStatus,
     RetentionApproval,
     RiskAssessment,
-    Role,
     SafeguardingContact,
     ShareRecord,
-    Stage,
     StageChange,
     Tombstone,
     utcnow,
 )
+from ..permissions import Actor, require_role
 from ..settings import get_settings
 from . import audit
-from .errors import FieldError, NotAllowed, ValidationFailed
 from .lifecycle import LONDON, load_case
-from .permissions import Actor, require_role
 
 CLOSED_CASE = "closed_case"
 DRAFT_REFERRAL = "draft_referral"

@@ -5,19 +5,18 @@ from __future__ import annotations
 
 from sqlmodel import Session, col, select
 
+from ..domain import AddressKind, Risk
 from ..models import (
     Address,
-    AddressKind,
     Case,
     Child,
     DslAppraisal,
     Referral,
     ReferralConcern,
-    Risk,
     RiskAssessment,
     utcnow,
 )
-from .permissions import Actor
+from ..permissions import Actor
 
 RED_FACTORS: dict[str, str] = {
     "cp_plan": "Child protection plan",
@@ -41,7 +40,6 @@ AMBER_FACTORS: dict[str, str] = {
     "leave_abroad": "Unauthorised leave abroad",
 }
 RISK_FACTORS: dict[str, str] = {**RED_FACTORS, **AMBER_FACTORS}
-RISK_LABELS: dict[str, str] = {Risk.RED: "Red", Risk.AMBER: "Amber", Risk.GREEN: "Green"}
 
 # Referral concerns that are risk factors in their own right (same codes as the form).
 _CONCERN_FACTORS = (

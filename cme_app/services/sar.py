@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlmodel import Session, SQLModel, col, or_, select
 
+from ..errors import NotFound
 from ..models import (
     Address,
     AuditEvent,
@@ -33,7 +34,6 @@ from ..models import (
     utcnow,
 )
 from . import audit
-from .errors import NotFound
 
 FORMAT_VERSION = 1
 

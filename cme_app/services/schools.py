@@ -6,10 +6,11 @@ import re
 
 from sqlmodel import Session, select
 
-from ..models import Role, School
+from ..domain import Role
+from ..errors import FieldError, NotAllowed, ValidationFailed
+from ..models import School
+from ..permissions import Actor
 from . import audit
-from .errors import FieldError, NotAllowed, ValidationFailed
-from .permissions import Actor
 
 URN = re.compile(r"^\d{6,7}$")
 LA_CODE = re.compile(r"^\d{3}$")

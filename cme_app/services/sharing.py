@@ -8,12 +8,13 @@ from datetime import datetime, time
 
 from sqlmodel import Session, select
 
-from ..models import Case, LawfulBasis, RecipientType, Role, ShareRecord, User, utcnow
+from ..domain import LawfulBasis, RecipientType, Role
+from ..errors import NotAllowed
+from ..models import Case, ShareRecord, User, utcnow
+from ..permissions import Actor, require_role
 from . import audit, purpose
-from .errors import NotAllowed
 from .forms import Form
 from .lifecycle import LONDON, load_case
-from .permissions import Actor, require_role
 
 RECIPIENT_TYPES: dict[str, str] = {
     RecipientType.OTHER_LA: "Another local authority",

@@ -9,7 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from ..models import Case, Risk, Stage
+from ..domain import Risk, Stage
+from ..models import Case
 from ..settings import get_settings
 from .calendar import CalendarNotSeeded, SchoolCalendar
 

@@ -17,12 +17,12 @@ from datetime import date, timedelta
 from sqlalchemy import text
 from sqlmodel import Session, select
 
-from ..models import Role
+from ..domain import Role
+from ..errors import FieldError, NotAllowed, NotFound, ValidationFailed
 from ..models.calendar import NonTeachingDay, TermPeriod
+from ..permissions import Actor, require_role
 from . import audit
 from .calendar import SchoolCalendar, academic_year_of, load_calendar
-from .errors import FieldError, NotAllowed, NotFound, ValidationFailed
-from .permissions import Actor, require_role
 
 EDITORS = (Role.ADMIN,)
 NAME_LIMIT = 60

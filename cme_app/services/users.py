@@ -14,21 +14,15 @@ from typing import Any
 from sqlalchemy import case, func, or_
 from sqlmodel import Session, col, select
 
-from ..models import STAFF_ROLES, Role, School, User
+from ..domain import ROLE_LABELS, STAFF_ROLES, Role
+from ..errors import FieldError, ValidationFailed
+from ..models import School, User
+from ..permissions import Actor, require_role
 from . import audit
-from .errors import FieldError, ValidationFailed
-from .permissions import Actor, require_role
 
 PAGE_SIZE = 50
 MAX_PAGE = 100_000
 MAX_QUERY_LENGTH = 100
-ROLE_LABELS = {
-    Role.ADMIN: "Administrator",
-    Role.LEAD: "CME team lead",
-    Role.OFFICER: "CME officer",
-    Role.AUDITOR: "Auditor (DPO)",
-    Role.SCHOOL: "School",
-}
 # The list's order: the LA's own people first, the many school accounts last.
 ROLE_ORDER = list(ROLE_LABELS)
 

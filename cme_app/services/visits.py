@@ -16,28 +16,14 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from ..models import (
-    OPEN_STAGES,
-    STAGE_LABELS,
-    Address,
-    AddressKind,
-    AuditEvent,
-    Case,
-    Child,
-    HomeVisit,
-    Risk,
-    Role,
-    Stage,
-    User,
-    utcnow,
-)
+from ..domain import OPEN_STAGES, RISK_LABELS, STAGE_LABELS, AddressKind, Risk, Role, Stage
+from ..errors import FieldError, NotAllowed, ValidationFailed
+from ..models import Address, AuditEvent, Case, Child, HomeVisit, User, utcnow
+from ..permissions import Actor, require_role
 from . import audit, lone_working, notifications
-from .errors import FieldError, NotAllowed, ValidationFailed
 from .forms import YES_NO, Form
 from .lifecycle import CASEWORKERS, LONDON, load_case
 from .pathway import VISIT_OUTCOMES
-from .permissions import Actor, require_role
-from .risk import RISK_LABELS
 
 RELATIONSHIPS = (
     "Mother",

@@ -16,12 +16,13 @@ import reflex as rx
 from .. import routes
 from ..components import forms
 from ..db import session_scope
-from ..models import Role, utcnow
+from ..domain import Role
+from ..errors import ServiceError, ValidationFailed
+from ..models import utcnow
+from ..permissions import Actor
 from ..services import casework, lone_working
 from ..services.casework import FlaggedVisit
 from ..services.desk_alerts import DeskAlert, desk_alerts
-from ..services.errors import ServiceError, ValidationFailed
-from ..services.permissions import Actor
 
 LONDON = ZoneInfo("Europe/London")
 CASEWORKERS = frozenset({Role.OFFICER, Role.LEAD})

@@ -6,9 +6,9 @@ import reflex as rx
 
 from .. import routes
 from ..db import session_scope
-from ..models import Role
+from ..domain import Role
+from ..permissions import Actor
 from ..services import auth, notifications
-from ..services.permissions import Actor
 from ..settings import get_settings
 
 # `__Host-` pins the cookie to this host over HTTPS with Path=/ (production only: it needs

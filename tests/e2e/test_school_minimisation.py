@@ -47,7 +47,8 @@ from datetime import date, timedelta
 import pytest
 from sqlmodel import SQLModel, select
 
-from cme_app.models import Case, LoneWorkingAlert, Notification, NotifyEvent, utcnow
+from cme_app.domain import NotifyEvent
+from cme_app.models import Case, LoneWorkingAlert, Notification, utcnow
 from cme_app.pages.inbox import InboxState
 from cme_app.pages.inbox_settings import InboxSettingsState
 from cme_app.pages.login import LoginState

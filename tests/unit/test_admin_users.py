@@ -10,10 +10,10 @@ import pytest
 from sqlmodel import select
 
 import cme_app.pages  # noqa: F401  (registers every page state)
+from cme_app.errors import NotAllowed, ValidationFailed
 from cme_app.models import AuditEvent, User, UserSession
 from cme_app.pages.admin_users import AdminUsersState
 from cme_app.services import auth, mfa, users
-from cme_app.services.errors import NotAllowed, ValidationFailed
 from tests.factories import (
     PASSWORD,
     make_school,

@@ -10,11 +10,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlmodel import select
 
-from cme_app.models import AuditEvent, Role, utcnow
+from cme_app.domain import Role
+from cme_app.errors import NotAllowed, ValidationFailed
+from cme_app.models import AuditEvent, utcnow
+from cme_app.permissions import Actor
 from cme_app.routes import AUDIT, BOARD
 from cme_app.services import audit, audit_log, auth, casework
-from cme_app.services.errors import NotAllowed, ValidationFailed
-from cme_app.services.permissions import Actor
 from cme_app.services.purpose import PurposeRequired
 from cme_app.services.term_dates import seed_term_dates
 from tests.factories import audit_guard_off, make_case, make_user

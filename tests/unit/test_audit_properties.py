@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from sqlalchemy import event as sa_event
 from sqlmodel import func, select
 
+from cme_app.errors import Refusal, ServiceError
 from cme_app.models import (
     AuditEvent,
     Case,
@@ -28,7 +29,6 @@ from cme_app.models import (
 )
 from cme_app.services import auth, board, casework, referrals
 from cme_app.services.demo import example_referral_form
-from cme_app.services.errors import Refusal, ServiceError
 from cme_app.services.lifecycle import case_state
 from tests.factories import make_team, session_token
 from tests.unit.test_casework import INBOUND

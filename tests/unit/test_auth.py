@@ -10,9 +10,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlmodel import select
 
+from cme_app.errors import NotAllowed, ValidationFailed
 from cme_app.models import AuditEvent, LoginAttempt, User, UserSession, utcnow
 from cme_app.services import auth
-from cme_app.services.errors import NotAllowed, ValidationFailed
 from tests.factories import PASSWORD, make_school, make_user, session_token
 
 

@@ -9,6 +9,8 @@ from sqlalchemy import event
 from sqlmodel import select
 
 import cme_app.pages  # noqa: F401  (registers the page states)
+from cme_app.domain import Stage
+from cme_app.errors import NotAllowed
 from cme_app.models import (
     AuditEvent,
     Case,
@@ -16,12 +18,10 @@ from cme_app.models import (
     HomeVisit,
     LaNotification,
     SafeguardingContact,
-    Stage,
 )
 from cme_app.pages.board import COLUMN_VARS, BoardState
 from cme_app.services import board, lifecycle
 from cme_app.services.board import BoardFilters, parse_filters
-from cme_app.services.errors import NotAllowed
 from cme_app.services.term_dates import seed_term_dates
 from tests.factories import make_case, make_school, make_user, session_token, state_for
 

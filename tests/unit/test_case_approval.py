@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 from sqlmodel import select
 
+from cme_app.errors import NotAllowed
 from cme_app.models import CaseClosure
 from cme_app.services import casework
-from cme_app.services.errors import NotAllowed
 from cme_app.services.lifecycle import MoveRefused, StaleCase
 from tests.unit import test_casework as cw
 

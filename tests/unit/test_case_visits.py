@@ -9,10 +9,10 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlmodel import select
 
+from cme_app.errors import NotAllowed, ValidationFailed
 from cme_app.models import AuditEvent, Case, HomeVisit, User
 from cme_app.services import casework, lone_working, visits
 from cme_app.services.desk_alerts import desk_alerts
-from cme_app.services.errors import NotAllowed, ValidationFailed
 from cme_app.services.lifecycle import MoveRefused, StaleCase
 from cme_app.services.term_dates import seed_term_dates
 from tests.factories import make_case, make_user

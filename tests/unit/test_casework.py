@@ -8,6 +8,7 @@ from datetime import date, timedelta
 import pytest
 from sqlmodel import select
 
+from cme_app.errors import NotAllowed, NotFound, ValidationFailed
 from cme_app.models import (
     AuditEvent,
     Case,
@@ -19,7 +20,6 @@ from cme_app.models import (
 )
 from cme_app.services import casework, lifecycle, referrals
 from cme_app.services.demo import example_referral_form
-from cme_app.services.errors import NotAllowed, NotFound, ValidationFailed
 from cme_app.services.lifecycle import MoveRefused, StaleCase
 from cme_app.services.pathway import ENQUIRY_KINDS
 from tests.factories import make_team

@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime
 import pytest
 from sqlmodel import select
 
+from cme_app.errors import NotAllowed, NotFound, ValidationFailed
 from cme_app.models import (
     Address,
     AuditEvent,
@@ -21,7 +22,6 @@ from cme_app.models import (
     Tombstone,
 )
 from cme_app.services import casework, retention, sar, sharing
-from cme_app.services.errors import NotAllowed, NotFound, ValidationFailed
 from cme_app.services.purpose import PurposeRequired
 from cme_app.settings import get_settings
 from tests.factories import make_case, make_school, make_user

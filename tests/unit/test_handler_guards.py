@@ -18,7 +18,8 @@ from sqlalchemy import func
 from sqlmodel import SQLModel, select
 
 import cme_app.pages  # noqa: F401  (registers every page state)
-from cme_app.models import Case, HomeVisit, LoneWorkingAlert, Notification, Role, User
+from cme_app.domain import Role
+from cme_app.models import Case, HomeVisit, LoneWorkingAlert, Notification, User
 from cme_app.models.calendar import NonTeachingDay, TermPeriod
 from cme_app.services import referrals
 from cme_app.services.demo import example_referral_form

@@ -16,6 +16,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from sqlmodel import col, func, select
 
+from cme_app.errors import ServiceError
 from cme_app.models import (
     Case,
     CaseClosure,
@@ -26,7 +27,6 @@ from cme_app.models import (
 )
 from cme_app.services import casework, lifecycle, referrals
 from cme_app.services.demo import example_referral_form
-from cme_app.services.errors import ServiceError
 from cme_app.services.term_dates import seed_term_dates
 from tests.factories import make_user, two_schools
 

@@ -13,10 +13,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlmodel import Session, select
 
+from cme_app.errors import NotAllowed, NotFound, ValidationFailed
 from cme_app.models import AuditEvent, HomeVisit, LoneWorkingAlert, User
+from cme_app.permissions import Actor
 from cme_app.services import lone_working, visits
-from cme_app.services.errors import NotAllowed, NotFound, ValidationFailed
-from cme_app.services.permissions import Actor
 from tests.factories import actor_for, make_case
 
 TEN = datetime(2026, 11, 28, 10, 0, tzinfo=UTC)

@@ -21,15 +21,8 @@ import pytest
 from aiosmtpd.controller import Controller
 from sqlmodel import Session, select
 
-from cme_app.models import (
-    AuditEvent,
-    Case,
-    EmailMessage,
-    Notification,
-    NotifyEvent,
-    User,
-    utcnow,
-)
+from cme_app.domain import NotifyEvent
+from cme_app.models import AuditEvent, Case, EmailMessage, Notification, User, utcnow
 from cme_app.services import mailer, notifications, referrals
 from cme_app.services.demo import example_referral_form
 from cme_app.services.lifecycle import LONDON

@@ -9,9 +9,9 @@ import pyotp
 import pytest
 from sqlmodel import select
 
+from cme_app.errors import NotAllowed, ValidationFailed
 from cme_app.models import AuditEvent, MfaAttempt, User, UserSession, utcnow
 from cme_app.services import auth, mfa
-from cme_app.services.errors import NotAllowed, ValidationFailed
 from tests.factories import PASSWORD, make_user
 
 SECRET = "DEMOOFFICERONEAAAAAAAAAAAAAAAAAA"

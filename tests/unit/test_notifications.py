@@ -15,6 +15,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, func, select
 
 from cme_app.db import session_scope
+from cme_app.domain import NotifyEvent
+from cme_app.errors import NotAllowed, NotFound, ValidationFailed
 from cme_app.models import (
     AuditEvent,
     Case,
@@ -24,13 +26,11 @@ from cme_app.models import (
     Notification,
     NotificationPreference,
     NotificationRule,
-    NotifyEvent,
     TeamSettings,
     User,
 )
 from cme_app.services import casework, lifecycle, lone_working, notifications, referrals, visits
 from cme_app.services.demo import example_referral_form
-from cme_app.services.errors import NotAllowed, NotFound, ValidationFailed
 from cme_app.services.term_dates import seed_term_dates
 from tests.factories import actor_for, make_case, make_school
 

@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import func
 from sqlmodel import select
 
+from cme_app.errors import NotAllowed, NotFound, ValidationFailed
 from cme_app.models import (
     Address,
     AuditEvent,
@@ -24,7 +25,6 @@ from cme_app.models import (
 from cme_app.services import referral_form as rf
 from cme_app.services import referrals
 from cme_app.services.demo import example_referral_form
-from cme_app.services.errors import NotAllowed, NotFound, ValidationFailed
 from tests.factories import make_user, two_schools
 
 TODAY = date(2026, 11, 27)

@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import func
 from sqlmodel import select
 
+from cme_app.errors import NotAllowed
 from cme_app.models import (
     AuditEvent,
     Case,
@@ -22,7 +23,6 @@ from cme_app.models import (
 )
 from cme_app.services import auth, lifecycle, referrals, reports
 from cme_app.services.demo import example_referral_form
-from cme_app.services.errors import NotAllowed
 from cme_app.services.term_dates import seed_term_dates
 from tests.factories import PASSWORD, actor_for, make_user, two_schools
 

@@ -7,11 +7,11 @@ from datetime import date
 import pytest
 from sqlmodel import select
 
+from cme_app.errors import NotAllowed, NotFound, ValidationFailed
 from cme_app.models import AuditEvent
 from cme_app.models.calendar import NonTeachingDay, TermPeriod
 from cme_app.services import term_admin
 from cme_app.services.calendar import CalendarNotSeeded, load_calendar
-from cme_app.services.errors import NotAllowed, NotFound, ValidationFailed
 from tests.factories import make_team
 
 D = date

@@ -12,10 +12,10 @@ import pytest
 from sqlalchemy import func
 from sqlmodel import Session, select
 
+from cme_app.errors import NotAllowed, NotFound, ValidationFailed
 from cme_app.models import Address, AuditEvent, Case, HomeVisit, LoneWorkingAlert, User
+from cme_app.permissions import Actor
 from cme_app.services import board, casework, visits
-from cme_app.services.errors import NotAllowed, NotFound, ValidationFailed
-from cme_app.services.permissions import Actor
 from tests.factories import actor_for, make_case, make_school, make_user
 
 NOW = datetime(2026, 11, 28, 10, 31, tzinfo=UTC)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..models import Role
+from .domain import Role
 from .errors import NotAllowed
 
 

@@ -1,0 +1,196 @@
+"""The CME domain's vocabulary: roles, stages, risks, outcomes and the other coded values that
+tables store, their labels, and the case-reference type. Nothing here touches the database;
+every other layer (models, services, pages) reads these names from here. Terms are explained
+in docs/glossary.md.
+"""
+
+from __future__ import annotations
+
+import re
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    SCHOOL = "school"
+    OFFICER = "officer"
+    LEAD = "lead"
+    ADMIN = "admin"
+    AUDITOR = "auditor"
+
+
+STAFF_ROLES = frozenset({Role.OFFICER, Role.LEAD, Role.ADMIN, Role.AUDITOR})
+
+
+class Stage(StrEnum):
+    NEW_REFERRAL = "new_referral"
+    TRIAGE = "triage"
+    ENQUIRIES = "enquiries"
+    HOME_VISIT = "home_visit"
+    AWAITING_VERIFICATION = "awaiting_verification"
+    LOCATED = "located"
+    CLOSED = "closed"
+    # Side state: the referral went back to the school; not shown on the LA board.
+    RETURNED = "returned"
+
+
+STAGE_LABELS: dict[str, str] = {
+    Stage.NEW_REFERRAL: "New referral",
+    Stage.TRIAGE: "Triage",
+    Stage.ENQUIRIES: "Enquiries",
+    Stage.HOME_VISIT: "Home visit",
+    Stage.AWAITING_VERIFICATION: "Awaiting verification",
+    Stage.LOCATED: "Located – securing education",
+    Stage.CLOSED: "Closed",
+    Stage.RETURNED: "Returned to referrer",
+}
+
+
+BOARD_STAGES: tuple[Stage, ...] = (
+    Stage.NEW_REFERRAL,
+    Stage.TRIAGE,
+    Stage.ENQUIRIES,
+    Stage.HOME_VISIT,
+    Stage.AWAITING_VERIFICATION,
+    Stage.LOCATED,
+    Stage.CLOSED,
+)
+
+
+OPEN_STAGES: tuple[Stage, ...] = BOARD_STAGES[:-1]
+
+
+class Risk(StrEnum):
+    RED = "red"
+    AMBER = "amber"
+    GREEN = "green"
+
+
+class Outcome(StrEnum):
+    """Closure reason codes (domain.md 5.3)."""
+
+    ONROLL_LEEDS = "onroll_leeds"
+    ONROLL_OTHER_LA = "onroll_other_la"
+    TRANSFERRED_OTHER_LA = "transferred_other_la"
+    LEFT_UK_VERIFIED = "left_uk_verified"
+    LEFT_UK_UNVERIFIED = "left_uk_unverified"
+    EHE = "ehe"
+    OTHER_SUITABLE_EDUCATION = "other_suitable_education"
+    NOT_CME_ATTENDANCE = "not_cme_attendance"
+    UNTRACEABLE = "untraceable"
+    CEASED_CSA = "ceased_csa"
+    DECEASED = "deceased"
+    DUPLICATE = "duplicate"
+
+
+class ReferralStatus(StrEnum):
+    DRAFT = "draft"
+    SUBMITTED = "submitted"
+    RETURNED = "returned"
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"
+
+
+class SourceType(StrEnum):
+    SCHOOL = "school"
+    OTHER_LA = "other_la"
+    PARTNER = "partner"
+    PUBLIC = "public"
+    INTERNAL = "internal"
+    NEW_TO_COUNTRY = "new_to_country"
+
+
+class LaDirection(StrEnum):
+    OUTBOUND = "outbound"
+    INBOUND = "inbound"
+
+
+class YesNoUnknown(StrEnum):
+    YES = "yes"
+    NO = "no"
+    UNKNOWN = "unknown"
+
+
+class AddressKind(StrEnum):
+    LAST_KNOWN = "last_known"
+    PREVIOUS = "previous"
+    BELIEVED_NEW = "believed_new"
+    ABROAD = "abroad"
+    TEMPORARY = "temporary"
+
+
+class PersonKind(StrEnum):
+    PARENT_CARER = "parent_carer"
+    HOUSEHOLD = "household"
+    FRIEND = "friend"
+    CONTACT = "contact"
+
+
+class NotifyEvent(StrEnum):
+    REFERRAL_RED = "referral_red"
+    REFERRAL_NEW = "referral_new"
+    CASE_ALLOCATED = "case_allocated"
+    TARGET_DUE = "target_due"
+    TARGET_MISSED = "target_missed"
+    LA_CHASE = "la_chase"
+    LONE_WORKING = "lone_working"
+    REFERRAL_RETURNED = "referral_returned"
+    CASE_OUTCOME = "case_outcome"
+    VISIT_FLAGGED = "visit_flagged"
+
+
+class Delivery(StrEnum):
+    IMMEDIATE = "immediate"
+    DIGEST = "digest"
+
+
+class EmailStatus(StrEnum):
+    PENDING = "pending"  # waiting for its next attempt
+    SENDING = "sending"  # claimed by one worker
+    SENT = "sent"  # the SMTP server accepted it
+    FAILED = "failed"  # given up: refused, too many attempts, or the outcome is unknown
+
+
+class RecipientType(StrEnum):
+    OTHER_LA = "other_la"
+    SCHOOL_ABROAD = "school_abroad"
+    AGENCY = "agency"
+    POLICE = "police"
+    CSC = "csc"
+    OTHER = "other"
+
+
+class LawfulBasis(StrEnum):
+    PUBLIC_TASK = "art6_1_e"
+    LEGAL_OBLIGATION = "art6_1_c"
+    SAFEGUARDING = "art9_2_g_sch1_18"
+    OTHER = "other"
+
+ROLE_LABELS: dict[str, str] = {
+    Role.ADMIN: "Administrator",
+    Role.LEAD: "CME team lead",
+    Role.OFFICER: "CME officer",
+    Role.AUDITOR: "Auditor (DPO)",
+    Role.SCHOOL: "School",
+}
+RISK_LABELS: dict[str, str] = {Risk.RED: "Red", Risk.AMBER: "Amber", Risk.GREEN: "Green"}
+
+
+# ---------------------------------------------------------------------------------------------
+# Case references: CME-YYYY-NNNNN, gap-free per calendar year.
+
+REFERENCE_LENGTH = 16  # the column's width; real references are 14 characters
+REFERENCE_PATTERN = re.compile(r"CME-\d{4}-\d{5}")
+
+
+def case_reference(raw: object) -> str:
+    """A reference as typed, pasted or taken from a URL, cleaned the one way everywhere:
+    trimmed, upper case, cut to the column's width. It may still name no case."""
+    return str(raw or "").strip().upper()[:REFERENCE_LENGTH]
+
+
+def is_case_reference(text: str) -> bool:
+    return REFERENCE_PATTERN.fullmatch(text or "") is not None
+
+
+def format_case_reference(year: int, number: int) -> str:
+    return f"CME-{year}-{number:05d}"
