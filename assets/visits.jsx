@@ -267,7 +267,7 @@ function Conditional({ children }) {
   return <div className="conditional">{children}</div>;
 }
 
-// ----- The rules: the server's (services/visits.py), with its messages, in page order ------
+// ----- The rules: the server's (services/visits/phone_log.py), with its messages, in page order ------
 
 const LIMIT = (n) => `Use ${n} characters or fewer`;
 

@@ -43,9 +43,10 @@ import cme_app.pages  # noqa: E402, F401  (registers the page states)
 from cme_app.db import engine_for  # noqa: E402
 from cme_app.migrations import upgrade_to_head  # noqa: E402
 from cme_app.models import Case, Child, ReferenceCounter, Referral  # noqa: E402
-from cme_app.pages.board import BoardState  # noqa: E402
-from cme_app.services import auth, schools  # noqa: E402
-from cme_app.services.term_dates import seed_term_dates  # noqa: E402
+from cme_app.pages.casework.board import BoardState  # noqa: E402
+from cme_app.services.intake import schools  # noqa: E402
+from cme_app.services.school_calendar.default_terms import seed_term_dates  # noqa: E402
+from cme_app.services.trust import auth  # noqa: E402
 from cme_app.settings import get_settings  # noqa: E402
 from tests.factories import session_token, state_for  # noqa: E402
 

@@ -67,7 +67,7 @@ class Mover:
 
         from cme_app.db import get_engine
         from cme_app.models import Case
-        from cme_app.pages.board import BoardState
+        from cme_app.pages.casework.board import BoardState
         from tests.e2e.socket_client import handler_name
 
         with Session(get_engine()) as session:
@@ -134,7 +134,7 @@ def profile(moves: int = 20) -> int:
 
     import cme_app.pages  # noqa: F401  (registers the page states)
     from cme_app.db import get_engine
-    from cme_app.pages.board import BoardState
+    from cme_app.pages.casework.board import BoardState
     from tests.factories import session_token, state_for
 
     use_db(common.seeded("sqlite"))

@@ -40,7 +40,7 @@ RISKS = ("red", "", "amber", "", "green", "")
 
 
 def filter_name() -> str:
-    from cme_app.pages.board import BoardState
+    from cme_app.pages.casework.board import BoardState
     from tests.e2e.socket_client import handler_name
 
     return handler_name(BoardState, "set_risk_filter")

@@ -51,7 +51,7 @@ def exported(sock, export: str) -> float:
 
 
 def run(app_url: str, rounds: int, seconds: float) -> dict:
-    from cme_app.pages.dashboard import DashboardState
+    from cme_app.pages.reporting.dashboard import DashboardState
     from tests.e2e.socket_client import handler_name
 
     victim = lead_socket(app_url, path="/board", email=seed.officer_email(2))
@@ -126,7 +126,7 @@ def profile() -> int:
 
     import cme_app.pages  # noqa: F401
     from cme_app.db import get_engine
-    from cme_app.pages.dashboard import DashboardState
+    from cme_app.pages.reporting.dashboard import DashboardState
     from tests.factories import session_token, state_for
 
     with Session(get_engine()) as session:

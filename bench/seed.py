@@ -42,9 +42,9 @@ from cme_app.models import (
     StageChange,
     User,
 )
-from cme_app.services import auth
-from cme_app.services.pathway import VISIT_OUTCOMES
-from cme_app.services.term_dates import seed_term_dates
+from cme_app.services.casework.pathway import VISIT_OUTCOMES
+from cme_app.services.school_calendar.default_terms import seed_term_dates
+from cme_app.services.trust import auth
 
 PASSWORD = "bench password 2026"  # noqa: S105 (throwaway benchmark databases only)
 OPEN_STAGES = ("new_referral", "triage", "enquiries", "home_visit", "awaiting_verification",

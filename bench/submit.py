@@ -30,8 +30,8 @@ from bench import (
 )
 from cme_app.db import make_engine
 from cme_app.models import User
-from cme_app.services import referrals
-from cme_app.services.demo import _upn, example_referral_form
+from cme_app.ops.demo import _upn, example_referral_form
+from cme_app.services.intake import referrals
 from tests.factories import actor_for
 
 TARGET = 40.0

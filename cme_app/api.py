@@ -25,7 +25,9 @@ from .db import get_engine, session_scope
 from .errors import NotFound, Refusal, ValidationFailed
 from .models import utcnow
 from .permissions import Actor
-from .services import auth, lone_working, visits
+from .services.trust import auth
+from .services.visits import lone_working
+from .services.visits import phone_log as visits
 from .settings import get_settings
 from .state.auth import SESSION_COOKIE
 

@@ -30,7 +30,7 @@ def _migrate(_args) -> int:
 
 
 def _demo(args) -> int:
-    from .services import demo
+    from .ops import demo
 
     if not args.print_logins:
         with session_scope() as session:
@@ -47,7 +47,7 @@ def _demo(args) -> int:
 
 
 def _users_create(args) -> int:
-    from .services import auth
+    from .services.trust import auth
 
     password = _read_password()
     with session_scope() as session:
@@ -65,7 +65,7 @@ def _users_create(args) -> int:
 
 
 def _users_reset_password(args) -> int:
-    from .services import auth
+    from .services.trust import auth
 
     password = _read_password()
     with session_scope() as session:
@@ -76,7 +76,7 @@ def _users_reset_password(args) -> int:
 
 
 def _users_disable(args) -> int:
-    from .services import auth
+    from .services.trust import auth
 
     with session_scope() as session:
         user = auth.disable_user(session, email=args.email)
@@ -85,7 +85,7 @@ def _users_disable(args) -> int:
 
 
 def _users_enable(args) -> int:
-    from .services import auth
+    from .services.trust import auth
 
     with session_scope() as session:
         user = auth.enable_user(session, email=args.email)
@@ -94,7 +94,7 @@ def _users_enable(args) -> int:
 
 
 def _users_reset_mfa(args) -> int:
-    from .services import mfa
+    from .services.trust import mfa
 
     with session_scope() as session:
         user = mfa.reset_mfa(session, email=args.email)
@@ -108,7 +108,8 @@ def _demo_code(args) -> int:
     from sqlmodel import select
 
     from .models import User
-    from .services import auth, demo, mfa
+    from .ops import demo
+    from .services.trust import auth, mfa
 
     secrets_by_email = {login.email: login.totp_secret for login in demo.LOGINS}
     email = auth.normalise_email(args.email)
@@ -123,7 +124,7 @@ def _demo_code(args) -> int:
 
 
 def _schools_add(args) -> int:
-    from .services import schools
+    from .services.intake import schools
 
     with session_scope() as session:
         school = schools.add_school(session, urn=args.urn, name=args.name, la_code=args.la_code)
@@ -132,7 +133,7 @@ def _schools_add(args) -> int:
 
 
 def _sar_export(args) -> int:
-    from .services import sar
+    from .services.trust import sar
 
     try:
         with session_scope() as session:
@@ -155,7 +156,7 @@ def _sar_export(args) -> int:
 
 
 def _retention_destroy(args) -> int:
-    from .services import retention
+    from .services.trust import retention
 
     if not args.approved:
         print("error: say --approved: only items a lead approved are destroyed.",
@@ -172,7 +173,7 @@ def _retention_destroy(args) -> int:
 
 
 def _audit_verify(_args) -> int:
-    from .services import audit
+    from .services.trust import audit
 
     with session_scope() as session:
         report = audit.verify_chain(session)
@@ -183,7 +184,7 @@ def _audit_verify(_args) -> int:
 def _backup(args) -> int:
     from pathlib import Path
 
-    from .services import backup
+    from .ops import backup
     from .settings import get_settings
 
     try:
@@ -201,7 +202,7 @@ def _backup(args) -> int:
 def _restore_drill(args) -> int:
     from pathlib import Path
 
-    from .services import backup
+    from .ops import backup
     from .settings import get_settings
 
     try:

@@ -7,9 +7,10 @@ from cme_app import models, pages  # noqa: F401  (importing registers tables and
 from cme_app.api import api
 from cme_app.components.offline import overlay_wrap
 from cme_app.security import install_log_redaction, security_headers
-from cme_app.services.lone_working import monitor
-from cme_app.services.mailer import worker as notifications_worker
 from cme_app.socket_guard import install as guard_event_socket
+
+from .services.notify.mailer import worker as notifications_worker
+from .services.visits.lone_working import monitor
 
 THEME_COLOUR = "#0b0c0c"
 

@@ -21,8 +21,8 @@ from sqlmodel import select
 from cme_app.db import get_engine, session_scope
 from cme_app.models import Case, User
 from cme_app.permissions import Actor
-from cme_app.services import casework
-from cme_app.services.lifecycle import StaleCase
+from cme_app.services.casework import case_file as casework
+from cme_app.services.casework.lifecycle import StaleCase
 
 
 def run(job: dict) -> dict:

@@ -15,9 +15,10 @@ from sqlmodel import Session
 from cme_app.domain import Role
 from cme_app.models import Case, Child, Referral, User, utcnow
 from cme_app.permissions import Actor
-from cme_app.services import auth, schools
-from cme_app.services.cases import next_case_reference
-from cme_app.services.term_dates import seed_term_dates
+from cme_app.services.casework.references import next_case_reference
+from cme_app.services.intake import schools
+from cme_app.services.school_calendar.default_terms import seed_term_dates
+from cme_app.services.trust import auth
 
 PASSWORD = "correct horse battery staple"
 

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from cme_app.db import session_scope
 from cme_app.models import User
 from cme_app.permissions import Actor
-from cme_app.services import referrals
+from cme_app.services.intake import referrals
 
 
 def main(job: dict) -> None:

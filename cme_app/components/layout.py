@@ -5,7 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from .. import routes
-from ..services.reports import REPORT_VIEWERS
+from ..services.reporting.reports import REPORT_VIEWERS
 from ..state.auth import AuthState
 from .poll import every
 

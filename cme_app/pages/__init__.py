@@ -1,19 +1,10 @@
-"""Importing this package registers every page."""
+"""Importing this package registers every page. Pages are grouped by capability, as the
+services are (docs/architecture.md)."""
 
-from . import (  # noqa: F401
-    admin_calendar,
-    admin_users,
-    audit,
-    board,
-    case_detail,
-    case_new,
-    dashboard,
-    inbox,
-    inbox_settings,
-    login,
-    referral_detail,
-    referral_form,
-    referrals,
-    retention,
-    visits,
-)
+from .casework import board, case, data_protection  # noqa: F401
+from .intake import inbound, referral_detail, referral_form, referrals  # noqa: F401
+from .notify import inbox, inbox_settings  # noqa: F401
+from .reporting import dashboard  # noqa: F401
+from .school_calendar import terms  # noqa: F401
+from .trust import accounts, audit, login, retention  # noqa: F401
+from .visits import visit_log  # noqa: F401

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date
 
 from ..errors import FieldError, ValidationFailed
-from .referral_form import parse_date
+from .intake.referral_form import parse_date
 
 YES_NO = {"yes": "Yes", "no": "No"}
 

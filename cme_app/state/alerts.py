@@ -20,9 +20,10 @@ from ..domain import Role
 from ..errors import ServiceError, ValidationFailed
 from ..models import utcnow
 from ..permissions import Actor
-from ..services import casework, lone_working
-from ..services.casework import FlaggedVisit
-from ..services.desk_alerts import DeskAlert, desk_alerts
+from ..services.casework import case_file as casework
+from ..services.casework.case_file import FlaggedVisit
+from ..services.visits import lone_working
+from ..services.visits.desk_alerts import DeskAlert, desk_alerts
 
 LONDON = ZoneInfo("Europe/London")
 CASEWORKERS = frozenset({Role.OFFICER, Role.LEAD})

@@ -8,7 +8,8 @@ from .. import routes
 from ..db import session_scope
 from ..domain import Role
 from ..permissions import Actor
-from ..services import auth, notifications
+from ..services.notify import notifications
+from ..services.trust import auth
 from ..settings import get_settings
 
 # `__Host-` pins the cookie to this host over HTTPS with Path=/ (production only: it needs

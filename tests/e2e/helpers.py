@@ -19,7 +19,7 @@ from playwright.sync_api import BrowserContext, Page
 from sqlmodel import Session
 
 from cme_app.db import get_engine
-from cme_app.services import auth
+from cme_app.services.trust import auth
 from cme_app.state.auth import SESSION_COOKIE
 from tests.factories import PASSWORD
 

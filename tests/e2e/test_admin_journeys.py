@@ -10,7 +10,7 @@ from playwright.sync_api import Page, expect
 from sqlmodel import select
 
 from cme_app.models import AuditEvent, User
-from cme_app.services import auth
+from cme_app.services.trust import auth
 from tests.e2e.helpers import (
     assert_no_axe_violations,
     fresh_session,

@@ -12,9 +12,9 @@ from playwright.sync_api import Page, expect
 from sqlmodel import select
 
 from cme_app.models import AuditEvent
-from cme_app.services import referrals
-from cme_app.services.demo import example_referral_form
-from cme_app.services.term_dates import seed_term_dates
+from cme_app.ops.demo import example_referral_form
+from cme_app.services.intake import referrals
+from cme_app.services.school_calendar.default_terms import seed_term_dates
 from tests.e2e.helpers import (
     assert_no_axe_violations,
     fresh_session,

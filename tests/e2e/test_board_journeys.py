@@ -11,7 +11,7 @@ from playwright.sync_api import Locator, Page, expect
 from sqlmodel import select
 
 from cme_app.models import Case
-from cme_app.services.term_dates import seed_term_dates
+from cme_app.services.school_calendar.default_terms import seed_term_dates
 from tests.e2e.helpers import (
     WORKERS,
     assert_no_axe_violations,

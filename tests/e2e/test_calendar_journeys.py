@@ -11,8 +11,8 @@ from playwright.sync_api import Page, expect
 from sqlmodel import select
 
 from cme_app.models.calendar import NonTeachingDay, TermPeriod
-from cme_app.services.calendar import load_calendar
-from cme_app.services.term_dates import DEFAULT_TERMS
+from cme_app.services.school_calendar.default_terms import DEFAULT_TERMS
+from cme_app.services.school_calendar.school_days import load_calendar
 from tests.e2e.helpers import (
     assert_no_axe_violations,
     fresh_session,

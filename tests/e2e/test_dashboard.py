@@ -12,9 +12,10 @@ from playwright.sync_api import Page, expect
 from sqlmodel import select
 
 from cme_app.models import AuditEvent, CaseClosure, Referral, StageChange
-from cme_app.services import auth, referrals
-from cme_app.services.demo import example_referral_form
-from cme_app.services.term_dates import seed_term_dates
+from cme_app.ops.demo import example_referral_form
+from cme_app.services.intake import referrals
+from cme_app.services.school_calendar.default_terms import seed_term_dates
+from cme_app.services.trust import auth
 from tests.e2e.helpers import (
     assert_no_axe_violations,
     fresh_session,

@@ -10,8 +10,8 @@ from playwright.sync_api import Page, expect
 from sqlmodel import select
 
 from cme_app.models import Notification, NotificationPreference, TeamSettings
-from cme_app.services import referrals
-from cme_app.services.demo import example_referral_form
+from cme_app.ops.demo import example_referral_form
+from cme_app.services.intake import referrals
 from tests.e2e.helpers import (
     assert_no_axe_violations,
     fresh_session,
@@ -28,7 +28,7 @@ from tests.factories import make_user, two_schools
 
 DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 360, "height": 740}
-# A concern that proposes Red on its own (services/risk.py: fgm is a Red factor).
+# A concern that proposes Red on its own (services/casework/risk.py: fgm is a Red factor).
 RED_CONCERN = "Female genital mutilation (FGM)"
 
 

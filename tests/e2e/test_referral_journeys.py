@@ -10,8 +10,8 @@ from sqlalchemy import func
 from sqlmodel import select
 
 from cme_app.models import AuditEvent, Referral
-from cme_app.services import referrals
-from cme_app.services.demo import example_referral_form
+from cme_app.ops.demo import example_referral_form
+from cme_app.services.intake import referrals
 from tests.e2e.helpers import (
     WORKERS,
     assert_no_axe_violations,

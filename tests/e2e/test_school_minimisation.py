@@ -49,15 +49,20 @@ from sqlmodel import SQLModel, select
 
 from cme_app.domain import NotifyEvent
 from cme_app.models import Case, LoneWorkingAlert, Notification, utcnow
-from cme_app.pages.inbox import InboxState
-from cme_app.pages.inbox_settings import InboxSettingsState
-from cme_app.pages.login import LoginState
-from cme_app.pages.referral_detail import ReferralDetailState
-from cme_app.pages.referral_form import ReferralFormState
-from cme_app.pages.referrals import ReferralsState
-from cme_app.services import audit, casework, lifecycle, lone_working, notifications, referrals
-from cme_app.services import visits as visit_service
-from cme_app.services.demo import example_referral_form
+from cme_app.ops.demo import example_referral_form
+from cme_app.pages.intake.referral_detail import ReferralDetailState
+from cme_app.pages.intake.referral_form import ReferralFormState
+from cme_app.pages.intake.referrals import ReferralsState
+from cme_app.pages.notify.inbox import InboxState
+from cme_app.pages.notify.inbox_settings import InboxSettingsState
+from cme_app.pages.trust.login import LoginState
+from cme_app.services.casework import case_file as casework
+from cme_app.services.casework import lifecycle
+from cme_app.services.intake import referrals
+from cme_app.services.notify import notifications
+from cme_app.services.trust import audit
+from cme_app.services.visits import lone_working
+from cme_app.services.visits import phone_log as visit_service
 from cme_app.state.auth import AuthState
 from tests.e2e.helpers import fresh_session, session_cookie
 from tests.e2e.socket_client import EventSocket, handler_name

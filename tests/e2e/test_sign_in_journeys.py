@@ -12,7 +12,7 @@ from playwright.sync_api import Page, expect
 from sqlmodel import select
 
 from cme_app.models import User, utcnow
-from cme_app.services import mfa
+from cme_app.services.trust import mfa
 from tests.e2e.helpers import (
     assert_no_axe_violations,
     fresh_session,

@@ -16,7 +16,7 @@ from sqlalchemy import func
 from sqlmodel import select
 
 from cme_app.models import LoginAttempt
-from cme_app.pages.login import LoginState
+from cme_app.pages.trust.login import LoginState
 from cme_app.settings import get_settings
 from cme_app.state.auth import AuthState
 from tests.e2e.helpers import fresh_session

@@ -16,8 +16,9 @@ from playwright.sync_api import Locator, Page, expect
 from sqlmodel import select
 
 from cme_app.models import Case, HomeVisit, LoneWorkingAlert
-from cme_app.services import lone_working, visits
-from cme_app.services.term_dates import seed_term_dates
+from cme_app.services.school_calendar.default_terms import seed_term_dates
+from cme_app.services.visits import lone_working
+from cme_app.services.visits import phone_log as visits
 from tests.e2e.helpers import (
     SCREENSHOTS,
     assert_no_axe_violations,

@@ -26,9 +26,13 @@ from playwright.sync_api import Error as PlaywrightError
 from sqlmodel import select
 
 from cme_app.models import Case, HomeVisit, LoneWorkingAlert, utcnow
-from cme_app.services import casework, lifecycle, lone_working, referrals, visits
-from cme_app.services.demo import example_referral_form
-from cme_app.services.term_dates import seed_term_dates
+from cme_app.ops.demo import example_referral_form
+from cme_app.services.casework import case_file as casework
+from cme_app.services.casework import lifecycle
+from cme_app.services.intake import referrals
+from cme_app.services.school_calendar.default_terms import seed_term_dates
+from cme_app.services.visits import lone_working
+from cme_app.services.visits import phone_log as visits
 from tests.conftest import TEST_DB_URL
 from tests.e2e.helpers import (
     ARTIFACTS,

@@ -1,4 +1,4 @@
-"""/admin/users: the accounts list (services/users.py), adding, disabling, enabling and
+"""/admin/users: the accounts list (services/trust/accounts.py), adding, disabling, enabling and
 resetting accounts, through the services and through the page's state as the browser drives it."""
 
 from __future__ import annotations
@@ -12,8 +12,9 @@ from sqlmodel import select
 import cme_app.pages  # noqa: F401  (registers every page state)
 from cme_app.errors import NotAllowed, ValidationFailed
 from cme_app.models import AuditEvent, User, UserSession
-from cme_app.pages.admin_users import AdminUsersState
-from cme_app.services import auth, mfa, users
+from cme_app.pages.trust.accounts import AdminUsersState
+from cme_app.services.trust import accounts as users
+from cme_app.services.trust import auth, mfa
 from tests.factories import (
     PASSWORD,
     make_school,

@@ -10,8 +10,9 @@ import pytest
 import reflex as rx
 
 import cme_app.pages  # noqa: F401  (registers every page state)
-from cme_app.pages.board import BoardState
-from cme_app.services import lone_working, visits
+from cme_app.pages.casework.board import BoardState
+from cme_app.services.visits import lone_working
+from cme_app.services.visits import phone_log as visits
 from tests.factories import make_case, make_user
 
 # Two hours ago: the panel asks about "now", so every step below has already happened.

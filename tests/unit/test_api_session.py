@@ -9,7 +9,7 @@ from starlette.testclient import TestClient
 
 from cme_app.api import api
 from cme_app.models import AuditEvent, UserSession
-from cme_app.services import auth
+from cme_app.services.trust import auth
 from cme_app.state.auth import SESSION_COOKIE, cookie_value
 from tests.factories import PASSWORD, make_user, session_token
 

@@ -17,7 +17,9 @@ from starlette.testclient import TestClient
 
 from cme_app.api import MAX_BODY, api
 from cme_app.models import Address, AuditEvent, HomeVisit, User, UserSession
-from cme_app.services import auth, lone_working, visits
+from cme_app.services.trust import auth
+from cme_app.services.visits import lone_working
+from cme_app.services.visits import phone_log as visits
 from cme_app.settings import get_settings
 from tests.factories import PASSWORD, make_case, make_school, session_token
 

@@ -11,8 +11,8 @@ from sqlmodel import Session, select
 
 from cme_app.db import session_scope
 from cme_app.models import AuditChainHead, AuditEvent
-from cme_app.services import audit
-from cme_app.services.audit import verify_chain
+from cme_app.services.trust import audit
+from cme_app.services.trust.audit import verify_chain
 from tests.factories import audit_guard_off
 
 WRITERS, APPENDS = 4, 50

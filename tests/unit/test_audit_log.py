@@ -15,9 +15,10 @@ from cme_app.errors import NotAllowed, ValidationFailed
 from cme_app.models import AuditEvent, utcnow
 from cme_app.permissions import Actor
 from cme_app.routes import AUDIT, BOARD
-from cme_app.services import audit, audit_log, auth, casework
-from cme_app.services.purpose import PurposeRequired
-from cme_app.services.term_dates import seed_term_dates
+from cme_app.services.casework import case_file as casework
+from cme_app.services.school_calendar.default_terms import seed_term_dates
+from cme_app.services.trust import audit, audit_log, auth
+from cme_app.services.trust.purpose import PurposeRequired
 from tests.factories import audit_guard_off, make_case, make_user
 
 COVERING = {"purpose": "covering"}

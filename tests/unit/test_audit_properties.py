@@ -27,9 +27,12 @@ from cme_app.models import (
     HomeVisit,
     Referral,
 )
-from cme_app.services import auth, board, casework, referrals
-from cme_app.services.demo import example_referral_form
-from cme_app.services.lifecycle import case_state
+from cme_app.ops.demo import example_referral_form
+from cme_app.services.casework import board
+from cme_app.services.casework import case_file as casework
+from cme_app.services.casework.lifecycle import case_state
+from cme_app.services.intake import referrals
+from cme_app.services.trust import auth
 from tests.factories import make_team, session_token
 from tests.unit.test_casework import INBOUND
 from tests.unit.test_lifecycle_properties import ACTIONS as CASE_ACTIONS

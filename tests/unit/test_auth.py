@@ -12,7 +12,7 @@ from sqlmodel import select
 
 from cme_app.errors import NotAllowed, ValidationFailed
 from cme_app.models import AuditEvent, LoginAttempt, User, UserSession, utcnow
-from cme_app.services import auth
+from cme_app.services.trust import auth
 from tests.factories import PASSWORD, make_school, make_user, session_token
 
 

@@ -10,8 +10,9 @@ from sqlmodel import Session, func, select
 from bench import seed as bench_seed
 from cme_app.db import make_engine
 from cme_app.models import Case, HomeVisit
-from cme_app.services import audit, auth, referrals
-from cme_app.services.demo import example_referral_form
+from cme_app.ops.demo import example_referral_form
+from cme_app.services.intake import referrals
+from cme_app.services.trust import audit, auth
 from tests.factories import actor_for
 
 

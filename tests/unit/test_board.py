@@ -19,10 +19,10 @@ from cme_app.models import (
     LaNotification,
     SafeguardingContact,
 )
-from cme_app.pages.board import COLUMN_VARS, BoardState
-from cme_app.services import board, lifecycle
-from cme_app.services.board import BoardFilters, parse_filters
-from cme_app.services.term_dates import seed_term_dates
+from cme_app.pages.casework.board import COLUMN_VARS, BoardState
+from cme_app.services.casework import board, lifecycle
+from cme_app.services.casework.board import BoardFilters, parse_filters
+from cme_app.services.school_calendar.default_terms import seed_term_dates
 from tests.factories import make_case, make_school, make_user, session_token, state_for
 
 # Friday of a normal teaching week in the seeded 2026-27 calendar.

@@ -9,8 +9,12 @@ import pytest
 from sqlmodel import func, select
 
 from cme_app.models.calendar import NonTeachingDay, TermPeriod
-from cme_app.services.calendar import CalendarNotSeeded, SchoolCalendar, load_calendar
-from cme_app.services.term_dates import seed_term_dates
+from cme_app.services.school_calendar.default_terms import seed_term_dates
+from cme_app.services.school_calendar.school_days import (
+    CalendarNotSeeded,
+    SchoolCalendar,
+    load_calendar,
+)
 
 D = date
 

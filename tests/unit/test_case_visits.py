@@ -11,10 +11,12 @@ from sqlmodel import select
 
 from cme_app.errors import NotAllowed, ValidationFailed
 from cme_app.models import AuditEvent, Case, HomeVisit, User
-from cme_app.services import casework, lone_working, visits
-from cme_app.services.desk_alerts import desk_alerts
-from cme_app.services.lifecycle import MoveRefused, StaleCase
-from cme_app.services.term_dates import seed_term_dates
+from cme_app.services.casework import case_file as casework
+from cme_app.services.casework.lifecycle import MoveRefused, StaleCase
+from cme_app.services.school_calendar.default_terms import seed_term_dates
+from cme_app.services.visits import lone_working
+from cme_app.services.visits import phone_log as visits
+from cme_app.services.visits.desk_alerts import desk_alerts
 from tests.factories import make_case, make_user
 
 MARKERS = "Dog at the property. Father hostile to officials in 2025."

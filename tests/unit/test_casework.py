@@ -18,10 +18,12 @@ from cme_app.models import (
     RiskAssessment,
     StageChange,
 )
-from cme_app.services import casework, lifecycle, referrals
-from cme_app.services.demo import example_referral_form
-from cme_app.services.lifecycle import MoveRefused, StaleCase
-from cme_app.services.pathway import ENQUIRY_KINDS
+from cme_app.ops.demo import example_referral_form
+from cme_app.services.casework import case_file as casework
+from cme_app.services.casework import lifecycle
+from cme_app.services.casework.lifecycle import MoveRefused, StaleCase
+from cme_app.services.casework.pathway import ENQUIRY_KINDS
+from cme_app.services.intake import referrals
 from tests.factories import make_team
 
 TODAY = date.today()

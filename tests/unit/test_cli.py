@@ -12,7 +12,8 @@ import sqlalchemy as sa
 from sqlmodel import col, select
 
 from cme_app.models import AuditEvent, Case, School, User, utcnow
-from cme_app.services import auth, demo, mfa
+from cme_app.ops import demo
+from cme_app.services.trust import auth, mfa
 from tests.conftest import TEST_DB_URL
 from tests.factories import session_token
 
@@ -80,7 +81,7 @@ def test_demo_is_idempotent_and_prints_logins(session):
 
 def test_audit_verify_exit_codes_and_output(session):
     from cme_app.models import AuditEvent
-    from cme_app.services import audit
+    from cme_app.services.trust import audit
     from tests.factories import audit_guard_off
 
     for n in range(3):

@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime
 from sqlmodel import select
 
 from cme_app.models import AuditEvent, Child, Tombstone
-from cme_app.services import retention
+from cme_app.services.trust import retention
 from tests.factories import make_case, make_user
 from tests.unit.test_cli import cme_app
 

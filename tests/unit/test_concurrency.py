@@ -22,7 +22,7 @@ from sqlalchemy import func
 from sqlmodel import select
 
 from cme_app.models import AuditEvent, Case
-from cme_app.services import audit
+from cme_app.services.trust import audit
 from tests.factories import make_case, make_team
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -21,8 +21,9 @@ from cme_app.models import (
     ShareRecord,
     Tombstone,
 )
-from cme_app.services import casework, retention, sar, sharing
-from cme_app.services.purpose import PurposeRequired
+from cme_app.services.casework import case_file as casework
+from cme_app.services.trust import retention, sar, sharing
+from cme_app.services.trust.purpose import PurposeRequired
 from cme_app.settings import get_settings
 from tests.factories import make_case, make_school, make_user
 

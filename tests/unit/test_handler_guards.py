@@ -21,9 +21,9 @@ import cme_app.pages  # noqa: F401  (registers every page state)
 from cme_app.domain import Role
 from cme_app.models import Case, HomeVisit, LoneWorkingAlert, Notification, User
 from cme_app.models.calendar import NonTeachingDay, TermPeriod
-from cme_app.services import referrals
-from cme_app.services.demo import example_referral_form
-from cme_app.services.term_dates import seed_term_dates
+from cme_app.ops.demo import example_referral_form
+from cme_app.services.intake import referrals
+from cme_app.services.school_calendar.default_terms import seed_term_dates
 from cme_app.state.auth import AuthState
 from tests.factories import (
     CANARIES,
@@ -375,7 +375,7 @@ def _state_for(cls, token: str):
 def test_nobody_marks_another_persons_notification_read(world, session, handler_name):
     """The officer and the admin aim at the lead's item, school B at school A's: each stays
     unread in the database, and the caller gets a calm message and no way to the item."""
-    from cme_app.pages.inbox import NOT_FOUND, InboxState
+    from cme_app.pages.notify.inbox import NOT_FOUND, InboxState
 
     school_item, lead_item = world["notification_ids"]
     fn = InboxState.event_handlers[handler_name].fn

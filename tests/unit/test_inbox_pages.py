@@ -17,10 +17,11 @@ from cme_app.models import (
     User,
     UserSession,
 )
-from cme_app.pages.inbox import NOT_FOUND, InboxState, parse_id, when_label
-from cme_app.pages.inbox_settings import InboxSettingsState
-from cme_app.services import notifications, referrals
-from cme_app.services.demo import example_referral_form
+from cme_app.ops.demo import example_referral_form
+from cme_app.pages.notify.inbox import NOT_FOUND, InboxState, parse_id, when_label
+from cme_app.pages.notify.inbox_settings import InboxSettingsState
+from cme_app.services.intake import referrals
+from cme_app.services.notify import notifications
 from cme_app.state.auth import AuthState
 from tests.factories import make_user, run_async, session_token, state_for, two_schools
 
@@ -335,7 +336,7 @@ def test_only_a_lead_saves_team_settings(team, session):
 
 
 def test_demo_data_fills_inboxes_through_the_services(session):
-    from cme_app.services.demo import load_demo
+    from cme_app.ops.demo import load_demo
 
     load_demo(session)
     session.commit()

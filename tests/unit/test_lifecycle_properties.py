@@ -25,9 +25,11 @@ from cme_app.models import (
     SafeguardingContact,
     StageChange,
 )
-from cme_app.services import casework, lifecycle, referrals
-from cme_app.services.demo import example_referral_form
-from cme_app.services.term_dates import seed_term_dates
+from cme_app.ops.demo import example_referral_form
+from cme_app.services.casework import case_file as casework
+from cme_app.services.casework import lifecycle
+from cme_app.services.intake import referrals
+from cme_app.services.school_calendar.default_terms import seed_term_dates
 from tests.factories import make_user, two_schools
 
 TODAY = date.today()

@@ -11,9 +11,9 @@ from sqlmodel import select
 
 import cme_app.pages  # noqa: F401  (registers every page state)
 from cme_app.models import AuditEvent, User
-from cme_app.pages.inbox import InboxState
-from cme_app.pages.login import CODE_STEP, ENROL_STEP, PASSWORD_STEP, LoginState
-from cme_app.services import auth, mfa
+from cme_app.pages.notify.inbox import InboxState
+from cme_app.pages.trust.login import CODE_STEP, ENROL_STEP, PASSWORD_STEP, LoginState
+from cme_app.services.trust import auth, mfa
 from cme_app.state.auth import AuthState
 from tests.factories import PASSWORD, make_school, make_user, run_async, session_token, state_for
 

@@ -1,4 +1,4 @@
-"""Lone working (services/lone_working.py) with a controllable clock: a visit checked in at
+"""Lone working (services/visits/lone_working.py) with a controllable clock: a visit checked in at
 10:00 for 30 minutes alerts the buddy at 10:45 and every lead at 11:00 (grace and lead delay
 at their defaults of 15 minutes)."""
 
@@ -16,7 +16,8 @@ from sqlmodel import Session, select
 from cme_app.errors import NotAllowed, NotFound, ValidationFailed
 from cme_app.models import AuditEvent, HomeVisit, LoneWorkingAlert, User
 from cme_app.permissions import Actor
-from cme_app.services import lone_working, visits
+from cme_app.services.visits import lone_working
+from cme_app.services.visits import phone_log as visits
 from tests.factories import actor_for, make_case
 
 TEN = datetime(2026, 11, 28, 10, 0, tzinfo=UTC)
@@ -304,7 +305,7 @@ def test_the_monitor_keeps_looking_after_a_failure(monkeypatch, caplog):
         except BaseException as exc:  # handed back to the test's thread
             raised.append(exc)
 
-    with caplog.at_level(logging.INFO, logger="cme_app.services.lone_working"):
+    with caplog.at_level(logging.INFO, logger="cme_app.services.visits.lone_working"):
         worker = threading.Thread(target=run_monitor)
         worker.start()
         worker.join(timeout=30)

@@ -1,4 +1,5 @@
-"""Sending the email queue (services/mailer.py) to a real SMTP server (aiosmtpd) on 127.0.0.1.
+"""Sending the email queue (services/notify/mailer.py) to a real SMTP server
+(aiosmtpd) on 127.0.0.1.
 
 Time is moved by passing `now=`; the SMTP timeout is one second, so the failure paths are quick.
 Every test reads the database through fresh sessions: the services commit in their own.
@@ -23,9 +24,10 @@ from sqlmodel import Session, select
 
 from cme_app.domain import NotifyEvent
 from cme_app.models import AuditEvent, Case, EmailMessage, Notification, User, utcnow
-from cme_app.services import mailer, notifications, referrals
-from cme_app.services.demo import example_referral_form
-from cme_app.services.lifecycle import LONDON
+from cme_app.ops.demo import example_referral_form
+from cme_app.services.casework.lifecycle import LONDON
+from cme_app.services.intake import referrals
+from cme_app.services.notify import mailer, notifications
 from cme_app.settings import get_settings
 from tests.factories import make_case, make_school, make_user
 
@@ -288,7 +290,7 @@ def test_a_red_referral_emails_the_lead_with_no_personal_data(session, smtp):
 def test_with_no_smtp_url_email_waits_and_that_is_said_once(session, configure, caplog):
     lead = staff(session, "lead", "Lee Lead")
     queue(session, [lead])
-    with caplog.at_level(logging.INFO, logger="cme_app.services.mailer"):
+    with caplog.at_level(logging.INFO, logger="cme_app.services.notify.mailer"):
         assert mailer.deliver_due(now=T0 + timedelta(hours=1)) == mailer.Delivered()
         assert mailer.deliver_due(now=T0 + timedelta(hours=2)) == mailer.Delivered()
     [row] = emails(session.get_bind())
@@ -645,7 +647,7 @@ def test_a_failing_step_does_not_stop_the_round(session, smtp, monkeypatch, capl
         raise RuntimeError("Zebedee Quillfeather")  # must not be logged
 
     monkeypatch.setattr(notifications, "scan_targets", broken)
-    with caplog.at_level(logging.INFO, logger="cme_app.services.mailer"):
+    with caplog.at_level(logging.INFO, logger="cme_app.services.notify.mailer"):
         done = mailer.run_once(now=T0)
     assert done.delivered.sent == 1 and len(smtp.envelopes) == 1
     assert "scan failed: RuntimeError" in caplog.text and "Zebedee" not in caplog.text
@@ -679,7 +681,7 @@ def test_the_worker_sends_the_queue_in_its_round(session, smtp, monkeypatch, cap
         raise asyncio.CancelledError  # one round is enough
 
     monkeypatch.setattr(mailer.asyncio, "sleep", fake_sleep)
-    with caplog.at_level(logging.INFO, logger="cme_app.services.mailer"):
+    with caplog.at_level(logging.INFO, logger="cme_app.services.notify.mailer"):
         raised = run_worker()
     assert len(raised) == 1 and isinstance(raised[0], asyncio.CancelledError)
     assert pauses == [15]
@@ -703,7 +705,7 @@ def test_the_worker_keeps_going_after_a_failed_round(monkeypatch, caplog):
 
     monkeypatch.setattr(mailer, "run_once", flaky_run_once)
     monkeypatch.setattr(mailer.asyncio, "sleep", fake_sleep)
-    with caplog.at_level(logging.INFO, logger="cme_app.services.mailer"):
+    with caplog.at_level(logging.INFO, logger="cme_app.services.notify.mailer"):
         raised = run_worker()
     assert len(raised) == 1 and isinstance(raised[0], asyncio.CancelledError)
     assert len(calls) == 3 and pauses == [15, 15, 15]

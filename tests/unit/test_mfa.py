@@ -11,7 +11,7 @@ from sqlmodel import select
 
 from cme_app.errors import NotAllowed, ValidationFailed
 from cme_app.models import AuditEvent, MfaAttempt, User, UserSession, utcnow
-from cme_app.services import auth, mfa
+from cme_app.services.trust import auth, mfa
 from tests.factories import PASSWORD, make_user
 
 SECRET = "DEMOOFFICERONEAAAAAAAAAAAAAAAAAA"

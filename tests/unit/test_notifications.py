@@ -1,4 +1,4 @@
-"""Notifications (services/notifications.py) through the real actions that cause them, on a
+"""Notifications (services/notify/notifications.py) through the real actions that cause them, on a
 real database: who is told, how (inbox, email at once or in the digest), at most once, never
 with a child's details, and never when the action rolls back."""
 
@@ -29,9 +29,14 @@ from cme_app.models import (
     TeamSettings,
     User,
 )
-from cme_app.services import casework, lifecycle, lone_working, notifications, referrals, visits
-from cme_app.services.demo import example_referral_form
-from cme_app.services.term_dates import seed_term_dates
+from cme_app.ops.demo import example_referral_form
+from cme_app.services.casework import case_file as casework
+from cme_app.services.casework import lifecycle
+from cme_app.services.intake import referrals
+from cme_app.services.notify import notifications
+from cme_app.services.school_calendar.default_terms import seed_term_dates
+from cme_app.services.visits import lone_working
+from cme_app.services.visits import phone_log as visits
 from tests.factories import actor_for, make_case, make_school
 
 E = NotifyEvent

@@ -22,9 +22,9 @@ from cme_app.models import (
     ReferralEnquiry,
     StageChange,
 )
-from cme_app.services import referral_form as rf
-from cme_app.services import referrals
-from cme_app.services.demo import example_referral_form
+from cme_app.ops.demo import example_referral_form
+from cme_app.services.intake import referral_form as rf
+from cme_app.services.intake import referrals
 from tests.factories import make_user, two_schools
 
 TODAY = date(2026, 11, 27)

@@ -21,9 +21,12 @@ from cme_app.models import (
     Referral,
     StageChange,
 )
-from cme_app.services import auth, lifecycle, referrals, reports
-from cme_app.services.demo import example_referral_form
-from cme_app.services.term_dates import seed_term_dates
+from cme_app.ops.demo import example_referral_form
+from cme_app.services.casework import lifecycle
+from cme_app.services.intake import referrals
+from cme_app.services.reporting import reports
+from cme_app.services.school_calendar.default_terms import seed_term_dates
+from cme_app.services.trust import auth
 from tests.factories import PASSWORD, actor_for, make_user, two_schools
 
 TODAY = date(2027, 3, 10)  # a Wednesday in Spring 2 of the seeded 2026-27 year

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from sqlmodel import Session
 
 from cme_app import cli
-from cme_app.services import backup, demo
+from cme_app.ops import backup, demo
 from tests.conftest import TEST_DB_URL, _wipe
 from tests.factories import CANARIES, CANARY_FIRST, CANARY_LAST, audit_guard_off, make_case
 

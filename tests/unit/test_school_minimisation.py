@@ -7,7 +7,8 @@ from __future__ import annotations
 import pytest
 
 from cme_app.errors import NotFound
-from cme_app.services import notifications, referrals
+from cme_app.services.intake import referrals
+from cme_app.services.notify import notifications
 from tests.e2e.test_school_minimisation import OFFICER_CANARIES, _work_the_case
 from tests.factories import CANARY_FIRST, CANARY_UPN
 

@@ -16,8 +16,8 @@ from reflex.istate.manager.token import StateToken
 from reflex.state import State
 from reflex_base.utils.exceptions import LockExpiredError
 
-from cme_app.pages.dashboard import DashboardState
-from cme_app.services import reports
+from cme_app.pages.reporting.dashboard import DashboardState
+from cme_app.services.reporting import reports
 from tests.e2e.helpers import free_port
 from tests.factories import make_team, run_async, session_token, state_for
 from tests.redis_server import RedisServer

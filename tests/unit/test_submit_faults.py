@@ -25,9 +25,9 @@ from sqlmodel import SQLModel, select
 import cme_app.pages  # noqa: F401  (registers every page state)
 from cme_app.errors import NotAllowed
 from cme_app.models import AuditEvent, Case, Referral
-from cme_app.pages.referral_form import ReferralFormState
-from cme_app.services import referrals
-from cme_app.services.demo import example_referral_form
+from cme_app.ops.demo import example_referral_form
+from cme_app.pages.intake.referral_form import ReferralFormState
+from cme_app.services.intake import referrals
 from tests.factories import session_token, state_for, two_schools
 
 ROOT = Path(__file__).resolve().parents[2]

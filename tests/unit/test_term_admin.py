@@ -10,8 +10,8 @@ from sqlmodel import select
 from cme_app.errors import NotAllowed, NotFound, ValidationFailed
 from cme_app.models import AuditEvent
 from cme_app.models.calendar import NonTeachingDay, TermPeriod
-from cme_app.services import term_admin
-from cme_app.services.calendar import CalendarNotSeeded, load_calendar
+from cme_app.services.school_calendar import terms as term_admin
+from cme_app.services.school_calendar.school_days import CalendarNotSeeded, load_calendar
 from tests.factories import make_team
 
 D = date
@@ -255,7 +255,7 @@ def test_bad_ids_are_not_found(session, team):
 def test_page_changes_and_removes_only_what_the_admin_confirmed(session, team):
     """The page's handlers as the admin's tab calls them: Change fills the form from the row,
     Remove asks first and then removes exactly the row it asked about."""
-    from cme_app.pages.admin_calendar import AdminCalendarState as S
+    from cme_app.pages.school_calendar.terms import AdminCalendarState as S
     from tests.factories import session_token, state_for
 
     token = session_token(session, "admin@example.org")

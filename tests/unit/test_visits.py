@@ -1,5 +1,5 @@
-"""The phone's visit log (services/visits.py): validation, phases, idempotent replay, who may
-log a visit, the conflict flag, concurrent first sends and the phone's case list."""
+"""The phone's visit log (services/visits/phone_log.py): validation, phases, idempotent
+replay, who may log a visit, the conflict flag, concurrent first sends and the phone's case list."""
 
 from __future__ import annotations
 
@@ -15,7 +15,9 @@ from sqlmodel import Session, select
 from cme_app.errors import NotAllowed, NotFound, ValidationFailed
 from cme_app.models import Address, AuditEvent, Case, HomeVisit, LoneWorkingAlert, User
 from cme_app.permissions import Actor
-from cme_app.services import board, casework, visits
+from cme_app.services.casework import board
+from cme_app.services.casework import case_file as casework
+from cme_app.services.visits import phone_log as visits
 from tests.factories import actor_for, make_case, make_school, make_user
 
 NOW = datetime(2026, 11, 28, 10, 31, tzinfo=UTC)

@@ -1,0 +1,342 @@
+"""Demo schools, users and cases for a local trial. Never run against live data."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from sqlmodel import Session, select
+from stdnum.gb import upn
+
+from ..domain import Role
+from ..models import Case, Child, School, User
+from ..permissions import Actor
+from ..services.casework import case_file as casework
+from ..services.casework import lifecycle
+from ..services.intake import referrals, schools
+from ..services.notify import notifications
+from ..services.trust import auth
+
+DEMO_PASSWORD = "demo-password-2026"  # noqa: S105 (published demo login)
+
+
+@dataclass(frozen=True)
+class DemoLogin:
+    email: str
+    role: str
+    school_urn: str | None
+    name: str
+    # Fixed so the README can say how to get a code (`cme-app demo-code`). Demo only.
+    totp_secret: str | None = None
+
+
+SCHOOLS = (("107999", "Aire Valley Primary School"), ("108111", "Kirkstall Hill Academy"))
+LOGINS = (
+    DemoLogin("school.a@example.org", "school", "107999", "Sam Patel (Aire Valley Primary)"),
+    DemoLogin("school.b@example.org", "school", "108111", "Jo Evans (Kirkstall Hill Academy)"),
+    DemoLogin("officer@example.org", "officer", None, "Olu Officer",
+              "DEMOOFFICERONEAAAAAAAAAAAAAAAAAA"),
+    # A second officer, so a visit has a buddy and a joint visit a second officer.
+    DemoLogin("officer2@example.org", "officer", None, "Priya Patel",
+              "DEMOOFFICERTWOAAAAAAAAAAAAAAAAAA"),
+    DemoLogin("lead@example.org", "lead", None, "Lee Lead",
+              "DEMOLEADAAAAAAAAAAAAAAAAAAAAAAAA"),
+    DemoLogin("admin@example.org", "admin", None, "Ada Admin",
+              "DEMOADMINAAAAAAAAAAAAAAAAAAAAAAA"),
+    DemoLogin("auditor@example.org", "auditor", None, "Aud Auditor",
+              "DEMOAUDITORAAAAAAAAAAAAAAAAAAAAA"),
+)
+
+
+def example_referral_form(
+    *,
+    first_name: str = "Amira",
+    last_name: str = "Test",
+    upn: str = "A383200012401",
+    date_of_birth: str = "2014-03-02",
+    today: date | None = None,
+    aware_days_ago: int = 14,
+) -> dict[str, str]:
+    """A complete referral (SC-01) that passes every rule."""
+    today = today or date.today()
+    last = (today - timedelta(days=aware_days_ago + 3)).isoformat()
+    aware = (today - timedelta(days=aware_days_ago)).isoformat()
+    form = {
+        "referrer_name": "Sam Patel",
+        "referrer_job_title": "Attendance officer",
+        "referrer_phone": "0113 496 0000",
+        "referrer_email": "attendance@aire-valley.example.org",
+        "first_name": first_name,
+        "last_name": last_name,
+        "date_of_birth": date_of_birth,
+        "sex": "female",
+        "upn": upn,
+        "sen_status": "none",
+        "home_line1": "14 Example Street",
+        "home_town": "Leeds",
+        "home_postcode": "LS2 8BU",
+        "person-p1-kind": "parent_carer",
+        "person-p1-full_name": "Layla Test",
+        "person-p1-relationship": "Mother",
+        "person-p1-phone": "07700 900123",
+        "person-p1-lives_with_child": "on",
+        "person-p1-parental_responsibility": "on",
+        "on_roll_status": "on_roll",
+        "category": "whereabouts_unknown",
+        "date_last_attended": last,
+        "date_school_aware": aware,
+        "concern-none_known": "on",
+        "dsl_name": "Dee Safeguarding",
+        "known_to_csc": "no",
+        "cp_plan": "no",
+        "child_in_need": "no",
+        "looked_after": "no",
+        "significant_harm": "no",
+        "dsl_appraisal": "Not known to CSC. No concerns raised before the absence.",
+    }
+    enquiries = [
+        ("first_day_call", "Mother and father", "phone", "No answer"),
+        ("emergency_contacts", "Both emergency contacts", "phone", "No answer, voicemail left"),
+        ("letter", "Last known address", "letter", "No reply"),
+        ("siblings_friends", "Friends in Year 6", "in_person", "Not seen since half-term"),
+        ("home_visit", "14 Example Street (AM)", "visit", "No reply"),
+        ("social_media", "Mother's public profiles", "social_media", "No recent activity"),
+    ]
+    for i, (kind, who, method, result) in enumerate(enquiries):
+        form |= {
+            f"enquiry-e{i}-kind": kind,
+            f"enquiry-e{i}-made_on": aware,
+            f"enquiry-e{i}-contacted": who,
+            f"enquiry-e{i}-method": method,
+            f"enquiry-e{i}-result": result,
+        }
+    form["reason-sibling_schools"] = "No siblings at other schools"
+    form["reason-agencies"] = "No agencies known to be involved"
+    return form
+
+
+def load_demo(session: Session) -> dict[str, int]:
+    """Idempotent: adds only what is missing."""
+    from ..services.school_calendar.default_terms import seed_term_dates
+
+    added = {"schools": 0, "users": 0, "cases": 0, "term_rows": seed_term_dates(session)}
+    for urn, name in SCHOOLS:
+        if not session.exec(select(School).where(School.urn == urn)).first():
+            schools.add_school(session, urn=urn, name=name)
+            added["schools"] += 1
+    for login in LOGINS:
+        existing = session.exec(select(User).where(User.email == login.email)).first()
+        if existing is not None and login.totp_secret and not existing.totp_secret:
+            # A demo database from before MFA: give its staff their published demo secrets.
+            existing.totp_secret = login.totp_secret
+            session.add(existing)
+        if existing is None:
+            auth.create_user(
+                session,
+                email=login.email,
+                role=login.role,
+                password=DEMO_PASSWORD,
+                name=login.name,
+                school_urn=login.school_urn,
+                totp_secret=login.totp_secret,
+            )
+            added["users"] += 1
+    # Before the cases: their referrals, allocations, return and closure then reach the duty
+    # officer's, the leads' and the schools' inboxes through the services that notify.
+    added["duty_officer"] = _duty_officer(session)
+    if session.exec(select(Case.id).limit(1)).first() is None:
+        added["cases"] = _demo_cases(session)
+    added["visit_safety_notes"] = _visit_safety(session)
+    return added
+
+
+def _duty_officer(session: Session) -> int:
+    """Olu Officer is the demo team's duty officer, unless someone has been chosen already."""
+    if notifications.duty_officer_id(session) is not None:
+        return 0
+    lead = session.exec(select(User).where(User.email == "lead@example.org")).one()
+    officer = session.exec(select(User).where(User.email == "officer@example.org")).one()
+    notifications.set_duty_officer(session, actor=_actor(lead), officer_id=officer.id)
+    return 1
+
+
+def _upn(serial: int) -> str:
+    body = f"383200{serial:06d}"
+    return upn.calc_check_digit(body) + body
+
+
+# (first name, last name, school index, where the case should end up, risk factors)
+_DEMO_CASES = (
+    ("Amira", "Test", 0, "new_referral", []),
+    ("Jayden", "Example", 0, "triage", ["cp_plan", "fgm"]),
+    ("Priya", "Sample", 1, "enquiries", ["sen"]),
+    ("Tom", "Demo", 0, "home_visit", []),
+    ("Lena", "Placeholder", 1, "awaiting_verification", ["previous_cme"]),
+    ("Noah", "Specimen", 0, "located", []),
+    ("Ella", "Fictional", 1, "closed", []),
+    ("Rory", "Instance", 0, "returned", []),
+)
+
+
+# What officers read before visiting (domain.md 7.2): (child, warning markers, joint visit).
+_DEMO_SAFETY = (
+    (
+        ("Jayden", "Example"),
+        "Police marker (2025): father hostile to officials. Large dog at the property.",
+        True,
+    ),
+    (
+        ("Tom", "Demo"),
+        "Dog kept in the back garden: knock at the front door. Mother works nights, so visit "
+        "after 11am.",
+        False,
+    ),
+)
+
+
+def _visit_safety(session: Session) -> int:
+    """Warning markers on two demo cases (one Red, needing a joint visit), where a demo case
+    has none yet."""
+    lead = session.exec(select(User).where(User.email == "lead@example.org")).one()
+    added = 0
+    for (first, last), markers, joint in _DEMO_SAFETY:
+        case = session.exec(
+            select(Case)
+            .join(Child, Child.id == Case.child_id)
+            .where(Child.first_name == first, Child.last_name == last)
+        ).first()
+        if case is None or case.warning_markers or case.joint_visit_required:
+            continue
+        casework.set_visit_safety(
+            session,
+            actor=_actor(lead),
+            reference=case.reference,
+            warning_markers=markers,
+            joint_visit_required=joint,
+            version=case.version,
+        )
+        added += 1
+    return added
+
+
+def _demo_cases(session: Session) -> int:
+    """A board with a case in every column, built through the same services staff use."""
+    users = {u.email: u for u in session.exec(select(User)).all()}
+    school_users = [_actor(users[LOGINS[0].email]), _actor(users[LOGINS[1].email])]
+    lead, officer = _actor(users["lead@example.org"]), _actor(users["officer@example.org"])
+    today = date.today()
+    for serial, (first, last, school, goal, factors) in enumerate(_DEMO_CASES, start=1):
+        form = example_referral_form(first_name=first, last_name=last, upn=_upn(serial))
+        form["home_line1"] = f"{serial * 7} Harehills Lane"
+        if "cp_plan" in factors:
+            form |= {
+                "cp_plan": "yes",
+                "concern-none_known": "",
+                "concern-fgm": "on",
+                "mash_referred_on": today.isoformat(),
+                "mash_reference": "MASH-DEMO-1",
+                "concerns_narrative": "An older sister was taken abroad last summer.",
+            }
+        ref = referrals.submit(session, actor=school_users[school], form=form).reference
+        _walk(session, ref, goal, factors, lead, officer, today)
+    form = {
+        "source_type": "other_la",
+        "la_name": "Wakefield",
+        "la_code": "384",
+        "received_on": today.isoformat(),
+        "first_name": "Jonah",
+        "last_name": "Inbound",
+        "date_of_birth": "2015-06-01",
+        "sex": "male",
+        "line1": "3 New Road",
+        "town": "Leeds",
+        "postcode": "LS6 1AA",
+        "parent_name": "Mo Inbound",
+        "summary": "Family believed to have moved from Wakefield to Leeds in October.",
+    }
+    casework.log_inbound(session, actor=_actor(users["admin@example.org"]), form=form)
+    return len(_DEMO_CASES) + 1
+
+
+def _walk(session: Session, ref: str, goal: str, factors: list[str], lead, officer, today):
+    def version() -> int:
+        session.flush()
+        return session.exec(select(Case.version).where(Case.reference == ref)).one()
+
+    def move(to: str) -> None:
+        lifecycle.move_case(session, actor=lead, reference=ref, to_stage=to, version=version())
+
+    if goal == "new_referral":
+        return
+    if goal == "returned":
+        lifecycle.return_to_referrer(
+            session,
+            actor=officer,
+            reference=ref,
+            version=version(),
+            note="Please add the home visit and the sibling-school checks, then resubmit.",
+        )
+        return
+    move("triage")
+    casework.record_triage(
+        session, actor=officer, reference=ref, factors=factors, version=version()
+    )
+    casework.allocate(
+        session, actor=lead, reference=ref, officer_id=officer.user_id, version=version()
+    )
+    if goal == "triage":
+        return
+    move("enquiries")
+    casework.log_enquiry(
+        session,
+        actor=officer,
+        reference=ref,
+        form={
+            "kind": "education_db",
+            "done_on": today.isoformat(),
+            "method": "system",
+            "contacted": "Admissions database",
+            "result": "no_trace",
+            "summary": "No application to any Leeds school.",
+        },
+    )
+    if goal == "home_visit":
+        move("home_visit")
+    elif goal == "awaiting_verification":
+        casework.send_la_notification(
+            session,
+            actor=officer,
+            reference=ref,
+            form={
+                "la_name": "Bradford",
+                "la_code": "380",
+                "contact": "cme@bradford.example.org",
+                "question": "Is the child known to you, on roll, or has a place been applied for?",
+            },
+        )
+    elif goal in ("located", "closed"):
+        move("located")
+        if goal == "closed":
+            lifecycle.close_case(
+                session,
+                actor=lead,
+                reference=ref,
+                outcome="onroll_leeds",
+                version=version(),
+                evidence={
+                    "school_urn": "108111",
+                    "start_date": today.isoformat(),
+                    "confirmed_by": "Admissions team",
+                    "sas_keyworker": "Pat Keyworker",
+                },
+            )
+
+
+def _actor(user: User) -> Actor:
+    return Actor(
+        user_id=user.id,
+        role=Role(user.role),
+        name=user.name,
+        email=user.email,
+        school_id=user.school_id,
+    )

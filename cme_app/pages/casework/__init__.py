@@ -1,0 +1,1 @@
+"""Pages for casework: the board and the case page."""

@@ -1,0 +1,356 @@
+"""/board: the case board. Officers and leads move cases; admins and auditors only look.
+
+Each column lives in its own state var, so a move re-sends only the two columns it changed.
+`board_revision` goes up on every answer from the server, so the board component adopts the
+server's columns even when a refused move changed none of them.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from urllib.parse import urlencode
+
+import reflex as rx
+
+from ... import routes
+from ...components.alerts import alert_panel, review_list
+from ...components.kanban import case_board
+from ...components.layout import page
+from ...db import session_scope
+from ...domain import BOARD_STAGES, STAGE_LABELS, Role, Stage
+from ...errors import ServiceError
+from ...permissions import CASE_VIEWERS, Actor
+from ...services.casework import board, lifecycle
+from ...services.casework.board import BoardColumn, BoardFilters, Option
+from ...state.alerts import AlertsMixin
+from ...state.auth import AuthState
+
+POLL_MS = 3000
+REFERENCE = re.compile(r"CME-\d{4}-\d{5}")
+COLUMN_VARS: dict[str, str] = {
+    Stage.NEW_REFERRAL: "col_new_referral",
+    Stage.TRIAGE: "col_triage",
+    Stage.ENQUIRIES: "col_enquiries",
+    Stage.HOME_VISIT: "col_home_visit",
+    Stage.AWAITING_VERIFICATION: "col_awaiting_verification",
+    Stage.LOCATED: "col_located",
+    Stage.CLOSED: "col_closed",
+}
+assert list(COLUMN_VARS) == list(BOARD_STAGES)
+
+
+class BoardState(AlertsMixin, AuthState):
+    col_new_referral: BoardColumn = BoardColumn.empty(Stage.NEW_REFERRAL)
+    col_triage: BoardColumn = BoardColumn.empty(Stage.TRIAGE)
+    col_enquiries: BoardColumn = BoardColumn.empty(Stage.ENQUIRIES)
+    col_home_visit: BoardColumn = BoardColumn.empty(Stage.HOME_VISIT)
+    col_awaiting_verification: BoardColumn = BoardColumn.empty(Stage.AWAITING_VERIFICATION)
+    col_located: BoardColumn = BoardColumn.empty(Stage.LOCATED)
+    col_closed: BoardColumn = BoardColumn.empty(Stage.CLOSED)
+    board_revision: int = 0
+    announcement: str = ""
+    announcement_is_error: bool = False
+    announcement_id: int = 0
+    risk_filter: str = ""
+    officer_filter: str = ""
+    school_filter: str = ""
+    officer_options: list[Option] = []
+    school_options: list[Option] = []
+    can_move: bool = False
+    close_label: str = ""
+    loaded: bool = False
+    _limits: dict[str, int] = {}
+    _pinned: list[str] = []
+    _stamp: str = ""
+
+    # ----- helpers (private: not callable from the browser) --------------------------------
+
+    def _guard(self, *, touch: bool = True) -> tuple[Actor | None, object]:
+        actor = self._actor(touch=touch)
+        if actor is None:
+            return None, rx.redirect(routes.LOGIN)
+        if actor.role not in CASE_VIEWERS:
+            from ...services.trust.auth import home_route
+
+            return None, rx.redirect(home_route(actor.role))
+        return actor, None
+
+    def _filters(self) -> BoardFilters:
+        return BoardFilters(self.risk_filter, self.officer_filter, self.school_filter)
+
+    def _set_filters(self, filters: BoardFilters) -> None:
+        self.risk_filter, self.officer_filter, self.school_filter = (
+            filters.risk, filters.officer, filters.school,
+        )
+
+    def _column(self, stage: str) -> BoardColumn:
+        return self.get_value(COLUMN_VARS[stage])
+
+    def _stage_showing(self, reference: str) -> str | None:
+        for stage in BOARD_STAGES:
+            if any(card.reference == reference for card in self._column(stage).cards):
+                return stage
+        return None
+
+    def _apply(self, columns: dict[str, BoardColumn]) -> bool:
+        """Assign only the columns that changed, so only they are sent to the browser."""
+        changed = False
+        for stage, column in columns.items():
+            if self._column(stage) != column:
+                setattr(self, COLUMN_VARS[stage], column)
+                changed = True
+        return changed
+
+    def _reload(self, session, actor: Actor, *, stages=None, reason: str) -> bool:
+        columns = board.load_board(
+            session,
+            actor=actor,
+            filters=self._filters(),
+            limits=self._limits,
+            stages=stages,
+            pinned=self._pinned,
+            reason=reason,
+        )
+        return self._apply(columns)
+
+    def _announce(self, text: str, *, error: bool = False) -> None:
+        self.announcement, self.announcement_is_error = text, error
+        self.announcement_id += 1
+        self.board_revision += 1
+
+    def _url_script(self):
+        query = urlencode(self._filters().query())
+        url = routes.BOARD + (f"?{query}" if query else "")
+        return rx.call_script(f"window.history.replaceState(window.history.state, '', "
+                              f"{json.dumps(url)})")
+
+    def _refilter(self, filters: BoardFilters):
+        actor, redirect = self._guard()
+        if redirect:
+            return redirect
+        options = board.FilterOptions(tuple(self.officer_options), tuple(self.school_options))
+        self._set_filters(options.keep_known(filters))
+        self._limits, self._pinned = {}, []
+        with session_scope() as session:
+            self._stamp = board.board_stamp(session, actor=actor)
+            self._reload(session, actor, reason="filter")
+        self.announcement = ""
+        self.board_revision += 1
+        return self._url_script()
+
+    # ----- events ----------------------------------------------------------------------------
+
+    @rx.event
+    def load(self):
+        for stage, var in COLUMN_VARS.items():
+            setattr(self, var, BoardColumn.empty(stage))
+        self.announcement, self.announcement_is_error, self.loaded = "", False, False
+        self._limits, self._pinned, self._stamp = {}, [], ""
+        actor, redirect = self._page_guard(*CASE_VIEWERS)
+        if redirect:
+            return redirect
+        asked = board.parse_filters(dict(self.router.url.query_parameters))
+        with session_scope() as session:
+            options = board.filter_options(session, actor=actor)
+            self.officer_options, self.school_options = list(options.officers), list(
+                options.schools
+            )
+            self._set_filters(options.keep_known(asked))
+            self._stamp = board.board_stamp(session, actor=actor)
+            self._reload(session, actor, reason="load")
+            self._load_alerts(session, actor)
+        self.can_move = board.can_move(actor)
+        self.close_label = "Close case…" if actor.role == Role.LEAD else "Propose closure…"
+        self.loaded = True
+        self.board_revision += 1
+        given = {k: v for k, v in self.router.url.query_parameters.items()}
+        if given != self._filters().query():
+            return self._url_script()
+        return None
+
+    @rx.event
+    def set_risk_filter(self, value: str):
+        return self._refilter(board.parse_filters(
+            {"risk": value, "officer": self.officer_filter, "school": self.school_filter}))
+
+    @rx.event
+    def set_officer_filter(self, value: str):
+        return self._refilter(board.parse_filters(
+            {"risk": self.risk_filter, "officer": value, "school": self.school_filter}))
+
+    @rx.event
+    def set_school_filter(self, value: str):
+        return self._refilter(board.parse_filters(
+            {"risk": self.risk_filter, "officer": self.officer_filter, "school": value}))
+
+    @rx.event
+    def clear_filters(self):
+        return self._refilter(BoardFilters())
+
+    @rx.event
+    def show_more(self, stage: str):
+        actor, redirect = self._guard()
+        if redirect:
+            return redirect
+        stage = str(stage or "")
+        if stage not in COLUMN_VARS:
+            return None
+        shown = len(self._column(stage).cards)
+        self._limits = {**self._limits, stage: min(shown + board.CARD_LIMIT,
+                                                    board.MAX_CARD_LIMIT)}
+        with session_scope() as session:
+            self._reload(session, actor, stages=[stage], reason="show_more")
+        self.board_revision += 1
+        return None
+
+    @rx.event
+    def move(self, reference: str, to_stage: str, version: int):
+        actor, redirect = self._guard()
+        if redirect:
+            return redirect
+        reference = str(reference or "").strip().upper()[:20]
+        to_stage = str(to_stage or "")[:30]
+        if not board.can_move(actor):
+            return self._announce("You can look at the board but not move cases.", error=True)
+        if not REFERENCE.fullmatch(reference) or to_stage not in COLUMN_VARS:
+            return self._announce("That move isn't possible.", error=True)
+        if to_stage == Stage.CLOSED:
+            # Closing needs an outcome and evidence, on the case page.
+            self.board_revision += 1
+            return rx.redirect(f"/cases/{reference}#close")
+        if not isinstance(version, int) or isinstance(version, bool):
+            version = -1
+        from_stage = self._stage_showing(reference)
+        try:
+            with session_scope() as session:
+                case = lifecycle.move_case(
+                    session, actor=actor, reference=reference, to_stage=to_stage,
+                    version=version,
+                )
+                self._pinned = [reference, *(r for r in self._pinned if r != reference)][
+                    : board.MAX_PINNED
+                ]
+                stages = [from_stage, case.stage] if from_stage else None
+                self._reload(session, actor, stages=stages, reason="move")
+        except lifecycle.StaleCase as stale:
+            with session_scope() as session:
+                self._stamp = board.board_stamp(session, actor=actor)
+                self._reload(session, actor, reason="stale")
+            return self._announce(f"Your move was not made. {stale}", error=True)
+        except ServiceError as refused:
+            return self._announce(f"{reference} was not moved. {refused}", error=True)
+        return self._announce(f"{reference} moved to {STAGE_LABELS[to_stage]}.")
+
+    @rx.event
+    def refresh_if_changed(self):
+        # Not the user's activity: doesn't keep an unattended session alive.
+        actor, redirect = self._guard(touch=False)
+        if redirect:
+            return redirect
+        with session_scope() as session:
+            self._refresh_alerts(session, actor)
+            stamp = board.board_stamp(session, actor=actor)
+            if stamp == self._stamp:
+                return None
+            self._stamp = stamp
+            changed = self._reload(session, actor, reason="refresh")
+        if changed:
+            self.board_revision += 1
+        return None
+
+
+# ----- page ------------------------------------------------------------------------------------
+
+
+def _filter(field_id: str, label: str, value, options, any_label: str, on_change):
+    return rx.el.div(
+        rx.el.label(label, html_for=field_id, class_name="label"),
+        rx.el.select(
+            rx.el.option(any_label, value=""),
+            options,
+            id=field_id,
+            value=value,
+            on_change=on_change,
+            class_name="select",
+        ),
+        class_name="board-filters__field",
+    )
+
+
+def _option(o: rx.Var) -> rx.Component:
+    return rx.el.option(o.label, value=o.value)
+
+
+def _filters() -> rx.Component:
+    s = BoardState
+    return rx.el.div(
+        _filter(
+            "risk", "Risk", s.risk_filter,
+            rx.fragment(*(rx.el.option(label, value=value)
+                          for value, label in board.RISK_FILTERS.items())),
+            "Any risk", s.set_risk_filter,
+        ),
+        _filter("officer", "Officer", s.officer_filter, rx.foreach(s.officer_options, _option),
+                "Any officer", s.set_officer_filter),
+        _filter("school", "School", s.school_filter, rx.foreach(s.school_options, _option),
+                "Any school", s.set_school_filter),
+        rx.cond(
+            (s.risk_filter != "") | (s.officer_filter != "") | (s.school_filter != ""),
+            rx.el.button("Clear filters", type="button", on_click=s.clear_filters,
+                         class_name="button button--secondary board-filters__clear"),
+        ),
+        role="group",
+        aria_label="Filter cases",
+        class_name="board-filters",
+    )
+
+
+def _live_region() -> rx.Component:
+    s = BoardState
+    return rx.el.div(
+        rx.cond(
+            s.announcement != "",
+            rx.el.p(
+                s.announcement,
+                class_name=rx.cond(s.announcement_is_error,
+                                   "board-message board-message--error", "board-message"),
+                # A new node for every answer, so the same words twice are announced twice.
+                key=s.announcement_id,
+            ),
+        ),
+        id="board-announcement",
+        aria_live="polite",
+        role="status",
+        class_name="board-live",
+    )
+
+
+@rx.page(route=routes.BOARD, title="Case board – Children Missing Education",
+         on_load=BoardState.load)
+def board_page() -> rx.Component:
+    s = BoardState
+    return page(
+        rx.el.h1("Case board"),
+        alert_panel(s),
+        review_list(s),
+        rx.cond(
+            s.loaded & ~s.can_move,
+            rx.el.p("You can look at the board. Only CME officers and team leads move cases.",
+                    class_name="hint"),
+        ),
+        _filters(),
+        _live_region(),
+        case_board(
+            columns=rx.Var.create([getattr(s, var) for var in COLUMN_VARS.values()]),
+            revision=s.board_revision,
+            can_move=s.can_move,
+            close_label=s.close_label,
+            labels={str(k): v for k, v in STAGE_LABELS.items() if k in COLUMN_VARS},
+            poll_ms=POLL_MS,
+            on_move=s.move,
+            on_show_more=s.show_more,
+            on_poll=s.refresh_if_changed,
+        ),
+        wide=True,
+    )

@@ -1,0 +1,266 @@
+"""The case page's data-protection parts: the legal-hold tag and the "Sharing log" section
+(BR-D3, BR-D5). A state of its own, so the case page only places two components.
+
+Schools never reach the case page; the service refuses them too.
+"""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from ... import routes
+from ...components import forms
+from ...db import session_scope
+from ...domain import Role
+from ...errors import ServiceError, ValidationFailed
+from ...services.trust import retention, sharing
+from ...services.trust.sharing import DataProtectionView
+from ...state.auth import AuthState
+
+SHARERS = frozenset(sharing.SHARERS)
+VIEWERS = frozenset(sharing.VIEWERS)
+LEADS = frozenset({Role.LEAD})
+FOCUS = (
+    "window.setTimeout(() => { const m = document.getElementById('sharing-message');"
+    " if (m) { m.focus(); m.scrollIntoView(); } }, 50)"
+)
+
+
+
+
+class DataProtectionState(AuthState):
+    dp: DataProtectionView | None = None
+    errors: dict[str, str] = {}
+    error_list: list[list[str]] = []
+    message: str = ""
+    problem: str = ""
+    form_key: int = 0
+
+    def _reference(self) -> str:
+        path = str(self.router.url.path or "").rstrip("/")
+        return path.rsplit("/", 1)[-1].strip().upper()[:20]
+
+    def _clear(self) -> None:
+        self.errors, self.error_list, self.message, self.problem = {}, [], "", ""
+
+    def _load(self, actor) -> None:
+        try:
+            with session_scope() as session:
+                self.dp = sharing.case_view(session, actor=actor, reference=self._reference())
+        except ServiceError:
+            self.dp = None
+
+    def _act(self, roles: frozenset, call, *, success: str, prefix: str):
+        actor = self._actor()
+        self._clear()
+        if actor is None:
+            self.dp = None
+            return rx.redirect(routes.LOGIN)
+        if actor.role not in roles:
+            self.problem = "You do not have permission to do that."
+            return rx.call_script(FOCUS)
+        try:
+            with session_scope() as session:
+                call(session, actor)
+        except ValidationFailed as exc:
+            self.error_list = [[prefix + e.field, e.message] for e in exc.errors]
+            self.errors = {f: m for f, m in reversed(self.error_list)}
+            return rx.call_script(forms.FOCUS_ERROR_SUMMARY)
+        except ServiceError as exc:
+            self.problem = str(exc)
+            self._load(actor)
+            return rx.call_script(FOCUS)
+        self.message = success
+        self.form_key += 1
+        self._load(actor)
+        return rx.call_script(FOCUS)
+
+    @rx.event
+    def load(self):
+        self.dp = None
+        self._clear()
+        actor = self._actor()
+        if actor is None or actor.role not in VIEWERS:
+            return None
+        self._load(actor)
+        return None
+
+    @rx.event
+    def record_share(self, form_data: dict):
+        data = forms.prefixed_fields(form_data, "share-")
+        form = {k: v for k, v in data.items() if not k.startswith("cat-")}
+        form["categories"] = [k[4:] for k, v in data.items() if k.startswith("cat-")
+                              and forms.ticked(v)]
+        return self._act(
+            SHARERS,
+            lambda s, a: sharing.record_share(s, actor=a, reference=self._reference(),
+                                              form=form),
+            success="Share recorded in the sharing log.",
+            prefix="share-",
+        )
+
+    @rx.event
+    def save_legal_hold(self, form_data: dict):
+        """Set or lift the hold, as the form says (`hold-action`: set | lift)."""
+        data = forms.prefixed_fields(form_data, "hold-")
+        hold = data.get("action") == "set"
+        return self._act(
+            LEADS,
+            lambda s, a: retention.set_legal_hold(s, actor=a, reference=self._reference(),
+                                                  hold=hold, reason=data.get("reason", "")),
+            success="Legal hold set: this case will not be listed for destruction." if hold
+            else "Legal hold lifted.",
+            prefix="hold-",
+        )
+
+
+S = DataProtectionState
+V = rx.Var.create({})
+
+
+def legal_hold_tag() -> rx.Component:
+    """Under the case header: a tag while the case is under legal hold."""
+    return rx.cond(
+        S.dp & S.dp.legal_hold,
+        rx.el.p(
+            rx.el.strong("Legal hold", class_name="tag tag--purple"),
+            " Not to be destroyed. Set by ", S.dp.hold_by, " on ", S.dp.hold_on, ": ",
+            S.dp.hold_reason,
+            class_name="legal-hold body-s",
+        ),
+    )
+
+
+def _messages() -> rx.Component:
+    return rx.fragment(
+        forms.error_summary(S.error_list),
+        rx.cond(
+            S.problem != "",
+            rx.el.div(rx.el.p(S.problem, class_name="notification__heading"),
+                      class_name="notification notification--problem", id="sharing-message",
+                      role="alert", tab_index=-1),
+        ),
+        rx.cond(
+            S.message != "",
+            rx.el.div(rx.el.p(S.message, class_name="notification__heading"),
+                      class_name="notification notification--success", id="sharing-message",
+                      role="status", tab_index=-1),
+        ),
+    )
+
+
+def _share_form() -> rx.Component:
+    return rx.el.details(
+        rx.el.summary(rx.el.span("Record a share", class_name="disclosure__summary-text"),
+                      class_name="disclosure__summary"),
+        rx.el.form(
+            rx.el.div(
+                forms.date_field("share-shared_on", "Date shared", V, S.errors),
+                forms.select_field("share-recipient_type", "Shared with",
+                                   sharing.RECIPIENT_TYPES, V, S.errors),
+                class_name="grid-2",
+            ),
+            forms.text_field("share-recipient_name", "Recipient", V, S.errors,
+                             hint="The organisation and team, e.g. Bradford CME team"),
+            rx.el.fieldset(
+                rx.el.legend("What was shared", class_name="legend legend--s"),
+                forms._error(S.errors, "share-categories"),
+                rx.el.div(
+                    *[forms.checkbox(f"share-cat-{code}", label, V)
+                      for code, label in sharing.SHARE_CATEGORIES.items()],
+                    class_name="choices",
+                    id="share-categories",
+                ),
+                class_name="fieldset",
+            ),
+            forms.textarea_field("share-shared_detail", "Anything else shared (optional)", V,
+                                 S.errors, rows=2),
+            forms.textarea_field("share-reason", "Why it was shared", V, S.errors, rows=3),
+            forms.radios("share-lawful_basis", "Lawful basis", sharing.LAWFUL_BASES, V,
+                         S.errors, inline=False),
+            forms.text_field("share-lawful_basis_other", "Other lawful basis", V, S.errors,
+                             hint="Only if you chose Other"),
+            rx.el.div(rx.el.button("Record share", type="submit", class_name="button"),
+                      class_name="button-group button-group--tight"),
+            key=S.form_key.to(str) + "share",
+            on_submit=S.record_share,
+            reset_on_submit=False,
+            no_validate=True,
+        ),
+        class_name="disclosure",
+    )
+
+
+def _hold_form() -> rx.Component:
+    hold = S.dp.legal_hold
+    return rx.el.details(
+        rx.el.summary(
+            rx.el.span(rx.cond(hold, "Lift legal hold", "Put on legal hold"),
+                       class_name="disclosure__summary-text"),
+            class_name="disclosure__summary",
+        ),
+        rx.el.form(
+            forms.textarea_field(
+                "hold-reason", rx.cond(hold, "Why the hold is lifted", "Reason for the hold"),
+                V, S.errors, rows=2,
+                hint="For example: IICSA retention instruction, or a court order"),
+            rx.el.div(
+                rx.el.button(rx.cond(hold, "Lift legal hold", "Put on legal hold"),
+                             type="submit", class_name="button button--warning"),
+                class_name="button-group button-group--tight",
+            ),
+            rx.el.input(type="hidden", name="hold-action", value=rx.cond(hold, "lift", "set")),
+            key=S.form_key.to(str) + "hold",
+            on_submit=S.save_legal_hold,
+            reset_on_submit=False,
+            no_validate=True,
+        ),
+        class_name="disclosure",
+    )
+
+
+def _share_table() -> rx.Component:
+    headers = ["Date", "Shared with", "Recipient", "What", "Why", "Lawful basis", "By"]
+    return rx.cond(
+        S.dp.shares.length() > 0,
+        rx.el.div(
+            rx.el.table(
+                rx.el.thead(rx.el.tr(*[rx.el.th(h, scope="col") for h in headers])),
+                rx.el.tbody(rx.foreach(S.dp.shares, lambda r: rx.el.tr(
+                    *[rx.el.td(c, data_label=h) for h, c in zip(headers, [
+                        r.shared_on, r.recipient_type, r.recipient,
+                        rx.fragment(r.categories, rx.cond(
+                            r.detail != "", rx.el.span(rx.cond(r.categories != "", "; ", ""),
+                                                       r.detail))),
+                        r.reason, r.lawful_basis, r.shared_by,
+                    ], strict=True)]
+                ))),
+                class_name="table table--stack",
+            ),
+            class_name="table-wrap",
+        ),
+        rx.el.p("Nothing has been shared outside the team yet.", class_name="hint"),
+    )
+
+
+def sharing_section() -> rx.Component:
+    """The "Sharing log" section, with the legal-hold control for leads."""
+    return rx.el.section(
+        rx.el.h2("Sharing log", id="sharing", tab_index=-1),
+        rx.cond(
+            S.dp,
+            rx.fragment(
+                _messages(),
+                rx.el.p("Record every time information about this child is shared outside "
+                        "the team: what, why, with whom and on what lawful basis.",
+                        class_name="hint"),
+                _share_table(),
+                rx.cond(S.dp.can_share, _share_form()),
+                rx.cond(S.dp.can_hold, _hold_form()),
+            ),
+            rx.el.p("Loading…", class_name="hint"),
+        ),
+        class_name="section case-section",
+        aria_labelledby="sharing",
+        on_mount=S.load,
+    )

@@ -1,0 +1,157 @@
+"""/cases/new: staff log an inbound notification from another LA, or a new-to-country child."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from ... import routes
+from ...components import forms
+from ...components.layout import page
+from ...db import session_scope
+from ...domain import Role
+from ...errors import ServiceError, ValidationFailed
+from ...services.casework import case_file as casework
+from ...state.auth import AuthState
+
+INTAKE_ROLES = frozenset({Role.ADMIN, Role.OFFICER, Role.LEAD})
+MAX_VALUE = 4000
+
+
+class CaseNewState(AuthState):
+    values: dict[str, str] = {}
+    errors: dict[str, str] = {}
+    error_list: list[list[str]] = []
+    problem: str = ""
+    form_key: int = 0
+
+    @rx.event
+    def load(self):
+        self.values, self.errors, self.error_list = {}, {}, []
+        self.problem = ""
+        self.form_key += 1
+        _actor, redirect = self._page_guard(*INTAKE_ROLES)
+        return redirect
+
+    @rx.event
+    def submit_form(self, form_data: dict):
+        actor = self._actor()
+        if actor is None:
+            return rx.redirect(routes.LOGIN)
+        if actor.role not in INTAKE_ROLES:
+            return rx.redirect(routes.BOARD)
+        data = {
+            str(k)[:60]: ("" if v is None else str(v)).strip()[:MAX_VALUE]
+            for k, v in (form_data.items() if isinstance(form_data, dict) else ())
+        }
+        self.values, self.problem = data, ""
+        try:
+            with session_scope() as session:
+                reference = casework.log_inbound(session, actor=actor, form=data).reference
+        except ValidationFailed as exc:
+            self.error_list = [[e.field, e.message] for e in exc.errors]
+            self.errors = {}
+            for e in exc.errors:
+                self.errors.setdefault(e.field, e.message)
+            return rx.call_script(forms.FOCUS_ERROR_SUMMARY)
+        except ServiceError as exc:
+            self.problem = str(exc)
+            return rx.call_script("window.scrollTo(0, 0)")
+        self.values, self.errors, self.error_list = {}, {}, []
+        return rx.redirect(routes.case_url(reference))
+
+
+S = CaseNewState
+
+
+def _section(title: str, *children: rx.Component) -> rx.Component:
+    return rx.el.section(rx.el.h2(title), *children, class_name="section")
+
+
+def _form() -> rx.Component:
+    return rx.el.form(
+        _section(
+            "Where it came from",
+            forms.radios("source_type", "Where did this referral come from?",
+                         casework.INBOUND_SOURCES, S.values, S.errors, inline=False),
+            rx.el.div(
+                forms.text_field("la_name", "Local authority that notified us", S.values,
+                                 S.errors, hint="Needed for a notification from another local "
+                                 "authority"),
+                forms.text_field("la_code", "DfE LA code (optional)", S.values, S.errors,
+                                 width="input--w10", hint="3 digits, for example 384"),
+                class_name="grid-2",
+            ),
+            forms.date_field("received_on", "Date received", S.values, S.errors),
+        ),
+        _section(
+            "The child",
+            rx.el.div(
+                forms.text_field("first_name", "First name", S.values, S.errors),
+                forms.text_field("last_name", "Last name", S.values, S.errors),
+                class_name="grid-2",
+            ),
+            forms.date_field("date_of_birth", "Date of birth", S.values, S.errors),
+            forms.radios("sex", "Sex", casework.SEX_CHOICES, S.values, S.errors),
+            forms.text_field("upn", "UPN (optional)", S.values, S.errors, width="input--w10",
+                             hint="Unique pupil number, if the other LA gave one"),
+        ),
+        _section(
+            "Where the child is believed to live",
+            forms.text_field("line1", "Address", S.values, S.errors,
+                             hint="Building and street"),
+            rx.el.div(
+                forms.text_field("town", "Town or city", S.values, S.errors),
+                forms.text_field("postcode", "Postcode", S.values, S.errors,
+                                 width="input--w10"),
+                class_name="grid-2",
+            ),
+        ),
+        _section(
+            "Parent or carer",
+            rx.el.div(
+                forms.text_field("parent_name", "Parent or carer's name", S.values, S.errors),
+                forms.text_field("parent_phone", "Parent or carer's phone number (optional)",
+                                 S.values, S.errors, input_type="tel"),
+                class_name="grid-2",
+            ),
+        ),
+        _section(
+            "What we have been told",
+            forms.textarea_field("summary", "Summary", S.values, S.errors, rows=5,
+                                 hint="What the other LA or partner said, including any "
+                                 "safeguarding concerns and the last school attended."),
+        ),
+        rx.el.div(
+            rx.el.button("Log referral", type="submit", class_name="button"),
+            rx.el.a("Cancel", href=routes.BOARD, class_name="button-group__link"),
+            class_name="button-group",
+        ),
+        key=S.form_key.to(str),
+        on_submit=S.submit_form,
+        reset_on_submit=False,
+        no_validate=True,
+    )
+
+
+@rx.page(route=routes.CASE_NEW, title="Log an inbound referral – Children Missing Education",
+         on_load=S.load)
+def case_new_page() -> rx.Component:
+    return page(
+        forms.error_summary(S.error_list),
+        rx.cond(
+            S.problem != "",
+            rx.el.div(
+                rx.el.h2("There is a problem", class_name="notification__title"),
+                rx.el.div(S.problem, class_name="notification__body"),
+                class_name="notification notification--problem",
+                role="alert",
+            ),
+        ),
+        rx.el.span("Children missing education", class_name="caption"),
+        rx.el.h1("Log an inbound notification or new-to-country referral"),
+        rx.el.p("Use this when another local authority tells us a child has moved into Leeds, "
+                "or a child new to the country needs a school place. It opens a case in New "
+                "referral.", class_name="lead"),
+        rx.cond(S.user_role != "", _form()),
+        narrow=True,
+    )

@@ -1,0 +1,145 @@
+"""/referrals/[ref]: one of the school's submitted referrals."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from ... import routes
+from ...components.layout import page
+from ...db import session_scope
+from ...domain import Role
+from ...errors import NotFound
+from ...permissions import CASE_VIEWERS
+from ...services.intake import referrals
+from ...services.intake.referrals import ReferralView
+from ...state.auth import AuthState
+
+
+class ReferralDetailState(AuthState):
+    view: ReferralView | None = None
+    not_found: bool = False
+
+    def _reference(self) -> str:
+        path = str(self.router.url.path or "").rstrip("/")
+        return path.rsplit("/", 1)[-1][:16]
+
+    @rx.event
+    def load(self):
+        self.view, self.not_found = None, False
+        actor, redirect = self._page_guard(Role.SCHOOL, *CASE_VIEWERS)
+        if redirect:
+            return redirect
+        try:
+            with session_scope() as session:
+                self.view = referrals.view_referral(
+                    session, actor=actor, reference=self._reference()
+                )
+        except NotFound:
+            self.not_found = True
+        return None
+
+
+def _summary_row(key: str, value) -> rx.Component:
+    return rx.el.div(rx.el.dt(key), rx.el.dd(value), class_name="summary-list__row")
+
+
+def _details(v: rx.Var) -> rx.Component:
+    return rx.fragment(
+        rx.el.span(v.school_name, class_name="caption"),
+        rx.el.h1("Referral ", v.reference),
+        rx.el.p(
+            rx.el.strong(v.status, class_name="tag"),
+            rx.cond(v.late, rx.el.span(" ", rx.el.strong("Submitted after 4 weeks",
+                                                         class_name="tag tag--red"))),
+            rx.cond(v.outside_csa, rx.el.span(" ", rx.el.strong(
+                "Outside compulsory school age", class_name="tag tag--yellow"))),
+        ),
+        rx.cond(
+            v.return_note != "",
+            rx.el.div(
+                rx.el.h2("More information needed", class_name="notification__title"),
+                rx.el.div(
+                    rx.el.p("The CME team says:"),
+                    rx.el.p(v.return_note, class_name="pre-line"),
+                    rx.cond(
+                        v.draft_id != "",
+                        rx.el.a(
+                            "Add the information and resubmit",
+                            href=routes.REFERRAL_NEW + "?draft=" + v.draft_id,
+                            class_name="button",
+                        ),
+                    ),
+                    class_name="notification__body",
+                ),
+                class_name="notification",
+                role="region",
+                aria_label="More information needed",
+            ),
+        ),
+        rx.cond(
+            v.outcome != "",
+            rx.el.div(
+                rx.el.h2("Outcome", class_name="notification__title"),
+                rx.el.div(
+                    rx.el.p(v.outcome),
+                    rx.cond(
+                        v.school_notice != "", rx.el.p(v.school_notice, class_name="pre-line")
+                    ),
+                    class_name="notification__body",
+                ),
+                class_name="notification notification--success",
+                role="region",
+                aria_label="Outcome",
+            ),
+        ),
+        rx.el.h2("Child"),
+        rx.el.dl(
+            _summary_row("Name", v.child_name),
+            _summary_row("Date of birth", v.date_of_birth),
+            _summary_row("UPN", v.upn),
+            _summary_row("Home address", v.home_address),
+            class_name="summary-list",
+        ),
+        rx.el.h2("Absence"),
+        rx.el.dl(
+            _summary_row("Reason for referral", v.category),
+            _summary_row("Date last attended", v.date_last_attended),
+            _summary_row("Date school became aware", v.date_school_aware),
+            _summary_row("Submitted", v.submitted_at),
+            _summary_row("Specific concerns", rx.foreach(v.concerns, lambda c: rx.el.div(c))),
+            class_name="summary-list",
+        ),
+        rx.el.h2("Parents, carers and household"),
+        rx.el.ul(rx.foreach(v.people, lambda p: rx.el.li(p[0], " (", p[1], ") ", p[2]))),
+        rx.el.h2("Enquiries the school made"),
+        rx.el.div(
+            rx.el.table(
+                rx.el.thead(rx.el.tr(*[rx.el.th(h, scope="col") for h in
+                                       ("Enquiry", "Date", "Who", "How", "Result")])),
+                rx.el.tbody(rx.foreach(v.enquiries, lambda e: rx.el.tr(
+                    rx.el.td(e[0], data_label="Enquiry"), rx.el.td(e[1], data_label="Date"),
+                    rx.el.td(e[2], data_label="Who"), rx.el.td(e[3], data_label="How"),
+                    rx.el.td(e[4], data_label="Result"),
+                ))),
+                class_name="table table--stack",
+            ),
+            class_name="table-wrap",
+        ),
+    )
+
+
+@rx.page(route=routes.REFERRAL_DETAIL, title="Referral – Children Missing Education",
+         on_load=ReferralDetailState.load)
+def referral_detail_page() -> rx.Component:
+    s = ReferralDetailState
+    return page(
+        rx.el.p(rx.el.a("Back to your referrals", href=routes.REFERRALS)),
+        rx.cond(
+            s.not_found,
+            rx.fragment(
+                rx.el.h1("Referral not found"),
+                rx.el.p("Check the reference. You can only see your own school's referrals."),
+            ),
+            rx.cond(s.view, _details(s.view.to(ReferralView)), rx.el.p("Loading…")),
+        ),
+    )

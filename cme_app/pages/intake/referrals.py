@@ -1,0 +1,100 @@
+"""/referrals: the school's own referrals with a plain-words status."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from ... import routes
+from ...components.layout import page
+from ...db import session_scope
+from ...domain import Role
+from ...services.intake import referrals
+from ...services.intake.referrals import ReferralRow
+from ...state.auth import AuthState
+
+
+class ReferralsState(AuthState):
+    rows: list[ReferralRow] = []
+    loaded: bool = False
+
+    @rx.event
+    def load(self):
+        self.rows, self.loaded = [], False
+        actor, redirect = self._page_guard(Role.SCHOOL)
+        if redirect:
+            return redirect
+        with session_scope() as session:
+            self.rows = referrals.list_for_school(session, actor=actor)
+        self.loaded = True
+        return None
+
+
+def _status_tag(row: rx.Var) -> rx.Component:
+    return rx.el.strong(
+        row.status,
+        class_name=rx.match(
+            row.status,
+            ("Draft – not sent", "tag tag--grey"),
+            ("More information needed", "tag tag--orange"),
+            ("Closed", "tag tag--green"),
+            "tag",
+        ),
+    )
+
+
+def _row(row: rx.Var) -> rx.Component:
+    return rx.el.tr(
+        rx.el.td(
+            rx.cond(
+                row.is_draft,
+                rx.el.a("Continue draft", rx.el.span(f" for {row.child_name}",
+                        class_name="visually-hidden"), href=routes.REFERRAL_NEW + "?draft="
+                        + row.public_id),
+                rx.el.a(row.reference, href=routes.REFERRALS + "/" + row.reference),
+            ),
+            data_label="Reference",
+        ),
+        rx.el.td(row.child_name, data_label="Child"),
+        rx.el.td(rx.cond(row.submitted_on != "", row.submitted_on, "Not sent"),
+                 data_label="Submitted"),
+        rx.el.td(
+            _status_tag(row),
+            rx.cond(row.late, rx.el.span(" ", rx.el.strong("Late", class_name="tag tag--red"))),
+            data_label="Status",
+        ),
+    )
+
+
+@rx.page(route=routes.REFERRALS, title="Your referrals – Children Missing Education",
+         on_load=ReferralsState.load)
+def referrals_page() -> rx.Component:
+    s = ReferralsState
+    return page(
+        rx.el.h1("Your school's referrals"),
+        rx.el.a("Make a new referral", href=routes.REFERRAL_NEW, class_name="button",
+                role="button"),
+        rx.cond(
+            s.rows.length() > 0,
+            rx.el.div(
+                rx.el.table(
+                    rx.el.caption("Referrals you have made or started, newest first",
+                                  class_name="visually-hidden"),
+                    rx.el.thead(rx.el.tr(
+                        rx.el.th("Reference", scope="col"),
+                        rx.el.th("Child", scope="col"),
+                        rx.el.th("Submitted", scope="col"),
+                        rx.el.th("Status", scope="col"),
+                    )),
+                    rx.el.tbody(rx.foreach(s.rows, _row)),
+                    class_name="table table--stack",
+                ),
+                class_name="table-wrap",
+            ),
+            rx.cond(s.loaded, rx.el.p("Your school has not made any referrals yet.")),
+        ),
+        rx.el.p(
+            "The CME team can take 6 to 8 weeks to complete its checks. You will see the "
+            "status change here as the case moves on.",
+            class_name="hint",
+        ),
+    )

@@ -1,0 +1,1 @@
+"""The school calendar page (/admin/calendar)."""

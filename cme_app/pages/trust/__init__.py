@@ -1,0 +1,1 @@
+"""Sign-in, accounts, the audit log and retention."""

@@ -1,0 +1,253 @@
+"""/login: email and password; staff then enter an authentication code (or set up their
+authenticator app at their first sign-in); then the user's home page."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+import reflex as rx
+
+from ... import routes
+from ...components import forms
+from ...components.layout import page
+from ...components.visits import outbox_login_notice
+from ...db import session_scope
+from ...errors import NotAllowed, ValidationFailed
+from ...models import utcnow
+from ...services.trust import auth, mfa
+from ...state.auth import SIGN_IN_SCRIPT, AuthState
+
+# The sign-in ticket was not exchanged in time (or the connection dropped mid-way).
+SIGN_IN_EXPIRED = "Your sign-in did not finish. Enter your email address and password again."
+FOCUS_CODE = (
+    "window.setTimeout(() => { const c = document.getElementById('code'); if (c) c.focus(); }, 50)"
+)
+PASSWORD_STEP, CODE_STEP, ENROL_STEP = "password", "code", "enrol"
+QR_ALT = (
+    "QR code to add this service to your authenticator app. If you cannot scan it, "
+    "enter the setup key shown below the code instead."
+)
+
+
+class LoginState(AuthState):
+    errors: dict[str, str] = {}
+    error_list: list[list[str]] = []
+    values: dict[str, str] = {}
+    # Which step the page shows; the server decides it, the browser cannot skip a step.
+    step: str = PASSWORD_STEP
+    # Enrolment only: the QR code and the same secret as text, for the user to copy.
+    qr_src: str = ""
+    secret_text: str = ""
+    # Who passed the password step, and when: server-side only, gone after 5 minutes.
+    _pending_user: int = 0
+    _passed_at: float = 0.0
+    _enrol_secret: str = ""
+
+    @rx.event
+    def load(self):
+        self.errors, self.error_list, self.values = {}, [], {}
+        self._forget_pending()
+        actor = self._actor()
+        if actor is not None:
+            return rx.redirect(auth.home_route(actor.role))
+        if self.router.url.query_parameters.get("expired"):
+            self.error_list = [["email", SIGN_IN_EXPIRED]]
+            self.errors = {"email": SIGN_IN_EXPIRED}
+        return None
+
+    @rx.event
+    def go_home(self):
+        actor = self._actor()
+        return rx.redirect(auth.home_route(actor.role) if actor else routes.LOGIN)
+
+    @rx.event
+    def sign_in(self, form_data: dict):
+        email = str(form_data.get("email", ""))[:254] if isinstance(form_data, dict) else ""
+        password = str(form_data.get("password", ""))[:256] if isinstance(form_data, dict) else ""
+        self._forget_pending()
+        self.values = {"email": email}
+        missing = []
+        if not email.strip():
+            missing.append(["email", "Enter your email address"])
+        if not password:
+            missing.append(["password", "Enter your password"])
+        if missing:
+            return self._fail(missing)
+        try:
+            with session_scope() as session:
+                result = auth.sign_in(session, email=email, password=password,
+                                      ip=self._client_ip())
+        except NotAllowed as exc:
+            return self._fail([["email", str(exc)]])
+        self.errors, self.error_list = {}, []
+        if isinstance(result, auth.SignInResult):
+            return self._signed_in(result)
+        # Staff: no session yet. The authentication code (or the app's set-up) comes next.
+        self._pending_user, self._passed_at = result.user_id, result.passed_at.timestamp()
+        if result.enrol:
+            self._enrol_secret = mfa.new_secret()
+            self.qr_src = mfa.qr_svg_data_uri(self._enrol_secret, auth.normalise_email(email))
+            self.secret_text = mfa.grouped(self._enrol_secret)
+            self.step = ENROL_STEP
+        else:
+            self.step = CODE_STEP
+        return rx.call_script(FOCUS_CODE)
+
+    @rx.event
+    def submit_code(self, form_data: dict):
+        code = str(form_data.get("code", ""))[:40] if isinstance(form_data, dict) else ""
+        passed_at = datetime.fromtimestamp(self._passed_at, tz=UTC)
+        if not self._pending_user or utcnow() - passed_at > timedelta(
+            minutes=mfa.PASSWORD_STEP_MINUTES
+        ):
+            self._forget_pending()
+            return self._fail([["email", mfa.STEP_EXPIRED]])
+        try:
+            with session_scope() as session:
+                if self.step == ENROL_STEP:
+                    result = mfa.confirm_enrolment(
+                        session, user_id=self._pending_user, passed_at=passed_at,
+                        secret=self._enrol_secret, code=code, ip=self._client_ip(),
+                    )
+                else:
+                    result = mfa.complete_sign_in(
+                        session, user_id=self._pending_user, passed_at=passed_at, code=code,
+                        ip=self._client_ip(),
+                    )
+        except ValidationFailed as exc:
+            return self._fail([[e.field, e.message] for e in exc.errors])
+        except NotAllowed as exc:
+            if str(exc) == mfa.STEP_EXPIRED:
+                self._forget_pending()
+                return self._fail([["email", str(exc)]])
+            return self._fail([["code", str(exc)]])
+        self._forget_pending()
+        self.errors, self.error_list = {}, []
+        return self._signed_in(result)
+
+    @rx.event
+    def start_again(self):
+        """Back to email and password (someone else signing in, or no app to hand)."""
+        self._forget_pending()
+        self.errors, self.error_list, self.values = {}, [], {}
+
+    def _forget_pending(self) -> None:
+        self._pending_user, self._passed_at, self._enrol_secret = 0, 0.0, ""
+        if (self.step, self.qr_src, self.secret_text) != (PASSWORD_STEP, "", ""):
+            self.step, self.qr_src, self.secret_text = PASSWORD_STEP, "", ""
+
+    def _signed_in(self, result: auth.SignInResult):
+        self.user_name, self.user_role = result.actor.name, str(result.actor.role)
+        # The page reloads signed in and `load` sends the user home; outbox.js sends any
+        # visits left on this phone by a session that ended as soon as it loads.
+        return rx.call_script(SIGN_IN_SCRIPT.format(ticket=json.dumps(result.ticket)))
+
+    def _fail(self, errors: list[list[str]]):
+        self.error_list = errors
+        self.errors = {field: message for field, message in errors}
+        return rx.call_script(forms.FOCUS_ERROR_SUMMARY)
+
+
+def _password_form(s) -> rx.Component:
+    return rx.fragment(
+        rx.el.h1("Sign in"),
+        rx.el.p(
+            "Schools use this service to refer a child missing education to the local authority "
+            "and follow the referral. CME officers and team leads use it to trace the child."
+        ),
+        rx.el.form(
+            forms.text_field("email", "Email", s.values, s.errors, input_type="email",
+                             autocomplete="username", width="input--w20"),
+            forms.text_field("password", "Password", s.values, s.errors,
+                             input_type="password", autocomplete="current-password",
+                             width="input--w20"),
+            rx.el.button("Sign in", type="submit", class_name="button"),
+            on_submit=LoginState.sign_in,
+            reset_on_submit=False,
+            no_validate=True,
+        ),
+        rx.el.p(
+            "Forgotten your password? Ask your local authority CME team to reset it.",
+            class_name="hint",
+        ),
+    )
+
+
+def _code_form(s, hint: str) -> rx.Component:
+    return rx.el.form(
+        forms.text_field("code", "Authentication code", s.values, s.errors, hint=hint,
+                         autocomplete="one-time-code", width="input--w10",
+                         input_mode="numeric"),
+        rx.el.button("Continue", type="submit", class_name="button"),
+        on_submit=LoginState.submit_code,
+        reset_on_submit=True,
+        no_validate=True,
+    )
+
+
+def _start_again() -> rx.Component:
+    return rx.el.p(
+        rx.el.button("Sign in as someone else", type="button",
+                     class_name="link-button link-button--body",
+                     on_click=LoginState.start_again),
+    )
+
+
+def _code_step(s) -> rx.Component:
+    return rx.fragment(
+        rx.el.h1("Enter your authentication code"),
+        rx.el.p("Open the authenticator app on your phone and enter the 6-digit code it shows "
+                "for Leeds CME."),
+        _code_form(s, "Each code works once. A new one appears every 30 seconds."),
+        rx.el.p(
+            "Lost your phone or changed your app? Ask an administrator to reset your "
+            "authentication app.",
+            class_name="hint",
+        ),
+        _start_again(),
+    )
+
+
+def _enrol_step(s) -> rx.Component:
+    return rx.fragment(
+        rx.el.h1("Set up your authenticator app"),
+        rx.el.p("Staff sign in with a password and a code from an authenticator app on their "
+                "phone, such as Microsoft Authenticator or Google Authenticator."),
+        rx.el.ol(
+            rx.el.li("Open the app and choose to add an account."),
+            rx.el.li("Scan this QR code, or enter the setup key below."),
+            rx.el.li("Enter the 6-digit code the app then shows."),
+            class_name="mfa-steps",
+        ),
+        rx.el.img(src=s.qr_src, alt=QR_ALT, width="205", height="205", class_name="mfa-qr"),
+        rx.el.p("Setup key (if you cannot scan the code):", class_name="label",
+                id="setup-key-label"),
+        rx.el.p(rx.el.code(s.secret_text, id="setup-key", aria_labelledby="setup-key-label"),
+                class_name="mfa-key"),
+        _code_form(s, "The 6-digit code from your authenticator app."),
+        _start_again(),
+    )
+
+
+@rx.page(route=routes.LOGIN, title="Sign in – Children Missing Education",
+         on_load=LoginState.load)
+def login_page() -> rx.Component:
+    s = LoginState
+    return page(
+        forms.error_summary(s.error_list),
+        outbox_login_notice(),
+        rx.match(
+            s.step,
+            (CODE_STEP, _code_step(s)),
+            (ENROL_STEP, _enrol_step(s)),
+            _password_form(s),
+        ),
+        narrow=True,
+        signed_in=False,
+    )
+
+
+@rx.page(route="/", title="Children Missing Education", on_load=LoginState.go_home)
+def index_page() -> rx.Component:
+    return page(rx.el.p("Loading…"), signed_in=False)

@@ -1,0 +1,170 @@
+"""/retention: the destruction list for lead (and DPO/auditor, read-only) review (SC-21).
+
+Approving only records the lead's decision; `cme-app retention destroy --approved` destroys.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import reflex as rx
+
+from ... import routes
+from ...components.layout import page
+from ...db import session_scope
+from ...domain import Role
+from ...errors import ServiceError, ValidationFailed
+from ...services.casework.lifecycle import LONDON
+from ...services.trust import retention
+from ...services.trust.retention import ListedItem
+from ...state.auth import AuthState
+
+REVIEWERS = (Role.LEAD, Role.AUDITOR)
+
+
+def _today():
+    return datetime.now(LONDON).date()
+
+
+class RetentionState(AuthState):
+    items: list[ListedItem] = []
+    held: list[ListedItem] = []
+    rules: list[list[str]] = []
+    can_approve: bool = False
+    loaded: bool = False
+    message: str = ""
+    problem: str = ""
+
+    def _show(self, actor) -> None:
+        with session_scope() as session:
+            self.items = retention.destruction_list(session, actor=actor, today=_today())
+            self.held = retention.held_past_date(session, actor=actor, today=_today())
+        self.rules = [[r.label, f"{r.years} year{'s' if r.years != 1 else ''} after "
+                       f"{r.starts}"] for r in retention.schedule()]
+        self.can_approve = actor.role == Role.LEAD
+        self.loaded = True
+
+    @rx.event
+    def load(self):
+        self.items, self.held, self.rules = [], [], []
+        self.can_approve, self.loaded, self.message, self.problem = False, False, "", ""
+        actor, redirect = self._page_guard(*REVIEWERS)
+        if redirect:
+            return redirect
+        self._show(actor)
+        return None
+
+    @rx.event
+    def approve(self, record_class: str, record_id: int):
+        actor = self._actor()
+        self.message, self.problem = "", ""
+        if actor is None:
+            return rx.redirect(routes.LOGIN)
+        if actor.role != Role.LEAD:
+            self.problem = "Only a team lead can approve destruction."
+            return None
+        record_class = str(record_class or "")[:30]
+        if not isinstance(record_id, int) or isinstance(record_id, bool):
+            self.problem = "Choose an item from the list."
+            return None
+        try:
+            with session_scope() as session:
+                retention.approve(session, actor=actor, items=[[record_class, record_id]],
+                                  today=_today())
+        except ValidationFailed:
+            self.problem = "Choose an item from the list."
+        except ServiceError as exc:
+            self.problem = str(exc)
+        else:
+            self.message = ("Approved for destruction. It is destroyed the next time the "
+                            "system administrator runs the destruction step.")
+        self._show(actor)
+        return None
+
+
+S = RetentionState
+
+
+def _item_row(i: rx.Var) -> rx.Component:
+    return rx.el.tr(
+        rx.el.td(rx.cond(i.record_class == retention.CLOSED_CASE,
+                         rx.el.a(i.reference, href="/cases/" + i.reference), i.reference),
+                 data_label="Record"),
+        rx.el.td(i.label, data_label="Class"),
+        rx.el.td(i.reason, data_label="Why"),
+        rx.el.td(i.due_label, data_label="Due for destruction"),
+        rx.el.td(
+            rx.cond(
+                i.approved,
+                rx.el.strong("Approved", class_name="tag tag--green"),
+                rx.cond(
+                    S.can_approve,
+                    rx.el.button("Approve", rx.el.span(" ", i.reference,
+                                                       class_name="visually-hidden"),
+                                 type="button", class_name="button button--secondary",
+                                 on_click=S.approve(i.record_class, i.record_id)),
+                    rx.el.span("Waiting for a lead", class_name="hint"),
+                ),
+            ),
+            data_label="Decision",
+        ),
+    )
+
+
+def _held_row(i: rx.Var) -> rx.Component:
+    return rx.el.tr(
+        rx.el.td(rx.el.a(i.reference, href="/cases/" + i.reference), data_label="Record"),
+        rx.el.td(rx.el.strong("Legal hold", class_name="tag tag--purple"), data_label="Status"),
+        rx.el.td(i.due_label, data_label="Would have been due"),
+    )
+
+
+def _table(caption: str, headers: list[str], rows: rx.Var, row, empty: str) -> rx.Component:
+    return rx.cond(
+        rows.length() > 0,
+        rx.el.div(
+            rx.el.table(
+                rx.el.caption(caption, class_name="table__caption"),
+                rx.el.thead(rx.el.tr(*[rx.el.th(h, scope="col") for h in headers])),
+                rx.el.tbody(rx.foreach(rows, row)),
+                class_name="table table--stack",
+            ),
+            class_name="table-wrap",
+        ),
+        rx.el.p(empty, class_name="hint"),
+    )
+
+
+def _body() -> rx.Component:
+    return rx.fragment(
+        rx.cond(S.problem != "", rx.el.div(
+            rx.el.p(S.problem, class_name="notification__heading"),
+            class_name="notification notification--problem", role="alert")),
+        rx.cond(S.message != "", rx.el.div(
+            rx.el.p(S.message, class_name="notification__heading"),
+            class_name="notification notification--success", role="status")),
+        rx.el.p("Records past the end of their retention period. Nothing is deleted "
+                "automatically: a team lead approves each item, and destruction is a separate "
+                "step run by the system administrator. Cases under legal hold are never listed.",
+                class_name="lead-para"),
+        rx.el.h2("Destruction list"),
+        _table("Records due for destruction",
+               ["Record", "Class", "Why", "Due for destruction", "Decision"], S.items,
+               _item_row, "No records are due for destruction."),
+        rx.el.h2("Kept under legal hold"),
+        _table("Past their date but kept under legal hold",
+               ["Record", "Status", "Would have been due"], S.held, _held_row,
+               "No case past its date is under legal hold."),
+        rx.el.h2("Retention schedule"),
+        rx.el.dl(rx.foreach(S.rules, lambda r: rx.el.div(
+            rx.el.dt(r[0]), rx.el.dd(r[1]), class_name="summary-list__row")),
+            class_name="summary-list"),
+    )
+
+
+@rx.page(route=routes.RETENTION, title="Retention – Children Missing Education", on_load=S.load)
+def retention_page() -> rx.Component:
+    return page(
+        rx.el.h1("Retention and destruction"),
+        rx.cond(S.loaded, _body(), rx.el.p("Loading…")),
+    )

@@ -1,0 +1,1 @@
+"""Reporting: the team lead's dashboard and exports."""

@@ -1,0 +1,205 @@
+"""School-day and working-day arithmetic (BR-L17, SC-23). Framework-free.
+
+School days: weekdays inside a term period that are neither bank holidays nor non-teaching
+(INSET) days. Working days: weekdays that are not bank holidays; school holidays count.
+Bank holidays are England's from the `holidays` package (England and Wales share one list).
+
+Build one `SchoolCalendar` per request/render and reuse it: lookups are set/bisect based.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from collections.abc import Iterable, Mapping
+from datetime import date, timedelta
+from functools import lru_cache
+
+import holidays
+from sqlmodel import Session, select
+
+from ...models.calendar import NonTeachingDay, TermPeriod
+
+__all__ = ["CalendarNotSeeded", "SchoolCalendar", "academic_year_of", "load_calendar"]
+
+
+class CalendarNotSeeded(LookupError):
+    """A school-day question was asked about a date with no term dates on record."""
+
+    def __init__(self, d: date, covered: list[tuple[date, date]]) -> None:
+        spans = ", ".join(f"{a.isoformat()} to {b.isoformat()}" for a, b in covered) or "none"
+        super().__init__(
+            f"No term dates for {d.isoformat()} (covered: {spans}); "
+            "add the school year's term dates in /admin/calendar"
+        )
+        self.date = d
+
+
+def academic_year_of(d: date) -> int:
+    """The calendar year the school year containing `d` starts in (1 Sep to 31 Aug)."""
+    return d.year if d.month >= 9 else d.year - 1
+
+
+@lru_cache(maxsize=64)
+def _england_bank_holidays(year: int) -> dict[date, str]:
+    # Static per year, so cache across calendars; ENG == WLS in the package.
+    return dict(holidays.country_holidays("GB", subdiv="ENG", years=year))
+
+
+class SchoolCalendar:
+    def __init__(
+        self,
+        terms: Iterable[tuple[date, date]],
+        non_teaching_days: Mapping[date, str] | None = None,
+        bank_holidays: Mapping[date, str] | None = None,
+    ) -> None:
+        """`bank_holidays` overrides the package's list (tests, or a one-off LA closure list)."""
+        self._terms = sorted((s, e) for s, e in terms if s <= e)
+        self.non_teaching_days: dict[date, str] = dict(non_teaching_days or {})
+        self._fixed_bank_holidays = dict(bank_holidays) if bank_holidays is not None else None
+
+        years = {academic_year_of(d) for span in self._terms for d in span}
+        self._covered = _merge_year_spans(years)
+
+        school_days: list[int] = []
+        for start, end in self._terms:
+            d = start
+            while d <= end:
+                if (
+                    d.weekday() < 5
+                    and not self.is_bank_holiday(d)
+                    and d not in self.non_teaching_days
+                ):
+                    school_days.append(d.toordinal())
+                d += timedelta(days=1)
+        # Overlapping periods would duplicate days; dedupe before sorting.
+        self._school_days = sorted(set(school_days))
+        self._school_day_set = frozenset(self._school_days)
+        self._working_days: dict[int, list[int]] = {}
+
+    # ----- coverage -------------------------------------------------------------------
+
+    @property
+    def covered_spans(self) -> list[tuple[date, date]]:
+        """Inclusive (1 Sep, 31 Aug) spans of the school years that have term dates."""
+        return list(self._covered)
+
+    def covers(self, d: date) -> bool:
+        return any(a <= d <= b for a, b in self._covered)
+
+    def _require_covered(self, first: date, last: date) -> None:
+        # Every date in [first, last] must sit in one contiguous covered span, so a walk
+        # never silently skips an unseeded school year.
+        for a, b in self._covered:
+            if a <= first <= b:
+                if last > b:
+                    raise CalendarNotSeeded(b + timedelta(days=1), self._covered)
+                return
+        raise CalendarNotSeeded(first, self._covered)
+
+    # ----- day classification ---------------------------------------------------------
+
+    def bank_holiday_name(self, d: date) -> str | None:
+        if self._fixed_bank_holidays is not None:
+            return self._fixed_bank_holidays.get(d)
+        return _england_bank_holidays(d.year).get(d)
+
+    def is_bank_holiday(self, d: date) -> bool:
+        return self.bank_holiday_name(d) is not None
+
+    def is_school_day(self, d: date) -> bool:
+        self._require_covered(d, d)
+        return d.toordinal() in self._school_day_set
+
+    def is_working_day(self, d: date) -> bool:
+        return d.weekday() < 5 and not self.is_bank_holiday(d)
+
+    # ----- school-day arithmetic --------------------------------------------------------
+
+    def add_school_days(self, d: date, n: int) -> date:
+        """The nth school day strictly after `d` (n=0 returns `d` unchanged)."""
+        _check_n(n)
+        if n == 0:
+            return d
+        i = bisect_right(self._school_days, d.toordinal()) + n - 1
+        if i >= len(self._school_days):
+            # Runs off the end of the seeded years: report the first unseeded date.
+            first = d + timedelta(days=1)
+            self._require_covered(first, first)
+            end = next(b for a, b in self._covered if a <= first <= b)
+            raise CalendarNotSeeded(end + timedelta(days=1), self._covered)
+        result = date.fromordinal(self._school_days[i])
+        self._require_covered(d + timedelta(days=1), result)
+        return result
+
+    def nth_school_day_of_absence(self, last_attended: date, n: int) -> date:
+        """Date of the nth school day missed after the last attendance (SC-23)."""
+        if n < 1:
+            raise ValueError("n must be at least 1")
+        return self.add_school_days(last_attended, n)
+
+    def school_days_between(self, start: date, end: date) -> int:
+        """School days in (start, end]: days missed after last attending `start`, up to `end`."""
+        if end <= start:
+            return 0
+        self._require_covered(start + timedelta(days=1), end)
+        return bisect_right(self._school_days, end.toordinal()) - bisect_right(
+            self._school_days, start.toordinal()
+        )
+
+    # ----- working-day arithmetic -------------------------------------------------------
+
+    def _working_days_in(self, year: int) -> list[int]:
+        days = self._working_days.get(year)
+        if days is None:
+            d, days = date(year, 1, 1), []
+            while d.year == year:
+                if self.is_working_day(d):
+                    days.append(d.toordinal())
+                d += timedelta(days=1)
+            self._working_days[year] = days
+        return days
+
+    def add_working_days(self, d: date, n: int) -> date:
+        """The nth working day strictly after `d` (n=0 returns `d` unchanged)."""
+        _check_n(n)
+        if n == 0:
+            return d
+        year = d.year
+        days = self._working_days_in(year)
+        i = bisect_right(days, d.toordinal()) + n - 1
+        while i >= len(days):
+            i -= len(days)
+            year += 1
+            days = self._working_days_in(year)
+        return date.fromordinal(days[i])
+
+    def working_days_between(self, start: date, end: date) -> int:
+        """Working days in (start, end]."""
+        if end <= start:
+            return 0
+        total = 0
+        for year in range(start.year, end.year + 1):
+            days = self._working_days_in(year)
+            total += bisect_right(days, end.toordinal()) - bisect_right(days, start.toordinal())
+        return total
+
+
+def _check_n(n: int) -> None:
+    if n < 0:
+        raise ValueError("n must be zero or more")
+
+
+def _merge_year_spans(years: set[int]) -> list[tuple[date, date]]:
+    spans: list[tuple[date, date]] = []
+    for y in sorted(years):
+        if spans and spans[-1][1] == date(y, 8, 31):
+            spans[-1] = (spans[-1][0], date(y + 1, 8, 31))
+        else:
+            spans.append((date(y, 9, 1), date(y + 1, 8, 31)))
+    return spans
+
+
+def load_calendar(session: Session) -> SchoolCalendar:
+    terms = [(t.starts_on, t.ends_on) for t in session.exec(select(TermPeriod)).all()]
+    closures = {n.on: n.reason for n in session.exec(select(NonTeachingDay)).all()}
+    return SchoolCalendar(terms=terms, non_teaching_days=closures)

@@ -1,0 +1,390 @@
+"""Reading the audit trail (issue 5): the /audit search, and "who has accessed this child's
+record" with its CSV for a subject access request. For the DPO (auditor) and team leads only;
+every search and export is itself audited. Children are picked by case reference or child id,
+never by name, so names never reach a filter or the log."""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import re
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func
+from sqlmodel import Session, col, select
+
+from ...domain import Role
+from ...errors import FieldError, ValidationFailed
+from ...models import AuditEvent, Case, Child, User
+from ...permissions import Actor, require_role
+from ..reporting.reports import safe_cell
+from . import audit, purpose
+
+AUDIT_READERS = (Role.AUDITOR, Role.LEAD)
+UK = ZoneInfo("Europe/London")
+PAGE_SIZE = 50
+MAX_PAGE_SIZE = 200
+MAX_PAGE = 100_000
+REFERENCE = re.compile(r"^CME-\d{4}-\d{5}$")
+
+# Every action the services write, in plain words. The Action filter offers exactly these.
+ACTION_LABELS = {
+    "auth.sign_in": "Signed in",
+    "auth.sign_out": "Signed out",
+    "user.created": "Created a user",
+    "user.list": "Listed accounts",
+    "user.disabled": "Disabled an account",
+    "user.enabled": "Enabled an account",
+    "user.password_reset": "Reset a password",
+    "auth.mfa_reset": "Reset an authentication app",
+    "school.added": "Added a school",
+    "referral.draft_saved": "Saved a referral draft",
+    "referral.draft_open": "Opened a referral draft",
+    "referral.submitted": "Submitted a referral",
+    "referral.resubmitted": "Resubmitted a referral",
+    "referral.submit_repeated": "Sent an already stored referral again",
+    "referral.returned": "Returned a referral to the school",
+    "referral.list": "Listed referrals",
+    "referral.view": "Viewed a referral",
+    "referral.inbound_logged": "Logged an inbound referral",
+    "case.list": "Viewed the board",
+    "case.viewed": "Viewed a case",
+    "case.export": "Exported open cases",
+    "case.moved": "Moved a case",
+    "case.triaged": "Triaged a case",
+    "case.risk_overridden": "Overrode a case's risk",
+    "case.allocated": "Allocated a case",
+    "case.closure_proposed": "Proposed closing a case",
+    "case.closed": "Closed a case",
+    "case.reopened": "Reopened a case",
+    "case.safeguarding_recorded": "Recorded a safeguarding contact",
+    "case.enquiry_logged": "Logged an enquiry",
+    "case.visit_recorded": "Recorded a visit",
+    "case.visit_safety_changed": "Changed visit safety markers",
+    "case.la_notified": "Notified another local authority",
+    "case.la_response_recorded": "Recorded another authority's reply",
+    "case.overseas_recorded": "Recorded overseas verification",
+    "case.linked": "Linked a household case",
+    "visits.list_viewed": "Viewed their visit list",
+    "visit.checked_in": "Started a visit",
+    "visit.recorded": "Recorded a visit",
+    "visit.checked_out": "Ended a visit",
+    "visit.synced": "Sent a visit from a phone",
+    "visit.flagged": "Visit flagged for review",
+    "visit.flag_reviewed": "Reviewed a flagged visit",
+    "visit.overdue_buddy_alerted": "Overdue visit: buddy alerted",
+    "visit.overdue_lead_alerted": "Overdue visit: leads alerted",
+    "visit.alert_resolved": "Marked an officer safe",
+    "dashboard.view": "Viewed the dashboard",
+    "notification.created": "Notification created",
+    "notification.email_sent": "Email sent",
+    "notification.email_failed": "Email failed",
+    "notification.preferences_changed": "Changed notification choices",
+    "notification.team_rules_changed": "Changed the team's notification rules",
+    "notification.duty_officer_changed": "Changed the duty officer",
+    "audit.searched": "Searched the audit log",
+    "audit.exported": "Exported a child's access record",
+}
+OUTCOME_LABELS = {
+    "ok": "Done",
+    "not_found": "Not found",
+    "refused": "Refused",
+    "throttled": "Refused: too many attempts",
+    "failed": "Failed",
+    "purpose_required": "Asked for a purpose",
+}
+CSV_HEADER = ["Who", "Role", "When (UTC)", "Action", "Record", "Purpose", "IP address"]
+
+
+@dataclass(frozen=True)
+class AuditRow:
+    id: int
+    when: str  # UK time, "28 Nov 2026 10:31"
+    when_utc: str  # ISO 8601, UTC
+    who: str
+    role: str
+    action: str  # plain words
+    action_code: str
+    record: str  # "Case CME-2026-00042"
+    outcome: str
+    purpose: str
+    ip: str
+
+
+@dataclass(frozen=True)
+class AuditPage:
+    rows: list[AuditRow]
+    page: int
+    pages: int
+    total: int
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Checked filters, as plain values that can go in an audit event's detail."""
+
+    child_id: int | None = None
+    user_id: int | None = None
+    action: str | None = None
+    date_from: date | None = None
+    date_to: date | None = None
+
+    def detail(self) -> dict[str, Any]:
+        return {
+            k: (v.isoformat() if isinstance(v, date) else v)
+            for k, v in self.__dict__.items()
+            if v is not None
+        }
+
+
+# ---- validation ---------------------------------------------------------------------------
+
+
+def _int(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    text = str(value).strip()
+    return int(text) if text.isdigit() and len(text) <= 12 else None
+
+
+def _day(value: Any) -> date | None:
+    if isinstance(value, datetime):
+        return None
+    if isinstance(value, date):
+        return value
+    text = str(value).strip()
+    try:
+        return date.fromisoformat(text) if len(text) == 10 else None
+    except ValueError:
+        return None
+
+
+def _blank(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def resolve_child(session: Session, value: Any) -> int | None:
+    """A child id from a case reference (CME-2026-00042) or a child id; None if there is no
+    such child."""
+    text = str(value).strip().upper()[:20]
+    if REFERENCE.match(text):
+        return session.exec(select(Case.child_id).where(Case.reference == text)).first()
+    number = _int(value)
+    if number is None:
+        return None
+    return number if session.get(Child, number) is not None else None
+
+
+def check_filters(
+    session: Session,
+    *,
+    child_id: Any = None,
+    user_id: Any = None,
+    action: Any = None,
+    date_from: Any = None,
+    date_to: Any = None,
+) -> Filters:
+    """Every filter checked, every problem reported at once (field names match the form)."""
+    errors: list[FieldError] = []
+    child = user = day_from = day_to = None
+    if not _blank(child_id):
+        child = resolve_child(session, child_id)
+        if child is None:
+            errors.append(FieldError(
+                "child", "Enter a case reference like CME-2026-00042 or a child's id number"
+            ))
+    if not _blank(user_id):
+        user = _int(user_id)
+        if user is None or session.get(User, user) is None:
+            errors.append(FieldError("user", "Select a user from the list"))
+            user = None
+    if not _blank(action) and action not in ACTION_LABELS:
+        errors.append(FieldError("action", "Select an action from the list"))
+    dates = (("date_from", date_from, "From date"), ("date_to", date_to, "To date"))
+    for name, raw, label in dates:
+        if _blank(raw):
+            continue
+        parsed = _day(raw)
+        if parsed is None:
+            errors.append(FieldError(name, f"{label} must be a real date"))
+        elif name == "date_from":
+            day_from = parsed
+        else:
+            day_to = parsed
+    if day_from and day_to and day_from > day_to:
+        errors.append(FieldError("date_to", "To date must be the same as or after From date"))
+    if errors:
+        raise ValidationFailed(errors)
+    return Filters(
+        child_id=child, user_id=user, action=None if _blank(action) else action,
+        date_from=day_from, date_to=day_to,
+    )
+
+
+def _page_numbers(page: Any, page_size: Any) -> tuple[int, int]:
+    number, size = _int(page), _int(page_size)
+    errors = []
+    if number is None or not 1 <= number <= MAX_PAGE:
+        errors.append(FieldError("page", "Page must be a whole number from 1"))
+    if size is None or not 1 <= size <= MAX_PAGE_SIZE:
+        errors.append(FieldError("page_size", f"Show between 1 and {MAX_PAGE_SIZE} rows"))
+    if errors:
+        raise ValidationFailed(errors)
+    return number, size
+
+
+# ---- queries ------------------------------------------------------------------------------
+
+
+def _uk_midnight_utc(day: date) -> datetime:
+    return datetime(day.year, day.month, day.day, tzinfo=UK).astimezone(UTC)
+
+
+def _conditions(f: Filters) -> list:
+    where = []
+    if f.child_id is not None:
+        where.append(AuditEvent.child_id == f.child_id)
+    if f.user_id is not None:
+        where.append(AuditEvent.actor_id == f.user_id)
+    if f.action is not None:
+        where.append(AuditEvent.action == f.action)
+    if f.date_from is not None:
+        where.append(col(AuditEvent.at) >= _uk_midnight_utc(f.date_from))
+    if f.date_to is not None:  # the whole of the To day, in UK time
+        where.append(col(AuditEvent.at) < _uk_midnight_utc(f.date_to + timedelta(days=1)))
+    return where
+
+
+def _record(event: AuditEvent) -> str:
+    if not event.entity_type:
+        return ""
+    kind = event.entity_type.replace("_", " ").capitalize()
+    return f"{kind} {event.entity_id}" if event.entity_id else kind
+
+
+def _nobody(action: str) -> str:
+    # A failed sign-in has no user yet; anything else without one was the system itself.
+    return "Not signed in" if action.startswith("auth.") else "System"
+
+
+def _rows(session: Session, events: list[AuditEvent]) -> list[AuditRow]:
+    ids = {e.actor_id for e in events if e.actor_id}
+    people = (
+        {u.id: u for u in session.exec(select(User).where(col(User.id).in_(ids))).all()}
+        if ids else {}
+    )
+    rows = []
+    for e in events:
+        person = people.get(e.actor_id)
+        at = e.at if e.at.tzinfo else e.at.replace(tzinfo=UTC)
+        local = at.astimezone(UK)
+        rows.append(AuditRow(
+            id=e.id,
+            when=f"{local.day} {local:%b %Y %H:%M}",
+            when_utc=at.astimezone(UTC).isoformat(timespec="seconds"),
+            who=(person.name or person.email) if person else _nobody(e.action),
+            role=(e.actor_role or "").capitalize(),
+            action=ACTION_LABELS.get(e.action, e.action),
+            action_code=e.action,
+            record=_record(e),
+            outcome=OUTCOME_LABELS.get(e.outcome, e.outcome),
+            purpose=purpose.label(e.detail),
+            ip=e.ip or "",
+        ))
+    return rows
+
+
+def search(
+    session: Session,
+    *,
+    actor: Actor | None,
+    child_id: Any = None,
+    user_id: Any = None,
+    action: Any = None,
+    date_from: Any = None,
+    date_to: Any = None,
+    page: Any = 1,
+    page_size: Any = PAGE_SIZE,
+) -> AuditPage:
+    """One page of events, newest first. A page past the end shows the last page."""
+    actor = require_role(actor, *AUDIT_READERS)
+    number, size = _page_numbers(page, page_size)
+    filters = check_filters(
+        session, child_id=child_id, user_id=user_id, action=action, date_from=date_from,
+        date_to=date_to,
+    )
+    where = _conditions(filters)
+    total = session.exec(select(func.count()).select_from(AuditEvent).where(*where)).one()
+    pages = max(1, math.ceil(total / size))
+    number = min(number, pages)
+    events = session.exec(
+        select(AuditEvent).where(*where).order_by(col(AuditEvent.id).desc())
+        .offset((number - 1) * size).limit(size)
+    ).all()
+    rows = _rows(session, list(events))
+    audit.record(
+        session, actor=actor, action="audit.searched", entity_type="audit",
+        detail={**filters.detail(), "page": number, "results": total},
+    )
+    return AuditPage(rows=rows, page=number, pages=pages, total=total)
+
+
+def _child_events(session: Session, child_id: Any) -> tuple[int, list[AuditEvent]]:
+    child = check_filters(session, child_id=child_id).child_id
+    if child is None:
+        raise ValidationFailed([FieldError("child", "Enter a case reference or a child's id")])
+    events = session.exec(
+        select(AuditEvent).where(AuditEvent.child_id == child).order_by(col(AuditEvent.id))
+    ).all()
+    return child, list(events)
+
+
+def accesses_to_child(session: Session, *, actor: Actor | None, child_id: Any) -> list[AuditRow]:
+    """Every view, change, export and share of one child's record, oldest first."""
+    actor = require_role(actor, *AUDIT_READERS)
+    child, events = _child_events(session, child_id)
+    audit.record(
+        session, actor=actor, action="audit.searched", entity_type="audit",
+        detail={"child_id": child, "view": "accesses", "results": len(events)},
+    )
+    return _rows(session, events)
+
+
+def accesses_csv(session: Session, *, actor: Actor | None, child_id: Any) -> str:
+    """The same, as CSV for a subject access request: who, role, when (UTC), action, record,
+    purpose, IP address."""
+    actor = require_role(actor, *AUDIT_READERS)
+    child, events = _child_events(session, child_id)
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(CSV_HEADER)
+    for r in _rows(session, events):
+        writer.writerow([
+            safe_cell(v) for v in (r.who, r.role, r.when_utc, r.action, r.record, r.purpose, r.ip)
+        ])
+    audit.record(
+        session, actor=actor, action="audit.exported", entity_type="audit",
+        detail={"child_id": child, "rows": len(events)},
+    )
+    return out.getvalue()
+
+
+def child_references(session: Session, *, actor: Actor | None, child_id: int) -> list[str]:
+    """The case references of one child, to name them on the page without their name."""
+    require_role(actor, *AUDIT_READERS)
+    return list(session.exec(
+        select(Case.reference).where(Case.child_id == child_id).order_by(Case.reference)
+    ).all())
+
+
+def user_choices(session: Session, *, actor: Actor | None) -> dict[str, str]:
+    """Staff and school users for the User filter: {id: "Name (role)"}."""
+    require_role(actor, *AUDIT_READERS)
+    users = session.exec(select(User).order_by(User.name, User.email)).all()
+    return {str(u.id): f"{u.name or u.email} ({u.role})" for u in users}

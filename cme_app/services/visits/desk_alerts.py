@@ -1,0 +1,87 @@
+"""Lone-working alerts as the desk pages (board, dashboard) show them: one per overdue visit.
+
+Everyone sees the alerts raised to them and their own overdue visits (lone_working.
+open_alerts_for). A team lead also sees every other open alert, so an overdue officer is
+visible to the leads from the buddy's alert on, before the leads' own alert is due."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.orm import aliased
+from sqlmodel import Session, col, select
+
+from ...domain import Role
+from ...models import Case, HomeVisit, LoneWorkingAlert, User
+from ...permissions import Actor, require_role
+from ..casework.lifecycle import CASEWORKERS, LONDON
+from . import lone_working
+
+
+@dataclass(frozen=True)
+class DeskAlert:
+    id: int | None  # the alert to resolve; None for the viewer's own overdue visit
+    level: str  # buddy | lead | self
+    mine: bool  # raised to the viewer, or the viewer's own visit
+    client_uuid: str
+    reference: str
+    officer_name: str
+    address: str
+    checked_in_at: datetime
+    expected_end_at: datetime
+    raised_at: datetime
+    message: str
+
+
+def _team_message(level: str, officer: str, buddy: str | None, visit: HomeVisit) -> str:
+    end = visit.expected_end_at.astimezone(LONDON).strftime("%H:%M")
+    overdue = (
+        f"{officer} has not checked out of a visit to {visit.address} that was due to end "
+        f"at {end}"
+    )
+    if level == lone_working.LEAD:
+        return f"{overdue}. The team leads have been alerted. Make sure they are safe."
+    return f"{overdue}. Their buddy{f', {buddy},' if buddy else ''} has been alerted."
+
+
+def desk_alerts(session: Session, *, actor: Actor | None, now: datetime) -> list[DeskAlert]:
+    """The viewer's open alerts, then (for a lead) every other overdue visit with an open
+    alert; one entry per visit, oldest first."""
+    actor = require_role(actor, *CASEWORKERS)
+    found: dict[str, DeskAlert] = {}
+    for view in lone_working.open_alerts_for(session, actor=actor, now=now):
+        # A lead who is also the buddy has two alerts for one visit: the first raised wins.
+        found.setdefault(
+            view.client_uuid,
+            DeskAlert(
+                id=view.id, level=view.level, mine=True, client_uuid=view.client_uuid,
+                reference=view.reference, officer_name=view.officer_name, address=view.address,
+                checked_in_at=view.checked_in_at, expected_end_at=view.expected_end_at,
+                raised_at=view.raised_at, message=view.message,
+            ),
+        )
+    if actor.role == Role.LEAD:
+        buddy = aliased(User)
+        rows = session.exec(
+            select(LoneWorkingAlert, HomeVisit, Case.reference, User.name, buddy.name)
+            .join(HomeVisit, HomeVisit.id == LoneWorkingAlert.visit_id)
+            .join(Case, Case.id == HomeVisit.case_id)
+            .join(User, User.id == HomeVisit.officer_id)
+            .join(buddy, buddy.id == HomeVisit.buddy_id, isouter=True)
+            .where(col(LoneWorkingAlert.resolved_at).is_(None))
+            # The leads' alert after the buddy's: the latest step speaks for the visit.
+            .order_by(col(LoneWorkingAlert.raised_at).desc(), col(LoneWorkingAlert.id))
+        ).all()
+        for alert, visit, reference, officer, buddy_name in rows:
+            found.setdefault(
+                visit.client_uuid,
+                DeskAlert(
+                    id=alert.id, level=alert.level, mine=False, client_uuid=visit.client_uuid,
+                    reference=reference, officer_name=officer, address=visit.address,
+                    checked_in_at=visit.checked_in_at, expected_end_at=visit.expected_end_at,
+                    raised_at=alert.raised_at,
+                    message=_team_message(alert.level, officer, buddy_name, visit),
+                ),
+            )
+    return sorted(found.values(), key=lambda a: (a.raised_at, a.reference))
