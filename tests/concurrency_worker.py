@@ -1,4 +1,4 @@
-"""A child process for tests/unit/test_concurrency.py: one of several real OS processes
+"""A child process for tests/app/test_concurrency.py: one of several real OS processes
 editing the same case through the app's own session factory and services.
 
     python -m tests.concurrency_worker RMW_JSON

@@ -1,4 +1,4 @@
-"""A child process for tests/unit/test_submit_faults.py: a backend that dies (SIGKILL, as
+"""A child process for tests/services/intake/test_submit_faults.py: a backend that dies (SIGKILL, as
 `kill -9`) in the middle of a real referral submit on the test database.
 
     python -m tests.submit_kill_worker JOB_JSON

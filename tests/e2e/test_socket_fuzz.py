@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from cme_app.models import Case
 from tests.e2e.helpers import fresh_session, session_cookie
 from tests.e2e.socket_client import EventSocket, handler_name
-from tests.unit.test_handler_guards import (
+from tests.pages.test_handler_guards import (
     CANARY_FIRST,
     CANARY_LAST,
     CANARY_UPN,

@@ -34,10 +34,10 @@ from cme_app.services.casework.lifecycle import case_state
 from cme_app.services.intake import referrals
 from cme_app.services.trust import auth
 from tests.factories import make_team, session_token
-from tests.unit.test_casework import INBOUND
-from tests.unit.test_lifecycle_properties import ACTIONS as CASE_ACTIONS
-from tests.unit.test_lifecycle_properties import _do as do_case_action
-from tests.unit.test_lifecycle_properties import _prelude
+from tests.services.casework.test_casework import INBOUND
+from tests.services.casework.test_lifecycle_properties import ACTIONS as CASE_ACTIONS
+from tests.services.casework.test_lifecycle_properties import _do as do_case_action
+from tests.services.casework.test_lifecycle_properties import _prelude
 
 ROLES = ("school", "school_b", "officer", "officer2", "lead", "admin", "auditor", None)
 OTHER_ACTIONS = (

@@ -10,7 +10,7 @@ from cme_app.errors import NotAllowed
 from cme_app.models import CaseClosure
 from cme_app.services.casework import case_file as casework
 from cme_app.services.casework.lifecycle import MoveRefused, StaleCase
-from tests.unit import test_casework as cw
+from tests.services.casework import test_casework as cw
 
 team = cw.team  # the same people and term dates as the casework tests (a fixture)
 RED_FORM, close, fresh, submit, to_enquiries, triage = (

@@ -30,7 +30,7 @@ from cme_app.pages.intake.referral_form import ReferralFormState
 from cme_app.services.intake import referrals
 from tests.factories import session_token, state_for, two_schools
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 @pytest.fixture

@@ -1,7 +1,7 @@
 """Two people with the same case page open (two real CaseState tabs, each with its own signed-in
 session). The first to save wins; the other is told who changed the case and when, sees the
 latest, and overwrites nothing. Every handler that changes the case itself is covered; the
-board's move is covered in tests/unit/test_board.py
+board's move is covered in tests/services/casework/test_board.py
 (test_move_handler_refuses_readers_and_stale_moves) and tests/e2e/test_board_journeys.py.
 """
 

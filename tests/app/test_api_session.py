@@ -26,7 +26,7 @@ def client():
 @pytest.fixture
 def ticket(session):
     make_user(session, "officer", email="o@example.org")
-    # An officer's ticket comes after the authentication code (tests/unit/test_mfa.py).
+    # An officer's ticket comes after the authentication code (tests/services/trust/test_mfa.py).
     user = auth.check_password(session, email="o@example.org", password=PASSWORD)
     result = auth.open_session(session, user=user)
     session.commit()
