@@ -142,7 +142,8 @@ def make_case(
 def session_token(session: Session, email: str, password: str = PASSWORD) -> str:
     """Sign in and exchange the ticket, as the browser does; the token the HttpOnly cookie
     would carry. The caller commits. For tests not about signing in: the password is checked,
-    a staff user's authentication-code step is skipped (tests/services/trust/test_mfa.py covers it)."""
+    a staff user's authentication-code step is skipped (tests/services/trust/test_mfa.py
+    covers it)."""
     user = auth.check_password(session, email=email, password=password)
     ticket = auth.open_session(session, user=user).ticket
     return auth.activate_session(session, ticket=ticket)

@@ -10,8 +10,8 @@ from sqlmodel import select
 
 from cme_app.models import AuditEvent, Child, Tombstone
 from cme_app.services.trust import retention
-from tests.factories import make_case, make_user
 from tests.app.test_cli import cme_app
+from tests.factories import make_case, make_user
 
 
 def test_sar_export_writes_the_child_and_audit_trail_to_stdout(session):

@@ -177,7 +177,8 @@ def test_a_closed_case_keeps_its_visit_safety(session, team):
 
 def test_who_may_edit_safety_and_start_a_visit_on_the_case_page(session, team, case):
     def view(who):
-        # Anyone but the allocated officer and the leads says why (tests/services/trust/test_audit_log.py).
+        # Anyone but the allocated officer and the leads says why
+        # (tests/services/trust/test_audit_log.py).
         return casework.view_case(session, actor=team[who], reference=case.reference,
                                   purpose_form={"purpose": "supervision"})
 
