@@ -21,8 +21,8 @@ from sqlmodel import select
 from cme_app.db import get_engine, session_scope
 from cme_app.models import Case, User
 from cme_app.permissions import Actor
-from cme_app.services.casework import case_file as casework
 from cme_app.services.casework.lifecycle import StaleCase
+from cme_app.services.visits import safety
 
 
 def run(job: dict) -> dict:
@@ -48,7 +48,7 @@ def run(job: dict) -> dict:
         markers = f"worker {job['worker']} change {len(done)}"
         try:
             with session_scope() as session:
-                case = casework.set_visit_safety(
+                case = safety.set_visit_safety(
                     session,
                     actor=actor,
                     reference=job["reference"],

@@ -11,11 +11,11 @@ from stdnum.gb import upn
 from ..domain import Role
 from ..models import Case, Child, School, User
 from ..permissions import Actor
-from ..services.casework import case_file as casework
-from ..services.casework import lifecycle
-from ..services.intake import referrals, schools
+from ..services.casework import lifecycle, records, triage
+from ..services.intake import inbound, referrals, schools
 from ..services.notify import notifications
 from ..services.trust import auth
+from ..services.visits import safety
 
 DEMO_PASSWORD = "demo-password-2026"  # noqa: S105 (published demo login)
 
@@ -207,7 +207,7 @@ def _visit_safety(session: Session) -> int:
         ).first()
         if case is None or case.warning_markers or case.joint_visit_required:
             continue
-        casework.set_visit_safety(
+        safety.set_visit_safety(
             session,
             actor=_actor(lead),
             reference=case.reference,
@@ -254,7 +254,7 @@ def _demo_cases(session: Session) -> int:
         "parent_name": "Mo Inbound",
         "summary": "Family believed to have moved from Wakefield to Leeds in October.",
     }
-    casework.log_inbound(session, actor=_actor(users["admin@example.org"]), form=form)
+    inbound.log_inbound(session, actor=_actor(users["admin@example.org"]), form=form)
     return len(_DEMO_CASES) + 1
 
 
@@ -278,16 +278,16 @@ def _walk(session: Session, ref: str, goal: str, factors: list[str], lead, offic
         )
         return
     move("triage")
-    casework.record_triage(
+    triage.record_triage(
         session, actor=officer, reference=ref, factors=factors, version=version()
     )
-    casework.allocate(
+    triage.allocate(
         session, actor=lead, reference=ref, officer_id=officer.user_id, version=version()
     )
     if goal == "triage":
         return
     move("enquiries")
-    casework.log_enquiry(
+    records.log_enquiry(
         session,
         actor=officer,
         reference=ref,
@@ -303,7 +303,7 @@ def _walk(session: Session, ref: str, goal: str, factors: list[str], lead, offic
     if goal == "home_visit":
         move("home_visit")
     elif goal == "awaiting_verification":
-        casework.send_la_notification(
+        records.send_la_notification(
             session,
             actor=officer,
             reference=ref,

@@ -8,24 +8,21 @@ second one.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
-from zoneinfo import ZoneInfo
 
 import reflex as rx
 
 from .. import routes
 from ..components import forms
+from ..dates import clock
 from ..db import session_scope
 from ..domain import Role
 from ..errors import ServiceError, ValidationFailed
 from ..models import utcnow
 from ..permissions import Actor
-from ..services.casework import case_file as casework
-from ..services.casework.case_file import FlaggedVisit
-from ..services.visits import lone_working
+from ..services.visits import lone_working, safety
 from ..services.visits.desk_alerts import DeskAlert, desk_alerts
+from ..services.visits.safety import FlaggedVisit
 
-LONDON = ZoneInfo("Europe/London")
 CASEWORKERS = frozenset({Role.OFFICER, Role.LEAD})
 # (level, raised to the viewer?) -> who the alert went to, in words.
 AUDIENCE = {
@@ -56,10 +53,6 @@ class AlertRow:
     is_new: bool  # arrived since this page last looked: announced (role="alert") once
 
 
-def _clock(value: datetime) -> str:
-    return f"{value.astimezone(LONDON):%H:%M}"
-
-
 def _row(alert: DeskAlert, *, shown: set[str]) -> AlertRow:
     key = f"{alert.client_uuid}:{alert.level}"
     return AlertRow(
@@ -70,9 +63,9 @@ def _row(alert: DeskAlert, *, shown: set[str]) -> AlertRow:
         message=alert.message,
         reference=alert.reference,
         officer_name=alert.officer_name,
-        checked_in=_clock(alert.checked_in_at),
-        expected_back=_clock(alert.expected_end_at),
-        raised=_clock(alert.raised_at),
+        checked_in=clock(alert.checked_in_at),
+        expected_back=clock(alert.expected_end_at),
+        raised=clock(alert.raised_at),
         is_new=key not in shown,
     )
 
@@ -111,7 +104,7 @@ class AlertsMixin(rx.State, mixin=True):
     def _load_alerts(self, session, actor: Actor) -> None:
         self._refresh_alerts(session, actor)
         self.flagged = (
-            casework.flagged_visits(session, actor=actor) if actor.role == Role.LEAD else []
+            safety.flagged_visits(session, actor=actor) if actor.role == Role.LEAD else []
         )
         self.alert_errors, self.alert_error_list = {}, []
         self.alert_message, self.alert_problem = "", ""

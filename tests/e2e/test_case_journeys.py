@@ -14,8 +14,7 @@ from sqlmodel import select
 
 from cme_app.models import Case
 from cme_app.ops.demo import example_referral_form
-from cme_app.services.casework import case_file as casework
-from cme_app.services.casework import lifecycle
+from cme_app.services.casework import lifecycle, triage
 from cme_app.services.intake import referrals
 from cme_app.services.school_calendar.default_terms import seed_term_dates
 from tests.e2e.helpers import (
@@ -83,10 +82,10 @@ def in_enquiries(session, team) -> str:
     """Triaged Green, allocated to the officer, in Enquiries."""
     reference = in_triage(session, team)
     lead = team["lead"]
-    casework.record_triage(session, actor=lead, reference=reference, factors=[],
+    triage.record_triage(session, actor=lead, reference=reference, factors=[],
                            version=_fresh(session, reference).version)
     session.commit()
-    casework.allocate(session, actor=lead, reference=reference,
+    triage.allocate(session, actor=lead, reference=reference,
                       officer_id=team["officer"].user_id,
                       version=_fresh(session, reference).version)
     session.commit()

@@ -9,30 +9,30 @@ proven to work). School B does the same and must not see even the child's name.
 
 | Model.field                          | Written by                                   |
 |--------------------------------------|----------------------------------------------|
-| Case.risk_rationale                  | casework.override_risk (reason)              |
-| RiskAssessment.reason                | casework.override_risk                       |
-| Case.warning_markers                 | casework.set_visit_safety                    |
-| SafeguardingContact.contacted_by     | casework.record_safeguarding                 |
-| SafeguardingContact.reference        | casework.record_safeguarding                 |
-| SafeguardingContact.notes            | casework.record_safeguarding                 |
-| EnquiryAction.contacted              | casework.log_enquiry                         |
-| EnquiryAction.summary                | casework.log_enquiry (the enquiry result)    |
-| EnquiryAction.next_action            | casework.log_enquiry                         |
-| HomeVisit.address, .notes            | casework.record_visit (desk)                 |
+| Case.risk_rationale                  | triage.override_risk (reason)              |
+| RiskAssessment.reason                | triage.override_risk                       |
+| Case.warning_markers                 | safety.set_visit_safety                    |
+| SafeguardingContact.contacted_by     | records.record_safeguarding                 |
+| SafeguardingContact.reference        | records.record_safeguarding                 |
+| SafeguardingContact.notes            | records.record_safeguarding                 |
+| EnquiryAction.contacted              | records.log_enquiry                         |
+| EnquiryAction.summary                | records.log_enquiry (the enquiry result)    |
+| EnquiryAction.next_action            | records.log_enquiry                         |
+| HomeVisit.address, .notes            | records.record_visit (desk)                 |
 | HomeVisit.risk_check_notes           | visits.sync_visit (phone check-in)           |
 | HomeVisit.people_spoken_to           | visits.sync_visit (name, description)        |
 | HomeVisit.neighbours_said, .opinion  | visits.sync_visit                            |
 | HomeVisit.mash_reference             | visits.sync_visit                            |
 | HomeVisit.next_action                | visits.sync_visit                            |
 | LoneWorkingAlert.resolution          | lone_working.resolve_alerts (mark safe note) |
-| LaNotification.la_name, .contact     | casework.send_la_notification                |
-| LaNotification.question              | casework.send_la_notification                |
-| LaNotification.response              | casework.record_la_response                  |
+| LaNotification.la_name, .contact     | records.send_la_notification                |
+| LaNotification.question              | records.send_la_notification                |
+| LaNotification.response              | records.record_la_response                  |
 | StageChange.reason                   | enter_stage "Notified <la_name>"             |
-| OverseasVerification.country, .organisation, .notes | casework.record_overseas      |
-| CaseLink.reason                      | casework.link_household                      |
+| OverseasVerification.country, .organisation, .notes | records.record_overseas      |
+| CaseLink.reason                      | records.link_household                      |
 | Linked inbound case: Child names, Address.line1, Person.full_name, Referral.source_name,  |
-|   Referral.concerns_narrative, LaNotification (inbound) | casework.log_inbound      |
+|   Referral.concerns_narrative, LaNotification (inbound) | inbound_referrals.log_inbound      |
 | CaseClosure.evidence (proposed, withdrawn) | lifecycle.propose_closure (left UK unverified) |
 | CaseClosure.evidence (closed)        | lifecycle.close_case (transferred: summary)  |
 | Notification.subject, .body (staff)  | notifications.notify to the officer          |
@@ -56,12 +56,12 @@ from cme_app.pages.intake.referrals import ReferralsState
 from cme_app.pages.notify.inbox import InboxState
 from cme_app.pages.notify.inbox_settings import InboxSettingsState
 from cme_app.pages.trust.login import LoginState
-from cme_app.services.casework import case_file as casework
-from cme_app.services.casework import lifecycle
+from cme_app.services.casework import lifecycle, records, triage
+from cme_app.services.intake import inbound as inbound_referrals
 from cme_app.services.intake import referrals
 from cme_app.services.notify import notifications
 from cme_app.services.trust import audit
-from cme_app.services.visits import lone_working
+from cme_app.services.visits import lone_working, safety
 from cme_app.services.visits import phone_log as visit_service
 from cme_app.state.auth import AuthState
 from tests.e2e.helpers import fresh_session, session_cookie
@@ -105,27 +105,27 @@ def _work_the_case(session) -> dict:
         return session.exec(select(Case.version).where(Case.id == case.id)).one()
 
     lifecycle.move_case(session, actor=lead, reference=ref, to_stage="triage", version=version())
-    casework.record_triage(session, actor=lead, reference=ref, factors=[], version=version())
-    casework.override_risk(session, actor=lead, reference=ref, risk="amber",
+    triage.record_triage(session, actor=lead, reference=ref, factors=[], version=version())
+    triage.override_risk(session, actor=lead, reference=ref, risk="amber",
                            reason=f"Because {c['RiskReason']}", version=version())
-    casework.allocate(session, actor=lead, reference=ref, officer_id=officer.user_id,
+    triage.allocate(session, actor=lead, reference=ref, officer_id=officer.user_id,
                       version=version())
-    casework.set_visit_safety(session, actor=officer, reference=ref,
+    safety.set_visit_safety(session, actor=officer, reference=ref,
                               warning_markers=c["Markers"], joint_visit_required=False,
                               version=version())
-    casework.record_safeguarding(session, actor=officer, reference=ref, form={
+    records.record_safeguarding(session, actor=officer, reference=ref, form={
         "kind": "notification", "agency": "mash", "contacted_on": TODAY.isoformat(),
         "contacted_time": "10:00", "contacted_by": c["SgBy"], "contact_reference": c["SgRef"],
         "notes": c["SgNotes"],
     })
     lifecycle.move_case(session, actor=lead, reference=ref, to_stage="enquiries",
                         version=version())
-    casework.log_enquiry(session, actor=officer, reference=ref, form={
+    records.log_enquiry(session, actor=officer, reference=ref, form={
         "kind": "csws", "done_on": TODAY.isoformat(), "method": "phone",
         "contacted": c["EnqContacted"], "result": "no_trace", "summary": c["EnqSummary"],
         "next_action": c["EnqNext"],
     })
-    casework.record_visit(session, actor=officer, reference=ref, form={
+    records.record_visit(session, actor=officer, reference=ref, form={
         "visited_on": TODAY.isoformat(), "address": c["DeskAddress"],
         "outcome": "no_reply_vacant", "child_seen": "no", "notes": c["DeskNotes"],
     })
@@ -155,24 +155,24 @@ def _work_the_case(session) -> dict:
     lone_working.escalate_overdue(session, now=utcnow())
     alert_id = session.exec(select(LoneWorkingAlert.id)).first()
     lone_working.resolve_alerts(session, actor=lead, alert_id=alert_id, note=c["SafeNote"])
-    inbound = casework.log_inbound(session, actor=officer, form={
+    inbound = inbound_referrals.log_inbound(session, actor=officer, form={
         "source_type": "other_la", "la_name": c["InLa"], "received_on": TODAY.isoformat(),
         "first_name": c["InFirst"], "last_name": c["InLast"], "date_of_birth": "2015-05-05",
         "sex": "male", "line1": c["InLine"], "town": "Leeds", "parent_name": c["InParent"],
         "summary": c["InSummary"],
     })
-    casework.link_household(session, actor=officer, reference=ref,
+    records.link_household(session, actor=officer, reference=ref,
                             other_reference=inbound.reference, reason=c["LinkReason"])
-    casework.record_overseas(session, actor=officer, reference=ref, form={
+    records.record_overseas(session, actor=officer, reference=ref, form={
         "country": c["OsCountry"], "organisation": c["OsOrg"], "evidence_type": "phone_call",
         "independent": "yes", "received_on": TODAY.isoformat(), "notes": c["OsNotes"],
     })
-    note = casework.send_la_notification(session, actor=officer, reference=ref, form={
+    note = records.send_la_notification(session, actor=officer, reference=ref, form={
         "la_name": c["LaName"], "la_code": "380", "contact": c["LaContact"],
         "question": c["LaQuestion"],
     })
     session.flush()
-    casework.record_la_response(session, actor=officer, reference=ref, notification_id=note.id,
+    records.record_la_response(session, actor=officer, reference=ref, notification_id=note.id,
                                 form={"acknowledged_on": TODAY.isoformat(),
                                       "response_on": TODAY.isoformat(),
                                       "response": c["LaResponse"]})

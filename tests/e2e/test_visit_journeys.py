@@ -27,8 +27,7 @@ from sqlmodel import select
 
 from cme_app.models import Case, HomeVisit, LoneWorkingAlert, utcnow
 from cme_app.ops.demo import example_referral_form
-from cme_app.services.casework import case_file as casework
-from cme_app.services.casework import lifecycle
+from cme_app.services.casework import lifecycle, triage
 from cme_app.services.intake import referrals
 from cme_app.services.school_calendar.default_terms import seed_term_dates
 from cme_app.services.visits import lone_working
@@ -101,10 +100,10 @@ def allocated_case(session, team, *, joint: bool = False, markers: str | None = 
     lifecycle.move_case(session, actor=lead, reference=reference, to_stage="triage",
                         version=_fresh(session, reference).version)
     session.commit()
-    casework.record_triage(session, actor=lead, reference=reference, factors=[],
+    triage.record_triage(session, actor=lead, reference=reference, factors=[],
                            version=_fresh(session, reference).version)
     session.commit()
-    casework.allocate(session, actor=lead, reference=reference,
+    triage.allocate(session, actor=lead, reference=reference,
                       officer_id=team["officer"].user_id,
                       version=_fresh(session, reference).version)
     session.commit()

@@ -20,18 +20,19 @@ from ...db import session_scope
 from ...domain import RISK_LABELS, Role
 from ...errors import NotFound, ServiceError, ValidationFailed
 from ...models import Case
-from ...permissions import CASE_VIEWERS
+from ...permissions import CASE_VIEWERS, PERMISSIONS, Capability
 from ...services.casework import case_file as casework
-from ...services.casework import lifecycle, pathway
+from ...services.casework import closure, lifecycle, pathway, records, triage
 from ...services.casework.case_file import CaseFile
 from ...services.casework.lifecycle import OUTCOME_LABELS, OUTCOME_RULES, StaleCase
 from ...services.trust import purpose
+from ...services.visits import safety
 from ...state.auth import AuthState
 from .data_protection import legal_hold_tag, sharing_section
 
 CASEWORKERS = frozenset({Role.OFFICER, Role.LEAD})
 LEADS = frozenset({Role.LEAD})
-NOTIFIERS = frozenset(casework.NOTIFIERS)  # officers, leads and admin (domain.md 3.2)
+NOTIFIERS = PERMISSIONS[Capability.LA_NOTIFY]
 
 SAFEGUARDING_KINDS = {
     "notification": "Notification (referral to CSC, MASH or Front Door)",
@@ -201,7 +202,7 @@ class CaseState(AuthState):
         ]
         return self._act(
             CASEWORKERS,
-            lambda s, a: casework.record_triage(
+            lambda s, a: triage.record_triage(
                 s, actor=a, reference=self._ref(), factors=factors, version=self._version()
             ),
             success="Triage saved. The risk is now the one the factors propose.",
@@ -213,7 +214,7 @@ class CaseState(AuthState):
         data = forms.prefixed_fields(form_data, "override-")
         return self._act(
             LEADS,
-            lambda s, a: casework.override_risk(
+            lambda s, a: triage.override_risk(
                 s, actor=a, reference=self._ref(), risk=data.get("risk", ""),
                 reason=data.get("reason", ""), version=self._version(),
             ),
@@ -227,7 +228,7 @@ class CaseState(AuthState):
         officer_id = int(raw) if raw.isdigit() and len(raw) < 10 else 0
         return self._act(
             LEADS,
-            lambda s, a: casework.allocate(
+            lambda s, a: triage.allocate(
                 s, actor=a, reference=self._ref(), officer_id=officer_id,
                 version=self._version(),
             ),
@@ -241,7 +242,7 @@ class CaseState(AuthState):
         data = forms.prefixed_fields(form_data, "sg-")
         return self._act(
             CASEWORKERS,
-            lambda s, a: casework.record_safeguarding(s, actor=a, reference=self._ref(),
+            lambda s, a: records.record_safeguarding(s, actor=a, reference=self._ref(),
                                                       form=data),
             success="Safeguarding contact recorded.",
             prefix="sg-",
@@ -277,7 +278,7 @@ class CaseState(AuthState):
         data = forms.prefixed_fields(form_data, "enq-")
         return self._act(
             CASEWORKERS,
-            lambda s, a: casework.log_enquiry(s, actor=a, reference=self._ref(), form=data),
+            lambda s, a: records.log_enquiry(s, actor=a, reference=self._ref(), form=data),
             success="Enquiry logged.",
             prefix="enq-",
         )
@@ -287,7 +288,7 @@ class CaseState(AuthState):
         data = forms.prefixed_fields(form_data, "visit-")
         return self._act(
             CASEWORKERS,
-            lambda s, a: casework.record_visit(s, actor=a, reference=self._ref(), form=data),
+            lambda s, a: records.record_visit(s, actor=a, reference=self._ref(), form=data),
             success="Visit recorded.",
             prefix="visit-",
         )
@@ -297,7 +298,7 @@ class CaseState(AuthState):
         visit_id = visit_id if isinstance(visit_id, int) and not isinstance(visit_id, bool) else 0
         return self._act(
             LEADS,
-            lambda s, a: casework.review_visit_flag(
+            lambda s, a: safety.review_visit_flag(
                 s, actor=a, reference=self._ref(), visit_id=visit_id
             ),
             success="Visit marked as reviewed.",
@@ -311,7 +312,7 @@ class CaseState(AuthState):
                         if isinstance(form_data, dict) else None)
         return self._act(
             CASEWORKERS,
-            lambda s, a: casework.set_visit_safety(
+            lambda s, a: safety.set_visit_safety(
                 s, actor=a, reference=self._ref(),
                 warning_markers=data.get("warning_markers", ""), joint_visit_required=joint,
                 version=self._version(),
@@ -325,7 +326,7 @@ class CaseState(AuthState):
         data = forms.prefixed_fields(form_data, "la-")
         return self._act(
             NOTIFIERS,
-            lambda s, a: casework.send_la_notification(s, actor=a, reference=self._ref(),
+            lambda s, a: records.send_la_notification(s, actor=a, reference=self._ref(),
                                                        form=data),
             success="Notification to the other LA recorded.",
             prefix="la-",
@@ -341,7 +342,7 @@ class CaseState(AuthState):
         data = forms.prefixed_fields(form_data, prefix)
         return self._act(
             NOTIFIERS,
-            lambda s, a: casework.record_la_response(
+            lambda s, a: records.record_la_response(
                 s, actor=a, reference=self._ref(), notification_id=nid, form=data
             ),
             success="The other LA's reply is recorded.",
@@ -354,7 +355,7 @@ class CaseState(AuthState):
         data = forms.prefixed_fields(form_data, "os-")
         return self._act(
             CASEWORKERS,
-            lambda s, a: casework.record_overseas(s, actor=a, reference=self._ref(), form=data),
+            lambda s, a: records.record_overseas(s, actor=a, reference=self._ref(), form=data),
             success="Overseas evidence recorded.",
             prefix="os-",
         )
@@ -364,7 +365,7 @@ class CaseState(AuthState):
         data = forms.prefixed_fields(form_data, "link-")
         return self._act(
             CASEWORKERS,
-            lambda s, a: casework.link_household(
+            lambda s, a: records.link_household(
                 s, actor=a, reference=self._ref(),
                 other_reference=data.get("other_reference", ""), reason=data.get("reason", ""),
             ),
@@ -430,7 +431,7 @@ class CaseState(AuthState):
         outcome = self.case.pending_outcome if self.case else ""
         return self._act(
             LEADS,
-            lambda s, a: casework.approve_closure(
+            lambda s, a: closure.approve_closure(
                 s, actor=a, reference=self._ref(), version=self._version()
             ),
             success=f"Closure approved: {OUTCOME_LABELS.get(outcome, '')}.",
@@ -1350,7 +1351,7 @@ def _overseas(c: rx.Var) -> rx.Component:
                         class_name="grid-2",
                     ),
                     forms.select_field("os-evidence_type", "Type of evidence",
-                                       casework.OVERSEAS_EVIDENCE, V, S.errors),
+                                       records.OVERSEAS_EVIDENCE, V, S.errors),
                     forms.radios("os-independent", "Is the evidence independent of the parent?",
                                  YES_NO, V, S.errors,
                                  hint="Independent means it came from the school or agency, "

@@ -6,112 +6,78 @@ Schools never reach the case page; the service refuses them too.
 
 from __future__ import annotations
 
+from functools import partial
+from typing import ClassVar
+
 import reflex as rx
 
-from ... import routes
 from ...components import forms
 from ...db import session_scope
-from ...domain import Role
-from ...errors import ServiceError, ValidationFailed
+from ...domain import case_reference
+from ...errors import ServiceError
+from ...permissions import Capability
 from ...services.trust import retention, sharing
 from ...services.trust.sharing import DataProtectionView
 from ...state.auth import AuthState
-
-SHARERS = frozenset(sharing.SHARERS)
-VIEWERS = frozenset(sharing.VIEWERS)
-LEADS = frozenset({Role.LEAD})
-FOCUS = (
-    "window.setTimeout(() => { const m = document.getElementById('sharing-message');"
-    " if (m) { m.focus(); m.scrollIntoView(); } }, 50)"
-)
+from ...state.handlers import PageFeedback, handler
 
 
-
-
-class DataProtectionState(AuthState):
+class DataProtectionState(PageFeedback, AuthState):
     dp: DataProtectionView | None = None
-    errors: dict[str, str] = {}
-    error_list: list[list[str]] = []
-    message: str = ""
-    problem: str = ""
-    form_key: int = 0
+
+    message_id: ClassVar[str] = "sharing-message"
 
     def _reference(self) -> str:
-        path = str(self.router.url.path or "").rstrip("/")
-        return path.rsplit("/", 1)[-1].strip().upper()[:20]
+        return case_reference(str(self.router.url.path or "").rstrip("/").rsplit("/", 1)[-1])
 
-    def _clear(self) -> None:
-        self.errors, self.error_list, self.message, self.problem = {}, [], "", ""
+    def _show(self, session, actor) -> None:
+        self.dp = sharing.case_view(session, actor=actor, reference=self._reference())
 
-    def _load(self, actor) -> None:
+    def _reload(self, actor) -> None:
         try:
             with session_scope() as session:
-                self.dp = sharing.case_view(session, actor=actor, reference=self._reference())
+                self._show(session, actor)
         except ServiceError:
             self.dp = None
 
-    def _act(self, roles: frozenset, call, *, success: str, prefix: str):
-        actor = self._actor()
-        self._clear()
-        if actor is None:
-            self.dp = None
-            return rx.redirect(routes.LOGIN)
-        if actor.role not in roles:
-            self.problem = "You do not have permission to do that."
-            return rx.call_script(FOCUS)
-        try:
-            with session_scope() as session:
-                call(session, actor)
-        except ValidationFailed as exc:
-            self.error_list = [[prefix + e.field, e.message] for e in exc.errors]
-            self.errors = {f: m for f, m in reversed(self.error_list)}
-            return rx.call_script(forms.FOCUS_ERROR_SUMMARY)
-        except ServiceError as exc:
-            self.problem = str(exc)
-            self._load(actor)
-            return rx.call_script(FOCUS)
-        self.message = success
-        self.form_key += 1
-        self._load(actor)
-        return rx.call_script(FOCUS)
+    def _after_success(self, actor, result) -> None:
+        self._reload(actor)
+
+    def _after_refusal(self, actor, exc) -> None:
+        self._reload(actor)
+
+    def _after_not_found(self, actor):
+        self.dp = None
+
+    def _signed_out(self):
+        self.dp = None
+        return super()._signed_out()
 
     @rx.event
+    @handler(Capability.SHARING_LOG_VIEW, quiet=True)
     def load(self):
         self.dp = None
-        self._clear()
-        actor = self._actor()
-        if actor is None or actor.role not in VIEWERS:
-            return None
-        self._load(actor)
-        return None
+        self._clear_feedback()
+        return lambda session, actor: self._show(session, actor)
 
     @rx.event
+    @handler(Capability.SHARE_RECORD, done="Share recorded in the sharing log.", prefix="share-")
     def record_share(self, form_data: dict):
         data = forms.prefixed_fields(form_data, "share-")
         form = {k: v for k, v in data.items() if not k.startswith("cat-")}
-        form["categories"] = [k[4:] for k, v in data.items() if k.startswith("cat-")
-                              and forms.ticked(v)]
-        return self._act(
-            SHARERS,
-            lambda s, a: sharing.record_share(s, actor=a, reference=self._reference(),
-                                              form=form),
-            success="Share recorded in the sharing log.",
-            prefix="share-",
-        )
+        form["categories"] = [k[4:] for k, v in data.items()
+                              if k.startswith("cat-") and forms.ticked(v)]
+        return partial(sharing.record_share, reference=self._reference(), form=form)
 
     @rx.event
+    @handler(Capability.LEGAL_HOLD, prefix="hold-", done=lambda case: (
+        "Legal hold set: this case will not be listed for destruction." if case.legal_hold
+        else "Legal hold lifted."))
     def save_legal_hold(self, form_data: dict):
         """Set or lift the hold, as the form says (`hold-action`: set | lift)."""
         data = forms.prefixed_fields(form_data, "hold-")
-        hold = data.get("action") == "set"
-        return self._act(
-            LEADS,
-            lambda s, a: retention.set_legal_hold(s, actor=a, reference=self._reference(),
-                                                  hold=hold, reason=data.get("reason", "")),
-            success="Legal hold set: this case will not be listed for destruction." if hold
-            else "Legal hold lifted.",
-            prefix="hold-",
-        )
+        return partial(retention.set_legal_hold, reference=self._reference(),
+                       hold=data.get("action") == "set", reason=data.get("reason", ""))
 
 
 S = DataProtectionState

@@ -10,7 +10,8 @@ from ...components.layout import page
 from ...db import session_scope
 from ...domain import Role
 from ...errors import ServiceError, ValidationFailed
-from ...services.casework import case_file as casework
+from ...services.intake import inbound
+from ...services.intake import referral_form as rf
 from ...state.auth import AuthState
 
 INTAKE_ROLES = frozenset({Role.ADMIN, Role.OFFICER, Role.LEAD})
@@ -46,7 +47,7 @@ class CaseNewState(AuthState):
         self.values, self.problem = data, ""
         try:
             with session_scope() as session:
-                reference = casework.log_inbound(session, actor=actor, form=data).reference
+                reference = inbound.log_inbound(session, actor=actor, form=data).reference
         except ValidationFailed as exc:
             self.error_list = [[e.field, e.message] for e in exc.errors]
             self.errors = {}
@@ -72,7 +73,7 @@ def _form() -> rx.Component:
         _section(
             "Where it came from",
             forms.radios("source_type", "Where did this referral come from?",
-                         casework.INBOUND_SOURCES, S.values, S.errors, inline=False),
+                         inbound.INBOUND_SOURCES, S.values, S.errors, inline=False),
             rx.el.div(
                 forms.text_field("la_name", "Local authority that notified us", S.values,
                                  S.errors, hint="Needed for a notification from another local "
@@ -91,7 +92,7 @@ def _form() -> rx.Component:
                 class_name="grid-2",
             ),
             forms.date_field("date_of_birth", "Date of birth", S.values, S.errors),
-            forms.radios("sex", "Sex", casework.SEX_CHOICES, S.values, S.errors),
+            forms.radios("sex", "Sex", rf.SEX_CHOICES, S.values, S.errors),
             forms.text_field("upn", "UPN (optional)", S.values, S.errors, width="input--w10",
                              hint="Unique pupil number, if the other LA gave one"),
         ),

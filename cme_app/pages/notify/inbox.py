@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 import reflex as rx
 
 from ... import routes
 from ...components.layout import page
+from ...dates import LONDON
 from ...db import session_scope
 from ...domain import Role
 from ...errors import ServiceError
@@ -22,7 +22,6 @@ from ...permissions import Actor
 from ...services.notify import notifications
 from ...state.auth import AuthState
 
-LONDON = ZoneInfo("Europe/London")
 INBOX_ROLES = tuple(Role)
 FILTERS = ("all", "unread")
 MAX_ID = 2**31 - 1

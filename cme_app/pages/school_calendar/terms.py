@@ -14,11 +14,11 @@ import reflex as rx
 from ... import routes
 from ...components import forms
 from ...components.layout import page
+from ...dates import LONDON
 from ...db import session_scope
 from ...domain import Role
 from ...errors import FieldError, ServiceError, ValidationFailed
 from ...permissions import Actor
-from ...services.casework.lifecycle import LONDON
 from ...services.school_calendar import terms as term_admin
 from ...services.school_calendar.school_days import academic_year_of
 from ...services.school_calendar.terms import BankHolidayRow, DayRow, TermRow

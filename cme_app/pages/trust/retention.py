@@ -11,10 +11,10 @@ import reflex as rx
 
 from ... import routes
 from ...components.layout import page
+from ...dates import LONDON
 from ...db import session_scope
 from ...domain import Role
 from ...errors import ServiceError, ValidationFailed
-from ...services.casework.lifecycle import LONDON
 from ...services.trust import retention
 from ...services.trust.retention import ListedItem
 from ...state.auth import AuthState

@@ -12,11 +12,11 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, case, exists, func, or_
 from sqlmodel import Session, col, select
 
+from ...dates import age_on, uk_date, uk_now
 from ...domain import BOARD_STAGES, OPEN_STAGES, RISK_LABELS, STAGE_LABELS, LaDirection, Role, Stage
 from ...models import Case, CaseClosure, Child, HomeVisit, LaNotification, Referral, School, User
 from ...permissions import CASE_VIEWERS, Actor, require_role
@@ -24,7 +24,6 @@ from ...settings import get_settings
 from ..school_calendar.school_days import CalendarNotSeeded, SchoolCalendar, load_calendar
 from ..trust import audit
 from . import lifecycle
-from .references import age_on
 from .risk import clean_factors, factor_labels
 from .targets import current_due
 
@@ -48,7 +47,6 @@ CARD_LIMIT = 20  # cards first shown per column; "Show more" adds as many again
 MAX_CARD_LIMIT = 200
 MAX_PINNED = 10
 MOVERS = frozenset({Role.OFFICER, Role.LEAD})
-UK = ZoneInfo("Europe/London")
 
 RISK_FILTERS: dict[str, str] = {**RISK_LABELS, "none": "Not rated"}
 UNALLOCATED = "none"
@@ -266,10 +264,6 @@ def _pinned_rows(
 # ----- card text ---------------------------------------------------------------------------
 
 
-def uk_date(moment: datetime) -> date:
-    return moment.astimezone(UK).date()
-
-
 def origin_label(source_type: str | None, source_name: str | None, school: str | None) -> str:
     if school:
         return school
@@ -394,7 +388,7 @@ def load_board(
     hide them, so a moved card never vanishes from the mover's board; one more query.
     """
     actor = require_role(actor, *CASE_VIEWERS)
-    now = now or datetime.now(UK)
+    now = now or uk_now()
     today = today or uk_date(now)
     wanted = [str(s) for s in BOARD_STAGES if stages is None or s in set(stages)]
     limits = limits or {}
@@ -463,7 +457,7 @@ def board_stamp(session: Session, *, actor: Actor | None, today: date | None = N
             .scalar_subquery(),
         )
     ).one()
-    today = today or uk_date(datetime.now(UK))
+    today = today or uk_date(uk_now())
     return "|".join(str(v) for v in (*row, today))
 
 

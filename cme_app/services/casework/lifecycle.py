@@ -11,10 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, func, select
 
+from ...dates import LONDON, long_date
 from ...domain import OPEN_STAGES, STAGE_LABELS, LaDirection, Outcome, Risk, Role, Stage
 from ...errors import FieldError, NotFound, Refusal, ValidationFailed
 from ...models import (
@@ -42,7 +42,6 @@ from .pathway import UNTRACEABLE_CHECKS
 from .risk import record_assessment
 
 CASEWORKERS = (Role.OFFICER, Role.LEAD)
-LONDON = ZoneInfo("Europe/London")
 
 
 class MoveRefused(Refusal):
@@ -759,13 +758,13 @@ def _exhausted_notice(session: Session, case: Case, evidence: dict, today: date)
     lines = [
         f"Case {case.reference}: joint reasonable enquiries exhausted.",
         f"The school and the local authority have jointly made reasonable enquiries and "
-        f"have not been able to establish the pupil's whereabouts (as of {today:%d %B %Y}).",
+        f"have not been able to establish the pupil's whereabouts (as of {long_date(today)}).",
     ]
     if last:
-        lines.append(f"Date last attended: {last:%d %B %Y}.")
+        lines.append(f"Date last attended: {long_date(last)}.")
     if off_roll:
         lines.append(
-            f"Agreed off-roll date: {off_roll:%d %B %Y}, under regulation 9(1)(i) "
+            f"Agreed off-roll date: {long_date(off_roll)}, under regulation 9(1)(i) "
             "(ground I). Upload a lost CTF (XXXXXXX) to S2S."
         )
     return "\n".join(lines)
@@ -815,4 +814,11 @@ def reopen_case(
         },
     )
     session.flush()
+    return case
+
+
+def load_open_case(session: Session, actor: Actor, reference: str, action: str) -> Case:
+    case = load_case(session, actor=actor, reference=reference, action=action)
+    if case.stage in (Stage.CLOSED, Stage.RETURNED):
+        raise MoveRefused("This case is not open, so it can't be changed.")
     return case

@@ -1,13 +1,12 @@
-"""Cases on the LA side: references and ages. The board lives in services/casework/board.py."""
+"""Issuing case references, gap-free per year (the format is domain.format_case_reference)."""
 
 from __future__ import annotations
-
-from datetime import date
 
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, select
 
+from ...domain import format_case_reference
 from ...models import ReferenceCounter
 
 
@@ -22,8 +21,4 @@ def next_case_reference(session: Session, *, year: int) -> str:
     counter.last_value += 1
     session.add(counter)
     session.flush()
-    return f"CME-{year}-{counter.last_value:05d}"
-
-
-def age_on(dob: date, today: date) -> int:
-    return today.year - dob.year - ((today.month, today.day) < (dob.month, dob.day))
+    return format_case_reference(year, counter.last_value)

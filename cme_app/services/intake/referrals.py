@@ -10,6 +10,7 @@ from sqlalchemy import func, or_
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
+from ...dates import long_date
 from ...domain import AddressKind, ReferralStatus, Risk, Role, Stage
 from ...errors import NotAllowed, NotFound, ValidationFailed
 from ...models import (
@@ -514,21 +515,13 @@ def list_for_school(
                 public_id=referral.public_id,
                 reference=case.reference if case else "",
                 child_name=name or "Unnamed child",
-                submitted_on=_day(referral.submitted_at),
+                submitted_on=long_date(referral.submitted_at),
                 status=_status_text(referral, case),
                 late=referral.late,
                 is_draft=referral.status == ReferralStatus.DRAFT,
             )
         )
     return out
-
-
-def _day(moment) -> str:
-    return moment.strftime("%-d %B %Y") if moment else ""
-
-
-def _date(value: date | None) -> str:
-    return value.strftime("%-d %B %Y") if value else "Not given"
 
 
 def view_referral(session: Session, *, actor: Actor | None, reference: str) -> ReferralView:
@@ -596,23 +589,23 @@ def view_referral(session: Session, *, actor: Actor | None, reference: str) -> R
     return ReferralView(
         reference=case.reference,
         status=_status_text(referral, case),
-        submitted_at=_day(referral.submitted_at),
+        submitted_at=long_date(referral.submitted_at),
         late=referral.late,
         outside_csa=referral.outside_csa,
         child_name=f"{child.first_name} {child.last_name}",
-        date_of_birth=_date(child.date_of_birth),
+        date_of_birth=long_date(child.date_of_birth) or "Not given",
         upn=child.upn or "Not given",
         home_address=", ".join(p for p in (home.line1, home.line2, home.town, home.postcode) if p)
         if home
         else "Not given",
         category=rf.CATEGORY_CHOICES.get(referral.category or "", "Not given"),
-        date_last_attended=_date(referral.date_last_attended),
-        date_school_aware=_date(referral.date_school_aware),
+        date_last_attended=long_date(referral.date_last_attended) or "Not given",
+        date_school_aware=long_date(referral.date_school_aware) or "Not given",
         concerns=[rf.CONCERNS.get(c, c) for c in concerns] or ["None known"],
         enquiries=[
             [
                 rf.ENQUIRY_LABELS.get(e.kind, e.kind),
-                _date(e.made_on) if e.made_on else "Not possible",
+                long_date(e.made_on) if e.made_on else "Not possible",
                 e.contacted or "",
                 rf.METHOD_CHOICES.get(e.method or "", ""),
                 e.result or e.not_possible_reason or "",

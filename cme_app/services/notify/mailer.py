@@ -37,11 +37,11 @@ from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
+from ...dates import LONDON, long_date
 from ...db import session_scope
 from ...domain import Delivery, EmailStatus
 from ...models import EmailMessage, Notification, User, utcnow
 from ...settings import get_settings
-from ..casework.lifecycle import LONDON
 from ..trust import audit
 from . import notifications
 
@@ -501,14 +501,10 @@ def digest_moment(day: date) -> datetime:
     return datetime.combine(day, time(get_settings().digest_hour), tzinfo=LONDON)
 
 
-def _long_day(day: date) -> str:
-    return f"{day.day} {day:%B %Y}"
-
-
 def digest_text(day: date, items: list[Notification]) -> tuple[str, str]:
     """Subject and body: each item's own subject and link, which hold no child's details."""
     count = f"{len(items)} item" + ("" if len(items) == 1 else "s")
-    subject = f"Your CME digest for {_long_day(day)}: {count}"
+    subject = f"Your CME digest for {long_date(day)}: {count}"
     lines = [f"Your CME notifications since the last digest ({count}):", ""]
     for item in items:
         lines += [f"- {item.subject}", f"  {notifications.link_url(item.link)}", ""]

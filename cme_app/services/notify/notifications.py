@@ -23,6 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
 
 from ... import routes
+from ...dates import long_date
 from ...domain import OPEN_STAGES, Delivery, LaDirection, NotifyEvent, Role, Stage
 from ...errors import FieldError, NotFound, ValidationFailed
 from ...models import (
@@ -565,10 +566,6 @@ def set_duty_officer(session: Session, *, actor: Actor | None, officer_id: objec
 # The events. Each builds its words from the reference only.
 
 
-def _day(value: date) -> str:
-    return f"{value.day} {value:%B %Y}"
-
-
 def referral_arrived(session: Session, *, case, red: bool, resubmitted: bool = False) -> None:
     """A submitted (or resubmitted, or logged inbound) referral: Red at once, others in the
     digest by default. Goes to the duty officer and every lead."""
@@ -718,7 +715,7 @@ def scan_targets(session: Session, *, today: date) -> int:
             event, recipients = NotifyEvent.TARGET_MISSED, [case.allocated_officer_id, *leads]
             subject = f"{due.what} target missed on {case.reference}"
             body = (
-                f"The {what} target for case {case.reference} was {_day(due.on)} and has been "
+                f"The {what} target for case {case.reference} was {long_date(due.on)} and has been "
                 "missed. Act on the case today and record what was done."
             )
         else:
@@ -727,7 +724,7 @@ def scan_targets(session: Session, *, today: date) -> int:
             recipients = active_of(session, [case.allocated_officer_id]) or leads
             subject = f"{due.what} due today on {case.reference}"
             body = (
-                f"The {what} target for case {case.reference} is today, {_day(due.on)}. "
+                f"The {what} target for case {case.reference} is today, {long_date(due.on)}. "
                 "Act on it before the end of the day."
             )
         made += len(
@@ -772,8 +769,8 @@ def scan_la_chases(session: Session, *, today: date) -> int:
                 subject=f"Chase {notice.la_name}: no reply on {case.reference}",
                 body=(
                     f"{notice.la_name} was asked about case {case.reference} on "
-                    f"{_day(notice.sent_on)} and has not replied. The reply was due "
-                    f"{_day(notice.response_due_on)}. Chase them and record the answer."
+                    f"{long_date(notice.sent_on)} and has not replied. The reply was due "
+                    f"{long_date(notice.response_due_on)}. Chase them and record the answer."
                 ),
                 link=routes.case_url(case.reference),
             )

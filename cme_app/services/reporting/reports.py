@@ -12,14 +12,14 @@ import io
 import statistics
 from collections import Counter
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy import func
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, select
 
+from ...dates import long_date, uk_date, uk_midnight
 from ...domain import OPEN_STAGES, RISK_LABELS, STAGE_LABELS, LaDirection, Outcome, Role, Stage
 from ...models import (
     Case,
@@ -38,7 +38,6 @@ from ..casework.targets import Due, due_for
 from ..school_calendar.school_days import CalendarNotSeeded, SchoolCalendar, load_calendar
 from ..trust import audit
 
-UK = ZoneInfo("Europe/London")
 # Not the auditor: the export names children, and the DPO works from /audit (design.md §2).
 REPORT_VIEWERS = (Role.LEAD, Role.ADMIN)
 NOT_RATED = "Not yet rated"
@@ -100,18 +99,6 @@ class Dashboard:
     median_skipped: int  # located cases left out: no term dates for their dates
 
 
-def uk_date(moment: datetime) -> date:
-    return moment.astimezone(UK).date()
-
-
-def uk_today() -> date:
-    return uk_date(datetime.now(UTC))
-
-
-def _uk_midnight(d: date) -> datetime:
-    return datetime(d.year, d.month, d.day, tzinfo=UK).astimezone(UTC)
-
-
 def _month_starts(today: date) -> list[date]:
     """First days of the last MONTHS_SHOWN months, oldest first, ending with today's month."""
     index = today.year * 12 + today.month - 1
@@ -145,7 +132,7 @@ def dashboard(session: Session, *, actor: Actor | None, today: date) -> Dashboar
     median, basis, skipped = _median_days_to_locate(session)
 
     result = Dashboard(
-        as_of=f"{today.day} {today:%B %Y}",
+        as_of=long_date(today),
         open_total=sum(b.count for b in by_stage),
         by_stage=by_stage,
         by_risk=by_risk,
@@ -240,9 +227,9 @@ def _closures():
 
 def _outcomes_by_month(session: Session, today: date) -> tuple[list[str], list[MonthOutcomes]]:
     starts = _month_starts(today)
-    bounds = [_uk_midnight(d) for d in starts]
+    bounds = [uk_midnight(d) for d in starts]
     first_of_next = starts[-1].replace(day=28) + timedelta(days=4)
-    bounds.append(_uk_midnight(first_of_next.replace(day=1)))
+    bounds.append(uk_midnight(first_of_next.replace(day=1)))
     closures = _closures()
     month_index = sa.case(
         *[

@@ -18,6 +18,7 @@ from datetime import date, timedelta
 from sqlalchemy import text
 from sqlmodel import Session, select
 
+from ...dates import long_date, short_date
 from ...domain import Role
 from ...errors import FieldError, NotAllowed, NotFound, ValidationFailed
 from ...models.calendar import NonTeachingDay, TermPeriod
@@ -47,11 +48,7 @@ def year_bounds(start_year: int) -> tuple[date, date]:
 
 def day_label(d: date) -> str:
     """As people read it: "Tue 1 Sep 2026"."""
-    return f"{d:%a} {d.day} {d:%b %Y}"
-
-
-def _long(d: date) -> str:
-    return f"{d.day} {d:%B %Y}"
+    return f"{d:%a} {short_date(d)}"
 
 
 def parse_school_year(value: object) -> int | None:
@@ -174,8 +171,8 @@ def school_year(session: Session, *, actor: Actor | None, label: str) -> SchoolY
         d += timedelta(days=1)
     return SchoolYearView(
         label=label,
-        first_day=_long(first),
-        last_day=_long(last),
+        first_day=long_date(first),
+        last_day=long_date(last),
         terms=rows,
         non_teaching_days=[DayRow(id=n.id, on=n.on.isoformat(), label=day_label(n.on),
                                   reason=n.reason) for n in days],
@@ -250,7 +247,7 @@ def _check_term(
         ):
             a, b = year_bounds(start_year)
             errors.append(FieldError(field, f"{words} must be in the {label} school year "
-                                            f"({_long(a)} to {_long(b)})"))
+                                            f"({long_date(a)} to {long_date(b)})"))
         else:
             days[field] = value
     first, last = days["starts_on"], days["ends_on"]

@@ -12,11 +12,11 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
+from ...dates import short_date_time, uk_midnight
 from ...domain import Role
 from ...errors import FieldError, ValidationFailed
 from ...models import AuditEvent, Case, Child, User
@@ -25,7 +25,6 @@ from ..reporting.reports import safe_cell
 from . import audit, purpose
 
 AUDIT_READERS = (Role.AUDITOR, Role.LEAD)
-UK = ZoneInfo("Europe/London")
 PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200
 MAX_PAGE = 100_000
@@ -242,10 +241,6 @@ def _page_numbers(page: Any, page_size: Any) -> tuple[int, int]:
 # ---- queries ------------------------------------------------------------------------------
 
 
-def _uk_midnight_utc(day: date) -> datetime:
-    return datetime(day.year, day.month, day.day, tzinfo=UK).astimezone(UTC)
-
-
 def _conditions(f: Filters) -> list:
     where = []
     if f.child_id is not None:
@@ -255,9 +250,9 @@ def _conditions(f: Filters) -> list:
     if f.action is not None:
         where.append(AuditEvent.action == f.action)
     if f.date_from is not None:
-        where.append(col(AuditEvent.at) >= _uk_midnight_utc(f.date_from))
+        where.append(col(AuditEvent.at) >= uk_midnight(f.date_from))
     if f.date_to is not None:  # the whole of the To day, in UK time
-        where.append(col(AuditEvent.at) < _uk_midnight_utc(f.date_to + timedelta(days=1)))
+        where.append(col(AuditEvent.at) < uk_midnight(f.date_to + timedelta(days=1)))
     return where
 
 
@@ -283,10 +278,9 @@ def _rows(session: Session, events: list[AuditEvent]) -> list[AuditRow]:
     for e in events:
         person = people.get(e.actor_id)
         at = e.at if e.at.tzinfo else e.at.replace(tzinfo=UTC)
-        local = at.astimezone(UK)
         rows.append(AuditRow(
             id=e.id,
-            when=f"{local.day} {local:%b %Y %H:%M}",
+            when=short_date_time(at),
             when_utc=at.astimezone(UTC).isoformat(timespec="seconds"),
             who=(person.name or person.email) if person else _nobody(e.action),
             role=(e.actor_role or "").capitalize(),

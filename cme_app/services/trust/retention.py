@@ -13,6 +13,7 @@ from datetime import date, datetime
 
 from sqlmodel import Session, col, delete, select
 
+from ...dates import LONDON, long_date
 from ...domain import ReferralStatus, Role, Stage
 from ...errors import FieldError, NotAllowed, ValidationFailed
 from ...models import (
@@ -41,7 +42,7 @@ from ...models import (
 )
 from ...permissions import Actor, require_role
 from ...settings import get_settings
-from ..casework.lifecycle import LONDON, load_case
+from ..casework.lifecycle import load_case
 from . import audit
 
 CLOSED_CASE = "closed_case"
@@ -128,8 +129,8 @@ def _case_items(session: Session, today: date) -> list[ListedItem]:
                 label=rule.label,
                 since=last_closed.isoformat(),
                 due_on=due.isoformat(),
-                due_label=due.strftime("%d %B %Y"),
-                reason=f"Closed {last_closed:%d %B %Y}; kept {rule.years} years after closure.",
+                due_label=long_date(due),
+                reason=f"Closed {long_date(last_closed)}; kept {rule.years} years after closure.",
                 legal_hold=held,
             ))
     return items
@@ -152,8 +153,8 @@ def _draft_items(session: Session, today: date) -> list[ListedItem]:
                 label=rule.label,
                 since=changed.isoformat(),
                 due_on=due.isoformat(),
-                due_label=due.strftime("%d %B %Y"),
-                reason=f"Never submitted; last changed {changed:%d %B %Y}.",
+                due_label=long_date(due),
+                reason=f"Never submitted; last changed {long_date(changed)}.",
             ))
     return items
 

@@ -8,11 +8,12 @@ from datetime import datetime, time
 
 from sqlmodel import Session, select
 
+from ...dates import LONDON, short_date
 from ...domain import LawfulBasis, RecipientType, Role
 from ...errors import NotAllowed
 from ...models import Case, ShareRecord, User, utcnow
 from ...permissions import Actor, require_role
-from ..casework.lifecycle import LONDON, load_case
+from ..casework.lifecycle import load_case
 from ..forms import Form
 from . import audit, purpose
 
@@ -122,7 +123,7 @@ def _rows(session: Session, case: Case) -> list[ShareRow]:
              session.exec(select(User).where(User.id.in_(ids))).all()} if ids else {}
     return [
         ShareRow(
-            shared_on=s.shared_at.astimezone(LONDON).date().strftime("%d %b %Y"),
+            shared_on=short_date(s.shared_at),
             recipient=s.recipient_name,
             recipient_type=RECIPIENT_TYPES.get(s.recipient_type, s.recipient_type),
             categories=", ".join(SHARE_CATEGORIES[c] for c in s.categories
@@ -169,7 +170,7 @@ def case_view(session: Session, *, actor: Actor | None, reference: str) -> DataP
         legal_hold=case.legal_hold,
         hold_reason=case.legal_hold_reason or "",
         hold_by=(holder.name or holder.email) if holder else "",
-        hold_on=case.legal_hold_at.astimezone(LONDON).strftime("%d %b %Y")
+        hold_on=short_date(case.legal_hold_at)
         if case.legal_hold_at else "",
         shares=_rows(session, case),
         can_share=actor.role in SHARERS,

@@ -12,10 +12,11 @@ from datetime import datetime
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
+from ...dates import LONDON
 from ...domain import Role
 from ...models import Case, HomeVisit, LoneWorkingAlert, User
 from ...permissions import Actor, require_role
-from ..casework.lifecycle import CASEWORKERS, LONDON
+from ..casework.lifecycle import CASEWORKERS
 from . import lone_working
 
 

@@ -16,13 +16,14 @@ from datetime import datetime, timedelta
 from sqlalchemy import exists, update
 from sqlmodel import Session, col, select
 
+from ...dates import clock
 from ...db import session_scope
 from ...domain import Role
 from ...errors import FieldError, NotFound, ValidationFailed
 from ...models import Case, HomeVisit, LoneWorkingAlert, User, utcnow
 from ...permissions import Actor, require_role
 from ...settings import get_settings
-from ..casework.lifecycle import CASEWORKERS, LONDON
+from ..casework.lifecycle import CASEWORKERS
 from ..notify import notifications
 from ..trust import audit
 
@@ -72,7 +73,7 @@ def _raise(
             level=level,
             recipient_id=alert.recipient_id,
             officer=(officer.name or officer.email) if officer else "An officer",
-            expected_end=_clock(visit.expected_end_at),
+            expected_end=clock(visit.expected_end_at),
             now=now,
         )
     audit.record(
@@ -164,12 +165,8 @@ class AlertView:
         }
 
 
-def _clock(moment: datetime) -> str:
-    return moment.astimezone(LONDON).strftime("%H:%M")
-
-
 def _message(level: str, officer: str, visit: HomeVisit) -> str:
-    end = _clock(visit.expected_end_at)
+    end = clock(visit.expected_end_at)
     if level == SELF:
         if visit.buddy_alerted_at is not None:
             return (

@@ -16,11 +16,12 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from ...dates import LONDON
 from ...domain import OPEN_STAGES, RISK_LABELS, STAGE_LABELS, AddressKind, Risk, Role, Stage
 from ...errors import FieldError, NotAllowed, ValidationFailed
 from ...models import Address, AuditEvent, Case, Child, HomeVisit, User, utcnow
 from ...permissions import Actor, require_role
-from ..casework.lifecycle import CASEWORKERS, LONDON, load_case
+from ..casework.lifecycle import CASEWORKERS, load_case
 from ..casework.pathway import VISIT_OUTCOMES
 from ..forms import YES_NO, Form
 from ..notify import notifications

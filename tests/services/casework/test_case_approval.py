@@ -9,6 +9,7 @@ from sqlmodel import select
 from cme_app.errors import NotAllowed
 from cme_app.models import CaseClosure
 from cme_app.services.casework import case_file as casework
+from cme_app.services.casework import closure as closing
 from cme_app.services.casework.lifecycle import MoveRefused, StaleCase
 from tests.services.casework import test_casework as cw
 
@@ -35,14 +36,14 @@ def test_lead_approves_the_proposal_with_the_officers_evidence(session, team):
     case = to_enquiries(session, team, submit(session, team))
     close(session, team, case, "not_cme_attendance", EVIDENCE, who="officer")
     with pytest.raises(NotAllowed):
-        casework.approve_closure(session, actor=team["officer"], reference=case.reference,
+        closing.approve_closure(session, actor=team["officer"], reference=case.reference,
                                  version=fresh(session, case).version)
     session.rollback()
     with pytest.raises(StaleCase):
-        casework.approve_closure(session, actor=team["lead"], reference=case.reference,
+        closing.approve_closure(session, actor=team["lead"], reference=case.reference,
                                  version=fresh(session, case).version - 1)
     session.rollback()
-    casework.approve_closure(session, actor=team["lead"], reference=case.reference,
+    closing.approve_closure(session, actor=team["lead"], reference=case.reference,
                              version=fresh(session, case).version)
     session.commit()
     case = fresh(session, case)
@@ -56,7 +57,7 @@ def test_lead_approves_the_proposal_with_the_officers_evidence(session, team):
 def test_nothing_to_approve_is_refused_in_plain_words(session, team):
     case = to_enquiries(session, team, submit(session, team))
     with pytest.raises(MoveRefused, match="no closure waiting"):
-        casework.approve_closure(session, actor=team["lead"], reference=case.reference,
+        closing.approve_closure(session, actor=team["lead"], reference=case.reference,
                                  version=fresh(session, case).version)
     session.rollback()
     assert fresh(session, case).stage == "enquiries"

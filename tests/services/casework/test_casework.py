@@ -20,10 +20,11 @@ from cme_app.models import (
 )
 from cme_app.ops.demo import example_referral_form
 from cme_app.services.casework import case_file as casework
-from cme_app.services.casework import lifecycle
+from cme_app.services.casework import lifecycle, records
+from cme_app.services.casework import triage as triaging
 from cme_app.services.casework.lifecycle import MoveRefused, StaleCase
 from cme_app.services.casework.pathway import ENQUIRY_KINDS
-from cme_app.services.intake import referrals
+from cme_app.services.intake import inbound, referrals
 from tests.factories import make_team
 
 TODAY = date.today()
@@ -61,7 +62,7 @@ def triage(session, team, case, factors=(), officer="officer"):
     case = fresh(session, case)
     if case.stage == "new_referral":
         case = move(session, team, case, "triage")
-    casework.record_triage(
+    triaging.record_triage(
         session,
         actor=team["lead"],
         reference=case.reference,
@@ -70,7 +71,7 @@ def triage(session, team, case, factors=(), officer="officer"):
     )
     session.commit()
     case = fresh(session, case)
-    casework.allocate(
+    triaging.allocate(
         session,
         actor=team["lead"],
         reference=case.reference,
@@ -103,7 +104,7 @@ def close(session, team, case, outcome, evidence=None, who="lead"):
 
 
 def log(session, team, case, kind, result="no_trace"):
-    casework.log_enquiry(
+    records.log_enquiry(
         session,
         actor=team["officer"],
         reference=case.reference,
@@ -120,7 +121,7 @@ def log(session, team, case, kind, result="no_trace"):
 
 
 def visit(session, team, case):
-    casework.record_visit(
+    records.record_visit(
         session,
         actor=team["officer"],
         reference=case.reference,
@@ -170,7 +171,7 @@ def test_triage_sets_risk_from_factors_and_first_visit_target(session, team):
 def test_lead_override_keeps_history_and_needs_reason(session, team):
     case = triage(session, team, submit(session, team))
     with pytest.raises(ValidationFailed) as err:
-        casework.override_risk(
+        triaging.override_risk(
             session,
             actor=team["lead"],
             reference=case.reference,
@@ -181,7 +182,7 @@ def test_lead_override_keeps_history_and_needs_reason(session, team):
     assert [e.field for e in err.value.errors] == ["reason"]
     session.rollback()
     with pytest.raises(NotAllowed):
-        casework.override_risk(
+        triaging.override_risk(
             session,
             actor=team["officer"],
             reference=case.reference,
@@ -190,7 +191,7 @@ def test_lead_override_keeps_history_and_needs_reason(session, team):
             version=1,
         )
     session.rollback()
-    casework.override_risk(
+    triaging.override_risk(
         session,
         actor=team["lead"],
         reference=case.reference,
@@ -216,7 +217,7 @@ def test_red_case_cannot_leave_triage_until_mash_notified(session, team):
     with pytest.raises(MoveRefused, match="CSC, MASH or Front Door notification"):
         move(session, team, case, "home_visit")
     session.rollback()
-    casework.record_safeguarding(
+    records.record_safeguarding(
         session,
         actor=team["officer"],
         reference=case.reference,
@@ -238,7 +239,7 @@ def test_triage_exit_needs_risk_and_officer(session, team):
     with pytest.raises(MoveRefused, match="Set the risk"):
         move(session, team, case, "enquiries")
     session.rollback()
-    casework.record_triage(
+    triaging.record_triage(
         session,
         actor=team["officer"],
         reference=case.reference,
@@ -370,15 +371,15 @@ INBOUND = {
 
 def test_inbound_notification_becomes_new_referral_with_source(session, team):
     with pytest.raises(NotAllowed):
-        casework.log_inbound(session, actor=team["school"], form=INBOUND)
+        inbound.log_inbound(session, actor=team["school"], form=INBOUND)
     session.rollback()
     with pytest.raises(ValidationFailed) as err:
-        casework.log_inbound(
+        inbound.log_inbound(
             session, actor=team["admin"], form={**INBOUND, "la_name": "", "upn": "B383200012401"}
         )
     assert {e.field for e in err.value.errors} == {"la_name", "upn"}
     session.rollback()
-    case = casework.log_inbound(session, actor=team["admin"], form=INBOUND)
+    case = inbound.log_inbound(session, actor=team["admin"], form=INBOUND)
     session.commit()
     assert case.stage == "new_referral"
     view = casework.view_case(session, actor=team["officer"], reference=case.reference)
@@ -397,7 +398,7 @@ def test_matching_child_or_household_is_flagged(session, team):
     view = casework.view_case(session, actor=team["lead"], reference=same_child.reference)
     whys = {row[0]: row[2] for row in view.possible_matches}
     assert whys[first.reference] == "Same name and date of birth"
-    casework.link_household(
+    records.link_household(
         session,
         actor=team["officer"],
         reference=sibling.reference,
@@ -474,7 +475,7 @@ def test_onroll_leeds_needs_urn_and_start_date(session, team):
 
 def test_transfer_to_other_la_needs_acknowledgement_and_response(session, team):
     case = to_enquiries(session, team, submit(session, team))
-    casework.send_la_notification(
+    records.send_la_notification(
         session,
         actor=team["officer"],
         reference=case.reference,
@@ -494,7 +495,7 @@ def test_transfer_to_other_la_needs_acknowledgement_and_response(session, team):
     with pytest.raises(MoveRefused, match="acknowledgement and response"):
         close(session, team, case, "transferred_other_la", {"summary": "Application in"})
     session.rollback()
-    casework.record_la_response(
+    records.record_la_response(
         session,
         actor=team["officer"],
         reference=case.reference,
@@ -512,7 +513,7 @@ def test_transfer_to_other_la_needs_acknowledgement_and_response(session, team):
 
 def test_overdue_la_response_shows_on_the_case(session, team):
     case = to_enquiries(session, team, submit(session, team))
-    casework.send_la_notification(
+    records.send_la_notification(
         session,
         actor=team["officer"],
         reference=case.reference,
@@ -528,7 +529,7 @@ def test_overdue_la_response_shows_on_the_case(session, team):
 
 
 def _overseas(session, team, case, independent, evidence="school_letter"):
-    casework.record_overseas(
+    records.record_overseas(
         session,
         actor=team["officer"],
         reference=case.reference,
@@ -559,7 +560,7 @@ def test_left_uk_verified_needs_independent_evidence(session, team):
 
 def test_left_uk_unverified_red_case_needs_csc_consultation(session, team):
     case = triage(session, team, submit(session, team, form=RED_FORM), factors=["fgm"])
-    casework.record_safeguarding(
+    records.record_safeguarding(
         session,
         actor=team["officer"],
         reference=case.reference,
@@ -580,7 +581,7 @@ def test_left_uk_unverified_red_case_needs_csc_consultation(session, team):
     with pytest.raises(MoveRefused, match="CSC consultation"):
         close(session, team, case, "left_uk_unverified", evidence)
     session.rollback()
-    casework.record_safeguarding(
+    records.record_safeguarding(
         session,
         actor=team["officer"],
         reference=case.reference,
@@ -723,7 +724,7 @@ def test_visit_is_idempotent_on_client_uuid_and_meets_first_visit_target(session
     }
     uid = "2f1b7a52-6d55-4a57-9c38-0d3f9f5c7f11"
     for _ in range(2):
-        casework.record_visit(
+        records.record_visit(
             session, actor=team["officer"], reference=case.reference, form=form, client_uuid=uid
         )
         session.commit()
@@ -736,7 +737,7 @@ def test_visit_is_idempotent_on_client_uuid_and_meets_first_visit_target(session
 def test_enquiry_log_covers_every_pathway_type_and_validates(session, team):
     case = to_enquiries(session, team, submit(session, team))
     with pytest.raises(ValidationFailed) as err:
-        casework.log_enquiry(
+        records.log_enquiry(
             session,
             actor=team["officer"],
             reference=case.reference,
@@ -769,7 +770,7 @@ def test_viewing_a_case_is_audited_and_schools_are_refused(session, team):
 
 def test_child_new_to_the_country_needs_no_la_and_shows_its_source(session, team):
     form = {**INBOUND, "source_type": "new_to_country", "la_name": "", "la_code": ""}
-    case = casework.log_inbound(session, actor=team["officer"], form=form)
+    case = inbound.log_inbound(session, actor=team["officer"], form=form)
     session.commit()
     view = casework.view_case(session, actor=team["lead"], reference=case.reference)
     assert (view.stage, view.source_label, view.la_notifications) == (

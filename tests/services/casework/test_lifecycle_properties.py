@@ -26,8 +26,7 @@ from cme_app.models import (
     StageChange,
 )
 from cme_app.ops.demo import example_referral_form
-from cme_app.services.casework import case_file as casework
-from cme_app.services.casework import lifecycle
+from cme_app.services.casework import lifecycle, records, triage
 from cme_app.services.intake import referrals
 from cme_app.services.school_calendar.default_terms import seed_term_dates
 from tests.factories import make_user, two_schools
@@ -148,16 +147,16 @@ def _do(session, world, case: Case, action: str, role: str, data) -> None:
         )
     elif action == "triage":
         factors = data.draw(st.lists(st.sampled_from(["fgm", "sen", "cp_plan", "x"]), max_size=2))
-        casework.record_triage(
+        triage.record_triage(
             session, actor=actor, reference=ref, factors=factors, version=version
         )
     elif action == "allocate":
         officer = world["actors"][data.draw(st.sampled_from(["officer", "officer2", "school"]))]
-        casework.allocate(
+        triage.allocate(
             session, actor=actor, reference=ref, officer_id=officer.user_id, version=version
         )
     elif action in ("mash", "consultation"):
-        casework.record_safeguarding(
+        records.record_safeguarding(
             session,
             actor=actor,
             reference=ref,
@@ -170,7 +169,7 @@ def _do(session, world, case: Case, action: str, role: str, data) -> None:
             },
         )
     elif action == "pending_enquiry":
-        casework.log_enquiry(
+        records.log_enquiry(
             session,
             actor=actor,
             reference=ref,
@@ -184,7 +183,7 @@ def _do(session, world, case: Case, action: str, role: str, data) -> None:
             },
         )
     elif action == "notify_la":
-        casework.send_la_notification(
+        records.send_la_notification(
             session,
             actor=actor,
             reference=ref,
@@ -196,7 +195,7 @@ def _do(session, world, case: Case, action: str, role: str, data) -> None:
         )
     elif action == "la_response":
         note = session.exec(select(LaNotification).where(LaNotification.case_id == case.id)).first()
-        casework.record_la_response(
+        records.record_la_response(
             session,
             actor=actor,
             reference=ref,
@@ -208,7 +207,7 @@ def _do(session, world, case: Case, action: str, role: str, data) -> None:
             },
         )
     elif action == "overseas":
-        casework.record_overseas(
+        records.record_overseas(
             session,
             actor=actor,
             reference=ref,
@@ -221,7 +220,7 @@ def _do(session, world, case: Case, action: str, role: str, data) -> None:
             },
         )
     elif action == "visit":
-        casework.record_visit(
+        records.record_visit(
             session,
             actor=actor,
             reference=ref,
@@ -242,8 +241,8 @@ def _prelude(session, world, case: Case) -> None:
         return session.get(Case, case.id).version
 
     lifecycle.move_case(session, actor=lead, reference=ref, to_stage="triage", version=version())
-    casework.record_triage(session, actor=lead, reference=ref, factors=[], version=version())
-    casework.allocate(
+    triage.record_triage(session, actor=lead, reference=ref, factors=[], version=version())
+    triage.allocate(
         session,
         actor=lead,
         reference=ref,

@@ -30,12 +30,13 @@ from cme_app.models import (
     User,
 )
 from cme_app.ops.demo import example_referral_form
-from cme_app.services.casework import case_file as casework
-from cme_app.services.casework import lifecycle
+from cme_app.services.casework import closure, lifecycle, records
+from cme_app.services.casework import triage as triaging
+from cme_app.services.intake import inbound as inbound_referrals
 from cme_app.services.intake import referrals
 from cme_app.services.notify import notifications
 from cme_app.services.school_calendar.default_terms import seed_term_dates
-from cme_app.services.visits import lone_working
+from cme_app.services.visits import lone_working, safety
 from cme_app.services.visits import phone_log as visits
 from tests.factories import actor_for, make_case, make_school
 
@@ -143,7 +144,7 @@ def make_duty(session, team, who="duty") -> None:
 
 def allocate(session, team, case, who="officer", by="lead") -> Case:
     case = fresh(session, case)
-    casework.allocate(
+    triaging.allocate(
         session,
         actor=team[by],
         reference=case.reference,
@@ -165,7 +166,7 @@ def move(session, team, case, to) -> Case:
 
 def triage(session, team, case, factors=(), officer="officer") -> Case:
     case = move(session, team, case, "triage")
-    casework.record_triage(
+    triaging.record_triage(
         session,
         actor=team["lead"],
         reference=case.reference,
@@ -365,7 +366,7 @@ def test_an_inbound_la_notification_tells_the_duty_officer_and_leads(session, te
         "postcode": "LS6 1AA",
         "summary": "Family moved to Leeds.",
     }
-    case = casework.log_inbound(session, actor=team["admin"], form=form)
+    case = inbound_referrals.log_inbound(session, actor=team["admin"], form=form)
     session.commit()
     made = items(session)
     assert sorted(n.recipient_id for n in made) == ids(team, "officer", "lead", "lead2")
@@ -446,7 +447,7 @@ def test_an_approved_closure_tells_the_school_and_the_proposal_does_not(session,
     case = to_enquiries(session, team, submit(session, team))
     close(session, team, case, who="officer")
     assert told(session, E.CASE_OUTCOME) == []
-    casework.approve_closure(
+    closure.approve_closure(
         session,
         actor=team["lead"],
         reference=case.reference,
@@ -477,7 +478,7 @@ def test_a_flagged_visit_tells_every_lead_once_per_new_flag(session, team):
     visit_id = session.exec(
         select(HomeVisit.id).where(HomeVisit.client_uuid == doc["client_uuid"])
     ).one()
-    casework.review_visit_flag(
+    safety.review_visit_flag(
         session, actor=team["lead"], reference=case.reference, visit_id=visit_id
     )
     session.commit()
@@ -602,7 +603,7 @@ def test_a_triage_target_due_today_then_missed_is_told_once_each(session, team):
 def test_a_first_visit_target_is_told_and_a_visited_case_has_none(session, team):
     waiting = to_enquiries(session, team, submit(session, team))
     visited = to_enquiries(session, team, submit(session, team))
-    casework.record_visit(
+    records.record_visit(
         session,
         actor=team["officer"],
         reference=visited.reference,
@@ -641,7 +642,7 @@ def test_a_due_target_on_a_case_whose_officer_has_left_goes_to_the_leads(session
 
 
 def send_la(session, team, case, who) -> LaNotification:
-    row = casework.send_la_notification(
+    row = records.send_la_notification(
         session,
         actor=team[who],
         reference=case.reference,
@@ -658,7 +659,7 @@ def test_an_unanswered_la_notification_is_chased_once(session, team):
     notice = send_la(session, team, chased, "lead")  # sent by a lead; officer allocated
     reply = send_la(session, team, answered, "officer")
     send_la(session, team, closed, "officer")
-    casework.record_la_response(
+    records.record_la_response(
         session,
         actor=team["officer"],
         reference=answered.reference,
@@ -1101,7 +1102,7 @@ def test_a_unit_of_work_failing_validation_after_the_hook_keeps_no_notification(
     created = len(audits(session, "notification.created"))
     session.commit()  # end the read, so the next unit of work can write (SQLite)
     with pytest.raises(ValidationFailed), session_scope() as s:
-        casework.allocate(
+        triaging.allocate(
             s,
             actor=team["lead"],
             reference=case.reference,
@@ -1110,7 +1111,7 @@ def test_a_unit_of_work_failing_validation_after_the_hook_keeps_no_notification(
         )
         assert count(s, Notification, Notification.event == "case_allocated") == 1
         # The same request goes on to a step that fails validation: the whole unit rolls back.
-        casework.allocate(
+        triaging.allocate(
             s,
             actor=team["lead"],
             reference=case.reference,
@@ -1204,7 +1205,7 @@ def test_no_notification_or_email_carries_a_childs_details(session, team):
     )
     assert sync(session, team, doc)["flagged"] is True  # visit_flagged
     escalate(session, 60)  # lone_working: buddy and leads
-    inbound = casework.log_inbound(
+    inbound = inbound_referrals.log_inbound(
         session,
         actor=team["admin"],
         form={

@@ -31,7 +31,7 @@ from cme_app.ops.demo import example_referral_form
 from cme_app.services.casework import board
 from cme_app.services.casework import case_file as casework
 from cme_app.services.casework.lifecycle import case_state
-from cme_app.services.intake import referrals
+from cme_app.services.intake import inbound, referrals
 from cme_app.services.trust import auth
 from tests.factories import make_team, session_token
 from tests.services.casework.test_casework import INBOUND
@@ -145,7 +145,7 @@ def _do(session, world, case: Case, action: str, role, data):
     if action == "draft":
         return referrals.save_draft(session, actor=actor, form={"first-name": "Zed"}).public_id
     if action == "inbound":
-        made = casework.log_inbound(session, actor=actor, form=INBOUND)
+        made = inbound.log_inbound(session, actor=actor, form=INBOUND)
         return made.child_id
     email = f"{role}@example.org" if role and not role.startswith("school") else "nobody@x.org"
     if action == "sign_in":

@@ -12,9 +12,10 @@ from sqlmodel import select
 from cme_app.errors import NotAllowed, ValidationFailed
 from cme_app.models import AuditEvent, Case, HomeVisit, User
 from cme_app.services.casework import case_file as casework
+from cme_app.services.casework import records
 from cme_app.services.casework.lifecycle import MoveRefused, StaleCase
 from cme_app.services.school_calendar.default_terms import seed_term_dates
-from cme_app.services.visits import lone_working
+from cme_app.services.visits import lone_working, safety
 from cme_app.services.visits import phone_log as visits
 from cme_app.services.visits.desk_alerts import desk_alerts
 from tests.factories import make_case, make_user
@@ -58,7 +59,7 @@ def events(session, action: str) -> list[AuditEvent]:
 
 def set_safety(session, team, case, who="officer", *, markers=MARKERS, joint=True,
                version=None):
-    result = casework.set_visit_safety(
+    result = safety.set_visit_safety(
         session, actor=team[who], reference=case.reference, warning_markers=markers,
         joint_visit_required=joint,
         version=fresh(session, case).version if version is None else version,
@@ -267,7 +268,7 @@ def test_a_visit_still_checked_in_is_in_progress_then_overdue(session, team, cas
 
 
 def test_a_desk_visit_shows_only_what_the_desk_form_asks(session, team, case):
-    casework.record_visit(
+    records.record_visit(
         session, actor=team["officer"], reference=case.reference,
         form={"visited_on": date.today().isoformat(), "address": "14 Example Street",
               "outcome": "child_seen_safe", "child_seen": "yes", "seen_alone": "yes",
@@ -297,13 +298,13 @@ def test_lead_marks_a_flagged_visit_reviewed_on_a_closed_case(session, team):
                        first_name="Lena", last_name="Closed")
     session.commit()
     visit = flagged(session, team, closed)
-    (waiting,) = casework.flagged_visits(session, actor=team["lead"])
+    (waiting,) = safety.flagged_visits(session, actor=team["lead"])
     assert (waiting.visit_id, waiting.reference, waiting.child_name, waiting.officer) == (
         visit.id, closed.reference, "Lena Closed", "Olu Officer"
     )
     assert waiting.flag_reason.startswith("The case was closed")
 
-    casework.review_visit_flag(session, actor=team["lead"], reference=closed.reference,
+    safety.review_visit_flag(session, actor=team["lead"], reference=closed.reference,
                                visit_id=visit.id)
     session.commit()
     session.expire_all()
@@ -317,14 +318,14 @@ def test_lead_marks_a_flagged_visit_reviewed_on_a_closed_case(session, team):
         "before": {"flag_reviewed_by_id": None},
         "after": {"flag_reviewed_by_id": team["lead"].user_id},
     }
-    assert casework.flagged_visits(session, actor=team["lead"]) == []
+    assert safety.flagged_visits(session, actor=team["lead"]) == []
 
     (v,) = casework.view_case(session, actor=team["lead"], reference=closed.reference).visits
     assert v.flag_reason.startswith("The case was closed")
     assert v.flag_review.startswith("Reviewed by Lee Lead, ")
 
     # A second lead's click (a stale page) records nothing more.
-    casework.review_visit_flag(session, actor=team["lead"], reference=closed.reference,
+    safety.review_visit_flag(session, actor=team["lead"], reference=closed.reference,
                                visit_id=visit.id)
     session.commit()
     assert len(events(session, "visit.flag_reviewed")) == 1
@@ -338,10 +339,10 @@ def test_only_a_lead_reviews_and_only_a_flagged_visit_of_that_case(session, team
     session.commit()
     for who in ("officer", "admin", "auditor"):
         with pytest.raises(NotAllowed):
-            casework.review_visit_flag(session, actor=team[who], reference=case.reference,
+            safety.review_visit_flag(session, actor=team[who], reference=case.reference,
                                        visit_id=visit.id)
         with pytest.raises(NotAllowed):
-            casework.flagged_visits(session, actor=team[who])
+            safety.flagged_visits(session, actor=team[who])
         session.rollback()
     for reference, visit_id in (
         (case.reference, plain.id),  # not flagged
@@ -351,13 +352,13 @@ def test_only_a_lead_reviews_and_only_a_flagged_visit_of_that_case(session, team
         (case.reference, True),
     ):
         with pytest.raises(MoveRefused):
-            casework.review_visit_flag(session, actor=team["lead"], reference=reference,
+            safety.review_visit_flag(session, actor=team["lead"], reference=reference,
                                        visit_id=visit_id)
         session.rollback()
     session.expire_all()
     assert session.get(HomeVisit, visit.id).flag_reviewed_at is None
     assert events(session, "visit.flag_reviewed") == []
-    assert [f.visit_id for f in casework.flagged_visits(session, actor=team["lead"])] == [
+    assert [f.visit_id for f in safety.flagged_visits(session, actor=team["lead"])] == [
         visit.id
     ]
 
@@ -371,10 +372,10 @@ def test_flagged_visits_lists_every_unreviewed_visit_oldest_first(session, team,
     late = phone_visit(session, second, nobody.id, flag_reason="Closed meanwhile.",
                        outcome="refused",
                        checked_out_at=datetime(2026, 11, 27, 10, 20, tzinfo=UTC))
-    casework.review_visit_flag(session, actor=team["lead"], reference=second.reference,
+    safety.review_visit_flag(session, actor=team["lead"], reference=second.reference,
                                visit_id=late.id)
     session.commit()
-    listed = casework.flagged_visits(session, actor=team["lead"])
+    listed = safety.flagged_visits(session, actor=team["lead"])
     assert [(f.visit_id, f.reference, f.visited_on) for f in listed] == [
         (first_visit.id, case.reference, "27 Nov 2026"),
         (second_visit.id, second.reference, "27 Nov 2026"),

@@ -15,9 +15,9 @@ from sqlmodel import Session, select
 from cme_app.errors import NotAllowed, NotFound, ValidationFailed
 from cme_app.models import Address, AuditEvent, Case, HomeVisit, LoneWorkingAlert, User
 from cme_app.permissions import Actor
-from cme_app.services.casework import board
-from cme_app.services.casework import case_file as casework
+from cme_app.services.casework import board, records, triage
 from cme_app.services.visits import phone_log as visits
+from cme_app.services.visits import safety
 from tests.factories import actor_for, make_case, make_school, make_user
 
 NOW = datetime(2026, 11, 28, 10, 31, tzinfo=UTC)
@@ -487,7 +487,7 @@ def test_a_lead_may_log_a_visit_on_any_case(session, team, case):
 
 
 def test_a_reassigned_officer_visit_is_stored_and_flagged(session, team, case):
-    casework.allocate(session, actor=team["lead"], reference=case.reference,
+    triage.allocate(session, actor=team["lead"], reference=case.reference,
                       officer_id=team["other"].user_id, version=case.version)
     session.commit()
     case = session.get(Case, case.id)
@@ -549,7 +549,7 @@ def test_a_new_flag_after_a_review_needs_a_new_review(session, team, case):
     session.add(case)
     session.commit()
     assert sync(session, team["officer"], doc)["flagged"] is True
-    casework.review_visit_flag(
+    safety.review_visit_flag(
         session, actor=team["lead"], reference=case.reference,
         visit_id=session.exec(select(HomeVisit)).one().id,
     )
@@ -768,7 +768,7 @@ def test_phone_list_after_a_visit_shows_the_next_action_and_open_visits(session,
 
 
 def test_desk_logged_visits_still_work(session, team, case):
-    casework.record_visit(
+    records.record_visit(
         session, actor=team["officer"], reference=case.reference,
         form={"visited_on": date.today().isoformat(), "address": "12 Harehills Lane",
               "outcome": "child_seen_safe", "child_seen": "yes", "seen_alone": "yes"},

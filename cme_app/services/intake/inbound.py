@@ -1,0 +1,138 @@
+"""Referrals the CME team logs itself (BR-L10, SC-17): a notice from another LA that a child
+has moved here, or a child new to the country. Each becomes a case in New referral, as a
+school's referral does."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlmodel import Session
+
+from ...domain import (
+    AddressKind,
+    LaDirection,
+    ReferralStatus,
+    Risk,
+    SourceType,
+)
+from ...errors import FieldError
+from ...models import (
+    Address,
+    Case,
+    Child,
+    LaNotification,
+    Person,
+    Referral,
+    utcnow,
+)
+from ...permissions import Actor, Capability, require
+from ..forms import Form
+from ..intake import referral_form as rf
+from ..intake.referrals import open_case
+from ..notify import notifications
+from ..trust import audit
+
+INBOUND_SOURCES = {
+    SourceType.OTHER_LA: "Another local authority",
+    SourceType.NEW_TO_COUNTRY: "New to the country",
+}
+
+
+def log_inbound(session: Session, *, actor: Actor | None, form: dict) -> Case:
+    """A notification from another LA, or a child new to the country: a New referral card."""
+    actor = require(actor, Capability.INBOUND_LOG)
+    today = date.today()
+    f = Form(form, today)
+    source = f.choice("source_type", INBOUND_SOURCES, "Choose where the referral came from")
+    la_name = f.text(
+        "la_name",
+        "Enter the local authority that notified you",
+        required=source == SourceType.OTHER_LA,
+        limit=120,
+    )
+    la_code = f.text("la_code", "", required=False, limit=3)
+    if la_code and not (la_code.isdigit() and len(la_code) == 3):
+        f.errors.append(FieldError("la_code", "LA code must be 3 digits, like 384"))
+    received_on = f.day("received_on", "date it was received")
+    first = f.text("first_name", "Enter the child's first name", limit=100)
+    last = f.text("last_name", "Enter the child's last name", limit=100)
+    dob = f.day("date_of_birth", "child's date of birth")
+    sex = f.choice("sex", rf.SEX_CHOICES, "Choose the child's sex")
+    upn = f.text("upn", "", required=False, limit=13).upper()
+    if upn and (error := rf.upn_error(upn)):
+        f.errors.append(FieldError("upn", error))
+    line1 = f.text("line1", "Enter the first line of the address")
+    town = f.text("town", "", required=False, limit=100)
+    postcode = f.text("postcode", "", required=False, limit=10)
+    parent = f.text("parent_name", "", required=False)
+    phone = f.text("parent_phone", "", required=False, limit=40)
+    summary = f.text("summary", "Enter what the notification says", limit=4000)
+    f.check()
+    child = Child(first_name=first, last_name=last, date_of_birth=dob, sex=sex, upn=upn or None)
+    session.add(child)
+    session.flush()
+    referral = Referral(
+        status=ReferralStatus.SUBMITTED,
+        source_type=source,
+        created_by_id=actor.user_id,
+        child_id=child.id,
+        source_name=la_name or None,
+        source_la_code=la_code or None,
+        concerns_narrative=summary,
+        date_school_aware=received_on,
+        submitted_at=utcnow(),
+        form_data={},
+    )
+    session.add(referral)
+    session.flush()
+    source_tag = "other_agency"
+    session.add(
+        Address(
+            child_id=child.id,
+            referral_id=referral.id,
+            kind=AddressKind.LAST_KNOWN,
+            line1=line1,
+            town=town or None,
+            postcode=rf.normalise_postcode(postcode) or None,
+            source=source_tag,
+        )
+    )
+    if parent:
+        session.add(
+            Person(
+                child_id=child.id,
+                referral_id=referral.id,
+                kind="parent_carer",
+                full_name=parent,
+                relationship_to_child="Parent or carer",
+                phone=phone or None,
+                source=source_tag,
+            )
+        )
+    session.flush()
+    case = open_case(session, actor=actor, referral=referral, child=child, today=today)
+    if source == SourceType.OTHER_LA:
+        session.add(
+            LaNotification(
+                case_id=case.id,
+                direction=LaDirection.INBOUND,
+                la_name=la_name,
+                la_code=la_code or None,
+                contact="",
+                question=summary[:2000],
+                sent_on=received_on,
+                by_id=actor.user_id,
+            )
+        )
+    audit.record(
+        session,
+        actor=actor,
+        action="referral.inbound_logged",
+        entity_type="case",
+        entity_id=case.reference,
+        child_id=child.id,
+        detail={"source": source},
+    )
+    notifications.referral_arrived(session, case=case, red=case.proposed_risk == Risk.RED)
+    session.flush()
+    return case
