@@ -92,7 +92,7 @@ def state_sizes() -> dict[str, dict]:
     from cme_app.db import get_engine
     from cme_app.models import Case, HomeVisit, User
     from cme_app.pages.casework.board import BoardState
-    from cme_app.pages.casework.case import CaseState
+    from cme_app.pages.casework.case.state import CaseState
     from cme_app.pages.visits.visit_log import VisitsState
 
     with Session(get_engine()) as session:

@@ -48,6 +48,7 @@ class Capability(StrEnum):
     INBOUND_LOG = "inbound.log"  # log a referral from another LA or a child new to the country
     # Casework
     CASE_VIEW = "case.view"  # the board and the case file
+    CASELOAD = "case.caseload"  # holds a caseload: can be allocated cases
     CASE_TRIAGE = "case.triage"  # record triage factors (the risk they propose)
     CASE_RISK_OVERRIDE = "case.risk_override"
     CASE_ALLOCATE = "case.allocate"
@@ -89,6 +90,7 @@ PERMISSIONS: dict[Capability, frozenset[Role]] = {
     C.INBOUND_LOG: frozenset({OFFICER, LEAD, ADMIN}),
     # The auditor (DPO) reads the audit log, not case files.
     C.CASE_VIEW: frozenset({OFFICER, LEAD, ADMIN}),
+    C.CASELOAD: frozenset({OFFICER, LEAD}),
     C.CASE_TRIAGE: frozenset({OFFICER, LEAD}),
     C.CASE_RISK_OVERRIDE: frozenset({LEAD}),
     C.CASE_ALLOCATE: frozenset({LEAD}),

@@ -11,7 +11,7 @@ from stdnum.gb import upn
 from ..domain import Role
 from ..models import Case, Child, School, User
 from ..permissions import Actor
-from ..services.casework import lifecycle, records, triage
+from ..services.casework import closure, lifecycle, records, triage
 from ..services.intake import inbound, referrals, schools
 from ..services.notify import notifications
 from ..services.trust import auth
@@ -317,7 +317,7 @@ def _walk(session: Session, ref: str, goal: str, factors: list[str], lead, offic
     elif goal in ("located", "closed"):
         move("located")
         if goal == "closed":
-            lifecycle.close_case(
+            closure.close_case(
                 session,
                 actor=lead,
                 reference=ref,

@@ -28,6 +28,7 @@ from collections.abc import Callable
 from typing import Any, ClassVar
 
 import reflex as rx
+from reflex.event import EventSpec
 
 from .. import routes
 from ..db import session_scope
@@ -90,7 +91,11 @@ class PageFeedback(rx.State, mixin=True):
     message_id: ClassVar[str] = "page-message"
 
     def _clear_feedback(self) -> None:
-        self.errors, self.error_list, self.message, self.problem = {}, [], "", ""
+        # Assign only what is set: every assignment is sent to the browser, even if equal.
+        if self.errors or self.error_list:
+            self.errors, self.error_list = {}, []
+        if self.message or self.problem:
+            self.message, self.problem = "", ""
 
     def _focus_message(self):
         return rx.call_script(focus_script(self.message_id))
@@ -115,6 +120,15 @@ class PageFeedback(rx.State, mixin=True):
     def _after_refusal(self, actor: Actor, exc: ServiceError) -> None:
         """Reload what the page shows after the service refused (it may have changed)."""
 
+    def _on_refusal(self, actor: Actor, exc: ServiceError):
+        """The service said no (stale version, a rule not met): say why, in its words."""
+        self.problem = str(exc)
+        self._after_refusal(actor, exc)
+        return self._focus_message()
+
+    def _on_not_found(self, actor: Actor, exc: NotFound):
+        return self._after_not_found(actor)
+
     def _after_not_found(self, actor: Actor):
         """The record is gone, or not this actor's to see."""
         return self._show_problem(str(NotFound("That record was not found.")))
@@ -124,28 +138,52 @@ class PageFeedback(rx.State, mixin=True):
         return rx.redirect(routes.LOGIN)
 
 
+def errors_at(work: Callable, prefix: str, field_ids: dict[str, str] | None = None) -> Callable:
+    """For a form whose field ids depend on what was submitted (one form per row, evidence per
+    outcome): where this call's field errors link to, instead of the handler's `prefix`."""
+    return _ErrorsAt(work, prefix, field_ids or {})
+
+
+class _ErrorsAt:
+    def __init__(self, work: Callable, prefix: str, field_ids: dict[str, str]):
+        self.work, self.prefix, self.field_ids = work, prefix, field_ids
+
+    def __call__(self, session, **kwargs):
+        return self.work(session, **kwargs)
+
+
 def _run_service(self: PageFeedback, actor: Actor, work: Callable, *, done, prefix, field_ids,
-                 state_name: str, handler_name: str, capabilities):
+                 refresh: bool, state_name: str, handler_name: str, capabilities):
+    if isinstance(work, _ErrorsAt):
+        prefix, field_ids = work.prefix, {**(field_ids or {}), **work.field_ids}
     try:
         with session_scope() as session:
             result = work(session, actor=actor)
     except ValidationFailed as exc:
         return self._show_field_errors(exc.errors, prefix=prefix, field_ids=field_ids)
-    except NotFound:
-        return self._after_not_found(actor)
+    except NotFound as exc:
+        return self._on_not_found(actor, exc)
     except NotAllowed as exc:
         audit_refusal(actor, state_name, handler_name, capabilities)
         return self._show_problem(str(exc))
     except (Refusal, ServiceError) as exc:
-        self.problem = str(exc)
-        self._after_refusal(actor, exc)
-        return self._focus_message()
+        return self._on_refusal(actor, exc)
+    if done is None:  # the call updated the page itself; it may answer with a client event
+        if refresh:
+            self._after_success(actor, result)
+        return result if _is_event(result) else None
     message = done(result) if callable(done) else done
-    if message is not None:
-        self.message = message
-        self.form_key += 1
-    self._after_success(actor, result)
-    return self._focus_message() if message is not None else None
+    self.message = message
+    self.form_key += 1
+    if refresh:
+        self._after_success(actor, result)
+    return self._focus_message()
+
+
+def _is_event(value: Any) -> bool:
+    if isinstance(value, list):
+        return bool(value) and all(isinstance(v, EventSpec) for v in value)
+    return isinstance(value, EventSpec)
 
 
 def handler(
@@ -155,6 +193,8 @@ def handler(
     field_ids: dict[str, str] | None = None,
     touch: bool = True,
     quiet: bool = False,
+    refresh: bool = True,
+    refused: str = REFUSED,
 ):
     """Declare a handler's capabilities and run it through the adapter (see the module doc).
 
@@ -162,6 +202,9 @@ def handler(
     prefix:    the form's field-id prefix, for error links; field_ids maps odd fields.
     touch:     False for automatic requests (polling): they don't keep a session alive.
     quiet:     on refusal answer nothing (for automatic requests such as a poll).
+    refresh:   False when the service call itself updates the page (no `_after_success`).
+    refused:   what a role without the capability is told.
+    With done=None the call's own result is the answer (a client event, or nothing).
     """
     if not capabilities:
         raise TypeError("a handler needs at least one capability")
@@ -174,7 +217,7 @@ def handler(
                 return self._signed_out()
             if not allows(actor.role, *capabilities):
                 audit_refusal(actor, type(self).__name__, fn.__name__, capabilities)
-                return None if quiet else self._show_problem(REFUSED)
+                return None if quiet else self._show_problem(refused)
             if not quiet:
                 self._clear_feedback()
             work = fn(self, *args, **kwargs)
@@ -182,7 +225,7 @@ def handler(
                 return work
             return _run_service(
                 self, actor, work, done=done, prefix=prefix, field_ids=field_ids,
-                state_name=type(self).__name__, handler_name=fn.__name__,
+                refresh=refresh, state_name=type(self).__name__, handler_name=fn.__name__,
                 capabilities=capabilities,
             )
 

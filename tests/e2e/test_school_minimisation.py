@@ -33,8 +33,8 @@ proven to work). School B does the same and must not see even the child's name.
 | CaseLink.reason                      | records.link_household                      |
 | Linked inbound case: Child names, Address.line1, Person.full_name, Referral.source_name,  |
 |   Referral.concerns_narrative, LaNotification (inbound) | inbound_referrals.log_inbound      |
-| CaseClosure.evidence (proposed, withdrawn) | lifecycle.propose_closure (left UK unverified) |
-| CaseClosure.evidence (closed)        | lifecycle.close_case (transferred: summary)  |
+| CaseClosure.evidence (proposed, withdrawn) | closing.propose_closure (left UK unverified) |
+| CaseClosure.evidence (closed)        | closing.close_case (transferred: summary)  |
 | Notification.subject, .body (staff)  | notifications.notify to the officer          |
 | AuditEvent.detail                    | audit.record by the officer                  |
 """
@@ -56,6 +56,7 @@ from cme_app.pages.intake.referrals import ReferralsState
 from cme_app.pages.notify.inbox import InboxState
 from cme_app.pages.notify.inbox_settings import InboxSettingsState
 from cme_app.pages.trust.login import LoginState
+from cme_app.services.casework import closure as closing
 from cme_app.services.casework import lifecycle, records, triage
 from cme_app.services.intake import inbound as inbound_referrals
 from cme_app.services.intake import referrals
@@ -176,11 +177,11 @@ def _work_the_case(session) -> dict:
                                 form={"acknowledged_on": TODAY.isoformat(),
                                       "response_on": TODAY.isoformat(),
                                       "response": c["LaResponse"]})
-    lifecycle.propose_closure(session, actor=officer, reference=ref,
+    closing.propose_closure(session, actor=officer, reference=ref,
                               outcome="left_uk_unverified", version=version(), today=TODAY,
                               evidence={"reasons": c["PropReasons"],
                                         "checks_done": c["PropChecks"]})
-    lifecycle.close_case(session, actor=lead, reference=ref, outcome="transferred_other_la",
+    closing.close_case(session, actor=lead, reference=ref, outcome="transferred_other_la",
                          evidence={"summary": c["CloseSummary"]}, version=version(),
                          today=TODAY)
     notifications.notify(session, event=NotifyEvent.CASE_ALLOCATED,

@@ -8,7 +8,7 @@ server's columns even when a refused move changed none of them.
 from __future__ import annotations
 
 import json
-import re
+from functools import partial
 from urllib.parse import urlencode
 
 import reflex as rx
@@ -18,16 +18,16 @@ from ...components.alerts import alert_panel, review_list
 from ...components.kanban import case_board
 from ...components.layout import page
 from ...db import session_scope
-from ...domain import BOARD_STAGES, STAGE_LABELS, Role, Stage
-from ...errors import ServiceError
-from ...permissions import CASE_VIEWERS, Actor
+from ...domain import BOARD_STAGES, STAGE_LABELS, Stage, case_reference, is_case_reference
+from ...errors import NotFound, ServiceError
+from ...permissions import Actor, Capability, allows
 from ...services.casework import board, lifecycle
 from ...services.casework.board import BoardColumn, BoardFilters, Option
 from ...state.alerts import AlertsMixin
 from ...state.auth import AuthState
+from ...state.handlers import PageFeedback, handler, page_load
 
 POLL_MS = 3000
-REFERENCE = re.compile(r"CME-\d{4}-\d{5}")
 COLUMN_VARS: dict[str, str] = {
     Stage.NEW_REFERRAL: "col_new_referral",
     Stage.TRIAGE: "col_triage",
@@ -40,7 +40,7 @@ COLUMN_VARS: dict[str, str] = {
 assert list(COLUMN_VARS) == list(BOARD_STAGES)
 
 
-class BoardState(AlertsMixin, AuthState):
+class BoardState(AlertsMixin, PageFeedback, AuthState):
     col_new_referral: BoardColumn = BoardColumn.empty(Stage.NEW_REFERRAL)
     col_triage: BoardColumn = BoardColumn.empty(Stage.TRIAGE)
     col_enquiries: BoardColumn = BoardColumn.empty(Stage.ENQUIRIES)
@@ -64,17 +64,9 @@ class BoardState(AlertsMixin, AuthState):
     _pinned: list[str] = []
     _stamp: str = ""
 
+    _moving: str = ""  # the reference of the move under way, for its refusal message
+
     # ----- helpers (private: not callable from the browser) --------------------------------
-
-    def _guard(self, *, touch: bool = True) -> tuple[Actor | None, object]:
-        actor = self._actor(touch=touch)
-        if actor is None:
-            return None, rx.redirect(routes.LOGIN)
-        if actor.role not in CASE_VIEWERS:
-            from ...services.trust.auth import home_route
-
-            return None, rx.redirect(home_route(actor.role))
-        return actor, None
 
     def _filters(self) -> BoardFilters:
         return BoardFilters(self.risk_filter, self.officer_filter, self.school_filter)
@@ -125,95 +117,107 @@ class BoardState(AlertsMixin, AuthState):
         return rx.call_script(f"window.history.replaceState(window.history.state, '', "
                               f"{json.dumps(url)})")
 
-    def _refilter(self, filters: BoardFilters):
-        actor, redirect = self._guard()
-        if redirect:
-            return redirect
+    def _refilter(self, session, actor: Actor, filters: BoardFilters):
         options = board.FilterOptions(tuple(self.officer_options), tuple(self.school_options))
         self._set_filters(options.keep_known(filters))
         self._limits, self._pinned = {}, []
-        with session_scope() as session:
-            self._stamp = board.board_stamp(session, actor=actor)
-            self._reload(session, actor, reason="filter")
+        self._stamp = board.board_stamp(session, actor=actor)
+        self._reload(session, actor, reason="filter")
         self.announcement = ""
         self.board_revision += 1
         return self._url_script()
 
+    # ----- how the adapter's answers show on the board: announced, not in a banner ----------
+
+    def _show_problem(self, text: str):
+        return self._announce(text, error=True)
+
+    def _on_refusal(self, actor: Actor, exc: ServiceError):
+        if isinstance(exc, lifecycle.StaleCase):
+            with session_scope() as session:
+                self._stamp = board.board_stamp(session, actor=actor)
+                self._reload(session, actor, reason="stale")
+            return self._announce(f"Your move was not made. {exc}", error=True)
+        return self._announce(f"{self._moving} was not moved. {exc}", error=True)
+
+    def _on_not_found(self, actor: Actor, exc: NotFound):
+        return self._on_refusal(actor, exc)
+
     # ----- events ----------------------------------------------------------------------------
 
     @rx.event
+    @page_load(Capability.CASE_VIEW)
     def load(self):
         for stage, var in COLUMN_VARS.items():
             setattr(self, var, BoardColumn.empty(stage))
         self.announcement, self.announcement_is_error, self.loaded = "", False, False
         self._limits, self._pinned, self._stamp = {}, [], ""
-        actor, redirect = self._page_guard(*CASE_VIEWERS)
-        if redirect:
-            return redirect
+        return self._show
+
+    def _show(self, session, actor: Actor):
         asked = board.parse_filters(dict(self.router.url.query_parameters))
-        with session_scope() as session:
-            options = board.filter_options(session, actor=actor)
-            self.officer_options, self.school_options = list(options.officers), list(
-                options.schools
-            )
-            self._set_filters(options.keep_known(asked))
-            self._stamp = board.board_stamp(session, actor=actor)
-            self._reload(session, actor, reason="load")
-            self._load_alerts(session, actor)
-        self.can_move = board.can_move(actor)
-        self.close_label = "Close case…" if actor.role == Role.LEAD else "Propose closure…"
+        options = board.filter_options(session, actor=actor)
+        self.officer_options, self.school_options = list(options.officers), list(options.schools)
+        self._set_filters(options.keep_known(asked))
+        self._stamp = board.board_stamp(session, actor=actor)
+        self._reload(session, actor, reason="load")
+        self._load_alerts(session, actor)
+        self.can_move = allows(actor.role, Capability.CASE_MOVE)
+        self.close_label = ("Close case…" if allows(actor.role, Capability.CASE_CLOSE)
+                            else "Propose closure…")
         self.loaded = True
         self.board_revision += 1
-        given = {k: v for k, v in self.router.url.query_parameters.items()}
-        if given != self._filters().query():
-            return self._url_script()
-        return None
+        given = dict(self.router.url.query_parameters.items())
+        return self._url_script() if given != self._filters().query() else None
+
+    def _filtered(self, **changed: str):
+        current = {"risk": self.risk_filter, "officer": self.officer_filter,
+                   "school": self.school_filter}
+        filters = board.parse_filters({**current, **changed})
+        return partial(self._refilter, filters=filters)
 
     @rx.event
+    @handler(Capability.CASE_VIEW, refresh=False)
     def set_risk_filter(self, value: str):
-        return self._refilter(board.parse_filters(
-            {"risk": value, "officer": self.officer_filter, "school": self.school_filter}))
+        return self._filtered(risk=value)
 
     @rx.event
+    @handler(Capability.CASE_VIEW, refresh=False)
     def set_officer_filter(self, value: str):
-        return self._refilter(board.parse_filters(
-            {"risk": self.risk_filter, "officer": value, "school": self.school_filter}))
+        return self._filtered(officer=value)
 
     @rx.event
+    @handler(Capability.CASE_VIEW, refresh=False)
     def set_school_filter(self, value: str):
-        return self._refilter(board.parse_filters(
-            {"risk": self.risk_filter, "officer": self.officer_filter, "school": value}))
+        return self._filtered(school=value)
 
     @rx.event
+    @handler(Capability.CASE_VIEW, refresh=False)
     def clear_filters(self):
-        return self._refilter(BoardFilters())
+        return partial(self._refilter, filters=BoardFilters())
 
     @rx.event
+    @handler(Capability.CASE_VIEW, refresh=False)
     def show_more(self, stage: str):
-        actor, redirect = self._guard()
-        if redirect:
-            return redirect
         stage = str(stage or "")
         if stage not in COLUMN_VARS:
             return None
         shown = len(self._column(stage).cards)
-        self._limits = {**self._limits, stage: min(shown + board.CARD_LIMIT,
-                                                    board.MAX_CARD_LIMIT)}
-        with session_scope() as session:
+        self._limits = {**self._limits,
+                        stage: min(shown + board.CARD_LIMIT, board.MAX_CARD_LIMIT)}
+
+        def more(session, actor):
             self._reload(session, actor, stages=[stage], reason="show_more")
-        self.board_revision += 1
-        return None
+            self.board_revision += 1
+
+        return more
 
     @rx.event
+    @handler(Capability.CASE_MOVE, refresh=False,
+             refused="You can look at the board but not move cases.")
     def move(self, reference: str, to_stage: str, version: int):
-        actor, redirect = self._guard()
-        if redirect:
-            return redirect
-        reference = str(reference or "").strip().upper()[:20]
-        to_stage = str(to_stage or "")[:30]
-        if not board.can_move(actor):
-            return self._announce("You can look at the board but not move cases.", error=True)
-        if not REFERENCE.fullmatch(reference) or to_stage not in COLUMN_VARS:
+        reference, to_stage = case_reference(reference), str(to_stage or "")[:30]
+        if not is_case_reference(reference) or to_stage not in COLUMN_VARS:
             return self._announce("That move isn't possible.", error=True)
         if to_stage == Stage.CLOSED:
             # Closing needs an outcome and evidence, on the case page.
@@ -221,43 +225,33 @@ class BoardState(AlertsMixin, AuthState):
             return rx.redirect(f"/cases/{reference}#close")
         if not isinstance(version, int) or isinstance(version, bool):
             version = -1
+        self._moving = reference
+        return partial(self._move, reference=reference, to_stage=to_stage, version=version)
+
+    def _move(self, session, actor: Actor, *, reference: str, to_stage: str, version: int):
         from_stage = self._stage_showing(reference)
-        try:
-            with session_scope() as session:
-                case = lifecycle.move_case(
-                    session, actor=actor, reference=reference, to_stage=to_stage,
-                    version=version,
-                )
-                self._pinned = [reference, *(r for r in self._pinned if r != reference)][
-                    : board.MAX_PINNED
-                ]
-                stages = [from_stage, case.stage] if from_stage else None
-                self._reload(session, actor, stages=stages, reason="move")
-        except lifecycle.StaleCase as stale:
-            with session_scope() as session:
-                self._stamp = board.board_stamp(session, actor=actor)
-                self._reload(session, actor, reason="stale")
-            return self._announce(f"Your move was not made. {stale}", error=True)
-        except ServiceError as refused:
-            return self._announce(f"{reference} was not moved. {refused}", error=True)
+        case = lifecycle.move_case(session, actor=actor, reference=reference, to_stage=to_stage,
+                                   version=version)
+        self._pinned = [reference, *(r for r in self._pinned if r != reference)][
+            : board.MAX_PINNED]
+        self._reload(session, actor, stages=[from_stage, case.stage] if from_stage else None,
+                     reason="move")
         return self._announce(f"{reference} moved to {STAGE_LABELS[to_stage]}.")
 
     @rx.event
+    @handler(Capability.CASE_VIEW, touch=False, quiet=True, refresh=False)
     def refresh_if_changed(self):
-        # Not the user's activity: doesn't keep an unattended session alive.
-        actor, redirect = self._guard(touch=False)
-        if redirect:
-            return redirect
-        with session_scope() as session:
-            self._refresh_alerts(session, actor)
-            stamp = board.board_stamp(session, actor=actor)
-            if stamp == self._stamp:
-                return None
-            self._stamp = stamp
-            changed = self._reload(session, actor, reason="refresh")
-        if changed:
+        """The board's poll. Not the user's activity: doesn't keep an idle session alive."""
+        return self._refresh
+
+    def _refresh(self, session, actor: Actor):
+        self._refresh_alerts(session, actor)
+        stamp = board.board_stamp(session, actor=actor)
+        if stamp == self._stamp:
+            return
+        self._stamp = stamp
+        if self._reload(session, actor, reason="refresh"):
             self.board_revision += 1
-        return None
 
 
 # ----- page ------------------------------------------------------------------------------------

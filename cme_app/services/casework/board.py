@@ -17,19 +17,19 @@ from sqlalchemy import and_, case, exists, func, or_
 from sqlmodel import Session, col, select
 
 from ...dates import age_on, uk_date, uk_now
-from ...domain import BOARD_STAGES, OPEN_STAGES, RISK_LABELS, STAGE_LABELS, LaDirection, Role, Stage
+from ...domain import BOARD_STAGES, OPEN_STAGES, RISK_LABELS, STAGE_LABELS, LaDirection, Stage
 from ...models import Case, CaseClosure, Child, HomeVisit, LaNotification, Referral, School, User
-from ...permissions import CASE_VIEWERS, Actor, require_role
+from ...permissions import Actor, Capability, allows, require, roles_with
 from ...settings import get_settings
 from ..school_calendar.school_days import CalendarNotSeeded, SchoolCalendar, load_calendar
 from ..trust import audit
 from . import lifecycle
+from .closure import outcome_label
 from .risk import clean_factors, factor_labels
 from .targets import current_due
 
 __all__ = [
     "CARD_LIMIT",
-    "MOVERS",
     "BoardCard",
     "BoardColumn",
     "BoardFilters",
@@ -46,7 +46,6 @@ __all__ = [
 CARD_LIMIT = 20  # cards first shown per column; "Show more" adds as many again
 MAX_CARD_LIMIT = 200
 MAX_PINNED = 10
-MOVERS = frozenset({Role.OFFICER, Role.LEAD})
 
 RISK_FILTERS: dict[str, str] = {**RISK_LABELS, "none": "Not rated"}
 UNALLOCATED = "none"
@@ -154,7 +153,7 @@ def parse_filters(params: Mapping[str, object]) -> BoardFilters:
 
 
 def can_move(actor: Actor | None) -> bool:
-    return actor is not None and actor.role in MOVERS
+    return actor is not None and allows(actor.role, Capability.CASE_MOVE)
 
 
 # ----- queries -----------------------------------------------------------------------------
@@ -297,7 +296,7 @@ def in_stage_text(cal: SchoolCalendar, entered: datetime, today: date) -> str:
 
 def closed_text(case_: Case) -> str:
     when = f"Closed {uk_date(case_.closed_at):%-d %b}" if case_.closed_at else "Closed"
-    outcome = lifecycle.OUTCOME_LABELS.get(case_.outcome or "", "")
+    outcome = outcome_label(case_.outcome)
     return f"{when}: {outcome}" if outcome else when
 
 
@@ -387,7 +386,7 @@ def load_board(
     `pinned` cases (ones this user just moved) are added to their column when the limit would
     hide them, so a moved card never vanishes from the mover's board; one more query.
     """
-    actor = require_role(actor, *CASE_VIEWERS)
+    actor = require(actor, Capability.CASE_VIEW)
     now = now or uk_now()
     today = today or uk_date(now)
     wanted = [str(s) for s in BOARD_STAGES if stages is None or s in set(stages)]
@@ -441,7 +440,7 @@ def cases_by_stage(
 def board_stamp(session: Session, *, actor: Actor | None, today: date | None = None) -> str:
     """A cheap fingerprint of everything a card shows; one query. When it is unchanged the
     board need not be reloaded."""
-    require_role(actor, *CASE_VIEWERS)
+    require(actor, Capability.CASE_VIEW)
     row = session.exec(
         select(
             select(func.max(Case.updated_at)).scalar_subquery(),
@@ -463,10 +462,10 @@ def board_stamp(session: Session, *, actor: Actor | None, today: date | None = N
 
 def filter_options(session: Session, *, actor: Actor | None) -> FilterOptions:
     """Officers and leads (plus "Unallocated"), and the schools that have cases; two queries."""
-    require_role(actor, *CASE_VIEWERS)
+    require(actor, Capability.CASE_VIEW)
     staff = session.exec(
         select(User.id, User.name, User.email)
-        .where(col(User.role).in_([Role.OFFICER, Role.LEAD]), col(User.is_active))
+        .where(col(User.role).in_(roles_with(Capability.CASELOAD)), col(User.is_active))
         .order_by(User.name, User.id)
     ).all()
     schools = session.exec(

@@ -1,20 +1,502 @@
-"""Closing a case."""
+"""Closing a case: the closure outcomes, each one object, and proposing, approving and closing.
+
+Each outcome (domain.Outcome) has one entry in OUTCOMES carrying everything about it: its
+label, what the referring school reads, its colour on the dashboard, whether it means the child
+was found, the stages it may close from, the evidence an officer records, and the rules that
+must hold before it can be chosen (its blockers). Adding an outcome is one entry here, one code
+in domain.Outcome, and its tests.
+
+Only leads close; officers propose and a lead approves with the same rules checked again.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
-from sqlmodel import Session
+from sqlmodel import Session, col, func, select
 
-from ...domain import (
-    Role,
-)
+from ...dates import long_date
+from ...domain import OPEN_STAGES, STAGE_LABELS, LaDirection, Outcome, Risk, Stage, case_reference
+from ...errors import FieldError, ValidationFailed
 from ...models import (
     Case,
+    CaseClosure,
+    CaseLink,
+    Child,
+    EnquiryAction,
+    HomeVisit,
+    LaNotification,
+    OverseasVerification,
+    Referral,
+    SafeguardingContact,
+    utcnow,
 )
-from ...permissions import Actor, require_role
-from . import lifecycle
-from .lifecycle import check_version, load_case
+from ...permissions import Actor, Capability, require
+from ...settings import get_settings
+from ..intake.referral_form import compulsory_school_age, parse_date
+from ..notify import notifications
+from ..school_calendar.school_days import CalendarNotSeeded, load_calendar
+from ..trust import audit
+from .lifecycle import MoveRefused, case_state, check_version, enter_stage, load_case, touch
+from .pathway import UNTRACEABLE_CHECKS
+
+
+@dataclass(frozen=True)
+class EvidenceField:
+    name: str
+    label: str
+    kind: str  # text | textarea | date | urn | case_ref
+    required: bool = True
+    hint: str = ""
+
+
+# A blocker reads the case and answers why the outcome can't be chosen yet (None: it can).
+Blocker = Callable[[Session, Case, date], "str | list[str] | None"]
+# Done when the case closes with the outcome (a notice, a link), after the closure row exists.
+OnClose = Callable[[Session, Case, CaseClosure, dict, Actor, date], None]
+
+
+@dataclass(frozen=True)
+class ClosureOutcome:
+    code: Outcome
+    label: str
+    school_text: str  # what the referring school reads (plain words, no LA case notes)
+    colour: str  # its bars on the dashboard (GOV.UK palette; never the only cue)
+    from_stages: tuple[str, ...]
+    fields: tuple[EvidenceField, ...] = ()
+    blockers: tuple[Blocker, ...] = ()
+    locates_child: bool = False  # the child was found: counts towards "days to locate"
+    on_close: OnClose | None = None
+
+
+# ---------------------------------------------------------------------------------------------
+# Blockers
+
+
+def _other_la_answered(session: Session, case: Case, today: date) -> str | None:
+    answered = session.exec(
+        select(LaNotification.id).where(
+            LaNotification.case_id == case.id,
+            LaNotification.direction == LaDirection.OUTBOUND,
+            col(LaNotification.acknowledged_on).is_not(None),
+            col(LaNotification.response_on).is_not(None),
+        )
+    ).first()
+    if answered is None:
+        return "Record the other LA's acknowledgement and response to your notification first."
+    return None
+
+
+def _independent_evidence_abroad(session: Session, case: Case, today: date) -> str | None:
+    independent = session.exec(
+        select(OverseasVerification.id).where(
+            OverseasVerification.case_id == case.id,
+            OverseasVerification.independent == True,  # noqa: E712
+        )
+    ).first()
+    if independent is None:
+        return ("Record independent evidence from the school or agency abroad first "
+                "(not from the parent).")
+    return None
+
+
+def _red_needs_csc_consultation(session: Session, case: Case, today: date) -> str | None:
+    if case.risk != Risk.RED:
+        return None
+    consulted = session.exec(
+        select(SafeguardingContact.id).where(
+            SafeguardingContact.case_id == case.id, SafeguardingContact.kind == "consultation"
+        )
+    ).first()
+    if consulted:
+        return None
+    return "A Red case needs a recorded CSC consultation before this closure."
+
+
+def untraceable_checklist(session: Session, case: Case) -> list[tuple[str, bool]]:
+    """The enquiries an untraceable closure needs, each done or not (shown on the case page)."""
+    kinds = set(
+        session.exec(select(EnquiryAction.kind).where(EnquiryAction.case_id == case.id)).all()
+    )
+    visits = session.exec(
+        select(func.count())
+        .select_from(HomeVisit)
+        .where(HomeVisit.case_id == case.id, col(HomeVisit.outcome).is_not(None))
+    ).one()
+    rows = [(label, bool(kinds.intersection(group))) for label, group in UNTRACEABLE_CHECKS]
+    rows.append(("At least one home visit", visits > 0))
+    open_la = session.exec(
+        select(LaNotification.id).where(
+            LaNotification.case_id == case.id,
+            LaNotification.direction == LaDirection.OUTBOUND,
+            col(LaNotification.response_on).is_(None),
+        )
+    ).first()
+    rows.append(("Every notification to another LA answered", open_la is None))
+    return rows
+
+
+def _untraceable_enquiries_done(session: Session, case: Case, today: date) -> list[str]:
+    return [f"Not done yet: {label}." for label, done in untraceable_checklist(session, case)
+            if not done]
+
+
+def _ground_i_school_days(session: Session, case: Case, today: date) -> str | None:
+    """Ground I (reg 9(1)(i)): at least 20 continuous school days' absence since the child
+    last attended (CME_UNTRACEABLE_SCHOOL_DAYS), counted on the school calendar."""
+    referral = session.get(Referral, case.referral_id)
+    last = referral.date_last_attended if referral else None
+    if last is None:
+        return None
+    needed = get_settings().untraceable_min_school_days
+    try:
+        absent = load_calendar(session).school_days_between(last, today)
+    except CalendarNotSeeded:
+        return "Term dates are missing, so school days can't be counted."
+    if absent < needed:
+        return f"Ground I requires ≥ {needed} continuous school days' absence (so far {absent})."
+    return None
+
+
+def _past_compulsory_school_age(session: Session, case: Case, today: date) -> str | None:
+    child = session.get(Child, case.child_id)
+    if child is not None and compulsory_school_age(child.date_of_birth)[1] >= today:
+        return "The child is still of compulsory school age."
+    return None
+
+
+# ---------------------------------------------------------------------------------------------
+# What closing does besides closing
+
+
+def _send_exhausted_notice(session, case, closure, evidence, actor, today) -> None:
+    """The 'joint reasonable enquiries exhausted' notice for the school (SC-14, BR-L11)."""
+    referral = session.get(Referral, case.referral_id)
+    last = referral.date_last_attended if referral else None
+    off_roll = parse_date(evidence.get("off_roll_date"))
+    lines = [
+        f"Case {case.reference}: joint reasonable enquiries exhausted.",
+        f"The school and the local authority have jointly made reasonable enquiries and "
+        f"have not been able to establish the pupil's whereabouts (as of {long_date(today)}).",
+    ]
+    if last:
+        lines.append(f"Date last attended: {long_date(last)}.")
+    if off_roll:
+        lines.append(
+            f"Agreed off-roll date: {long_date(off_roll)}, under regulation 9(1)(i) "
+            "(ground I). Upload a lost CTF (XXXXXXX) to S2S."
+        )
+    closure.school_notice = "\n".join(lines)
+
+
+def _link_duplicate(session, case, closure, evidence, actor, today) -> None:
+    duplicate_of = evidence["duplicate_of"].upper()
+    other = session.exec(select(Case).where(Case.reference == duplicate_of)).one()
+    session.add(CaseLink(case_id=case.id, linked_case_id=other.id, kind="duplicate",
+                         reason=evidence["reason"][:1000], by_id=actor.user_id))
+
+
+# ---------------------------------------------------------------------------------------------
+# The outcomes
+
+_AFTER_TRIAGE = (Stage.TRIAGE, Stage.ENQUIRIES, Stage.HOME_VISIT, Stage.AWAITING_VERIFICATION,
+                 Stage.LOCATED)
+_ENQUIRING = (Stage.ENQUIRIES, Stage.HOME_VISIT, Stage.AWAITING_VERIFICATION)
+
+_OUTCOME_LIST = (
+    ClosureOutcome(
+        Outcome.ONROLL_LEEDS, "Located – on roll at a Leeds school",
+        "Child found and on roll at a Leeds school", "#00703c", _AFTER_TRIAGE,
+        (
+            EvidenceField("school_urn", "School URN", "urn", hint="6 digits, for example 107999"),
+            EvidenceField("start_date", "Start date", "date"),
+            EvidenceField("confirmed_by", "Confirmed by (school or admissions)", "text"),
+            EvidenceField("sas_keyworker", "School Attendance Service keyworker", "text",
+                          required=False, hint="If attendance support is needed"),
+        ),
+        locates_child=True,
+    ),
+    ClosureOutcome(
+        Outcome.ONROLL_OTHER_LA, "On roll at a school in another LA",
+        "Child found and on roll at a school in another area. You may remove the pupil from "
+        "roll under ground A once you have confirmation.", "#28a197", _AFTER_TRIAGE,
+        (
+            EvidenceField("la_name", "Local authority", "text"),
+            EvidenceField("school_name", "School", "text"),
+            EvidenceField("confirmed_by", "Confirmed by (that LA or school)", "text"),
+        ),
+        locates_child=True,
+    ),
+    ClosureOutcome(
+        Outcome.TRANSFERRED_OTHER_LA, "Transferred to another LA",
+        "Child lives in another area; that area's CME team has the case. You may proceed "
+        "under ground A once the child is on roll there.", "#1d70b8", _ENQUIRING,
+        (EvidenceField("summary", "Summary of the LA's response", "textarea"),),
+        blockers=(_other_la_answered,),
+        locates_child=True,
+    ),
+    ClosureOutcome(
+        Outcome.LEFT_UK_VERIFIED, "Left the UK – verified",
+        "Child has left the UK and is on roll abroad. Send the CTF to MMMMMMM.", "#4c2c92",
+        _ENQUIRING,
+        blockers=(_independent_evidence_abroad,),
+        locates_child=True,
+    ),
+    ClosureOutcome(
+        Outcome.LEFT_UK_UNVERIFIED, "Left the UK – not verified",
+        "Child is believed to have left the UK. Send a lost CTF to XXXXXXX.", "#6f72af",
+        _ENQUIRING,
+        (
+            EvidenceField("reasons", "Why the child is believed to have left the UK",
+                          "textarea"),
+            EvidenceField("checks_done", "Checks done", "textarea"),
+        ),
+        blockers=(_red_needs_csc_consultation,),
+    ),
+    ClosureOutcome(
+        Outcome.EHE, "Electively home educated",
+        "Child is electively home educated. Deletion under ground F applies once the notified "
+        "date has passed.", "#f47738", _AFTER_TRIAGE,
+        (
+            EvidenceField("notice_date", "Date of the parent's written notice", "date"),
+            EvidenceField("ehe_accepted_on", "Date the EHE team accepted", "date"),
+        ),
+        locates_child=True,
+    ),
+    ClosureOutcome(
+        Outcome.OTHER_SUITABLE_EDUCATION, "Other suitable education",
+        "Child is receiving suitable education elsewhere", "#b58840", _AFTER_TRIAGE,
+        (
+            EvidenceField("provider", "Provider (independent school, AP or EOTAS)", "text"),
+            EvidenceField("confirmed_on", "Date the provider confirmed", "date"),
+        ),
+        locates_child=True,
+    ),
+    ClosureOutcome(
+        Outcome.NOT_CME_ATTENDANCE, "Not CME – attendance matter",
+        "Not CME – attendance matter; continue attendance procedures", "#003078", _AFTER_TRIAGE,
+        (EvidenceField("residence_evidence", "Evidence the child still lives there",
+                       "textarea"),),
+        locates_child=True,
+    ),
+    ClosureOutcome(
+        Outcome.UNTRACEABLE, "Untraceable – enquiries exhausted",
+        "Joint reasonable enquiries exhausted – see the notice below", "#d4351c", _ENQUIRING,
+        (EvidenceField("off_roll_date", "Off-roll date agreed with the school", "date"),),
+        blockers=(_untraceable_enquiries_done, _ground_i_school_days),
+        on_close=_send_exhausted_notice,
+    ),
+    ClosureOutcome(
+        Outcome.CEASED_CSA, "Ceased compulsory school age",
+        "Child is no longer of compulsory school age", "#505a5f", OPEN_STAGES,
+        blockers=(_past_compulsory_school_age,),
+    ),
+    ClosureOutcome(
+        Outcome.DECEASED, "Deceased", "Case closed", "#0b0c0c", OPEN_STAGES,
+        (EvidenceField("source", "Who confirmed it, and when", "text"),),
+    ),
+    ClosureOutcome(
+        Outcome.DUPLICATE, "Duplicate referral",
+        "Closed – the CME team already holds a referral for this child", "#b1b4b6",
+        _AFTER_TRIAGE,
+        (
+            EvidenceField("duplicate_of", "Case it duplicates", "case_ref",
+                          hint="The case reference, like CME-2026-00042"),
+            EvidenceField("reason", "Reason for merging", "textarea"),
+        ),
+        on_close=_link_duplicate,
+    ),
+)
+OUTCOMES: dict[str, ClosureOutcome] = {o.code: o for o in _OUTCOME_LIST}
+assert set(OUTCOMES) == set(Outcome), "every domain.Outcome needs its entry here"
+
+
+def outcome_label(code: str | None) -> str:
+    """The outcome's label; an unknown code as it is."""
+    found = OUTCOMES.get(code or "")
+    return found.label if found else (code or "")
+
+
+def school_outcome_text(code: str | None) -> str:
+    found = OUTCOMES.get(code or "")
+    return found.school_text if found else ""
+
+
+# ---------------------------------------------------------------------------------------------
+# Checking a closure
+
+
+def clean_evidence(outcome: str, evidence: Any) -> dict[str, str]:
+    found = OUTCOMES.get(outcome)
+    raw = evidence if isinstance(evidence, dict) else {}
+    if found is None:
+        return {}
+    return {f.name: str(raw.get(f.name) or "").strip()[:2000] for f in found.fields}
+
+
+def _field_error(session: Session, case: Case, f: EvidenceField, value: str) -> str | None:
+    if f.kind == "date" and parse_date(value) is None:
+        return f"{f.label} must be a real date"
+    if f.kind == "urn" and not (value.isdigit() and len(value) == 6):
+        return "School URN must be 6 digits, like 107999"
+    if f.kind == "case_ref":
+        other = session.exec(select(Case).where(Case.reference == value.upper())).first()
+        if other is None or other.id == case.id:
+            return "Enter the reference of another case"
+    return None
+
+
+def _field_errors(session: Session, case: Case, outcome: str, evidence: dict) -> list[FieldError]:
+    errors = []
+    for f in OUTCOMES[outcome].fields:
+        value = evidence.get(f.name, "")
+        if not value:
+            if f.required:
+                errors.append(FieldError(f.name, f"Enter the {f.label[0].lower()}{f.label[1:]}"))
+            continue
+        message = _field_error(session, case, f, value)
+        if message:
+            errors.append(FieldError(f.name, message))
+    return errors
+
+
+def closure_blockers(session: Session, *, case: Case, outcome: str, today: date) -> list[str]:
+    """The rules (besides the evidence fields) that stop this closure now, in plain words."""
+    found = OUTCOMES.get(outcome)
+    if found is None:
+        return ["Choose an outcome."]
+    if case.stage == Stage.CLOSED:
+        return ["This case is already closed."]
+    if case.stage not in found.from_stages:
+        return [f"A case in {STAGE_LABELS.get(case.stage, case.stage)} can't be closed as "
+                f"'{found.label}'."]
+    blockers: list[str] = []
+    for blocker in found.blockers:
+        said = blocker(session, case, today)
+        blockers.extend([said] if isinstance(said, str) else said or [])
+    return blockers
+
+
+def _validate_closure(
+    session: Session, case: Case, outcome: str, evidence: dict, today: date
+) -> None:
+    if outcome not in OUTCOMES:
+        raise ValidationFailed([FieldError("outcome", "Choose an outcome")])
+    errors = _field_errors(session, case, outcome, evidence)
+    if errors:
+        raise ValidationFailed(errors)
+    blockers = closure_blockers(session, case=case, outcome=outcome, today=today)
+    if blockers:
+        raise MoveRefused(" ".join(blockers))
+
+
+def pending_closure(session: Session, case: Case) -> CaseClosure | None:
+    return session.exec(
+        select(CaseClosure).where(CaseClosure.case_id == case.id, CaseClosure.status == "proposed")
+    ).first()
+
+
+# ---------------------------------------------------------------------------------------------
+# Proposing, closing, approving
+
+
+def propose_closure(
+    session: Session,
+    *,
+    actor: Actor | None,
+    reference: str,
+    outcome: str,
+    evidence: dict,
+    version: int,
+    today: date | None = None,
+) -> CaseClosure:
+    """An officer's closure, waiting for a lead's approval (SC-19). The same rules apply."""
+    actor = require(actor, Capability.CLOSURE_PROPOSE)
+    today = today or date.today()
+    case = load_case(session, actor=actor, reference=reference, action="case.closure_proposed")
+    check_version(session, case, version)
+    outcome = str(outcome or "")
+    evidence = clean_evidence(outcome, evidence)
+    _validate_closure(session, case, outcome, evidence, today)
+    was = case_state(case)
+    pending = pending_closure(session, case)
+    if pending is not None:
+        pending.status = "withdrawn"
+        session.add(pending)
+    closure = CaseClosure(case_id=case.id, episode=case.episode, outcome=outcome,
+                          evidence=evidence, status="proposed", proposed_by_id=actor.user_id)
+    session.add(closure)
+    touch(case, actor)
+    session.add(case)
+    session.flush()
+    changed = audit.changes(
+        was | {"proposal": pending.id if pending else None},
+        case_state(case) | {"proposal": closure.id},
+    )
+    audit.case_event(session, actor=actor, case=case, action="case.closure_proposed",
+                     detail={"outcome": outcome, **changed})
+    session.flush()
+    return closure
+
+
+def _closure_row(session: Session, case: Case, outcome: str, actor: Actor) -> CaseClosure:
+    """The proposal for this outcome, or a new closure row (withdrawing another proposal)."""
+    closure = pending_closure(session, case)
+    if closure is not None and closure.outcome == outcome:
+        return closure
+    if closure is not None:
+        closure.status = "withdrawn"
+        session.add(closure)
+    return CaseClosure(case_id=case.id, episode=case.episode, outcome=outcome,
+                       proposed_by_id=actor.user_id)
+
+
+def close_case(
+    session: Session,
+    *,
+    actor: Actor | None,
+    reference: str,
+    outcome: str,
+    evidence: dict,
+    version: int,
+    today: date | None = None,
+) -> Case:
+    """Close the case with an outcome. Only leads close; this also approves a proposal."""
+    actor = require(actor, Capability.CASE_CLOSE)
+    today = today or date.today()
+    case = load_case(session, actor=actor, reference=reference, action="case.closed")
+    check_version(session, case, version)
+    outcome = str(outcome or "")
+    evidence = clean_evidence(outcome, evidence)
+    _validate_closure(session, case, outcome, evidence, today)
+    was = case_state(case)
+    closure = _closure_row(session, case, outcome, actor)
+    now = utcnow()
+    closure.evidence = evidence
+    closure.status = "closed"
+    closure.approved_by_id = actor.user_id
+    closure.closed_at = now
+    found = OUTCOMES[outcome]
+    if found.on_close is not None:
+        found.on_close(session, case, closure, evidence, actor, today)
+    session.add(closure)
+    enter_stage(session, case, Stage.CLOSED, actor, reason=found.label)
+    case.outcome = outcome
+    case.closed_at = now
+    referral = session.get(Referral, case.referral_id)
+    if referral is not None:
+        referral.status = "accepted"
+        session.add(referral)
+    audit.case_event(session, actor=actor, case=case, action="case.closed", detail={
+        "outcome": outcome, "evidence": sorted(evidence), **audit.changes(was, case_state(case)),
+    })
+    if referral is not None:
+        notifications.case_outcome(session, case=case, school_id=referral.school_id)
+    session.flush()
+    return case
 
 
 def approve_closure(
@@ -27,18 +509,24 @@ def approve_closure(
 ) -> Case:
     """A lead approves the closure an officer proposed, with the officer's evidence (SC-19).
     The same rules as any closure apply again now."""
-    actor = require_role(actor, Role.LEAD)
+    actor = require(actor, Capability.CASE_CLOSE)
     case = load_case(session, actor=actor, reference=reference, action="case.closed")
     check_version(session, case, version)
-    pending = lifecycle.pending_closure(session, case)
+    pending = pending_closure(session, case)
     if pending is None:
-        raise lifecycle.MoveRefused("There is no closure waiting for approval.")
-    return lifecycle.close_case(
-        session,
-        actor=actor,
-        reference=reference,
-        outcome=pending.outcome,
-        evidence=dict(pending.evidence or {}),
-        version=version,
-        today=today,
-    )
+        raise MoveRefused("There is no closure waiting for approval.")
+    return close_case(session, actor=actor, reference=reference, outcome=pending.outcome,
+                      evidence=dict(pending.evidence or {}), version=version, today=today)
+
+
+def closure_preview(
+    session: Session, *, actor: Actor | None, reference: str, outcome: str,
+    today: date | None = None,
+) -> list[str]:
+    """What stops closing `reference` as `outcome` today, before the form is filled in (the
+    case page shows it as soon as an outcome is chosen). Reading only: nothing is audited."""
+    require(actor, Capability.CLOSURE_PROPOSE)
+    case = session.exec(select(Case).where(Case.reference == case_reference(reference))).first()
+    if case is None or outcome not in OUTCOMES:
+        return []
+    return closure_blockers(session, case=case, outcome=outcome, today=today or date.today())

@@ -12,36 +12,27 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlmodel import Session, col, func, select
+from sqlmodel import Session, col, select
 
-from ...dates import LONDON, long_date
-from ...domain import OPEN_STAGES, STAGE_LABELS, LaDirection, Outcome, Risk, Role, Stage
+from ...dates import LONDON
+from ...domain import STAGE_LABELS, LaDirection, Risk, Role, Stage
 from ...errors import FieldError, NotFound, Refusal, ValidationFailed
 from ...models import (
     Case,
-    CaseClosure,
-    CaseLink,
-    Child,
     EnquiryAction,
-    HomeVisit,
     LaNotification,
-    OverseasVerification,
     Referral,
     SafeguardingContact,
     StageChange,
     User,
     utcnow,
 )
-from ...permissions import Actor, require_role
-from ...settings import get_settings
-from ..intake.referral_form import compulsory_school_age, parse_date
+from ...permissions import Actor, Capability, allows, require
 from ..notify import notifications
-from ..school_calendar.school_days import CalendarNotSeeded, load_calendar
 from ..trust import audit
-from .pathway import UNTRACEABLE_CHECKS
 from .risk import record_assessment
 
-CASEWORKERS = (Role.OFFICER, Role.LEAD)
+CASEWORKERS = (Role.OFFICER, Role.LEAD)  # transition: read permissions.PERMISSIONS instead
 
 
 class MoveRefused(Refusal):
@@ -52,41 +43,7 @@ class StaleCase(Refusal):
     """The case changed since the caller last saw it."""
 
 
-OUTCOME_LABELS: dict[str, str] = {
-    Outcome.ONROLL_LEEDS: "Located – on roll at a Leeds school",
-    Outcome.ONROLL_OTHER_LA: "On roll at a school in another LA",
-    Outcome.TRANSFERRED_OTHER_LA: "Transferred to another LA",
-    Outcome.LEFT_UK_VERIFIED: "Left the UK – verified",
-    Outcome.LEFT_UK_UNVERIFIED: "Left the UK – not verified",
-    Outcome.EHE: "Electively home educated",
-    Outcome.OTHER_SUITABLE_EDUCATION: "Other suitable education",
-    Outcome.NOT_CME_ATTENDANCE: "Not CME – attendance matter",
-    Outcome.UNTRACEABLE: "Untraceable – enquiries exhausted",
-    Outcome.CEASED_CSA: "Ceased compulsory school age",
-    Outcome.DECEASED: "Deceased",
-    Outcome.DUPLICATE: "Duplicate referral",
-}
 
-# What the referring school reads on its referral (plain words, no LA case notes).
-SCHOOL_OUTCOME_TEXT: dict[str, str] = {
-    Outcome.ONROLL_LEEDS: "Child found and on roll at a Leeds school",
-    Outcome.ONROLL_OTHER_LA: "Child found and on roll at a school in another area. You may "
-    "remove the pupil from roll under ground A once you have confirmation.",
-    Outcome.TRANSFERRED_OTHER_LA: "Child lives in another area; that area's CME team has "
-    "the case. You may proceed under ground A once the child is on roll there.",
-    Outcome.LEFT_UK_VERIFIED: "Child has left the UK and is on roll abroad. Send the CTF to "
-    "MMMMMMM.",
-    Outcome.LEFT_UK_UNVERIFIED: "Child is believed to have left the UK. Send a lost CTF to "
-    "XXXXXXX.",
-    Outcome.EHE: "Child is electively home educated. Deletion under ground F applies once the "
-    "notified date has passed.",
-    Outcome.OTHER_SUITABLE_EDUCATION: "Child is receiving suitable education elsewhere",
-    Outcome.NOT_CME_ATTENDANCE: "Not CME – attendance matter; continue attendance procedures",
-    Outcome.UNTRACEABLE: "Joint reasonable enquiries exhausted – see the notice below",
-    Outcome.CEASED_CSA: "Child is no longer of compulsory school age",
-    Outcome.DECEASED: "Case closed",
-    Outcome.DUPLICATE: "Closed – the CME team already holds a referral for this child",
-}
 
 # Stages a case may move to by hand. Closing and reopening have their own functions.
 MOVES: dict[str, tuple[str, ...]] = {
@@ -99,105 +56,12 @@ MOVES: dict[str, tuple[str, ...]] = {
 }
 
 
-@dataclass(frozen=True)
-class EvidenceField:
-    name: str
-    label: str
-    kind: str  # text | textarea | date | urn | case_ref
-    required: bool = True
-    hint: str = ""
 
 
-_AFTER_TRIAGE = (
-    Stage.TRIAGE,
-    Stage.ENQUIRIES,
-    Stage.HOME_VISIT,
-    Stage.AWAITING_VERIFICATION,
-    Stage.LOCATED,
-)
-_ENQUIRING = (Stage.ENQUIRIES, Stage.HOME_VISIT, Stage.AWAITING_VERIFICATION)
 
 
-@dataclass(frozen=True)
-class OutcomeRule:
-    from_stages: tuple[str, ...]
-    fields: tuple[EvidenceField, ...] = ()
 
 
-OUTCOME_RULES: dict[str, OutcomeRule] = {
-    Outcome.ONROLL_LEEDS: OutcomeRule(
-        _AFTER_TRIAGE,
-        (
-            EvidenceField("school_urn", "School URN", "urn", hint="6 digits, for example 107999"),
-            EvidenceField("start_date", "Start date", "date"),
-            EvidenceField("confirmed_by", "Confirmed by (school or admissions)", "text"),
-            EvidenceField(
-                "sas_keyworker",
-                "School Attendance Service keyworker",
-                "text",
-                required=False,
-                hint="If attendance support is needed",
-            ),
-        ),
-    ),
-    Outcome.ONROLL_OTHER_LA: OutcomeRule(
-        _AFTER_TRIAGE,
-        (
-            EvidenceField("la_name", "Local authority", "text"),
-            EvidenceField("school_name", "School", "text"),
-            EvidenceField("confirmed_by", "Confirmed by (that LA or school)", "text"),
-        ),
-    ),
-    Outcome.TRANSFERRED_OTHER_LA: OutcomeRule(
-        _ENQUIRING, (EvidenceField("summary", "Summary of the LA's response", "textarea"),)
-    ),
-    Outcome.LEFT_UK_VERIFIED: OutcomeRule(_ENQUIRING),
-    Outcome.LEFT_UK_UNVERIFIED: OutcomeRule(
-        _ENQUIRING,
-        (
-            EvidenceField("reasons", "Why the child is believed to have left the UK", "textarea"),
-            EvidenceField("checks_done", "Checks done", "textarea"),
-        ),
-    ),
-    Outcome.EHE: OutcomeRule(
-        _AFTER_TRIAGE,
-        (
-            EvidenceField("notice_date", "Date of the parent's written notice", "date"),
-            EvidenceField("ehe_accepted_on", "Date the EHE team accepted", "date"),
-        ),
-    ),
-    Outcome.OTHER_SUITABLE_EDUCATION: OutcomeRule(
-        _AFTER_TRIAGE,
-        (
-            EvidenceField("provider", "Provider (independent school, AP or EOTAS)", "text"),
-            EvidenceField("confirmed_on", "Date the provider confirmed", "date"),
-        ),
-    ),
-    Outcome.NOT_CME_ATTENDANCE: OutcomeRule(
-        _AFTER_TRIAGE,
-        (EvidenceField("residence_evidence", "Evidence the child still lives there", "textarea"),),
-    ),
-    Outcome.UNTRACEABLE: OutcomeRule(
-        _ENQUIRING,
-        (EvidenceField("off_roll_date", "Off-roll date agreed with the school", "date"),),
-    ),
-    Outcome.CEASED_CSA: OutcomeRule(OPEN_STAGES),
-    Outcome.DECEASED: OutcomeRule(
-        OPEN_STAGES, (EvidenceField("source", "Who confirmed it, and when", "text"),)
-    ),
-    Outcome.DUPLICATE: OutcomeRule(
-        _AFTER_TRIAGE,
-        (
-            EvidenceField(
-                "duplicate_of",
-                "Case it duplicates",
-                "case_ref",
-                hint="The case reference, like CME-2026-00042",
-            ),
-            EvidenceField("reason", "Reason for merging", "textarea"),
-        ),
-    ),
-}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -273,17 +137,6 @@ def enter_stage(
 # Moves
 
 
-def _has_safeguarding(session: Session, case: Case, kind: str) -> bool:
-    return (
-        session.exec(
-            select(SafeguardingContact.id).where(
-                SafeguardingContact.case_id == case.id, SafeguardingContact.kind == kind
-            )
-        ).first()
-        is not None
-    )
-
-
 @dataclass(frozen=True)
 class GuardFacts:
     """What the move guards read from other tables, for many cases at once (the board asks
@@ -314,6 +167,73 @@ def guard_facts(session: Session, case_ids: list[int]) -> GuardFacts:
     return GuardFacts(frozenset(notified), frozenset(waiting))
 
 
+@dataclass
+class _Move:
+    """One proposed move, as the guards see it; other tables are read once, when needed."""
+
+    session: Session
+    actor: Actor
+    case: Case
+    to_stage: str
+    facts: GuardFacts | None = None
+
+    def guard_facts(self) -> GuardFacts:
+        if self.facts is None:
+            self.facts = guard_facts(self.session, [self.case.id])
+        return self.facts
+
+
+def _on_the_map(m: _Move) -> str | None:
+    """The stage machine itself: where a case may go from where it is."""
+    there = STAGE_LABELS.get(m.to_stage, m.to_stage)
+    if m.case.stage == Stage.CLOSED:
+        return "This case is closed. A team lead can reopen it from the case page."
+    if m.case.stage == Stage.RETURNED:
+        return "This referral is with the school for more information."
+    if m.to_stage == Stage.CLOSED:
+        return "Choose an outcome on the case page to close a case."
+    if m.to_stage == m.case.stage:
+        return f"The case is already in {there}."
+    if m.to_stage not in MOVES.get(m.case.stage, ()):
+        return f"A case can't move from {STAGE_LABELS.get(m.case.stage, m.case.stage)} to {there}."
+    return None
+
+
+def _theirs_to_move(m: _Move) -> str | None:
+    """Officers move their own cases (and any new referral); leads move any."""
+    if m.actor.role != Role.OFFICER or m.case.stage == Stage.NEW_REFERRAL:
+        return None
+    if m.case.allocated_officer_id != m.actor.user_id:
+        return "Only the allocated officer or a team lead can move this case."
+    return None
+
+
+def _triage_done(m: _Move) -> str | None:
+    """Leaving Triage needs a risk and an officer; a Red case also needs a CSC, MASH or Front
+    Door notification recorded first (BR-L2)."""
+    if m.case.stage != Stage.TRIAGE:
+        return None
+    if not m.case.risk:
+        return "Set the risk (Red, Amber or Green) before the case leaves Triage."
+    if m.case.allocated_officer_id is None:
+        return "Allocate an officer before the case leaves Triage."
+    if m.case.risk == Risk.RED and m.case.id not in m.guard_facts().notified:
+        return ("A Red case can't leave Triage until a CSC, MASH or Front Door notification "
+                "is recorded.")
+    return None
+
+
+def _something_awaited(m: _Move) -> str | None:
+    """Awaiting verification means waiting on something recorded."""
+    if m.to_stage == Stage.AWAITING_VERIFICATION and m.case.id not in m.guard_facts().waiting:
+        return ("Record what you are waiting for first: a notification to another LA, or an "
+                "enquiry with the result 'Information pending'.")
+    return None
+
+
+MOVE_GUARDS = (_on_the_map, _theirs_to_move, _triage_done, _something_awaited)
+
+
 def move_refusal(
     session: Session,
     *,
@@ -322,49 +242,14 @@ def move_refusal(
     to_stage: str,
     facts: GuardFacts | None = None,
 ) -> str | None:
-    """Why `actor` may not move `case` to `to_stage` now, or None if they may.
+    """Why `actor` may not move `case` to `to_stage` now, or None if they may: the first
+    guard that says no.
 
     `facts` (from `guard_facts`) answers the guards' lookups instead of querying per case."""
-    if actor.role not in CASEWORKERS:
+    if not allows(actor.role, Capability.CASE_MOVE):
         return "Only CME officers and team leads can move cases."
-    here = STAGE_LABELS.get(case.stage, case.stage)
-    there = STAGE_LABELS.get(to_stage, to_stage)
-    if case.stage == Stage.CLOSED:
-        return "This case is closed. A team lead can reopen it from the case page."
-    if case.stage == Stage.RETURNED:
-        return "This referral is with the school for more information."
-    if to_stage == Stage.CLOSED:
-        return "Choose an outcome on the case page to close a case."
-    if to_stage == case.stage:
-        return f"The case is already in {there}."
-    if to_stage not in MOVES.get(case.stage, ()):
-        return f"A case can't move from {here} to {there}."
-    new_untouched = case.stage == Stage.NEW_REFERRAL
-    if (
-        actor.role == Role.OFFICER
-        and not new_untouched
-        and case.allocated_officer_id != actor.user_id
-    ):
-        return "Only the allocated officer or a team lead can move this case."
-    if case.stage == Stage.TRIAGE:
-        if not case.risk:
-            return "Set the risk (Red, Amber or Green) before the case leaves Triage."
-        if case.allocated_officer_id is None:
-            return "Allocate an officer before the case leaves Triage."
-        facts = facts or guard_facts(session, [case.id])
-        if case.risk == Risk.RED and case.id not in facts.notified:
-            return (
-                "A Red case can't leave Triage until a CSC, MASH or Front Door notification "
-                "is recorded."
-            )
-    if to_stage == Stage.AWAITING_VERIFICATION:
-        facts = facts or guard_facts(session, [case.id])
-    if to_stage == Stage.AWAITING_VERIFICATION and case.id not in facts.waiting:
-        return (
-            "Record what you are waiting for first: a notification to another LA, or an "
-            "enquiry with the result 'Information pending'."
-        )
-    return None
+    move = _Move(session, actor, case, to_stage, facts)
+    return next((why for guard in MOVE_GUARDS if (why := guard(move))), None)
 
 
 def allowed_moves(
@@ -392,7 +277,7 @@ def move_case(
     version: int,
     today: date | None = None,
 ) -> Case:
-    actor = require_role(actor, *CASEWORKERS)
+    actor = require(actor, Capability.CASE_MOVE)
     case = load_case(session, actor=actor, reference=reference, action="case.moved")
     check_version(session, case, version)
     to_stage = str(to_stage or "")[:30]
@@ -431,7 +316,7 @@ def move_case(
 def return_to_referrer(
     session: Session, *, actor: Actor | None, reference: str, note: str, version: int
 ) -> Case:
-    actor = require_role(actor, *CASEWORKERS)
+    actor = require(actor, Capability.CASE_MOVE)
     case = load_case(session, actor=actor, reference=reference, action="referral.returned")
     check_version(session, case, version)
     note = (note or "").strip()
@@ -478,296 +363,24 @@ def resubmitted(session: Session, *, actor: Actor, case: Case) -> None:
 # Closing (domain.md 5.3)
 
 
-def clean_evidence(outcome: str, evidence: Any) -> dict[str, str]:
-    rule = OUTCOME_RULES.get(outcome)
-    raw = evidence if isinstance(evidence, dict) else {}
-    if rule is None:
-        return {}
-    return {f.name: str(raw.get(f.name) or "").strip()[:2000] for f in rule.fields}
 
 
-def _field_errors(session: Session, case: Case, outcome: str, evidence: dict) -> list[FieldError]:
-    errors = []
-    for f in OUTCOME_RULES[outcome].fields:
-        value = evidence.get(f.name, "")
-        if not value:
-            if f.required:
-                errors.append(FieldError(f.name, f"Enter the {f.label[0].lower()}{f.label[1:]}"))
-            continue
-        if f.kind == "date" and parse_date(value) is None:
-            errors.append(FieldError(f.name, f"{f.label} must be a real date"))
-        if f.kind == "urn" and not (value.isdigit() and len(value) == 6):
-            errors.append(FieldError(f.name, "School URN must be 6 digits, like 107999"))
-        if f.kind == "case_ref":
-            other = session.exec(select(Case).where(Case.reference == value.upper())).first()
-            if other is None or other.id == case.id:
-                errors.append(FieldError(f.name, "Enter the reference of another case"))
-    return errors
 
 
-def closure_blockers(session: Session, *, case: Case, outcome: str, today: date) -> list[str]:
-    """The rules (besides the evidence fields) that stop this closure now, in plain words."""
-    if outcome not in OUTCOME_RULES:
-        return ["Choose an outcome."]
-    if case.stage == Stage.CLOSED:
-        return ["This case is already closed."]
-    if case.stage not in OUTCOME_RULES[outcome].from_stages:
-        return [
-            f"A case in {STAGE_LABELS.get(case.stage, case.stage)} can't be closed as "
-            f"'{OUTCOME_LABELS[outcome]}'."
-        ]
-    blockers: list[str] = []
-    if outcome == Outcome.TRANSFERRED_OTHER_LA:
-        answered = session.exec(
-            select(LaNotification.id).where(
-                LaNotification.case_id == case.id,
-                LaNotification.direction == LaDirection.OUTBOUND,
-                col(LaNotification.acknowledged_on).is_not(None),
-                col(LaNotification.response_on).is_not(None),
-            )
-        ).first()
-        if answered is None:
-            blockers.append(
-                "Record the other LA's acknowledgement and response to your notification first."
-            )
-    if outcome == Outcome.LEFT_UK_VERIFIED:
-        independent = session.exec(
-            select(OverseasVerification.id).where(
-                OverseasVerification.case_id == case.id,
-                OverseasVerification.independent == True,  # noqa: E712
-            )
-        ).first()
-        if independent is None:
-            blockers.append(
-                "Record independent evidence from the school or agency abroad first "
-                "(not from the parent)."
-            )
-    if (
-        outcome == Outcome.LEFT_UK_UNVERIFIED
-        and case.risk == Risk.RED
-        and not _has_safeguarding(session, case, "consultation")
-    ):
-        blockers.append("A Red case needs a recorded CSC consultation before this closure.")
-    if outcome == Outcome.UNTRACEABLE:
-        blockers.extend(_untraceable_blockers(session, case, today))
-    if outcome == Outcome.CEASED_CSA:
-        child = session.get(Child, case.child_id)
-        if child is not None and compulsory_school_age(child.date_of_birth)[1] >= today:
-            blockers.append("The child is still of compulsory school age.")
-    return blockers
 
 
-def untraceable_checklist(session: Session, case: Case) -> list[tuple[str, bool]]:
-    kinds = set(
-        session.exec(select(EnquiryAction.kind).where(EnquiryAction.case_id == case.id)).all()
-    )
-    visits = session.exec(
-        select(func.count())
-        .select_from(HomeVisit)
-        .where(HomeVisit.case_id == case.id, col(HomeVisit.outcome).is_not(None))
-    ).one()
-    rows = [(label, bool(kinds.intersection(group))) for label, group in UNTRACEABLE_CHECKS]
-    rows.append(("At least one home visit", visits > 0))
-    open_la = session.exec(
-        select(LaNotification.id).where(
-            LaNotification.case_id == case.id,
-            LaNotification.direction == LaDirection.OUTBOUND,
-            col(LaNotification.response_on).is_(None),
-        )
-    ).first()
-    rows.append(("Every notification to another LA answered", open_la is None))
-    return rows
 
 
-def _untraceable_blockers(session: Session, case: Case, today: date) -> list[str]:
-    blockers = [
-        f"Not done yet: {label}."
-        for label, done in untraceable_checklist(session, case)
-        if not done
-    ]
-    referral = session.get(Referral, case.referral_id)
-    last = referral.date_last_attended if referral else None
-    if last is not None:
-        needed = get_settings().untraceable_min_school_days
-        try:
-            absent = load_calendar(session).school_days_between(last, today)
-        except CalendarNotSeeded:
-            blockers.append("Term dates are missing, so school days can't be counted.")
-        else:
-            if absent < needed:
-                blockers.append(
-                    f"Ground I requires ≥ {needed} continuous school days' absence "
-                    f"(so far {absent})."
-                )
-    return blockers
 
 
-def _validate_closure(
-    session: Session, case: Case, outcome: str, evidence: dict, today: date
-) -> None:
-    if outcome not in OUTCOME_RULES:
-        raise ValidationFailed([FieldError("outcome", "Choose an outcome")])
-    errors = _field_errors(session, case, outcome, evidence)
-    if errors:
-        raise ValidationFailed(errors)
-    blockers = closure_blockers(session, case=case, outcome=outcome, today=today)
-    if blockers:
-        raise MoveRefused(" ".join(blockers))
 
 
-def pending_closure(session: Session, case: Case) -> CaseClosure | None:
-    return session.exec(
-        select(CaseClosure).where(CaseClosure.case_id == case.id, CaseClosure.status == "proposed")
-    ).first()
 
 
-def propose_closure(
-    session: Session,
-    *,
-    actor: Actor | None,
-    reference: str,
-    outcome: str,
-    evidence: dict,
-    version: int,
-    today: date | None = None,
-) -> CaseClosure:
-    """An officer's closure, waiting for a lead's approval (SC-19). The same rules apply."""
-    actor = require_role(actor, *CASEWORKERS)
-    today = today or date.today()
-    case = load_case(session, actor=actor, reference=reference, action="case.closure_proposed")
-    check_version(session, case, version)
-    outcome = str(outcome or "")
-    evidence = clean_evidence(outcome, evidence)
-    _validate_closure(session, case, outcome, evidence, today)
-    was = case_state(case)
-    pending = pending_closure(session, case)
-    if pending is not None:
-        pending.status = "withdrawn"
-        session.add(pending)
-    closure = CaseClosure(
-        case_id=case.id,
-        episode=case.episode,
-        outcome=outcome,
-        evidence=evidence,
-        status="proposed",
-        proposed_by_id=actor.user_id,
-    )
-    session.add(closure)
-    touch(case, actor)
-    session.add(case)
-    session.flush()
-    changed = audit.changes(
-        was | {"proposal": pending.id if pending else None},
-        case_state(case) | {"proposal": closure.id},
-    )
-    audit.record(
-        session,
-        actor=actor,
-        action="case.closure_proposed",
-        entity_type="case",
-        entity_id=case.reference,
-        child_id=case.child_id,
-        detail={"outcome": outcome, **changed},
-    )
-    session.flush()
-    return closure
 
 
-def close_case(
-    session: Session,
-    *,
-    actor: Actor | None,
-    reference: str,
-    outcome: str,
-    evidence: dict,
-    version: int,
-    today: date | None = None,
-) -> Case:
-    """Close the case with an outcome. Only leads close; this also approves a proposal."""
-    actor = require_role(actor, Role.LEAD)
-    today = today or date.today()
-    case = load_case(session, actor=actor, reference=reference, action="case.closed")
-    check_version(session, case, version)
-    outcome = str(outcome or "")
-    evidence = clean_evidence(outcome, evidence)
-    _validate_closure(session, case, outcome, evidence, today)
-    was = case_state(case)
-    closure = pending_closure(session, case)
-    if closure is None or closure.outcome != outcome:
-        if closure is not None:
-            closure.status = "withdrawn"
-            session.add(closure)
-        closure = CaseClosure(
-            case_id=case.id,
-            episode=case.episode,
-            outcome=outcome,
-            proposed_by_id=actor.user_id,
-        )
-    now = utcnow()
-    closure.evidence = evidence
-    closure.status = "closed"
-    closure.approved_by_id = actor.user_id
-    closure.closed_at = now
-    if outcome == Outcome.UNTRACEABLE:
-        closure.school_notice = _exhausted_notice(session, case, evidence, today)
-    session.add(closure)
-    if outcome == Outcome.DUPLICATE:
-        other = session.exec(
-            select(Case).where(Case.reference == evidence["duplicate_of"].upper())
-        ).one()
-        session.add(
-            CaseLink(
-                case_id=case.id,
-                linked_case_id=other.id,
-                kind="duplicate",
-                reason=evidence["reason"][:1000],
-                by_id=actor.user_id,
-            )
-        )
-    enter_stage(session, case, Stage.CLOSED, actor, reason=OUTCOME_LABELS[outcome])
-    case.outcome = outcome
-    case.closed_at = now
-    referral = session.get(Referral, case.referral_id)
-    if referral is not None:
-        referral.status = "accepted"
-        session.add(referral)
-    audit.record(
-        session,
-        actor=actor,
-        action="case.closed",
-        entity_type="case",
-        entity_id=case.reference,
-        child_id=case.child_id,
-        detail={
-            "outcome": outcome,
-            "evidence": sorted(evidence),
-            **audit.changes(was, case_state(case)),
-        },
-    )
-    if referral is not None:
-        notifications.case_outcome(session, case=case, school_id=referral.school_id)
-    session.flush()
-    return case
 
 
-def _exhausted_notice(session: Session, case: Case, evidence: dict, today: date) -> str:
-    """The 'joint reasonable enquiries exhausted' notice for the school (SC-14, BR-L11)."""
-    referral = session.get(Referral, case.referral_id)
-    last = referral.date_last_attended if referral else None
-    off_roll = parse_date(evidence.get("off_roll_date"))
-    lines = [
-        f"Case {case.reference}: joint reasonable enquiries exhausted.",
-        f"The school and the local authority have jointly made reasonable enquiries and "
-        f"have not been able to establish the pupil's whereabouts (as of {long_date(today)}).",
-    ]
-    if last:
-        lines.append(f"Date last attended: {long_date(last)}.")
-    if off_roll:
-        lines.append(
-            f"Agreed off-roll date: {long_date(off_roll)}, under regulation 9(1)(i) "
-            "(ground I). Upload a lost CTF (XXXXXXX) to S2S."
-        )
-    return "\n".join(lines)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -778,7 +391,7 @@ def reopen_case(
     session: Session, *, actor: Actor | None, reference: str, reason: str, version: int
 ) -> Case:
     """Lead only, with a reason: a new episode in Enquiries, at least Amber."""
-    actor = require_role(actor, Role.LEAD)
+    actor = require(actor, Capability.CASE_REOPEN)
     case = load_case(session, actor=actor, reference=reference, action="case.reopened")
     check_version(session, case, version)
     reason = (reason or "").strip()

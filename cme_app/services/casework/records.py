@@ -34,13 +34,13 @@ from ...models import (
     User,
     utcnow,
 )
-from ...permissions import Actor, Capability, require, require_role
+from ...permissions import Actor, Capability, allows, require
 from ..forms import YES_NO, Form
 from ..intake import referral_form as rf
 from ..school_calendar.school_days import load_calendar
 from ..trust import audit
 from . import lifecycle, risk, targets
-from .lifecycle import CASEWORKERS, load_open_case
+from .lifecycle import load_open_case
 from .pathway import (
     ENQUIRY_KINDS,
     ENQUIRY_METHODS,
@@ -75,7 +75,7 @@ def record_safeguarding(
     session: Session, *, actor: Actor | None, reference: str, form: dict
 ) -> SafeguardingContact:
     """A CSC / MASH / Front Door notification or consultation (BR-L5, SC-05, SC-13)."""
-    actor = require_role(actor, *CASEWORKERS)
+    actor = require(actor, Capability.CASE_RECORD)
     case = load_open_case(session, actor, reference, "case.safeguarding_recorded")
     f = Form(form, date.today())
     kind = f.choice("kind", SAFEGUARDING_KINDS, "Choose notification or consultation")
@@ -110,7 +110,7 @@ def record_safeguarding(
 def log_enquiry(
     session: Session, *, actor: Actor | None, reference: str, form: dict
 ) -> EnquiryAction:
-    actor = require_role(actor, *CASEWORKERS)
+    actor = require(actor, Capability.CASE_RECORD)
     case = load_open_case(session, actor, reference, "case.enquiry_logged")
     f = Form(form, date.today())
     kind = f.choice("kind", ENQUIRY_KINDS, "Choose the type of enquiry")
@@ -148,7 +148,7 @@ def record_visit(
     client_uuid: str | None = None,
 ) -> HomeVisit:
     """A home visit; the first one meets the first-visit target. Idempotent on client_uuid."""
-    actor = require_role(actor, *CASEWORKERS)
+    actor = require(actor, Capability.CASE_RECORD)
     case = load_open_case(session, actor, reference, "case.visit_recorded")
     if client_uuid:
         try:
@@ -247,7 +247,9 @@ def send_la_notification(
     )
     session.add(row)
     was = lifecycle.case_state(case)
-    if case.stage in (Stage.ENQUIRIES, Stage.HOME_VISIT) and actor.role in CASEWORKERS:
+    # An officer's notification moves an enquiring case on to waiting for the answer.
+    enquiring = case.stage in (Stage.ENQUIRIES, Stage.HOME_VISIT)
+    if enquiring and allows(actor.role, Capability.CASE_MOVE):
         lifecycle.enter_stage(
             session, case, Stage.AWAITING_VERIFICATION, actor, reason=f"Notified {la_name}"
         )
@@ -323,7 +325,7 @@ def record_la_response(
 def record_overseas(
     session: Session, *, actor: Actor | None, reference: str, form: dict
 ) -> OverseasVerification:
-    actor = require_role(actor, *CASEWORKERS)
+    actor = require(actor, Capability.CASE_RECORD)
     case = load_open_case(session, actor, reference, "case.overseas_recorded")
     f = Form(form, date.today())
     country = f.text("country", "Enter the country", limit=80)
@@ -358,7 +360,7 @@ def link_household(
     session: Session, *, actor: Actor | None, reference: str, other_reference: str, reason: str
 ) -> CaseLink:
     """Siblings referred separately (SC-18): separate cases, linked as one household."""
-    actor = require_role(actor, *CASEWORKERS)
+    actor = require(actor, Capability.CASE_RECORD)
     case = load_open_case(session, actor, reference, "case.linked")
     other_ref = str(other_reference or "").strip().upper()[:20]
     reason = (reason or "").strip()

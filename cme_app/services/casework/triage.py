@@ -10,7 +10,6 @@ from sqlmodel import Session
 
 from ...domain import (
     RISK_LABELS,
-    Role,
 )
 from ...errors import FieldError, ValidationFailed
 from ...models import (
@@ -18,12 +17,12 @@ from ...models import (
     User,
     utcnow,
 )
-from ...permissions import Actor, require_role
+from ...permissions import Actor, Capability, allows, require
 from ..notify import notifications
 from ..school_calendar.school_days import load_calendar
 from ..trust import audit
 from . import lifecycle, risk, targets
-from .lifecycle import CASEWORKERS, check_version, load_open_case
+from .lifecycle import check_version, load_open_case
 from .risk import record_assessment
 
 
@@ -42,7 +41,7 @@ def _after_risk(session: Session, case: Case, actor: Actor, before: str | None) 
 def record_triage(
     session: Session, *, actor: Actor | None, reference: str, factors: list[str], version: int
 ) -> Case:
-    actor = require_role(actor, *CASEWORKERS)
+    actor = require(actor, Capability.CASE_TRIAGE)
     case = load_open_case(session, actor, reference, "case.triaged")
     check_version(session, case, version)
     chosen = risk.clean_factors(factors)
@@ -70,7 +69,7 @@ def override_risk(
     session: Session, *, actor: Actor | None, reference: str, risk: str, reason: str, version: int
 ) -> Case:
     """A lead's judgement over the proposal, with the reason kept (BR-L2)."""
-    actor = require_role(actor, Role.LEAD)
+    actor = require(actor, Capability.CASE_RISK_OVERRIDE)
     case = load_open_case(session, actor, reference, "case.risk_overridden")
     check_version(session, case, version)
     level, reason = str(risk or ""), (reason or "").strip()
@@ -99,11 +98,11 @@ def override_risk(
 def allocate(
     session: Session, *, actor: Actor | None, reference: str, officer_id: int, version: int
 ) -> Case:
-    actor = require_role(actor, Role.LEAD)
+    actor = require(actor, Capability.CASE_ALLOCATE)
     case = load_open_case(session, actor, reference, "case.allocated")
     check_version(session, case, version)
     officer = session.get(User, officer_id) if isinstance(officer_id, int) else None
-    if officer is None or officer.role not in CASEWORKERS or not officer.is_active:
+    if officer is None or not allows(officer.role, Capability.CASELOAD) or not officer.is_active:
         raise ValidationFailed([FieldError("officer_id", "Choose an officer")])
     before, was = case.allocated_officer_id, lifecycle.case_state(case)
     case.allocated_officer_id = officer.id

@@ -30,6 +30,7 @@ from ...models import Person as PersonRow
 from ...permissions import CASE_VIEWERS, Actor, require_role, require_school_user
 from ...settings import get_settings
 from ..casework import lifecycle, risk, targets
+from ..casework.closure import school_outcome_text
 from ..casework.references import next_case_reference
 from ..notify import notifications
 from ..school_calendar.school_days import load_calendar
@@ -616,6 +617,6 @@ def view_referral(session: Session, *, actor: Actor | None, reference: str) -> R
         school_name=school.name if school else "",
         return_note=(referral.return_note or "") if returned else "",
         draft_id=referral.public_id if returned and actor.is_school else "",
-        outcome=lifecycle.SCHOOL_OUTCOME_TEXT.get(case.outcome or "", "") if closed else "",
+        outcome=school_outcome_text(case.outcome) if closed else "",
         school_notice=(closure.school_notice or "") if closure else "",
     )

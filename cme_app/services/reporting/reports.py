@@ -33,7 +33,7 @@ from ...models import (
     User,
 )
 from ...permissions import Actor, require_role
-from ..casework.lifecycle import OUTCOME_LABELS
+from ..casework.closure import outcome_label
 from ..casework.targets import Due, due_for
 from ..school_calendar.school_days import CalendarNotSeeded, SchoolCalendar, load_calendar
 from ..trust import audit
@@ -139,7 +139,7 @@ def dashboard(session: Session, *, actor: Actor | None, today: date) -> Dashboar
         overdue_total=sum(b.count for b in overdue),
         overdue_by_officer=overdue,
         outcome_keys=keys,
-        outcome_labels=[OUTCOME_LABELS.get(k, k) for k in keys],
+        outcome_labels=[outcome_label(k) for k in keys],
         months=months,
         closed_total=sum(m.total for m in months),
         median_days=median,

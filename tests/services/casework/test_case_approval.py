@@ -25,8 +25,8 @@ def test_case_file_says_why_a_red_case_cannot_leave_triage(session, team):
     case = triage(session, team, submit(session, team, form=RED_FORM), factors=["fgm"])
     view = casework.view_case(session, actor=team["officer"], reference=case.reference)
     assert view.allowed_moves == []
-    assert [m[0] for m in view.blocked_moves] == ["enquiries", "home_visit"]
-    assert all("CSC, MASH or Front Door notification" in m[2] for m in view.blocked_moves)
+    assert [m.stage for m in view.blocked_moves] == ["enquiries", "home_visit"]
+    assert all("CSC, MASH or Front Door notification" in m.reason for m in view.blocked_moves)
     admin = casework.view_case(session, actor=team["admin"], reference=case.reference,
                                purpose_form={"purpose": "supervision"})
     assert admin.blocked_moves == []  # read-only roles get no move advice

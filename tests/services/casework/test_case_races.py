@@ -15,7 +15,7 @@ from sqlmodel import select
 
 import cme_app.pages  # noqa: F401  (registers every page state)
 from cme_app.models import Case, CaseClosure, LaNotification, StageChange
-from cme_app.pages.casework.case import CaseState
+from cme_app.pages.casework.case.state import CaseState
 from tests.factories import make_case, make_team, make_user, session_token, state_for
 
 WINNER_MARKERS = "Dog at the address"

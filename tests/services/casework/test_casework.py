@@ -20,8 +20,10 @@ from cme_app.models import (
 )
 from cme_app.ops.demo import example_referral_form
 from cme_app.services.casework import case_file as casework
+from cme_app.services.casework import closure as closing
 from cme_app.services.casework import lifecycle, records
 from cme_app.services.casework import triage as triaging
+from cme_app.services.casework.case_file_types import LinkedCase, Row
 from cme_app.services.casework.lifecycle import MoveRefused, StaleCase
 from cme_app.services.casework.pathway import ENQUIRY_KINDS
 from cme_app.services.intake import inbound, referrals
@@ -89,7 +91,7 @@ def to_enquiries(session, team, case, factors=()):
 
 def close(session, team, case, outcome, evidence=None, who="lead"):
     case = fresh(session, case)
-    fn = lifecycle.close_case if who == "lead" else lifecycle.propose_closure
+    fn = closing.close_case if who == "lead" else closing.propose_closure
     result = fn(
         session,
         actor=team[who],
@@ -384,7 +386,7 @@ def test_inbound_notification_becomes_new_referral_with_source(session, team):
     assert case.stage == "new_referral"
     view = casework.view_case(session, actor=team["officer"], reference=case.reference)
     assert view.source_label == "Other LA (Wakefield)"
-    assert view.la_notifications[0][1] == "From"
+    assert view.la_notifications[0].direction == "From"
 
 
 def test_matching_child_or_household_is_flagged(session, team):
@@ -396,7 +398,7 @@ def test_matching_child_or_household_is_flagged(session, team):
     assert fresh(session, sibling).possible_matches == [first.reference]  # same address
     assert first.reference in fresh(session, same_child).possible_matches
     view = casework.view_case(session, actor=team["lead"], reference=same_child.reference)
-    whys = {row[0]: row[2] for row in view.possible_matches}
+    whys = {m.reference: m.why for m in view.possible_matches}
     assert whys[first.reference] == "Same name and date of birth"
     records.link_household(
         session,
@@ -407,7 +409,7 @@ def test_matching_child_or_household_is_flagged(session, team):
     )
     session.commit()
     view = casework.view_case(session, actor=team["lead"], reference=first.reference)
-    assert view.links == [[sibling.reference, "Same household", "Siblings, same flat"]]
+    assert view.links == [LinkedCase(sibling.reference, "Same household", "Siblings, same flat")]
 
 
 def test_merge_as_duplicate_needs_another_case_and_reason(session, team):
@@ -426,7 +428,7 @@ def test_merge_as_duplicate_needs_another_case_and_reason(session, team):
     )
     assert fresh(session, dup).outcome == "duplicate"
     view = casework.view_case(session, actor=team["lead"], reference=first.reference)
-    assert view.links[0][:2] == [dup.reference, "Duplicate"]
+    assert (view.links[0].reference, view.links[0].kind) == (dup.reference, "Duplicate")
 
 
 # --- closures (domain.md 5.3) ------------------------------------------------------------------
@@ -442,7 +444,7 @@ def test_only_leads_close_officers_propose_and_lead_approves(session, team):
         "sas_keyworker": "Pat Keyworker",
     }
     with pytest.raises(NotAllowed):
-        lifecycle.close_case(
+        closing.close_case(
             session,
             actor=team["officer"],
             reference=case.reference,
@@ -454,7 +456,7 @@ def test_only_leads_close_officers_propose_and_lead_approves(session, team):
     close(session, team, case, "onroll_leeds", evidence, who="officer")
     assert fresh(session, case).stage == "located"
     view = casework.view_case(session, actor=team["lead"], reference=case.reference)
-    assert view.pending_outcome == "onroll_leeds"
+    assert view.pending.outcome == "onroll_leeds"
     close(session, team, case, "onroll_leeds", evidence)
     case = fresh(session, case)
     assert (case.stage, case.outcome) == ("closed", "onroll_leeds")
@@ -490,7 +492,7 @@ def test_transfer_to_other_la_needs_acknowledgement_and_response(session, team):
     case = fresh(session, case)
     assert case.stage == "awaiting_verification"
     view = casework.view_case(session, actor=team["officer"], reference=case.reference)
-    note_id = int(view.la_notifications[0][0])
+    note_id = view.la_notifications[0].id
     assert view.due_label.startswith("LA response due")
     with pytest.raises(MoveRefused, match="acknowledgement and response"):
         close(session, team, case, "transferred_other_la", {"summary": "Application in"})
@@ -523,7 +525,7 @@ def test_overdue_la_response_shows_on_the_case(session, team):
     later = TODAY + timedelta(days=30)
     view = casework.view_case(session, actor=team["officer"], reference=case.reference, today=later)
     assert view.due_label == "LA response overdue" and view.due_state == "overdue"
-    assert view.la_notifications[0][8] == "1"
+    assert view.la_notifications[0].response_overdue is True
     shared = session.exec(select(casework.LaNotification)).one().data_shared
     assert shared["child"]["upn"] == "A383200012401" and shared["last_school"]["urn"] == "107999"
 
@@ -731,7 +733,7 @@ def test_visit_is_idempotent_on_client_uuid_and_meets_first_visit_target(session
     assert len(session.exec(select(HomeVisit)).all()) == 1
     view = casework.view_case(session, actor=team["officer"], reference=case.reference)
     assert view.due_label == ""  # the first-visit target is met
-    assert ["Outcome", "No reply, property appears occupied"] in view.visits[0].rows
+    assert Row("Outcome", "No reply, property appears occupied") in view.visits[0].rows
 
 
 def test_enquiry_log_covers_every_pathway_type_and_validates(session, team):
@@ -749,7 +751,7 @@ def test_enquiry_log_covers_every_pathway_type_and_validates(session, team):
     for kind in ENQUIRY_KINDS:
         log(session, team, case, kind)
     view = casework.view_case(session, actor=team["officer"], reference=case.reference)
-    assert {row[1] for row in view.enquiries} == set(ENQUIRY_KINDS.values())
+    assert {row.kind for row in view.enquiries} == set(ENQUIRY_KINDS.values())
 
 
 def test_viewing_a_case_is_audited_and_schools_are_refused(session, team):
@@ -760,7 +762,7 @@ def test_viewing_a_case_is_audited_and_schools_are_refused(session, team):
         session.rollback()
     view = casework.view_case(session, actor=team["admin"], reference=case.reference)
     session.commit()
-    assert view.can_close is False and view.can_record is False
+    assert view.can.close is False and view.can.record is False
     assert session.exec(
         select(AuditEvent).where(
             AuditEvent.action == "case.viewed", AuditEvent.entity_id == case.reference

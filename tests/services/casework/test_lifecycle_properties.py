@@ -26,6 +26,7 @@ from cme_app.models import (
     StageChange,
 )
 from cme_app.ops.demo import example_referral_form
+from cme_app.services.casework import closure as closing
 from cme_app.services.casework import lifecycle, records, triage
 from cme_app.services.intake import referrals
 from cme_app.services.school_calendar.default_terms import seed_term_dates
@@ -44,7 +45,7 @@ STAGES = (
     "returned",
     "nonsense",
 )
-OUTCOMES = (*lifecycle.OUTCOME_RULES, "bogus")
+OUTCOMES = (*closing.OUTCOMES, "bogus")
 GOOD_EVIDENCE = {
     "school_urn": "107999",
     "start_date": TODAY.isoformat(),
@@ -123,7 +124,7 @@ def _do(session, world, case: Case, action: str, role: str, data) -> None:
         evidence = dict(GOOD_EVIDENCE) if data.draw(st.booleans()) else {}
         if outcome == "duplicate":
             evidence["duplicate_of"] = world["other"]
-        fn = lifecycle.close_case if action == "close" else lifecycle.propose_closure
+        fn = closing.close_case if action == "close" else closing.propose_closure
         fn(
             session,
             actor=actor,

@@ -31,6 +31,7 @@ from cme_app.models import (
 )
 from cme_app.ops.demo import example_referral_form
 from cme_app.services.casework import closure, lifecycle, records
+from cme_app.services.casework import closure as closing
 from cme_app.services.casework import triage as triaging
 from cme_app.services.intake import inbound as inbound_referrals
 from cme_app.services.intake import referrals
@@ -197,7 +198,7 @@ def give_back(session, team, case) -> str:
 
 def close(session, team, case, who="lead") -> None:
     case = fresh(session, case)
-    fn = lifecycle.close_case if who == "lead" else lifecycle.propose_closure
+    fn = closing.close_case if who == "lead" else closing.propose_closure
     fn(
         session,
         actor=team[who],

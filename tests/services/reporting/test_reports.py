@@ -22,6 +22,7 @@ from cme_app.models import (
     StageChange,
 )
 from cme_app.ops.demo import example_referral_form
+from cme_app.services.casework import closure as closing
 from cme_app.services.casework import lifecycle
 from cme_app.services.intake import referrals
 from cme_app.services.reporting import reports
@@ -249,7 +250,7 @@ def test_lifecycle_closures_count_once_per_episode(session):
     """Closed, reopened and closed again through the real state machine: two closures."""
     w = World(session)
     case = w.case(stage="enquiries", submitted=datetime.now(UTC) - timedelta(days=3))
-    lifecycle.close_case(
+    closing.close_case(
         session, actor=w.lead, reference=case.reference, outcome="onroll_other_la",
         evidence={"la_name": "Bradford", "school_name": "Bradford Academy",
                   "confirmed_by": "Bradford CME team"},
@@ -257,7 +258,7 @@ def test_lifecycle_closures_count_once_per_episode(session):
     )
     lifecycle.reopen_case(session, actor=w.lead, reference=case.reference,
                           reason="Bradford says the child never started", version=case.version)
-    lifecycle.close_case(session, actor=w.lead, reference=case.reference, outcome="deceased",
+    closing.close_case(session, actor=w.lead, reference=case.reference, outcome="deceased",
                          evidence={"source": "Registrar, confirmed today"}, version=case.version)
     session.commit()
     board = reports.dashboard(session, actor=w.lead, today=reports.uk_today())

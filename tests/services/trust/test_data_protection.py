@@ -84,7 +84,7 @@ def test_destruction_list_holds_closed_cases_past_seven_years_only(session, team
     items = retention.destruction_list(session, actor=team["lead"], today=TODAY)
     assert _refs(items) == {due.reference}
     assert items[0].due_on == "2025-06-01" and "7 years" in items[0].reason
-    assert items[0].due_label == "01 June 2025"
+    assert items[0].due_label == "1 June 2025"  # GOV.UK style: no leading zero
 
 
 def test_a_child_with_an_open_episode_keeps_every_case(session, team):

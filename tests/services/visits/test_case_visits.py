@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlmodel import select
 
+from cme_app.dates import short_date
 from cme_app.errors import NotAllowed, ValidationFailed
 from cme_app.models import AuditEvent, Case, HomeVisit, User
 from cme_app.services.casework import case_file as casework
@@ -183,11 +184,11 @@ def test_who_may_edit_safety_and_start_a_visit_on_the_case_page(session, team, c
         return casework.view_case(session, actor=team[who], reference=case.reference,
                                   purpose_form={"purpose": "supervision"})
 
-    assert view("officer").can_edit_safety and view("officer").can_start_visit
-    assert view("lead").can_edit_safety and view("lead").can_start_visit
+    assert view("officer").can.edit_safety and view("officer").can.start_visit
+    assert view("lead").can.edit_safety and view("lead").can.start_visit
     for who in ("officer2", "admin"):
-        assert not view(who).can_edit_safety and not view(who).can_start_visit
-    assert view("lead").can_review_visits and not view("officer").can_review_visits
+        assert not view(who).can.edit_safety and not view(who).can.start_visit
+    assert view("lead").can.review_visits and not view("officer").can.review_visits
 
 
 # ---------------------------------------------------------------------------- the visits list
@@ -224,7 +225,7 @@ def test_case_file_shows_a_phone_visit_in_full(session, team, case):
     )
     view = casework.view_case(session, actor=team["officer"], reference=case.reference)
     (v,) = view.visits
-    rows = dict(v.rows)
+    rows = {r.label: r.value for r in v.rows}
     assert v.heading == "27 Nov 2026, PM"
     assert rows["Officers"] == "Olu Officer with Lee Lead (accompanied)"
     assert rows["Buddy"] == "Priya Patel"
@@ -258,7 +259,7 @@ def test_a_visit_still_checked_in_is_in_progress_then_overdue(session, team, cas
     v, view = only(checked_in + timedelta(minutes=10))
     assert v.heading == "15 Jun 2026, AM"
     assert (v.status, v.status_text) == ("in_progress", "In progress — expected back 10:30")
-    rows = dict(v.rows)
+    rows = {r.label: r.value for r in v.rows}
     assert rows["Outcome"] == "Not recorded yet" and rows["Checked out"] == "Not yet"
     assert rows["Officers"] == "Olu Officer (alone)"
     assert "Child seen" not in rows and "Calling card left" not in rows
@@ -276,10 +277,10 @@ def test_a_desk_visit_shows_only_what_the_desk_form_asks(session, team, case):
     )
     session.commit()
     (v,) = casework.view_case(session, actor=team["officer"], reference=case.reference).visits
-    assert [r[0] for r in v.rows] == ["Address visited", "Officers", "Outcome", "Child seen"]
-    assert dict(v.rows)["Child seen"] == "Yes, seen alone"
-    assert dict(v.rows)["Officers"] == "Olu Officer"
-    assert v.heading == casework._d(date.today())  # no check-in time, so no AM or PM
+    assert [r.label for r in v.rows] == ["Address visited", "Officers", "Outcome", "Child seen"]
+    assert {r.label: r.value for r in v.rows}["Child seen"] == "Yes, seen alone"
+    assert {r.label: r.value for r in v.rows}["Officers"] == "Olu Officer"
+    assert v.heading == short_date(date.today())  # no check-in time, so no AM or PM
     assert (v.notes, v.opinion, v.status, v.offline_note) == ("Child well.", "", "", "")
 
 

@@ -11,15 +11,15 @@ from typing import ClassVar
 
 import reflex as rx
 
-from ...components import forms
-from ...db import session_scope
-from ...domain import case_reference
-from ...errors import ServiceError
-from ...permissions import Capability
-from ...services.trust import retention, sharing
-from ...services.trust.sharing import DataProtectionView
-from ...state.auth import AuthState
-from ...state.handlers import PageFeedback, handler
+from ....components import content, forms
+from ....db import session_scope
+from ....domain import case_reference
+from ....errors import ServiceError
+from ....permissions import Capability
+from ....services.trust import retention, sharing
+from ....services.trust.sharing import DataProtectionView
+from ....state.auth import AuthState
+from ....state.handlers import PageFeedback, handler
 
 
 class DataProtectionState(PageFeedback, AuthState):
@@ -98,21 +98,7 @@ def legal_hold_tag() -> rx.Component:
 
 
 def _messages() -> rx.Component:
-    return rx.fragment(
-        forms.error_summary(S.error_list),
-        rx.cond(
-            S.problem != "",
-            rx.el.div(rx.el.p(S.problem, class_name="notification__heading"),
-                      class_name="notification notification--problem", id="sharing-message",
-                      role="alert", tab_index=-1),
-        ),
-        rx.cond(
-            S.message != "",
-            rx.el.div(rx.el.p(S.message, class_name="notification__heading"),
-                      class_name="notification notification--success", id="sharing-message",
-                      role="status", tab_index=-1),
-        ),
-    )
+    return content.feedback(S.error_list, S.problem, S.message, element_id="sharing-message")
 
 
 def _share_form() -> rx.Component:
@@ -186,26 +172,17 @@ def _hold_form() -> rx.Component:
 
 
 def _share_table() -> rx.Component:
-    headers = ["Date", "Shared with", "Recipient", "What", "Why", "Lawful basis", "By"]
-    return rx.cond(
-        S.dp.shares.length() > 0,
-        rx.el.div(
-            rx.el.table(
-                rx.el.thead(rx.el.tr(*[rx.el.th(h, scope="col") for h in headers])),
-                rx.el.tbody(rx.foreach(S.dp.shares, lambda r: rx.el.tr(
-                    *[rx.el.td(c, data_label=h) for h, c in zip(headers, [
-                        r.shared_on, r.recipient_type, r.recipient,
-                        rx.fragment(r.categories, rx.cond(
-                            r.detail != "", rx.el.span(rx.cond(r.categories != "", "; ", ""),
-                                                       r.detail))),
-                        r.reason, r.lawful_basis, r.shared_by,
-                    ], strict=True)]
-                ))),
-                class_name="table table--stack",
-            ),
-            class_name="table-wrap",
-        ),
-        rx.el.p("Nothing has been shared outside the team yet.", class_name="hint"),
+    return content.stacked_table(
+        ["Date", "Shared with", "Recipient", "What", "Why", "Lawful basis", "By"],
+        S.dp.shares,
+        lambda r: [
+            r.shared_on, r.recipient_type, r.recipient,
+            rx.fragment(r.categories, rx.cond(
+                r.detail != "",
+                rx.el.span(rx.cond(r.categories != "", "; ", ""), r.detail))),
+            r.reason, r.lawful_basis, r.shared_by,
+        ],
+        empty="Nothing has been shared outside the team yet.",
     )
 
 

@@ -1,0 +1,39 @@
+"""Small pieces the case page's sections share."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from ....components import content
+from .state import CaseState as S
+
+V = rx.Var.create({})  # the case page's forms start empty
+
+
+def form(*children, on_submit, button: str, key: str, style: str = "primary") -> rx.Component:
+    """A case-page form: emptied after each success (the state's form_key changes)."""
+    return content.action_form(*children, on_submit=on_submit, button=button,
+                               form_key=S.form_key, key=key, style=style)
+
+
+def due_tag(c: rx.Var) -> rx.Component:
+    return rx.el.strong(
+        c.due_label,
+        class_name=rx.match(
+            c.due_state,
+            ("overdue", "tag tag--red"),
+            ("today", "tag tag--yellow"),
+            "tag tag--grey",
+        ),
+    )
+
+
+def not_open(c: rx.Var) -> rx.Component:
+    return rx.el.p(
+        rx.cond(
+            c.stage == "closed",
+            "This case is closed.",
+            "This referral is with the school for more information. It comes back to New "
+            "referral when the school resubmits it.",
+        ),
+    )

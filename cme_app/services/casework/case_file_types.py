@@ -1,0 +1,266 @@
+"""The case file as the case page shows it: small, display-ready, typed rows (words, not
+codes; dates already written the UK way). Nothing here reads the database."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Row:
+    """One line of a summary list."""
+
+    label: str
+    value: str
+
+
+@dataclass(frozen=True)
+class Choice:
+    """One option of a select: the value sent back and what people read."""
+
+    value: str
+    label: str
+
+
+@dataclass(frozen=True)
+class FactorChoice:
+    """A triage risk factor, and whether it is ticked now."""
+
+    code: str
+    label: str
+    red: bool
+    ticked: bool
+
+
+@dataclass(frozen=True)
+class RiskDecision:
+    when: str
+    risk: str
+    kind: str  # Proposed | Triaged | Overridden | Reopened
+    factors: str
+    reason: str
+    by: str
+
+
+@dataclass(frozen=True)
+class AddressRow:
+    kind: str
+    address: str
+    source: str
+    from_date: str
+
+
+@dataclass(frozen=True)
+class PersonRow:
+    name: str
+    relationship: str
+    phone: str
+    lives_with_child: str  # Yes | No
+
+
+@dataclass(frozen=True)
+class ReferrerEnquiry:
+    """An enquiry the referrer made before referring."""
+
+    enquiry: str
+    made_on: str  # a date, or "Not possible"
+    contacted: str
+    method: str
+    result: str
+
+
+@dataclass(frozen=True)
+class PossibleMatch:
+    reference: str
+    child_name: str
+    why: str  # Same UPN | Same name and date of birth | Same home address
+    stage: str
+
+
+@dataclass(frozen=True)
+class LinkedCase:
+    reference: str
+    kind: str  # Same household | Duplicate
+    reason: str
+
+
+@dataclass(frozen=True)
+class SafeguardingRow:
+    kind: str
+    agency: str
+    when: str
+    by: str
+    reference: str
+    notes: str
+
+
+@dataclass(frozen=True)
+class EnquiryRow:
+    done_on: str
+    kind: str
+    method: str
+    contacted: str
+    result: str
+    summary: str
+    next_action: str
+    next_action_due: str
+    by: str
+
+
+@dataclass(frozen=True)
+class VisitRow:
+    """One home visit as the case page shows it."""
+
+    id: int
+    heading: str  # "28 Nov 2026, AM"
+    status: str  # in_progress | overdue | "" (ended, or logged afterwards at a desk)
+    status_text: str  # "In progress – expected back 10:30"
+    rows: list[Row]  # only what this visit holds
+    notes: str  # facts observed
+    opinion: str  # the officer's opinion, kept apart from the facts
+    offline_note: str  # "Recorded offline, sent 10:31"
+    flag_reason: str  # why a lead must look at it (the case changed while it was offline)
+    flag_review: str  # "Reviewed by Lee Lead, 28 Nov 2026 11:02", or "" while waiting
+
+
+@dataclass(frozen=True)
+class LaNotificationRow:
+    id: int
+    direction: str  # To | From
+    la_name: str
+    sent_on: str
+    response_due: str
+    acknowledged_on: str
+    response_on: str
+    response: str
+    response_overdue: bool
+
+
+@dataclass(frozen=True)
+class OverseasRow:
+    country: str
+    organisation: str
+    evidence: str
+    independent: str  # Yes | No
+    received_on: str
+    recorded_by: str
+
+
+@dataclass(frozen=True)
+class StageChangeRow:
+    when: str
+    from_stage: str  # "" for the first stage
+    to_stage: str
+    by: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class ClosureRow:
+    episode: str
+    outcome: str
+    status: str
+    proposed_by: str
+    approved_by: str
+    closed_on: str
+
+
+@dataclass(frozen=True)
+class PendingClosure:
+    """A closure an officer proposed, waiting for a lead (all empty when there is none)."""
+
+    outcome: str = ""  # the outcome's code
+    label: str = ""
+    proposed_by: str = ""
+    proposed_on: str = ""
+    evidence: str = ""
+
+
+@dataclass(frozen=True)
+class StageMove:
+    """A stage the case can move to, or why not yet (reason empty when it can)."""
+
+    stage: str
+    label: str
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class CheckItem:
+    label: str
+    done: bool
+
+
+@dataclass(frozen=True)
+class CaseAbilities:
+    """What the viewer may do on this case now (the page shows only these controls; every
+    handler and service checks again)."""
+
+    triage: bool = False
+    override: bool = False
+    allocate: bool = False
+    record: bool = False
+    notify_la: bool = False
+    return_to_referrer: bool = False
+    propose: bool = False
+    close: bool = False
+    reopen: bool = False
+    edit_safety: bool = False
+    start_visit: bool = False
+    review_visits: bool = False
+
+
+@dataclass(frozen=True)
+class CaseFile:
+    reference: str
+    version: int
+    stage: str
+    stage_label: str
+    episode: int
+    is_open: bool
+    # Risk and triage
+    risk: str
+    risk_label: str
+    risk_factor_labels: list[str]
+    proposed_risk_label: str
+    risk_rationale: str
+    risk_history: list[RiskDecision]
+    factor_choices: list[FactorChoice]
+    officer: str
+    officer_id: str
+    officer_choices: list[Choice]
+    due_label: str
+    due_state: str
+    triage_due: str
+    first_visit_due: str
+    # Where the referral came from
+    source_label: str
+    school_name: str
+    referrer_rows: list[Row]
+    referral_rows: list[Row]
+    referral_enquiries: list[ReferrerEnquiry]
+    # The child and household
+    child_name: str
+    child_rows: list[Row]
+    addresses: list[AddressRow]
+    people: list[PersonRow]
+    possible_matches: list[PossibleMatch]
+    links: list[LinkedCase]
+    # Records
+    safeguarding: list[SafeguardingRow]
+    enquiries: list[EnquiryRow]
+    visits: list[VisitRow]
+    la_notifications: list[LaNotificationRow]
+    overseas: list[OverseasRow]
+    # Stages and closing
+    timeline: list[StageChangeRow]
+    closures: list[ClosureRow]
+    pending: PendingClosure
+    school_notice: str
+    allowed_moves: list[StageMove]
+    blocked_moves: list[StageMove]  # each with why not yet (caseworkers only)
+    untraceable_checklist: list[CheckItem]
+    # Lone-working safety: read before every visit.
+    warning_markers: str
+    joint_visit_required: bool
+    can: CaseAbilities
