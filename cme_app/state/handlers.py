@@ -153,7 +153,7 @@ class _ErrorsAt:
 
 
 def _run_service(self: PageFeedback, actor: Actor, work: Callable, *, done, prefix, field_ids,
-                 refresh: bool, state_name: str, handler_name: str, capabilities):
+                 refresh: bool | None, state_name: str, handler_name: str, capabilities):
     if isinstance(work, _ErrorsAt):
         prefix, field_ids = work.prefix, {**(field_ids or {}), **work.field_ids}
     try:
@@ -169,13 +169,13 @@ def _run_service(self: PageFeedback, actor: Actor, work: Callable, *, done, pref
     except (Refusal, ServiceError) as exc:
         return self._on_refusal(actor, exc)
     if done is None:  # the call updated the page itself; it may answer with a client event
-        if refresh:
+        if refresh is True:
             self._after_success(actor, result)
         return result if _is_event(result) else None
     message = done(result) if callable(done) else done
     self.message = message
     self.form_key += 1
-    if refresh:
+    if refresh is not False:
         self._after_success(actor, result)
     return self._focus_message()
 
@@ -193,7 +193,7 @@ def handler(
     field_ids: dict[str, str] | None = None,
     touch: bool = True,
     quiet: bool = False,
-    refresh: bool = True,
+    refresh: bool | None = None,
     refused: str = REFUSED,
 ):
     """Declare a handler's capabilities and run it through the adapter (see the module doc).
@@ -202,7 +202,9 @@ def handler(
     prefix:    the form's field-id prefix, for error links; field_ids maps odd fields.
     touch:     False for automatic requests (polling): they don't keep a session alive.
     quiet:     on refusal answer nothing (for automatic requests such as a poll).
-    refresh:   False when the service call itself updates the page (no `_after_success`).
+    refresh:   whether `_after_success` reloads the page afterwards: by default after a change
+               with a `done` message, not after a call with done=None (it updated the page
+               itself; a second read would also be audited twice).
     refused:   what a role without the capability is told.
     With done=None the call's own result is the answer (a client event, or nothing).
     """

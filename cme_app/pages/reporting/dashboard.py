@@ -10,6 +10,7 @@ from ... import routes
 from ...components.alerts import alert_panel, review_list
 from ...components.layout import page
 from ...components.poll import every
+from ...dates import uk_today
 from ...db import session_scope
 from ...domain import Role
 from ...services.reporting import reports
@@ -76,7 +77,7 @@ class DashboardState(AlertsMixin, AuthState):
         if redirect:
             return redirect
         with session_scope() as session:
-            self._show(reports.dashboard(session, actor=actor, today=reports.uk_today()))
+            self._show(reports.dashboard(session, actor=actor, today=uk_today()))
             self._load_alerts(session, actor)
         self.loaded = True
         return None
@@ -126,7 +127,7 @@ class DashboardState(AlertsMixin, AuthState):
             actor, redirect = self._page_guard(*reports.REPORT_VIEWERS)
         if redirect:
             return redirect
-        today = reports.uk_today()
+        today = uk_today()
         text = await asyncio.to_thread(_open_cases_csv, actor, today)
         # The byte-order mark makes Excel read names and the en dash as UTF-8.
         return rx.download(

@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import func
 from sqlmodel import select
 
+from cme_app.dates import uk_today
 from cme_app.errors import NotAllowed
 from cme_app.models import (
     AuditEvent,
@@ -261,7 +262,7 @@ def test_lifecycle_closures_count_once_per_episode(session):
     closing.close_case(session, actor=w.lead, reference=case.reference, outcome="deceased",
                          evidence={"source": "Registrar, confirmed today"}, version=case.version)
     session.commit()
-    board = reports.dashboard(session, actor=w.lead, today=reports.uk_today())
+    board = reports.dashboard(session, actor=w.lead, today=uk_today())
     assert board.outcome_keys == ["onroll_other_la", "deceased"]
     assert board.months[-1].counts == [1, 1] and board.closed_total == 2
     assert board.open_total == 0
