@@ -93,6 +93,9 @@ class Settings:
     retention_years_after_closure: int = 7
     # A file holding the passphrase that encrypts backups (cme-app backup, restore-drill).
     backup_key_file: str = ""
+    # Argon2 cost: "standard" (pwdlib's recommended parameters) everywhere people sign in;
+    # "test" (the minimum) only for the test suite, which makes hundreds of accounts.
+    argon2_cost: str = "standard"
 
 
 @lru_cache(maxsize=1)
@@ -138,4 +141,13 @@ def get_settings() -> Settings:
         ),
         retention_years_after_closure=int(env.get("CME_RETENTION_YEARS_AFTER_CLOSURE", "7")),
         backup_key_file=env.get("CME_BACKUP_KEY_FILE", ""),
+        argon2_cost=_hash_cost(env.get("CME_ARGON2_COST", "standard"), production),
     )
+
+
+def _hash_cost(value: str, production: bool) -> str:
+    if value not in ("standard", "test"):
+        raise RuntimeError("CME_ARGON2_COST must be 'standard' or 'test'")
+    if value == "test" and production:
+        raise RuntimeError("CME_ARGON2_COST=test is refused when CME_ENV=production")
+    return value

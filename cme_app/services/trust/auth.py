@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 
 from pwdlib import PasswordHash
+from pwdlib.hashers.argon2 import Argon2Hasher
 from sqlalchemy import func
 from sqlmodel import Session, select
 
@@ -33,6 +34,10 @@ MAX_NAME_LENGTH = 120
 
 @lru_cache(maxsize=1)
 def _hasher() -> PasswordHash:
+    if get_settings().argon2_cost == "test":
+        # The test suite's accounts only (settings refuse this in production): argon2id with
+        # the least work, so hundreds of test users don't cost minutes of CI.
+        return PasswordHash((Argon2Hasher(time_cost=1, memory_cost=8, parallelism=1),))
     return PasswordHash.recommended()
 
 

@@ -311,3 +311,31 @@ def test_only_admins_reset_or_disable_accounts_in_the_app(session, role):
         auth.disable_user(session, email="o@example.org", actor=caller)
     admin = make_user(session, "admin", email="a@example.org")
     assert not auth.disable_user(session, email="o@example.org", actor=admin).is_active
+
+
+def test_standard_argon2_cost_outside_tests_and_test_cost_refused_in_production(
+        monkeypatch):
+    """The suite hashes with the least argon2 work (CME_ARGON2_COST=test); everywhere
+    else it is pwdlib's recommended argon2id, and production refuses the test cost."""
+    from cme_app import settings as settings_module
+
+    def fresh(**env):
+        for key, value in env.items():
+            monkeypatch.setenv(key, value)
+        settings_module.get_settings.cache_clear()
+        auth._hasher.cache_clear()
+        return settings_module.get_settings()
+
+    try:
+        monkeypatch.delenv("CME_ARGON2_COST")
+        assert fresh().argon2_cost == "standard"
+        assert "$m=65536,t=3,p=4$" in auth.hash_password("correct horse battery staple")
+        with pytest.raises(RuntimeError, match="refused when CME_ENV=production"):
+            fresh(CME_ARGON2_COST="test", CME_ENV="production")
+        monkeypatch.delenv("CME_ENV")
+        assert fresh(CME_ARGON2_COST="test").argon2_cost == "test"
+        assert "$m=8,t=1,p=1$" in auth.hash_password("correct horse battery staple")
+    finally:
+        monkeypatch.undo()
+        settings_module.get_settings.cache_clear()
+        auth._hasher.cache_clear()
