@@ -56,15 +56,14 @@ CAPABILITIES_ATTR = "_cme_capabilities"
 PUBLIC_ATTR = "_cme_public"
 
 
-def focus_script(element_id: str, *fallbacks: str, block: str = "start") -> str:
+def focus_script(element_id: str, *fallbacks: str, block: str | None = "start") -> str:
     """Move focus (and the view) to an element once the answer has rendered; to the first of
-    `fallbacks` that exists if it is gone (an item that left the list it was in)."""
+    `fallbacks` that exists if it is gone (an item that left the list it was in).
+    `block=None` only focuses it: the browser scrolls no further than it must to show it."""
     found = " || ".join(f"document.getElementById({json.dumps(i)})"
                         for i in (element_id, *fallbacks))
-    return (
-        f"window.setTimeout(() => {{ const m = {found};"
-        f" if (m) {{ m.focus(); m.scrollIntoView({{block: {json.dumps(block)}}}); }} }}, 50)"
-    )
+    scroll = "" if block is None else f" m.scrollIntoView({{block: {json.dumps(block)}}});"
+    return f"window.setTimeout(() => {{ const m = {found}; if (m) {{ m.focus();{scroll} }} }}, 50)"
 
 
 FOCUS_ERROR_SUMMARY = focus_script("error-summary")

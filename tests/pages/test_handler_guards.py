@@ -19,12 +19,14 @@ from sqlmodel import SQLModel, select
 
 import cme_app.pages  # noqa: F401  (registers every page state)
 from cme_app.domain import Role
-from cme_app.models import Case, HomeVisit, LoneWorkingAlert, Notification, User
+from cme_app.models import AuditEvent, Case, HomeVisit, LoneWorkingAlert, Notification, User
 from cme_app.models.calendar import NonTeachingDay, TermPeriod
 from cme_app.ops.demo import example_referral_form
+from cme_app.permissions import PERMISSIONS, Capability, roles_with
 from cme_app.services.intake import referrals
 from cme_app.services.school_calendar.default_terms import seed_term_dates
 from cme_app.state.auth import AuthState
+from cme_app.state.handlers import capabilities_of, is_public
 from tests.factories import (
     CANARIES,
     CANARY_FIRST,
@@ -50,65 +52,50 @@ def app_states() -> list[type[rx.State]]:
     return found
 
 
-# Who may use each state's handlers; everyone else is a "wrong role".
-ALLOWED_ROLES = {
-    "AuthState": ALL_ROLES,
-    "LoginState": ALL_ROLES,
-    "ReferralsState": {Role.SCHOOL},
-    "ReferralFormState": {Role.SCHOOL},
-    "ReferralDetailState": ALL_ROLES,
-    # Schools have no board. Admins may look at it but move nothing. The auditor (DPO) has
-    # the audit log and no case files (design.md §2).
-    "BoardState": {Role.OFFICER, Role.LEAD, Role.ADMIN},
-    "DashboardState": {Role.LEAD, Role.ADMIN},
-    "CaseState": {Role.OFFICER, Role.LEAD, Role.ADMIN},
-    "AuditState": {Role.AUDITOR, Role.LEAD},
-    "CaseNewState": {Role.ADMIN, Role.OFFICER, Role.LEAD},
-    "VisitsState": {Role.OFFICER, Role.LEAD},
-    # Everyone has an inbox (admin and auditor an empty one) and its settings page.
-    "InboxState": ALL_ROLES,
-    "InboxSettingsState": ALL_ROLES,
-    # The case page's sharing log and legal hold: LA staff only, never schools.
-    "DataProtectionState": {Role.OFFICER, Role.LEAD, Role.ADMIN, Role.AUDITOR},
-    "RetentionState": {Role.LEAD, Role.AUDITOR},
-    # The school calendar (/admin/calendar): admins only, reading and changing.
-    "AdminCalendarState": {Role.ADMIN},
-    # Accounts at /admin/users: administrators only.
-    "AdminUsersState": {Role.ADMIN},
+# The permission matrix as agreed with the CME team (role x capability). The app's table must
+# equal it: a change to who may do what is a change to this test too.
+SCH, OFF, LEAD, ADM, AUD = Role.SCHOOL, Role.OFFICER, Role.LEAD, Role.ADMIN, Role.AUDITOR
+EXPECTED_PERMISSIONS = {
+    Capability.SIGNED_IN: {SCH, OFF, LEAD, ADM, AUD},
+    Capability.REFERRAL_WRITE: {SCH},
+    Capability.REFERRAL_VIEW: {SCH, OFF, LEAD, ADM, AUD},
+    Capability.INBOUND_LOG: {OFF, LEAD, ADM},
+    Capability.CASE_VIEW: {OFF, LEAD, ADM},
+    Capability.CASELOAD: {OFF, LEAD},
+    Capability.CASE_TRIAGE: {OFF, LEAD},
+    Capability.CASE_RISK_OVERRIDE: {LEAD},
+    Capability.CASE_ALLOCATE: {LEAD},
+    Capability.CASE_RECORD: {OFF, LEAD},
+    Capability.CASE_MOVE: {OFF, LEAD},
+    Capability.LA_NOTIFY: {OFF, LEAD, ADM},
+    Capability.CLOSURE_PROPOSE: {OFF, LEAD},
+    Capability.CASE_CLOSE: {LEAD},
+    Capability.CASE_REOPEN: {LEAD},
+    Capability.VISIT_FLAG_REVIEW: {LEAD},
+    Capability.VISIT_LOG: {OFF, LEAD},
+    Capability.LONE_WORKING_RESPOND: {OFF, LEAD},
+    Capability.NOTIFICATION_PREFERENCES: {SCH, OFF, LEAD},
+    Capability.TEAM_NOTIFICATION_RULES: {LEAD},
+    Capability.AUDIT_READ: {AUD, LEAD},
+    Capability.SHARE_RECORD: {OFF, LEAD},
+    Capability.SHARING_LOG_VIEW: {OFF, LEAD, ADM},
+    Capability.LEGAL_HOLD: {LEAD},
+    Capability.RETENTION_VIEW: {LEAD, AUD},
+    Capability.RETENTION_APPROVE: {LEAD},
+    Capability.ACCOUNTS_MANAGE: {ADM},
+    Capability.SCHOOLS_MANAGE: {ADM},
+    Capability.DASHBOARD: {LEAD, ADM},
+    Capability.CALENDAR_MANAGE: {ADM},
 }
+# Reflex's own handler on every state: it reaches only explicit setters (auto-setters are off).
+BUILT_IN = {"setvar"}
 
-CASEWORKERS = {Role.OFFICER, Role.LEAD}
-# Handlers narrower than their state: admin only reads a case, officers propose.
-HANDLER_ROLES = {
-    **{
-        f"CaseState.{name}": CASEWORKERS
-        for name in (
-            "save_triage", "record_safeguarding", "move", "return_to_referrer", "log_enquiry",
-            "record_visit", "record_overseas", "link_household", "set_close_outcome",
-            "propose_closure", "save_visit_safety",
-        )
-    },
-    # Admin may notify other LAs and record their answers (domain.md 3.2).
-    "CaseState.notify_la": {Role.OFFICER, Role.LEAD, Role.ADMIN},
-    "CaseState.record_la_response": {Role.OFFICER, Role.LEAD, Role.ADMIN},
-    **{
-        f"CaseState.{name}": {Role.LEAD}
-        for name in (
-            "override_risk", "allocate", "close", "approve_closure", "reopen",
-            "review_visit_flag",
-        )
-    },
-    "BoardState.move": CASEWORKERS,
-    # Lone-working alerts: the buddy or a lead marks the officer safe.
-    "BoardState.mark_safe": CASEWORKERS,
-    "DashboardState.mark_safe": {Role.LEAD},
-    # Only roles that are sent notifications choose how; only a lead sets the team's rules.
-    "InboxSettingsState.save_preferences": {Role.SCHOOL, Role.OFFICER, Role.LEAD},
-    "InboxSettingsState.save_team": {Role.LEAD},
-    "DataProtectionState.record_share": CASEWORKERS,
-    "DataProtectionState.save_legal_hold": {Role.LEAD},
-    "RetentionState.approve": {Role.LEAD},
-}
+
+def allowed_roles(fn) -> set[Role]:
+    """Who the handler's declaration lets in (sign-in steps: everyone, before signing in)."""
+    if is_public(fn):
+        return set(ALL_ROLES)
+    return set(roles_with(*capabilities_of(fn)))
 
 
 @pytest.fixture
@@ -263,7 +250,8 @@ def _args_for(handler_name: str, fn, world) -> list:
 
 
 def _callers(cls, handler_name: str) -> list:
-    allowed = HANDLER_ROLES.get(f"{cls.__name__}.{handler_name}", ALLOWED_ROLES[cls.__name__])
+    fn = cls.event_handlers[handler_name].fn
+    allowed = ALL_ROLES if handler_name in BUILT_IN else allowed_roles(fn)
     callers = ["anonymous", "forged"]
     callers += [r for r in ALL_ROLES if r not in allowed]
     if Role.SCHOOL in allowed:
@@ -313,11 +301,33 @@ def _cases():
             yield pytest.param(cls, name, id=f"{cls.__name__}.{name}")
 
 
-def test_every_state_is_listed():
-    names = {cls.__name__ for cls in app_states()}
-    assert names == set(ALLOWED_ROLES), "add new states to ALLOWED_ROLES"
-    handlers = {f"{cls.__name__}.{name}" for cls in app_states() for name in cls.event_handlers}
-    assert set(HANDLER_ROLES) <= handlers, "HANDLER_ROLES names a handler that does not exist"
+def test_the_permissions_table_is_the_agreed_matrix():
+    assert {c: set(r) for c, r in PERMISSIONS.items()} == EXPECTED_PERMISSIONS
+
+
+def test_every_handler_is_declared_with_capabilities_in_the_table():
+    """A handler can't ship without saying what it needs: the adapter's declaration is what
+    the guard checks, so an undeclared handler would have no guard at all."""
+    undeclared = [
+        f"{cls.__name__}.{name}"
+        for cls in app_states()
+        for name, h in cls.event_handlers.items()
+        if name not in BUILT_IN and not is_public(h.fn) and not capabilities_of(h.fn)
+    ]
+    assert not undeclared, f"declare these with @handler/@page_load/@public: {undeclared}"
+    for cls in app_states():
+        for name, h in cls.event_handlers.items():
+            for capability in capabilities_of(h.fn) or ():
+                assert capability in PERMISSIONS, f"{cls.__name__}.{name}: {capability}"
+
+
+def _refusals(session, label: str) -> int:
+    count = session.exec(
+        select(func.count()).select_from(AuditEvent).where(
+            AuditEvent.action == "permission.refused", AuditEvent.entity_id == label)
+    ).one()
+    session.rollback()
+    return count
 
 
 @pytest.mark.parametrize(("cls", "handler_name"), list(_cases()))
@@ -338,6 +348,7 @@ def test_handler_gives_nothing_to_wrong_callers(world, session, cls, handler_nam
         if hasattr(state, "_draft_id"):
             state._draft_id = draft  # as if the caller had forged a pointer to A's draft
         before = _table_counts(session)
+        refusals = _refusals(session, label)
 
         returned = _call(fn, state, handler_name, args)
 
@@ -361,6 +372,10 @@ def test_handler_gives_nothing_to_wrong_callers(world, session, cls, handler_nam
                 f"{caller} marked a notification read via {handler_name}"
             )
         session.rollback()
+        if isinstance(caller, Role) and caller not in allowed_roles(fn) and (
+                handler_name not in BUILT_IN):
+            assert _refusals(session, label) == refusals + 1, (
+                f"{caller}'s refused call to {label} was not audited")
         seen = json.dumps(root.dict(), default=str) + repr(returned)
         for canary in CANARIES:
             assert canary not in seen, f"{caller} received {canary} via {handler_name}"
