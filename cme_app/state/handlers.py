@@ -124,12 +124,20 @@ class PageFeedback(rx.State, mixin=True):
         return rx.redirect(routes.LOGIN)
 
 
+def _refused(self: PageFeedback, actor: Actor, exc: ServiceError, text: str):
+    self.problem = text
+    self._after_refusal(actor, exc)
+    return self._focus_message()
+
+
 def _run_service(self: PageFeedback, actor: Actor, work: Callable, *, done, prefix, field_ids,
-                 state_name: str, handler_name: str, capabilities):
+                 invalid, then, state_name: str, handler_name: str, capabilities):
     try:
         with session_scope() as session:
             result = work(session, actor=actor)
     except ValidationFailed as exc:
+        if invalid is not None:
+            return _refused(self, actor, exc, invalid)
         return self._show_field_errors(exc.errors, prefix=prefix, field_ids=field_ids)
     except NotFound:
         return self._after_not_found(actor)
@@ -137,14 +145,14 @@ def _run_service(self: PageFeedback, actor: Actor, work: Callable, *, done, pref
         audit_refusal(actor, state_name, handler_name, capabilities)
         return self._show_problem(str(exc))
     except (Refusal, ServiceError) as exc:
-        self.problem = str(exc)
-        self._after_refusal(actor, exc)
-        return self._focus_message()
+        return _refused(self, actor, exc, str(exc))
     message = done(result) if callable(done) else done
     if message is not None:
         self.message = message
         self.form_key += 1
     self._after_success(actor, result)
+    if then is not None:
+        return then(self, result)
     return self._focus_message() if message is not None else None
 
 
@@ -155,13 +163,24 @@ def handler(
     field_ids: dict[str, str] | None = None,
     touch: bool = True,
     quiet: bool = False,
+    refused: str = REFUSED,
+    invalid: str | None = None,
+    then: Callable[[Any, Any], Any] | None = None,
+    signed_out: Callable[..., Any] | None = None,
 ):
     """Declare a handler's capabilities and run it through the adapter (see the module doc).
 
-    done:      the success message (or a function of the service's result); None shows none.
-    prefix:    the form's field-id prefix, for error links; field_ids maps odd fields.
-    touch:     False for automatic requests (polling): they don't keep a session alive.
-    quiet:     on refusal answer nothing (for automatic requests such as a poll).
+    done:       the success message (or a function of the service's result); None shows none.
+    prefix:     the form's field-id prefix, for error links; field_ids maps odd fields.
+    touch:      False for automatic requests (polling): they don't keep a session alive.
+    quiet:      on refusal answer nothing (for automatic requests such as a poll).
+    refused:    the words shown when the role lacks the capabilities.
+    invalid:    for arguments no form field shows (a page number, a row of a list): the
+                service's validation errors shown as this one problem, like a refusal.
+    then:       after success, a function of (state, result) whose answer (client events) is
+                sent instead of moving focus to the message (e.g. a download, a redirect).
+    signed_out: a function of (state, *the handler's arguments) answering when nobody is
+                signed in, instead of the state's `_signed_out` hook (e.g. a poll says nothing).
     """
     if not capabilities:
         raise TypeError("a handler needs at least one capability")
@@ -171,10 +190,12 @@ def handler(
         def run(self, *args, **kwargs):
             actor = self._actor(touch=touch)
             if actor is None:
+                if signed_out is not None:
+                    return signed_out(self, *args, **kwargs)
                 return self._signed_out()
             if not allows(actor.role, *capabilities):
                 audit_refusal(actor, type(self).__name__, fn.__name__, capabilities)
-                return None if quiet else self._show_problem(REFUSED)
+                return None if quiet else self._show_problem(refused)
             if not quiet:
                 self._clear_feedback()
             work = fn(self, *args, **kwargs)
@@ -182,8 +203,8 @@ def handler(
                 return work
             return _run_service(
                 self, actor, work, done=done, prefix=prefix, field_ids=field_ids,
-                state_name=type(self).__name__, handler_name=fn.__name__,
-                capabilities=capabilities,
+                invalid=invalid, then=then, state_name=type(self).__name__,
+                handler_name=fn.__name__, capabilities=capabilities,
             )
 
         setattr(run, CAPABILITIES_ATTR, capabilities)
@@ -192,16 +213,22 @@ def handler(
     return decorate
 
 
-def page_load(*capabilities: Capability):
+def page_load(*capabilities: Capability, fresh: bool = False):
     """The guard for a page's on_load. The body runs with the actor as `self._actor()` has
     just set it; it returns a service call (run in one unit of work, its result ignored
-    unless the body handles it), None, or a client event."""
+    unless the body handles it), None, or a client event.
+
+    fresh: first put the page's own vars back to their defaults, before the guard, so that
+    nothing an earlier visit left in this browser tab's state (perhaps another person's,
+    on a shared computer) outlives a refused or signed-out visit."""
     if not capabilities:
         raise TypeError("a page needs at least one capability")
 
     def decorate(fn):
         @functools.wraps(fn)
         def run(self, *args, **kwargs):
+            if fresh:
+                self.reset()
             actor = self._actor()
             if actor is None:
                 self._set_unread(0)
