@@ -40,9 +40,13 @@ CAPABILITIES_ATTR = "_cme_capabilities"
 PUBLIC_ATTR = "_cme_public"
 
 
-def focus_script(element_id: str, *, block: str = "start") -> str:
-    """Move focus (and the view) to an element once the answer has rendered."""
+def focus_script(element_id: str, *, block: str | None = "start") -> str:
+    """Move focus (and the view) to an element once the answer has rendered. `block=None`
+    only focuses it, and the browser scrolls no further than it must to show it."""
     target = json.dumps(element_id)
+    if block is None:
+        return (f"window.setTimeout(() => {{ const m = document.getElementById({target});"
+                " if (m) m.focus(); }, 50)")
     return (
         f"window.setTimeout(() => {{ const m = document.getElementById({target});"
         f" if (m) {{ m.focus(); m.scrollIntoView({{block: {json.dumps(block)}}}); }} }}, 50)"
