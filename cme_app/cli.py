@@ -8,7 +8,6 @@ import getpass
 import json
 import os
 import sys
-from datetime import date
 
 from .db import session_scope
 from .errors import NotFound, ValidationFailed
@@ -156,6 +155,7 @@ def _sar_export(args) -> int:
 
 
 def _retention_destroy(args) -> int:
+    from .dates import uk_today
     from .services.trust import retention
 
     if not args.approved:
@@ -163,7 +163,7 @@ def _retention_destroy(args) -> int:
               file=sys.stderr)
         return 2
     with session_scope() as session:
-        result = retention.destroy_approved(session, today=date.today())
+        result = retention.destroy_approved(session, today=uk_today())
     for reference in result.destroyed:
         print(f"Destroyed {reference}.")
     for reference, why in result.skipped:
@@ -224,9 +224,7 @@ def _restore_drill(args) -> int:
     return 0 if report.ok else 1
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="cme-app", description="CME case management")
-    sub = parser.add_subparsers(dest="command", required=True)
+def _add_setup_commands(sub) -> None:
     sub.add_parser("migrate", help="bring the database to the latest schema").set_defaults(
         func=_migrate
     )
@@ -234,6 +232,8 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--print-logins", action="store_true", help="only print the demo logins")
     demo.set_defaults(func=_demo)
 
+
+def _add_users_commands(sub) -> None:
     users = sub.add_parser("users").add_subparsers(dest="users_command", required=True)
     create = users.add_parser("create", help="create a user; the password is read from stdin")
     create.add_argument("--email", required=True)
@@ -243,27 +243,23 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--name")
     create.add_argument("--totp-secret")
     create.set_defaults(func=_users_create)
-    reset = users.add_parser(
-        "reset-password",
-        help="set a new password (read from stdin) and end the user's sessions; MFA is kept",
-    )
-    reset.add_argument("--email", required=True)
-    reset.set_defaults(func=_users_reset_password)
-    disable = users.add_parser("disable", help="disable an account and end its sessions")
-    disable.add_argument("--email", required=True)
-    disable.set_defaults(func=_users_disable)
-    enable = users.add_parser("enable", help="let a disabled account sign in again")
-    enable.add_argument("--email", required=True)
-    enable.set_defaults(func=_users_enable)
-    reset_mfa = users.add_parser(
-        "reset-mfa", help="clear a staff user's authentication app; they enrol again"
-    )
-    reset_mfa.add_argument("--email", required=True)
-    reset_mfa.set_defaults(func=_users_reset_mfa)
+    for name, func, help_text in (
+        ("reset-password", _users_reset_password,
+         "set a new password (read from stdin) and end the user's sessions; MFA is kept"),
+        ("disable", _users_disable, "disable an account and end its sessions"),
+        ("enable", _users_enable, "let a disabled account sign in again"),
+        ("reset-mfa", _users_reset_mfa,
+         "clear a staff user's authentication app; they enrol again"),
+    ):
+        command = users.add_parser(name, help=help_text)
+        command.add_argument("--email", required=True)
+        command.set_defaults(func=func)
     code = sub.add_parser("demo-code", help="the current authentication code of a demo login")
     code.add_argument("--email", required=True)
     code.set_defaults(func=_demo_code)
 
+
+def _add_schools_commands(sub) -> None:
     schools = sub.add_parser("schools").add_subparsers(dest="schools_command", required=True)
     add = schools.add_parser("add", help="register a school")
     add.add_argument("--urn", required=True)
@@ -271,6 +267,8 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--la-code", default="383")
     add.set_defaults(func=_schools_add)
 
+
+def _add_data_protection_commands(sub) -> None:
     sar = sub.add_parser("sar").add_subparsers(dest="sar_command", required=True)
     export = sar.add_parser("export", help="everything held about one child, as JSON")
     export.add_argument("--child", required=True, type=int, help="the child's id")
@@ -284,12 +282,13 @@ def build_parser() -> argparse.ArgumentParser:
     destroy.add_argument("--approved", action="store_true", required=True)
     destroy.set_defaults(func=_retention_destroy)
 
-
     audit = sub.add_parser("audit").add_subparsers(dest="audit_command", required=True)
     audit.add_parser(
         "verify", help="check the audit trail's hash chain; exit 1 if it was edited or cut"
     ).set_defaults(func=_audit_verify)
 
+
+def _add_backup_commands(sub) -> None:
     key_help = ("file holding the backup passphrase (default: CME_BACKUP_KEY_FILE; outside "
                 "production a local .cme_backup_key is made)")
     bk = sub.add_parser("backup", help="write an encrypted backup of the database and its "
@@ -308,6 +307,14 @@ def build_parser() -> argparse.ArgumentParser:
     drill.add_argument("--keep", action="store_true",
                        help="keep the restored database and print where it is")
     drill.set_defaults(func=_restore_drill)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="cme-app", description="CME case management")
+    sub = parser.add_subparsers(dest="command", required=True)
+    for add_group in (_add_setup_commands, _add_users_commands, _add_schools_commands,
+                      _add_data_protection_commands, _add_backup_commands):
+        add_group(sub)
     return parser
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import reflex as rx
 
 from .. import routes
-from ..services.reporting.reports import REPORT_VIEWERS
+from ..domain import Role
+from ..permissions import Capability, allows
 from ..state.auth import AuthState
 from .poll import every
 
@@ -20,44 +21,32 @@ SIGN_OUT = rx.call_script(
 )
 
 
+def _may(capability: Capability) -> rx.Var:
+    """True in the browser when the signed-in role has `capability` in the permissions table.
+    Only which links show: every page and handler checks the same table on the server."""
+    roles = [str(role) for role in Role if allows(role, capability)]
+    return rx.Var.create(roles).contains(AuthState.user_role)
+
+
+# The header's links, in order, each shown to the roles with its capability.
+NAV_LINKS = (
+    ("Your referrals", routes.REFERRALS, Capability.REFERRAL_WRITE),
+    ("New referral", routes.REFERRAL_NEW, Capability.REFERRAL_WRITE),
+    ("Cases", routes.BOARD, Capability.CASE_VIEW),
+    ("Visits", routes.VISITS, Capability.VISIT_LOG),
+    ("Dashboard", routes.DASHBOARD, Capability.DASHBOARD),
+    ("Log inbound", routes.CASE_NEW, Capability.INBOUND_LOG),
+    ("Audit", routes.AUDIT, Capability.AUDIT_READ),
+    ("Retention", routes.RETENTION, Capability.RETENTION_VIEW),
+    ("Users", routes.ADMIN_USERS, Capability.ACCOUNTS_MANAGE),
+    ("School calendar", routes.ADMIN_CALENDAR, Capability.CALENDAR_MANAGE),
+)
+
+
 def _nav() -> rx.Component:
     return rx.el.nav(
-        rx.cond(
-            AuthState.user_role == "school",
-            rx.fragment(
-                rx.el.a("Your referrals", href=routes.REFERRALS),
-                rx.el.a("New referral", href=routes.REFERRAL_NEW),
-            ),
-            rx.cond(AuthState.user_role != "auditor", rx.el.a("Cases", href=routes.BOARD)),
-        ),
-        rx.cond(
-            (AuthState.user_role == "officer") | (AuthState.user_role == "lead"),
-            rx.el.a("Visits", href=routes.VISITS),
-        ),
-        rx.cond(
-            rx.Var.create(list(REPORT_VIEWERS)).contains(AuthState.user_role),
-            rx.el.a("Dashboard", href=routes.DASHBOARD),
-        ),
-        rx.cond(
-            (AuthState.user_role == "officer")
-            | (AuthState.user_role == "lead")
-            | (AuthState.user_role == "admin"),
-            rx.el.a("Log inbound", href=routes.CASE_NEW),
-        ),
-        rx.cond(
-            (AuthState.user_role == "auditor") | (AuthState.user_role == "lead"),
-            rx.fragment(
-                rx.el.a("Audit", href=routes.AUDIT),
-                rx.el.a("Retention", href=routes.RETENTION),
-            ),
-        ),
-        rx.cond(
-            AuthState.user_role == "admin",
-            rx.fragment(
-                rx.el.a("Users", href=routes.ADMIN_USERS),
-                rx.el.a("School calendar", href=routes.ADMIN_CALENDAR),
-            ),
-        ),
+        *[rx.cond(_may(capability), rx.el.a(text, href=href))
+          for text, href, capability in NAV_LINKS],
         _inbox_link(),
         rx.el.span(AuthState.user_name, class_name="app-header__user"),
         rx.el.button("Sign out", on_click=SIGN_OUT, class_name="link-button", type="button"),

@@ -395,63 +395,77 @@ def _orphans(conn: Connection) -> list[str]:
     return found
 
 
+def _check_integrity(conn: Connection, report: DrillReport) -> None:
+    if conn.dialect.name == "sqlite":
+        result = [r[0] for r in conn.exec_driver_sql("PRAGMA integrity_check").all()]
+        report.add("integrity", result == ["ok"], "; ".join(result[:5]))
+        bad = conn.exec_driver_sql("PRAGMA foreign_key_check").all()
+        report.add("foreign keys", not bad,
+                   f"{len(bad)} rows point at missing rows" if bad
+                   else "no row points at a missing row")
+        return
+    invalid = [r[0] for r in conn.exec_driver_sql(
+        "SELECT conname FROM pg_constraint WHERE NOT convalidated").all()]
+    report.add("integrity", not invalid,
+               "constraints not valid: " + ", ".join(invalid) if invalid
+               else "every constraint is valid")
+    orphans = _orphans(conn)
+    report.add("foreign keys", not orphans,
+               "; ".join(orphans) or "no row points at a missing row")
+
+
+def _check_schema(url: str, actual: Manifest, expected: Manifest, report: DrillReport) -> None:
+    from alembic.script import ScriptDirectory
+
+    from ..migrations import alembic_config, check_drift
+
+    head = ScriptDirectory.from_config(alembic_config(url)).get_current_head()
+    report.add("schema revision", actual.revision == expected.revision == head,
+               f"restored {actual.revision}, source {expected.revision}, code head {head}")
+    drift = check_drift(url) if actual.revision == head else []
+    report.add("schema matches models", not drift,
+               f"{len(drift)} differences" if drift else "no differences")
+
+
+def _check_row_counts(actual: Manifest, expected: Manifest, report: DrillReport) -> None:
+    differ = []
+    for table in sorted(set(expected.row_counts) | set(actual.row_counts)):
+        want, got = expected.row_counts.get(table), actual.row_counts.get(table)
+        if want != got:
+            differ.append(f"{table} has {'no table' if got is None else got} rows, "
+                          f"the source had {'no table' if want is None else want}")
+    total = sum(expected.row_counts.values())
+    report.add("row counts", not differ, "; ".join(differ) or
+               f"{len(expected.row_counts)} tables, {total} rows, as in the source")
+
+
+def _check_audit_chain(engine: Engine, expected: Manifest, report: DrillReport) -> None:
+    from ..services.trust import audit
+
+    with Session(engine) as session:
+        chain = audit.verify_chain(session)
+    same_head = (chain.count, chain.head_hash) == (expected.audit_count,
+                                                   expected.audit_head_hash)
+    detail = chain.describe()
+    if chain.ok and not same_head:
+        detail += (f" The source's chain had {expected.audit_count} events, "
+                   f"head hash {expected.audit_head_hash or '-'}.")
+    report.add("audit chain", chain.ok and same_head, detail)
+
+
 def check_restored(url: str, expected: Manifest, report: DrillReport) -> None:
     """Run every check on the restored database at `url` against the source's manifest."""
     from ..db import make_engine
-    from ..migrations import alembic_config, check_drift
-    from ..services.trust import audit
 
     engine = make_engine(url)
     try:
         with engine.connect() as conn:
-            if conn.dialect.name == "sqlite":
-                result = [r[0] for r in conn.exec_driver_sql("PRAGMA integrity_check").all()]
-                report.add("integrity", result == ["ok"], "; ".join(result[:5]))
-                bad = conn.exec_driver_sql("PRAGMA foreign_key_check").all()
-                report.add("foreign keys", not bad,
-                           f"{len(bad)} rows point at missing rows" if bad
-                           else "no row points at a missing row")
-            else:
-                invalid = [r[0] for r in conn.exec_driver_sql(
-                    "SELECT conname FROM pg_constraint WHERE NOT convalidated").all()]
-                report.add("integrity", not invalid,
-                           "constraints not valid: " + ", ".join(invalid) if invalid
-                           else "every constraint is valid")
-                orphans = _orphans(conn)
-                report.add("foreign keys", not orphans,
-                           "; ".join(orphans) or "no row points at a missing row")
+            _check_integrity(conn, report)
             actual = _facts(conn, conn.dialect.name)
             conn.rollback()
-
-        from alembic.script import ScriptDirectory
-
-        head = ScriptDirectory.from_config(alembic_config(url)).get_current_head()
-        report.add("schema revision", actual.revision == expected.revision == head,
-                   f"restored {actual.revision}, source {expected.revision}, code head {head}")
-        drift = check_drift(url) if actual.revision == head else []
-        report.add("schema matches models", not drift,
-                   f"{len(drift)} differences" if drift else "no differences")
-
-        differ = []
-        for table in sorted(set(expected.row_counts) | set(actual.row_counts)):
-            want, got = expected.row_counts.get(table), actual.row_counts.get(table)
-            if want != got:
-                differ.append(f"{table} has {'no table' if got is None else got} rows, "
-                              f"the source had {'no table' if want is None else want}")
-        total = sum(expected.row_counts.values())
-        report.add("row counts", not differ, "; ".join(differ) or
-                   f"{len(expected.row_counts)} tables, {total} rows, as in the source")
-
-        with Session(engine) as session:
-            chain = audit.verify_chain(session)
-        same_head = (chain.count, chain.head_hash) == (expected.audit_count,
-                                                       expected.audit_head_hash)
-        detail = chain.describe()
-        if chain.ok and not same_head:
-            detail += (f" The source's chain had {expected.audit_count} events, "
-                       f"head hash {expected.audit_head_hash or '-'}.")
-        report.add("audit chain", chain.ok and same_head, detail)
-
+        _check_schema(url, actual, expected, report)
+        _check_row_counts(actual, expected, report)
+        _check_audit_chain(engine, expected, report)
         missing = sorted(set(expected.triggers) - set(actual.triggers))
         report.add("append-only triggers", not missing,
                    "missing or disabled: " + ", ".join(missing) if missing
@@ -461,6 +475,60 @@ def check_restored(url: str, expected: Manifest, report: DrillReport) -> None:
 
 
 # ------------------------------------------------------------------------------ the drill
+
+
+def _backup_to_drill(source_url: str, key: Path, backup_file: Path | None, workdir: Path,
+                     report: DrillReport) -> tuple[Path, Manifest] | None:
+    """A new backup, or the given one and its manifest; None if the file no longer matches
+    the manifest written beside it."""
+    if backup_file is None:
+        backup_file = workdir / "drill-backup.gpg"
+        manifest = backup(source_url, backup_file, key)
+        report.add("backup", True, f"encrypted backup taken ({backup_file.stat().st_size} "
+                   "bytes)")
+        return backup_file, manifest
+    backup_file = Path(backup_file)
+    manifest = Manifest.read(manifest_path(backup_file))
+    if _sha256(backup_file) != manifest.sha256:
+        report.add("backup file", False, "its SHA-256 does not match the manifest: "
+                   "the file was changed or swapped")
+        return None
+    report.add("backup file", True, f"matches its manifest ({manifest.created_at})")
+    return backup_file, manifest
+
+
+def _is_encrypted(backup_file: Path) -> bool:
+    with open(backup_file, "rb") as f:
+        return f.read(1) in GPG_MAGIC
+
+
+def _restore(backup_file: Path, key: Path, manifest: Manifest, workdir: Path,
+             server: str | None) -> str:
+    """Decrypt the backup into a fresh database; its URL."""
+    with _gpg_home() as home:
+        if manifest.dialect == "sqlite":
+            return _restore_sqlite(backup_file, key, workdir, home)
+        if sa.engine.make_url(server).get_backend_name() == "sqlite":
+            raise BackupError("a PostgreSQL backup needs a PostgreSQL server to "
+                              "restore into (--restore-server)")
+        return _restore_postgres(backup_file, key, server, home)
+
+
+def _run_on(url: str, step: Callable[[Engine], None]) -> None:
+    from ..db import make_engine
+
+    engine = make_engine(url)
+    try:
+        step(engine)
+    finally:
+        engine.dispose()
+
+
+def _database_failure(exc: sa.exc.SQLAlchemyError) -> str:
+    # E.g. a table the checks read is missing from the copy. The driver's first line
+    # names the problem; the statement and its parameters are left out.
+    why = str(getattr(exc, "orig", None) or type(exc).__name__).splitlines()[0]
+    return f"could not run on the restored database: {why}"
 
 
 def run_drill(
@@ -477,51 +545,27 @@ def run_drill(
 
     `after_restore` runs on the restored database before the checks (the tests use it to
     tamper with the copy, as a damaged backup or an intruder would)."""
-    from ..db import make_engine
-
     report = DrillReport()
     workdir = Path(tempfile.mkdtemp(prefix="cme-drill-"))  # 0700
     restored: str | None = None
     server: str | None = None
-    step = "backup"
+    step = "backup"  # names the step that failed in the report
     try:
-        if backup_file is None:
-            backup_file = workdir / "drill-backup.gpg"
-            manifest = backup(source_url, backup_file, key)
-            report.add("backup", True, f"encrypted backup taken ({backup_file.stat().st_size} "
-                       "bytes)")
-        else:
-            backup_file = Path(backup_file)
-            manifest = Manifest.read(manifest_path(backup_file))
-            digest = _sha256(backup_file)
-            if digest != manifest.sha256:
-                report.add("backup file", False, "its SHA-256 does not match the manifest: "
-                           "the file was changed or swapped")
-                return report
-            report.add("backup file", True, f"matches its manifest ({manifest.created_at})")
+        found = _backup_to_drill(source_url, key, backup_file, workdir, report)
+        if found is None:
+            return report
+        backup_file, manifest = found
         step = "restore"
-        with open(backup_file, "rb") as f:
-            head = f.read(1)
-        if head not in GPG_MAGIC:
+        if not _is_encrypted(backup_file):
             report.add("encrypted", False, "the backup is not a GnuPG symmetric file")
             return report
-        with _gpg_home() as home:
-            if manifest.dialect == "sqlite":
-                restored = _restore_sqlite(backup_file, key, workdir, home)
-            else:
-                server = restore_server_url or source_url
-                if sa.engine.make_url(server).get_backend_name() == "sqlite":
-                    raise BackupError("a PostgreSQL backup needs a PostgreSQL server to "
-                                      "restore into (--restore-server)")
-                restored = _restore_postgres(backup_file, key, server, home)
+        if manifest.dialect != "sqlite":
+            server = restore_server_url or source_url
+        restored = _restore(backup_file, key, manifest, workdir, server)
         name = sa.engine.make_url(restored).database
         report.add("restore", True, f"restored into a fresh database {Path(name).name}")
         if after_restore is not None:
-            engine = make_engine(restored)
-            try:
-                after_restore(engine)
-            finally:
-                engine.dispose()
+            _run_on(restored, after_restore)
         step = "checks"
         check_restored(restored, manifest, report)
         if keep:
@@ -531,10 +575,7 @@ def run_drill(
         report.add(step, False, str(exc))
         return report
     except sa.exc.SQLAlchemyError as exc:
-        # E.g. a table the checks read is missing from the copy. The driver's first line
-        # names the problem; the statement and its parameters are left out.
-        why = str(getattr(exc, "orig", None) or type(exc).__name__).splitlines()[0]
-        report.add(step, False, f"could not run on the restored database: {why}")
+        report.add(step, False, _database_failure(exc))
         return report
     finally:
         if restored and not keep:

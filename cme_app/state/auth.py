@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import reflex as rx
 
 from .. import routes
 from ..db import session_scope
 from ..domain import Role
-from ..permissions import Actor
+from ..permissions import Actor, Capability
 from ..services.notify import notifications
 from ..services.trust import auth
 from ..settings import get_settings
+from .handlers import handler
 
 # `__Host-` pins the cookie to this host over HTTPS with Path=/ (production only: it needs
 # Secure, which plain-http local runs cannot send).
@@ -84,27 +87,51 @@ class AuthState(rx.State):
         with session_scope() as session:
             self._set_unread(notifications.unread_count(session, actor=actor))
 
+    # ----- the adapter's hooks for the header's own handlers (PageFeedback's replace them
+    # on every page) ----------------------------------------------------------------------
+
+    def _clear_feedback(self) -> None:
+        """The header shows no messages."""
+
+    def _after_success(self, actor: Actor, result) -> None:
+        """Nothing to reload in the header."""
+
+    def _count_unread(self, count: int) -> None:
+        self._set_unread(count)
+
+    def _forget_unread(self) -> None:
+        # Signed out meanwhile: the poll only drops the badge, the next click goes to sign-in.
+        self._set_unread(0)
+
+    def _ended(self, _result=None):
+        """Signed out: the header forgets the user; the browser clears the HttpOnly cookie
+        (only an HTTP response can) and goes to the sign-in page."""
+        self.user_name, self.user_role = "", ""
+        self._set_unread(0)
+        return [rx.call_script(SIGN_OUT_SCRIPT), rx.redirect(routes.LOGIN)]
+
+    def _ended_already(self, confirmed=True):
+        """Sign out pressed after the session ended (idle, or signed out elsewhere): clearing
+        the cookie ends what is left of it."""
+        return self._ended() if confirmed is True else None
+
     @rx.event
+    @handler(Capability.SIGNED_IN, touch=False, quiet=True, then=_count_unread,
+             signed_out=_forget_unread)
     def poll_unread(self):
         """The header's tick while the tab is visible. Not the user's activity, so it does not
         keep an unattended session alive."""
-        self._refresh_unread(self._actor(touch=False))
+        return notifications.unread_count
 
     @rx.event
+    @handler(Capability.SIGNED_IN, then=_ended, signed_out=_ended_already)
     def sign_out(self):
-        return self._sign_out()
+        return partial(auth.sign_out, token=self._session_token())
 
     @rx.event
+    @handler(Capability.SIGNED_IN, then=_ended, signed_out=_ended_already)
     def confirm_sign_out(self, confirmed):
         """The header's Sign out, once the phone's outbox said yes (sent, or discarded)."""
         if confirmed is not True:
             return None
-        return self._sign_out()
-
-    def _sign_out(self):
-        actor = self._actor()
-        with session_scope() as session:
-            auth.sign_out(session, token=self._session_token(), actor=actor)
-        self.user_name, self.user_role = "", ""
-        self._set_unread(0)
-        return [rx.call_script(SIGN_OUT_SCRIPT), rx.redirect(routes.LOGIN)]
+        return partial(auth.sign_out, token=self._session_token())

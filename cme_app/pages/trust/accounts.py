@@ -10,25 +10,26 @@ the confirmation, so the confirmation cannot be pointed at another account from 
 
 from __future__ import annotations
 
+from functools import partial
+from typing import ClassVar
+
 import reflex as rx
 
 from ... import routes
 from ...components import forms
 from ...components.layout import page
 from ...components.pager import pager
-from ...db import session_scope
 from ...domain import ROLE_LABELS, Role
-from ...errors import FieldError, ServiceError, ValidationFailed
-from ...permissions import Actor
+from ...errors import FieldError, NotFound, ServiceError, ValidationFailed
+from ...permissions import Actor, Capability
 from ...services.trust import accounts as users
 from ...services.trust import auth, mfa
 from ...services.trust.accounts import UserRow
 from ...state.auth import AuthState
+from ...state.handlers import PageFeedback, focus_script, handler, page_load
 
-ADMINS = (Role.ADMIN,)
 ADD_FIELDS = ("email", "name", "role", "school_urn")  # the password is never kept
 ROLE_CHOICES = {str(r): label for r, label in ROLE_LABELS.items()}
-CONFIRMED_ACTIONS = ("disable", "reset_password", "reset_mfa")
 # Plainer words on the page than the command line's for the two choices made from a list.
 PAGE_MESSAGES = {
     "role": "Select the person's role",
@@ -45,23 +46,49 @@ STAFF_MFA_NOTE = (
     "Staff (officers, team leads, administrators and auditors) set up their authentication app "
     "when they first sign in. School accounts sign in with their password only."
 )
+# The actions asked about first, the service each runs, and what the page says when done.
+CONFIRMED = {
+    "disable": (
+        auth.disable_user,
+        "Account disabled for {who}. They have been signed out and cannot sign in until an "
+        "administrator enables the account again.",
+    ),
+    "reset_password": (
+        auth.reset_password,
+        "Password reset for {who}. They have been signed out. Tell them the new password in a "
+        "safe way. Their authentication app is unchanged.",
+    ),
+    "reset_mfa": (
+        mfa.reset_mfa,
+        "Authentication app reset for {who}. They have been signed out and set up their app "
+        "again when they next sign in.",
+    ),
+}
 
 
-def _focus(element_id: str):
-    return rx.call_script(
-        f"window.setTimeout(() => {{ const m = document.getElementById('{element_id}');"
-        " if (m) { m.focus(); m.scrollIntoView(); } }, 50)"
-    )
-
-
-def _ordered(errors: list[FieldError], order: tuple[str, ...]) -> list[list[str]]:
+def _ordered(errors: list[FieldError], order: tuple[str, ...]) -> list[FieldError]:
     """Errors in the order of the form's fields, as the summary should list them."""
     rank = {name: i for i, name in enumerate(order)}
-    return [[e.field, e.message]
-            for e in sorted(errors, key=lambda e: rank.get(e.field, len(order)))]
+    return sorted(errors, key=lambda e: rank.get(e.field, len(order)))
 
 
-class AdminUsersState(AuthState):
+def _create(session, *, actor: Actor, values: dict[str, str], password: str):
+    """Add the account; its name, email and role for the page, or the form's errors in the
+    page's words and order."""
+    is_school = values["role"] == Role.SCHOOL
+    try:
+        user = auth.create_user(
+            session, email=values["email"], role=values["role"], password=password,
+            name=values["name"], school_urn=values["school_urn"] if is_school else None,
+            actor=actor,
+        )
+    except ValidationFailed as exc:
+        worded = [FieldError(e.field, PAGE_MESSAGES.get(e.field, e.message)) for e in exc.errors]
+        raise ValidationFailed(_ordered(worded, (*ADD_FIELDS, "password"))) from None
+    return user.name, user.email, ROLE_LABELS[Role(user.role)]
+
+
+class AdminUsersState(PageFeedback, AuthState):
     loaded: bool = False
     rows: list[UserRow] = []
     page: int = 1
@@ -69,16 +96,11 @@ class AdminUsersState(AuthState):
     total: int = 0
     filters: dict[str, str] = {}  # the search form as last applied
     values: dict[str, str] = {}  # the add form, kept after a mistake (never the password)
-    errors: dict[str, str] = {}
-    error_list: list[list[str]] = []
     new_role: str = ""  # the role chosen in the add form: School shows only for schools
     school_options: list[list[str]] = []  # [URN, "Name (URN 107999)"]
-    form_key: int = 0  # a new key redraws the forms: values as kept, password inputs empty
     created_name: str = ""
     created_email: str = ""
     created_role: str = ""
-    message: str = ""
-    problem: str = ""
     # The action waiting for "Yes": disable | reset_password | reset_mfa, and whose account.
     pending_action: str = ""
     pending_id: int = 0
@@ -86,233 +108,174 @@ class AdminUsersState(AuthState):
     pending_email: str = ""
     _target: str = ""  # that account's email, server-side only
 
+    message_id: ClassVar[str] = "users-message"
+
+    # ----- the adapter's hooks -----------------------------------------------------------
+
     def _clear_feedback(self) -> None:
-        self.errors, self.error_list, self.message, self.problem = {}, [], "", ""
+        super()._clear_feedback()
         self.created_name, self.created_email, self.created_role = "", "", ""
+
+    def _after_not_found(self, actor: Actor):
+        return self._show_problem(NO_ACCOUNT)
+
+    # ----- helpers -------------------------------------------------------------------------
 
     def _clear_pending(self) -> None:
         self.pending_action, self.pending_id, self.pending_name, self.pending_email = "", 0, "", ""
         self._target = ""
 
-    def _guard(self):
-        """(actor, None) for an administrator; otherwise (None, where to send them)."""
-        return self._page_guard(*ADMINS)
-
-    def _list(self, actor: Actor, number: int) -> None:
-        f = self.filters
-        with session_scope() as session:
-            found = users.list_users(
-                session, actor=actor, query=f.get("search", ""), role=f.get("filter_role", ""),
-                page=number,
-            )
+    def _list(self, session, actor: Actor, number: int, filters: dict | None = None) -> None:
+        """One page of the list; `filters` become the applied ones once the service takes
+        them."""
+        f = self.filters if filters is None else filters
+        found = users.list_users(
+            session, actor=actor, query=f.get("search", ""), role=f.get("filter_role", ""),
+            page=number,
+        )
+        if filters is not None:
+            self.filters = filters
         self.rows, self.page, self.pages, self.total = (
             found.rows, found.page, found.pages, found.total
         )
 
-    def _show_errors(self, error_list: list[list[str]]):
-        self.error_list = error_list
-        self.errors = {f: m for f, m in reversed(error_list)}
-        return rx.call_script(forms.FOCUS_ERROR_SUMMARY)
-
-    def _refuse(self, text: str):
-        self.problem = text
-        return _focus("users-message")
-
-    @rx.event
-    def load(self):
-        self.loaded, self.rows, self.total, self.page, self.pages = False, [], 0, 1, 1
-        self.filters, self.values, self.new_role, self.school_options = {}, {}, "", []
-        self._clear_feedback()
-        self._clear_pending()
-        actor, redirect = self._guard()
-        if redirect:
-            return redirect
-        with session_scope() as session:
-            self.school_options = [
-                [urn, label] for urn, label in users.school_choices(session, actor=actor)
-            ]
-        self._list(actor, 1)
+    def _first_visit(self, session, actor: Actor) -> None:
+        self.school_options = [
+            [urn, label] for urn, label in users.school_choices(session, actor=actor)
+        ]
+        self._list(session, actor, 1)
         self.loaded = True
-        return None
-
-    @rx.event
-    def search(self, form_data: dict):
-        actor, redirect = self._guard()
-        if redirect:
-            return redirect
-        self._clear_feedback()
-        self._clear_pending()
-        data = forms.prefixed_fields(form_data, "")
-        wanted = {k: data.get(k, "").strip()[:200] for k in ("search", "filter_role")}
-        previous, self.filters = self.filters, wanted
-        try:
-            self._list(actor, 1)
-        except ValidationFailed as exc:
-            self.filters = previous
-            return self._show_errors([[e.field, e.message] for e in exc.errors])
-        return None
-
-    @rx.event
-    def go_to_page(self, number: int):
-        actor, redirect = self._guard()
-        if redirect:
-            return redirect
-        self._clear_feedback()
-        if not isinstance(number, int) or isinstance(number, bool):
-            return None
-        try:
-            self._list(actor, number)
-        except ValidationFailed:
-            return self._refuse("That page does not exist.")
-        return None
-
-    @rx.event
-    def set_new_role(self, value: str):
-        """The add form's Role changed: show School for a school account only."""
-        _actor, redirect = self._guard()
-        if redirect:
-            return redirect
-        value = value if isinstance(value, str) and value in ROLE_CHOICES else ""
-        if self.new_role != value:
-            self.new_role = value
-        return None
-
-    @rx.event
-    def add_account(self, form_data: dict):
-        actor, redirect = self._guard()
-        if redirect:
-            return redirect
-        self._clear_feedback()
-        self._clear_pending()
-        data = forms.prefixed_fields(form_data, "")
-        values = {k: data.get(k, "").strip()[:300] for k in ADD_FIELDS}
-        password = data.pop("password", "")
-        is_school = values["role"] == Role.SCHOOL
-        if not is_school:
-            values["school_urn"] = ""
-        try:
-            with session_scope() as session:
-                user = auth.create_user(
-                    session, email=values["email"], role=values["role"], password=password,
-                    name=values["name"], school_urn=values["school_urn"] if is_school else None,
-                    actor=actor,
-                )
-                created = (user.name, user.email, ROLE_LABELS[Role(user.role)])
-        except ValidationFailed as exc:
-            errors = [FieldError(e.field, PAGE_MESSAGES.get(e.field, e.message))
-                      for e in exc.errors]
-            # Nothing saved; the form comes back as typed, except the password.
-            self.values, self.new_role = values, values["role"]
-            self.form_key += 1
-            return self._show_errors(_ordered(errors, (*ADD_FIELDS, "password")))
-        except ServiceError as exc:
-            self.form_key += 1
-            return self._refuse(str(exc))
-        self.created_name, self.created_email, self.created_role = created
-        self.values, self.new_role = {}, ""
-        self.form_key += 1
-        self._list(actor, self.page)
-        return _focus("account-added")
 
     def _row(self, user_id) -> UserRow | None:
         if not isinstance(user_id, int) or isinstance(user_id, bool):
             return None
         return next((r for r in self.rows if r.id == user_id), None)
 
+    def _added(self, created: tuple[str, str, str]):
+        self.created_name, self.created_email, self.created_role = created
+        self.values, self.new_role = {}, ""
+        return rx.call_script(focus_script("account-added"))
+
+    def _add(self, session, *, actor: Actor, values: dict[str, str], password: str):
+        created = _create(session, actor=actor, values=values, password=password)
+        self._list(session, actor, self.page)
+        return created
+
+    def _change(self, session, *, actor: Actor, change, email: str, **kwargs):
+        """One account's change, then the list as it now is. An account that has gone since
+        the list was shown is not found (the service words it for the command line's
+        `--email`)."""
+        try:
+            result = change(session, email=email, actor=actor, **kwargs)
+        except ValidationFailed as exc:
+            if not any(e.field == "email" for e in exc.errors):
+                raise  # a new password the policy refuses: the question stays open
+            self._clear_pending()
+            raise NotFound(NO_ACCOUNT) from None
+        except ServiceError:
+            self._clear_pending()
+            raise
+        self._clear_pending()
+        self._list(session, actor, self.page)
+        return result
+
+    def _confirmed(self, session, *, actor: Actor, action: str, email: str, who: str,
+                   password: str) -> str:
+        change, done = CONFIRMED[action]
+        extra = {"password": password} if action == "reset_password" else {}
+        self._change(session, actor=actor, change=change, email=email, **extra)
+        return done.format(who=who)
+
+    # ----- handlers ------------------------------------------------------------------------
+
     @rx.event
+    @page_load(Capability.ACCOUNTS_MANAGE, fresh=True)
+    def load(self):
+        return self._first_visit
+
+    @rx.event
+    @handler(Capability.ACCOUNTS_MANAGE)
+    def search(self, form_data: dict):
+        self._clear_pending()
+        data = forms.prefixed_fields(form_data, "")
+        wanted = {k: data.get(k, "").strip()[:200] for k in ("search", "filter_role")}
+        return partial(self._list, number=1, filters=wanted)
+
+    @rx.event
+    @handler(Capability.ACCOUNTS_MANAGE, invalid="That page does not exist.")
+    def go_to_page(self, number: int):
+        if not isinstance(number, int) or isinstance(number, bool):
+            return None
+        return partial(self._list, number=number)
+
+    @rx.event
+    @handler(Capability.ACCOUNTS_MANAGE, quiet=True)
+    def set_new_role(self, value: str):
+        """The add form's Role changed: show School for a school account only."""
+        value = value if isinstance(value, str) and value in ROLE_CHOICES else ""
+        if self.new_role != value:
+            self.new_role = value
+
+    @rx.event
+    @handler(Capability.ACCOUNTS_MANAGE, then=_added)
+    def add_account(self, form_data: dict):
+        self._clear_pending()
+        data = forms.prefixed_fields(form_data, "")
+        values = {k: data.get(k, "").strip()[:300] for k in ADD_FIELDS}
+        password = data.pop("password", "")
+        if values["role"] != Role.SCHOOL:
+            values["school_urn"] = ""
+        # After a mistake the form comes back as typed, except the password: the new key
+        # redraws it with the password input empty.
+        self.values, self.new_role = values, values["role"]
+        self.form_key += 1
+        return partial(self._add, values=values, password=password)
+
+    @rx.event
+    @handler(Capability.ACCOUNTS_MANAGE)
     def choose_action(self, action: str, user_id: int):
         """A row's Disable, Reset password or Reset authentication app: ask to confirm."""
-        _actor, redirect = self._guard()
-        if redirect:
-            return redirect
-        self._clear_feedback()
         self._clear_pending()
         row = self._row(user_id)
-        if action not in CONFIRMED_ACTIONS or row is None:
-            return self._refuse(NO_ACCOUNT)
+        if action not in CONFIRMED or row is None:
+            return self._show_problem(NO_ACCOUNT)
         if action == "disable" and row.is_you:
-            return self._refuse(auth.CANNOT_DISABLE_YOURSELF)
+            return self._show_problem(auth.CANNOT_DISABLE_YOURSELF)
         self.pending_action, self.pending_id = action, row.id
         self.pending_name, self.pending_email, self._target = row.name, row.email, row.email
         self.form_key += 1
-        return _focus("confirm-action")
+        return rx.call_script(focus_script("confirm-action"))
 
     @rx.event
+    @handler(Capability.ACCOUNTS_MANAGE)
     def cancel_action(self):
-        _actor, redirect = self._guard()
-        if redirect:
-            return redirect
-        self._clear_feedback()
         self._clear_pending()
-        return None
 
     @rx.event
+    @handler(Capability.ACCOUNTS_MANAGE, done=str, field_ids={"password": "new_password"})
     def confirm_action(self, form_data: dict):
         """"Yes" to the action waiting for confirmation (a new password comes with it)."""
-        actor, redirect = self._guard()
-        if redirect:
-            return redirect
-        self._clear_feedback()
-        action, email, name = self.pending_action, self._target, self.pending_name
-        if action not in CONFIRMED_ACTIONS or not email:
+        action, email = self.pending_action, self._target
+        if action not in CONFIRMED or not email:
             self._clear_pending()
-            return self._refuse("Choose an account in the list first.")
-        password = ""
-        if action == "reset_password":
-            password = forms.prefixed_fields(form_data, "").get("new_password", "")
-        try:
-            with session_scope() as session:
-                if action == "disable":
-                    auth.disable_user(session, email=email, actor=actor)
-                elif action == "reset_password":
-                    auth.reset_password(session, email=email, password=password, actor=actor)
-                else:
-                    mfa.reset_mfa(session, email=email, actor=actor)
-        except ValidationFailed as exc:
-            self.form_key += 1  # empties the new password input
-            if any(e.field == "email" for e in exc.errors):
-                self._clear_pending()
-                return self._refuse(NO_ACCOUNT)
-            return self._show_errors([["new_password", e.message] for e in exc.errors])
-        except ServiceError as exc:
-            self._clear_pending()
-            return self._refuse(str(exc))
-        who = f"{name} ({email})"
-        self.message = {
-            "disable": f"Account disabled for {who}. They have been signed out and cannot "
-                       "sign in until an administrator enables the account again.",
-            "reset_password": f"Password reset for {who}. They have been signed out. Tell "
-                              "them the new password in a safe way. Their authentication app "
-                              "is unchanged.",
-            "reset_mfa": f"Authentication app reset for {who}. They have been signed out and "
-                         "set up their app again when they next sign in.",
-        }[action]
-        self._clear_pending()
-        self.form_key += 1
-        self._list(actor, self.page)
-        return _focus("users-message")
+            return self._show_problem("Choose an account in the list first.")
+        self.form_key += 1  # empties the new password input, whatever the answer
+        return partial(
+            self._confirmed, action=action, email=email,
+            who=f"{self.pending_name} ({email})",
+            password=forms.prefixed_fields(form_data, "").get("new_password", ""),
+        )
 
     @rx.event
+    @handler(Capability.ACCOUNTS_MANAGE, done=lambda user: (
+        f"Account enabled for {user.name} ({user.email}). They can sign in again with their "
+        "password."))
     def enable_account(self, user_id: int):
-        actor, redirect = self._guard()
-        if redirect:
-            return redirect
-        self._clear_feedback()
         self._clear_pending()
         row = self._row(user_id)
         if row is None:
-            return self._refuse(NO_ACCOUNT)
-        try:
-            with session_scope() as session:
-                auth.enable_user(session, email=row.email, actor=actor)
-        except ValidationFailed:
-            return self._refuse(NO_ACCOUNT)
-        except ServiceError as exc:
-            return self._refuse(str(exc))
-        self.message = (f"Account enabled for {row.name} ({row.email}). They can sign in again "
-                        "with their password.")
-        self._list(actor, self.page)
-        return _focus("users-message")
+            return self._show_problem(NO_ACCOUNT)
+        return partial(self._change, change=auth.enable_user, email=row.email)
 
 
 S = AdminUsersState

@@ -6,32 +6,31 @@ Filters are checked by the service on every call; the ones last applied are kept
 
 from __future__ import annotations
 
+from functools import partial
+
 import reflex as rx
 
 from ... import routes
 from ...components import forms
 from ...components.layout import page
 from ...components.pager import pager
-from ...db import session_scope
-from ...errors import ServiceError, ValidationFailed
+from ...permissions import Capability
 from ...services.trust import audit_log
-from ...services.trust.audit_log import AUDIT_READERS, AuditRow
+from ...services.trust.audit_log import AuditRow, ChildAccesses
 from ...state.auth import AuthState
+from ...state.handlers import PageFeedback, focus_script, handler, page_load
 
 FIELDS = ("child", "user", "action", "date_from", "date_to")
 
 
-class AuditState(AuthState):
+class AuditState(PageFeedback, AuthState):
     values: dict[str, str] = {}
-    errors: dict[str, str] = {}
-    error_list: list[list[str]] = []
     user_choices: list[list[str]] = []
     rows: list[AuditRow] = []
     page: int = 1
     pages: int = 1
     total: int = 0
     loaded: bool = False
-    problem: str = ""
     # The one child whose accesses are shown: references only, never a name.
     child_id: int = 0
     child_references: str = ""
@@ -39,117 +38,76 @@ class AuditState(AuthState):
     accesses: list[AuditRow] = []
     _applied: dict[str, str] = {}
 
-    def _reset(self) -> None:
-        self.errors, self.error_list, self.problem = {}, [], ""
-
-    def _search(self, actor, number: int) -> None:
-        a = self._applied
-        with session_scope() as session:
-            found = audit_log.search(
-                session, actor=actor, child_id=a.get("child"), user_id=a.get("user"),
-                action=a.get("action"), date_from=a.get("date_from"), date_to=a.get("date_to"),
-                page=number,
-            )
+    def _search(self, session, actor, filters: dict[str, str], number: int) -> None:
+        """One page of events for `filters`, which become the applied ones once they pass."""
+        found = audit_log.search(
+            session, actor=actor, child_id=filters.get("child"), user_id=filters.get("user"),
+            action=filters.get("action"), date_from=filters.get("date_from"),
+            date_to=filters.get("date_to"), page=number,
+        )
+        self._applied = filters
         self.rows, self.page = found.rows, found.page
         self.pages, self.total = found.pages, found.total
 
-    def _show_errors(self, exc: ValidationFailed):
-        self.error_list = [[e.field, e.message] for e in exc.errors]
-        self.errors = {e.field: e.message for e in reversed(exc.errors)}
-        return rx.call_script(forms.FOCUS_ERROR_SUMMARY)
-
-    @rx.event
-    def load(self):
-        self.rows, self.loaded, self.accesses, self.child_id = [], False, [], 0
-        self.values, self._applied, self.child_references, self.applied_child = {}, {}, "", ""
-        self._reset()
-        actor, redirect = self._page_guard(*AUDIT_READERS)
-        if redirect:
-            return redirect
-        with session_scope() as session:
-            self.user_choices = [
-                [k, v] for k, v in audit_log.user_choices(session, actor=actor).items()
-            ]
-        self._search(actor, 1)
+    def _first_visit(self, session, actor) -> None:
+        self.user_choices = [
+            [k, v] for k, v in audit_log.user_choices(session, actor=actor).items()
+        ]
+        self._search(session, actor, {}, 1)
         self.loaded = True
-        return None
 
-    @rx.event
-    def search(self, form_data: dict):
-        actor, redirect = self._page_guard(*AUDIT_READERS)
-        if redirect:
-            return redirect
-        self._reset()
-        data = form_data if isinstance(form_data, dict) else {}
-        wanted = {k: str(data.get(k) or "").strip()[:40] for k in FIELDS}
-        previous = self._applied
-        self._applied = wanted
-        try:
-            self._search(actor, 1)
-        except ValidationFailed as exc:
-            self._applied = previous
-            self.values = wanted
-            return self._show_errors(exc)
-        self.values, self.applied_child = wanted, wanted["child"]
+    def _new_search(self, session, actor, filters: dict[str, str]) -> None:
+        self._search(session, actor, filters, 1)
+        self.applied_child = filters["child"]
         self.accesses, self.child_id, self.child_references = [], 0, ""
-        return None
 
-    @rx.event
-    def go_to_page(self, number: int):
-        actor, redirect = self._page_guard(*AUDIT_READERS)
-        if redirect:
-            return redirect
-        self._reset()
-        if not isinstance(number, int) or isinstance(number, bool):
-            return None
-        try:
-            self._search(actor, number)
-        except ValidationFailed:
-            self.problem = "That page does not exist."
-        return None
+    def _show_accesses(self, found: ChildAccesses):
+        self.accesses, self.child_id = found.rows, found.child_id
+        self.child_references = ", ".join(found.references)
+        return rx.call_script(focus_script("accesses"))
 
-    @rx.event
-    def show_accesses(self):
-        """Who has accessed the child in the applied Case reference or child filter."""
-        actor, redirect = self._page_guard(*AUDIT_READERS)
-        if redirect:
-            return redirect
-        self._reset()
-        child = self._applied.get("child", "")
-        try:
-            with session_scope() as session:
-                self.accesses = audit_log.accesses_to_child(session, actor=actor, child_id=child)
-                self.child_id = audit_log.resolve_child(session, child) or 0
-                refs = audit_log.child_references(session, actor=actor, child_id=self.child_id)
-        except ValidationFailed as exc:
-            return self._show_errors(exc)
-        self.child_references = ", ".join(refs)
-        return rx.call_script(
-            "window.setTimeout(() => { const h = document.getElementById('accesses');"
-            " if (h) { h.focus(); h.scrollIntoView(); } }, 50)"
-        )
-
-    @rx.event
-    def download_csv(self):
-        # Authorised again here: any browser can send this event without loading the page.
-        actor, redirect = self._page_guard(*AUDIT_READERS)
-        if redirect:
-            return redirect
-        self._reset()
-        if not self.child_id:
-            self.problem = "Choose a child first."
-            return None
-        try:
-            with session_scope() as session:
-                text = audit_log.accesses_csv(session, actor=actor, child_id=self.child_id)
-        except ServiceError as exc:
-            self.problem = str(exc)
-            return None
+    def _download(self, text: str):
         # The byte-order mark makes Excel read names and the en dash as UTF-8.
         return rx.download(
             data="\ufeff" + text, filename=f"accesses-child-{self.child_id}.csv",
             mime_type="text/csv",
         )
+
+    @rx.event
+    @page_load(Capability.AUDIT_READ, fresh=True)
+    def load(self):
+        return self._first_visit
+
+    @rx.event
+    @handler(Capability.AUDIT_READ)
+    def search(self, form_data: dict):
+        data = form_data if isinstance(form_data, dict) else {}
+        # Kept as typed, so a mistake can be put right; applied only once they pass.
+        wanted = {k: str(data.get(k) or "").strip()[:40] for k in FIELDS}
+        self.values = wanted
+        return partial(self._new_search, filters=wanted)
+
+    @rx.event
+    @handler(Capability.AUDIT_READ, invalid="That page does not exist.")
+    def go_to_page(self, number: int):
+        if not isinstance(number, int) or isinstance(number, bool):
+            return None
+        return partial(self._search, filters=dict(self._applied), number=number)
+
+    @rx.event
+    @handler(Capability.AUDIT_READ, then=_show_accesses)
+    def show_accesses(self):
+        """Who has accessed the child in the applied Case reference or child filter."""
+        return partial(audit_log.child_accesses, child_id=self._applied.get("child", ""))
+
+    @rx.event
+    @handler(Capability.AUDIT_READ, then=_download)
+    def download_csv(self):
+        # Authorised again by the adapter: any browser can send this event without loading
+        # the page.
+        if not self.child_id:
+            return self._show_problem("Choose a child first.")
+        return partial(audit_log.accesses_csv, child_id=self.child_id)
 
 
 S = AuditState

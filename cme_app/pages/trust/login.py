@@ -13,16 +13,14 @@ from ...components import forms
 from ...components.layout import page
 from ...components.visits import outbox_login_notice
 from ...db import session_scope
-from ...errors import NotAllowed, ValidationFailed
+from ...errors import FieldError, NotAllowed, ValidationFailed
 from ...models import utcnow
 from ...services.trust import auth, mfa
 from ...state.auth import SIGN_IN_SCRIPT, AuthState
+from ...state.handlers import PageFeedback, focus_script, public
 
 # The sign-in ticket was not exchanged in time (or the connection dropped mid-way).
 SIGN_IN_EXPIRED = "Your sign-in did not finish. Enter your email address and password again."
-FOCUS_CODE = (
-    "window.setTimeout(() => { const c = document.getElementById('code'); if (c) c.focus(); }, 50)"
-)
 PASSWORD_STEP, CODE_STEP, ENROL_STEP = "password", "code", "enrol"
 QR_ALT = (
     "QR code to add this service to your authenticator app. If you cannot scan it, "
@@ -30,9 +28,14 @@ QR_ALT = (
 )
 
 
-class LoginState(AuthState):
-    errors: dict[str, str] = {}
-    error_list: list[list[str]] = []
+def _field(form_data, name: str, limit: int) -> str:
+    return str(form_data.get(name, ""))[:limit] if isinstance(form_data, dict) else ""
+
+
+class LoginState(PageFeedback, AuthState):
+    """The sign-in steps run before anyone is signed in, so they are `@public`: each checks
+    what it needs itself (the password, then the code for the user who passed it)."""
+
     values: dict[str, str] = {}
     # Which step the page shows; the server decides it, the browser cannot skip a step.
     step: str = PASSWORD_STEP
@@ -45,42 +48,45 @@ class LoginState(AuthState):
     _enrol_secret: str = ""
 
     @rx.event
+    @public
     def load(self):
-        self.errors, self.error_list, self.values = {}, [], {}
+        self._clear_feedback()
+        self.values = {}
         self._forget_pending()
         actor = self._actor()
         if actor is not None:
             return rx.redirect(auth.home_route(actor.role))
         if self.router.url.query_parameters.get("expired"):
-            self.error_list = [["email", SIGN_IN_EXPIRED]]
-            self.errors = {"email": SIGN_IN_EXPIRED}
+            # Shown as the page opens; focus stays where the browser puts it.
+            self._show_field_errors([FieldError("email", SIGN_IN_EXPIRED)])
         return None
 
     @rx.event
+    @public
     def go_home(self):
         actor = self._actor()
         return rx.redirect(auth.home_route(actor.role) if actor else routes.LOGIN)
 
     @rx.event
+    @public
     def sign_in(self, form_data: dict):
-        email = str(form_data.get("email", ""))[:254] if isinstance(form_data, dict) else ""
-        password = str(form_data.get("password", ""))[:256] if isinstance(form_data, dict) else ""
+        email, password = _field(form_data, "email", 254), _field(form_data, "password", 256)
         self._forget_pending()
         self.values = {"email": email}
         missing = []
         if not email.strip():
-            missing.append(["email", "Enter your email address"])
+            missing.append(FieldError("email", "Enter your email address"))
         if not password:
-            missing.append(["password", "Enter your password"])
+            missing.append(FieldError("password", "Enter your password"))
         if missing:
-            return self._fail(missing)
+            return self._show_field_errors(missing)
         try:
             with session_scope() as session:
                 result = auth.sign_in(session, email=email, password=password,
                                       ip=self._client_ip())
         except NotAllowed as exc:
-            return self._fail([["email", str(exc)]])
-        self.errors, self.error_list = {}, []
+            return self._show_field_errors([FieldError("email", str(exc))])
+        self._clear_feedback()
         if isinstance(result, auth.SignInResult):
             return self._signed_in(result)
         # Staff: no session yet. The authentication code (or the app's set-up) comes next.
@@ -92,45 +98,56 @@ class LoginState(AuthState):
             self.step = ENROL_STEP
         else:
             self.step = CODE_STEP
-        return rx.call_script(FOCUS_CODE)
+        # Focus only, no scrolling the field to the top: the page is short, and the
+        # enrolment step's submit stopped reaching the server when it did (found in the
+        # browser tests at a phone's size).
+        return rx.call_script(focus_script("code", block=None))
 
     @rx.event
+    @public
     def submit_code(self, form_data: dict):
-        code = str(form_data.get("code", ""))[:40] if isinstance(form_data, dict) else ""
+        code = _field(form_data, "code", 40)
         passed_at = datetime.fromtimestamp(self._passed_at, tz=UTC)
         if not self._pending_user or utcnow() - passed_at > timedelta(
             minutes=mfa.PASSWORD_STEP_MINUTES
         ):
-            self._forget_pending()
-            return self._fail([["email", mfa.STEP_EXPIRED]])
+            return self._start_over(mfa.STEP_EXPIRED)
         try:
             with session_scope() as session:
-                if self.step == ENROL_STEP:
-                    result = mfa.confirm_enrolment(
-                        session, user_id=self._pending_user, passed_at=passed_at,
-                        secret=self._enrol_secret, code=code, ip=self._client_ip(),
-                    )
-                else:
-                    result = mfa.complete_sign_in(
-                        session, user_id=self._pending_user, passed_at=passed_at, code=code,
-                        ip=self._client_ip(),
-                    )
+                result = self._second_step(session, passed_at, code)
         except ValidationFailed as exc:
-            return self._fail([[e.field, e.message] for e in exc.errors])
+            return self._show_field_errors(exc.errors)
         except NotAllowed as exc:
             if str(exc) == mfa.STEP_EXPIRED:
-                self._forget_pending()
-                return self._fail([["email", str(exc)]])
-            return self._fail([["code", str(exc)]])
+                return self._start_over(str(exc))
+            return self._show_field_errors([FieldError("code", str(exc))])
         self._forget_pending()
-        self.errors, self.error_list = {}, []
+        self._clear_feedback()
         return self._signed_in(result)
 
     @rx.event
+    @public
     def start_again(self):
         """Back to email and password (someone else signing in, or no app to hand)."""
         self._forget_pending()
-        self.errors, self.error_list, self.values = {}, [], {}
+        self._clear_feedback()
+        self.values = {}
+
+    def _second_step(self, session, passed_at: datetime, code: str) -> auth.SignInResult:
+        """The code from the authenticator app: the first one confirms the new app."""
+        if self.step == ENROL_STEP:
+            return mfa.confirm_enrolment(
+                session, user_id=self._pending_user, passed_at=passed_at,
+                secret=self._enrol_secret, code=code, ip=self._client_ip(),
+            )
+        return mfa.complete_sign_in(
+            session, user_id=self._pending_user, passed_at=passed_at, code=code,
+            ip=self._client_ip(),
+        )
+
+    def _start_over(self, why: str):
+        self._forget_pending()
+        return self._show_field_errors([FieldError("email", why)])
 
     def _forget_pending(self) -> None:
         self._pending_user, self._passed_at, self._enrol_secret = 0, 0.0, ""
@@ -142,11 +159,6 @@ class LoginState(AuthState):
         # The page reloads signed in and `load` sends the user home; outbox.js sends any
         # visits left on this phone by a session that ended as soon as it loads.
         return rx.call_script(SIGN_IN_SCRIPT.format(ticket=json.dumps(result.ticket)))
-
-    def _fail(self, errors: list[list[str]]):
-        self.error_list = errors
-        self.errors = {field: message for field, message in errors}
-        return rx.call_script(forms.FOCUS_ERROR_SUMMARY)
 
 
 def _password_form(s) -> rx.Component:

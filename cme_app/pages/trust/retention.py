@@ -5,81 +5,63 @@ Approving only records the lead's decision; `cme-app retention destroy --approve
 
 from __future__ import annotations
 
-from datetime import datetime
+from functools import partial
 
 import reflex as rx
 
 from ... import routes
 from ...components.layout import page
-from ...dates import LONDON
+from ...dates import uk_today
 from ...db import session_scope
-from ...domain import Role
-from ...errors import ServiceError, ValidationFailed
+from ...permissions import Capability, allows
 from ...services.trust import retention
 from ...services.trust.retention import ListedItem
 from ...state.auth import AuthState
+from ...state.handlers import PageFeedback, handler, page_load
 
-REVIEWERS = (Role.LEAD, Role.AUDITOR)
-
-
-def _today():
-    return datetime.now(LONDON).date()
+CHOOSE_ITEM = "Choose an item from the list."
 
 
-class RetentionState(AuthState):
+class RetentionState(PageFeedback, AuthState):
     items: list[ListedItem] = []
     held: list[ListedItem] = []
     rules: list[list[str]] = []
     can_approve: bool = False
     loaded: bool = False
-    message: str = ""
-    problem: str = ""
 
-    def _show(self, actor) -> None:
-        with session_scope() as session:
-            self.items = retention.destruction_list(session, actor=actor, today=_today())
-            self.held = retention.held_past_date(session, actor=actor, today=_today())
+    def _show(self, session, actor) -> None:
+        self.items = retention.destruction_list(session, actor=actor, today=uk_today())
+        self.held = retention.held_past_date(session, actor=actor, today=uk_today())
         self.rules = [[r.label, f"{r.years} year{'s' if r.years != 1 else ''} after "
                        f"{r.starts}"] for r in retention.schedule()]
-        self.can_approve = actor.role == Role.LEAD
+        self.can_approve = allows(actor.role, Capability.RETENTION_APPROVE)
         self.loaded = True
 
-    @rx.event
-    def load(self):
-        self.items, self.held, self.rules = [], [], []
-        self.can_approve, self.loaded, self.message, self.problem = False, False, "", ""
-        actor, redirect = self._page_guard(*REVIEWERS)
-        if redirect:
-            return redirect
-        self._show(actor)
-        return None
+    def _reload(self, actor) -> None:
+        with session_scope() as session:
+            self._show(session, actor)
+
+    def _after_success(self, actor, result) -> None:
+        self._reload(actor)
+
+    def _after_refusal(self, actor, exc) -> None:
+        self._reload(actor)
 
     @rx.event
+    @page_load(Capability.RETENTION_VIEW, fresh=True)
+    def load(self):
+        return self._show
+
+    @rx.event
+    @handler(Capability.RETENTION_APPROVE, refused="Only a team lead can approve destruction.",
+             invalid=CHOOSE_ITEM,
+             done="Approved for destruction. It is destroyed the next time the system "
+                  "administrator runs the destruction step.")
     def approve(self, record_class: str, record_id: int):
-        actor = self._actor()
-        self.message, self.problem = "", ""
-        if actor is None:
-            return rx.redirect(routes.LOGIN)
-        if actor.role != Role.LEAD:
-            self.problem = "Only a team lead can approve destruction."
-            return None
-        record_class = str(record_class or "")[:30]
         if not isinstance(record_id, int) or isinstance(record_id, bool):
-            self.problem = "Choose an item from the list."
-            return None
-        try:
-            with session_scope() as session:
-                retention.approve(session, actor=actor, items=[[record_class, record_id]],
-                                  today=_today())
-        except ValidationFailed:
-            self.problem = "Choose an item from the list."
-        except ServiceError as exc:
-            self.problem = str(exc)
-        else:
-            self.message = ("Approved for destruction. It is destroyed the next time the "
-                            "system administrator runs the destruction step.")
-        self._show(actor)
-        return None
+            return self._show_problem(CHOOSE_ITEM)
+        return partial(retention.approve, items=[[str(record_class or "")[:30], record_id]],
+                       today=uk_today())
 
 
 S = RetentionState

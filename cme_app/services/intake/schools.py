@@ -6,10 +6,9 @@ import re
 
 from sqlmodel import Session, select
 
-from ...domain import Role
 from ...errors import FieldError, NotAllowed, ValidationFailed
 from ...models import School
-from ...permissions import Actor
+from ...permissions import Actor, Capability, allows
 from ..trust import audit
 
 URN = re.compile(r"^\d{6,7}$")
@@ -20,7 +19,7 @@ def add_school(
     session: Session, *, urn: str, name: str, la_code: str = "383", actor: Actor | None = None
 ) -> School:
     """Register a school. `actor` is None only for the command line."""
-    if actor is not None and actor.role != Role.ADMIN:
+    if actor is not None and not allows(actor.role, Capability.SCHOOLS_MANAGE):
         raise NotAllowed("Only an administrator can register schools.")
     urn, name, la_code = (urn or "").strip(), (name or "").strip(), (la_code or "").strip()
     errors = []

@@ -2,7 +2,7 @@
 and the registered schools a school account can be linked to.
 
 Creating, disabling, enabling and resetting accounts are in services/trust/auth.py and mfa.py (the
-command line uses them too); every one of them is checked by `auth.account_for_admin_action`.
+command line uses them too); every one of them checks the caller may manage accounts.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from sqlmodel import Session, col, select
 from ...domain import ROLE_LABELS, STAFF_ROLES, Role
 from ...errors import FieldError, ValidationFailed
 from ...models import School, User
-from ...permissions import Actor, require_role
+from ...permissions import Actor, Capability, require
 from . import audit
 
 PAGE_SIZE = 50
@@ -108,7 +108,7 @@ def list_users(
 ) -> UserPage:
     """One page of accounts, by role then name. `query` matches part of a name or email
     (ignoring case). A page past the end shows the last page. Administrators only."""
-    actor = require_role(actor, Role.ADMIN)
+    actor = require(actor, Capability.ACCOUNTS_MANAGE)
     number = _page_number(page)
     text, wanted = _filters(query, role)
     where = []
@@ -145,6 +145,6 @@ def list_users(
 def school_choices(session: Session, *, actor: Actor | None) -> list[tuple[str, str]]:
     """(URN, "Name (URN 107999)") for every registered school, by name: a school account is
     linked to one of these."""
-    require_role(actor, Role.ADMIN)
+    require(actor, Capability.ACCOUNTS_MANAGE)
     schools = session.exec(select(School).order_by(col(School.name), col(School.urn))).all()
     return [(s.urn, _school_label(s)) for s in schools]

@@ -17,7 +17,7 @@ from sqlalchemy import text
 from sqlmodel import Session, func, select
 
 from ...models import AuditChainHead, AuditEvent
-from ...permissions import Actor
+from ...permissions import Actor, Capability, allows, require
 
 # Key of the PostgreSQL advisory lock held (to the end of the transaction) by every append.
 CHAIN_LOCK_KEY = 0x434D4541  # "CMEA"
@@ -124,6 +124,16 @@ def case_event(
         child_id=case.child_id,
         detail=detail,
     )
+
+
+def require_on_case(session: Session, actor: Actor | None, capability: Capability, *,
+                    action: str, reference: Any) -> Actor:
+    """`require(actor, capability)` for an action on one case; a signed-in user's refused
+    attempt is kept in the trail, under the action they tried and the reference they gave."""
+    if actor is not None and not allows(actor.role, capability):
+        record(session, actor=actor, action=action, outcome="refused", entity_type="case",
+               entity_id=str(reference or "")[:20])
+    return require(actor, capability)
 
 
 def changes(before: dict[str, Any], after: dict[str, Any]) -> dict[str, dict[str, Any]]:

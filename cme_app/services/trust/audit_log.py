@@ -17,14 +17,12 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from ...dates import short_date_time, uk_midnight
-from ...domain import Role
 from ...errors import FieldError, ValidationFailed
 from ...models import AuditEvent, Case, Child, User
-from ...permissions import Actor, require_role
+from ...permissions import Actor, Capability, require
 from ..reporting.reports import safe_cell
 from . import audit, purpose
 
-AUDIT_READERS = (Role.AUDITOR, Role.LEAD)
 PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200
 MAX_PAGE = 100_000
@@ -180,6 +178,36 @@ def resolve_child(session: Session, value: Any) -> int | None:
     return number if session.get(Child, number) is not None else None
 
 
+def _child_filter(session: Session, value: Any, errors: list[FieldError]) -> int | None:
+    if _blank(value):
+        return None
+    child = resolve_child(session, value)
+    if child is None:
+        errors.append(FieldError(
+            "child", "Enter a case reference like CME-2026-00042 or a child's id number"
+        ))
+    return child
+
+
+def _user_filter(session: Session, value: Any, errors: list[FieldError]) -> int | None:
+    if _blank(value):
+        return None
+    user = _int(value)
+    if user is None or session.get(User, user) is None:
+        errors.append(FieldError("user", "Select a user from the list"))
+        return None
+    return user
+
+
+def _date_filter(name: str, label: str, value: Any, errors: list[FieldError]) -> date | None:
+    if _blank(value):
+        return None
+    parsed = _day(value)
+    if parsed is None:
+        errors.append(FieldError(name, f"{label} must be a real date"))
+    return parsed
+
+
 def check_filters(
     session: Session,
     *,
@@ -191,31 +219,12 @@ def check_filters(
 ) -> Filters:
     """Every filter checked, every problem reported at once (field names match the form)."""
     errors: list[FieldError] = []
-    child = user = day_from = day_to = None
-    if not _blank(child_id):
-        child = resolve_child(session, child_id)
-        if child is None:
-            errors.append(FieldError(
-                "child", "Enter a case reference like CME-2026-00042 or a child's id number"
-            ))
-    if not _blank(user_id):
-        user = _int(user_id)
-        if user is None or session.get(User, user) is None:
-            errors.append(FieldError("user", "Select a user from the list"))
-            user = None
+    child = _child_filter(session, child_id, errors)
+    user = _user_filter(session, user_id, errors)
     if not _blank(action) and action not in ACTION_LABELS:
         errors.append(FieldError("action", "Select an action from the list"))
-    dates = (("date_from", date_from, "From date"), ("date_to", date_to, "To date"))
-    for name, raw, label in dates:
-        if _blank(raw):
-            continue
-        parsed = _day(raw)
-        if parsed is None:
-            errors.append(FieldError(name, f"{label} must be a real date"))
-        elif name == "date_from":
-            day_from = parsed
-        else:
-            day_to = parsed
+    day_from = _date_filter("date_from", "From date", date_from, errors)
+    day_to = _date_filter("date_to", "To date", date_to, errors)
     if day_from and day_to and day_from > day_to:
         errors.append(FieldError("date_to", "To date must be the same as or after From date"))
     if errors:
@@ -307,7 +316,7 @@ def search(
     page_size: Any = PAGE_SIZE,
 ) -> AuditPage:
     """One page of events, newest first. A page past the end shows the last page."""
-    actor = require_role(actor, *AUDIT_READERS)
+    actor = require(actor, Capability.AUDIT_READ)
     number, size = _page_numbers(page, page_size)
     filters = check_filters(
         session, child_id=child_id, user_id=user_id, action=action, date_from=date_from,
@@ -341,7 +350,7 @@ def _child_events(session: Session, child_id: Any) -> tuple[int, list[AuditEvent
 
 def accesses_to_child(session: Session, *, actor: Actor | None, child_id: Any) -> list[AuditRow]:
     """Every view, change, export and share of one child's record, oldest first."""
-    actor = require_role(actor, *AUDIT_READERS)
+    actor = require(actor, Capability.AUDIT_READ)
     child, events = _child_events(session, child_id)
     audit.record(
         session, actor=actor, action="audit.searched", entity_type="audit",
@@ -350,10 +359,25 @@ def accesses_to_child(session: Session, *, actor: Actor | None, child_id: Any) -
     return _rows(session, events)
 
 
+@dataclass(frozen=True)
+class ChildAccesses:
+    child_id: int
+    references: list[str]  # the child's case references: the page names them without a name
+    rows: list[AuditRow]
+
+
+def child_accesses(session: Session, *, actor: Actor | None, child_id: Any) -> ChildAccesses:
+    """"Who has accessed this child's record", as the /audit page shows it."""
+    rows = accesses_to_child(session, actor=actor, child_id=child_id)
+    child = resolve_child(session, child_id) or 0
+    return ChildAccesses(child_id=child, rows=rows,
+                         references=child_references(session, actor=actor, child_id=child))
+
+
 def accesses_csv(session: Session, *, actor: Actor | None, child_id: Any) -> str:
     """The same, as CSV for a subject access request: who, role, when (UTC), action, record,
     purpose, IP address."""
-    actor = require_role(actor, *AUDIT_READERS)
+    actor = require(actor, Capability.AUDIT_READ)
     child, events = _child_events(session, child_id)
     out = io.StringIO()
     writer = csv.writer(out)
@@ -371,7 +395,7 @@ def accesses_csv(session: Session, *, actor: Actor | None, child_id: Any) -> str
 
 def child_references(session: Session, *, actor: Actor | None, child_id: int) -> list[str]:
     """The case references of one child, to name them on the page without their name."""
-    require_role(actor, *AUDIT_READERS)
+    require(actor, Capability.AUDIT_READ)
     return list(session.exec(
         select(Case.reference).where(Case.child_id == child_id).order_by(Case.reference)
     ).all())
@@ -379,6 +403,6 @@ def child_references(session: Session, *, actor: Actor | None, child_id: int) ->
 
 def user_choices(session: Session, *, actor: Actor | None) -> dict[str, str]:
     """Staff and school users for the User filter: {id: "Name (role)"}."""
-    require_role(actor, *AUDIT_READERS)
+    require(actor, Capability.AUDIT_READ)
     users = session.exec(select(User).order_by(User.name, User.email)).all()
     return {str(u.id): f"{u.name or u.email} ({u.role})" for u in users}

@@ -18,7 +18,7 @@ from sqlmodel import Session, select
 from ...domain import STAFF_ROLES, Role
 from ...errors import FieldError, NotAllowed, ValidationFailed
 from ...models import LoginAttempt, School, User, UserSession, utcnow
-from ...permissions import Actor
+from ...permissions import Actor, Capability, allows
 from ...routes import AUDIT, BOARD, REFERRALS
 from ...settings import get_settings
 from . import audit
@@ -121,6 +121,55 @@ def valid_totp_secret(secret: str) -> bool:
     return isinstance(secret, str) and re.fullmatch(r"[A-Z2-7]{16,64}", secret) is not None
 
 
+def _may_manage_accounts(actor: Actor | None, refusal: str) -> None:
+    """`actor` None is the command line (an operator on the box); in the app, the role must
+    manage accounts."""
+    if actor is not None and not allows(actor.role, Capability.ACCOUNTS_MANAGE):
+        raise NotAllowed(refusal)
+
+
+def _check_name(name: str, *, required: bool, errors: list[FieldError]) -> str:
+    name = (name or "").strip() if isinstance(name, str) else ""
+    if required and not name:
+        errors.append(FieldError("name", "Enter the person's full name"))
+    elif len(name) > MAX_NAME_LENGTH:
+        errors.append(
+            FieldError("name", f"Full name must be {MAX_NAME_LENGTH} characters or fewer")
+        )
+    return name
+
+
+def _check_role(role: str, errors: list[FieldError]) -> Role | None:
+    try:
+        return Role(role)
+    except ValueError:
+        errors.append(FieldError("role", f"Role must be one of: {', '.join(r for r in Role)}"))
+        return None
+
+
+def _check_school(session: Session, role: Role | None, school_urn: str | None,
+                  errors: list[FieldError]) -> int | None:
+    """The school a school user works at (by URN); nobody else is linked to one."""
+    if role != Role.SCHOOL:
+        if school_urn:
+            errors.append(FieldError("school_urn", "Only school users are linked to a school"))
+        return None
+    school = session.exec(select(School).where(School.urn == (school_urn or ""))).first()
+    if school is None:
+        errors.append(FieldError("school_urn", "School users need the URN of a known school"))
+        return None
+    return school.id
+
+
+def _check_totp_secret(secret: str | None, errors: list[FieldError]) -> str | None:
+    if secret is None:
+        return None
+    secret = secret.replace(" ", "").upper()
+    if not valid_totp_secret(secret):
+        errors.append(FieldError("totp_secret", TOTP_FORMAT))
+    return secret
+
+
 def create_user(
     session: Session,
     *,
@@ -132,41 +181,20 @@ def create_user(
     totp_secret: str | None = None,
     actor: Actor | None = None,
 ) -> User:
-    """Create an account. `actor` is None only for the command line (an operator on the box)."""
-    if actor is not None and actor.role != Role.ADMIN:
-        raise NotAllowed("Only an administrator can create accounts.")
+    """Create an account. `actor` is None only for the command line (an operator on the box).
+    Every problem with the details is reported at once."""
+    _may_manage_accounts(actor, "Only an administrator can create accounts.")
     errors: list[FieldError] = []
     email = normalise_email(email)
     if "@" not in email or len(email) > 254:
         errors.append(FieldError("email", "Enter an email address in the correct format"))
-    name = (name or "").strip() if isinstance(name, str) else ""
     # In the app an administrator names the person; the command line may leave it to the email.
-    if actor is not None and not name:
-        errors.append(FieldError("name", "Enter the person's full name"))
-    elif len(name) > MAX_NAME_LENGTH:
-        errors.append(
-            FieldError("name", f"Full name must be {MAX_NAME_LENGTH} characters or fewer")
-        )
-    try:
-        role_value = Role(role)
-    except ValueError:
-        errors.append(FieldError("role", f"Role must be one of: {', '.join(r for r in Role)}"))
-        role_value = None
-    school_id = None
-    if role_value == Role.SCHOOL:
-        school = session.exec(select(School).where(School.urn == (school_urn or ""))).first()
-        if school is None:
-            errors.append(FieldError("school_urn", "School users need the URN of a known school"))
-        else:
-            school_id = school.id
-    elif school_urn:
-        errors.append(FieldError("school_urn", "Only school users are linked to a school"))
+    name = _check_name(name, required=actor is not None, errors=errors)
+    role_value = _check_role(role, errors)
+    school_id = _check_school(session, role_value, school_urn, errors)
     if session.exec(select(User).where(User.email == email)).first():
         errors.append(FieldError("email", "An account with that email address already exists"))
-    if totp_secret is not None:
-        totp_secret = totp_secret.replace(" ", "").upper()
-        if not valid_totp_secret(totp_secret):
-            errors.append(FieldError("totp_secret", TOTP_FORMAT))
+    totp_secret = _check_totp_secret(totp_secret, errors)
     try:
         check_password_policy(password, email=email)
     except ValidationFailed as exc:
@@ -400,9 +428,8 @@ def sign_out(session: Session, *, token: str | None, actor: Actor | None) -> Non
 
 
 def account_for_admin_action(session: Session, email: str, actor: Actor | None) -> User:
-    """`actor` None is the command line (an operator on the box); in the app only an admin."""
-    if actor is not None and actor.role != Role.ADMIN:
-        raise NotAllowed("Only an administrator can change other people's accounts.")
+    """The account an administrator's action is about (`actor` None: the command line)."""
+    _may_manage_accounts(actor, "Only an administrator can change other people's accounts.")
     user = session.exec(select(User).where(User.email == normalise_email(email))).first()
     if user is None:
         raise ValidationFailed([FieldError("email", "There is no account with that email address")])

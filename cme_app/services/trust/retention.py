@@ -14,8 +14,8 @@ from datetime import date, datetime
 from sqlmodel import Session, col, delete, select
 
 from ...dates import LONDON, long_date
-from ...domain import ReferralStatus, Role, Stage
-from ...errors import FieldError, NotAllowed, ValidationFailed
+from ...domain import ReferralStatus, Stage
+from ...errors import FieldError, Refusal, ValidationFailed
 from ...models import (
     Address,
     Case,
@@ -40,7 +40,7 @@ from ...models import (
     Tombstone,
     utcnow,
 )
-from ...permissions import Actor, require_role
+from ...permissions import Actor, Capability, require
 from ...settings import get_settings
 from ..casework.lifecycle import load_case
 from . import audit
@@ -48,7 +48,6 @@ from . import audit
 CLOSED_CASE = "closed_case"
 DRAFT_REFERRAL = "draft_referral"
 
-REVIEWERS = (Role.LEAD, Role.AUDITOR)
 HOLD_REASON_LIMIT = 1000
 MAX_APPROVALS = 500  # one approval request; the page never shows more
 
@@ -90,7 +89,7 @@ class ListedItem:
     since: str  # the date the period counts from (ISO)
     due_on: str  # the date the record became due for destruction (ISO)
     reason: str
-    due_label: str = ""  # due_on as people read it, e.g. "01 June 2025"
+    due_label: str = ""  # due_on as people read it, e.g. "1 June 2025"
     legal_hold: bool = False
     approved: bool = False
 
@@ -176,7 +175,7 @@ def _review(session: Session, today: date) -> list[ListedItem]:
 
 def destruction_list(session: Session, *, actor: Actor | None, today: date) -> list[ListedItem]:
     """Records past their retention date and not under legal hold (SC-21)."""
-    actor = require_role(actor, *REVIEWERS)
+    actor = require(actor, Capability.RETENTION_VIEW)
     items = [i for i in _review(session, today) if not i.legal_hold]
     audit.record(session, actor=actor, action="retention.listed", detail={"count": len(items)})
     return items
@@ -184,7 +183,7 @@ def destruction_list(session: Session, *, actor: Actor | None, today: date) -> l
 
 def held_past_date(session: Session, *, actor: Actor | None, today: date) -> list[ListedItem]:
     """Cases past their date but kept because of a legal hold (shown apart, never listed)."""
-    require_role(actor, *REVIEWERS)
+    require(actor, Capability.RETENTION_VIEW)
     return [i for i in _review(session, today) if i.legal_hold]
 
 
@@ -211,7 +210,7 @@ def approve(
 ) -> list[RetentionApproval]:
     """A lead approves listed items for destruction. Only items on today's list (past date,
     not held) can be approved; nothing is destroyed here."""
-    actor = require_role(actor, Role.LEAD)
+    actor = require(actor, Capability.RETENTION_APPROVE)
     wanted = _parse_items(items)
     listed = {(i.record_class, i.record_id): i for i in _review(session, today)
               if not i.legal_hold}
@@ -219,7 +218,7 @@ def approve(
     if missing:
         audit.record(session, actor=actor, action="retention.approved", outcome="refused",
                      detail={"items": [list(m) for m in missing]})
-        raise NotAllowed("Some of those items are not on the destruction list any more.")
+        raise Refusal("Some of those items are not on the destruction list any more.")
     rows = []
     for key in wanted:
         if listed[key].approved:
@@ -252,10 +251,8 @@ def set_legal_hold(
 ) -> Case:
     """Put a case under legal hold, or lift it (BR-D5). Leads only; audited before/after."""
     action = "case.legal_hold_set" if hold is True else "case.legal_hold_cleared"
-    if actor is not None and actor.role != Role.LEAD:
-        audit.record(session, actor=actor, action=action, outcome="refused",
-                     entity_type="case", entity_id=str(reference or "")[:20])
-    actor = require_role(actor, Role.LEAD)
+    actor = audit.require_on_case(session, actor, Capability.LEGAL_HOLD, action=action,
+                                  reference=reference)
     case = load_case(session, actor=actor, reference=reference, action=action)
     reason = str(reason or "").strip()
     if not reason:
@@ -267,8 +264,8 @@ def set_legal_hold(
     before = {"legal_hold": case.legal_hold, "by": case.legal_hold_by_id,
               "at": case.legal_hold_at.isoformat() if case.legal_hold_at else None}
     if case.legal_hold == (hold is True):
-        raise NotAllowed("This case is already under legal hold." if case.legal_hold
-                         else "This case is not under legal hold.")
+        raise Refusal("This case is already under legal hold." if case.legal_hold
+                      else "This case is not under legal hold.")
     case.legal_hold = hold is True
     case.legal_hold_reason = reason if hold is True else None
     case.legal_hold_by_id = actor.user_id if hold is True else None
@@ -342,6 +339,53 @@ def _anonymise_child(session: Session, child: Child) -> None:
     session.add(child)
 
 
+def _skip(session: Session, approval: RetentionApproval, why: str) -> None:
+    approval.skipped_reason = why
+    session.add(approval)
+    audit.record(session, actor=None, actor_role="system",
+                 action="retention.destroy_skipped", entity_type=approval.record_class,
+                 entity_id=approval.record_id, detail={"approval": approval.id, "why": why})
+
+
+def _destroy(session: Session, approval: RetentionApproval, item: ListedItem,
+             now: datetime) -> int | None:
+    """Destroy one approved record, leaving its tombstone and audit event. Returns the
+    child's id for a case (whose own record may go next), None for a draft."""
+    is_case = approval.record_class == CLOSED_CASE
+    child_id = None
+    if is_case:
+        case = session.get(Case, approval.record_id)
+        child_id = case.child_id
+        _destroy_case(session, case)
+    else:
+        referral = session.get(Referral, approval.record_id)
+        _wipe_referral(session, referral)
+        session.delete(referral)
+    approval.destroyed_at = now
+    approval.skipped_reason = None
+    session.add(approval)
+    session.add(Tombstone(record_class=approval.record_class, record_id=approval.record_id,
+                          reference=item.reference if is_case else None,
+                          child_id=child_id, approval_id=approval.id, destroyed_at=now))
+    session.flush()
+    audit.record(session, actor=None, actor_role="system", action="retention.destroyed",
+                 entity_type="case" if is_case else "referral",
+                 entity_id=item.reference if child_id else approval.record_id,
+                 child_id=child_id,
+                 detail={"approval": approval.id, "approved_by": approval.approved_by_id,
+                         "record_class": approval.record_class})
+    return child_id
+
+
+def _anonymise_if_all_destroyed(session: Session, child_id: int) -> None:
+    """The child's own record goes once none of their cases is left to destroy."""
+    case_ids = set(session.exec(select(Case.id).where(Case.child_id == child_id)).all())
+    gone = set(session.exec(select(Tombstone.record_id).where(
+        Tombstone.record_class == CLOSED_CASE, col(Tombstone.record_id).in_(case_ids))).all())
+    if case_ids <= gone:
+        _anonymise_child(session, session.get(Child, child_id))
+
+
 def destroy_approved(session: Session, *, today: date) -> DestroyResult:
     """Destroy approved items that are still due and not held (run from the command line).
     Each destruction leaves a tombstone and an audit event; ids only, no names."""
@@ -356,52 +400,20 @@ def destroy_approved(session: Session, *, today: date) -> DestroyResult:
     touched_children: set[int] = set()
     now = utcnow()
     for approval in approvals:
-        key = (approval.record_class, approval.record_id)
-        item = review.get(key)
+        item = review.get((approval.record_class, approval.record_id))
+        # The dates and the hold are checked again: either may have changed since approval.
         why = ("no longer past its retention date" if item is None
                else "under legal hold" if item.legal_hold else None)
-        label = item.reference if item else f"{approval.record_class} {approval.record_id}"
         if why:
-            approval.skipped_reason = why
-            session.add(approval)
+            _skip(session, approval, why)
+            label = item.reference if item else f"{approval.record_class} {approval.record_id}"
             skipped.append((label, why))
-            audit.record(session, actor=None, actor_role="system",
-                         action="retention.destroy_skipped", entity_type=approval.record_class,
-                         entity_id=approval.record_id,
-                         detail={"approval": approval.id, "why": why})
             continue
-        child_id = None
-        if approval.record_class == CLOSED_CASE:
-            case = session.get(Case, approval.record_id)
-            child_id = case.child_id
-            _destroy_case(session, case)
-            touched_children.add(case.child_id)
-        else:
-            referral = session.get(Referral, approval.record_id)
-            _wipe_referral(session, referral)
-            session.delete(referral)
-        approval.destroyed_at = now
-        approval.skipped_reason = None
-        session.add(approval)
-        session.add(Tombstone(record_class=approval.record_class, record_id=approval.record_id,
-                              reference=item.reference if approval.record_class == CLOSED_CASE
-                              else None,
-                              child_id=child_id, approval_id=approval.id, destroyed_at=now))
-        session.flush()
-        audit.record(session, actor=None, actor_role="system", action="retention.destroyed",
-                     entity_type="case" if approval.record_class == CLOSED_CASE
-                     else "referral",
-                     entity_id=item.reference if child_id else approval.record_id,
-                     child_id=child_id,
-                     detail={"approval": approval.id, "approved_by": approval.approved_by_id,
-                             "record_class": approval.record_class})
+        child_id = _destroy(session, approval, item, now)
+        if child_id is not None:
+            touched_children.add(child_id)
         destroyed.append(item.reference)
-    # The child's own record goes once none of their cases is left to destroy.
     for child_id in touched_children:
-        case_ids = set(session.exec(select(Case.id).where(Case.child_id == child_id)).all())
-        gone = set(session.exec(select(Tombstone.record_id).where(
-            Tombstone.record_class == CLOSED_CASE, col(Tombstone.record_id).in_(case_ids))).all())
-        if case_ids <= gone:
-            _anonymise_child(session, session.get(Child, child_id))
+        _anonymise_if_all_destroyed(session, child_id)
     session.flush()
     return DestroyResult(destroyed=destroyed, skipped=skipped)

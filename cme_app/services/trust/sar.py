@@ -42,12 +42,66 @@ def _dump(rows: Any) -> list[dict[str, Any]]:
     return [r.model_dump(mode="json") for r in rows]
 
 
-def _by_case(session: Session, model: type[SQLModel], case_ids: list[int]) -> list[dict]:
-    if not case_ids:
-        return []
-    return _dump(session.exec(
-        select(model).where(col(model.case_id).in_(case_ids)).order_by(model.id)
-    ).all())
+def _all(session: Session, model: type[SQLModel], *where: Any) -> list[Any]:
+    return list(session.exec(select(model).where(*where).order_by(model.id)).all())
+
+
+def _among(session: Session, model: type[SQLModel], column: Any, ids: list[Any]) -> list[dict]:
+    """Every row of `model` whose `column` is one of `ids`, as dicts (none for no ids)."""
+    return _dump(_all(session, model, col(column).in_(ids))) if ids else []
+
+
+def _child_parts(session: Session, child: Child) -> dict[str, Any]:
+    return {
+        "child": child.model_dump(mode="json"),
+        "addresses": _dump(_all(session, Address, Address.child_id == child.id)),
+        "people": _dump(_all(session, Person, Person.child_id == child.id)),
+    }
+
+
+def _referral_parts(session: Session, referrals: list[Referral]) -> dict[str, Any]:
+    ids = [r.id for r in referrals]
+    return {
+        "referrals": _dump(referrals),
+        "referral_enquiries": _among(session, ReferralEnquiry, ReferralEnquiry.referral_id, ids),
+        "referral_concerns": _among(session, ReferralConcern, ReferralConcern.referral_id, ids),
+        "dsl_appraisals": _among(session, DslAppraisal, DslAppraisal.referral_id, ids),
+    }
+
+
+def _case_parts(session: Session, cases: list[Case]) -> dict[str, Any]:
+    ids = [c.id for c in cases]
+    visits = _among(session, HomeVisit, HomeVisit.case_id, ids)
+
+    def of_cases(model: Any) -> list[dict]:
+        return _among(session, model, model.case_id, ids)
+
+    return {
+        "cases": _dump(cases),
+        "stage_changes": of_cases(StageChange),
+        "risk_assessments": of_cases(RiskAssessment),
+        "safeguarding_contacts": of_cases(SafeguardingContact),
+        "enquiries": of_cases(EnquiryAction),
+        "visits": visits,
+        "lone_working_alerts": _among(session, LoneWorkingAlert, LoneWorkingAlert.visit_id,
+                                      [v["id"] for v in visits]),
+        "la_notifications": of_cases(LaNotification),
+        "overseas_verifications": of_cases(OverseasVerification),
+        "case_links": of_cases(CaseLink),
+        "closures": of_cases(CaseClosure),
+        "shares": of_cases(ShareRecord),
+    }
+
+
+def _audit_trail(session: Session, child: Child, references: list[str]) -> list[AuditEvent]:
+    """Events filed under the child, and those filed under one of their cases."""
+    about = AuditEvent.child_id == child.id
+    if references:
+        about = or_(
+            about,
+            (AuditEvent.entity_type == "case") & col(AuditEvent.entity_id).in_(references),
+        )
+    return _all(session, AuditEvent, about)
 
 
 def export_child(session: Session, *, child_id: int) -> dict[str, Any]:
@@ -57,64 +111,19 @@ def export_child(session: Session, *, child_id: int) -> dict[str, Any]:
     child = session.get(Child, child_id) if isinstance(child_id, int) else None
     if child is None:
         raise NotFound(f"No child with id {child_id}.")
-    referrals = session.exec(
-        select(Referral).where(Referral.child_id == child.id).order_by(Referral.id)
-    ).all()
-    referral_ids = [r.id for r in referrals]
-    cases = session.exec(select(Case).where(Case.child_id == child.id).order_by(Case.id)).all()
-    case_ids = [c.id for c in cases]
+    referrals = _all(session, Referral, Referral.child_id == child.id)
+    cases = _all(session, Case, Case.child_id == child.id)
     refs = [c.reference for c in cases]
-    visits = session.exec(
-        select(HomeVisit).where(col(HomeVisit.case_id).in_(case_ids)).order_by(HomeVisit.id)
-    ).all() if case_ids else []
-    visit_ids = [v.id for v in visits]
-
-    def by_referral(model: type[SQLModel]) -> list[dict]:
-        if not referral_ids:
-            return []
-        return _dump(session.exec(
-            select(model).where(col(model.referral_id).in_(referral_ids)).order_by(model.id)
-        ).all())
-
-    names = refs + [r.public_id for r in referrals]
-    notifications = session.exec(
-        select(Notification).where(col(Notification.reference).in_(names))
-        .order_by(Notification.id)
-    ).all() if names else []
-    trail_filter = AuditEvent.child_id == child.id
-    if refs:
-        trail_filter = or_(
-            trail_filter,
-            (AuditEvent.entity_type == "case") & col(AuditEvent.entity_id).in_(refs),
-        )
-    trail = session.exec(select(AuditEvent).where(trail_filter).order_by(AuditEvent.id)).all()
+    trail = _audit_trail(session, child, refs)
     document = {
         "format_version": FORMAT_VERSION,
         "exported_at": utcnow().isoformat(),
-        "child": child.model_dump(mode="json"),
-        "addresses": _dump(session.exec(
-            select(Address).where(Address.child_id == child.id).order_by(Address.id)).all()),
-        "people": _dump(session.exec(
-            select(Person).where(Person.child_id == child.id).order_by(Person.id)).all()),
-        "referrals": _dump(referrals),
-        "referral_enquiries": by_referral(ReferralEnquiry),
-        "referral_concerns": by_referral(ReferralConcern),
-        "dsl_appraisals": by_referral(DslAppraisal),
-        "cases": _dump(cases),
-        "stage_changes": _by_case(session, StageChange, case_ids),
-        "risk_assessments": _by_case(session, RiskAssessment, case_ids),
-        "safeguarding_contacts": _by_case(session, SafeguardingContact, case_ids),
-        "enquiries": _by_case(session, EnquiryAction, case_ids),
-        "visits": _dump(visits),
-        "lone_working_alerts": _dump(session.exec(
-            select(LoneWorkingAlert).where(col(LoneWorkingAlert.visit_id).in_(visit_ids))
-            .order_by(LoneWorkingAlert.id)).all()) if visit_ids else [],
-        "la_notifications": _by_case(session, LaNotification, case_ids),
-        "overseas_verifications": _by_case(session, OverseasVerification, case_ids),
-        "case_links": _by_case(session, CaseLink, case_ids),
-        "closures": _by_case(session, CaseClosure, case_ids),
-        "shares": _by_case(session, ShareRecord, case_ids),
-        "notifications": _dump(notifications),
+        **_child_parts(session, child),
+        **_referral_parts(session, referrals),
+        **_case_parts(session, cases),
+        # Messages about the child's cases and referrals, found by their references.
+        "notifications": _among(session, Notification, Notification.reference,
+                                refs + [r.public_id for r in referrals]),
         "destroyed": _dump(session.exec(
             select(Tombstone).where(Tombstone.child_id == child.id)).all()),
         "audit_trail": _dump(trail),

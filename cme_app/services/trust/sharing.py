@@ -8,11 +8,10 @@ from datetime import datetime, time
 
 from sqlmodel import Session, select
 
-from ...dates import LONDON, short_date
-from ...domain import LawfulBasis, RecipientType, Role
-from ...errors import NotAllowed
+from ...dates import LONDON, short_date, uk_today
+from ...domain import LawfulBasis, RecipientType
 from ...models import Case, ShareRecord, User, utcnow
-from ...permissions import Actor, require_role
+from ...permissions import Actor, Capability, allows
 from ..casework.lifecycle import load_case
 from ..forms import Form
 from . import audit, purpose
@@ -46,11 +45,6 @@ SHARE_CATEGORIES: dict[str, str] = {
     "visits": "Home visit records",
 }
 
-SHARERS = (Role.OFFICER, Role.LEAD)
-# As for the case page itself: the auditor reads the audit log, not case files.
-VIEWERS = (Role.OFFICER, Role.LEAD, Role.ADMIN)
-
-
 @dataclass
 class ShareRow:
     shared_on: str
@@ -67,14 +61,11 @@ def record_share(
     session: Session, *, actor: Actor | None, reference: str, form: dict
 ) -> ShareRecord:
     """Log one outbound share. Officers and leads; audited `case.shared` (ids and codes)."""
-    if actor is not None and actor.role not in SHARERS:
-        audit.record(session, actor=actor, action="case.shared", outcome="refused",
-                     entity_type="case", entity_id=str(reference or "")[:20])
-        raise NotAllowed("You do not have permission to do that.")
-    actor = require_role(actor, *SHARERS)
+    actor = audit.require_on_case(session, actor, Capability.SHARE_RECORD, action="case.shared",
+                                  reference=reference)
     case = load_case(session, actor=actor, reference=reference, action="case.shared", lock=False)
     purpose.require_given(session, actor=actor, case=case, now=utcnow())
-    f = Form(form, datetime.now(LONDON).date())
+    f = Form(form, uk_today())
     shared_on = f.day("shared_on", "date it was shared")
     kind = f.choice("recipient_type", RECIPIENT_TYPES, "Choose who it was shared with")
     name = f.text("recipient_name", "Enter the name of the recipient", limit=200)
@@ -155,11 +146,9 @@ class DataProtectionView:
 def case_view(session: Session, *, actor: Actor | None, reference: str) -> DataProtectionView:
     """The sharing log and legal hold of one case. Schools never see it (not even that the
     case exists); viewing is audited like any view of the child's record."""
-    if actor is not None and actor.role not in VIEWERS:
-        audit.record(session, actor=actor, action="case.sharing_log_viewed", outcome="refused",
-                     entity_type="case", entity_id=str(reference or "")[:20])
-        raise NotAllowed("You do not have permission to do that.")
-    actor = require_role(actor, *VIEWERS)
+    # As for the case page itself: the auditor reads the audit log, not case files.
+    actor = audit.require_on_case(session, actor, Capability.SHARING_LOG_VIEW,
+                                  action="case.sharing_log_viewed", reference=reference)
     case = load_case(session, actor=actor, reference=reference,
                      action="case.sharing_log_viewed", lock=False)
     purpose.require_given(session, actor=actor, case=case, now=utcnow())
@@ -173,6 +162,6 @@ def case_view(session: Session, *, actor: Actor | None, reference: str) -> DataP
         hold_on=short_date(case.legal_hold_at)
         if case.legal_hold_at else "",
         shares=_rows(session, case),
-        can_share=actor.role in SHARERS,
-        can_hold=actor.role == Role.LEAD,
+        can_share=allows(actor.role, Capability.SHARE_RECORD),
+        can_hold=allows(actor.role, Capability.LEGAL_HOLD),
     )
