@@ -115,6 +115,7 @@ def test_in_production_the_cookie_is_also_secure(monkeypatch):
     from cme_app.settings import get_settings
 
     monkeypatch.setenv("CME_ENV", "production")
+    monkeypatch.delenv("CME_ARGON2_COST", raising=False)  # production refuses the test cost
     monkeypatch.setenv("CME_SECRET_KEY", "a-production-secret-for-this-test-only")
     get_settings.cache_clear()
     try:

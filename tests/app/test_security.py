@@ -52,6 +52,7 @@ def client():
 @pytest.fixture
 def production(monkeypatch):
     monkeypatch.setenv("CME_ENV", "production")
+    monkeypatch.delenv("CME_ARGON2_COST", raising=False)  # production refuses the test cost
     monkeypatch.setenv("CME_SECRET_KEY", "a-production-secret-for-this-test-only")
     get_settings.cache_clear()
     yield

@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime
 import pytest
 from sqlmodel import select
 
-from cme_app.errors import NotAllowed, NotFound, ValidationFailed
+from cme_app.errors import NotAllowed, NotFound, Refusal, ValidationFailed
 from cme_app.models import (
     Address,
     AuditEvent,
@@ -184,7 +184,7 @@ def test_approval_refuses_the_auditor_and_items_not_on_the_list(session, team):
         retention.approve(session, actor=team["auditor"], items=[["closed_case", held.id]],
                           today=TODAY)
     for case in (held, recent):
-        with pytest.raises(NotAllowed):
+        with pytest.raises(Refusal):
             retention.approve(session, actor=team["lead"], items=[["closed_case", case.id]],
                               today=TODAY)
     with pytest.raises(ValidationFailed):
