@@ -7,7 +7,7 @@ and cards where space is short.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 LONDON = ZoneInfo("Europe/London")
@@ -61,3 +61,17 @@ def short_date_time(moment: datetime | None) -> str:
 
 def age_on(dob: date, today: date) -> int:
     return today.year - dob.year - ((today.month, today.day) < (dob.month, dob.day))
+
+
+def relative_date_time(moment: datetime, today: date) -> str:
+    """UK time, as people say it: "Today 16:02", "Yesterday 09:15", "Mon 24 Nov 14:00", and
+    "24 Dec 2025 09:05" from another year."""
+    local = moment.astimezone(LONDON)
+    day, time = local.date(), clock(moment)
+    if day == today:
+        return f"Today {time}"
+    if day == today - timedelta(days=1):
+        return f"Yesterday {time}"
+    if day.year == today.year:
+        return f"{local:%a} {day.day} {local:%b} {time}"
+    return f"{day.day} {local:%b %Y} {time}"

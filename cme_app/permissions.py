@@ -49,6 +49,9 @@ class Capability(StrEnum):
     # Casework
     CASE_VIEW = "case.view"  # the board and the case file
     CASELOAD = "case.caseload"  # holds a caseload: can be allocated cases
+    # Every officer's cases and lone-working alerts, not only one's own: log a visit on a case
+    # allocated to someone else, see and answer any open alert.
+    WHOLE_CASELOAD = "case.whole_caseload"
     CASE_TRIAGE = "case.triage"  # record triage factors (the risk they propose)
     CASE_RISK_OVERRIDE = "case.risk_override"
     CASE_ALLOCATE = "case.allocate"
@@ -91,6 +94,7 @@ PERMISSIONS: dict[Capability, frozenset[Role]] = {
     # The auditor (DPO) reads the audit log, not case files.
     C.CASE_VIEW: frozenset({OFFICER, LEAD, ADMIN}),
     C.CASELOAD: frozenset({OFFICER, LEAD}),
+    C.WHOLE_CASELOAD: frozenset({LEAD}),
     C.CASE_TRIAGE: frozenset({OFFICER, LEAD}),
     C.CASE_RISK_OVERRIDE: frozenset({LEAD}),
     C.CASE_ALLOCATE: frozenset({LEAD}),

@@ -112,6 +112,23 @@ def feedback(error_list: rx.Var, problem: rx.Var, message: rx.Var, *, element_id
     )
 
 
+def status_line(problem: rx.Var, message: rx.Var, *, element_id: str,
+                class_name: str | None = None) -> rx.Component:
+    """A one-line answer in a live region that is always on the page (role="status"): the
+    problem if there is one, else the message. Focus goes to `element_id`."""
+    return rx.el.div(
+        rx.cond(
+            problem != "",
+            rx.el.p(problem, class_name="board-message board-message--error"),
+            rx.cond(message != "", rx.el.p(message, class_name="board-message")),
+        ),
+        id=element_id,
+        role="status",
+        tab_index=-1,
+        **({"class_name": class_name} if class_name else {}),
+    )
+
+
 def risk_tag(risk: rx.Var, label: rx.Var) -> rx.Component:
     return rx.el.strong(
         label,

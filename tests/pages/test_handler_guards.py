@@ -62,6 +62,7 @@ EXPECTED_PERMISSIONS = {
     Capability.INBOUND_LOG: {OFF, LEAD, ADM},
     Capability.CASE_VIEW: {OFF, LEAD, ADM},
     Capability.CASELOAD: {OFF, LEAD},
+    Capability.WHOLE_CASELOAD: {LEAD},
     Capability.CASE_TRIAGE: {OFF, LEAD},
     Capability.CASE_RISK_OVERRIDE: {LEAD},
     Capability.CASE_ALLOCATE: {LEAD},
