@@ -26,8 +26,7 @@ from .errors import NotFound, Refusal, ValidationFailed
 from .models import utcnow
 from .permissions import Actor
 from .services.trust import auth
-from .services.visits import lone_working
-from .services.visits import phone_log as visits
+from .services.visits import lone_working, phone_list, phone_log
 from .settings import get_settings
 from .state.auth import SESSION_COOKIE
 
@@ -210,7 +209,7 @@ async def end_session(request: Request) -> JSONResponse:
 
 
 async def visits_mine(request: Request) -> JSONResponse:
-    return await _serve(request, lambda s, actor, _: visits.phone_list(s, actor=actor))
+    return await _serve(request, lambda s, actor, _: phone_list.phone_list(s, actor=actor))
 
 
 def _alerts(session: Session, actor: Actor, _body: dict) -> dict:
@@ -225,7 +224,7 @@ async def visit_alerts(request: Request) -> JSONResponse:
 
 async def sync_visit(request: Request) -> JSONResponse:
     return await _serve(
-        request, lambda s, actor, body: visits.sync_visit(s, actor=actor, payload=body)
+        request, lambda s, actor, body: phone_log.sync_visit(s, actor=actor, payload=body)
     )
 
 

@@ -9,8 +9,8 @@ from cme_app.components.offline import overlay_wrap
 from cme_app.security import install_log_redaction, security_headers
 from cme_app.socket_guard import install as guard_event_socket
 
-from .services.notify.mailer import worker as notifications_worker
-from .services.visits.lone_working import monitor
+from .ops.mail import worker as notifications_worker
+from .ops.workers import monitor
 
 THEME_COLOUR = "#0b0c0c"
 

@@ -13,7 +13,7 @@ from ..models import Case, Child, School, User
 from ..permissions import Actor
 from ..services.casework import closure, lifecycle, records, triage
 from ..services.intake import inbound, referrals, schools
-from ..services.notify import notifications
+from ..services.notify import notifications, preferences
 from ..services.trust import auth
 from ..services.visits import safety
 
@@ -156,7 +156,7 @@ def _duty_officer(session: Session) -> int:
         return 0
     lead = session.exec(select(User).where(User.email == "lead@example.org")).one()
     officer = session.exec(select(User).where(User.email == "officer@example.org")).one()
-    notifications.set_duty_officer(session, actor=_actor(lead), officer_id=officer.id)
+    preferences.set_duty_officer(session, actor=_actor(lead), officer_id=officer.id)
     return 1
 
 

@@ -2,28 +2,27 @@
 
 A state mixin: the board and the dashboard each get their own copy, so the board refreshes its
 alerts inside the poll it already makes (the same event and actor lookup) instead of sending a
-second one.
+second one. A page mixes in `alerts_for(<its own capability>)`: marking an officer safe needs
+the page's capability as well as LONE_WORKING_RESPOND, so on the dashboard (leads and admins)
+only a lead may, and on the board an officer too.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 
 import reflex as rx
 
-from .. import routes
-from ..components import forms
 from ..dates import clock
 from ..db import session_scope
-from ..domain import Role
-from ..errors import ServiceError, ValidationFailed
 from ..models import utcnow
-from ..permissions import Actor
+from ..permissions import Actor, Capability, allows
 from ..services.visits import lone_working, safety
 from ..services.visits.desk_alerts import DeskAlert, desk_alerts
 from ..services.visits.safety import FlaggedVisit
+from .handlers import FeedbackArea, PageFeedback, errors_at, handler
 
-CASEWORKERS = frozenset({Role.OFFICER, Role.LEAD})
 # (level, raised to the viewer?) -> who the alert went to, in words.
 AUDIENCE = {
     ("buddy", True): "You are the buddy",
@@ -32,9 +31,10 @@ AUDIENCE = {
     ("buddy", False): "Buddy alerted",
     ("lead", False): "Sent to team leads",
 }
-FOCUS_ALERT_MESSAGE = (
-    "window.setTimeout(() => { const m = document.getElementById('alert-message');"
-    " if (m) { m.focus(); m.scrollIntoView(); } }, 50)"
+# The alert panel answers in its own place, apart from the page's messages.
+ALERT_PANEL = FeedbackArea(
+    message="alert_message", problem="alert_problem", errors="alert_errors",
+    error_list="alert_error_list", message_id="alert-message", reload="_reload_alerts",
 )
 
 
@@ -75,7 +75,7 @@ def _same(a: list[AlertRow], b: list[AlertRow]) -> bool:
     return [(r.key, r.id, r.message) for r in a] == [(r.key, r.id, r.message) for r in b]
 
 
-class AlertsMixin(rx.State, mixin=True):
+class AlertsMixin(PageFeedback, mixin=True):
     alerts: list[AlertRow] = []
     flagged: list[FlaggedVisit] = []
     alert_errors: dict[str, str] = {}
@@ -84,64 +84,61 @@ class AlertsMixin(rx.State, mixin=True):
     alert_problem: str = ""
     _alerts_user: int = 0
 
-    def _resolvers(self) -> frozenset:
-        """Who may mark an officer safe from this page (a page narrows it to its viewers)."""
-        return CASEWORKERS
-
     def _refresh_alerts(self, session, actor: Actor) -> None:
         """The viewer's open alerts; assigned only when they changed, so a quiet poll sends
         nothing to the browser. Alerts the page already showed are no longer new."""
         if actor.user_id != self._alerts_user:
             self.alerts, self.flagged, self._alerts_user = [], [], actor.user_id
         found = (
-            desk_alerts(session, actor=actor, now=utcnow()) if actor.role in CASEWORKERS else []
+            desk_alerts(session, actor=actor, now=utcnow())
+            if allows(actor.role, Capability.LONE_WORKING_RESPOND) else []
         )
         shown = {a.key for a in self.alerts}
         rows = [_row(a, shown=shown) for a in found]
         if not _same(rows, self.alerts):
             self.alerts = rows
 
+    def _reload_alerts(self, actor: Actor) -> None:
+        with session_scope() as session:
+            self._refresh_alerts(session, actor)
+
     def _load_alerts(self, session, actor: Actor) -> None:
         self._refresh_alerts(session, actor)
         self.flagged = (
-            safety.flagged_visits(session, actor=actor) if actor.role == Role.LEAD else []
+            safety.flagged_visits(session, actor=actor)
+            if allows(actor.role, Capability.VISIT_FLAG_REVIEW) else []
         )
         self.alert_errors, self.alert_error_list = {}, []
         self.alert_message, self.alert_problem = "", ""
 
-    @rx.event
-    def mark_safe(self, form_data: dict):
-        """The buddy or a lead has checked the officer is safe; the note says how."""
-        actor = self._actor()
-        if actor is None:
-            return rx.redirect(routes.LOGIN)
-        self.alert_errors, self.alert_error_list = {}, []
-        self.alert_message, self.alert_problem = "", ""
+    def _mark_safe(self, form_data: dict):
+        """The alert's "Mark safe" form: which alert, and the note (its field is named after
+        the alert, as there is one form per alert)."""
         data = form_data if isinstance(form_data, dict) else {}
         raw = str(data.get("alert_id") or "")
         alert_id = int(raw) if raw.isdigit() and len(raw) < 10 else 0
         prefix = f"safe-{alert_id}-"
         note = str(data.get(prefix + "note") or "")[:1000]
-        if actor.role not in self._resolvers():
-            self.alert_problem = "You do not have permission to do that."
-            return rx.call_script(FOCUS_ALERT_MESSAGE)
-        try:
-            with session_scope() as session:
-                resolved = lone_working.resolve_alerts(
-                    session, actor=actor, alert_id=alert_id, note=note
-                )
-        except ValidationFailed as exc:
-            self.alert_error_list = [[prefix + e.field, e.message] for e in exc.errors]
-            self.alert_errors = {f: m for f, m in reversed(self.alert_error_list)}
-            return rx.call_script(forms.FOCUS_ERROR_SUMMARY)
-        except ServiceError as exc:
-            self.alert_problem = str(exc)
-        else:
-            self.alert_message = (
-                "Marked safe. Your note is kept with the visit."
-                if resolved
-                else "Someone else had already marked them safe."
-            )
-        with session_scope() as session:
-            self._refresh_alerts(session, actor)
-        return rx.call_script(FOCUS_ALERT_MESSAGE)
+        resolve = partial(lone_working.resolve_alerts, alert_id=alert_id, note=note)
+        return errors_at(resolve, prefix)
+
+
+def _marked(resolved: int) -> str:
+    return (
+        "Marked safe. Your note is kept with the visit."
+        if resolved
+        else "Someone else had already marked them safe."
+    )
+
+
+def alerts_for(page: Capability) -> type[AlertsMixin]:
+    """The alerts mixin for a page whose own capability is `page`."""
+
+    class PageAlerts(AlertsMixin, mixin=True):
+        @rx.event
+        @handler(page, Capability.LONE_WORKING_RESPOND, area=ALERT_PANEL, done=_marked)
+        def mark_safe(self, form_data: dict):
+            """The buddy or a lead has checked the officer is safe; the note says how."""
+            return self._mark_safe(form_data)
+
+    return PageAlerts

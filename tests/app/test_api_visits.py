@@ -18,8 +18,7 @@ from starlette.testclient import TestClient
 from cme_app.api import MAX_BODY, api
 from cme_app.models import Address, AuditEvent, HomeVisit, User, UserSession
 from cme_app.services.trust import auth
-from cme_app.services.visits import lone_working
-from cme_app.services.visits import phone_log as visits
+from cme_app.services.visits import lone_working, phone_list
 from cme_app.settings import get_settings
 from tests.factories import PASSWORD, make_case, make_school, session_token
 
@@ -335,7 +334,7 @@ def test_an_unexpected_error_is_a_plain_500(client, world, monkeypatch, caplog):
     def broken(*_args, **_kwargs):
         raise RuntimeError("Amira Test lives at 12 Harehills Lane")
 
-    monkeypatch.setattr(visits, "phone_list", broken)
+    monkeypatch.setattr(phone_list, "phone_list", broken)
     with caplog.at_level(logging.ERROR, logger="cme_app.api"):
         r = client.get(MINE, headers=cookie(world["tokens"]["officer"]))
     assert r.status_code == 500 and r.json() == {"error": "server_error"}

@@ -8,12 +8,15 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import reflex as rx
+from sqlmodel import select
 
 import cme_app.pages  # noqa: F401  (registers every page state)
+from cme_app.models import LoneWorkingAlert
 from cme_app.pages.casework.board import BoardState
+from cme_app.pages.reporting.dashboard import DashboardState
 from cme_app.services.visits import lone_working
 from cme_app.services.visits import phone_log as visits
-from tests.factories import make_case, make_user
+from tests.factories import make_case, make_user, session_token, state_for
 
 # Two hours ago: the panel asks about "now", so every step below has already happened.
 TEN = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=2)
@@ -92,3 +95,52 @@ def test_the_next_person_on_the_tab_never_sees_the_last_ones_alerts(session, tea
     assert [a.audience for a in state.alerts] == ["You are the buddy"]
     refresh(state, session, team["officer"])
     assert [(a.level, a.id, a.is_new) for a in state.alerts] == [("self", 0, True)]
+
+
+def _mark_safe(cls, session, email: str, form: dict):
+    state = state_for(cls, session_token(session, email), path="/board")
+    session.commit()
+    returned = type(state).event_handlers["mark_safe"].fn(state, form)
+    session.expire_all()
+    return state, returned
+
+
+def test_marking_safe_answers_in_the_alert_panel(session, team):
+    overdue(session, team, TEN)
+    escalate(session, 45)
+    [alert] = session.exec(select(LoneWorkingAlert)).all()
+    session.commit()
+
+    # No note: the error links to this alert's own note field; nothing is resolved.
+    state, _ = _mark_safe(BoardState, session, "officer2@example.org", {"alert_id": str(alert.id)})
+    assert state.alert_error_list == [
+        [f"safe-{alert.id}-note", "Enter what you did to check they are safe"]
+    ]
+    assert state.error_list == [] and state.alert_message == ""
+
+    note = {"alert_id": str(alert.id), f"safe-{alert.id}-note": "Rang Olu at 10:52. Safe."}
+    state, returned = _mark_safe(BoardState, session, "officer2@example.org", note)
+    assert state.alert_message == "Marked safe. Your note is kept with the visit."
+    assert state.alert_error_list == [] and state.message == ""
+    assert state.alerts == []  # the panel reloaded
+    assert "alert-message" in str(returned)
+    assert session.get(LoneWorkingAlert, alert.id).resolved_at is not None
+    session.commit()
+
+
+def test_on_the_dashboard_only_a_lead_marks_an_officer_safe(session, team):
+    overdue(session, team, TEN)
+    escalate(session, 45)
+    [alert] = session.exec(select(LoneWorkingAlert)).all()
+    make_user(session, "admin", email="admin@example.org")
+    session.commit()
+    note = {"alert_id": str(alert.id), f"safe-{alert.id}-note": "Rang Olu at 10:52. Safe."}
+    for email in ("officer2@example.org", "admin@example.org"):  # the buddy, and an admin
+        state, _ = _mark_safe(DashboardState, session, email, note)
+        assert state.alert_problem == "You do not have permission to do that."
+        assert session.get(LoneWorkingAlert, alert.id).resolved_at is None
+        session.commit()
+    state, _ = _mark_safe(DashboardState, session, "lead@example.org", note)
+    assert state.alert_message == "Marked safe. Your note is kept with the visit."
+    assert session.get(LoneWorkingAlert, alert.id).resolved_at is not None
+    session.commit()

@@ -10,6 +10,7 @@ import pytest
 from sqlmodel import select
 
 import cme_app.pages  # noqa: F401  (registers every page state)
+from cme_app.dates import relative_date_time
 from cme_app.models import (
     Notification,
     NotificationPreference,
@@ -18,10 +19,10 @@ from cme_app.models import (
     UserSession,
 )
 from cme_app.ops.demo import example_referral_form
-from cme_app.pages.notify.inbox import NOT_FOUND, InboxState, parse_id, when_label
+from cme_app.pages.notify.inbox import NOT_FOUND, InboxState, parse_id
 from cme_app.pages.notify.inbox_settings import InboxSettingsState
 from cme_app.services.intake import referrals
-from cme_app.services.notify import notifications
+from cme_app.services.notify import notifications, preferences
 from cme_app.state.auth import AuthState
 from tests.factories import make_user, run_async, session_token, state_for, two_schools
 
@@ -59,7 +60,7 @@ def team(session):
     lead = make_user(session, "lead", email="lead@example.org", name="Lee Lead")
     officer = make_user(session, "officer", email="officer@example.org", name="Olu Officer")
     make_user(session, "admin", email="admin@example.org")
-    notifications.set_duty_officer(session, actor=lead, officer_id=officer.user_id)
+    preferences.set_duty_officer(session, actor=lead, officer_id=officer.user_id)
     session.commit()
     green = referrals.submit(
         session, actor=school_a, form=example_referral_form(first_name="Gina", upn="A383200012401")
@@ -100,13 +101,17 @@ def _unread(session, user_id: int) -> int:
     return n
 
 
-def test_when_label_says_today_yesterday_or_the_date_in_uk_time():
+def test_relative_date_time_says_today_yesterday_or_the_date_in_uk_time():
     today = date(2026, 6, 2)
+
+    def said(*moment: int) -> str:
+        return relative_date_time(datetime(*moment, tzinfo=UTC), today)
+
     # 23:30 UTC on 1 June is 00:30 on 2 June in London (BST).
-    assert when_label(datetime(2026, 6, 1, 23, 30, tzinfo=UTC), today) == "Today 00:30"
-    assert when_label(datetime(2026, 6, 1, 15, 2, tzinfo=UTC), today) == "Yesterday 16:02"
-    assert when_label(datetime(2026, 5, 25, 13, 0, tzinfo=UTC), today) == "Mon 25 May 14:00"
-    assert when_label(datetime(2025, 12, 24, 9, 5, tzinfo=UTC), today) == "24 Dec 2025 09:05"
+    assert said(2026, 6, 1, 23, 30) == "Today 00:30"
+    assert said(2026, 6, 1, 15, 2) == "Yesterday 16:02"
+    assert said(2026, 5, 25, 13, 0) == "Mon 25 May 14:00"
+    assert said(2025, 12, 24, 9, 5) == "24 Dec 2025 09:05"
 
 
 @pytest.mark.parametrize(

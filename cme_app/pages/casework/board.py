@@ -23,7 +23,7 @@ from ...errors import NotFound, ServiceError
 from ...permissions import Actor, Capability, allows
 from ...services.casework import board, lifecycle
 from ...services.casework.board import BoardColumn, BoardFilters, Option
-from ...state.alerts import AlertsMixin
+from ...state.alerts import alerts_for
 from ...state.auth import AuthState
 from ...state.handlers import PageFeedback, handler, page_load
 
@@ -40,7 +40,7 @@ COLUMN_VARS: dict[str, str] = {
 assert list(COLUMN_VARS) == list(BOARD_STAGES)
 
 
-class BoardState(AlertsMixin, PageFeedback, AuthState):
+class BoardState(alerts_for(Capability.CASE_VIEW), PageFeedback, AuthState):
     col_new_referral: BoardColumn = BoardColumn.empty(Stage.NEW_REFERRAL)
     col_triage: BoardColumn = BoardColumn.empty(Stage.TRIAGE)
     col_enquiries: BoardColumn = BoardColumn.empty(Stage.ENQUIRIES)

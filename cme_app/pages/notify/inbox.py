@@ -1,36 +1,31 @@
 """/inbox: the signed-in person's notifications (issue 7), newest first, urgent unread on top.
 
-Every handler looks the actor up from the session and asks services/notify/notifications.py, which
-only ever reads or changes the actor's own items: an id from the browser is a request, never
-a proof of ownership.
+Every handler asks services/notify/notifications.py, which only ever reads or changes the
+actor's own items: an id from the browser is a request, never a proof of ownership.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from functools import partial
+from typing import ClassVar
 
 import reflex as rx
 
 from ... import routes
+from ...components.content import status_line
 from ...components.layout import page
-from ...dates import LONDON
+from ...dates import relative_date_time, uk_today
 from ...db import session_scope
-from ...domain import Role
-from ...errors import ServiceError
-from ...permissions import Actor
+from ...errors import NotFound
+from ...permissions import Actor, Capability
 from ...services.notify import notifications
 from ...state.auth import AuthState
+from ...state.handlers import PageFeedback, focus_script, handler, page_load
 
-INBOX_ROLES = tuple(Role)
 FILTERS = ("all", "unread")
 MAX_ID = 2**31 - 1
 NOT_FOUND = "That notification was not found. It may not be yours, or it may have been removed."
-# Focus the item that was acted on, or the message when the item left the list.
-FOCUS_AFTER = (
-    "window.setTimeout(() => {{ const el = document.getElementById('n-{id}')"
-    " || document.getElementById('inbox-message'); if (el) el.focus(); }}, 50)"
-)
 
 
 @dataclass(frozen=True)
@@ -45,19 +40,6 @@ class InboxRow:
     link_text: str  # "Open CME-2026-00042", or where a lone-working alert is answered
     when: str  # "Today 16:02", UK time
     when_iso: str
-
-
-def when_label(moment: datetime, today: date) -> str:
-    """UK time, as people say it: "Today 16:02", "Yesterday 09:15", "Mon 24 Nov 14:00"."""
-    local = moment.astimezone(LONDON)
-    day, clock = local.date(), f"{local:%H:%M}"
-    if day == today:
-        return f"Today {clock}"
-    if day == today - timedelta(days=1):
-        return f"Yesterday {clock}"
-    if day.year == today.year:
-        return f"{local:%a} {day.day} {local:%b} {clock}"
-    return f"{day.day} {local:%b %Y} {clock}"
 
 
 def parse_id(value: object) -> int | None:
@@ -76,49 +58,61 @@ def _safe_link(link: str) -> str | None:
     return link if link.startswith("/") and not link.startswith("//") else None
 
 
-class InboxState(AuthState):
+def _row(n: notifications.InboxItem, today) -> InboxRow:
+    return InboxRow(
+        id=n.id,
+        urgent=n.urgent,
+        unread=n.unread,
+        reference=n.reference,
+        subject=n.subject,
+        body=n.body,
+        link=n.link,
+        link_text=(
+            f"Open {n.reference}"
+            if n.link.startswith(("/cases/", "/referrals/"))
+            else "Go to the lone-working alert"
+        ),
+        when=relative_date_time(n.created_at, today),
+        when_iso=n.created_at.isoformat(),
+    )
+
+
+def _marked_all(count: int) -> str:
+    if count == 0:
+        return "You have no unread notifications."
+    if count == 1:
+        return "Marked 1 notification as read."
+    return f"Marked {count} notifications as read."
+
+
+class InboxState(PageFeedback, AuthState):
     items: list[InboxRow] = []
     show: str = "all"
     loaded: bool = False
     receives: bool = True  # admin and auditor are sent nothing
     told_about: list[str] = []  # what this role is told about
     who_is_told: list[list[str]] = []  # [event, who]: for roles that are told nothing
-    message: str = ""
-    problem: str = ""
-    _links: dict[int, str] = {}
     _user: int = 0
+    _acted_on: int = 0  # the item the last action was about, for focus
+
+    message_id: ClassVar[str] = "inbox-message"
 
     # ----- helpers --------------------------------------------------------------------------
 
     def _reload(self, session, actor: Actor) -> None:
         """The actor's items; assigned only when they changed, so a quiet poll sends nothing."""
         if actor.user_id != self._user:
-            self.items, self._links, self._user = [], {}, actor.user_id
+            self.items, self._user = [], actor.user_id
         found = notifications.inbox(session, actor=actor, unread_only=self.show == "unread")
-        today = datetime.now(LONDON).date()
-        rows = [
-            InboxRow(
-                id=n.id,
-                urgent=n.urgent,
-                unread=n.unread,
-                reference=n.reference,
-                subject=n.subject,
-                body=n.body,
-                link=n.link,
-                link_text=(
-                    f"Open {n.reference}"
-                    if n.link.startswith(("/cases/", "/referrals/"))
-                    else "Go to the lone-working alert"
-                ),
-                when=when_label(n.created_at, today),
-                when_iso=n.created_at.isoformat(),
-            )
-            for n in found
-        ]
-        self._links = {r.id: r.link for r in rows}
+        today = uk_today()
+        rows = [_row(n, today) for n in found]
         if rows != self.items:
             self.items = rows
         self._set_unread(notifications.unread_count(session, actor=actor))
+
+    def _reload_now(self, actor: Actor) -> None:
+        with session_scope() as session:
+            self._reload(session, actor)
 
     def _describe(self, actor: Actor) -> None:
         events = notifications.EVENTS.values()
@@ -126,124 +120,82 @@ class InboxState(AuthState):
         self.told_about = [info.label for info in events if actor.role in info.roles]
         self.who_is_told = [] if self.receives else [[i.label, i.who] for i in events]
 
-    def _clear_messages(self) -> None:
-        self.message, self.problem = "", ""
+    # ----- how the adapter's answers show ----------------------------------------------------
 
-    def _signed_in(self):
-        """(actor, None), or (None, the way to the sign-in page)."""
-        actor = self._actor()
-        if actor is None:
-            return None, rx.redirect(routes.LOGIN)
-        return actor, None
+    def _focus_message(self):
+        # The item acted on, or the message when the item has left the list.
+        return rx.call_script(focus_script(f"n-{self._acted_on}", self.message_id))
+
+    def _after_success(self, actor: Actor, result) -> None:
+        self._reload_now(actor)
+
+    def _after_not_found(self, actor: Actor):
+        self._reload_now(actor)
+        return self._show_problem(NOT_FOUND)
+
+    def _reset_page(self) -> None:
+        # Nothing an earlier visit (perhaps another person's) showed survives a refused load.
+        self.items, self.loaded, self.show = [], False, "all"
+        self._clear_feedback()
 
     # ----- events ---------------------------------------------------------------------------
 
     @rx.event
+    @page_load(Capability.SIGNED_IN)
     def load(self):
-        self.items, self.loaded, self._links, self.show = [], False, {}, "all"
-        self._clear_messages()
-        actor, redirect = self._page_guard(*INBOX_ROLES)
-        if redirect:
-            return redirect
+        return self._show
+
+    def _show(self, session, actor: Actor) -> None:
         self._describe(actor)
-        with session_scope() as session:
-            self._reload(session, actor)
+        self._reload(session, actor)
         self.loaded = True
-        return None
 
     @rx.event
+    @handler(Capability.SIGNED_IN, touch=False, quiet=True,
+             signed_out=AuthState._forget_unread)
     def poll(self):
-        """The header's tick on this page: when the count moved, the list did too."""
-        actor = self._actor(touch=False)
-        if actor is None:
-            self._set_unread(0)
-            return None
-        with session_scope() as session:
-            count = notifications.unread_count(session, actor=actor)
-            if count != self.unread_count or actor.user_id != self._user:
-                self._reload(session, actor)
-        return None
+        """The header's tick on this page: when the count moved, the list did too. Signed
+        out meanwhile, it only drops the badge, as the header's tick does."""
+        return self._poll
+
+    def _poll(self, session, actor: Actor) -> None:
+        count = notifications.unread_count(session, actor=actor)
+        if count != self.unread_count or actor.user_id != self._user:
+            self._reload(session, actor)
 
     @rx.event
+    @handler(Capability.SIGNED_IN)
     def set_filter(self, value: str):
-        actor, redirect = self._signed_in()
-        if redirect:
-            return redirect
         if value not in FILTERS:
             return None
-        self._clear_messages()
         self.show = value
-        with session_scope() as session:
-            self._reload(session, actor)
-        return None
+        return self._reload
 
     @rx.event
+    @handler(Capability.SIGNED_IN, done="Marked as read.")
     def mark_read(self, notification_id: int):
-        actor, redirect = self._signed_in()
-        if redirect:
-            return redirect
-        self._clear_messages()
-        wanted = parse_id(notification_id)
-        try:
-            if wanted is None:
-                raise ServiceError(NOT_FOUND)
-            with session_scope() as session:
-                notifications.mark_read(session, actor=actor, notification_id=wanted)
-        except ServiceError:
-            self.problem = NOT_FOUND
-        else:
-            self.message = "Marked as read."
-        with session_scope() as session:
-            self._reload(session, actor)
-        return rx.call_script(FOCUS_AFTER.format(id=wanted or 0))
+        self._acted_on = parse_id(notification_id) or 0
+        return partial(notifications.mark_read, notification_id=self._acted_on)
 
     @rx.event
+    @handler(Capability.SIGNED_IN, done=_marked_all)
     def mark_all_read(self):
-        actor, redirect = self._signed_in()
-        if redirect:
-            return redirect
-        self._clear_messages()
-        with session_scope() as session:
-            done = notifications.mark_all_read(session, actor=actor)
-        self.message = (
-            "You have no unread notifications."
-            if done == 0
-            else "Marked 1 notification as read."
-            if done == 1
-            else f"Marked {done} notifications as read."
-        )
-        with session_scope() as session:
-            self._reload(session, actor)
-        return rx.call_script(FOCUS_AFTER.format(id=0))
+        self._acted_on = 0
+        return notifications.mark_all_read
 
     @rx.event
+    @handler(Capability.SIGNED_IN)
     def open_item(self, notification_id: int):
         """Mark it read, then go to its case or referral."""
-        actor, redirect = self._signed_in()
-        if redirect:
-            return redirect
-        self._clear_messages()
-        wanted = parse_id(notification_id)
-        link = None
-        try:
-            if wanted is None:
-                raise ServiceError(NOT_FOUND)
-            with session_scope() as session:
-                # Refuses anyone else's item, so the link below is the actor's own.
-                notifications.mark_read(session, actor=actor, notification_id=wanted)
-                if actor.user_id != self._user or wanted not in self._links:
-                    self._reload(session, actor)
-                    if wanted not in self._links:  # beyond the page: look at every item
-                        found = notifications.inbox(session, actor=actor, limit=500)
-                        self._links |= {n.id: n.link for n in found}
-            link = _safe_link(self._links.get(wanted, ""))
-        except ServiceError:
-            pass
+        self._acted_on = 0
+        return partial(self._open, notification_id=parse_id(notification_id) or 0)
+
+    def _open(self, session, actor: Actor, *, notification_id: int):
+        # Refuses anyone else's item, so the link is the actor's own.
+        link = _safe_link(notifications.open_item(
+            session, actor=actor, notification_id=notification_id))
         if link is None:
-            self.problem = NOT_FOUND
-            with session_scope() as session:
-                self._reload(session, actor)
-            return rx.call_script(FOCUS_AFTER.format(id=0))
+            raise NotFound(NOT_FOUND)
         return rx.redirect(link)
 
 
@@ -346,17 +298,8 @@ def _toolbar() -> rx.Component:
 
 def _messages() -> rx.Component:
     s = InboxState
-    return rx.el.div(
-        rx.cond(
-            s.problem != "",
-            rx.el.p(s.problem, class_name="board-message board-message--error"),
-            rx.cond(s.message != "", rx.el.p(s.message, class_name="board-message")),
-        ),
-        id="inbox-message",
-        role="status",
-        tab_index=-1,
-        class_name="inbox-message",
-    )
+    return status_line(s.problem, s.message, element_id=InboxState.message_id,
+                       class_name="inbox-message")
 
 
 def _empty() -> rx.Component:

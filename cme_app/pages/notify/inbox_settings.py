@@ -7,29 +7,28 @@ which of them this person sees, so every field keeps a fixed name and id.
 
 from __future__ import annotations
 
+from functools import partial
+from typing import ClassVar
+
 import reflex as rx
 
 from ... import routes
 from ...components import forms
+from ...components.content import status_line
 from ...components.layout import page
 from ...db import session_scope
-from ...domain import Role
-from ...errors import FieldError, ServiceError, ValidationFailed
-from ...permissions import Actor
-from ...services.notify import notifications
+from ...permissions import Actor, Capability, allows
+from ...services.notify import notifications, preferences
 from ...state.auth import AuthState
+from ...state.handlers import PageFeedback, handler, page_load
 
-SETTINGS_ROLES = tuple(Role)
 EVENTS = notifications.EVENTS
 DELIVERY = {str(k): v for k, v in notifications.DELIVERY_LABELS.items()}
 TEAM_DEFAULTS = {"immediate": "Straight away", "digest": "Daily digest"}
 URGENT = [str(e) for e, info in EVENTS.items() if info.urgent]
 CHOOSABLE = [str(e) for e, info in EVENTS.items() if not info.urgent]
 LOCKED_TEXT = "Always emailed at once — cannot be turned off"
-FOCUS_MESSAGE = (
-    "window.setTimeout(() => { const m = document.getElementById('settings-message');"
-    " if (m) { m.focus(); m.scrollIntoView(); } }, 50)"
-)
+KEY_LIMIT = 60  # longer field names are not the form's
 
 
 def _label(event: str) -> str:
@@ -40,140 +39,95 @@ def _who(event: str) -> str:
     return EVENTS[notifications.NotifyEvent(event)].who
 
 
-class InboxSettingsState(AuthState):
+def _fields(data: dict, *prefixes: str) -> dict:
+    return {
+        key: value
+        for key, value in data.items()
+        if isinstance(key, str) and key.startswith(prefixes) and len(key) <= KEY_LIMIT
+    }
+
+
+class InboxSettingsState(PageFeedback, AuthState):
     loaded: bool = False
     is_lead: bool = False
     mine: list[str] = []  # events this person can receive
     switched_off: list[str] = []  # ... that the team has turned off
     values: dict[str, str] = {}
-    errors: dict[str, str] = {}
-    error_list: list[list[str]] = []
-    message: str = ""
-    problem: str = ""
     duty_options: list[list[str]] = []  # [user id, name]
-    form_key: int = 0  # a new key redraws the forms with the saved values
+
+    message_id: ClassVar[str] = "settings-message"
 
     def _fill(self, session, actor: Actor) -> None:
+        """The forms' values as saved; a new form key redraws the forms with them."""
         values: dict[str, str] = {}
-        prefs = notifications.preferences(session, actor=actor)
+        prefs = preferences.preferences(session, actor=actor)
         for row in prefs:
             values[f"delivery-{row.event}"] = row.delivery
         self.mine = [row.event for row in prefs]
         self.switched_off = [row.event for row in prefs if not row.enabled]
-        self.is_lead = actor.role == Role.LEAD
+        self.is_lead = allows(actor.role, Capability.TEAM_NOTIFICATION_RULES)
+        self.duty_options = []
         if self.is_lead:
-            for rule in notifications.team_rules(session, actor=actor):
+            for rule in preferences.team_rules(session, actor=actor):
                 values[f"enabled-{rule.event}"] = "on" if rule.enabled else ""
                 values[f"default-{rule.event}"] = rule.default_delivery
             duty = notifications.duty_officer_id(session)
             values["duty_officer"] = str(duty) if duty else ""
             self.duty_options = [
-                [str(uid), name] for uid, name in notifications.duty_choices(session)
+                [str(uid), name] for uid, name in preferences.duty_choices(session)
             ]
-        else:
-            self.duty_options = []
         self.values = values
         self.form_key += 1
 
-    def _clear_feedback(self) -> None:
-        self.errors, self.error_list, self.message, self.problem = {}, [], "", ""
-
-    def _show_errors(self, errors: list[FieldError]):
-        self.error_list = [[e.field, e.message] for e in errors]
-        self.errors = {f: m for f, m in reversed(self.error_list)}
-        return rx.call_script(forms.FOCUS_ERROR_SUMMARY)
-
-    def _done(self, actor: Actor, message: str):
-        self.message = message
+    def _after_success(self, actor: Actor, result) -> None:
         with session_scope() as session:
             self._fill(session, actor)
-        return rx.call_script(FOCUS_MESSAGE)
 
-    def _refuse(self, text: str):
-        self.problem = text
-        return rx.call_script(FOCUS_MESSAGE)
-
-    @rx.event
-    def load(self):
+    def _reset_page(self) -> None:
         self.loaded, self.values, self.mine, self.duty_options = False, {}, [], []
         self.is_lead = False
         self._clear_feedback()
-        actor, redirect = self._page_guard(*SETTINGS_ROLES)
-        if redirect:
-            return redirect
-        with session_scope() as session:
-            self._fill(session, actor)
-        self.loaded = True
-        return None
 
     @rx.event
+    @page_load(Capability.SIGNED_IN)
+    def load(self):
+        return self._show
+
+    def _show(self, session, actor: Actor) -> None:
+        self._fill(session, actor)
+        self.loaded = True
+
+    @rx.event
+    @handler(
+        Capability.NOTIFICATION_PREFERENCES,
+        refused="You are not sent notifications, so there is nothing to set.",
+        done=lambda changed: (
+            "Your email choices have been saved." if changed
+            else "Nothing has changed: your email choices are as they were."
+        ),
+    )
     def save_preferences(self, form_data: dict):
-        actor = self._actor()
-        if actor is None:
-            return rx.redirect(routes.LOGIN)
-        self._clear_feedback()
         data = form_data if isinstance(form_data, dict) else {}
         choices = {
             key.removeprefix("delivery-"): str(value)[:20]
-            for key, value in data.items()
-            if isinstance(key, str) and key.startswith("delivery-") and len(key) <= 60
+            for key, value in _fields(data, "delivery-").items()
         }
-        if not any(actor.role in info.roles for info in EVENTS.values()):
-            return self._refuse("You are not sent notifications, so there is nothing to set.")
-        if not choices:
-            return self._show_errors([FieldError("delivery", "Choose how you want to be told")])
-        try:
-            with session_scope() as session:
-                # Only what the person changed is saved: an untouched event keeps following
-                # the team's default if a lead changes it later.
-                now = {p.event: p.delivery for p in notifications.preferences(session, actor=actor)}
-                changed = {e: d for e, d in choices.items() if now.get(e) != d}
-                if changed:
-                    notifications.set_preferences(session, actor=actor, choices=changed)
-        except ValidationFailed as exc:
-            return self._show_errors(exc.errors)
-        except ServiceError as exc:
-            return self._refuse(str(exc))
-        if not changed:
-            return self._done(actor, "Nothing has changed: your email choices are as they were.")
-        return self._done(actor, "Your email choices have been saved.")
+        return partial(preferences.save_changed_choices, choices=choices)
 
     @rx.event
+    @handler(
+        Capability.TEAM_NOTIFICATION_RULES,
+        refused="Only a team lead can change the team's settings.",
+        done="The team's notification settings have been saved.",
+    )
     def save_team(self, form_data: dict):
         """The team's switches and defaults and the duty officer, saved together or not at
         all."""
-        actor = self._actor()
-        if actor is None:
-            return rx.redirect(routes.LOGIN)
-        self._clear_feedback()
-        if actor.role != Role.LEAD:
-            return self._refuse("Only a team lead can change the team's settings.")
         data = form_data if isinstance(form_data, dict) else {}
-        rules = {
-            key: value
-            for key, value in data.items()
-            if isinstance(key, str) and key.startswith(("enabled-", "default-")) and len(key) <= 60
-        }
         raw = str(data.get("duty_officer") or "")
         duty = int(raw) if raw.isdigit() and len(raw) <= 10 else 0
-        problems: list[FieldError] = []
-        try:
-            with session_scope() as session:
-                try:
-                    notifications.set_duty_officer(session, actor=actor, officer_id=duty)
-                except ValidationFailed as exc:
-                    problems += exc.errors
-                try:
-                    notifications.set_team_rules(session, actor=actor, form=rules)
-                except ValidationFailed as exc:
-                    problems += exc.errors
-                if problems:
-                    raise ValidationFailed(problems)  # undo both
-        except ValidationFailed as exc:
-            return self._show_errors(exc.errors)
-        except ServiceError as exc:
-            return self._refuse(str(exc))
-        return self._done(actor, "The team's notification settings have been saved.")
+        return partial(preferences.set_team_settings,
+                       rules=_fields(data, "enabled-", "default-"), officer_id=duty)
 
 
 # ----- page ----------------------------------------------------------------------------------
@@ -183,16 +137,7 @@ def _messages() -> rx.Component:
     s = InboxSettingsState
     return rx.fragment(
         forms.error_summary(s.error_list),
-        rx.el.div(
-            rx.cond(
-                s.problem != "",
-                rx.el.p(s.problem, class_name="board-message board-message--error"),
-                rx.cond(s.message != "", rx.el.p(s.message, class_name="board-message")),
-            ),
-            id="settings-message",
-            role="status",
-            tab_index=-1,
-        ),
+        status_line(s.problem, s.message, element_id=InboxSettingsState.message_id),
     )
 
 

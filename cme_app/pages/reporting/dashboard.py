@@ -12,10 +12,10 @@ from ...components.layout import page
 from ...components.poll import every
 from ...dates import uk_today
 from ...db import session_scope
-from ...domain import Role
+from ...permissions import Capability
 from ...services.reporting import reports
 from ...services.reporting.reports import Bar, MonthOutcomes
-from ...state.alerts import AlertsMixin
+from ...state.alerts import alerts_for
 from ...state.auth import AuthState
 
 # GOV.UK palette. Colour is never the only cue: every bar is named on its axis or legend.
@@ -51,7 +51,7 @@ _EMPTY = reports.Dashboard(
 )
 
 
-class DashboardState(AlertsMixin, AuthState):
+class DashboardState(alerts_for(Capability.DASHBOARD), AuthState):
     loaded: bool = False
     as_of: str = ""
     open_total: int = 0
@@ -81,9 +81,6 @@ class DashboardState(AlertsMixin, AuthState):
             self._load_alerts(session, actor)
         self.loaded = True
         return None
-
-    def _resolvers(self) -> frozenset:
-        return frozenset({Role.LEAD})  # the dashboard's only caseworkers
 
     @rx.event
     def poll_alerts(self):

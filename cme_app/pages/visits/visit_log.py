@@ -11,17 +11,16 @@ import reflex as rx
 from ... import routes
 from ...components.layout import page
 from ...components.visits import visit_form, visit_list
-from ...domain import Role
+from ...permissions import Capability
 from ...state.auth import AuthState
-
-VISITORS = (Role.OFFICER, Role.LEAD)
+from ...state.handlers import page_load
 
 
 class VisitsState(AuthState):
     @rx.event
+    @page_load(Capability.VISIT_LOG)
     def load(self):
-        _actor, redirect = self._page_guard(*VISITORS)
-        return redirect
+        return None
 
 
 @rx.page(route=routes.VISITS, title="Visits – Children Missing Education",

@@ -3,7 +3,9 @@ email.
 
 `notify` is called inside the transaction of the action that caused the event, so the inbox
 item and its queued email exist exactly when the action does. It never talks to an SMTP server:
-`services/notify/mailer.py` sends the queue later, so a mail outage cannot block or undo an action.
+the mail worker (ops/mail.py) sends the queue later, so a mail outage cannot block or undo an
+action. How people choose to be told is in preferences.py; the worker's scans for targets and
+LA chases in reminders.py; the daily digest in digests.py.
 
 Subjects and bodies are built here from a reference, fixed sentences and a link only. They
 never carry a child's name, address or concern: the details stay behind sign-in.
@@ -15,22 +17,18 @@ import hashlib
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 
 from sqlalchemy import case as when_then
-from sqlalchemy import exists, update
+from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
 
 from ... import routes
-from ...dates import long_date
-from ...domain import OPEN_STAGES, Delivery, LaDirection, NotifyEvent, Role, Stage
-from ...errors import FieldError, NotFound, ValidationFailed
+from ...domain import Delivery, NotifyEvent, Role
+from ...errors import NotFound
 from ...models import (
-    Case,
     EmailMessage,
-    HomeVisit,
-    LaNotification,
     Notification,
     NotificationPreference,
     NotificationRule,
@@ -38,9 +36,8 @@ from ...models import (
     User,
     utcnow,
 )
-from ...permissions import Actor, require_role
+from ...permissions import Actor, Capability, roles_with
 from ...settings import get_settings
-from ..casework.targets import current_due
 from ..trust import audit
 
 INBOX_PAGE = 50
@@ -55,38 +52,39 @@ class EventInfo:
     default: Delivery = Delivery.IMMEDIATE
 
 
-CASEWORKERS = frozenset({Role.OFFICER, Role.LEAD})
+# The CME team: the roles that hold a caseload (officers and leads).
+TEAM = roles_with(Capability.CASELOAD)
 EVENTS: dict[NotifyEvent, EventInfo] = {
     NotifyEvent.REFERRAL_RED: EventInfo(
-        "Red referral arrives", "The duty officer and every lead", CASEWORKERS, urgent=True
+        "Red referral arrives", "The duty officer and every lead", TEAM, urgent=True
     ),
     NotifyEvent.REFERRAL_NEW: EventInfo(
         "New referral (Amber, Green or not yet rated)",
         "The duty officer and every lead",
-        CASEWORKERS,
+        TEAM,
         default=Delivery.DIGEST,
     ),
     NotifyEvent.CASE_ALLOCATED: EventInfo(
-        "A case is allocated to you", "The officer the case is allocated to", CASEWORKERS
+        "A case is allocated to you", "The officer the case is allocated to", TEAM
     ),
     NotifyEvent.TARGET_DUE: EventInfo(
         "A response target is due today",
         "The allocated officer (every lead if nobody active is allocated)",
-        CASEWORKERS,
+        TEAM,
         default=Delivery.DIGEST,
     ),
     NotifyEvent.TARGET_MISSED: EventInfo(
-        "A response target was missed", "The allocated officer and every lead", CASEWORKERS
+        "A response target was missed", "The allocated officer and every lead", TEAM
     ),
     NotifyEvent.LA_CHASE: EventInfo(
         "Another LA has not replied by its due date",
         "The officer who sent the notification and the allocated officer (else every lead)",
-        CASEWORKERS,
+        TEAM,
     ),
     NotifyEvent.LONE_WORKING: EventInfo(
         "Lone-working alert: an officer is overdue",
         "The officer's buddy, then every lead",
-        CASEWORKERS,
+        TEAM,
         urgent=True,
     ),
     NotifyEvent.VISIT_FLAGGED: EventInfo(
@@ -131,7 +129,9 @@ def duty_officer_id(session: Session) -> int | None:
 def active_leads(session: Session) -> list[int]:
     return list(
         session.exec(
-            select(User.id).where(User.role == Role.LEAD, col(User.is_active).is_(True))
+            select(User.id)
+            .where(User.role == Role.LEAD, col(User.is_active).is_(True))
+            .order_by(User.id)
         ).all()
     )
 
@@ -193,6 +193,52 @@ def _insert(session: Session, row: Notification) -> bool:
         return False
 
 
+def _queue_email(session: Session, user: User, item: Notification, now: datetime) -> None:
+    """The email of an item delivered at once, linked to it."""
+    email = EmailMessage(
+        recipient_id=user.id,
+        to_address=user.email,
+        kind=Delivery.IMMEDIATE,
+        dedupe_key=f"n:{item.id}",
+        message_id=new_message_id(),
+        subject=item.subject,
+        body=email_body(item.body, item.link),
+        next_attempt_at=now,
+        created_at=now,
+    )
+    session.add(email)
+    session.flush()
+    item.email_id = email.id
+    session.add(item)
+
+
+def _tell(session: Session, user: User, item: Notification, now: datetime) -> bool:
+    """Store one person's item (and its email if due at once); False if they had it."""
+    if session.exec(
+        select(Notification.id).where(
+            Notification.recipient_id == user.id, Notification.dedupe_key == item.dedupe_key
+        )
+    ).first() or not _insert(session, item):
+        return False
+    if item.delivery == Delivery.IMMEDIATE:
+        _queue_email(session, user, item, now)
+    audit.record(
+        session,
+        actor=None,
+        actor_role="system",
+        action="notification.created",
+        entity_type="notification",
+        entity_id=item.id,
+        detail={
+            "event": item.event,
+            "recipient": user.id,
+            "reference": item.reference,
+            "delivery": str(item.delivery),
+        },
+    )
+    return True
+
+
 def notify(
     session: Session,
     *,
@@ -219,13 +265,6 @@ def notify(
     ).all()
     made = []
     for user in users:
-        if session.exec(
-            select(Notification.id).where(
-                Notification.recipient_id == user.id, Notification.dedupe_key == key
-            )
-        ).first():
-            continue
-        delivery = delivery_for(session, user.id, event)
         item = Notification(
             recipient_id=user.id,
             event=str(event),
@@ -235,42 +274,11 @@ def notify(
             subject=subject,
             body=body,
             link=link,
-            delivery=delivery,
+            delivery=delivery_for(session, user.id, event),
             created_at=now,
         )
-        if not _insert(session, item):
-            continue
-        if delivery == Delivery.IMMEDIATE:
-            email = EmailMessage(
-                recipient_id=user.id,
-                to_address=user.email,
-                kind=Delivery.IMMEDIATE,
-                dedupe_key=f"n:{item.id}",
-                message_id=new_message_id(),
-                subject=subject,
-                body=email_body(body, link),
-                next_attempt_at=now,
-                created_at=now,
-            )
-            session.add(email)
-            session.flush()
-            item.email_id = email.id
-            session.add(item)
-        audit.record(
-            session,
-            actor=None,
-            actor_role="system",
-            action="notification.created",
-            entity_type="notification",
-            entity_id=item.id,
-            detail={
-                "event": str(event),
-                "recipient": user.id,
-                "reference": reference,
-                "delivery": str(delivery),
-            },
-        )
-        made.append(item)
+        if _tell(session, user, item, now):
+            made.append(item)
     session.flush()
     return made
 
@@ -336,21 +344,30 @@ def inbox(
     ]
 
 
-def mark_read(session: Session, *, actor: Actor | None, notification_id: int) -> bool:
-    """Mark one of the actor's own notifications read. Someone else's is 'not found'."""
-    if actor is None:
-        raise NotFound("That notification was not found.")
-    if not isinstance(notification_id, int) or isinstance(notification_id, bool):
-        raise NotFound("That notification was not found.")
-    row = session.get(Notification, notification_id)
+def _own(session: Session, actor: Actor | None, notification_id: object) -> Notification:
+    """One of the actor's own notifications. Someone else's is 'not found'."""
+    ok_id = isinstance(notification_id, int) and not isinstance(notification_id, bool)
+    row = session.get(Notification, notification_id) if actor is not None and ok_id else None
     if row is None or row.recipient_id != actor.user_id:
         raise NotFound("That notification was not found.")
+    return row
+
+
+def mark_read(session: Session, *, actor: Actor | None, notification_id: int) -> bool:
+    """Mark one of the actor's own notifications read; False if it already was."""
+    row = _own(session, actor, notification_id)
     if row.read_at is not None:
         return False
     row.read_at = utcnow()
     session.add(row)
     session.flush()
     return True
+
+
+def open_item(session: Session, *, actor: Actor | None, notification_id: int) -> str:
+    """Mark one of the actor's own notifications read, and say where it leads."""
+    mark_read(session, actor=actor, notification_id=notification_id)
+    return _own(session, actor, notification_id).link
 
 
 def mark_all_read(session: Session, *, actor: Actor | None) -> int:
@@ -363,203 +380,6 @@ def mark_all_read(session: Session, *, actor: Actor | None) -> int:
         .execution_options(synchronize_session=False)
     )
     return result.rowcount or 0
-
-
-# ---------------------------------------------------------------------------------------------
-# Settings: a person's own choices, the team's rules and the duty officer
-
-
-@dataclass(frozen=True)
-class PreferenceRow:
-    event: str
-    label: str
-    who: str
-    delivery: str
-    locked: bool  # urgent: always immediate
-    enabled: bool  # the team has it switched on
-
-
-def preferences(session: Session, *, actor: Actor | None) -> list[PreferenceRow]:
-    if actor is None:
-        return []
-    return [
-        PreferenceRow(
-            event=str(event),
-            label=info.label,
-            who=info.who,
-            delivery=str(delivery_for(session, actor.user_id, event)),
-            locked=info.urgent,
-            enabled=info.urgent or rule(session, event).enabled,
-        )
-        for event, info in EVENTS.items()
-        if actor.role in info.roles
-    ]
-
-
-def _event(value: object) -> NotifyEvent | None:
-    try:
-        return NotifyEvent(str(value))
-    except ValueError:
-        return None
-
-
-def set_preferences(session: Session, *, actor: Actor | None, choices: dict) -> int:
-    """Save the actor's digest/immediate choices ({event: delivery}). Urgent events and
-    events the actor's role never receives are refused with a field error."""
-    if actor is None:
-        raise NotFound("Sign in to change your email settings.")
-    if not isinstance(choices, dict) or len(choices) > len(EVENTS):
-        raise ValidationFailed([FieldError("delivery", "Choose how you want to be emailed")])
-    errors, changes = [], {}
-    for raw_event, raw_delivery in choices.items():
-        event = _event(raw_event)
-        if event is None or actor.role not in EVENTS[event].roles:
-            errors.append(FieldError("delivery", "Choose how you want to be emailed"))
-            continue
-        if EVENTS[event].urgent:
-            errors.append(
-                FieldError(f"delivery-{event}", f"{EVENTS[event].label} is always emailed")
-            )
-            continue
-        if not isinstance(raw_delivery, str) or raw_delivery not in (
-            Delivery.IMMEDIATE,
-            Delivery.DIGEST,
-        ):
-            errors.append(
-                FieldError(f"delivery-{event}", f"Choose how to be told: {EVENTS[event].label}")
-            )
-            continue
-        changes[event] = Delivery(raw_delivery)
-    if errors:
-        raise ValidationFailed(errors)
-    before, after = {}, {}
-    for event, delivery in changes.items():
-        old = delivery_for(session, actor.user_id, event)
-        if old != delivery:
-            before[str(event)], after[str(event)] = str(old), str(delivery)
-        # Kept even when it equals the team default: it is the person's own choice.
-        row = session.get(NotificationPreference, (actor.user_id, str(event)))
-        if row is None:
-            row = NotificationPreference(user_id=actor.user_id, event=str(event), delivery="")
-        row.delivery = str(delivery)
-        row.updated_at = utcnow()
-        session.add(row)
-    if after:
-        audit.record(
-            session,
-            actor=actor,
-            action="notification.preferences_changed",
-            entity_type="user",
-            entity_id=actor.user_id,
-            detail={"before": before, "after": after},
-        )
-    session.flush()
-    return len(changes)
-
-
-@dataclass(frozen=True)
-class TeamRuleRow:
-    event: str
-    label: str
-    who: str
-    enabled: bool
-    default_delivery: str
-    locked: bool
-
-
-def team_rules(session: Session, *, actor: Actor | None) -> list[TeamRuleRow]:
-    require_role(actor, Role.LEAD, Role.ADMIN)
-    rows = []
-    for event, info in EVENTS.items():
-        r = rule(session, event)
-        rows.append(
-            TeamRuleRow(
-                event=str(event),
-                label=info.label,
-                who=info.who,
-                enabled=info.urgent or r.enabled,
-                default_delivery=str(Delivery.IMMEDIATE if info.urgent else r.default_delivery),
-                locked=info.urgent,
-            )
-        )
-    return rows
-
-
-def set_team_rules(session: Session, *, actor: Actor | None, form: dict) -> None:
-    """Leads switch events on or off and choose the email default for the team.
-
-    `form` holds `enabled-<event>` ("on" when ticked) and `default-<event>` for every
-    non-urgent event; a missing tick means off, as an HTML form sends it.
-    """
-    actor = require_role(actor, Role.LEAD)
-    data = form if isinstance(form, dict) else {}
-    errors, changes = [], {}
-    for event, info in EVENTS.items():
-        if info.urgent:
-            continue
-        default = data.get(f"default-{event}")
-        if not isinstance(default, str) or default not in (Delivery.IMMEDIATE, Delivery.DIGEST):
-            errors.append(FieldError(f"default-{event}", f"Choose the default: {info.label}"))
-            continue
-        ticked = data.get(f"enabled-{event}")
-        changes[event] = (ticked is True or ticked in ("on", "true"), str(default))
-    if errors:
-        raise ValidationFailed(errors)
-    before, after = {}, {}
-    for event, (enabled, default) in changes.items():
-        row = session.get(NotificationRule, str(event))
-        old = rule(session, event)
-        if (old.enabled, old.default_delivery) == (enabled, default):
-            continue
-        before[str(event)] = [old.enabled, old.default_delivery]
-        after[str(event)] = [enabled, default]
-        row = row or NotificationRule(event=str(event), default_delivery=default)
-        row.enabled, row.default_delivery = enabled, default
-        row.updated_by_id, row.updated_at = actor.user_id, utcnow()
-        session.add(row)
-    if after:
-        audit.record(
-            session,
-            actor=actor,
-            action="notification.team_rules_changed",
-            entity_type="team",
-            entity_id=1,
-            detail={"before": before, "after": after},
-        )
-    session.flush()
-
-
-def duty_choices(session: Session) -> list[tuple[int, str]]:
-    """Officers and leads who can be the duty officer."""
-    return [
-        (u.id, u.name or u.email)
-        for u in session.exec(
-            select(User)
-            .where(col(User.role).in_(list(CASEWORKERS)), col(User.is_active).is_(True))
-            .order_by(User.name)
-        ).all()
-    ]
-
-
-def set_duty_officer(session: Session, *, actor: Actor | None, officer_id: object) -> None:
-    actor = require_role(actor, Role.LEAD)
-    allowed = {uid for uid, _ in duty_choices(session)}
-    chosen = officer_id if isinstance(officer_id, int) and not isinstance(officer_id, bool) else 0
-    if chosen not in allowed:
-        raise ValidationFailed([FieldError("duty_officer", "Choose the duty officer")])
-    row = session.get(TeamSettings, 1) or TeamSettings(id=1)
-    before = row.duty_officer_id
-    row.duty_officer_id, row.updated_by_id, row.updated_at = chosen, actor.user_id, utcnow()
-    session.add(row)
-    audit.record(
-        session,
-        actor=actor,
-        action="notification.duty_officer_changed",
-        entity_type="team",
-        entity_id=1,
-        detail={"before": before, "after": chosen},
-    )
-    session.flush()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -689,90 +509,3 @@ def lone_working(
         link=routes.DASHBOARD if level == "lead" else routes.VISITS,
         now=now,
     )
-
-
-# ---------------------------------------------------------------------------------------------
-# Scans the worker runs: targets about to be missed or missed (BR-L3), and LA chases (SC-11)
-
-TARGET_STAGES = (Stage.NEW_REFERRAL, Stage.TRIAGE, Stage.ENQUIRIES, Stage.HOME_VISIT)
-
-
-def scan_targets(session: Session, *, today: date) -> int:
-    """Tell people about triage and first-visit targets due today or missed. The key holds
-    the target's date and state, so each stage of each target is told once."""
-    visited = exists().where(HomeVisit.case_id == Case.id, col(HomeVisit.outcome).is_not(None))
-    rows = session.exec(
-        select(Case, visited.label("visited")).where(col(Case.stage).in_(TARGET_STAGES))
-    ).all()
-    leads = active_leads(session)
-    made = 0
-    for case, was_visited in rows:
-        due = current_due(case, today=today, visited=bool(was_visited))
-        if due is None or not (due.today or due.overdue):
-            continue
-        what = due.what.lower()
-        if due.overdue:
-            event, recipients = NotifyEvent.TARGET_MISSED, [case.allocated_officer_id, *leads]
-            subject = f"{due.what} target missed on {case.reference}"
-            body = (
-                f"The {what} target for case {case.reference} was {long_date(due.on)} and has been "
-                "missed. Act on the case today and record what was done."
-            )
-        else:
-            # An officer who has left is as good as nobody allocated: the leads must know.
-            event = NotifyEvent.TARGET_DUE
-            recipients = active_of(session, [case.allocated_officer_id]) or leads
-            subject = f"{due.what} due today on {case.reference}"
-            body = (
-                f"The {what} target for case {case.reference} is today, {long_date(due.on)}. "
-                "Act on it before the end of the day."
-            )
-        made += len(
-            notify(
-                session,
-                event=event,
-                recipients=recipients,
-                key=f"target:{case.reference}:{case.episode}:{what}:{due.on}:{due.state}",
-                reference=case.reference,
-                subject=subject,
-                body=body,
-                link=routes.case_url(case.reference),
-            )
-        )
-    return made
-
-
-def scan_la_chases(session: Session, *, today: date) -> int:
-    """An outbound LA notification with no reply by its due date: a chase for the officer
-    who sent it and the officer the case is allocated to."""
-    rows = session.exec(
-        select(LaNotification, Case)
-        .join(Case, Case.id == LaNotification.case_id)
-        .where(
-            LaNotification.direction == LaDirection.OUTBOUND,
-            col(LaNotification.response_on).is_(None),
-            col(LaNotification.response_due_on) < today,
-            col(Case.stage).in_(list(OPEN_STAGES)),
-        )
-    ).all()
-    made = 0
-    for notice, case in rows:
-        # If both have left, someone must still chase: every lead.
-        recipients = active_of(session, [notice.by_id, case.allocated_officer_id])
-        made += len(
-            notify(
-                session,
-                event=NotifyEvent.LA_CHASE,
-                recipients=recipients or active_leads(session),
-                key=f"la_chase:{notice.id}:{notice.response_due_on}",
-                reference=case.reference,
-                subject=f"Chase {notice.la_name}: no reply on {case.reference}",
-                body=(
-                    f"{notice.la_name} was asked about case {case.reference} on "
-                    f"{long_date(notice.sent_on)} and has not replied. The reply was due "
-                    f"{long_date(notice.response_due_on)}. Chase them and record the answer."
-                ),
-                link=routes.case_url(case.reference),
-            )
-        )
-    return made

@@ -12,31 +12,19 @@ from datetime import datetime
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
-from ...dates import LONDON
-from ...domain import Role
+from ...dates import clock
 from ...models import Case, HomeVisit, LoneWorkingAlert, User
-from ...permissions import Actor, require_role
-from ..casework.lifecycle import CASEWORKERS
+from ...permissions import Actor, Capability, allows, require
 from . import lone_working
 
 
 @dataclass(frozen=True)
-class DeskAlert:
-    id: int | None  # the alert to resolve; None for the viewer's own overdue visit
-    level: str  # buddy | lead | self
-    mine: bool  # raised to the viewer, or the viewer's own visit
-    client_uuid: str
-    reference: str
-    officer_name: str
-    address: str
-    checked_in_at: datetime
-    expected_end_at: datetime
-    raised_at: datetime
-    message: str
+class DeskAlert(lone_working.AlertView):
+    mine: bool = True  # raised to the viewer, or the viewer's own visit
 
 
 def _team_message(level: str, officer: str, buddy: str | None, visit: HomeVisit) -> str:
-    end = visit.expected_end_at.astimezone(LONDON).strftime("%H:%M")
+    end = clock(visit.expected_end_at)
     overdue = (
         f"{officer} has not checked out of a visit to {visit.address} that was due to end "
         f"at {end}"
@@ -49,20 +37,12 @@ def _team_message(level: str, officer: str, buddy: str | None, visit: HomeVisit)
 def desk_alerts(session: Session, *, actor: Actor | None, now: datetime) -> list[DeskAlert]:
     """The viewer's open alerts, then (for a lead) every other overdue visit with an open
     alert; one entry per visit, oldest first."""
-    actor = require_role(actor, *CASEWORKERS)
+    actor = require(actor, Capability.LONE_WORKING_RESPOND)
     found: dict[str, DeskAlert] = {}
     for view in lone_working.open_alerts_for(session, actor=actor, now=now):
         # A lead who is also the buddy has two alerts for one visit: the first raised wins.
-        found.setdefault(
-            view.client_uuid,
-            DeskAlert(
-                id=view.id, level=view.level, mine=True, client_uuid=view.client_uuid,
-                reference=view.reference, officer_name=view.officer_name, address=view.address,
-                checked_in_at=view.checked_in_at, expected_end_at=view.expected_end_at,
-                raised_at=view.raised_at, message=view.message,
-            ),
-        )
-    if actor.role == Role.LEAD:
+        found.setdefault(view.client_uuid, DeskAlert(**vars(view), mine=True))
+    if allows(actor.role, Capability.WHOLE_CASELOAD):
         buddy = aliased(User)
         rows = session.exec(
             select(LoneWorkingAlert, HomeVisit, Case.reference, User.name, buddy.name)

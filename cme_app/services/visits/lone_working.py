@@ -1,15 +1,13 @@
-"""Lone working (domain.md 7.2, SC-09): a visit checked in and not checked out in time alerts
+"""Lone working (domain 7.2, SC-09): a visit checked in and not checked out in time alerts
 the officer's buddy, and then every lead.
 
-One monitor per process looks every `lone_working_check_seconds`. Each escalation step is a
-conditional UPDATE that only one transaction can win, so several workers (or processes) never
-raise the same alert twice.
+The rules live here; the monitor that applies them every `lone_working_check_seconds` is in
+ops/workers.py. Each escalation step is a conditional UPDATE that only one transaction can
+win, so several workers (or processes) never raise the same alert twice.
 """
 
 from __future__ import annotations
 
-import asyncio
-import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -17,17 +15,12 @@ from sqlalchemy import exists, update
 from sqlmodel import Session, col, select
 
 from ...dates import clock
-from ...db import session_scope
-from ...domain import Role
 from ...errors import FieldError, NotFound, ValidationFailed
 from ...models import Case, HomeVisit, LoneWorkingAlert, User, utcnow
-from ...permissions import Actor, require_role
+from ...permissions import Actor, Capability, allows, require
 from ...settings import get_settings
-from ..casework.lifecycle import CASEWORKERS
 from ..notify import notifications
 from ..trust import audit
-
-logger = logging.getLogger(__name__)
 
 BUDDY, LEAD, SELF = "buddy", "lead", "self"
 NOTE_LIMIT = 400
@@ -120,9 +113,7 @@ def escalate_overdue(session: Session, *, now: datetime) -> list[LoneWorkingAler
         )
     ).all()
     if overdue_for_leads:
-        leads = session.exec(
-            select(User.id).where(User.role == Role.LEAD, col(User.is_active)).order_by(User.id)
-        ).all()
+        leads = notifications.active_leads(session)
         for visit_id, officer_id in overdue_for_leads:
             if _claim(session, visit_id, HomeVisit.lead_alerted_at, now):
                 recipients = [lead for lead in leads if lead != officer_id]
@@ -192,7 +183,7 @@ def _message(level: str, officer: str, visit: HomeVisit) -> str:
 def open_alerts_for(session: Session, *, actor: Actor | None, now: datetime) -> list[AlertView]:
     """The actor's open alerts: those raised to them (as buddy or lead), and their own visits
     that have run past the expected end."""
-    actor = require_role(actor, *CASEWORKERS)
+    actor = require(actor, Capability.LONE_WORKING_RESPOND)
     raised = session.exec(
         select(LoneWorkingAlert, HomeVisit, Case.reference, User.name)
         .join(HomeVisit, HomeVisit.id == LoneWorkingAlert.visit_id)
@@ -261,13 +252,14 @@ def resolve_for_visit(
 def resolve_alerts(session: Session, *, actor: Actor | None, alert_id: int, note: str) -> int:
     """The recipient of an alert, or any lead, records that the officer is safe. Every open
     alert of that visit is resolved; returns how many."""
-    actor = require_role(actor, *CASEWORKERS)
+    actor = require(actor, Capability.LONE_WORKING_RESPOND)
     alert = (
         session.get(LoneWorkingAlert, alert_id)
         if isinstance(alert_id, int) and not isinstance(alert_id, bool)
         else None
     )
-    if alert is None or (alert.recipient_id != actor.user_id and actor.role != Role.LEAD):
+    anyone = allows(actor.role, Capability.WHOLE_CASELOAD)
+    if alert is None or (alert.recipient_id != actor.user_id and not anyone):
         audit.record(
             session,
             actor=actor,
@@ -295,26 +287,3 @@ def resolve_alerts(session: Session, *, actor: Actor | None, alert_id: int, note
         detail={"uuid": visit.client_uuid, "alerts": resolved},
     )
     return len(resolved)
-
-
-# ---------------------------------------------------------------------------------------------
-# The monitor
-
-
-def run_once() -> int:
-    """One look for overdue visits, in its own unit of work; how many alerts it raised."""
-    with session_scope() as session:
-        return len(escalate_overdue(session, now=utcnow()))
-
-
-async def monitor() -> None:
-    """The app-wide lifespan task. A failed look is logged (without personal data) and the
-    next one still happens."""
-    while True:
-        try:
-            raised = await asyncio.to_thread(run_once)
-            if raised:
-                logger.info("Lone working: raised %d alert(s)", raised)
-        except Exception as exc:  # keep watching whatever went wrong
-            logger.error("Lone working check failed: %s", type(exc).__name__)
-        await asyncio.sleep(get_settings().lone_working_check_seconds)

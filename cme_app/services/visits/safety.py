@@ -1,4 +1,4 @@
-"""Visit safety on the case (domain.md 7.2): the warning markers and joint-visit rule
+"""Visit safety on the case (domain 7.2): the warning markers and joint-visit rule
 officers read before every visit, and the lead's review of a visit that arrived after its case
 had moved on."""
 
@@ -9,20 +9,11 @@ from dataclasses import dataclass
 from sqlmodel import Session, col, select
 
 from ...dates import short_date
-from ...domain import (
-    Role,
-)
 from ...errors import FieldError, NotAllowed, ValidationFailed
-from ...models import (
-    Case,
-    Child,
-    HomeVisit,
-    User,
-    utcnow,
-)
-from ...permissions import Actor, require_role
+from ...models import Case, Child, HomeVisit, User, utcnow
+from ...permissions import Actor, Capability, allows, require
 from ..casework import lifecycle
-from ..casework.lifecycle import CASEWORKERS, check_version, load_case, load_open_case
+from ..casework.lifecycle import check_version, load_case, load_open_case
 from ..trust import audit
 
 MARKERS_LIMIT = 1000
@@ -52,9 +43,10 @@ def set_visit_safety(
     """What an officer must read before a visit, and whether one may go alone. The allocated
     officer or a lead. The audit keeps the flag, never the markers' words."""
     action = "case.visit_safety_changed"
-    actor = require_role(actor, *CASEWORKERS)
+    actor = require(actor, Capability.CASE_RECORD)
     case = load_open_case(session, actor, reference, action)
-    if actor.role == Role.OFFICER and case.allocated_officer_id != actor.user_id:
+    mine = case.allocated_officer_id == actor.user_id
+    if not (mine or allows(actor.role, Capability.WHOLE_CASELOAD)):
         audit.record(
             session,
             actor=actor,
@@ -101,7 +93,7 @@ def review_visit_flag(
     """A lead has looked at a flagged visit. Closed cases too: a visit logged offline may reach
     the server after its case was closed."""
     action = "visit.flag_reviewed"
-    actor = require_role(actor, Role.LEAD)
+    actor = require(actor, Capability.VISIT_FLAG_REVIEW)
     case = load_case(session, actor=actor, reference=reference, action=action)
     ok_id = isinstance(visit_id, int) and not isinstance(visit_id, bool)
     visit = session.get(HomeVisit, visit_id) if ok_id else None
@@ -130,7 +122,7 @@ def review_visit_flag(
 
 def flagged_visits(session: Session, *, actor: Actor | None) -> list[FlaggedVisit]:
     """Every flagged visit no lead has reviewed yet, oldest first, in one query."""
-    actor = require_role(actor, Role.LEAD)
+    actor = require(actor, Capability.VISIT_FLAG_REVIEW)
     found = session.exec(
         select(HomeVisit, Case.reference, Child.first_name, Child.last_name, User.name)
         .join(Case, Case.id == HomeVisit.case_id)

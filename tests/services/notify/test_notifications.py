@@ -35,7 +35,7 @@ from cme_app.services.casework import closure as closing
 from cme_app.services.casework import triage as triaging
 from cme_app.services.intake import inbound as inbound_referrals
 from cme_app.services.intake import referrals
-from cme_app.services.notify import notifications
+from cme_app.services.notify import notifications, preferences, reminders
 from cme_app.services.school_calendar.default_terms import seed_term_dates
 from cme_app.services.visits import lone_working, safety
 from cme_app.services.visits import phone_log as visits
@@ -94,6 +94,7 @@ def team(session):
         "lead2": staff(session, "lead", "Lia Lead"),
         "lead_gone": staff(session, "lead", "Gus Gone", active=False),
         "admin": staff(session, "admin", "Ada Admin"),
+        "auditor": staff(session, "auditor", "Aud Auditor"),
     }
     session.commit()
     return people
@@ -139,7 +140,7 @@ def submit(session, team, *, red=False, amber=False, extra=None, public_id=None)
 
 
 def make_duty(session, team, who="duty") -> None:
-    notifications.set_duty_officer(session, actor=team["lead"], officer_id=team[who].user_id)
+    preferences.set_duty_officer(session, actor=team["lead"], officer_id=team[who].user_id)
     session.commit()
 
 
@@ -546,11 +547,11 @@ def test_urgent_events_have_no_team_switch_and_a_forged_one_is_ignored(session, 
             "default-lone_working": "digest",
         }
     )
-    notifications.set_team_rules(session, actor=team["lead"], form=form)
+    preferences.set_team_rules(session, actor=team["lead"], form=form)
     session.commit()
     assert session.get(NotificationRule, "referral_red") is None
     assert session.get(NotificationRule, "lone_working") is None
-    shown = {r.event: r for r in notifications.team_rules(session, actor=team["lead"])}
+    shown = {r.event: r for r in preferences.team_rules(session, actor=team["lead"])}
     for event in ("referral_red", "lone_working"):
         assert (shown[event].locked, shown[event].enabled, shown[event].default_delivery) == (
             True,
@@ -576,8 +577,8 @@ def test_a_triage_target_due_today_then_missed_is_told_once_each(session, team):
     assert fresh(session, nobody).triage_due_on == mine.triage_due_on == TODAY
     emails_before = count(session, EmailMessage)
 
-    assert notifications.scan_targets(session, today=TODAY - timedelta(days=1)) == 0
-    assert notifications.scan_targets(session, today=TODAY) == 3
+    assert reminders.scan_targets(session, today=TODAY - timedelta(days=1)) == 0
+    assert reminders.scan_targets(session, today=TODAY) == 3
     session.commit()
     assert told(session, E.TARGET_DUE, nobody.reference) == ids(team, "lead", "lead2")
     assert told(session, E.TARGET_DUE, mine.reference) == ids(team, "officer")
@@ -585,11 +586,11 @@ def test_a_triage_target_due_today_then_missed_is_told_once_each(session, team):
     assert {(n.delivery, n.email_id, n.urgent) for n in due} == {("digest", None, False)}
     assert all("Triage due today" in n.subject for n in due)
     assert count(session, EmailMessage) == emails_before
-    assert notifications.scan_targets(session, today=TODAY) == 0
+    assert reminders.scan_targets(session, today=TODAY) == 0
     session.commit()
     assert len(items(session, E.TARGET_DUE)) == 3
 
-    assert notifications.scan_targets(session, today=TODAY + timedelta(days=1)) == 5
+    assert reminders.scan_targets(session, today=TODAY + timedelta(days=1)) == 5
     session.commit()
     assert told(session, E.TARGET_MISSED, nobody.reference) == ids(team, "lead", "lead2")
     assert told(session, E.TARGET_MISSED, mine.reference) == ids(team, "officer", "lead", "lead2")
@@ -597,8 +598,8 @@ def test_a_triage_target_due_today_then_missed_is_told_once_each(session, team):
     assert {n.delivery for n in missed} == {"immediate"} and all(n.email_id for n in missed)
     assert count(session, EmailMessage) == emails_before + 5
     # Still missed days later: already told.
-    assert notifications.scan_targets(session, today=TODAY + timedelta(days=1)) == 0
-    assert notifications.scan_targets(session, today=TODAY + timedelta(days=6)) == 0
+    assert reminders.scan_targets(session, today=TODAY + timedelta(days=1)) == 0
+    assert reminders.scan_targets(session, today=TODAY + timedelta(days=6)) == 0
 
 
 def test_a_first_visit_target_is_told_and_a_visited_case_has_none(session, team):
@@ -619,11 +620,11 @@ def test_a_first_visit_target_is_told_and_a_visited_case_has_none(session, team)
     due_on = waiting.first_visit_due_on
     assert due_on is not None and fresh(session, visited).first_visit_due_on == due_on
 
-    assert notifications.scan_targets(session, today=due_on) == 1
+    assert reminders.scan_targets(session, today=due_on) == 1
     [n] = items(session, E.TARGET_DUE)
     assert (n.recipient_id, n.reference) == (team["officer"].user_id, waiting.reference)
     assert "First visit due today" in n.subject
-    assert notifications.scan_targets(session, today=due_on + timedelta(days=1)) == 3
+    assert reminders.scan_targets(session, today=due_on + timedelta(days=1)) == 3
     session.commit()
     assert told(session, E.TARGET_MISSED, waiting.reference) == ids(
         team, "officer", "lead", "lead2"
@@ -638,7 +639,7 @@ def test_a_due_target_on_a_case_whose_officer_has_left_goes_to_the_leads(session
     gone.is_active = False
     session.add(gone)
     session.commit()
-    assert notifications.scan_targets(session, today=TODAY) == 2
+    assert reminders.scan_targets(session, today=TODAY) == 2
     assert told(session, E.TARGET_DUE, case.reference) == ids(team, "lead", "lead2")
 
 
@@ -672,16 +673,16 @@ def test_an_unanswered_la_notification_is_chased_once(session, team):
     assert fresh(session, closed).stage == "closed"
     due_on = notice.response_due_on
 
-    assert notifications.scan_la_chases(session, today=due_on) == 0
-    assert notifications.scan_la_chases(session, today=due_on + timedelta(days=1)) == 2
+    assert reminders.scan_la_chases(session, today=due_on) == 0
+    assert reminders.scan_la_chases(session, today=due_on + timedelta(days=1)) == 2
     session.commit()
     made = items(session, E.LA_CHASE)
     assert sorted(n.recipient_id for n in made) == ids(team, "officer", "lead")
     for n in made:
         assert n.reference == chased.reference and n.delivery == "immediate" and n.email_id
         assert "Bradford" in n.subject and chased.reference in n.subject
-    assert notifications.scan_la_chases(session, today=due_on + timedelta(days=1)) == 0
-    assert notifications.scan_la_chases(session, today=due_on + timedelta(days=9)) == 0
+    assert reminders.scan_la_chases(session, today=due_on + timedelta(days=1)) == 0
+    assert reminders.scan_la_chases(session, today=due_on + timedelta(days=9)) == 0
     assert len(items(session, E.LA_CHASE)) == 2
 
 
@@ -693,7 +694,7 @@ def test_a_chase_nobody_active_can_act_on_goes_to_the_leads(session, team):
     session.add(gone)
     session.commit()
     assert (
-        notifications.scan_la_chases(session, today=notice.response_due_on + timedelta(days=1)) == 2
+        reminders.scan_la_chases(session, today=notice.response_due_on + timedelta(days=1)) == 2
     )
     assert told(session, E.LA_CHASE) == ids(team, "lead", "lead2")
 
@@ -704,12 +705,12 @@ def test_a_chase_nobody_active_can_act_on_goes_to_the_leads(session, team):
 
 def test_an_event_the_team_switched_off_creates_nothing(session, team):
     form = rules_form(**{"enabled-referral_new": None, "enabled-case_allocated": None})
-    notifications.set_team_rules(session, actor=team["lead"], form=form)
+    preferences.set_team_rules(session, actor=team["lead"], form=form)
     session.commit()
     case = allocate(session, team, submit(session, team), "officer")
     assert items(session) == [] and count(session, EmailMessage) == 0
     assert audits(session, "notification.created") == []
-    shown = {r.event: r.enabled for r in notifications.preferences(session, actor=team["lead"])}
+    shown = {r.event: r.enabled for r in preferences.preferences(session, actor=team["lead"])}
     assert shown["referral_new"] is False and shown["referral_red"] is True
     submit(session, team, red=True)  # urgent: still told
     assert told(session, E.REFERRAL_RED) == ids(team, "lead", "lead2")
@@ -720,7 +721,7 @@ def test_an_event_the_team_switched_off_creates_nothing(session, team):
 def test_only_a_lead_sets_the_team_rules(session, team, who):
     actor = team[who] if who else None
     with pytest.raises(NotAllowed):
-        notifications.set_team_rules(
+        preferences.set_team_rules(
             session, actor=actor, form=rules_form(**{"enabled-referral_new": None})
         )
     session.rollback()
@@ -737,14 +738,14 @@ def test_team_rules_with_a_missing_or_junk_default_write_nothing(session, team):
         None,
     ):
         with pytest.raises(ValidationFailed):
-            notifications.set_team_rules(session, actor=team["lead"], form=bad)
+            preferences.set_team_rules(session, actor=team["lead"], form=bad)
         session.rollback()
     assert count(session, NotificationRule) == 0
 
 
 def test_the_team_default_delivery_applies_to_new_notifications(session, team):
     form = rules_form(**{"default-case_allocated": "digest", "default-referral_new": "immediate"})
-    notifications.set_team_rules(session, actor=team["lead"], form=form)
+    preferences.set_team_rules(session, actor=team["lead"], form=form)
     session.commit()
     case = submit(session, team)
     assert {n.delivery for n in items(session, E.REFERRAL_NEW)} == {"immediate"}
@@ -756,16 +757,16 @@ def test_the_team_default_delivery_applies_to_new_notifications(session, team):
 
 def test_a_persons_choice_of_digest_or_immediate_is_honoured(session, team):
     assert (
-        notifications.set_preferences(
+        preferences.set_preferences(
             session, actor=team["officer"], choices={"case_allocated": "digest"}
         )
         == 1
     )
-    notifications.set_preferences(
+    preferences.set_preferences(
         session, actor=team["lead"], choices={"referral_new": "immediate"}
     )
     session.commit()
-    mine = {r.event: r for r in notifications.preferences(session, actor=team["officer"])}
+    mine = {r.event: r for r in preferences.preferences(session, actor=team["officer"])}
     assert mine["case_allocated"].delivery == "digest" and mine["referral_red"].locked
     assert "visit_flagged" not in mine  # officers never receive it
 
@@ -788,7 +789,6 @@ def test_a_persons_choice_of_digest_or_immediate_is_honoured(session, team):
         ("lead", {"lone_working": "immediate"}, "delivery-lone_working"),  # urgent, even as-is
         ("officer", {"visit_flagged": "digest"}, "delivery"),  # officers never receive it
         ("school", {"case_allocated": "digest"}, "delivery"),
-        ("admin", {"referral_new": "digest"}, "delivery"),
         ("officer", {"case_allocated": "sms"}, "delivery-case_allocated"),
         ("officer", {"case_allocated": None}, "delivery-case_allocated"),
         ("officer", {"case_allocated": 1}, "delivery-case_allocated"),
@@ -810,21 +810,25 @@ def test_a_persons_choice_of_digest_or_immediate_is_honoured(session, team):
 )
 def test_preferences_refuse_urgent_unknown_and_junk_choices(session, team, who, choices, field):
     with pytest.raises(ValidationFailed) as err:
-        notifications.set_preferences(session, actor=team[who], choices=choices)
+        preferences.set_preferences(session, actor=team[who], choices=choices)
     assert field in {e.field for e in err.value.errors}
     session.rollback()
     assert count(session, NotificationPreference) == 0
     assert audits(session, "notification.preferences_changed") == []
 
 
-def test_preferences_need_someone_signed_in(session, team):
-    with pytest.raises(NotFound):
-        notifications.set_preferences(session, actor=None, choices={"case_allocated": "digest"})
-    assert notifications.preferences(session, actor=None) == []
+@pytest.mark.parametrize("who", ["admin", "auditor", None])
+def test_only_people_who_are_told_choose_how(session, team, who):
+    actor = team[who] if who else None
+    for change in (preferences.set_preferences, preferences.save_changed_choices):
+        with pytest.raises(NotAllowed):
+            change(session, actor=actor, choices={"referral_new": "digest"})
+    assert preferences.preferences(session, actor=actor) == []
+    assert count(session, NotificationPreference) == 0
 
 
 def test_choice_and_rule_changes_are_audited_with_before_and_after(session, team):
-    notifications.set_preferences(
+    preferences.set_preferences(
         session, actor=team["officer"], choices={"case_allocated": "digest", "target_due": "digest"}
     )
     session.commit()
@@ -838,11 +842,11 @@ def test_choice_and_rule_changes_are_audited_with_before_and_after(session, team
         "before": {"case_allocated": "immediate"},
         "after": {"case_allocated": "digest"},
     }
-    notifications.set_preferences(session, actor=team["officer"], choices={"target_due": "digest"})
+    preferences.set_preferences(session, actor=team["officer"], choices={"target_due": "digest"})
     session.commit()
     assert len(audits(session, "notification.preferences_changed")) == 1  # nothing changed
 
-    notifications.set_team_rules(
+    preferences.set_team_rules(
         session, actor=team["lead"], form=rules_form(**{"enabled-referral_new": None})
     )
     session.commit()
@@ -852,7 +856,7 @@ def test_choice_and_rule_changes_are_audited_with_before_and_after(session, team
         "before": {"referral_new": [True, "digest"]},
         "after": {"referral_new": [False, "digest"]},
     }
-    notifications.set_team_rules(
+    preferences.set_team_rules(
         session, actor=team["lead"], form=rules_form(**{"enabled-referral_new": None})
     )
     session.commit()
@@ -873,18 +877,18 @@ def test_the_duty_officer_must_be_an_active_officer_or_lead(session, team):
     ]
     for value in bad:
         with pytest.raises(ValidationFailed) as err:
-            notifications.set_duty_officer(session, actor=team["lead"], officer_id=value)
+            preferences.set_duty_officer(session, actor=team["lead"], officer_id=value)
         assert [e.field for e in err.value.errors] == ["duty_officer"]
         session.rollback()
     for who in ("officer", "admin", "school"):
         with pytest.raises(NotAllowed):
-            notifications.set_duty_officer(
+            preferences.set_duty_officer(
                 session, actor=team[who], officer_id=team["officer"].user_id
             )
         session.rollback()
     assert count(session, TeamSettings) == 0 and notifications.duty_officer_id(session) is None
     assert audits(session, "notification.duty_officer_changed") == []
-    choices = dict(notifications.duty_choices(session))
+    choices = dict(preferences.duty_choices(session))
     assert set(choices) == set(ids(team, "officer", "officer2", "duty", "buddy", "lead", "lead2"))
 
     make_duty(session, team, "officer")
@@ -1191,11 +1195,11 @@ def test_no_notification_or_email_carries_a_childs_details(session, team):
     assert "Zephyrine" in resubmitted.child_name  # the canaries really are in the records
     submit(session, team, red=True, extra=child, public_id=draft)  # referral_red again
     case = triage(session, team, case, factors=["fgm"])  # case_allocated
-    assert notifications.scan_targets(session, today=TODAY) > 0  # target_due
-    assert notifications.scan_targets(session, today=TODAY + timedelta(days=1)) > 0  # missed
+    assert reminders.scan_targets(session, today=TODAY) > 0  # target_due
+    assert reminders.scan_targets(session, today=TODAY + timedelta(days=1)) > 0  # missed
     notice = send_la(session, team, case, "lead")
     assert (
-        notifications.scan_la_chases(session, today=notice.response_due_on + timedelta(days=1)) > 0
+        reminders.scan_la_chases(session, today=notice.response_due_on + timedelta(days=1)) > 0
     )  # la_chase
     session.commit()
     doc = visit_doc(

@@ -8,7 +8,7 @@ import pytest
 
 from cme_app.errors import NotFound
 from cme_app.services.intake import referrals
-from cme_app.services.notify import notifications
+from cme_app.services.notify import notifications, preferences
 from tests.e2e.test_school_minimisation import OFFICER_CANARIES, _work_the_case
 from tests.factories import CANARY_FIRST, CANARY_UPN
 
@@ -23,7 +23,7 @@ def test_school_services_return_no_officer_canary(session):
     view = referrals.view_referral(session, actor=school_a, reference=reference)
     listed = referrals.list_for_school(session, actor=school_a)
     inbox = notifications.inbox(session, actor=school_a, unread_only=False)
-    prefs = notifications.preferences(session, actor=school_a)
+    prefs = preferences.preferences(session, actor=school_a)
     text = repr((view, listed, inbox, prefs))
     # What the school may see is there, so the search below is looking in the right place.
     assert CANARY_FIRST in view.child_name and view.upn == CANARY_UPN

@@ -4,8 +4,6 @@ at their defaults of 15 minutes)."""
 
 from __future__ import annotations
 
-import asyncio
-import logging
 import threading
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -268,49 +266,3 @@ def test_once_the_officer_is_known_safe_leads_are_not_called(session, team):
     session.commit()
     assert escalate(session, 60) == []
     assert audited(session, "visit.overdue_lead_alerted") == []
-
-
-def test_run_once_commits_through_session_scope(session, team):
-    real_now = datetime.now(UTC).replace(microsecond=0)
-    check_in(session, team, start=real_now - timedelta(minutes=90), now=real_now)
-    assert lone_working.run_once() == 3
-    session.expire_all()
-    assert len(session.exec(select(LoneWorkingAlert)).all()) == 3
-    session.commit()  # end the read, so the next unit of work can write (SQLite)
-    assert lone_working.run_once() == 0
-
-
-def test_the_monitor_keeps_looking_after_a_failure(monkeypatch, caplog):
-    calls, pauses = [], []
-
-    def flaky_run_once():
-        calls.append(1)
-        if len(calls) == 1:
-            raise RuntimeError("Olu Officer at 12 Harehills Lane")  # must not be logged
-        return 2
-
-    async def fake_sleep(seconds):
-        pauses.append(seconds)
-        if len(pauses) == 3:
-            raise asyncio.CancelledError
-
-    monkeypatch.setattr(lone_working, "run_once", flaky_run_once)
-    monkeypatch.setattr(lone_working.asyncio, "sleep", fake_sleep)
-    # In a thread of its own: earlier browser tests can leave an event loop on this one.
-    raised = []
-
-    def run_monitor():
-        try:
-            asyncio.run(lone_working.monitor())
-        except BaseException as exc:  # handed back to the test's thread
-            raised.append(exc)
-
-    with caplog.at_level(logging.INFO, logger="cme_app.services.visits.lone_working"):
-        worker = threading.Thread(target=run_monitor)
-        worker.start()
-        worker.join(timeout=30)
-    assert len(raised) == 1 and isinstance(raised[0], asyncio.CancelledError)
-    assert len(calls) == 3 and pauses == [30, 30, 30]
-    assert "Lone working check failed: RuntimeError" in caplog.text
-    assert "raised 2 alert(s)" in caplog.text
-    assert "Harehills" not in caplog.text and "Olu" not in caplog.text

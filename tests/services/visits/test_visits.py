@@ -16,8 +16,8 @@ from cme_app.errors import NotAllowed, NotFound, ValidationFailed
 from cme_app.models import Address, AuditEvent, Case, HomeVisit, LoneWorkingAlert, User
 from cme_app.permissions import Actor
 from cme_app.services.casework import board, records, triage
+from cme_app.services.visits import phone_list, safety
 from cme_app.services.visits import phone_log as visits
-from cme_app.services.visits import safety
 from tests.factories import actor_for, make_case, make_school, make_user
 
 NOW = datetime(2026, 11, 28, 10, 31, tzinfo=UTC)
@@ -478,7 +478,7 @@ def test_other_roles_may_not_log_visits(session, team, case, role):
     with pytest.raises(NotAllowed):
         visits.sync_visit(session, actor=actor, payload=document(case, team), now=NOW)
     with pytest.raises(NotAllowed):
-        visits.phone_list(session, actor=actor)
+        phone_list.phone_list(session, actor=actor)
 
 
 def test_a_lead_may_log_a_visit_on_any_case(session, team, case):
@@ -693,7 +693,7 @@ def test_phone_list_has_the_callers_open_cases_in_visit_order(session, team):
     returned = _case(session, team, stage="returned", first_name="Sent", last_name="Back")
     session.commit()
 
-    mine = visits.phone_list(session, actor=team["officer"])
+    mine = phone_list.phone_list(session, actor=team["officer"])
     refs = [c["reference"] for c in mine["cases"]]
     assert refs == [soon_amber.reference, soon_green.reference, later_red.reference,
                     joint.reference, undated.reference]
@@ -739,7 +739,7 @@ def test_phone_list_after_a_visit_shows_the_next_action_and_open_visits(session,
     sync(session, team["officer"], overdue, now=real_now)
     running = document(case, team, phases=("check_in",), start=real_now - timedelta(minutes=5))
     sync(session, team["officer"], running, now=real_now)
-    mine = visits.phone_list(session, actor=team["officer"])
+    mine = phone_list.phone_list(session, actor=team["officer"])
     [card] = mine["cases"]
     [visited] = [v for v in visit_rows(session) if v.client_uuid == done["client_uuid"]]
     assert (card["visits_recorded"], card["last_visit_on"]) == (1, visited.visited_on.isoformat())
@@ -764,7 +764,7 @@ def test_phone_list_after_a_visit_shows_the_next_action_and_open_visits(session,
     assert [(a["level"], a["client_uuid"]) for a in mine["alerts"]] == [
         ("self", overdue["client_uuid"])
     ]
-    assert visits.phone_list(session, actor=team["other"])["open_visits"] == []
+    assert phone_list.phone_list(session, actor=team["other"])["open_visits"] == []
 
 
 def test_desk_logged_visits_still_work(session, team, case):
@@ -776,4 +776,4 @@ def test_desk_logged_visits_still_work(session, team, case):
     session.commit()
     [v] = visit_rows(session)
     assert v.outcome == "child_seen_safe" and v.checked_in_at is None
-    assert visits.phone_list(session, actor=team["officer"])["cases"][0]["visits_recorded"] == 1
+    assert phone_list.phone_list(session, actor=team["officer"])["cases"][0]["visits_recorded"] == 1

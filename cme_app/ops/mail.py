@@ -1,7 +1,8 @@
-"""Sending the email queue (issue 7): immediate emails, the daily digest, and the worker.
+"""Sending the email queue (issue 7): the queue's claims and the worker, which also builds
+the daily digests and runs the reminder scans. The SMTP conversation itself is in smtp.py.
 
-`services/notify/notifications.py` queues `EmailMessage` rows inside the action's transaction; this
-module hands them to the SMTP server, at most once each:
+`services/notify/notifications.py` queues `EmailMessage` rows inside the action's transaction;
+this module hands them to the SMTP server, at most once each:
 
 - a worker *claims* a row with a conditional UPDATE (pending -> sending) and commits, so no
   other worker or process can take it;
@@ -18,32 +19,25 @@ inbox item is kept either way). A worker that dies mid-send leaves its row in `s
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import email.policy
 import email.utils
 import logging
-import re
-import smtplib
-import ssl
 import uuid
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
-from email.message import EmailMessage as MimeMessage
-from enum import StrEnum
+from datetime import datetime, timedelta
 from time import monotonic
-from urllib.parse import parse_qs, unquote, urlsplit
 
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
-from ...dates import LONDON, long_date
-from ...db import session_scope
-from ...domain import Delivery, EmailStatus
-from ...models import EmailMessage, Notification, User, utcnow
-from ...settings import get_settings
-from ..trust import audit
-from . import notifications
+from ..dates import uk_date
+from ..db import session_scope
+from ..domain import EmailStatus
+from ..models import EmailMessage, utcnow
+from ..services.notify import digests, reminders
+from ..services.trust import audit
+from ..settings import get_settings
+from .smtp import Outcome, Result, SmtpConfig, build_message, send_message, smtp_config
 
 logger = logging.getLogger(__name__)
 
@@ -54,205 +48,11 @@ MAX_BACKOFF = timedelta(hours=1)  # ...up to this
 # A row still `sending` after this long belongs to a worker that died. Far longer than one
 # send can take (every socket operation has the SMTP timeout).
 LEASE = timedelta(minutes=10)
-DEFAULT_TIMEOUT = 15.0  # seconds, for each socket operation
 # One round stops taking new messages after this long, so an SMTP server that swallows
 # connections (each attempt waits for the timeout) cannot hold the worker for long; the rest
 # stay due for the next round.
 ROUND_SECONDS = 60.0
 ERROR_LIMIT = 300
-
-
-# ---------------------------------------------------------------------------------------------
-# Configuration
-
-
-@dataclass(frozen=True)
-class SmtpConfig:
-    host: str
-    port: int
-    tls: bool = False  # smtps: TLS from the first byte
-    starttls: bool = False
-    username: str = ""
-    password: str = field(default="", repr=False)
-    timeout: float = DEFAULT_TIMEOUT
-
-
-_YES = ("1", "true", "yes", "on")
-
-
-def parse_smtp_url(url: str) -> SmtpConfig:
-    """`smtp://[user:pass@]host[:port][?starttls=1]` or `smtps://[user:pass@]host[:port]`;
-    `timeout=<seconds>` may be added to either. Errors never repeat the URL (it may hold a
-    password)."""
-    parts = urlsplit(url.strip())
-    if parts.scheme not in ("smtp", "smtps"):
-        raise ValueError("CME_SMTP_URL must start with smtp:// or smtps://")
-    if not parts.hostname:
-        raise ValueError("CME_SMTP_URL has no host")
-    try:
-        port = parts.port
-    except ValueError:
-        raise ValueError("CME_SMTP_URL has an invalid port") from None
-    query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
-    try:
-        timeout = float(query.get("timeout", DEFAULT_TIMEOUT))
-    except ValueError:
-        raise ValueError("CME_SMTP_URL has an invalid timeout") from None
-    tls = parts.scheme == "smtps"
-    return SmtpConfig(
-        host=parts.hostname,
-        port=port or (465 if tls else 25),
-        tls=tls,
-        starttls=not tls and query.get("starttls", "").lower() in _YES,
-        username=unquote(parts.username or ""),
-        password=unquote(parts.password or ""),
-        timeout=timeout if timeout > 0 else DEFAULT_TIMEOUT,
-    )
-
-
-_said_once: set[str] = set()
-
-
-def _once(level: int, text: str) -> None:
-    """Log a configuration message once per process, not every round."""
-    if text not in _said_once:
-        _said_once.add(text)
-        logger.log(level, text)
-
-
-def smtp_config() -> SmtpConfig | None:
-    url = get_settings().smtp_url
-    if not url:
-        _once(logging.INFO, "Email is not configured (CME_SMTP_URL is empty): it waits queued")
-        return None
-    try:
-        return parse_smtp_url(url)
-    except ValueError as exc:
-        _once(logging.ERROR, f"Email is not sent: {exc}")
-        return None
-
-
-# ---------------------------------------------------------------------------------------------
-# One message, one SMTP conversation
-
-
-class Outcome(StrEnum):
-    SENT = "sent"  # the server replied 250 to the end of the message
-    RETRY = "retry"  # not delivered, and worth trying again
-    REFUSED = "refused"  # not delivered, and the server said never (5xx)
-    UNKNOWN = "unknown"  # the server has the message but we never heard its answer
-
-
-@dataclass(frozen=True)
-class Result:
-    outcome: Outcome
-    reason: str = ""  # short and classified: a stage, a code, an exception type; no content
-
-
-def _by_code(code: int, stage: str) -> Result:
-    if 500 <= code < 600:
-        return Result(Outcome.REFUSED, f"refused at {stage} ({code})")
-    return Result(Outcome.RETRY, f"refused for now at {stage} ({code})")
-
-
-def build_message(
-    *, to: str, subject: str, body: str, message_id: str, mail_from: str, when: datetime
-) -> bytes:
-    """The message as sent: plain text, CRLF line ends."""
-    msg = MimeMessage(policy=email.policy.SMTP)
-    msg["From"] = mail_from
-    msg["To"] = to
-    msg["Subject"] = subject
-    msg["Date"] = email.utils.format_datetime(when)
-    msg["Message-ID"] = message_id
-    msg["Auto-Submitted"] = "auto-generated"  # RFC 3834: no out-of-office replies
-    if body.isascii():
-        msg.set_content(body)
-    else:  # a staff name with an accent: no 8-bit body without asking the server
-        msg.set_content(body, cte="quoted-printable")
-    return msg.as_bytes()
-
-
-def _dot_stuffed(data: bytes) -> bytes:
-    data = re.sub(rb"(?m)^\.", b"..", data)
-    if not data.endswith(b"\r\n"):
-        data += b"\r\n"
-    return data + b".\r\n"
-
-
-def _connect(config: SmtpConfig) -> smtplib.SMTP:
-    if config.tls:
-        return smtplib.SMTP_SSL(
-            config.host,
-            config.port,
-            timeout=config.timeout,
-            context=ssl.create_default_context(),
-        )
-    return smtplib.SMTP(config.host, config.port, timeout=config.timeout)
-
-
-def send_message(config: SmtpConfig, *, sender: str, recipient: str, data: bytes) -> Result:
-    """Drive one SMTP conversation and say what we know about the message afterwards."""
-    try:
-        client = _connect(config)
-    except smtplib.SMTPConnectError as exc:
-        return Result(Outcome.RETRY, f"server refused the connection ({exc.smtp_code})")
-    except Exception as exc:  # nothing of the message has been sent
-        return Result(Outcome.RETRY, f"could not connect ({type(exc).__name__})")
-    try:
-        return _converse(client, config, sender=sender, recipient=recipient, data=data)
-    except Exception as exc:  # a surprise from smtplib: we cannot say how far it got
-        return Result(Outcome.UNKNOWN, f"outcome unknown: unexpected {type(exc).__name__}")
-    finally:
-        client.close()
-
-
-def _converse(
-    client: smtplib.SMTP, config: SmtpConfig, *, sender: str, recipient: str, data: bytes
-) -> Result:
-    # Greeting, TLS and login concern our set-up, not this message: retried, never final.
-    try:
-        client.ehlo_or_helo_if_needed()
-        if config.starttls:
-            client.starttls(context=ssl.create_default_context())
-            client.ehlo()
-        if config.username:
-            client.login(config.username, config.password)
-    except smtplib.SMTPNotSupportedError:
-        return Result(Outcome.RETRY, "the server does not offer STARTTLS or login")
-    except smtplib.SMTPResponseException as exc:
-        return Result(Outcome.RETRY, f"session refused ({exc.smtp_code})")
-    except (OSError, smtplib.SMTPException) as exc:
-        return Result(Outcome.RETRY, f"connection lost before sending ({type(exc).__name__})")
-
-    # Until the last byte of the message has gone, the server cannot have accepted it.
-    try:
-        code, _ = client.mail(sender)
-        if code != 250:
-            return _by_code(code, "MAIL")
-        code, _ = client.rcpt(recipient)
-        if code not in (250, 251):
-            return _by_code(code, "RCPT")
-        code, _ = client.docmd("DATA")
-        if code != 354:
-            return _by_code(code, "DATA")
-        client.send(_dot_stuffed(data))  # sendall: on failure the final "." never left
-    except (OSError, smtplib.SMTPException) as exc:
-        return Result(Outcome.RETRY, f"connection lost before sending ({type(exc).__name__})")
-
-    # The server has the whole message: without its reply we cannot know whether it took it.
-    try:
-        code, _ = client.getreply()
-    except (OSError, smtplib.SMTPException) as exc:
-        return Result(
-            Outcome.UNKNOWN,
-            f"outcome unknown: no reply after the message was sent ({type(exc).__name__})",
-        )
-    if code != 250:
-        return _by_code(code, "end of DATA")
-    with contextlib.suppress(OSError, smtplib.SMTPException):
-        client.quit()  # accepted is accepted, whatever QUIT says
-    return Result(Outcome.SENT)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -496,89 +296,17 @@ def reap_stuck(*, now: datetime | None = None) -> int:
 # The daily digest
 
 
-def digest_moment(day: date) -> datetime:
-    """When `day`'s digest is due: the digest hour, UK time."""
-    return datetime.combine(day, time(get_settings().digest_hour), tzinfo=LONDON)
-
-
-def digest_text(day: date, items: list[Notification]) -> tuple[str, str]:
-    """Subject and body: each item's own subject and link, which hold no child's details."""
-    count = f"{len(items)} item" + ("" if len(items) == 1 else "s")
-    subject = f"Your CME digest for {long_date(day)}: {count}"
-    lines = [f"Your CME notifications since the last digest ({count}):", ""]
-    for item in items:
-        lines += [f"- {item.subject}", f"  {notifications.link_url(item.link)}", ""]
-    lines += [
-        "Each link opens the case or referral (you will be asked to sign in).",
-        "",
-        "This message holds no details about any child. They are kept in the CME app, "
-        "behind sign-in.",
-    ]
-    return subject, "\n".join(lines) + "\n"
-
-
 def build_digests(*, now: datetime | None = None) -> int:
-    """Once the digest hour has passed (UK time), queue one digest email per person for their
-    digest items up to that moment. One transaction per person; the unique
-    `digest:<user>:<date>` key makes a rerun or a second worker queue nothing."""
+    """Queue today's digests (services/notify/digests.py), one unit of work per person, so
+    one person's failure or a race with another worker holds up nobody else's."""
     now = now or utcnow()
-    day = now.astimezone(LONDON).date()
-    moment = digest_moment(day)
-    if now < moment:
-        return 0
-    waiting = [
-        Notification.delivery == Delivery.DIGEST,
-        col(Notification.email_id).is_(None),
-        col(Notification.created_at) <= moment,
-    ]
     with session_scope() as session:
-        people = session.exec(
-            select(Notification.recipient_id)
-            .join(User, User.id == Notification.recipient_id)
-            .where(*waiting, col(User.is_active).is_(True))
-            .distinct()
-        ).all()
+        people = digests.digest_recipients(session, now=now)
     queued = 0
-    for user_id in sorted(people):
-        key = f"digest:{user_id}:{day.isoformat()}"
+    for user_id in people:
         try:
             with session_scope() as session:
-                if session.exec(
-                    select(EmailMessage.id).where(EmailMessage.dedupe_key == key)
-                ).first():
-                    continue  # today's went already; later items wait for tomorrow's
-                items = session.exec(
-                    select(Notification)
-                    .where(Notification.recipient_id == user_id, *waiting)
-                    .order_by(col(Notification.created_at), col(Notification.id))
-                ).all()
-                user = session.get(User, user_id)
-                if not items or user is None:
-                    continue
-                subject, body = digest_text(day, items)
-                message = EmailMessage(
-                    recipient_id=user_id,
-                    to_address=user.email,
-                    kind=Delivery.DIGEST,
-                    dedupe_key=key,
-                    message_id=notifications.new_message_id(),
-                    subject=subject,
-                    body=body,
-                    next_attempt_at=now,
-                    created_at=now,
-                )
-                session.add(message)
-                session.flush()
-                session.execute(
-                    update(Notification)
-                    .where(
-                        col(Notification.id).in_([i.id for i in items]),
-                        col(Notification.email_id).is_(None),
-                    )
-                    .values(email_id=message.id)
-                    .execution_options(synchronize_session=False)
-                )
-                queued += 1
+                queued += digests.queue_digest(session, user_id=user_id, now=now)
         except IntegrityError:
             continue  # another worker queued this digest first
     return queued
@@ -605,10 +333,10 @@ def _scan(now: datetime) -> int:
     if _last_scan and timedelta(0) <= now - _last_scan[-1] < every:
         return 0
     _last_scan[:] = [now]
-    today = now.astimezone(LONDON).date()
+    today = uk_date(now)
     with session_scope() as session:
-        made = notifications.scan_targets(session, today=today)
-        return made + notifications.scan_la_chases(session, today=today)
+        made = reminders.scan_targets(session, today=today)
+        return made + reminders.scan_la_chases(session, today=today)
 
 
 def run_once(*, now: datetime | None = None) -> Round:

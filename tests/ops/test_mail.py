@@ -1,4 +1,4 @@
-"""Sending the email queue (services/notify/mailer.py) to a real SMTP server
+"""Sending the email queue (ops/mail.py, over ops/smtp.py) to a real SMTP server
 (aiosmtpd) on 127.0.0.1.
 
 Time is moved by passing `now=`; the SMTP timeout is one second, so the failure paths are quick.
@@ -22,12 +22,14 @@ import pytest
 from aiosmtpd.controller import Controller
 from sqlmodel import Session, select
 
+from cme_app.dates import LONDON
 from cme_app.domain import NotifyEvent
 from cme_app.models import AuditEvent, Case, EmailMessage, Notification, User, utcnow
+from cme_app.ops import mail
+from cme_app.ops import smtp as transport
 from cme_app.ops.demo import example_referral_form
-from cme_app.services.casework.lifecycle import LONDON
 from cme_app.services.intake import referrals
-from cme_app.services.notify import mailer, notifications
+from cme_app.services.notify import notifications, reminders
 from cme_app.settings import get_settings
 from tests.factories import make_case, make_school, make_user
 
@@ -117,8 +119,8 @@ def smtp_server(handler, port: int | None = None):
 @pytest.fixture
 def configure(monkeypatch):
     """Set CME_* variables for this test; settings are read afresh."""
-    mailer._said_once.clear()
-    mailer._last_scan.clear()
+    transport._said_once.clear()
+    mail._last_scan.clear()
 
     def apply(**env: str) -> None:
         for name, value in env.items():
@@ -131,8 +133,8 @@ def configure(monkeypatch):
     yield apply
     monkeypatch.undo()
     get_settings.cache_clear()
-    mailer._said_once.clear()
-    mailer._last_scan.clear()
+    transport._said_once.clear()
+    mail._last_scan.clear()
 
 
 def smtp_url(port: int) -> str:
@@ -205,7 +207,7 @@ def queue(session, recipients: list[User], *, key="k1", event=NotifyEvent.REFERR
 
 
 def test_smtp_urls_are_parsed():
-    plain = mailer.parse_smtp_url("smtp://mail.example.org")
+    plain = transport.parse_smtp_url("smtp://mail.example.org")
     assert (plain.host, plain.port, plain.tls, plain.starttls, plain.username) == (
         "mail.example.org",
         25,
@@ -213,7 +215,7 @@ def test_smtp_urls_are_parsed():
         False,
         "",
     )
-    auth = mailer.parse_smtp_url("smtp://cme%40leeds:p%2Fss@relay:587?starttls=1&timeout=5")
+    auth = transport.parse_smtp_url("smtp://cme%40leeds:p%2Fss@relay:587?starttls=1&timeout=5")
     assert (auth.host, auth.port, auth.starttls, auth.username, auth.password, auth.timeout) == (
         "relay",
         587,
@@ -222,17 +224,17 @@ def test_smtp_urls_are_parsed():
         "p/ss",
         5.0,
     )
-    tls = mailer.parse_smtp_url("smtps://relay")
+    tls = transport.parse_smtp_url("smtps://relay")
     assert (tls.port, tls.tls, tls.starttls) == (465, True, False)
     assert "p/ss" not in repr(auth)  # the password never reaches a log line
     for bad in ("http://relay", "smtp://", "smtp://relay:notaport", "smtp://relay?timeout=x"):
         with pytest.raises(ValueError) as refused:
-            mailer.parse_smtp_url(bad)
+            transport.parse_smtp_url(bad)
         assert bad not in str(refused.value)
 
 
 def test_backoff_doubles_from_thirty_seconds_to_an_hour():
-    assert [mailer.backoff(n).total_seconds() for n in range(1, 9)] == [
+    assert [mail.backoff(n).total_seconds() for n in range(1, 9)] == [
         30,
         60,
         120,
@@ -255,7 +257,7 @@ def test_a_red_referral_emails_the_lead_with_no_personal_data(session, smtp):
     session.commit()
     reference = red_referral(session, school, **CANARY)
 
-    done = mailer.deliver_due(now=utcnow() + timedelta(seconds=1))
+    done = mail.deliver_due(now=utcnow() + timedelta(seconds=1))
 
     assert (done.sent, done.retrying, done.failed) == (1, 0, 0)
     assert len(smtp.envelopes) == 1
@@ -283,16 +285,16 @@ def test_a_red_referral_emails_the_lead_with_no_personal_data(session, smtp):
     assert "@" not in json.dumps(event.detail) and reference not in json.dumps(event.detail)
 
     # Sent is sent: later rounds send nothing more.
-    assert mailer.deliver_due(now=utcnow() + timedelta(days=1)).sent == 0
+    assert mail.deliver_due(now=utcnow() + timedelta(days=1)).sent == 0
     assert len(smtp.envelopes) == 1
 
 
 def test_with_no_smtp_url_email_waits_and_that_is_said_once(session, configure, caplog):
     lead = staff(session, "lead", "Lee Lead")
     queue(session, [lead])
-    with caplog.at_level(logging.INFO, logger="cme_app.services.notify.mailer"):
-        assert mailer.deliver_due(now=T0 + timedelta(hours=1)) == mailer.Delivered()
-        assert mailer.deliver_due(now=T0 + timedelta(hours=2)) == mailer.Delivered()
+    with caplog.at_level(logging.INFO, logger="cme_app.ops.smtp"):
+        assert mail.deliver_due(now=T0 + timedelta(hours=1)) == mail.Delivered()
+        assert mail.deliver_due(now=T0 + timedelta(hours=2)) == mail.Delivered()
     [row] = emails(session.get_bind())
     assert (row.status, row.attempts) == ("pending", 0)
     assert caplog.text.count("Email is not configured") == 1
@@ -310,7 +312,7 @@ def test_smtp_down_then_up_sends_exactly_one_email_each(session, configure):
     queue(session, leads, now=T0)
     db = session.get_bind()
 
-    down = mailer.deliver_due(now=T0)
+    down = mail.deliver_due(now=T0)
 
     assert (down.sent, down.retrying, down.failed) == (0, 3, 0)
     for row in emails(db):
@@ -324,12 +326,12 @@ def test_smtp_down_then_up_sends_exactly_one_email_each(session, configure):
 
     handler = Collect()
     with smtp_server(handler, port=port):
-        assert mailer.deliver_due(now=T0 + timedelta(seconds=20)).sent == 0  # not due yet
+        assert mail.deliver_due(now=T0 + timedelta(seconds=20)).sent == 0  # not due yet
         assert handler.envelopes == []
-        up = mailer.deliver_due(now=T0 + timedelta(seconds=31))
+        up = mail.deliver_due(now=T0 + timedelta(seconds=31))
         assert (up.sent, up.retrying, up.failed) == (3, 0, 0)
         for later in (1, 60, 3600 * 24):
-            assert mailer.deliver_due(now=T0 + timedelta(seconds=31 + later)).sent == 0
+            assert mail.deliver_due(now=T0 + timedelta(seconds=31 + later)).sent == 0
 
     received = [tuple(e.rcpt_tos) for e in handler.envelopes]
     assert sorted(received) == sorted((a,) for a in addresses)
@@ -357,14 +359,14 @@ def test_a_temporary_refusal_is_retried_and_a_permanent_one_is_final(
     code = reply.split()[0]
     with smtp_server(handler) as port:
         configure(CME_SMTP_URL=smtp_url(port))
-        mailer.deliver_due(now=T0)
+        mail.deliver_due(now=T0)
         [row] = emails(session.get_bind())
         assert (row.status, row.attempts, handler.asked) == (status, 1, 1)
         assert code in row.last_error and stage in row.last_error
         [failed] = audited(session.get_bind(), "notification.email_failed")
         assert failed.detail["will_retry"] is (status == "pending")
         # A day later: a temporary refusal is asked again, a permanent one never.
-        mailer.deliver_due(now=T0 + timedelta(days=1))
+        mail.deliver_due(now=T0 + timedelta(days=1))
     assert handler.asked == (2 if status == "pending" else 1)
     assert handler.envelopes == []
     assert "no such user" not in (emails(session.get_bind())[0].last_error or "")
@@ -378,13 +380,13 @@ def test_after_eight_temporary_refusals_the_email_fails(session, configure):
     now, waits = T0, []
     with smtp_server(handler) as port:
         configure(CME_SMTP_URL=smtp_url(port))
-        for _ in range(mailer.MAX_ATTEMPTS):
-            mailer.deliver_due(now=now)
+        for _ in range(mail.MAX_ATTEMPTS):
+            mail.deliver_due(now=now)
             [row] = emails(db)
             if row.status == "pending":
                 waits.append((row.next_attempt_at - now).total_seconds())
                 now = row.next_attempt_at
-        mailer.deliver_due(now=now + timedelta(days=2))
+        mail.deliver_due(now=now + timedelta(days=2))
     [row] = emails(db)
     assert (row.status, row.attempts, handler.asked) == ("failed", 8, 8)
     assert waits == [30, 60, 120, 240, 480, 960, 1920]
@@ -395,8 +397,8 @@ def test_after_eight_temporary_refusals_the_email_fails(session, configure):
 
 def test_a_slow_round_stops_and_leaves_the_rest_due(session, smtp, monkeypatch):
     queue(session, [staff(session, "lead", f"{n} Lead") for n in ("Ann", "Bob", "Cat")])
-    monkeypatch.setattr(mailer, "ROUND_SECONDS", 0.0)  # every send "took too long"
-    assert [mailer.deliver_due(now=T0).sent for _ in range(4)] == [1, 1, 1, 0]
+    monkeypatch.setattr(mail, "ROUND_SECONDS", 0.0)  # every send "took too long"
+    assert [mail.deliver_due(now=T0).sent for _ in range(4)] == [1, 1, 1, 0]
     assert len(smtp.envelopes) == 3
     assert {(r.status, r.attempts) for r in emails(session.get_bind())} == {("sent", 1)}
 
@@ -411,9 +413,9 @@ def test_a_connection_lost_after_the_message_is_never_resent(session, configure)
     handler = HangUpAfterData()
     with smtp_server(handler) as port:
         configure(CME_SMTP_URL=smtp_url(port))
-        done = mailer.deliver_due(now=T0)
+        done = mail.deliver_due(now=T0)
         assert (done.sent, done.retrying, done.failed) == (0, 0, 1)
-        mailer.deliver_due(now=T0 + timedelta(days=3))
+        mail.deliver_due(now=T0 + timedelta(days=3))
     assert len(handler.envelopes) == 1  # it got there once, and only once
     [row] = emails(db)
     assert row.status == "failed" and row.last_error.startswith("outcome unknown")
@@ -430,12 +432,12 @@ def test_an_unexpected_error_mid_conversation_counts_as_unknown(session, smtp, m
     def surprise(self, *args, **kwargs):
         raise KeyError("lee@leeds.example.gov.uk")
 
-    monkeypatch.setattr(mailer.smtplib.SMTP, "rcpt", surprise)
-    assert mailer.deliver_due(now=T0).failed == 1
+    monkeypatch.setattr(transport.smtplib.SMTP, "rcpt", surprise)
+    assert mail.deliver_due(now=T0).failed == 1
     monkeypatch.undo()
     [row] = emails(session.get_bind())
     assert row.status == "failed" and row.last_error == "outcome unknown: unexpected KeyError"
-    assert mailer.deliver_due(now=T0 + timedelta(days=1)).sent == 0
+    assert mail.deliver_due(now=T0 + timedelta(days=1)).sent == 0
 
 
 def test_a_worker_that_died_mid_send_is_reaped_and_not_resent(session, smtp):
@@ -443,22 +445,22 @@ def test_a_worker_that_died_mid_send_is_reaped_and_not_resent(session, smtp):
     queue(session, [lead])
     db = session.get_bind()
     [row] = emails(db)
-    claim = mailer._claim(row.id, T0)  # a worker takes it, then its process dies
-    assert claim is not None and mailer._claim(row.id, T0) is None  # nobody else can
+    claim = mail._claim(row.id, T0)  # a worker takes it, then its process dies
+    assert claim is not None and mail._claim(row.id, T0) is None  # nobody else can
 
-    assert mailer.reap_stuck(now=T0 + timedelta(minutes=5)) == 0  # it may still be sending
-    assert mailer.deliver_due(now=T0 + timedelta(minutes=5)).sent == 0
-    assert mailer.reap_stuck(now=T0 + mailer.LEASE + timedelta(seconds=1)) == 1
-    assert mailer.reap_stuck(now=T0 + timedelta(days=1)) == 0
+    assert mail.reap_stuck(now=T0 + timedelta(minutes=5)) == 0  # it may still be sending
+    assert mail.deliver_due(now=T0 + timedelta(minutes=5)).sent == 0
+    assert mail.reap_stuck(now=T0 + mail.LEASE + timedelta(seconds=1)) == 1
+    assert mail.reap_stuck(now=T0 + timedelta(days=1)) == 0
 
     [row] = emails(db)
-    assert row.status == "failed" and row.last_error == mailer.REAPED
+    assert row.status == "failed" and row.last_error == mail.REAPED
     [failed] = audited(db, "notification.email_failed")
     assert failed.entity_id == str(row.id) and failed.detail["will_retry"] is False
     # A stale "try again" from the dead worker cannot bring it back, and nothing is sent.
-    stale = mailer._record(claim, mailer.Result(mailer.Outcome.RETRY, "x"), T0)
-    assert stale == mailer.Outcome.UNKNOWN and emails(db)[0].status == "failed"
-    assert mailer.deliver_due(now=T0 + timedelta(days=2)).sent == 0
+    stale = mail._record(claim, transport.Result(transport.Outcome.RETRY, "x"), T0)
+    assert stale == transport.Outcome.UNKNOWN and emails(db)[0].status == "failed"
+    assert mail.deliver_due(now=T0 + timedelta(days=2)).sent == 0
     assert smtp.envelopes == []
 
 
@@ -474,7 +476,7 @@ def test_workers_racing_on_the_queue_send_each_message_once(session, smtp):
     def work():
         try:
             start.wait()
-            results.append(mailer.deliver_due(now=T0))
+            results.append(mail.deliver_due(now=T0))
         except BaseException as exc:  # handed back to the test's thread
             errors.append(exc)
 
@@ -524,15 +526,15 @@ def test_the_daily_digest_goes_once_with_the_items_before_the_digest_hour(sessio
     queue(session, [officer], key="allocated", event=NotifyEvent.CASE_ALLOCATED, now=day_before)
     seven = datetime(2026, 11, 28, 7, 0, tzinfo=LONDON)
 
-    assert mailer.build_digests(now=seven - timedelta(minutes=1)) == 0  # not yet
+    assert mail.build_digests(now=seven - timedelta(minutes=1)) == 0  # not yet
     digest_item(session, lead, "CME-2026-00014", seven + timedelta(minutes=2))  # after 07:00
-    assert mailer.build_digests(now=seven + timedelta(minutes=5)) == 1
-    assert mailer.build_digests(now=seven + timedelta(minutes=6)) == 0  # a rerun: nothing
+    assert mail.build_digests(now=seven + timedelta(minutes=5)) == 1
+    assert mail.build_digests(now=seven + timedelta(minutes=6)) == 0  # a rerun: nothing
     # Stamped before 07:00 but committed after the digest went (a long transaction, another
     # process's clock): it waits for tomorrow rather than making a second digest today.
     digest_item(session, lead, "CME-2026-00015", seven - timedelta(minutes=1))
-    assert mailer.build_digests(now=seven + timedelta(hours=1)) == 0
-    mailer.deliver_due(now=seven + timedelta(hours=1))
+    assert mail.build_digests(now=seven + timedelta(hours=1)) == 0
+    mail.deliver_due(now=seven + timedelta(hours=1))
 
     to_lead = [m for m in smtp.messages() if m["To"] == lead_address]
     to_officer = [m for m in smtp.messages() if m["To"] == officer_address]
@@ -552,8 +554,8 @@ def test_the_daily_digest_goes_once_with_the_items_before_the_digest_hour(sessio
 
     # The next morning, the waiting items have their own digest.
     tomorrow = seven + timedelta(days=1, minutes=1)
-    assert mailer.build_digests(now=tomorrow) == 1
-    mailer.deliver_due(now=tomorrow)
+    assert mail.build_digests(now=tomorrow) == 1
+    mail.deliver_due(now=tomorrow)
     [late] = [m for m in smtp.messages() if "29 November" in m["Subject"]]
     assert late["Subject"] == "Your CME digest for 29 November 2026: 2 items"
     assert "CME-2026-00014" in late.get_content() and "CME-2026-00015" in late.get_content()
@@ -568,7 +570,7 @@ def test_two_workers_building_the_same_digest_queue_one(session, configure):
     def work():
         try:
             start.wait()
-            built.append(mailer.build_digests(now=T0))
+            built.append(mail.build_digests(now=T0))
         except BaseException as exc:
             errors.append(exc)
 
@@ -591,7 +593,7 @@ def test_with_smtp_down_a_referral_is_still_submitted(session, configure):
     staff(session, "lead", "Lee Lead")
     session.commit()
     first = red_referral(session, school)
-    assert mailer.deliver_due(now=utcnow()).retrying == 1  # no exception
+    assert mail.deliver_due(now=utcnow()).retrying == 1  # no exception
     second = red_referral(session, school)
     with Session(session.get_bind()) as s:
         assert {c.reference for c in s.exec(select(Case)).all()} == {first, second}
@@ -619,23 +621,23 @@ def test_a_round_scans_targets_and_sends_what_they_raise(session, smtp, monkeypa
     )
     session.commit()
     scans = []
-    real_scan = notifications.scan_targets
+    real_scan = reminders.scan_targets
 
     def counted(session, *, today):
         scans.append(today)
         return real_scan(session, today=today)
 
-    monkeypatch.setattr(notifications, "scan_targets", counted)
+    monkeypatch.setattr(reminders, "scan_targets", counted)
 
-    done = mailer.run_once(now=now)
+    done = mail.run_once(now=now)
 
     assert scans == [today] and done.scanned == 2
     assert done.delivered.sent == 2
     assert sorted(e.rcpt_tos[0] for e in smtp.envelopes) == sorted([officer.email, lead.email])
     assert all("Triage target missed" in m["Subject"] for m in smtp.messages())
-    mailer.run_once(now=now + timedelta(seconds=60))  # within notify_scan_seconds: no scan
+    mail.run_once(now=now + timedelta(seconds=60))  # within notify_scan_seconds: no scan
     assert len(scans) == 1
-    mailer.run_once(now=now + timedelta(seconds=301))  # the next scan tells nobody twice
+    mail.run_once(now=now + timedelta(seconds=301))  # the next scan tells nobody twice
     assert len(scans) == 2 and len(smtp.envelopes) == 2
 
 
@@ -646,9 +648,9 @@ def test_a_failing_step_does_not_stop_the_round(session, smtp, monkeypatch, capl
     def broken(session, *, today):
         raise RuntimeError("Zebedee Quillfeather")  # must not be logged
 
-    monkeypatch.setattr(notifications, "scan_targets", broken)
-    with caplog.at_level(logging.INFO, logger="cme_app.services.notify.mailer"):
-        done = mailer.run_once(now=T0)
+    monkeypatch.setattr(reminders, "scan_targets", broken)
+    with caplog.at_level(logging.INFO, logger="cme_app.ops.mail"):
+        done = mail.run_once(now=T0)
     assert done.delivered.sent == 1 and len(smtp.envelopes) == 1
     assert "scan failed: RuntimeError" in caplog.text and "Zebedee" not in caplog.text
 
@@ -660,7 +662,7 @@ def run_worker() -> list[BaseException]:
 
     def run():
         try:
-            asyncio.run(mailer.worker())
+            asyncio.run(mail.worker())
         except BaseException as exc:
             raised.append(exc)
 
@@ -680,8 +682,8 @@ def test_the_worker_sends_the_queue_in_its_round(session, smtp, monkeypatch, cap
         pauses.append(seconds)
         raise asyncio.CancelledError  # one round is enough
 
-    monkeypatch.setattr(mailer.asyncio, "sleep", fake_sleep)
-    with caplog.at_level(logging.INFO, logger="cme_app.services.notify.mailer"):
+    monkeypatch.setattr(mail.asyncio, "sleep", fake_sleep)
+    with caplog.at_level(logging.INFO, logger="cme_app.ops.mail"):
         raised = run_worker()
     assert len(raised) == 1 and isinstance(raised[0], asyncio.CancelledError)
     assert pauses == [15]
@@ -696,16 +698,16 @@ def test_the_worker_keeps_going_after_a_failed_round(monkeypatch, caplog):
         calls.append(1)
         if len(calls) == 1:
             raise RuntimeError("lee@leeds.example.gov.uk")  # must not be logged
-        return mailer.Round(delivered=mailer.Delivered(sent=2))
+        return mail.Round(delivered=mail.Delivered(sent=2))
 
     async def fake_sleep(seconds):
         pauses.append(seconds)
         if len(pauses) == 3:
             raise asyncio.CancelledError
 
-    monkeypatch.setattr(mailer, "run_once", flaky_run_once)
-    monkeypatch.setattr(mailer.asyncio, "sleep", fake_sleep)
-    with caplog.at_level(logging.INFO, logger="cme_app.services.notify.mailer"):
+    monkeypatch.setattr(mail, "run_once", flaky_run_once)
+    monkeypatch.setattr(mail.asyncio, "sleep", fake_sleep)
+    with caplog.at_level(logging.INFO, logger="cme_app.ops.mail"):
         raised = run_worker()
     assert len(raised) == 1 and isinstance(raised[0], asyncio.CancelledError)
     assert len(calls) == 3 and pauses == [15, 15, 15]
