@@ -373,8 +373,8 @@ def test_handler_gives_nothing_to_wrong_callers(world, session, cls, handler_nam
                 f"{caller} marked a notification read via {handler_name}"
             )
         session.rollback()
-        if isinstance(caller, Role) and caller not in allowed_roles(fn) and (
-                handler_name not in BUILT_IN):
+        if (handler_name not in BUILT_IN and isinstance(caller, Role)
+                and caller not in allowed_roles(fn)):
             assert _refusals(session, label) == refusals + 1, (
                 f"{caller}'s refused call to {label} was not audited")
         seen = json.dumps(root.dict(), default=str) + repr(returned)
