@@ -43,7 +43,7 @@ class Capability(StrEnum):
     # Signed in at all: the header, sign-out and the inbox.
     SIGNED_IN = "signed_in"
     # Intake
-    REFERRAL_WRITE = "referral.write"  # draft, submit and resubmit the school's own referrals
+    REFERRAL_WRITE = "referral.write"  # list, draft, submit and resubmit the school's own
     REFERRAL_VIEW = "referral.view"  # one referral's page (a school: its own only)
     INBOUND_LOG = "inbound.log"  # log a referral from another LA or a child new to the country
     # Casework
@@ -89,7 +89,8 @@ C = Capability
 PERMISSIONS: dict[Capability, frozenset[Role]] = {
     C.SIGNED_IN: EVERYONE,
     C.REFERRAL_WRITE: frozenset({SCHOOL}),
-    C.REFERRAL_VIEW: EVERYONE,
+    # The auditor (DPO) reads the audit log, not referrals.
+    C.REFERRAL_VIEW: frozenset({SCHOOL, OFFICER, LEAD, ADMIN}),
     C.INBOUND_LOG: frozenset({OFFICER, LEAD, ADMIN}),
     # The auditor (DPO) reads the audit log, not case files.
     C.CASE_VIEW: frozenset({OFFICER, LEAD, ADMIN}),
@@ -118,6 +119,7 @@ PERMISSIONS: dict[Capability, frozenset[Role]] = {
     C.RETENTION_APPROVE: frozenset({LEAD}),
     C.ACCOUNTS_MANAGE: frozenset({ADMIN}),
     C.SCHOOLS_MANAGE: frozenset({ADMIN}),
+    # Not the auditor: the export names children, and the DPO works from the audit log.
     C.DASHBOARD: frozenset({LEAD, ADMIN}),
     C.CALENDAR_MANAGE: frozenset({ADMIN}),
 }

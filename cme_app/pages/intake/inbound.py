@@ -2,63 +2,52 @@
 
 from __future__ import annotations
 
+from functools import partial
+from typing import ClassVar
+
 import reflex as rx
 
 from ... import routes
 from ...components import forms
 from ...components.layout import page
-from ...db import session_scope
-from ...domain import Role
-from ...errors import ServiceError, ValidationFailed
+from ...permissions import Capability
 from ...services.intake import inbound
 from ...services.intake import referral_form as rf
 from ...state.auth import AuthState
+from ...state.handlers import PageFeedback, handler, page_load
 
-INTAKE_ROLES = frozenset({Role.ADMIN, Role.OFFICER, Role.LEAD})
 MAX_VALUE = 4000
 
 
-class CaseNewState(AuthState):
+def _open_case(state: CaseNewState, case) -> rx.event.EventSpec:
+    state.values = {}
+    return rx.redirect(routes.case_url(case.reference))
+
+
+class CaseNewState(PageFeedback, AuthState):
     values: dict[str, str] = {}
-    errors: dict[str, str] = {}
-    error_list: list[list[str]] = []
-    problem: str = ""
-    form_key: int = 0
 
-    @rx.event
-    def load(self):
-        self.values, self.errors, self.error_list = {}, {}, []
-        self.problem = ""
+    message_id: ClassVar[str] = "inbound-problem"
+
+    def _reset_page(self) -> None:
+        self.values = {}
+        self._clear_feedback()
         self.form_key += 1
-        _actor, redirect = self._page_guard(*INTAKE_ROLES)
-        return redirect
 
     @rx.event
+    @page_load(Capability.INBOUND_LOG)
+    def load(self):
+        return None
+
+    @rx.event
+    @handler(Capability.INBOUND_LOG, then=_open_case)
     def submit_form(self, form_data: dict):
-        actor = self._actor()
-        if actor is None:
-            return rx.redirect(routes.LOGIN)
-        if actor.role not in INTAKE_ROLES:
-            return rx.redirect(routes.BOARD)
         data = {
             str(k)[:60]: ("" if v is None else str(v)).strip()[:MAX_VALUE]
             for k, v in (form_data.items() if isinstance(form_data, dict) else ())
         }
-        self.values, self.problem = data, ""
-        try:
-            with session_scope() as session:
-                reference = inbound.log_inbound(session, actor=actor, form=data).reference
-        except ValidationFailed as exc:
-            self.error_list = [[e.field, e.message] for e in exc.errors]
-            self.errors = {}
-            for e in exc.errors:
-                self.errors.setdefault(e.field, e.message)
-            return rx.call_script(forms.FOCUS_ERROR_SUMMARY)
-        except ServiceError as exc:
-            self.problem = str(exc)
-            return rx.call_script("window.scrollTo(0, 0)")
-        self.values, self.errors, self.error_list = {}, {}, []
-        return rx.redirect(routes.case_url(reference))
+        self.values = data  # kept, so the form shows what was typed beside any errors
+        return partial(inbound.log_inbound, form=data)
 
 
 S = CaseNewState
@@ -146,6 +135,8 @@ def case_new_page() -> rx.Component:
                 rx.el.div(S.problem, class_name="notification__body"),
                 class_name="notification notification--problem",
                 role="alert",
+                id="inbound-problem",
+                tab_index=-1,
             ),
         ),
         rx.el.span("Children missing education", class_name="caption"),

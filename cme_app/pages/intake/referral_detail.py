@@ -2,48 +2,47 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import reflex as rx
 
 from ... import routes
 from ...components.layout import page
-from ...db import session_scope
-from ...domain import Role
-from ...errors import NotFound
-from ...permissions import CASE_VIEWERS
-from ...services.intake import referrals
-from ...services.intake.referrals import ReferralView
+from ...domain import case_reference
+from ...permissions import Capability
+from ...services.intake import referral_view
+from ...services.intake.referral_view import ReferralView
 from ...state.auth import AuthState
+from ...state.handlers import PageFeedback, page_load
 
 
-class ReferralDetailState(AuthState):
+class ReferralDetailState(PageFeedback, AuthState):
     view: ReferralView | None = None
     not_found: bool = False
 
     def _reference(self) -> str:
-        path = str(self.router.url.path or "").rstrip("/")
-        return path.rsplit("/", 1)[-1][:16]
+        return case_reference(str(self.router.url.path or "").rstrip("/").rsplit("/", 1)[-1])
+
+    def _reset_page(self) -> None:
+        self.view, self.not_found = None, False
+
+    def _show(self, session, *, actor, reference: str) -> None:
+        self.view = referral_view.view_referral(session, actor=actor, reference=reference)
+
+    def _after_not_found(self, actor) -> None:
+        self.not_found = True
 
     @rx.event
+    @page_load(Capability.REFERRAL_VIEW)
     def load(self):
-        self.view, self.not_found = None, False
-        actor, redirect = self._page_guard(Role.SCHOOL, *CASE_VIEWERS)
-        if redirect:
-            return redirect
-        try:
-            with session_scope() as session:
-                self.view = referrals.view_referral(
-                    session, actor=actor, reference=self._reference()
-                )
-        except NotFound:
-            self.not_found = True
-        return None
+        return partial(self._show, reference=self._reference())
 
 
 def _summary_row(key: str, value) -> rx.Component:
     return rx.el.div(rx.el.dt(key), rx.el.dd(value), class_name="summary-list__row")
 
 
-def _details(v: rx.Var) -> rx.Component:
+def _heading(v: rx.Var) -> rx.Component:
     return rx.fragment(
         rx.el.span(v.school_name, class_name="caption"),
         rx.el.h1("Referral ", v.reference),
@@ -54,44 +53,56 @@ def _details(v: rx.Var) -> rx.Component:
             rx.cond(v.outside_csa, rx.el.span(" ", rx.el.strong(
                 "Outside compulsory school age", class_name="tag tag--yellow"))),
         ),
-        rx.cond(
-            v.return_note != "",
+    )
+
+
+def _returned_note(v: rx.Var) -> rx.Component:
+    """The team sent it back: what they need, and the way back into the form."""
+    return rx.cond(
+        v.return_note != "",
+        rx.el.div(
+            rx.el.h2("More information needed", class_name="notification__title"),
             rx.el.div(
-                rx.el.h2("More information needed", class_name="notification__title"),
-                rx.el.div(
-                    rx.el.p("The CME team says:"),
-                    rx.el.p(v.return_note, class_name="pre-line"),
-                    rx.cond(
-                        v.draft_id != "",
-                        rx.el.a(
-                            "Add the information and resubmit",
-                            href=routes.REFERRAL_NEW + "?draft=" + v.draft_id,
-                            class_name="button",
-                        ),
+                rx.el.p("The CME team says:"),
+                rx.el.p(v.return_note, class_name="pre-line"),
+                rx.cond(
+                    v.draft_id != "",
+                    rx.el.a(
+                        "Add the information and resubmit",
+                        href=routes.REFERRAL_NEW + "?draft=" + v.draft_id,
+                        class_name="button",
                     ),
-                    class_name="notification__body",
                 ),
-                class_name="notification",
-                role="region",
-                aria_label="More information needed",
+                class_name="notification__body",
             ),
+            class_name="notification",
+            role="region",
+            aria_label="More information needed",
         ),
-        rx.cond(
-            v.outcome != "",
+    )
+
+
+def _outcome(v: rx.Var) -> rx.Component:
+    return rx.cond(
+        v.outcome != "",
+        rx.el.div(
+            rx.el.h2("Outcome", class_name="notification__title"),
             rx.el.div(
-                rx.el.h2("Outcome", class_name="notification__title"),
-                rx.el.div(
-                    rx.el.p(v.outcome),
-                    rx.cond(
-                        v.school_notice != "", rx.el.p(v.school_notice, class_name="pre-line")
-                    ),
-                    class_name="notification__body",
+                rx.el.p(v.outcome),
+                rx.cond(
+                    v.school_notice != "", rx.el.p(v.school_notice, class_name="pre-line")
                 ),
-                class_name="notification notification--success",
-                role="region",
-                aria_label="Outcome",
+                class_name="notification__body",
             ),
+            class_name="notification notification--success",
+            role="region",
+            aria_label="Outcome",
         ),
+    )
+
+
+def _child_and_absence(v: rx.Var) -> rx.Component:
+    return rx.fragment(
         rx.el.h2("Child"),
         rx.el.dl(
             _summary_row("Name", v.child_name),
@@ -109,6 +120,11 @@ def _details(v: rx.Var) -> rx.Component:
             _summary_row("Specific concerns", rx.foreach(v.concerns, lambda c: rx.el.div(c))),
             class_name="summary-list",
         ),
+    )
+
+
+def _people_and_enquiries(v: rx.Var) -> rx.Component:
+    return rx.fragment(
         rx.el.h2("Parents, carers and household"),
         rx.el.ul(rx.foreach(v.people, lambda p: rx.el.li(p[0], " (", p[1], ") ", p[2]))),
         rx.el.h2("Enquiries the school made"),
@@ -125,6 +141,13 @@ def _details(v: rx.Var) -> rx.Component:
             ),
             class_name="table-wrap",
         ),
+    )
+
+
+def _details(v: rx.Var) -> rx.Component:
+    return rx.fragment(
+        _heading(v), _returned_note(v), _outcome(v), _child_and_absence(v),
+        _people_and_enquiries(v),
     )
 
 

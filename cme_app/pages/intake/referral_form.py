@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from functools import partial
 
 import reflex as rx
 from sqlalchemy.exc import SQLAlchemyError
@@ -10,35 +11,50 @@ from sqlalchemy.exc import SQLAlchemyError
 from ... import routes
 from ...components import forms
 from ...components.layout import page
-from ...db import session_scope
-from ...domain import Role
-from ...errors import NotFound, ServiceError, ValidationFailed
-from ...models import Referral
+from ...errors import FieldError
+from ...permissions import Capability
 from ...services.intake import referral_form as rf
 from ...services.intake import referrals
+from ...services.intake.referrals import Receipt
 from ...state.auth import AuthState
+from ...state.handlers import PageFeedback, handler, page_load
 
 GROUPS = ("address", "person", "enquiry")
 NOT_SENT = (
     "Your referral may not have been sent. Press Submit referral again: it will not be sent "
     "twice."
 )
+DRAFT_NOT_SAVED = "Your draft was not saved. Try again."
+DRAFT_SAVED = "Your draft has been saved. Only staff at your school can open it."
+SUBMIT_BUTTON = "submit-referral"  # problems with sending link to the button that sends
 
 
 def _new_row_id() -> str:
     return secrets.token_hex(4)
 
 
-class ReferralFormState(AuthState):
+def _sent(state: ReferralFormState, result) -> rx.event.EventSpec:
+    """Saved as a draft: the address now names it. Submitted: the confirmation replaces the
+    form. Either way the page goes back to its top."""
+    state._sending = ""
+    if isinstance(result, Receipt):
+        state._draft_id, state.values = "", {}
+        state.submitted_reference, state.submitted_late = result.reference, result.late
+        return rx.call_script("window.scrollTo(0, 0)")
+    state._draft_id, state.saved_at = result.public_id, DRAFT_SAVED
+    return rx.call_script(
+        f"history.replaceState(null, '', '{routes.draft_url(result.public_id)}');"
+        "window.scrollTo(0, 0)"
+    )
+
+
+class ReferralFormState(PageFeedback, AuthState):
     values: dict[str, str] = {}
-    errors: dict[str, str] = {}
-    error_list: list[list[str]] = []
     address_rows: list[str] = []
     person_rows: list[str] = []
     enquiry_rows: list[str] = []
     enquiry_kinds: dict[str, str] = {}
     category: str = ""
-    form_key: int = 0
     intent: str = "submit"
     saved_at: str = ""
     submitted_reference: str = ""
@@ -48,6 +64,7 @@ class ReferralFormState(AuthState):
     # hidden field, so a retry still carries it if the server lost this state.
     submission_id: str = ""
     _draft_id: str = ""
+    _sending: str = ""  # "draft" or "submit" while the form is being sent
 
     @rx.var
     def missing_checks(self) -> list[list[str]]:
@@ -74,73 +91,84 @@ class ReferralFormState(AuthState):
         self.not_found, self.intent = False, "submit"
         self.form_key += 1
 
-    @rx.event
-    def load(self):
+    # ----- the adapter's hooks ----------------------------------------------------------------
+
+    def _reset_page(self) -> None:
         self._draft_id = ""
         self.submission_id = secrets.token_hex(16)
         self._reset_form({})
-        actor, redirect = self._page_guard(Role.SCHOOL)
-        if redirect:
-            self.values = {}
-            return redirect
-        draft = str(self.router.url.query_parameters.get("draft", ""))[:32]
+
+    def _clear_feedback(self) -> None:
+        super()._clear_feedback()
+        self.saved_at = ""
+
+    def _show_problem(self, text: str):
+        # Nothing was confirmed: say so in the error summary, linked to the Submit button.
+        sending, self._sending = self._sending, ""
+        message = DRAFT_NOT_SAVED if sending == "draft" else text
+        return self._show_field_errors([FieldError(SUBMIT_BUTTON, message)])
+
+    def _after_database_error(self, actor, exc: SQLAlchemyError):
+        return self._show_problem(NOT_SENT)
+
+    def _after_not_found(self, actor) -> None:
+        self.not_found = True
+
+    # ----- handlers ---------------------------------------------------------------------------
+    # The form's small steps (a row added, a choice made) are quiet: they must not wipe the
+    # error summary the school is working through.
+
+    def _open(self, session, *, actor, draft: str) -> None:
         if not draft:
             self._reset_form({"referrer_email": actor.email})
-            return None
-        try:
-            with session_scope() as session:
-                values = referrals.open_draft(session, actor=actor, public_id=draft)
-        except NotFound:
-            self.not_found = True
-            return None
-        self._reset_form(values)
+            return
+        self._reset_form(referrals.open_draft(session, actor=actor, public_id=draft))
         self._draft_id = draft
-        return None
-
-    def _school_actor(self):
-        actor = self._actor()
-        return actor if actor is not None and actor.role == Role.SCHOOL else None
 
     @rx.event
+    @page_load(Capability.REFERRAL_WRITE)
+    def load(self):
+        draft = str(self.router.url.query_parameters.get("draft", ""))[:32]
+        return partial(self._open, draft=draft)
+
+    @rx.event
+    @handler(Capability.REFERRAL_WRITE, quiet=True)
     def add_row(self, group: str):
-        if self._school_actor() is None or group not in GROUPS:
+        if group not in GROUPS:
             return
         rows = getattr(self, f"{group}_rows")
         if len(rows) < rf.MAX_ROWS:
             setattr(self, f"{group}_rows", [*rows, _new_row_id()])
 
     @rx.event
+    @handler(Capability.REFERRAL_WRITE, quiet=True)
     def remove_row(self, group: str, row_id: str):
-        if self._school_actor() is None or group not in GROUPS:
+        if group not in GROUPS:
             return
         setattr(self, f"{group}_rows", [r for r in getattr(self, f"{group}_rows") if r != row_id])
         if group == "enquiry":
             self.enquiry_kinds = {k: v for k, v in self.enquiry_kinds.items() if k != row_id}
 
     @rx.event
+    @handler(Capability.REFERRAL_WRITE, quiet=True)
     def set_enquiry_kind(self, row_id: str, kind: str):
-        if self._school_actor() is None or row_id not in self.enquiry_rows:
-            return
-        if kind == "" or kind in rf.ENQUIRY_LABELS:
+        if row_id in self.enquiry_rows and (kind == "" or kind in rf.ENQUIRY_LABELS):
             self.enquiry_kinds = {**self.enquiry_kinds, row_id: kind}
 
     @rx.event
+    @handler(Capability.REFERRAL_WRITE, quiet=True)
     def set_category(self, value: str):
-        if self._school_actor() is None:
-            return
         self.category = value if value in rf.CATEGORY_CHOICES else ""
 
     @rx.event
+    @handler(Capability.REFERRAL_WRITE, quiet=True)
     def set_intent(self, intent: str):
-        if self._school_actor() is None:
-            return
         self.intent = "draft" if intent == "draft" else "submit"
 
     @rx.event
+    @handler(Capability.REFERRAL_WRITE, then=_sent)
     def submit_form(self, form_data: dict):
-        actor = self._school_actor()
-        if actor is None:
-            return rx.redirect(routes.LOGIN)
+        """Save a draft or submit, as the button pressed said (`set_intent` runs first)."""
         sent = form_data.get("submission_id") if isinstance(form_data, dict) else None
         if not referrals.is_submission_id(self.submission_id):
             # State lost (a restarted server): the form's own id, if well formed, else a new one.
@@ -148,50 +176,12 @@ class ReferralFormState(AuthState):
             self.submission_id = sent if valid else secrets.token_hex(16)
         data = rf.clean_form_data(form_data)
         self.values = data
-        intent, self.intent = self.intent, "submit"
-        try:
-            with session_scope() as session:
-                if intent == "draft":
-                    draft = referrals.save_draft(
-                        session, actor=actor, form=data, public_id=self._draft_id or None
-                    )
-                    draft_id = draft.public_id
-                else:
-                    case = referrals.submit(
-                        session, actor=actor, form=data, public_id=self._draft_id or None,
-                        submission_id=self.submission_id,
-                    )
-                    reference = case.reference
-                    late = session.get(Referral, case.referral_id).late
-        except ValidationFailed as exc:
-            self.error_list = [[e.field, e.message] for e in exc.errors]
-            self.errors = {}
-            for e in exc.errors:
-                self.errors.setdefault(e.field, e.message)
-            self.saved_at = ""
-            return rx.call_script(forms.FOCUS_ERROR_SUMMARY)
-        except NotFound:
-            self.not_found = True
-            return None
-        except (ServiceError, SQLAlchemyError) as exc:
-            # Nothing is confirmed unless the service returned: say so, and keep the form.
-            message = str(exc) if isinstance(exc, ServiceError) else NOT_SENT
-            if intent == "draft":
-                message = "Your draft was not saved. Try again."
-            self.error_list, self.errors, self.saved_at = [["submit-referral", message]], {}, ""
-            return rx.call_script(forms.FOCUS_ERROR_SUMMARY)
-        self.errors, self.error_list = {}, []
-        if intent == "draft":
-            self._draft_id = draft_id
-            self.saved_at = "Your draft has been saved. Only staff at your school can open it."
-            return rx.call_script(
-                f"history.replaceState(null, '', '{routes.draft_url(draft_id)}');"
-                "window.scrollTo(0, 0)"
-            )
-        self._draft_id = ""
-        self.values = {}
-        self.submitted_reference, self.submitted_late = reference, late
-        return rx.call_script("window.scrollTo(0, 0)")
+        self._sending, self.intent = self.intent, "submit"
+        public_id = self._draft_id or None
+        if self._sending == "draft":
+            return partial(referrals.save_draft, form=data, public_id=public_id)
+        return partial(referrals.submit_with_receipt, form=data, public_id=public_id,
+                       submission_id=self.submission_id)
 
 
 S = ReferralFormState
@@ -518,7 +508,7 @@ def _form() -> rx.Component:
         _dsl(),
         rx.el.div(
             rx.el.button("Submit referral", type="submit", class_name="button",
-                         id="submit-referral", on_click=S.set_intent("submit")),
+                         id=SUBMIT_BUTTON, on_click=S.set_intent("submit")),
             rx.el.button("Save draft", type="submit", class_name="button button--secondary",
                          on_click=S.set_intent("draft")),
             class_name="button-group",

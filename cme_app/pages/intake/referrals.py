@@ -6,27 +6,28 @@ import reflex as rx
 
 from ... import routes
 from ...components.layout import page
-from ...db import session_scope
-from ...domain import Role
-from ...services.intake import referrals
-from ...services.intake.referrals import ReferralRow
+from ...permissions import Capability
+from ...services.intake import referral_view
+from ...services.intake.referral_view import ReferralRow
 from ...state.auth import AuthState
+from ...state.handlers import PageFeedback, page_load
 
 
-class ReferralsState(AuthState):
+class ReferralsState(PageFeedback, AuthState):
     rows: list[ReferralRow] = []
     loaded: bool = False
 
-    @rx.event
-    def load(self):
+    def _reset_page(self) -> None:
         self.rows, self.loaded = [], False
-        actor, redirect = self._page_guard(Role.SCHOOL)
-        if redirect:
-            return redirect
-        with session_scope() as session:
-            self.rows = referrals.list_for_school(session, actor=actor)
+
+    def _show(self, session, actor) -> None:
+        self.rows = referral_view.list_for_school(session, actor=actor)
         self.loaded = True
-        return None
+
+    @rx.event
+    @page_load(Capability.REFERRAL_WRITE)
+    def load(self):
+        return self._show
 
 
 def _status_tag(row: rx.Var) -> rx.Component:

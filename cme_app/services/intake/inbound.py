@@ -4,6 +4,7 @@ school's referral does."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 
 from sqlmodel import Session
@@ -27,10 +28,10 @@ from ...models import (
 )
 from ...permissions import Actor, Capability, require
 from ..forms import Form
-from ..intake import referral_form as rf
-from ..intake.referrals import open_case
 from ..notify import notifications
 from ..trust import audit
+from . import referral_form as rf
+from .opening import open_case
 
 INBOUND_SOURCES = {
     SourceType.OTHER_LA: "Another local authority",
@@ -38,10 +39,75 @@ INBOUND_SOURCES = {
 }
 
 
+@dataclass(frozen=True)
+class _Notice:
+    """What the team was told, as checked from the form."""
+
+    source: str
+    la_name: str
+    la_code: str
+    received_on: date
+    child: Child
+    line1: str
+    town: str
+    postcode: str
+    parent: str
+    phone: str
+    summary: str
+
+
 def log_inbound(session: Session, *, actor: Actor | None, form: dict) -> Case:
     """A notification from another LA, or a child new to the country: a New referral card."""
     actor = require(actor, Capability.INBOUND_LOG)
     today = date.today()
+    notice = _read(form, today)
+    session.add(notice.child)
+    session.flush()
+    referral = Referral(
+        status=ReferralStatus.SUBMITTED,
+        source_type=notice.source,
+        created_by_id=actor.user_id,
+        child_id=notice.child.id,
+        source_name=notice.la_name or None,
+        source_la_code=notice.la_code or None,
+        concerns_narrative=notice.summary,
+        date_school_aware=notice.received_on,
+        submitted_at=utcnow(),
+        form_data={},
+    )
+    session.add(referral)
+    session.flush()
+    _add_household(session, notice, referral)
+    case = open_case(session, actor=actor, referral=referral, child=notice.child, today=today)
+    if notice.source == SourceType.OTHER_LA:
+        session.add(
+            LaNotification(
+                case_id=case.id,
+                direction=LaDirection.INBOUND,
+                la_name=notice.la_name,
+                la_code=notice.la_code or None,
+                contact="",
+                question=notice.summary[:2000],
+                sent_on=notice.received_on,
+                by_id=actor.user_id,
+            )
+        )
+    audit.record(
+        session,
+        actor=actor,
+        action="referral.inbound_logged",
+        entity_type="case",
+        entity_id=case.reference,
+        child_id=notice.child.id,
+        detail={"source": notice.source},
+    )
+    notifications.referral_arrived(session, case=case, red=case.proposed_risk == Risk.RED)
+    session.flush()
+    return case
+
+
+def _read(form: dict, today: date) -> _Notice:
+    """Every rule the form must pass, all errors at once, in form order."""
     f = Form(form, today)
     source = f.choice("source_type", INBOUND_SOURCES, "Choose where the referral came from")
     la_name = f.text(
@@ -61,78 +127,46 @@ def log_inbound(session: Session, *, actor: Actor | None, form: dict) -> Case:
     upn = f.text("upn", "", required=False, limit=13).upper()
     if upn and (error := rf.upn_error(upn)):
         f.errors.append(FieldError("upn", error))
-    line1 = f.text("line1", "Enter the first line of the address")
-    town = f.text("town", "", required=False, limit=100)
-    postcode = f.text("postcode", "", required=False, limit=10)
-    parent = f.text("parent_name", "", required=False)
-    phone = f.text("parent_phone", "", required=False, limit=40)
-    summary = f.text("summary", "Enter what the notification says", limit=4000)
-    f.check()
-    child = Child(first_name=first, last_name=last, date_of_birth=dob, sex=sex, upn=upn or None)
-    session.add(child)
-    session.flush()
-    referral = Referral(
-        status=ReferralStatus.SUBMITTED,
-        source_type=source,
-        created_by_id=actor.user_id,
-        child_id=child.id,
-        source_name=la_name or None,
-        source_la_code=la_code or None,
-        concerns_narrative=summary,
-        date_school_aware=received_on,
-        submitted_at=utcnow(),
-        form_data={},
+    notice = _Notice(
+        source=source, la_name=la_name, la_code=la_code, received_on=received_on,
+        child=Child(first_name=first, last_name=last, date_of_birth=dob, sex=sex,
+                    upn=upn or None),
+        line1=f.text("line1", "Enter the first line of the address"),
+        town=f.text("town", "", required=False, limit=100),
+        postcode=f.text("postcode", "", required=False, limit=10),
+        parent=f.text("parent_name", "", required=False),
+        phone=f.text("parent_phone", "", required=False, limit=40),
+        summary=f.text("summary", "Enter what the notification says", limit=4000),
     )
-    session.add(referral)
-    session.flush()
+    f.check()
+    return notice
+
+
+def _add_household(session: Session, notice: _Notice, referral: Referral) -> None:
+    """Where the child is believed to live, and the parent or carer if the notice names one:
+    both recorded as coming from another agency."""
     source_tag = "other_agency"
     session.add(
         Address(
-            child_id=child.id,
+            child_id=notice.child.id,
             referral_id=referral.id,
             kind=AddressKind.LAST_KNOWN,
-            line1=line1,
-            town=town or None,
-            postcode=rf.normalise_postcode(postcode) or None,
+            line1=notice.line1,
+            town=notice.town or None,
+            postcode=rf.normalise_postcode(notice.postcode) or None,
             source=source_tag,
         )
     )
-    if parent:
+    if notice.parent:
         session.add(
             Person(
-                child_id=child.id,
+                child_id=notice.child.id,
                 referral_id=referral.id,
                 kind="parent_carer",
-                full_name=parent,
+                full_name=notice.parent,
                 relationship_to_child="Parent or carer",
-                phone=phone or None,
+                phone=notice.phone or None,
                 source=source_tag,
             )
         )
     session.flush()
-    case = open_case(session, actor=actor, referral=referral, child=child, today=today)
-    if source == SourceType.OTHER_LA:
-        session.add(
-            LaNotification(
-                case_id=case.id,
-                direction=LaDirection.INBOUND,
-                la_name=la_name,
-                la_code=la_code or None,
-                contact="",
-                question=summary[:2000],
-                sent_on=received_on,
-                by_id=actor.user_id,
-            )
-        )
-    audit.record(
-        session,
-        actor=actor,
-        action="referral.inbound_logged",
-        entity_type="case",
-        entity_id=case.reference,
-        child_id=child.id,
-        detail={"source": source},
-    )
-    notifications.referral_arrived(session, case=case, red=case.proposed_risk == Risk.RED)
-    session.flush()
-    return case

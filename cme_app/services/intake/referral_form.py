@@ -73,7 +73,7 @@ METHOD_CHOICES = {
 TIME_OF_DAY_CHOICES = {"AM": "Morning (AM)", "PM": "Afternoon (PM)"}
 DELETION_GROUNDS = "ABCDEFGHIJKLMNO"
 
-# Leeds list of specific concerns (domain.md 4.5); labels are the checkbox names.
+# Leeds list of specific concerns (domain 4.5); labels are the checkbox names.
 CONCERNS: dict[str, str] = {
     "safeguarding": "Safeguarding",
     "domestic_abuse": "Domestic abuse",
@@ -335,6 +335,49 @@ def normalise_postcode(value: str) -> str:
     return f"{compact[:-3]} {compact[-3:]}" if len(compact) > 3 else compact
 
 
+# ----- the rules --------------------------------------------------------------------------
+# Each section of the form has its checker below, run in form order so the error summary reads
+# top to bottom. Where a rule is only "must be filled in" or "must be one of the choices", it
+# is data: (field, message) or (field, choices, message).
+
+REFERRER_REQUIRED = (
+    ("referrer_name", "Enter your name"),
+    ("referrer_job_title", "Enter your job title"),
+    ("referrer_phone", "Enter a phone number the CME team can call you on"),
+)
+ADDRESS_ROW_RULES = (
+    ("kind", ADDRESS_KIND_CHOICES, "Select the type of the other address"),
+    ("line1", None, "Enter the first line of the other address"),
+)
+PERSON_ROW_RULES = (
+    ("kind", PERSON_KIND_CHOICES, "Select who this person is"),
+    ("full_name", None, "Enter the person's full name"),
+    ("relationship", None, "Enter the person's relationship to the child"),
+)
+ENQUIRY_ROW_RULES = (
+    ("kind", ENQUIRY_LABELS, "Select the type of enquiry"),
+    ("made_on", "date", "date of the enquiry"),
+    ("contacted", None, "Enter who was contacted"),
+    ("method", METHOD_CHOICES, "Select how they were contacted"),
+    ("result", None, "Enter the result of the enquiry"),
+)
+# Any "yes" here means the child must already have been referred to the Front Door (MASH).
+DSL_FLAGS = (
+    ("cp_plan", "Select whether the child has a child protection plan"),
+    ("child_in_need", "Select whether the child is a child in need"),
+    ("looked_after", "Select whether the child is looked after"),
+    ("significant_harm", "Select whether you suspect significant harm"),
+)
+NOT_OF_SCHOOL_AGE = (
+    "This date of birth means the child is not of compulsory school age. Check it, or tick "
+    "'The date of birth is correct' to refer anyway"
+)
+MASH_FIRST = (
+    "Enter the date you referred the child to the Front Door (MASH). Children with a plan, in "
+    "care, in need or at risk of significant harm must be referred there first"
+)
+
+
 @dataclass
 class _Checker:
     form: dict[str, str]
@@ -363,91 +406,89 @@ class _Checker:
                 self.add(name, f"Enter the {what}")
             return None
         value = parse_date(raw)
+        what = f"{what[0].upper()}{what[1:]}"
         if value is None:
-            self.add(name, f"{what[0].upper()}{what[1:]} must be a real date")
+            self.add(name, f"{what} must be a real date")
         elif value > self.today:
-            self.add(name, f"{what[0].upper()}{what[1:]} must be today or in the past")
+            self.add(name, f"{what} must be today or in the past")
             return None
         elif value.year < 1990:
-            self.add(name, f"{what[0].upper()}{what[1:]} must be after 1990")
+            self.add(name, f"{what} must be after 1990")
             return None
         return value
 
+    def email(self, name: str, message: str) -> None:
+        value = self.form.get(name, "")
+        if value and not EMAIL.match(value):
+            self.add(name, message)
 
-def validate(form: dict[str, str], *, today: date) -> list[FieldError]:
-    """Every rule a referral must pass before it is submitted, in form order."""
-    c = _Checker(form, today)
+    def row(self, prefix: str, rules) -> None:
+        """One row of a repeating group: (field, choices | None | "date", message) rules."""
+        for name, kind, message in rules:
+            key = f"{prefix}-{name}"
+            if kind == "date":
+                self.past_date(key, message)
+            elif kind is None:
+                self.required(key, message)
+            else:
+                self.choice(key, kind, message)
 
-    c.required("referrer_name", "Enter your name")
-    c.required("referrer_job_title", "Enter your job title")
-    c.required("referrer_phone", "Enter a phone number the CME team can call you on")
-    email = c.required("referrer_email", "Enter your email address")
-    if email and not EMAIL.match(email):
-        c.add(
-            "referrer_email", "Enter an email address in the correct format, like name@school.org"
-        )
 
+def _referrer(c: _Checker) -> None:
+    for name, message in REFERRER_REQUIRED:
+        c.required(name, message)
+    if c.required("referrer_email", "Enter your email address"):
+        c.email("referrer_email",
+                "Enter an email address in the correct format, like name@school.org")
+
+
+def _child(c: _Checker) -> None:
     c.required("first_name", "Enter the child's first name")
     c.required("last_name", "Enter the child's last name")
     dob = c.past_date("date_of_birth", "child's date of birth")
-    if dob is not None:
+    if dob is not None and not is_checked(c.form.get("dob_confirmed")):
         start, end = compulsory_school_age(dob)
-        if not (start <= today <= end) and not is_checked(form.get("dob_confirmed")):
-            c.add(
-                "date_of_birth",
-                "This date of birth means the child is not of compulsory school age. Check it, "
-                "or tick 'The date of birth is correct' to refer anyway",
-            )
+        if not (start <= c.today <= end):
+            c.add("date_of_birth", NOT_OF_SCHOOL_AGE)
     c.choice("sex", SEX_CHOICES, "Select the child's sex")
     on_roll = c.choice(
         "on_roll_status", ON_ROLL_CHOICES, "Select whether the child is on your roll"
     )
-    upn = normalise_upn(form.get("upn", ""))
+    upn = normalise_upn(c.form.get("upn", ""))
     if upn:
-        message = upn_error(upn)
-        if message:
+        if message := upn_error(upn):
             c.add("upn", message)
     elif on_roll in ("on_roll", "deleted"):
         c.add("upn", "Enter the child's UPN (the child is or was on your roll)")
     c.choice("sen_status", SEN_CHOICES, "Select the child's special educational needs status")
 
+
+def _addresses(c: _Checker) -> None:
     c.required("home_line1", "Enter the first line of the child's home address")
     postcode = c.required("home_postcode", "Enter the postcode of the child's home address")
     if postcode and not POSTCODE.match(normalise_postcode(postcode)):
         c.add("home_postcode", "Enter a real postcode, like LS2 8BU")
-    for rid, row in rows(form, "address"):
-        prefix = f"address-{rid}"
-        if row["kind"] not in ADDRESS_KIND_CHOICES:
-            c.add(f"{prefix}-kind", "Select the type of the other address")
-        if not row["line1"]:
-            c.add(f"{prefix}-line1", "Enter the first line of the other address")
+    for rid, _row in rows(c.form, "address"):
+        c.row(f"address-{rid}", ADDRESS_ROW_RULES)
 
-    people = rows(form, "person")
+
+def _people(c: _Checker) -> None:
+    people = rows(c.form, "person")
     if not any(r["kind"] == "parent_carer" for _, r in people):
         c.add("add-person", "Add at least one parent or carer")
     for rid, row in people:
         prefix = f"person-{rid}"
-        if row["kind"] not in PERSON_KIND_CHOICES:
-            c.add(f"{prefix}-kind", "Select who this person is")
-        if not row["full_name"]:
-            c.add(f"{prefix}-full_name", "Enter the person's full name")
-        if not row["relationship"]:
-            c.add(f"{prefix}-relationship", "Enter the person's relationship to the child")
-        if (
-            row["kind"] == "parent_carer"
-            and is_checked(row["lives_with_child"])
-            and not row["phone"]
-        ):
-            c.add(
-                f"{prefix}-phone",
-                "Enter a phone number for each parent or carer the child lives with",
-            )
-        if row["email"] and not EMAIL.match(row["email"]):
-            c.add(f"{prefix}-email", "Enter the person's email address in the correct format")
-        if row["date_of_birth"]:
-            c.past_date(f"{prefix}-date_of_birth", "person's date of birth")
+        c.row(prefix, PERSON_ROW_RULES)
+        lives_with = row["kind"] == "parent_carer" and is_checked(row["lives_with_child"])
+        if lives_with and not row["phone"]:
+            c.add(f"{prefix}-phone",
+                  "Enter a phone number for each parent or carer the child lives with")
+        c.email(f"{prefix}-email", "Enter the person's email address in the correct format")
+        c.past_date(f"{prefix}-date_of_birth", "person's date of birth", required=False)
 
-    category = c.choice("category", CATEGORY_CHOICES, "Select why you are referring the child")
+
+def _absence(c: _Checker) -> None:
+    c.choice("category", CATEGORY_CHOICES, "Select why you are referring the child")
     last = c.past_date("date_last_attended", "date the child last attended")
     aware = c.past_date("date_school_aware", "date the school became aware the child was missing")
     if last and aware and aware < last:
@@ -455,60 +496,60 @@ def validate(form: dict[str, str], *, today: date) -> list[FieldError]:
             "date_school_aware",
             "Date school became aware must be the same as or after the date last attended",
         )
-    days = form.get("absence_days", "")
+    days = c.form.get("absence_days", "")
     if days and (not days.isdigit() or int(days) > 400):
         c.add("absence_days", "Days of unauthorised absence must be a whole number, like 12")
-    ground = form.get("proposed_deletion_ground", "")
+    ground = c.form.get("proposed_deletion_ground", "")
     if ground and ground not in DELETION_GROUNDS:
         c.add("proposed_deletion_ground", "Select a deletion ground from A to O")
 
+
+def _enquiries(c: _Checker) -> None:
+    """Each logged enquiry, then BR-S4: each minimum enquiry logged or a reason given."""
     logged = set()
-    for rid, row in rows(form, "enquiry"):
-        prefix = f"enquiry-{rid}"
-        if row["kind"] not in ENQUIRY_LABELS:
-            c.add(f"{prefix}-kind", "Select the type of enquiry")
-        c.past_date(f"{prefix}-made_on", "date of the enquiry")
-        if not row["contacted"]:
-            c.add(f"{prefix}-contacted", "Enter who was contacted")
-        if row["method"] not in METHOD_CHOICES:
-            c.add(f"{prefix}-method", "Select how they were contacted")
-        if not row["result"]:
-            c.add(f"{prefix}-result", "Enter the result of the enquiry")
+    for rid, row in rows(c.form, "enquiry"):
+        c.row(f"enquiry-{rid}", ENQUIRY_ROW_RULES)
         logged.add(row["kind"])
+    moved = c.form.get("category") == "moved_out_of_area"
     for kind in ENQUIRY_KINDS:
-        needed = kind.required or (kind.code == "other_la" and category == "moved_out_of_area")
-        if needed and kind.code not in logged and not form.get(f"reason-{kind.code}"):
+        needed = kind.required or (kind.code == "other_la" and moved)
+        if needed and kind.code not in logged and not c.form.get(f"reason-{kind.code}"):
             c.add(f"reason-{kind.code}", kind.missing_message)
 
-    chosen = [code for code in CONCERNS if is_checked(form.get(f"concern-{code}"))]
-    none_known = is_checked(form.get(f"concern-{NONE_KNOWN}"))
+
+def _concerns(c: _Checker) -> None:
+    chosen = [code for code in CONCERNS if is_checked(c.form.get(f"concern-{code}"))]
+    none_known = is_checked(c.form.get(f"concern-{NONE_KNOWN}"))
     if not chosen and not none_known:
         c.add("concern-safeguarding", "Select the specific concerns, or 'None known'")
     elif chosen and none_known:
         c.add("concern-safeguarding", "Select 'None known' or specific concerns, not both")
-    elif chosen and not form.get("concerns_narrative"):
+    elif chosen and not c.form.get("concerns_narrative"):
         c.add("concerns_narrative", "Describe the concerns you have selected")
 
+
+def _dsl(c: _Checker) -> None:
     c.required("dsl_name", "Enter the name of the designated safeguarding lead")
     c.choice(
         "known_to_csc", YNU_CHOICES, "Select whether the child is known to children's social care"
     )
-    flags = [
-        c.choice("cp_plan", YNU_CHOICES, "Select whether the child has a child protection plan"),
-        c.choice("child_in_need", YNU_CHOICES, "Select whether the child is a child in need"),
-        c.choice("looked_after", YNU_CHOICES, "Select whether the child is looked after"),
-        c.choice("significant_harm", YNU_CHOICES, "Select whether you suspect significant harm"),
-    ]
+    flags = [c.choice(name, YNU_CHOICES, message) for name, message in DSL_FLAGS]
     mash_on = c.past_date(
         "mash_referred_on", "date concerns were referred to the Front Door", required=False
     )
-    if "yes" in flags and mash_on is None and not form.get("mash_referred_on"):
-        c.add(
-            "mash_referred_on",
-            "Enter the date you referred the child to the Front Door (MASH). Children with a "
-            "plan, in care, in need or at risk of significant harm must be referred there first",
-        )
+    if "yes" in flags and mash_on is None and not c.form.get("mash_referred_on"):
+        c.add("mash_referred_on", MASH_FIRST)
     c.required("dsl_appraisal", "Enter the designated safeguarding lead's appraisal of the risk")
+
+
+SECTIONS = (_referrer, _child, _addresses, _people, _absence, _enquiries, _concerns, _dsl)
+
+
+def validate(form: dict[str, str], *, today: date) -> list[FieldError]:
+    """Every rule a referral must pass before it is submitted, in form order."""
+    c = _Checker(form, today)
+    for check in SECTIONS:
+        check(c)
     return c.errors
 
 

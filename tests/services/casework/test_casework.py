@@ -27,6 +27,7 @@ from cme_app.services.casework.case_file_types import LinkedCase, Row
 from cme_app.services.casework.lifecycle import MoveRefused, StaleCase
 from cme_app.services.casework.pathway import ENQUIRY_KINDS
 from cme_app.services.intake import inbound, referrals
+from cme_app.services.intake.referral_view import view_referral
 from tests.factories import make_team
 
 TODAY = date.today()
@@ -323,7 +324,7 @@ def test_return_to_referrer_then_resubmit_brings_same_case_back(session, team):
         version=case.version,
     )
     session.commit()
-    view = referrals.view_referral(session, actor=team["school"], reference=case.reference)
+    view = view_referral(session, actor=team["school"], reference=case.reference)
     assert view.status == "More information needed"
     assert view.return_note.startswith("Please complete home visit")
     assert view.draft_id
@@ -348,7 +349,7 @@ def test_return_to_referrer_then_resubmit_brings_same_case_back(session, team):
     )
     # the school B user still cannot see it
     with pytest.raises(NotFound):
-        referrals.view_referral(session, actor=team["school_b"], reference=case.reference)
+        view_referral(session, actor=team["school_b"], reference=case.reference)
 
 
 # --- inbound and matching (SC-17, SC-18, SC-20) ------------------------------------------------
@@ -464,7 +465,7 @@ def test_only_leads_close_officers_propose_and_lead_approves(session, team):
     assert [(c.status, c.evidence["sas_keyworker"]) for c in closures] == [
         ("closed", "Pat Keyworker")
     ]
-    school_view = referrals.view_referral(session, actor=team["school"], reference=case.reference)
+    school_view = view_referral(session, actor=team["school"], reference=case.reference)
     assert school_view.outcome == "Child found and on roll at a Leeds school"
 
 
@@ -634,7 +635,7 @@ def test_untraceable_needs_full_pathway_visit_and_20_school_days(session, team):
     closure = session.exec(select(CaseClosure).where(CaseClosure.case_id == case.id)).one()
     assert "joint reasonable enquiries exhausted" in closure.school_notice
     assert "ground I" in closure.school_notice
-    school_view = referrals.view_referral(session, actor=team["school"], reference=case.reference)
+    school_view = view_referral(session, actor=team["school"], reference=case.reference)
     assert "joint reasonable enquiries exhausted" in school_view.school_notice
 
 

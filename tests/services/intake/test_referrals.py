@@ -24,7 +24,7 @@ from cme_app.models import (
 )
 from cme_app.ops.demo import example_referral_form
 from cme_app.services.intake import referral_form as rf
-from cme_app.services.intake import referrals
+from cme_app.services.intake import referral_view, referrals
 from tests.factories import make_user, two_schools
 
 TODAY = date(2026, 11, 27)
@@ -406,9 +406,10 @@ def test_late_flag_after_four_weeks(session, aware_days_ago, late):
     form = example_referral_form(today=TODAY, aware_days_ago=aware_days_ago)
     case = referrals.submit(session, actor=school_a, form=form, today=TODAY)
     assert session.get(Referral, case.referral_id).late is late
-    rows = referrals.list_for_school(session, actor=school_a)
+    rows = referral_view.list_for_school(session, actor=school_a)
     assert rows[0].late is late
-    assert referrals.view_referral(session, actor=school_a, reference=case.reference).late is late
+    view = referral_view.view_referral(session, actor=school_a, reference=case.reference)
+    assert view.late is late
 
 
 # ---- drafts ------------------------------------------------------------------------------------
@@ -444,7 +445,7 @@ def test_staff_cannot_draft_or_submit_school_referrals(session):
     with pytest.raises(NotAllowed):
         referrals.submit(session, actor=officer, form=complete(), today=TODAY)
     with pytest.raises(NotAllowed):
-        referrals.list_for_school(session, actor=None)
+        referral_view.list_for_school(session, actor=None)
 
 
 def test_submitting_a_draft_turns_it_into_the_referral(session):
@@ -463,12 +464,12 @@ def test_list_shows_drafts_and_only_own_school(session):
     school_a, school_b = two_schools(session)
     referrals.save_draft(session, actor=school_a, form={"first_name": "Dina", "last_name": "Draft"})
     referrals.submit(session, actor=school_a, form=complete(), today=TODAY)
-    rows = referrals.list_for_school(session, actor=school_a)
+    rows = referral_view.list_for_school(session, actor=school_a)
     assert sorted((r.child_name, r.status, r.is_draft) for r in rows) == [
         ("Amira Test", "Received", False),
         ("Dina Draft", "Draft – not sent", True),
     ]
-    assert referrals.list_for_school(session, actor=school_b) == []
+    assert referral_view.list_for_school(session, actor=school_b) == []
 
 
 # ---- isolation (SC-04) -------------------------------------------------------------------------
@@ -477,10 +478,10 @@ def test_list_shows_drafts_and_only_own_school(session):
 def test_other_school_gets_not_found_and_the_attempt_is_audited(session):
     school_a, school_b = two_schools(session)
     case = referrals.submit(session, actor=school_a, form=complete(), today=TODAY)
-    view = referrals.view_referral(session, actor=school_a, reference=case.reference)
+    view = referral_view.view_referral(session, actor=school_a, reference=case.reference)
     assert view.child_name == "Amira Test" and view.status == "Received"
     with pytest.raises(NotFound):
-        referrals.view_referral(session, actor=school_b, reference=case.reference)
+        referral_view.view_referral(session, actor=school_b, reference=case.reference)
     attempt = session.exec(
         select(AuditEvent).where(
             AuditEvent.actor_id == school_b.user_id, AuditEvent.action == "referral.view"
@@ -493,7 +494,7 @@ def test_staff_can_view_any_referral_and_it_is_audited(session):
     school_a, _ = two_schools(session)
     officer = make_user(session, "officer")
     case = referrals.submit(session, actor=school_a, form=complete(), today=TODAY)
-    view = referrals.view_referral(session, actor=officer, reference=case.reference.lower())
+    view = referral_view.view_referral(session, actor=officer, reference=case.reference.lower())
     assert view.reference == case.reference
     events = session.exec(
         select(AuditEvent).where(
@@ -510,7 +511,7 @@ def test_refused_attempts_stay_audited_through_the_unit_of_work(session):
     case = referrals.submit(session, actor=school_a, form=complete(), today=TODAY)
     session.commit()
     with pytest.raises(NotFound), session_scope() as s:
-        referrals.view_referral(s, actor=school_b, reference=case.reference)
+        referral_view.view_referral(s, actor=school_b, reference=case.reference)
     with pytest.raises(ValidationFailed), session_scope() as s:
         referrals.submit(s, actor=school_b, form=complete(upn="B383200012401"), today=TODAY)
     session.expire_all()

@@ -35,6 +35,7 @@ from cme_app.services.casework import closure as closing
 from cme_app.services.casework import triage as triaging
 from cme_app.services.intake import inbound as inbound_referrals
 from cme_app.services.intake import referrals
+from cme_app.services.intake.referral_view import view_referral
 from cme_app.services.notify import notifications, preferences, reminders
 from cme_app.services.school_calendar.default_terms import seed_term_dates
 from cme_app.services.visits import lone_working, safety
@@ -194,7 +195,7 @@ def give_back(session, team, case) -> str:
         version=case.version,
     )
     session.commit()
-    return referrals.view_referral(session, actor=team["school"], reference=case.reference).draft_id
+    return view_referral(session, actor=team["school"], reference=case.reference).draft_id
 
 
 def close(session, team, case, who="lead") -> None:
@@ -1191,7 +1192,7 @@ def test_no_notification_or_email_carries_a_childs_details(session, team):
     }
     case = submit(session, team, red=True, extra=child)  # referral_red
     draft = give_back(session, team, case)  # referral_returned
-    resubmitted = referrals.view_referral(session, actor=team["school"], reference=case.reference)
+    resubmitted = view_referral(session, actor=team["school"], reference=case.reference)
     assert "Zephyrine" in resubmitted.child_name  # the canaries really are in the records
     submit(session, team, red=True, extra=child, public_id=draft)  # referral_red again
     case = triage(session, team, case, factors=["fgm"])  # case_allocated

@@ -32,6 +32,7 @@ from cme_app.services.casework import board
 from cme_app.services.casework import case_file as casework
 from cme_app.services.casework.lifecycle import case_state
 from cme_app.services.intake import inbound, referrals
+from cme_app.services.intake.referral_view import view_referral
 from cme_app.services.trust import auth
 from tests.factories import make_team, session_token
 from tests.services.casework.test_casework import INBOUND
@@ -137,7 +138,7 @@ def _do(session, world, case: Case, action: str, role, data):
         casework.view_case(session, actor=actor, reference=case.reference)
         return case.child_id
     if action == "view_referral":
-        referrals.view_referral(session, actor=actor, reference=case.reference)
+        view_referral(session, actor=actor, reference=case.reference)
         return case.child_id
     if action == "board":
         board.load_board(session, actor=actor)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from cme_app.errors import NotFound
-from cme_app.services.intake import referrals
+from cme_app.services.intake.referral_view import list_for_school, view_referral
 from cme_app.services.notify import notifications, preferences
 from tests.e2e.test_school_minimisation import OFFICER_CANARIES, _work_the_case
 from tests.factories import CANARY_FIRST, CANARY_UPN
@@ -20,8 +20,8 @@ def _leaked(text: str) -> list[str]:
 def test_school_services_return_no_officer_canary(session):
     world = _work_the_case(session)
     school_a, school_b, reference = world["school_a"], world["school_b"], world["reference"]
-    view = referrals.view_referral(session, actor=school_a, reference=reference)
-    listed = referrals.list_for_school(session, actor=school_a)
+    view = view_referral(session, actor=school_a, reference=reference)
+    listed = list_for_school(session, actor=school_a)
     inbox = notifications.inbox(session, actor=school_a, unread_only=False)
     prefs = preferences.preferences(session, actor=school_a)
     text = repr((view, listed, inbox, prefs))
@@ -32,9 +32,9 @@ def test_school_services_return_no_officer_canary(session):
     assert _leaked(text) == []
 
     with pytest.raises(NotFound):
-        referrals.view_referral(session, actor=school_b, reference=reference)
+        view_referral(session, actor=school_b, reference=reference)
     other = repr((
-        referrals.list_for_school(session, actor=school_b),
+        list_for_school(session, actor=school_b),
         notifications.inbox(session, actor=school_b, unread_only=False),
     ))
     assert CANARY_FIRST not in other and _leaked(other) == []

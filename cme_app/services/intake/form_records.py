@@ -1,0 +1,145 @@
+"""What a submitted referral form is stored as: the child, the addresses, the people, the
+enquiries the school made, its concerns and the DSL's appraisal.
+
+The form itself is kept whole on the referral (`form_data`); these rows are what the CME team
+works from. A resubmission replaces them all (the form holds everything the school wrote).
+"""
+
+from __future__ import annotations
+
+from sqlmodel import Session, select
+
+from ...domain import AddressKind
+from ...models import Address, Child, DslAppraisal, Referral, ReferralConcern, ReferralEnquiry
+from ...models import Person as PersonRow
+from . import referral_form as rf
+
+
+def child_from(data: dict[str, str]) -> Child:
+    return Child(
+        first_name=data["first_name"],
+        middle_names=data.get("middle_names") or None,
+        last_name=data["last_name"],
+        known_as=data.get("known_as") or None,
+        date_of_birth=rf.parse_date(data["date_of_birth"]),
+        sex=data["sex"],
+        upn=rf.normalise_upn(data.get("upn", "")) or None,
+        year_group=data.get("year_group") or None,
+        first_language=data.get("first_language") or None,
+        interpreter_needed=rf.is_checked(data.get("interpreter_needed")),
+        sen_status=data["sen_status"],
+        looked_after=data["looked_after"],
+        cp_plan=data["cp_plan"],
+        child_in_need=data["child_in_need"],
+        traveller_family=rf.is_checked(data.get("traveller_family")),
+    )
+
+
+def write(session: Session, data: dict[str, str], child: Child, referral: Referral) -> None:
+    """Every row the form makes, for this child and referral."""
+    session.add_all([
+        *_addresses(data, child, referral),
+        *_people(data, child, referral),
+        *_enquiries(data, referral),
+        *_concerns(data, referral),
+        _appraisal(data, referral),
+    ])
+
+
+def clear(session: Session, referral: Referral) -> None:
+    """Remove what the school wrote last time, before a resubmission writes it again."""
+    for model in (Address, PersonRow, ReferralEnquiry, ReferralConcern, DslAppraisal):
+        for row in session.exec(select(model).where(model.referral_id == referral.id)).all():
+            session.delete(row)
+    session.flush()
+
+
+def _addresses(data: dict[str, str], child: Child, referral: Referral) -> list[Address]:
+    common = {"child_id": child.id, "referral_id": referral.id}
+    home = Address(
+        **common,
+        kind=AddressKind.LAST_KNOWN,
+        line1=data["home_line1"],
+        line2=data.get("home_line2") or None,
+        town=data.get("home_town") or None,
+        postcode=rf.normalise_postcode(data["home_postcode"]),
+        source="school",
+    )
+    others = [
+        Address(
+            **common,
+            kind=row["kind"],
+            line1=row["line1"],
+            town=row["town"] or None,
+            postcode=rf.normalise_postcode(row["postcode"]) or None,
+            country=row["country"] or "United Kingdom",
+            source=row["source"] if row["source"] in rf.ADDRESS_SOURCE_CHOICES else "school",
+        )
+        for _, row in rf.rows(data, "address")
+    ]
+    return [home, *others]
+
+
+def _people(data: dict[str, str], child: Child, referral: Referral) -> list[PersonRow]:
+    return [
+        PersonRow(
+            child_id=child.id,
+            referral_id=referral.id,
+            kind=row["kind"],
+            full_name=row["full_name"],
+            relationship_to_child=row["relationship"],
+            phone=row["phone"] or None,
+            email=row["email"] or None,
+            lives_with_child=rf.is_checked(row["lives_with_child"]),
+            parental_responsibility=rf.is_checked(row["parental_responsibility"]),
+            is_emergency_contact=rf.is_checked(row["emergency_contact"]),
+            school_name=row["school_name"] or None,
+            date_of_birth=rf.parse_date(row["date_of_birth"]),
+        )
+        for _, row in rf.rows(data, "person")
+    ]
+
+
+def _enquiries(data: dict[str, str], referral: Referral) -> list[ReferralEnquiry]:
+    """The enquiries the school logged, then a row for each check it says was not possible."""
+    logged = [
+        ReferralEnquiry(
+            referral_id=referral.id,
+            kind=row["kind"],
+            made_on=rf.parse_date(row["made_on"]),
+            time_of_day=row["time_of_day"] if row["time_of_day"] in ("AM", "PM") else None,
+            contacted=row["contacted"],
+            method=row["method"],
+            result=row["result"],
+        )
+        for _, row in rf.rows(data, "enquiry")
+    ]
+    not_possible = [
+        ReferralEnquiry(referral_id=referral.id, kind=kind.code, not_possible_reason=reason)
+        for kind in rf.ENQUIRY_KINDS
+        if (reason := data.get(f"reason-{kind.code}"))
+    ]
+    return logged + not_possible
+
+
+def _concerns(data: dict[str, str], referral: Referral) -> list[ReferralConcern]:
+    return [
+        ReferralConcern(referral_id=referral.id, concern=code)
+        for code in rf.CONCERNS
+        if rf.is_checked(data.get(f"concern-{code}"))
+    ]
+
+
+def _appraisal(data: dict[str, str], referral: Referral) -> DslAppraisal:
+    return DslAppraisal(
+        referral_id=referral.id,
+        dsl_name=data["dsl_name"],
+        known_to_csc=data["known_to_csc"],
+        cp_plan=data["cp_plan"],
+        child_in_need=data["child_in_need"],
+        looked_after=data["looked_after"],
+        significant_harm=data["significant_harm"],
+        mash_referred_on=rf.parse_date(data.get("mash_referred_on")),
+        mash_reference=data.get("mash_reference") or None,
+        appraisal=data["dsl_appraisal"],
+    )
