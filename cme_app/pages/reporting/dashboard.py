@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
+from datetime import date
 
 import reflex as rx
 
@@ -11,12 +11,12 @@ from ...components.alerts import alert_panel, review_list
 from ...components.layout import page
 from ...components.poll import every
 from ...dates import uk_today
-from ...db import session_scope
 from ...permissions import Capability
 from ...services.reporting import reports
 from ...services.reporting.reports import Bar, MonthOutcomes
 from ...state.alerts import alerts_for
 from ...state.auth import AuthState
+from ...state.handlers import PageFeedback, handler, page_load
 
 # GOV.UK palette. Colour is never the only cue: every bar is named on its axis or legend.
 RISK_COLOURS = {"red": "#d4351c", "amber": "#f47738", "green": "#00703c", "none": "#b1b4b6"}
@@ -51,7 +51,16 @@ _EMPTY = reports.Dashboard(
 )
 
 
-class DashboardState(alerts_for(Capability.DASHBOARD), AuthState):
+def _download(state: DashboardState, export: tuple[date, str]) -> rx.event.EventSpec:
+    today, text = export
+    # The byte-order mark makes Excel read names and the en dash as UTF-8.
+    return rx.download(
+        data="\ufeff" + text, filename=f"open-cases-{today.isoformat()}.csv",
+        mime_type="text/csv",
+    )
+
+
+class DashboardState(alerts_for(Capability.DASHBOARD), PageFeedback, AuthState):
     loaded: bool = False
     as_of: str = ""
     open_total: int = 0
@@ -69,28 +78,25 @@ class DashboardState(alerts_for(Capability.DASHBOARD), AuthState):
     median_basis: int = 0
     median_skipped: int = 0
 
-    @rx.event
-    def load(self):
+    def _reset_page(self) -> None:
         self._show(_EMPTY)  # nothing from an earlier sign-in survives a refused load
         self.loaded = False
-        actor, redirect = self._page_guard(*reports.REPORT_VIEWERS)
-        if redirect:
-            return redirect
-        with session_scope() as session:
-            self._show(reports.dashboard(session, actor=actor, today=uk_today()))
-            self._load_alerts(session, actor)
+
+    def _open(self, session, actor) -> None:
+        self._show(reports.dashboard(session, actor=actor, today=uk_today()))
+        self._load_alerts(session, actor)
         self.loaded = True
-        return None
 
     @rx.event
+    @page_load(Capability.DASHBOARD)
+    def load(self):
+        return self._open
+
+    @rx.event
+    @handler(Capability.DASHBOARD, touch=False, quiet=True)
     def poll_alerts(self):
         # Not the user's activity: doesn't keep an unattended session alive.
-        actor = self._actor(touch=False)
-        if actor is None or actor.role not in reports.REPORT_VIEWERS:
-            return None
-        with session_scope() as session:
-            self._refresh_alerts(session, actor)
-        return None
+        return self._refresh_alerts
 
     def _show(self, board: reports.Dashboard) -> None:
         self.as_of = board.as_of
@@ -116,26 +122,14 @@ class DashboardState(alerts_for(Capability.DASHBOARD), AuthState):
         self.median_basis, self.median_skipped = board.median_basis, board.median_skipped
 
     @rx.event(background=True)
+    @handler(Capability.DASHBOARD, then=_download)
     async def download_csv(self):
         # A background event: the export (every open case) holds neither this tab's state lock
         # nor the worker's event loop while it is built, so nobody's events wait behind it.
-        async with self:
-            # Authorised again here: any browser can send this event without loading the page.
-            actor, redirect = self._page_guard(*reports.REPORT_VIEWERS)
-        if redirect:
-            return redirect
         today = uk_today()
-        text = await asyncio.to_thread(_open_cases_csv, actor, today)
-        # The byte-order mark makes Excel read names and the en dash as UTF-8.
-        return rx.download(
-            data="\ufeff" + text, filename=f"open-cases-{today.isoformat()}.csv",
-            mime_type="text/csv",
+        return lambda session, actor: (
+            today, reports.open_cases_csv(session, actor=actor, today=today),
         )
-
-
-def _open_cases_csv(actor, today) -> str:
-    with session_scope() as session:
-        return reports.open_cases_csv(session, actor=actor, today=today)
 
 
 def _number(value: float | None) -> str:

@@ -7,45 +7,41 @@ server-side, so the confirming click acts on exactly what was confirmed.
 
 from __future__ import annotations
 
-from datetime import datetime
+from functools import partial
+from typing import ClassVar
 
 import reflex as rx
 
 from ... import routes
 from ...components import forms
 from ...components.layout import page
-from ...dates import LONDON
+from ...dates import uk_today
 from ...db import session_scope
-from ...domain import Role
-from ...errors import FieldError, ServiceError, ValidationFailed
-from ...permissions import Actor
+from ...permissions import Actor, Capability
 from ...services.school_calendar import terms as term_admin
-from ...services.school_calendar.school_days import academic_year_of
 from ...services.school_calendar.terms import BankHolidayRow, DayRow, TermRow
 from ...state.auth import AuthState
+from ...state.handlers import PageFeedback, focus_script, handler, page_load
 
-EDITORS = (Role.ADMIN,)
 TERM = "term-"  # the add/change term form's field prefix
 DAY = "day-"  # the non-teaching day form's
-FOCUS_MESSAGE = (
-    "window.setTimeout(() => { const m = document.getElementById('calendar-message');"
-    " if (m) { m.focus(); m.scrollIntoView(); } }, 50)"
-)
-FOCUS_CONFIRM = (
-    "window.setTimeout(() => { const m = document.getElementById('calendar-confirm');"
-    " if (m) { m.focus(); m.scrollIntoView({block: 'center'}); } }, 50)"
-)
-FOCUS_TERM_FORM = (
-    "window.setTimeout(() => { const m = document.getElementById('term-form-title');"
-    " if (m) { m.focus(); m.scrollIntoView(); } }, 50)"
-)
+FOCUS_CONFIRM = focus_script("calendar-confirm", block="center")
+FOCUS_TERM_FORM = focus_script("term-form-title")
+MANAGE = Capability.CALENDAR_MANAGE
 
 
-def _today():
-    return datetime.now(LONDON).date()
+def _term_fields(form_data: dict) -> dict[str, str]:
+    data = forms.prefixed_fields(form_data, TERM)
+    return {name: data.get(name, "") for name in ("school_year", "name", "starts_on", "ends_on")}
 
 
-class AdminCalendarState(AuthState):
+def _removed(result) -> str:
+    # remove_term answers with the non-teaching days that went with the term (a list),
+    # remove_non_teaching_day with the one day it removed.
+    return "Term removed." if isinstance(result, list) else "Non-teaching day removed."
+
+
+class AdminCalendarState(PageFeedback, AuthState):
     loaded: bool = False
     years: list[str] = []
     missing: list[str] = []
@@ -59,18 +55,13 @@ class AdminCalendarState(AuthState):
     term_values: dict[str, str] = {}
     confirm_kind: str = ""  # "term" | "day" while a removal waits for "Yes, remove"
     confirm_text: str = ""
-    errors: dict[str, str] = {}
-    error_list: list[list[str]] = []
-    message: str = ""
-    problem: str = ""
-    form_key: int = 0
     _editing_id: int = 0
     _confirm_id: int = 0
 
-    # ----- helpers ----------------------------------------------------------------------------
+    message_id: ClassVar[str] = "calendar-message"
+    refused_message: ClassVar[str] = "Only an administrator can change the school calendar."
 
-    def _clear(self) -> None:
-        self.errors, self.error_list, self.message, self.problem = {}, [], "", ""
+    # ----- helpers ----------------------------------------------------------------------------
 
     def _reset_forms(self) -> None:
         self.editing_name, self._editing_id = "", 0
@@ -78,15 +69,14 @@ class AdminCalendarState(AuthState):
         self.term_values = {f"{TERM}school_year": self.selected}
         self.form_key += 1
 
-    def _show(self, actor: Actor, year: str | None = None) -> None:
-        with session_scope() as session:
-            seen = term_admin.overview(session, actor=actor, today=_today())
-            self.years, self.missing = seen.years, seen.missing
-            wanted = year if year in seen.years else self.selected
-            if wanted not in seen.years:
-                # The first missing year is what needs doing; otherwise the current year.
-                wanted = seen.missing[0] if seen.missing else seen.years[0]
-            view = term_admin.school_year(session, actor=actor, label=wanted)
+    def _show(self, session, actor: Actor, year: str | None = None) -> None:
+        seen = term_admin.overview(session, actor=actor, today=uk_today())
+        self.years, self.missing = seen.years, seen.missing
+        wanted = year if year in seen.years else self.selected
+        if wanted not in seen.years:
+            # The first missing year is what needs doing; otherwise the current year.
+            wanted = seen.missing[0] if seen.missing else seen.years[0]
+        view = term_admin.school_year(session, actor=actor, label=wanted)
         self.selected = view.label
         self.span = f"{view.first_day} to {view.last_day}"
         self.school_days = view.school_days
@@ -95,85 +85,58 @@ class AdminCalendarState(AuthState):
         )
         self.loaded = True
 
-    def _editor(self):
-        """(actor, None) for an admin; otherwise (None, what to return)."""
-        actor = self._actor()
-        self._clear()
-        if actor is None:
-            return None, rx.redirect(routes.LOGIN)
-        if actor.role not in EDITORS:
-            self.problem = "Only an administrator can change the school calendar."
-            return None, rx.call_script(FOCUS_MESSAGE)
-        return actor, None
-
-    def _show_errors(self, prefix: str, errors: list[FieldError]):
-        self.error_list = [[prefix + e.field, e.message] for e in errors]
-        self.errors = {f: m for f, m in reversed(self.error_list)}
-        return rx.call_script(forms.FOCUS_ERROR_SUMMARY)
-
-    def _done(self, actor: Actor, message: str, year: str | None = None):
-        self.message = message
-        self._show(actor, year)
+    def _open_year(self, session, *, actor: Actor, year: str | None = None) -> None:
+        self._show(session, actor, year)
         self._reset_forms()
-        return rx.call_script(FOCUS_MESSAGE)
 
-    def _refuse(self, actor: Actor, exc: ServiceError):
-        self.problem = str(exc)
-        self._show(actor)
-        self._reset_forms()
-        return rx.call_script(FOCUS_MESSAGE)
+    def _reload(self, actor: Actor, year: str | None = None) -> None:
+        with session_scope() as session:
+            self._open_year(session, actor=actor, year=year)
+
+    # ----- the adapter's hooks ----------------------------------------------------------------
+
+    def _reset_page(self) -> None:
+        self.loaded, self.years, self.missing, self.terms, self.days = False, [], [], [], []
+        self.bank_holidays, self.selected = [], ""
+        self._clear_feedback()
+
+    def _after_success(self, actor: Actor, result) -> None:
+        # Show the year of what was added or changed (a removal stays on the year shown).
+        self._reload(actor, term_admin.school_year_of(result))
+
+    def _after_refusal(self, actor: Actor, exc) -> None:
+        self._reload(actor)
+
+    def _after_not_found(self, actor: Actor):
+        # Only a removal or a change can miss: the row went since the page showed it.
+        gone = "non-teaching day" if self.confirm_kind == "day" else "term"
+        self._reload(actor)
+        return self._show_problem(f"That {gone} is no longer on the calendar.")
 
     # ----- handlers ---------------------------------------------------------------------------
 
     @rx.event
+    @page_load(MANAGE)
     def load(self):
-        self.loaded, self.years, self.missing, self.terms, self.days = False, [], [], [], []
-        self.bank_holidays, self.selected = [], ""
-        self._clear()
-        actor, redirect = self._page_guard(*EDITORS)
-        if redirect:
-            return redirect
-        self._show(actor)
-        self._reset_forms()
-        return None
+        return self._open_year
 
     @rx.event
+    @handler(MANAGE)
     def show_year(self, school_year: str):
-        actor, refused = self._editor()
-        if refused:
-            return refused
         year = str(school_year or "")[:7]
         if year not in self.years:
             return None
-        self._show(actor, year)
-        self._reset_forms()
-        return None
+        return partial(self._open_year, year=year)
 
     @rx.event
+    @handler(MANAGE, prefix=TERM,
+             done=lambda term: f"{term.name} added to {term.school_year}.")
     def add_term(self, form_data: dict):
-        actor, refused = self._editor()
-        if refused:
-            return refused
-        data = forms.prefixed_fields(form_data, TERM)
-        try:
-            with session_scope() as session:
-                term = term_admin.add_term(
-                    session, actor=actor, school_year=data.get("school_year", ""),
-                    name=data.get("name", ""), starts_on=data.get("starts_on", ""),
-                    ends_on=data.get("ends_on", ""),
-                )
-                added = (term.name, term.school_year)
-        except ValidationFailed as exc:
-            return self._show_errors(TERM, exc.errors)
-        except ServiceError as exc:
-            return self._refuse(actor, exc)
-        return self._done(actor, f"{added[0]} added to {added[1]}.", added[1])
+        return partial(term_admin.add_term, **_term_fields(form_data))
 
     @rx.event
+    @handler(MANAGE)
     def start_change(self, term_id: int):
-        _actor, refused = self._editor()
-        if refused:
-            return refused
         row = next((t for t in self.terms if t.id == term_id), None)
         if row is None or isinstance(term_id, bool):
             return None
@@ -186,40 +149,21 @@ class AdminCalendarState(AuthState):
         return rx.call_script(FOCUS_TERM_FORM)
 
     @rx.event
+    @handler(MANAGE, prefix=TERM, done=lambda term: f"{term.name} {term.school_year} saved.")
     def change_term(self, form_data: dict):
-        actor, refused = self._editor()
-        if refused:
-            return refused
         if not self._editing_id:
             return None
-        data = forms.prefixed_fields(form_data, TERM)
-        try:
-            with session_scope() as session:
-                term = term_admin.change_term(
-                    session, actor=actor, term_id=self._editing_id,
-                    school_year=data.get("school_year", ""), name=data.get("name", ""),
-                    starts_on=data.get("starts_on", ""), ends_on=data.get("ends_on", ""),
-                )
-                changed = (term.name, term.school_year)
-        except ValidationFailed as exc:
-            return self._show_errors(TERM, exc.errors)
-        except ServiceError as exc:
-            return self._refuse(actor, exc)
-        return self._done(actor, f"{changed[0]} {changed[1]} saved.", changed[1])
+        return partial(term_admin.change_term, term_id=self._editing_id,
+                       **_term_fields(form_data))
 
     @rx.event
+    @handler(MANAGE)
     def cancel(self):
-        _actor, refused = self._editor()
-        if refused:
-            return refused
         self._reset_forms()
-        return None
 
     @rx.event
+    @handler(MANAGE)
     def ask_remove_term(self, term_id: int):
-        _actor, refused = self._editor()
-        if refused:
-            return refused
         row = next((t for t in self.terms if t.id == term_id), None)
         if row is None or isinstance(term_id, bool):
             return None
@@ -234,10 +178,8 @@ class AdminCalendarState(AuthState):
         return rx.call_script(FOCUS_CONFIRM)
 
     @rx.event
+    @handler(MANAGE)
     def ask_remove_day(self, day_id: int):
-        _actor, refused = self._editor()
-        if refused:
-            return refused
         row = next((d for d in self.days if d.id == day_id), None)
         if row is None or isinstance(day_id, bool):
             return None
@@ -248,42 +190,23 @@ class AdminCalendarState(AuthState):
         return rx.call_script(FOCUS_CONFIRM)
 
     @rx.event
+    @handler(MANAGE, done=_removed)
     def confirm_remove(self):
-        actor, refused = self._editor()
-        if refused:
-            return refused
+        """Remove exactly what the admin confirmed: the row kept server-side."""
         kind, target = self.confirm_kind, self._confirm_id
-        if kind not in ("term", "day") or not target:
-            return None
-        try:
-            with session_scope() as session:
-                if kind == "term":
-                    term_admin.remove_term(session, actor=actor, term_id=target)
-                else:
-                    term_admin.remove_non_teaching_day(session, actor=actor, day_id=target)
-        except ServiceError as exc:
-            return self._refuse(actor, exc)
-        return self._done(actor, "Term removed." if kind == "term"
-                          else "Non-teaching day removed.")
+        if kind == "term" and target:
+            return partial(term_admin.remove_term, term_id=target)
+        if kind == "day" and target:
+            return partial(term_admin.remove_non_teaching_day, day_id=target)
+        return None
 
     @rx.event
+    @handler(MANAGE, prefix=DAY, done=lambda row: (
+        f"{term_admin.day_label(row.on)} added as a non-teaching day."))
     def add_day(self, form_data: dict):
-        actor, refused = self._editor()
-        if refused:
-            return refused
         data = forms.prefixed_fields(form_data, DAY)
-        try:
-            with session_scope() as session:
-                row = term_admin.add_non_teaching_day(
-                    session, actor=actor, on=data.get("on", ""), reason=data.get("reason", ""),
-                )
-                added = term_admin.day_label(row.on)
-                year = term_admin.school_year_label(academic_year_of(row.on))
-        except ValidationFailed as exc:
-            return self._show_errors(DAY, exc.errors)
-        except ServiceError as exc:
-            return self._refuse(actor, exc)
-        return self._done(actor, f"{added} added as a non-teaching day.", year)
+        return partial(term_admin.add_non_teaching_day, on=data.get("on", ""),
+                       reason=data.get("reason", ""))
 
 
 # ----- page ------------------------------------------------------------------------------------

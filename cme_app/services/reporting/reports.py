@@ -20,7 +20,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session, select
 
 from ...dates import long_date, uk_date, uk_midnight
-from ...domain import OPEN_STAGES, RISK_LABELS, STAGE_LABELS, LaDirection, Outcome, Role, Stage
+from ...domain import OPEN_STAGES, RISK_LABELS, STAGE_LABELS, LaDirection, Outcome, Stage
 from ...models import (
     Case,
     CaseClosure,
@@ -32,19 +32,17 @@ from ...models import (
     StageChange,
     User,
 )
-from ...permissions import Actor, require_role
+from ...permissions import Actor, Capability, require
 from ..casework.closure import outcome_label
 from ..casework.targets import Due, due_for
 from ..school_calendar.school_days import CalendarNotSeeded, SchoolCalendar, load_calendar
 from ..trust import audit
 
-# Not the auditor: the export names children, and the DPO works from /audit (design.md §2).
-REPORT_VIEWERS = (Role.LEAD, Role.ADMIN)
 NOT_RATED = "Not yet rated"
 UNALLOCATED = "Unallocated"
 MONTHS_SHOWN = 12
 
-# Closing with one of these means the child was found (domain.md 5.3).
+# Closing with one of these means the child was found (domain 5.3).
 LOCATING_OUTCOMES: frozenset[str] = frozenset({
     Outcome.ONROLL_LEEDS,
     Outcome.ONROLL_OTHER_LA,
@@ -111,7 +109,7 @@ def _month_starts(today: date) -> list[date]:
 
 
 def dashboard(session: Session, *, actor: Actor | None, today: date) -> Dashboard:
-    actor = require_role(actor, *REPORT_VIEWERS)
+    actor = require(actor, Capability.DASHBOARD)
     open_case = Case.stage.in_(OPEN_STAGES)
 
     stage_counts = dict(
@@ -316,7 +314,7 @@ def safe_cell(value: object) -> str:
 
 
 def open_cases_csv(session: Session, *, actor: Actor | None, today: date) -> str:
-    actor = require_role(actor, *REPORT_VIEWERS)
+    actor = require(actor, Capability.DASHBOARD)
     officer = aliased(User)
     rows = session.exec(
         select(

@@ -19,14 +19,12 @@ from sqlalchemy import text
 from sqlmodel import Session, select
 
 from ...dates import long_date, short_date
-from ...domain import Role
 from ...errors import FieldError, NotAllowed, NotFound, ValidationFailed
 from ...models.calendar import NonTeachingDay, TermPeriod
-from ...permissions import Actor, require_role
+from ...permissions import Actor, Capability, allows, require
 from ..trust import audit
 from .school_days import SchoolCalendar, academic_year_of, load_calendar
 
-EDITORS = (Role.ADMIN,)
 NAME_LIMIT = 60
 REASON_LIMIT = 100
 _SCHOOL_YEAR = re.compile(r"^(\d{4})-(\d{2})$")
@@ -69,6 +67,15 @@ def _parse_day(value: object) -> date | None:
         return date.fromisoformat(str(value or "").strip()[:10])
     except ValueError:
         return None
+
+
+def school_year_of(change: object) -> str | None:
+    """The school year a term or a non-teaching day belongs to (None for anything else)."""
+    if isinstance(change, TermPeriod):
+        return change.school_year
+    if isinstance(change, NonTeachingDay):
+        return school_year_label(academic_year_of(change.on))
+    return None
 
 
 # ----- reading --------------------------------------------------------------------------------
@@ -120,7 +127,7 @@ class CalendarOverview:
 
 
 def overview(session: Session, *, actor: Actor | None, today: date) -> CalendarOverview:
-    require_role(actor, *EDITORS)
+    require(actor, Capability.CALENDAR_MANAGE)
     have = set(session.exec(select(TermPeriod.school_year).distinct()).all())
     now = academic_year_of(today)
     wanted = [school_year_label(now), school_year_label(now + 1)]
@@ -137,7 +144,7 @@ def _in_any_term(terms: list[TermPeriod], d: date) -> bool:
 def school_year(session: Session, *, actor: Actor | None, label: str) -> SchoolYearView:
     """One school year: its terms with their school days, non-teaching days and the bank
     holidays that fall in it (read-only: England and Wales, from the `holidays` package)."""
-    require_role(actor, *EDITORS)
+    require(actor, Capability.CALENDAR_MANAGE)
     start = parse_school_year(label)
     if start is None:
         raise ValidationFailed([FieldError("school_year", "Enter the school year in the "
@@ -185,11 +192,11 @@ def school_year(session: Session, *, actor: Actor | None, label: str) -> SchoolY
 
 
 def _require_editor(session: Session, actor: Actor | None, action: str) -> Actor:
-    if actor is not None and actor.role not in EDITORS:
+    if actor is not None and not allows(actor.role, Capability.CALENDAR_MANAGE):
         audit.record(session, actor=actor, action=action, outcome="refused",
                      entity_type="calendar")
         raise NotAllowed("Only an administrator can change the school calendar.")
-    actor = require_role(actor, *EDITORS)
+    actor = require(actor, Capability.CALENDAR_MANAGE)
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": CALENDAR_LOCK_KEY})
     return actor
@@ -211,16 +218,40 @@ def _check_term(
 ) -> tuple[str, str, date, date]:
     """Every rule for one term period, all errors at once, in form order."""
     errors: list[FieldError] = []
-    raw_year = str(school_year_text or "").strip()
-    start_year = parse_school_year(raw_year)
-    if not raw_year:
+    start_year = _check_school_year(school_year_text, errors)
+    label = school_year_label(start_year) if start_year is not None else ""
+    term_name = _check_term_name(session, name, label, term_id, errors)
+    first = _check_term_day("starts_on", "First day", starts_on, start_year, errors)
+    last = _check_term_day("ends_on", "Last day", ends_on, start_year, errors)
+    if first and last and last < first:
+        errors.append(FieldError("ends_on", "Last day must be the same as or after the first day"))
+        last = None
+    if first and last and (other := _overlapping_term(session, first, last, term_id)):
+        errors.append(FieldError(
+            "starts_on",
+            f"These dates overlap {other.name} {other.school_year} "
+            f"({day_label(other.starts_on)} to {day_label(other.ends_on)}): terms cannot overlap",
+        ))
+    if errors:
+        raise ValidationFailed(errors)
+    return label, term_name, first, last
+
+
+def _check_school_year(raw: object, errors: list[FieldError]) -> int | None:
+    written = str(raw or "").strip()
+    start_year = parse_school_year(written)
+    if not written:
         errors.append(FieldError("school_year", "Enter the school year"))
     elif start_year is None:
         errors.append(FieldError("school_year",
                                  "Enter the school year as two years in a row, like 2028-29"))
-    label = school_year_label(start_year) if start_year is not None else ""
+    return start_year
 
-    term_name = " ".join(str(name or "").split())
+
+def _check_term_name(session: Session, raw: object, label: str, term_id: int | None,
+                     errors: list[FieldError]) -> str:
+    """One name per term within a school year (any case)."""
+    term_name = " ".join(str(raw or "").split())
     if not term_name:
         errors.append(FieldError("name", "Enter the term name"))
     elif len(term_name) > NAME_LIMIT:
@@ -230,45 +261,40 @@ def _check_term(
         if any(t.name.casefold() == term_name.casefold() and t.id != term_id for t in same):
             errors.append(FieldError("name", f"There is already a term called {term_name} in "
                                              f"{label}: choose a different name"))
+    return term_name
 
-    days: dict[str, date | None] = {}
-    for field, words, raw in (("starts_on", "First day", starts_on),
-                              ("ends_on", "Last day", ends_on)):
-        value = _parse_day(raw)
-        days[field] = None
-        if not str(raw or "").strip():
-            errors.append(FieldError(field, f"Enter the {words.lower()} of the term"))
-        elif value is None:
-            errors.append(FieldError(field, f"{words} must be a real date"))
-        elif value.weekday() >= 5:
-            errors.append(FieldError(field, f"{words} must be a weekday (Monday to Friday)"))
-        elif start_year is not None and not (
-            year_bounds(start_year)[0] <= value <= year_bounds(start_year)[1]
-        ):
-            a, b = year_bounds(start_year)
-            errors.append(FieldError(field, f"{words} must be in the {label} school year "
-                                            f"({long_date(a)} to {long_date(b)})"))
-        else:
-            days[field] = value
-    first, last = days["starts_on"], days["ends_on"]
-    if first and last and last < first:
-        errors.append(FieldError("ends_on", "Last day must be the same as or after the first day"))
-        last = None
-    if first and last:
-        for other in session.exec(
-            select(TermPeriod).where(TermPeriod.starts_on <= last, TermPeriod.ends_on >= first)
-        ).all():
-            if other.id != term_id:
-                errors.append(FieldError(
-                    "starts_on",
-                    f"These dates overlap {other.name} {other.school_year} "
-                    f"({day_label(other.starts_on)} to {day_label(other.ends_on)}): "
-                    "terms cannot overlap",
-                ))
-                break
-    if errors:
-        raise ValidationFailed(errors)
-    return label, term_name, first, last
+
+def _check_term_day(field: str, words: str, raw: object, start_year: int | None,
+                    errors: list[FieldError]) -> date | None:
+    """A term's first or last day: a real weekday inside its school year."""
+    value = _parse_day(raw)
+    if not str(raw or "").strip():
+        errors.append(FieldError(field, f"Enter the {words.lower()} of the term"))
+    elif value is None:
+        errors.append(FieldError(field, f"{words} must be a real date"))
+    elif value.weekday() >= 5:
+        errors.append(FieldError(field, f"{words} must be a weekday (Monday to Friday)"))
+    elif start_year is not None and not (
+        year_bounds(start_year)[0] <= value <= year_bounds(start_year)[1]
+    ):
+        a, b = year_bounds(start_year)
+        errors.append(FieldError(field, f"{words} must be in the "
+                                        f"{school_year_label(start_year)} school year "
+                                        f"({long_date(a)} to {long_date(b)})"))
+    else:
+        return value
+    return None
+
+
+def _overlapping_term(session: Session, first: date, last: date,
+                      term_id: int | None) -> TermPeriod | None:
+    """Another term sharing a day with first..last (terms never overlap)."""
+    for other in session.exec(
+        select(TermPeriod).where(TermPeriod.starts_on <= last, TermPeriod.ends_on >= first)
+    ).all():
+        if other.id != term_id:
+            return other
+    return None
 
 
 def add_term(
