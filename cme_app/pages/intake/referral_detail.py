@@ -56,28 +56,33 @@ def _heading(v: rx.Var) -> rx.Component:
     )
 
 
+def _notice(title: str, *body: rx.Component, tone: str = "") -> rx.Component:
+    """A notification box, named by its title for screen readers."""
+    return rx.el.div(
+        rx.el.h2(title, class_name="notification__title"),
+        rx.el.div(*body, class_name="notification__body"),
+        class_name=f"notification notification--{tone}" if tone else "notification",
+        role="region",
+        aria_label=title,
+    )
+
+
 def _returned_note(v: rx.Var) -> rx.Component:
     """The team sent it back: what they need, and the way back into the form."""
     return rx.cond(
         v.return_note != "",
-        rx.el.div(
-            rx.el.h2("More information needed", class_name="notification__title"),
-            rx.el.div(
-                rx.el.p("The CME team says:"),
-                rx.el.p(v.return_note, class_name="pre-line"),
-                rx.cond(
-                    v.draft_id != "",
-                    rx.el.a(
-                        "Add the information and resubmit",
-                        href=routes.REFERRAL_NEW + "?draft=" + v.draft_id,
-                        class_name="button",
-                    ),
+        _notice(
+            "More information needed",
+            rx.el.p("The CME team says:"),
+            rx.el.p(v.return_note, class_name="pre-line"),
+            rx.cond(
+                v.draft_id != "",
+                rx.el.a(
+                    "Add the information and resubmit",
+                    href=routes.REFERRAL_NEW + "?draft=" + v.draft_id,
+                    class_name="button",
                 ),
-                class_name="notification__body",
             ),
-            class_name="notification",
-            role="region",
-            aria_label="More information needed",
         ),
     )
 
@@ -85,18 +90,11 @@ def _returned_note(v: rx.Var) -> rx.Component:
 def _outcome(v: rx.Var) -> rx.Component:
     return rx.cond(
         v.outcome != "",
-        rx.el.div(
-            rx.el.h2("Outcome", class_name="notification__title"),
-            rx.el.div(
-                rx.el.p(v.outcome),
-                rx.cond(
-                    v.school_notice != "", rx.el.p(v.school_notice, class_name="pre-line")
-                ),
-                class_name="notification__body",
-            ),
-            class_name="notification notification--success",
-            role="region",
-            aria_label="Outcome",
+        _notice(
+            "Outcome",
+            rx.el.p(v.outcome),
+            rx.cond(v.school_notice != "", rx.el.p(v.school_notice, class_name="pre-line")),
+            tone="success",
         ),
     )
 

@@ -35,6 +35,13 @@ def _term_fields(form_data: dict) -> dict[str, str]:
     return {name: data.get(name, "") for name in ("school_year", "name", "starts_on", "ends_on")}
 
 
+def _shown(rows: list, row_id: object):
+    """The row the page shows with this id, if any (a browser may send any id, or a bool)."""
+    if isinstance(row_id, bool):
+        return None
+    return next((r for r in rows if r.id == row_id), None)
+
+
 def _removed(result) -> str:
     # remove_term answers with the non-teaching days that went with the term (a list),
     # remove_non_teaching_day with the one day it removed.
@@ -137,8 +144,8 @@ class AdminCalendarState(PageFeedback, AuthState):
     @rx.event
     @handler(MANAGE)
     def start_change(self, term_id: int):
-        row = next((t for t in self.terms if t.id == term_id), None)
-        if row is None or isinstance(term_id, bool):
+        row = _shown(self.terms, term_id)
+        if row is None:
             return None
         self._reset_forms()
         self.editing_name, self._editing_id = row.name, row.id
@@ -164,8 +171,8 @@ class AdminCalendarState(PageFeedback, AuthState):
     @rx.event
     @handler(MANAGE)
     def ask_remove_term(self, term_id: int):
-        row = next((t for t in self.terms if t.id == term_id), None)
-        if row is None or isinstance(term_id, bool):
+        row = _shown(self.terms, term_id)
+        if row is None:
             return None
         inside = [d for d in self.days if row.starts_on <= d.on <= row.ends_on]
         also = (f" Its {len(inside)} non-teaching day{'s' if len(inside) != 1 else ''} "
@@ -180,8 +187,8 @@ class AdminCalendarState(PageFeedback, AuthState):
     @rx.event
     @handler(MANAGE)
     def ask_remove_day(self, day_id: int):
-        row = next((d for d in self.days if d.id == day_id), None)
-        if row is None or isinstance(day_id, bool):
+        row = _shown(self.days, day_id)
+        if row is None:
             return None
         self._reset_forms()
         self.confirm_kind, self._confirm_id = "day", row.id

@@ -248,15 +248,22 @@ def _check_school_year(raw: object, errors: list[FieldError]) -> int | None:
     return start_year
 
 
+def _check_words(raw: object, field: str, missing: str, what: str, limit: int,
+                 errors: list[FieldError]) -> str:
+    """Text with its spacing tidied: it must be there, and no longer than `limit`."""
+    words = " ".join(str(raw or "").split())
+    if not words:
+        errors.append(FieldError(field, missing))
+    elif len(words) > limit:
+        errors.append(FieldError(field, f"{what} must be {limit} characters or fewer"))
+    return words
+
+
 def _check_term_name(session: Session, raw: object, label: str, term_id: int | None,
                      errors: list[FieldError]) -> str:
     """One name per term within a school year (any case)."""
-    term_name = " ".join(str(raw or "").split())
-    if not term_name:
-        errors.append(FieldError("name", "Enter the term name"))
-    elif len(term_name) > NAME_LIMIT:
-        errors.append(FieldError("name", f"Term name must be {NAME_LIMIT} characters or fewer"))
-    elif label:
+    term_name = _check_words(raw, "name", "Enter the term name", "Term name", NAME_LIMIT, errors)
+    if term_name and len(term_name) <= NAME_LIMIT and label:
         same = session.exec(select(TermPeriod).where(TermPeriod.school_year == label)).all()
         if any(t.name.casefold() == term_name.casefold() and t.id != term_id for t in same):
             errors.append(FieldError("name", f"There is already a term called {term_name} in "
@@ -414,11 +421,8 @@ def add_non_teaching_day(
     elif (listed := session.exec(select(NonTeachingDay).where(NonTeachingDay.on == day)).first()):
         errors.append(FieldError("on", f"{day_label(day)} is already a non-teaching day "
                                        f"({listed.reason})"))
-    words = " ".join(str(reason or "").split())
-    if not words:
-        errors.append(FieldError("reason", "Enter the reason, for example INSET day"))
-    elif len(words) > REASON_LIMIT:
-        errors.append(FieldError("reason", f"Reason must be {REASON_LIMIT} characters or fewer"))
+    words = _check_words(reason, "reason", "Enter the reason, for example INSET day", "Reason",
+                         REASON_LIMIT, errors)
     if errors:
         raise ValidationFailed(errors)
     row = NonTeachingDay(on=day, reason=words)
