@@ -100,7 +100,8 @@ class ReferralFormState(PageFeedback, AuthState):
 
     def _clear_feedback(self) -> None:
         super()._clear_feedback()
-        self.saved_at = ""
+        if self.saved_at:  # every assignment is sent to the browser, even if equal
+            self.saved_at = ""
 
     def _show_problem(self, text: str):
         # Nothing was confirmed: say so in the error summary, linked to the Submit button.

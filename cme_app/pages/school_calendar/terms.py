@@ -114,11 +114,10 @@ class AdminCalendarState(PageFeedback, AuthState):
     def _after_refusal(self, actor: Actor, exc) -> None:
         self._reload(actor)
 
-    def _after_not_found(self, actor: Actor):
-        # Only a removal or a change can miss: the row went since the page showed it.
-        gone = "non-teaching day" if self.confirm_kind == "day" else "term"
-        self._reload(actor)
-        return self._show_problem(f"That {gone} is no longer on the calendar.")
+    def _on_not_found(self, actor: Actor, exc):
+        # The term or day went since the page showed it: reload, and say so in the service's
+        # words ("That term is no longer on the calendar.").
+        return self._on_refusal(actor, exc)
 
     # ----- handlers ---------------------------------------------------------------------------
 
