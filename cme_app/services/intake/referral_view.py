@@ -1,15 +1,10 @@
-"""Who may see which referral, and what a school sees of its own.
-
-The rule "school B cannot see school A's referral" lives here, in `visible_to`: every read of
-referrals on a school's behalf (its list, one referral's page, a draft it reopens) filters
-through it, and a referral it filters out is simply not found.
-"""
+"""What a school sees of its referrals: its list, and one referral's page (which LA staff
+open too). Which referrals each may see is visibility.py's rule."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, true
 from sqlmodel import Session, select
 
 from ...dates import long_date
@@ -30,6 +25,7 @@ from ...permissions import Actor, Capability, require, require_school_user
 from ..casework.closure import school_outcome_text
 from ..trust import audit
 from . import referral_form as rf
+from .visibility import visible_to
 
 NOT_GIVEN = "Not given"
 SCHOOL_STATUS: dict[str, str] = {
@@ -41,14 +37,6 @@ SCHOOL_STATUS: dict[str, str] = {
     Stage.LOCATED: "Child found – securing education",
     Stage.CLOSED: "Closed",
 }
-
-
-def visible_to(actor: Actor) -> ColumnElement[bool]:
-    """The referrals `actor` may see: a school user only its own school's; LA staff (who
-    reach this only with the referral.view capability) every one."""
-    if actor.is_school:
-        return Referral.school_id == actor.school_id
-    return true()
 
 
 @dataclass(frozen=True)

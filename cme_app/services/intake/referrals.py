@@ -1,8 +1,8 @@
 """A school drafting, submitting and resubmitting its referrals.
 
-What the school sees afterwards is in referral_view.py (with the rule that a school sees only
-its own); what a submitted form is stored as, in form_records.py; the case it opens, in
-opening.py.
+What the school sees afterwards is in referral_view.py, the rule that a school sees only its
+own in visibility.py, what a submitted form is stored as in form_records.py, and the case it
+opens in opening.py.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from ..trust import audit
 from . import form_records
 from . import referral_form as rf
 from .opening import open_case, refresh_triage_facts
-from .referral_view import visible_to
+from .visibility import visible_to
 
 EDITABLE = (ReferralStatus.DRAFT, ReferralStatus.RETURNED)
 # What the referral form makes when it opens (secrets.token_hex(16)); see `submit`.
