@@ -9,6 +9,7 @@ import reflex as rx
 
 from ... import routes
 from ...components import forms
+from ...components.content import feedback
 from ...components.layout import page
 from ...permissions import Capability
 from ...services.intake import inbound
@@ -127,18 +128,8 @@ def _form() -> rx.Component:
          on_load=S.load)
 def case_new_page() -> rx.Component:
     return page(
-        forms.error_summary(S.error_list),
-        rx.cond(
-            S.problem != "",
-            rx.el.div(
-                rx.el.h2("There is a problem", class_name="notification__title"),
-                rx.el.div(S.problem, class_name="notification__body"),
-                class_name="notification notification--problem",
-                role="alert",
-                id="inbound-problem",
-                tab_index=-1,
-            ),
-        ),
+        feedback(S.error_list, S.problem, S.message, element_id=S.message_id,
+                 problem_title="There is a problem"),
         rx.el.span("Children missing education", class_name="caption"),
         rx.el.h1("Log an inbound notification or new-to-country referral"),
         rx.el.p("Use this when another local authority tells us a child has moved into Leeds, "

@@ -7,6 +7,7 @@ from functools import partial
 import reflex as rx
 
 from ... import routes
+from ...components.content import summary_row
 from ...components.layout import page
 from ...domain import case_reference
 from ...permissions import Capability
@@ -36,10 +37,6 @@ class ReferralDetailState(PageFeedback, AuthState):
     @page_load(Capability.REFERRAL_VIEW)
     def load(self):
         return partial(self._show, reference=self._reference())
-
-
-def _summary_row(key: str, value) -> rx.Component:
-    return rx.el.div(rx.el.dt(key), rx.el.dd(value), class_name="summary-list__row")
 
 
 def _heading(v: rx.Var) -> rx.Component:
@@ -103,19 +100,19 @@ def _child_and_absence(v: rx.Var) -> rx.Component:
     return rx.fragment(
         rx.el.h2("Child"),
         rx.el.dl(
-            _summary_row("Name", v.child_name),
-            _summary_row("Date of birth", v.date_of_birth),
-            _summary_row("UPN", v.upn),
-            _summary_row("Home address", v.home_address),
+            summary_row("Name", v.child_name),
+            summary_row("Date of birth", v.date_of_birth),
+            summary_row("UPN", v.upn),
+            summary_row("Home address", v.home_address),
             class_name="summary-list",
         ),
         rx.el.h2("Absence"),
         rx.el.dl(
-            _summary_row("Reason for referral", v.category),
-            _summary_row("Date last attended", v.date_last_attended),
-            _summary_row("Date school became aware", v.date_school_aware),
-            _summary_row("Submitted", v.submitted_at),
-            _summary_row("Specific concerns", rx.foreach(v.concerns, lambda c: rx.el.div(c))),
+            summary_row("Reason for referral", v.category),
+            summary_row("Date last attended", v.date_last_attended),
+            summary_row("Date school became aware", v.date_school_aware),
+            summary_row("Submitted", v.submitted_at),
+            summary_row("Specific concerns", rx.foreach(v.concerns, lambda c: rx.el.div(c))),
             class_name="summary-list",
         ),
     )

@@ -14,6 +14,7 @@ import reflex as rx
 
 from ... import routes
 from ...components import forms
+from ...components.content import status_line
 from ...components.layout import page
 from ...dates import uk_today
 from ...db import session_scope
@@ -246,16 +247,7 @@ def _missing_banner() -> rx.Component:
 def _messages() -> rx.Component:
     return rx.fragment(
         forms.error_summary(S.error_list),
-        rx.el.div(
-            rx.cond(
-                S.problem != "",
-                rx.el.p(S.problem, class_name="board-message board-message--error"),
-                rx.cond(S.message != "", rx.el.p(S.message, class_name="board-message")),
-            ),
-            id="calendar-message",
-            role="status",
-            tab_index=-1,
-        ),
+        status_line(S.problem, S.message, element_id=S.message_id),
     )
 
 
