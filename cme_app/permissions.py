@@ -149,13 +149,3 @@ def require_school_user(actor: Actor | None, *capabilities: Capability) -> Actor
     if actor.school_id is None:
         raise NotAllowed("Your account is not linked to a school.")
     return actor
-
-
-# Kept while the services move to `require`: same check, by role.
-CASE_VIEWERS = PERMISSIONS[C.CASE_VIEW]
-
-
-def require_role(actor: Actor | None, *roles: Role) -> Actor:
-    if actor is None or actor.role not in roles:
-        raise NotAllowed(REFUSED)
-    return actor

@@ -8,7 +8,6 @@ import reflex as rx
 
 from .. import routes
 from ..db import session_scope
-from ..domain import Role
 from ..permissions import Actor, Capability
 from ..services.notify import notifications
 from ..services.trust import auth
@@ -63,17 +62,6 @@ class AuthState(rx.State):
         if (self.user_name, self.user_role) != (name, role):
             self.user_name, self.user_role = name, role
         return actor
-
-    def _page_guard(self, *roles: Role):
-        """Call first in every on_load. Returns (actor, None) or (None, redirect event)."""
-        actor = self._actor()
-        if actor is None:
-            self._set_unread(0)
-            return None, rx.redirect(routes.LOGIN)
-        if actor.role not in roles:
-            return None, rx.redirect(auth.home_route(actor.role))
-        self._refresh_unread(actor)
-        return actor, None
 
     def _set_unread(self, count: int) -> None:
         # Assign only on change: an assignment is sent to the browser even if equal.

@@ -32,8 +32,6 @@ from ..notify import notifications
 from ..trust import audit
 from .risk import record_assessment
 
-CASEWORKERS = (Role.OFFICER, Role.LEAD)  # transition: read permissions.PERMISSIONS instead
-
 
 class MoveRefused(Refusal):
     """The state machine said no; the message says why in plain words."""
