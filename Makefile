@@ -1,6 +1,7 @@
 # CME case management — developer commands.
 #   make run    install what is missing, migrate, load demo data, serve http://localhost:3000
-#   make test   install what is missing (incl. Debian chromium), run the whole suite + ruff
+#   make test   install what is missing (incl. Debian chromium), run the whole suite, ruff
+#               and the import-layer contracts
 #   make bench  benchmarks (never part of make test)
 #   make restore-drill  encrypted backup -> fresh database -> integrity, row-count, audit checks
 
@@ -83,14 +84,16 @@ run: install
 test: test-deps
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 	$(MAKE) --no-print-directory security-scan
+	$(MAKE) --no-print-directory lint
+
+# ruff (style, security, complexity <= 10) and the layer contracts (docs/architecture.md).
+lint: install
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
 
 # bandit, pip-audit and npm audit (scripts/security_scan.sh says what fails the run).
 security-scan: install
 	scripts/security_scan.sh
-
-lint: install
-	$(VENV)/bin/ruff check .
 
 # Backs up the configured database (REFLEX_DB_URL), restores it into a fresh database and checks
 # it (docs/deploy.md). With no database configured and no cme.db yet, it makes the demo one first;

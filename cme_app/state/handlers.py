@@ -458,32 +458,41 @@ def page_load(*capabilities: Capability, fresh: bool = False):
     def decorate(fn):
         @functools.wraps(fn)
         def run(self, *args, **kwargs):
-            feedback = isinstance(self, PageFeedback)
-            if fresh:
-                self.reset()
-            elif feedback:
-                self._reset_page()
-            actor = self._actor()
+            actor, answer = _load_guard(self, fn.__name__, capabilities, fresh)
             if actor is None:
-                self._set_unread(0)
-                return rx.redirect(routes.LOGIN)
-            if not allows(actor.role, *capabilities):
-                audit_refusal(actor, type(self).__name__, fn.__name__, capabilities)
-                return rx.redirect(home_route(actor.role))
-            self._refresh_unread(actor)
+                return answer
             work = fn(self, *args, **kwargs)
-            if not callable(work):
-                return work
-            try:
-                with session_scope() as session:
-                    result = work(session, actor=actor)
-            except NotFound:
-                if feedback:
-                    return self._after_not_found(actor)
-                raise
-            return result if _is_event(result) else None
+            return _load_work(self, actor, work) if callable(work) else work
 
         setattr(run, CAPABILITIES_ATTR, capabilities)
         return run
 
     return decorate
+
+
+def _load_guard(self, name: str, capabilities: tuple[Capability, ...], fresh: bool):
+    """(actor, None) for a visit that may go on; otherwise (None, where to send them)."""
+    if fresh:
+        self.reset()
+    elif isinstance(self, PageFeedback):
+        self._reset_page()
+    actor = self._actor()
+    if actor is None:
+        self._set_unread(0)
+        return None, rx.redirect(routes.LOGIN)
+    if not allows(actor.role, *capabilities):
+        audit_refusal(actor, type(self).__name__, name, capabilities)
+        return None, rx.redirect(home_route(actor.role))
+    self._refresh_unread(actor)
+    return actor, None
+
+
+def _load_work(self, actor: Actor, work: Callable):
+    try:
+        with session_scope() as session:
+            result = work(session, actor=actor)
+    except NotFound:
+        if isinstance(self, PageFeedback):
+            return self._after_not_found(actor)
+        raise
+    return result if _is_event(result) else None
