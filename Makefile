@@ -82,9 +82,9 @@ run: install
 
 # ---------------------------------------------------------------------------- checks
 test: test-deps
-	$(VENV)/bin/pytest $(PYTEST_ARGS)
-	$(MAKE) --no-print-directory security-scan
-	$(MAKE) --no-print-directory lint
+	scripts/timed.sh "pytest" $(VENV)/bin/pytest $(PYTEST_ARGS)
+	scripts/timed.sh "security scan" $(MAKE) --no-print-directory security-scan
+	scripts/timed.sh "lint" $(MAKE) --no-print-directory lint
 
 # ruff (style, security, complexity <= 10) and the layer contracts (docs/architecture.md).
 lint: install

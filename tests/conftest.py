@@ -141,3 +141,18 @@ def scratch_url():
         with admin.connect() as conn:
             conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         admin.dispose()
+
+
+# How long each part of the suite took, printed at the end (CI reads the phases' times).
+_PHASE_SECONDS: dict[str, float] = {}
+
+
+def pytest_runtest_logreport(report):
+    parts = Path(str(report.fspath)).parts
+    phase = "browser journeys (tests/e2e)" if "e2e" in parts else "everything else"
+    _PHASE_SECONDS[phase] = _PHASE_SECONDS.get(phase, 0.0) + report.duration
+
+
+def pytest_terminal_summary(terminalreporter):
+    for phase, seconds in sorted(_PHASE_SECONDS.items()):
+        terminalreporter.write_line(f"=== phase \"{phase}\": {seconds:.0f}s ===")
