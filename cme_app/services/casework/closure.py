@@ -193,7 +193,7 @@ def _send_exhausted_notice(session, case, closure, evidence, actor, today) -> No
 
 
 def _link_duplicate(session, case, closure, evidence, actor, today) -> None:
-    duplicate_of = evidence["duplicate_of"].upper()
+    duplicate_of = case_reference(evidence["duplicate_of"])
     other = session.exec(select(Case).where(Case.reference == duplicate_of)).one()
     session.add(CaseLink(case_id=case.id, linked_case_id=other.id, kind="duplicate",
                          reason=evidence["reason"][:1000], by_id=actor.user_id))
@@ -343,7 +343,7 @@ def _field_error(session: Session, case: Case, f: EvidenceField, value: str) -> 
     if f.kind == "urn" and not (value.isdigit() and len(value) == 6):
         return "School URN must be 6 digits, like 107999"
     if f.kind == "case_ref":
-        other = session.exec(select(Case).where(Case.reference == value.upper())).first()
+        other = session.exec(select(Case).where(Case.reference == case_reference(value))).first()
         if other is None or other.id == case.id:
             return "Enter the reference of another case"
     return None
@@ -403,6 +403,19 @@ def pending_closure(session: Session, case: Case) -> CaseClosure | None:
 # Proposing, closing, approving
 
 
+def _checked_closure(session: Session, actor: Actor, reference: str, outcome: Any,
+                     evidence: Any, version: int, today: date | None, action: str
+                     ) -> tuple[Case, str, dict[str, str]]:
+    """The case, locked and at the version the caller saw, with the outcome and its cleaned
+    evidence, once every rule for that outcome holds (proposing and closing check the same)."""
+    case = load_case(session, actor=actor, reference=reference, action=action)
+    check_version(session, case, version)
+    outcome = str(outcome or "")
+    evidence = clean_evidence(outcome, evidence)
+    _validate_closure(session, case, outcome, evidence, today or date.today())
+    return case, outcome, evidence
+
+
 def propose_closure(
     session: Session,
     *,
@@ -415,12 +428,8 @@ def propose_closure(
 ) -> CaseClosure:
     """An officer's closure, waiting for a lead's approval (SC-19). The same rules apply."""
     actor = require(actor, Capability.CLOSURE_PROPOSE)
-    today = today or date.today()
-    case = load_case(session, actor=actor, reference=reference, action="case.closure_proposed")
-    check_version(session, case, version)
-    outcome = str(outcome or "")
-    evidence = clean_evidence(outcome, evidence)
-    _validate_closure(session, case, outcome, evidence, today)
+    case, outcome, evidence = _checked_closure(
+        session, actor, reference, outcome, evidence, version, today, "case.closure_proposed")
     was = case_state(case)
     pending = pending_closure(session, case)
     if pending is not None:
@@ -467,11 +476,8 @@ def close_case(
     """Close the case with an outcome. Only leads close; this also approves a proposal."""
     actor = require(actor, Capability.CASE_CLOSE)
     today = today or date.today()
-    case = load_case(session, actor=actor, reference=reference, action="case.closed")
-    check_version(session, case, version)
-    outcome = str(outcome or "")
-    evidence = clean_evidence(outcome, evidence)
-    _validate_closure(session, case, outcome, evidence, today)
+    case, outcome, evidence = _checked_closure(
+        session, actor, reference, outcome, evidence, version, today, "case.closed")
     was = case_state(case)
     closure = _closure_row(session, case, outcome, actor)
     now = utcnow()

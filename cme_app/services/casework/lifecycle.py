@@ -15,7 +15,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from ...dates import LONDON
-from ...domain import STAGE_LABELS, LaDirection, Risk, Role, Stage
+from ...domain import STAGE_LABELS, LaDirection, Risk, Role, Stage, case_reference
 from ...errors import FieldError, NotFound, Refusal, ValidationFailed
 from ...models import (
     Case,
@@ -71,7 +71,7 @@ def load_case(
 ) -> Case:
     """The case for `reference` (locked for update unless only read); NotFound, audited,
     if there is none."""
-    reference = str(reference or "")[:20]
+    reference = case_reference(reference)
     query = select(Case).where(Case.reference == reference)
     case = session.exec(query.with_for_update() if lock else query).first()
     if case is None:

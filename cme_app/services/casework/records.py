@@ -15,6 +15,7 @@ from ...domain import (
     AddressKind,
     LaDirection,
     Stage,
+    case_reference,
 )
 from ...errors import FieldError, NotAllowed, ValidationFailed
 from ...models import (
@@ -362,7 +363,7 @@ def link_household(
     """Siblings referred separately (SC-18): separate cases, linked as one household."""
     actor = require(actor, Capability.CASE_RECORD)
     case = load_open_case(session, actor, reference, "case.linked")
-    other_ref = str(other_reference or "").strip().upper()[:20]
+    other_ref = case_reference(other_reference)
     reason = (reason or "").strip()
     other = session.exec(select(Case).where(Case.reference == other_ref)).first()
     errors = []

@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlmodel import Session, func, select
 
+from ...domain import case_reference
 from ...models import AuditChainHead, AuditEvent
 from ...permissions import Actor, Capability, allows, require
 
@@ -132,7 +133,7 @@ def require_on_case(session: Session, actor: Actor | None, capability: Capabilit
     attempt is kept in the trail, under the action they tried and the reference they gave."""
     if actor is not None and not allows(actor.role, capability):
         record(session, actor=actor, action=action, outcome="refused", entity_type="case",
-               entity_id=str(reference or "")[:20])
+               entity_id=case_reference(reference))
     return require(actor, capability)
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 import csv
 import io
 import math
-import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -17,6 +16,7 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from ...dates import short_date_time, uk_midnight
+from ...domain import case_reference, is_case_reference
 from ...errors import FieldError, ValidationFailed
 from ...models import AuditEvent, Case, Child, User
 from ...permissions import Actor, Capability, require
@@ -26,7 +26,6 @@ from . import audit, purpose
 PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200
 MAX_PAGE = 100_000
-REFERENCE = re.compile(r"^CME-\d{4}-\d{5}$")
 
 # Every action the services write, in plain words. The Action filter offers exactly these.
 ACTION_LABELS = {
@@ -169,8 +168,8 @@ def _blank(value: Any) -> bool:
 def resolve_child(session: Session, value: Any) -> int | None:
     """A child id from a case reference (CME-2026-00042) or a child id; None if there is no
     such child."""
-    text = str(value).strip().upper()[:20]
-    if REFERENCE.match(text):
+    text = case_reference(value)
+    if is_case_reference(text):
         return session.exec(select(Case.child_id).where(Case.reference == text)).first()
     number = _int(value)
     if number is None:
