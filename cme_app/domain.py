@@ -66,7 +66,7 @@ class Risk(StrEnum):
 
 
 class Outcome(StrEnum):
-    """Closure reason codes (domain.md 5.3)."""
+    """Closure reason codes (docs/glossary.md, Closure outcomes)."""
 
     ONROLL_LEEDS = "onroll_leeds"
     ONROLL_OTHER_LA = "onroll_other_la"

@@ -1,4 +1,4 @@
-"""Route constants and builders (design.md §4)."""
+"""Route constants and builders. Bookmarks, tests and the README rely on these paths."""
 
 LOGIN = "/login"
 REFERRALS = "/referrals"

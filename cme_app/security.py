@@ -54,7 +54,7 @@ NO_STORE = "no-store"
 # Backend routes whose answers are data, or about the server, never a static file.
 _DATA_PREFIXES = ("/api/", "/_event", "/_upload", "/ping", "/_health")
 # Debug and tooling paths that must not answer in any build, whatever serves them. Not
-# `/admin`: the product's own /admin/* pages live there (design.md); no admin dashboard is
+# `/admin`: the product's own /admin/* pages live there; no admin dashboard is
 # configured, and the e2e probe checks `/admin` answers 404.
 _HIDDEN_PREFIXES = (
     "/.git", "/_all_routes", "/docs", "/redoc", "/openapi.json", "/.env", "/.web",

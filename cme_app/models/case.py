@@ -1,4 +1,4 @@
-"""The LA-side case: one per child per episode (domain.md 4.6, 5)."""
+"""The LA-side case: one per child per CME episode (docs/glossary.md, Records on a case)."""
 
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ class Case(SQLModel, table=True):
     closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     outcome: str | None = Field(default=None, max_length=30)
     possible_matches: list[str] = Field(default_factory=list, sa_type=sa.JSON)
-    # Lone-working safety (domain.md 7.2): what officers must read before a visit, and
+    # Lone-working safety: what officers must read before a visit, and
     # whether a visit may start with only one officer.
     warning_markers: str | None = Field(default=None, max_length=1000)
     joint_visit_required: bool = Field(default=False)

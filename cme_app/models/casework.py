@@ -1,6 +1,6 @@
 """What happens to a case after it arrives: risk history, safeguarding contacts, the enquiry
 pathway log, home visits, inter-LA notifications, overseas verification, links between cases
-and closures (domain.md 4.6-4.10, 5.3)."""
+and closures (docs/glossary.md, Records on a case)."""
 
 from __future__ import annotations
 
@@ -43,7 +43,7 @@ class SafeguardingContact(SQLModel, table=True):
 
 
 class EnquiryAction(SQLModel, table=True):
-    """One step of the LA's enquiry pathway (domain.md 4.7)."""
+    """One step of the LA's enquiry pathway (BR-L6)."""
 
     id: int | None = Field(default=None, primary_key=True)
     case_id: int = Field(foreign_key="case.id", index=True)
@@ -60,9 +60,9 @@ class EnquiryAction(SQLModel, table=True):
 
 
 class HomeVisit(SQLModel, table=True):
-    """A home visit (domain.md 4.8, 7). From the phone it is checked in, recorded and checked
-    out, possibly offline; `client_uuid` makes every replay of it idempotent. A visit logged
-    afterwards at a desk has a record but no check-in."""
+    """A home visit. From the phone it is checked in, recorded and checked out, possibly
+    offline; `client_uuid` makes every replay of it idempotent. A visit logged afterwards at a
+    desk has a record but no check-in."""
 
     id: int | None = Field(default=None, primary_key=True)
     client_uuid: str = Field(max_length=36, unique=True, index=True)
@@ -76,7 +76,7 @@ class HomeVisit(SQLModel, table=True):
     notes: str | None = Field(default=None, max_length=4000)  # facts observed
     officer_id: int | None = Field(default=None, foreign_key="user.id")
     recorded_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
-    # Pre-visit safety check and check-in (domain.md 7.2).
+    # Pre-visit safety check and check-in (lone working).
     risk_check_done: bool = Field(default=False)
     risk_check_notes: str | None = Field(default=None, max_length=1000)
     accompanied: bool = Field(default=False)
@@ -122,7 +122,7 @@ class LoneWorkingAlert(SQLModel, table=True):
 
 
 class LaNotification(SQLModel, table=True):
-    """A notification to or from another local authority's CME team (domain.md 4.9)."""
+    """A notification to or from another local authority's CME team (BR-L8, BR-L10)."""
 
     id: int | None = Field(default=None, primary_key=True)
     case_id: int = Field(foreign_key="case.id", index=True)
@@ -142,7 +142,7 @@ class LaNotification(SQLModel, table=True):
 
 
 class OverseasVerification(SQLModel, table=True):
-    """Evidence that a child who left the UK is on roll abroad (domain.md 4.10)."""
+    """Evidence that a child who left the UK is on roll abroad (BR-L9)."""
 
     id: int | None = Field(default=None, primary_key=True)
     case_id: int = Field(foreign_key="case.id", index=True)

@@ -1,4 +1,4 @@
-"""The child, their address history and the people around them (domain.md 4.1-4.3)."""
+"""The child, their address history and the people around them."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Data-protection records (domain.md §6.3, §9): legal holds, the sharing log, retention
+"""Data-protection records (BR-D3 to BR-D5): legal holds, the sharing log, retention
 approvals and the tombstones left when a child's personal data is destroyed."""
 
 from __future__ import annotations

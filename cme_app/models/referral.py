@@ -1,5 +1,5 @@
-"""The referral a school (or partner) submits, with its enquiries, concerns and DSL appraisal
-(domain.md 4.5)."""
+"""The referral a school (or partner) submits, with its enquiries (BR-S4), concerns and DSL
+appraisal."""
 
 from __future__ import annotations
 

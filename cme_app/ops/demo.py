@@ -178,7 +178,7 @@ _DEMO_CASES = (
 )
 
 
-# What officers read before visiting (domain.md 7.2): (child, warning markers, joint visit).
+# What officers read before visiting: (child, warning markers, joint visit required).
 _DEMO_SAFETY = (
     (
         ("Jayden", "Example"),

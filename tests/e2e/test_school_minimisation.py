@@ -1,4 +1,4 @@
-"""Field-level data minimisation over a real socket (issue 5, design.md BR-D6, domain.md 3.2).
+"""Field-level data minimisation over a real socket (issue 5, BR-D6).
 
 School A's case is worked by the CME team through the services, with a distinct canary string
 in every officer-side text field. School A's user then signs in over a real `/_event` socket

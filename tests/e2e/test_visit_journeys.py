@@ -239,7 +239,7 @@ def test_full_visit_logged_online(new_context, team, session):
         timeout=SYNC_TIMEOUT)
     screenshot(page, "visits-phone-record")
     record(page)
-    # Photos are off (domain 7.2): the form offers no way to take or attach one.
+    # The app takes no photos: the form offers no way to take or attach one.
     expect(page.locator("input[type=file]")).to_have_count(0)
     expect(page.get_by_text(re.compile("photo", re.IGNORECASE))).to_have_count(0)
     page.get_by_role("button", name="Add another person").click()

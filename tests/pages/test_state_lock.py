@@ -1,5 +1,5 @@
-"""A handler that outlives Reflex's Redis state lock cannot corrupt the tab's state (issue 6;
-perf-security.md R11), and long work runs as a background event, off the lock.
+"""A handler that outlives Reflex's Redis state lock cannot corrupt the tab's state (issue 6),
+and long work runs as a background event, off the lock.
 
 Runs against a real Redis server of the test's own, through Reflex's own Redis state manager.
 """

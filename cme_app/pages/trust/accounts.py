@@ -1,5 +1,5 @@
-"""/admin/users: the administrator's accounts page (design.md §2, §4). Find an account, add
-one, disable or enable it, reset its password or its authentication app.
+"""/admin/users: the administrator's accounts page. Find an account, add one, disable or
+enable it, reset its password or its authentication app.
 
 The same services as `cme-app users ...`; every one checks the caller is an administrator and
 writes the audit trail. Passwords typed here go straight to the service: they are never put in

@@ -1,9 +1,10 @@
-"""The case state machine (domain.md 5.2-5.3, design.md rule 6).
+"""The case state machine: the stages and the moves between them (docs/glossary.md, Stages).
 
 Every stage move, return to the referrer, closure and reopening goes through here. Each
 function re-checks the actor, the case's version and the stage guards, writes a StageChange
 row for every stage entered (so the history has no gaps) and an audit event, and explains a
-refusal in plain words.
+refusal in plain words. The board moves a card at once in the browser and sends one move;
+the answer from here is final, and the board shows it.
 """
 
 from __future__ import annotations
@@ -357,8 +358,6 @@ def resubmitted(session: Session, *, actor: Actor, case: Case) -> None:
     enter_stage(session, case, Stage.NEW_REFERRAL, actor, reason="Resubmitted by the school")
 
 
-# ---------------------------------------------------------------------------------------------
-# Closing (domain.md 5.3)
 
 
 

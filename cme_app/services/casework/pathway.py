@@ -1,4 +1,4 @@
-"""The LA's enquiry pathway vocabulary (domain.md 4.7, BR-L6) and the untraceable checklist."""
+"""The LA's enquiry pathway vocabulary (BR-L6) and the untraceable checklist."""
 
 from __future__ import annotations
 

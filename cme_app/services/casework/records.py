@@ -188,7 +188,7 @@ def record_visit(
 
 
 def _shared_data(session: Session, case: Case) -> dict:
-    """The data set an outbound LA notification carries (domain.md 4.9), as sent."""
+    """The data set an outbound LA notification carries (BR-L8), as sent."""
     child = session.get(Child, case.child_id)
     referral = session.get(Referral, case.referral_id)
     school = session.get(School, referral.school_id) if referral.school_id else None

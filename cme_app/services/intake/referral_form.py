@@ -73,7 +73,7 @@ METHOD_CHOICES = {
 TIME_OF_DAY_CHOICES = {"AM": "Morning (AM)", "PM": "Afternoon (PM)"}
 DELETION_GROUNDS = "ABCDEFGHIJKLMNO"
 
-# Leeds list of specific concerns (domain 4.5); labels are the checkbox names.
+# Leeds list of specific concerns (BR-L1); labels are the checkbox names.
 CONCERNS: dict[str, str] = {
     "safeguarding": "Safeguarding",
     "domestic_abuse": "Domestic abuse",

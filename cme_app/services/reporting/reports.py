@@ -42,7 +42,7 @@ NOT_RATED = "Not yet rated"
 UNALLOCATED = "Unallocated"
 MONTHS_SHOWN = 12
 
-# Closing with one of these means the child was found (domain 5.3).
+# Closing with one of these means the child was found (docs/glossary.md, Closure outcomes).
 LOCATING_OUTCOMES: frozenset[str] = frozenset({
     Outcome.ONROLL_LEEDS,
     Outcome.ONROLL_OTHER_LA,

@@ -1,4 +1,5 @@
-"""Writing audit events, in the caller's transaction (design.md rule 4), and checking the chain.
+"""Writing audit events (BR-D7), in the caller's transaction, and checking the chain. An event
+commits or rolls back with the change it records.
 
 Every event carries the hash of the one before it, and `auditchainhead` remembers the count,
 id and hash of the newest one, so `verify_chain` notices an edited event, a removed one, and

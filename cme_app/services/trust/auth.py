@@ -503,5 +503,5 @@ def enable_user(session: Session, *, email: str, actor: Actor | None = None) -> 
 def home_route(role: Role) -> str:
     if role == Role.SCHOOL:
         return REFERRALS
-    # The DPO reads the audit log; they have no casework (design.md §2).
+    # The DPO reads the audit log; they have no casework.
     return AUDIT if role == Role.AUDITOR else BOARD

@@ -1,5 +1,5 @@
 """Subject access request export: everything held about one child, audit trail included
-(UK GDPR Art 15; domain.md §9). Run from the command line by the DPO's staff."""
+(UK GDPR Article 15). Run from the command line by the DPO's staff."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""Lone working (domain 7.2, SC-09): a visit checked in and not checked out in time alerts
-the officer's buddy, and then every lead.
+"""Lone working (SC-09): a visit checked in and not checked out in time alerts the officer's
+buddy, and then every lead.
 
 The rules live here; the monitor that applies them every `lone_working_check_seconds` is in
 ops/workers.py. Each escalation step is a conditional UPDATE that only one transaction can

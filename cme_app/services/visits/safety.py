@@ -1,6 +1,5 @@
-"""Visit safety on the case (domain 7.2): the warning markers and joint-visit rule
-officers read before every visit, and the lead's review of a visit that arrived after its case
-had moved on."""
+"""Visit safety on the case: the warning markers and joint-visit rule officers read before
+every visit, and the lead's review of a visit that arrived after its case had moved on."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """Casework rules on a real database: triage and risk, the stage guards, returning to the
-referrer, inbound referrals, matching, and every closure rule (domain.md 5.2-5.3, SC-05..SC-20)."""
+referrer, inbound referrals, matching, and every closure rule (SC-05 to SC-20)."""
 
 from __future__ import annotations
 
@@ -432,7 +432,7 @@ def test_merge_as_duplicate_needs_another_case_and_reason(session, team):
     assert (view.links[0].reference, view.links[0].kind) == (dup.reference, "Duplicate")
 
 
-# --- closures (domain.md 5.3) ------------------------------------------------------------------
+# --- closures (docs/glossary.md, Closure outcomes) ----------------------------------------------
 
 
 def test_only_leads_close_officers_propose_and_lead_approves(session, team):

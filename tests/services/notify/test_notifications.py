@@ -315,7 +315,7 @@ def test_red_referral_tells_the_duty_officer_and_every_active_lead_at_once(sessi
 
 def test_amber_and_green_referrals_wait_for_the_digest_with_no_email(session, team):
     make_duty(session, team)
-    green = submit(session, team)  # first: a second referral of a child is Amber (BR-L1)
+    green = submit(session, team)  # first: a second referral of a child is Amber (BR-L2)
     amber = submit(session, team, amber=True)
     assert (fresh(session, amber).proposed_risk, fresh(session, green).proposed_risk) == (
         "amber",

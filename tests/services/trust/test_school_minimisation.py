@@ -1,4 +1,4 @@
-"""The services behind a school's pages return nothing officer-side (BR-D6, domain.md 3.2):
+"""The services behind a school's pages return nothing officer-side (BR-D6):
 the fast, service-level half of tests/e2e/test_school_minimisation.py, on the same worked case
 with a canary in every officer-side field."""
 

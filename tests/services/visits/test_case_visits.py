@@ -1,5 +1,5 @@
 """Visits and lone-working safety on the desk: a case's warning markers and joint-visit flag,
-the visits list on the case file, and a lead's review of flagged visits (domain 4.8, 7.2)."""
+the visits list on the case file, and a lead's review of flagged visits."""
 
 from __future__ import annotations
 
