@@ -20,20 +20,6 @@ from ...state.handlers import PageFeedback, handler, page_load
 
 # GOV.UK palette. Colour is never the only cue: every bar is named on its axis or legend.
 RISK_COLOURS = {"red": "#d4351c", "amber": "#f47738", "green": "#00703c", "none": "#b1b4b6"}
-OUTCOME_COLOURS = {
-    "onroll_leeds": "#00703c",
-    "onroll_other_la": "#28a197",
-    "transferred_other_la": "#1d70b8",
-    "left_uk_verified": "#4c2c92",
-    "left_uk_unverified": "#6f72af",
-    "ehe": "#f47738",
-    "other_suitable_education": "#b58840",
-    "not_cme_attendance": "#003078",
-    "untraceable": "#d4351c",
-    "ceased_csa": "#505a5f",
-    "deceased": "#0b0c0c",
-    "duplicate": "#b1b4b6",
-}
 BAR_COLOUR = "#1d70b8"
 ALERT_POLL_MS = 10_000  # lone-working alerts: the monitor itself looks every 30 s
 TEXT = "#0b0c0c"
@@ -46,8 +32,8 @@ NO_KEYBOARD_LAYER = {"accessibilityLayer": False}
 
 _EMPTY = reports.Dashboard(
     as_of="", open_total=0, by_stage=[], by_risk=[], overdue_total=0, overdue_by_officer=[],
-    outcome_keys=[], outcome_labels=[], months=[], closed_total=0, median_days=None,
-    median_basis=0, median_skipped=0,
+    outcome_keys=[], outcome_labels=[], outcome_colours=[], months=[], closed_total=0,
+    median_days=None, median_basis=0, median_skipped=0,
 )
 
 
@@ -109,8 +95,9 @@ class DashboardState(alerts_for(Capability.DASHBOARD), PageFeedback, AuthState):
         ]
         self.overdue_by_officer = board.overdue_by_officer
         self.outcome_series = [
-            {"key": k, "label": label, "colour": OUTCOME_COLOURS.get(k, BAR_COLOUR)}
-            for k, label in zip(board.outcome_keys, board.outcome_labels, strict=True)
+            {"key": k, "label": label, "colour": colour or BAR_COLOUR}
+            for k, label, colour in zip(board.outcome_keys, board.outcome_labels,
+                                        board.outcome_colours, strict=True)
         ]
         self.outcome_labels = board.outcome_labels
         self.months = board.months

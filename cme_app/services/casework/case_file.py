@@ -525,15 +525,3 @@ def _moves(session: Session, case: Case, actor: Actor) -> dict:
 # One visit
 
 
-
-
-
-
-
-
-
-
-
-
-
-

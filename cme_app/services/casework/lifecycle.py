@@ -42,8 +42,6 @@ class StaleCase(Refusal):
     """The case changed since the caller last saw it."""
 
 
-
-
 # Stages a case may move to by hand. Closing and reopening have their own functions.
 MOVES: dict[str, tuple[str, ...]] = {
     Stage.NEW_REFERRAL: (Stage.TRIAGE,),
@@ -53,14 +51,6 @@ MOVES: dict[str, tuple[str, ...]] = {
     Stage.AWAITING_VERIFICATION: (Stage.ENQUIRIES, Stage.LOCATED),
     Stage.LOCATED: (Stage.ENQUIRIES,),
 }
-
-
-
-
-
-
-
-
 
 
 # ---------------------------------------------------------------------------------------------
@@ -356,28 +346,6 @@ def return_to_referrer(
 def resubmitted(session: Session, *, actor: Actor, case: Case) -> None:
     """The school sent a returned referral back: the same case re-enters New referral."""
     enter_stage(session, case, Stage.NEW_REFERRAL, actor, reason="Resubmitted by the school")
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
 
 
 # ---------------------------------------------------------------------------------------------

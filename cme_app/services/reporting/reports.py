@@ -33,7 +33,7 @@ from ...models import (
     User,
 )
 from ...permissions import Actor, Capability, require
-from ..casework.closure import outcome_label
+from ..casework.closure import OUTCOMES, outcome_label
 from ..casework.targets import Due, due_for
 from ..school_calendar.school_days import CalendarNotSeeded, SchoolCalendar, load_calendar
 from ..trust import audit
@@ -42,16 +42,9 @@ NOT_RATED = "Not yet rated"
 UNALLOCATED = "Unallocated"
 MONTHS_SHOWN = 12
 
-# Closing with one of these means the child was found (docs/glossary.md, Closure outcomes).
-LOCATING_OUTCOMES: frozenset[str] = frozenset({
-    Outcome.ONROLL_LEEDS,
-    Outcome.ONROLL_OTHER_LA,
-    Outcome.TRANSFERRED_OTHER_LA,
-    Outcome.LEFT_UK_VERIFIED,
-    Outcome.EHE,
-    Outcome.OTHER_SUITABLE_EDUCATION,
-    Outcome.NOT_CME_ATTENDANCE,
-})
+# Closing with one of these means the child was found (each outcome says so in closure.py).
+LOCATING_OUTCOMES: frozenset[str] = frozenset(
+    code for code, outcome in OUTCOMES.items() if outcome.locates_child)
 
 # Stages whose current target (triage, first visit, LA response) can be overdue.
 _DUE_STAGES = (
@@ -90,6 +83,7 @@ class Dashboard:
     overdue_by_officer: list[Bar]
     outcome_keys: list[str]  # outcomes closed at least once in the window, in Outcome order
     outcome_labels: list[str]
+    outcome_colours: list[str]  # each outcome's own colour (closure.OUTCOMES)
     months: list[MonthOutcomes]
     closed_total: int
     median_days: float | None
@@ -138,6 +132,7 @@ def dashboard(session: Session, *, actor: Actor | None, today: date) -> Dashboar
         overdue_by_officer=overdue,
         outcome_keys=keys,
         outcome_labels=[outcome_label(k) for k in keys],
+        outcome_colours=[OUTCOMES[k].colour if k in OUTCOMES else "" for k in keys],
         months=months,
         closed_total=sum(m.total for m in months),
         median_days=median,
