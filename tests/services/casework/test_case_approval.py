@@ -13,7 +13,6 @@ from cme_app.services.casework import closure as closing
 from cme_app.services.casework.lifecycle import MoveRefused, StaleCase
 from tests.services.casework import test_casework as cw
 
-team = cw.team  # the same people and term dates as the casework tests (a fixture)
 RED_FORM, close, fresh, submit, to_enquiries, triage = (
     cw.RED_FORM, cw.close, cw.fresh, cw.submit, cw.to_enquiries, cw.triage
 )

@@ -28,14 +28,8 @@ from cme_app.services.casework.lifecycle import MoveRefused, StaleCase
 from cme_app.services.casework.pathway import ENQUIRY_KINDS
 from cme_app.services.intake import inbound, referrals
 from cme_app.services.intake.referral_view import view_referral
-from tests.factories import make_team
 
 TODAY = date.today()
-
-
-@pytest.fixture
-def team(session):
-    return make_team(session)
 
 
 def submit(session, team, **changes) -> Case:

@@ -37,12 +37,15 @@ from cme_app.services.intake import inbound as inbound_referrals
 from cme_app.services.intake import referrals
 from cme_app.services.intake.referral_view import view_referral
 from cme_app.services.notify import notifications, preferences, reminders
-from cme_app.services.school_calendar.default_terms import seed_term_dates
 from cme_app.services.visits import lone_working, safety
 from cme_app.services.visits import phone_log as visits
-from tests.factories import actor_for, make_case, make_school
+from tests.factories import make_case
 
 E = NotifyEvent
+# Everyone the notification rules can choose among: school A's two users and one who left, a
+# duty officer, a buddy, a second lead and one who left.
+pytestmark = pytest.mark.team(
+    extra=("school2", "school_gone", "duty", "buddy", "lead2", "lead_gone"))
 TODAY = date(2026, 11, 25)  # a Wednesday in the autumn term: a working and a school day
 TEN = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
 
@@ -60,45 +63,6 @@ NOT_CME = {"residence_evidence": "Mother confirms they still live there."}
 
 # ---------------------------------------------------------------------------------------------
 # People and helpers
-
-
-def staff(session, role: str, name: str, *, school_id=None, active=True):
-    """A user written directly (these tests never sign in, so no password hash)."""
-    user = User(
-        email=f"{name.split()[0].lower()}@example.org",
-        name=name,
-        role=role,
-        password_hash="not-used",
-        school_id=school_id,
-        is_active=active,
-    )
-    session.add(user)
-    session.flush()
-    return actor_for(user)
-
-
-@pytest.fixture
-def team(session):
-    school_a = make_school(session, "107999", "Aire Valley Primary")
-    school_b = make_school(session, "108111", "Kirkstall Hill Academy")
-    seed_term_dates(session)
-    people = {
-        "school": staff(session, "school", "Sally School", school_id=school_a.id),
-        "school2": staff(session, "school", "Shona Second", school_id=school_a.id),
-        "school_gone": staff(session, "school", "Saul Gone", school_id=school_a.id, active=False),
-        "school_b": staff(session, "school", "Bella Bschool", school_id=school_b.id),
-        "officer": staff(session, "officer", "Olu Officer"),
-        "officer2": staff(session, "officer", "Oona Other"),
-        "duty": staff(session, "officer", "Dara Duty"),
-        "buddy": staff(session, "officer", "Bea Buddy"),
-        "lead": staff(session, "lead", "Lee Lead"),
-        "lead2": staff(session, "lead", "Lia Lead"),
-        "lead_gone": staff(session, "lead", "Gus Gone", active=False),
-        "admin": staff(session, "admin", "Ada Admin"),
-        "auditor": staff(session, "auditor", "Aud Auditor"),
-    }
-    session.commit()
-    return people
 
 
 def ids(team, *names: str) -> list[int]:

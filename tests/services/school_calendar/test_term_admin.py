@@ -12,15 +12,9 @@ from cme_app.models import AuditEvent
 from cme_app.models.calendar import NonTeachingDay, TermPeriod
 from cme_app.services.school_calendar import terms as term_admin
 from cme_app.services.school_calendar.school_days import CalendarNotSeeded, load_calendar
-from tests.factories import make_team
 
 D = date
 TODAY = D(2026, 11, 28)  # in 2026-27
-
-
-@pytest.fixture
-def team(session):
-    return make_team(session)  # seeds 2026-27 and 2027-28
 
 
 def _add(session, admin, **kw):

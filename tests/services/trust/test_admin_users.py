@@ -3,7 +3,6 @@ resetting accounts, through the services and through the page's state as the bro
 
 from __future__ import annotations
 
-import inspect
 import json
 
 import pytest
@@ -17,9 +16,9 @@ from cme_app.services.trust import accounts as users
 from cme_app.services.trust import auth, mfa
 from tests.factories import (
     PASSWORD,
+    call_handler,
     make_school,
     make_user,
-    run_async,
     session_token,
     state_for,
 )
@@ -164,21 +163,12 @@ def test_duplicate_email_is_refused(session, people):
 # ----- the page, as the browser drives it ------------------------------------------------------
 
 
-def _call(state, name: str, *args):
-    result = type(state).event_handlers[name].fn(state, *args)
-    if inspect.iscoroutine(result):
-        result = run_async(result)
-    if inspect.isgenerator(result):
-        result = list(result)
-    return result
-
-
 @pytest.fixture
 def admin_page(session, people):
     token = session_token(session, "admin@example.org")
     session.commit()
     state = state_for(AdminUsersState, token, path="/admin/users")
-    _call(state, "load")
+    call_handler(state, "load")
     assert state.loaded and state.total == 5
     return state
 
@@ -198,7 +188,7 @@ def test_page_adds_an_account_and_never_keeps_the_password(session, people, admi
     state = admin_page
     form = {"email": "priya@example.org", "name": "Priya Patel", "role": "officer",
             "school_urn": "107999", "password": "password1234"}
-    _call(state, "add_account", form)
+    call_handler(state, "add_account", form)
     assert [f for f, _m in state.error_list] == ["password"]
     assert state.values["email"] == "priya@example.org" and "password" not in state.values
     assert state.values["school_urn"] == ""  # only for school accounts
@@ -207,7 +197,7 @@ def test_page_adds_an_account_and_never_keeps_the_password(session, people, admi
     assert session.exec(select(User).where(User.email == "priya@example.org")).first() is None
     session.rollback()
 
-    _call(state, "add_account", {**form, "password": NEW_PASSWORD})
+    call_handler(state, "add_account", {**form, "password": NEW_PASSWORD})
     assert state.error_list == [] and state.created_email == "priya@example.org"
     assert state.created_name == "Priya Patel" and state.values == {}
     assert NEW_PASSWORD not in _delta(state)
@@ -224,14 +214,14 @@ def test_page_adds_an_account_and_never_keeps_the_password(session, people, admi
 
 def test_page_errors_are_in_form_order_with_page_words(session, admin_page):
     state = admin_page
-    _call(state, "add_account", {"email": "x", "name": "", "role": "", "password": ""})
+    call_handler(state, "add_account", {"email": "x", "name": "", "role": "", "password": ""})
     assert state.error_list == [
         ["email", "Enter an email address in the correct format"],
         ["name", "Enter the person's full name"],
         ["role", "Select the person's role"],
         ["password", auth.PASSWORD_TOO_SHORT],
     ]
-    _call(state, "add_account", {"email": "s@example.org", "name": "Sue", "role": "school",
+    call_handler(state, "add_account", {"email": "s@example.org", "name": "Sue", "role": "school",
                                  "password": NEW_PASSWORD})
     assert state.error_list == [["school_urn", "Select the school this person works at"]]
     assert state.new_role == "school"
@@ -242,13 +232,13 @@ def test_page_disables_after_confirming_and_enables_again(session, people, admin
     officer_token = session_token(session, "officer@example.org")
     session.commit()
     olu = _row(state, "Olu Officer")
-    _call(state, "choose_action", "disable", olu.id)
+    call_handler(state, "choose_action", "disable", olu.id)
     assert (state.pending_action, state.pending_name) == ("disable", "Olu Officer")
     session.expire_all()
     assert session.get(User, olu.id).is_active  # nothing until "Yes"
     session.rollback()
 
-    _call(state, "confirm_action", {})
+    call_handler(state, "confirm_action", {})
     assert state.message.startswith("Account disabled for Olu Officer (officer@example.org)")
     assert state.pending_action == "" and _row(state, "Olu Officer").status == "Disabled"
     session.expire_all()
@@ -260,7 +250,7 @@ def test_page_disables_after_confirming_and_enables_again(session, people, admin
     assert disabled.detail["sessions_ended"] == 1
     session.rollback()
 
-    _call(state, "enable_account", olu.id)
+    call_handler(state, "enable_account", olu.id)
     assert state.message.startswith("Account enabled for Olu Officer")
     session.expire_all()
     assert session.get(User, olu.id).is_active
@@ -274,7 +264,7 @@ def test_page_disables_after_confirming_and_enables_again(session, people, admin
 def test_an_admin_cannot_disable_their_own_account(session, people, admin_page):
     state = admin_page
     me = _row(state, "Ada Admin")
-    _call(state, "choose_action", "disable", me.id)
+    call_handler(state, "choose_action", "disable", me.id)
     assert state.problem == auth.CANNOT_DISABLE_YOURSELF and state.pending_action == ""
     # And the service refuses it whoever asks, recording the attempt.
     with pytest.raises(NotAllowed, match="own account"):
@@ -289,8 +279,8 @@ def test_page_resets_a_password_with_the_policy_and_never_echoes_it(session, peo
     lee = _row(state, "Lee Lead")
     lead_token = session_token(session, "lead@example.org")
     session.commit()
-    _call(state, "choose_action", "reset_password", lee.id)
-    _call(state, "confirm_action", {"new_password": "qwerty123456"})
+    call_handler(state, "choose_action", "reset_password", lee.id)
+    call_handler(state, "confirm_action", {"new_password": "qwerty123456"})
     assert state.error_list == [["new_password", auth.TOO_COMMON]]
     assert state.pending_action == "reset_password"  # still asking
     assert "qwerty123456" not in _delta(state)
@@ -298,7 +288,7 @@ def test_page_resets_a_password_with_the_policy_and_never_echoes_it(session, peo
     assert auth.check_password(session, email="lead@example.org", password=PASSWORD)
     session.commit()
 
-    _call(state, "confirm_action", {"new_password": NEW_PASSWORD})
+    call_handler(state, "confirm_action", {"new_password": NEW_PASSWORD})
     assert state.message.startswith("Password reset for Lee Lead (lead@example.org)")
     assert NEW_PASSWORD not in _delta(state)
     session.expire_all()
@@ -314,8 +304,8 @@ def test_page_resets_a_password_with_the_policy_and_never_echoes_it(session, peo
 def test_page_resets_an_authentication_app(session, people, admin_page):
     state = admin_page
     olu = _row(state, "Olu Officer")
-    _call(state, "choose_action", "reset_mfa", olu.id)
-    _call(state, "confirm_action", {})
+    call_handler(state, "choose_action", "reset_mfa", olu.id)
+    call_handler(state, "confirm_action", {})
     assert state.message.startswith("Authentication app reset for Olu Officer")
     assert _row(state, "Olu Officer").mfa == "Not set up yet"
     session.expire_all()
@@ -328,19 +318,19 @@ def test_page_resets_an_authentication_app(session, people, admin_page):
 
 def test_page_search_paging_and_stale_or_forged_targets(session, people, admin_page):
     state = admin_page
-    _call(state, "search", {"search": "sch", "filter_role": ""})
+    call_handler(state, "search", {"search": "sch", "filter_role": ""})
     assert [r.name for r in state.rows] == ["Sam School"]
-    _call(state, "search", {"search": "", "filter_role": "wizard"})
+    call_handler(state, "search", {"search": "", "filter_role": "wizard"})
     assert [f for f, _m in state.error_list] == ["filter_role"]
     assert [r.name for r in state.rows] == ["Sam School"]  # the last good search stays
-    _call(state, "go_to_page", 2)
+    call_handler(state, "go_to_page", 2)
     assert state.page == 1
     # An id that is not in the list on screen, or an unknown action, does nothing.
-    _call(state, "choose_action", "disable", 99999)
+    call_handler(state, "choose_action", "disable", 99999)
     assert state.problem and state.pending_action == ""
-    _call(state, "choose_action", "delete", _row(state, "Sam School").id)
+    call_handler(state, "choose_action", "delete", _row(state, "Sam School").id)
     assert state.problem and state.pending_action == ""
-    _call(state, "confirm_action", {})
+    call_handler(state, "confirm_action", {})
     assert state.problem == "Choose an account in the list first."
     session.expire_all()
     assert all(u.is_active for u in session.exec(select(User)).all())
@@ -354,7 +344,7 @@ def test_other_roles_are_sent_away_and_see_no_accounts(session, people, role):
     token = session_token(session, email)
     session.commit()
     state = state_for(AdminUsersState, token, path="/admin/users")
-    returned = _call(state, "load")
+    returned = call_handler(state, "load")
     assert not state.loaded and state.rows == []
     assert "/admin/users" not in repr(returned) and "redirect" in repr(returned).lower()
     assert "officer@example.org" not in _delta(state).replace(email, "")

@@ -16,35 +16,11 @@ from cme_app.models import AuditEvent, utcnow
 from cme_app.permissions import Actor
 from cme_app.routes import AUDIT, BOARD
 from cme_app.services.casework import case_file as casework
-from cme_app.services.school_calendar.default_terms import seed_term_dates
 from cme_app.services.trust import audit, audit_log, auth
 from cme_app.services.trust.purpose import PurposeRequired
 from tests.factories import audit_guard_off, make_case, make_user
 
 COVERING = {"purpose": "covering"}
-
-
-@pytest.fixture
-def team(session):
-    seed_term_dates(session)
-    people = {
-        "officer": make_user(session, "officer", email="officer@example.org", name="Olu Officer"),
-        "officer2": make_user(session, "officer", email="officer2@example.org",
-                              name="Priya Patel"),
-        "lead": make_user(session, "lead", email="lead@example.org", name="Lee Lead"),
-        "admin": make_user(session, "admin", email="admin@example.org", name="Ann Admin"),
-        "auditor": make_user(session, "auditor", email="auditor@example.org", name="Dee DPO"),
-    }
-    session.commit()
-    return people
-
-
-@pytest.fixture
-def case(session, team):
-    """Olu Officer's case."""
-    row = make_case(session, stage="enquiries", risk="amber", officer_id=team["officer"].user_id)
-    session.commit()
-    return row
 
 
 def events(session, action: str) -> list[AuditEvent]:

@@ -25,23 +25,11 @@ from cme_app.services.casework import case_file as casework
 from cme_app.services.trust import retention, sar, sharing
 from cme_app.services.trust.purpose import PurposeRequired
 from cme_app.settings import get_settings
-from tests.factories import make_case, make_school, make_user
+from tests.factories import make_case, make_user
 
 TODAY = date(2026, 11, 28)
 LONG_AGO = datetime(2018, 6, 1, 12, tzinfo=UTC)  # more than 7 years before TODAY
 RECENT = datetime(2021, 6, 1, 12, tzinfo=UTC)  # less than 7 years before TODAY
-
-
-@pytest.fixture
-def team(session):
-    make_school(session)
-    return {
-        "lead": make_user(session, "lead", name="Lee Lead"),
-        "officer": make_user(session, "officer", name="Olu Officer"),
-        "admin": make_user(session, "admin"),
-        "auditor": make_user(session, "auditor"),
-        "school": make_user(session, "school", school_urn="107999"),
-    }
 
 
 def _closed(session, closed_at=LONG_AGO, **kw) -> Case:

@@ -15,36 +15,12 @@ from cme_app.models import AuditEvent, Case, HomeVisit, User
 from cme_app.services.casework import case_file as casework
 from cme_app.services.casework import records
 from cme_app.services.casework.lifecycle import MoveRefused, StaleCase
-from cme_app.services.school_calendar.default_terms import seed_term_dates
 from cme_app.services.visits import lone_working, safety
 from cme_app.services.visits import phone_log as visits
 from cme_app.services.visits.desk_alerts import desk_alerts
-from tests.factories import make_case, make_user
+from tests.factories import make_case
 
 MARKERS = "Dog at the property. Father hostile to officials in 2025."
-
-
-@pytest.fixture
-def team(session):
-    seed_term_dates(session)
-    people = {
-        "officer": make_user(session, "officer", email="officer@example.org", name="Olu Officer"),
-        "officer2": make_user(session, "officer", email="officer2@example.org",
-                              name="Priya Patel"),
-        "lead": make_user(session, "lead", email="lead@example.org", name="Lee Lead"),
-        "admin": make_user(session, "admin", email="admin@example.org"),
-        "auditor": make_user(session, "auditor", email="auditor@example.org"),
-    }
-    session.commit()
-    return people
-
-
-@pytest.fixture
-def case(session, team) -> Case:
-    """An Amber case in Enquiries, allocated to Olu Officer."""
-    row = make_case(session, stage="enquiries", risk="amber", officer_id=team["officer"].user_id)
-    session.commit()
-    return row
 
 
 def fresh(session, case: Case) -> Case:

@@ -12,40 +12,19 @@ import pytest
 from sqlmodel import Session, select
 
 from cme_app.errors import NotAllowed, NotFound, ValidationFailed
-from cme_app.models import AuditEvent, HomeVisit, LoneWorkingAlert, User
-from cme_app.permissions import Actor
+from cme_app.models import AuditEvent, HomeVisit, LoneWorkingAlert
 from cme_app.services.visits import lone_working
 from cme_app.services.visits import phone_log as visits
-from tests.factories import actor_for, make_case
+from tests.factories import make_case
 
 TEN = datetime(2026, 11, 28, 10, 0, tzinfo=UTC)
+# A buddy, an officer who is neither, and every lead: two at work and one who has left.
+pytestmark = pytest.mark.team(extra=("buddy", "other", "lead2", "lead_gone"))
 
 
 def at(minutes: int) -> datetime:
     """10:00 plus `minutes`."""
     return TEN + timedelta(minutes=minutes)
-
-
-def staff(session, role: str, name: str, active: bool = True) -> Actor:
-    user = User(email=f"{name.split()[0].lower()}@example.org", name=name, role=role,
-                password_hash="not-used", is_active=active)
-    session.add(user)
-    session.flush()
-    return actor_for(user)
-
-
-@pytest.fixture
-def team(session):
-    people = {
-        "officer": staff(session, "officer", "Olu Officer"),
-        "buddy": staff(session, "officer", "Bea Buddy"),
-        "other": staff(session, "officer", "Oona Other"),
-        "lead": staff(session, "lead", "Lee Lead"),
-        "lead2": staff(session, "lead", "Lia Lead"),
-        "gone": staff(session, "lead", "Gus Gone", active=False),
-    }
-    session.commit()
-    return people
 
 
 def check_in(session, team, *, officer="officer", start=TEN, minutes=30, now=None) -> dict:
@@ -211,7 +190,7 @@ def test_open_alerts_for_each_person(session, team):
 
 
 def test_only_officers_and_leads_have_alerts(session, team):
-    auditor = staff(session, "auditor", "Ada Auditor")
+    auditor = team["auditor"]
     with pytest.raises(NotAllowed):
         lone_working.open_alerts_for(session, actor=auditor, now=at(0))
     with pytest.raises(NotAllowed):

@@ -13,37 +13,16 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from cme_app.errors import NotAllowed, NotFound, ValidationFailed
-from cme_app.models import Address, AuditEvent, Case, HomeVisit, LoneWorkingAlert, User
-from cme_app.permissions import Actor
+from cme_app.models import AuditEvent, Case, HomeVisit, LoneWorkingAlert, User
 from cme_app.services.casework import board, records, triage
 from cme_app.services.visits import phone_list, safety
 from cme_app.services.visits import phone_log as visits
-from tests.factories import actor_for, make_case, make_school, make_user
+from tests.factories import add_last_known_address, make_case
 
 NOW = datetime(2026, 11, 28, 10, 31, tzinfo=UTC)
 START = datetime(2026, 11, 28, 10, 0, tzinfo=UTC)
-
-
-def staff(session, role: str, name: str) -> Actor:
-    """A member of staff, written directly: these tests never sign in, so no password hash."""
-    user = User(email=f"{name.split()[0].lower()}@example.org", name=name, role=role,
-                password_hash="not-used")
-    session.add(user)
-    session.flush()
-    return actor_for(user)
-
-
-@pytest.fixture
-def team(session):
-    people = {
-        "officer": staff(session, "officer", "Olu Officer"),
-        "buddy": staff(session, "officer", "Bea Buddy"),
-        "second": staff(session, "officer", "Sam Second"),
-        "other": staff(session, "officer", "Oona Other"),
-        "lead": staff(session, "lead", "Lee Lead"),
-    }
-    session.commit()
-    return people
+# The officer's buddy, a second officer for joint visits, and an officer who is neither.
+pytestmark = pytest.mark.team(without=("officer2",), extra=("buddy", "second", "other"))
 
 
 def _case(session, team, *, stage="enquiries", risk="red", officer="officer", **extra) -> Case:
@@ -51,18 +30,14 @@ def _case(session, team, *, stage="enquiries", risk="red", officer="officer", **
         session, stage=stage, risk=risk, officer_id=team[officer].user_id if officer else None,
         **extra,
     )
-    session.add(
-        Address(
-            child_id=case.child_id, referral_id=case.referral_id, kind="last_known",
-            line1="12 Harehills Lane", town="Leeds", postcode="LS8 5AA", source="school",
-        )
-    )
+    add_last_known_address(session, case)
     session.commit()
     return case
 
 
 @pytest.fixture
 def case(session, team) -> Case:
+    """Here a Red case with the child's last known address (tests/conftest.py's is Amber)."""
     return _case(session, team)
 
 
@@ -473,8 +448,7 @@ def test_an_officer_not_allocated_is_refused(session, team, case):
 
 @pytest.mark.parametrize("role", ["school", "admin", "auditor"])
 def test_other_roles_may_not_log_visits(session, team, case, role):
-    make_school(session)
-    actor = make_user(session, role, school_urn="107999" if role == "school" else None)
+    actor = team[role]
     with pytest.raises(NotAllowed):
         visits.sync_visit(session, actor=actor, payload=document(case, team), now=NOW)
     with pytest.raises(NotAllowed):
