@@ -1,4 +1,6 @@
-"""Small builders for service tests."""
+"""The tests' one set of builders: people and the standing team (the `team` fixture), cases
+written directly or taken through the casework steps of the services, signed-in sessions and
+page states."""
 
 from __future__ import annotations
 
@@ -18,7 +20,8 @@ from cme_app.domain import Role
 from cme_app.models import Address, Case, Child, Referral, User, utcnow
 from cme_app.ops.demo import example_referral_form
 from cme_app.permissions import Actor
-from cme_app.services.casework import lifecycle, triage
+from cme_app.services.casework import lifecycle
+from cme_app.services.casework import triage as triaging
 from cme_app.services.casework.references import next_case_reference
 from cme_app.services.intake import referrals, schools
 from cme_app.services.school_calendar.default_terms import seed_term_dates
@@ -192,6 +195,50 @@ def make_case(
     return case
 
 
+# ----- Casework steps through the services, each committed as the lead or officer would; they
+# take a case row and return it as stored after the step.
+
+
+def fresh(session: Session, case: Case) -> Case:
+    """The case row as stored now (everything the test's session holds is reloaded)."""
+    session.expire_all()
+    return session.exec(select(Case).where(Case.id == case.id)).one()
+
+
+def move(session: Session, team: dict[str, Actor], case: Case, to: str, who: str = "lead") -> Case:
+    case = fresh(session, case)
+    lifecycle.move_case(
+        session, actor=team[who], reference=case.reference, to_stage=to, version=case.version
+    )
+    session.commit()
+    return fresh(session, case)
+
+
+def allocate(session: Session, team: dict[str, Actor], case: Case, who: str = "officer",
+             by: str = "lead") -> Case:
+    case = fresh(session, case)
+    triaging.allocate(session, actor=team[by], reference=case.reference,
+                      officer_id=team[who].user_id, version=case.version)
+    session.commit()
+    return fresh(session, case)
+
+
+def triage(session: Session, team: dict[str, Actor], case: Case, factors=(),
+           officer: str = "officer") -> Case:
+    """New referral → Triage, risk from factors, allocated to `officer`."""
+    case = fresh(session, case)
+    if case.stage == "new_referral":
+        case = move(session, team, case, "triage")
+    triaging.record_triage(session, actor=team["lead"], reference=case.reference,
+                           factors=list(factors), version=case.version)
+    session.commit()
+    return allocate(session, team, case, officer)
+
+
+def to_enquiries(session: Session, team: dict[str, Actor], case: Case, factors=()) -> Case:
+    return move(session, team, triage(session, team, case, factors), "enquiries")
+
+
 def stored_case(session: Session, reference: str) -> Case:
     """The case as stored now, read in a short session of its own and detached: reading it
     later can't start a transaction (on SQLite one would hold the write lock that a browser
@@ -223,12 +270,12 @@ def case_in_enquiries(session: Session, team: dict[str, Actor], form: dict | Non
     Enquiries, one committed step at a time as the lead would."""
     reference = case_in_triage(session, team, form)
     lead = team["lead"]
-    triage.record_triage(session, actor=lead, reference=reference, factors=[],
-                         version=stored_case(session, reference).version)
+    triaging.record_triage(session, actor=lead, reference=reference, factors=[],
+                           version=stored_case(session, reference).version)
     session.commit()
-    triage.allocate(session, actor=lead, reference=reference,
-                    officer_id=team["officer"].user_id,
-                    version=stored_case(session, reference).version)
+    triaging.allocate(session, actor=lead, reference=reference,
+                      officer_id=team["officer"].user_id,
+                      version=stored_case(session, reference).version)
     session.commit()
     lifecycle.move_case(session, actor=lead, reference=reference, to_stage="enquiries",
                         version=stored_case(session, reference).version)

@@ -39,7 +39,7 @@ from cme_app.services.intake.referral_view import view_referral
 from cme_app.services.notify import notifications, preferences, reminders
 from cme_app.services.visits import lone_working, safety
 from cme_app.services.visits import phone_log as visits
-from tests.factories import make_case
+from tests.factories import allocate, fresh, make_case, to_enquiries, triage
 
 E = NotifyEvent
 # Everyone the notification rules can choose among: school A's two users and one who left, a
@@ -87,11 +87,6 @@ def told(session, event, reference=None) -> list[int]:
     return sorted(n.recipient_id for n in items(session, event, reference))
 
 
-def fresh(session, case: Case) -> Case:
-    session.expire_all()
-    return session.exec(select(Case).where(Case.id == case.id)).one()
-
-
 def submit(session, team, *, red=False, amber=False, extra=None, public_id=None) -> Case:
     form = example_referral_form(today=TODAY)
     form.update(RED if red else {})
@@ -107,45 +102,6 @@ def submit(session, team, *, red=False, amber=False, extra=None, public_id=None)
 def make_duty(session, team, who="duty") -> None:
     preferences.set_duty_officer(session, actor=team["lead"], officer_id=team[who].user_id)
     session.commit()
-
-
-def allocate(session, team, case, who="officer", by="lead") -> Case:
-    case = fresh(session, case)
-    triaging.allocate(
-        session,
-        actor=team[by],
-        reference=case.reference,
-        officer_id=team[who].user_id,
-        version=case.version,
-    )
-    session.commit()
-    return fresh(session, case)
-
-
-def move(session, team, case, to) -> Case:
-    case = fresh(session, case)
-    lifecycle.move_case(
-        session, actor=team["lead"], reference=case.reference, to_stage=to, version=case.version
-    )
-    session.commit()
-    return fresh(session, case)
-
-
-def triage(session, team, case, factors=(), officer="officer") -> Case:
-    case = move(session, team, case, "triage")
-    triaging.record_triage(
-        session,
-        actor=team["lead"],
-        reference=case.reference,
-        factors=list(factors),
-        version=case.version,
-    )
-    session.commit()
-    return allocate(session, team, case, officer)
-
-
-def to_enquiries(session, team, case) -> Case:
-    return move(session, team, triage(session, team, case), "enquiries")
 
 
 def give_back(session, team, case) -> str:

@@ -18,14 +18,9 @@ from cme_app.services.casework.lifecycle import MoveRefused, StaleCase
 from cme_app.services.visits import lone_working, safety
 from cme_app.services.visits import phone_log as visits
 from cme_app.services.visits.desk_alerts import desk_alerts
-from tests.factories import make_case
+from tests.factories import fresh, make_case
 
 MARKERS = "Dog at the property. Father hostile to officials in 2025."
-
-
-def fresh(session, case: Case) -> Case:
-    session.expire_all()
-    return session.exec(select(Case).where(Case.id == case.id)).one()
 
 
 def events(session, action: str) -> list[AuditEvent]:
