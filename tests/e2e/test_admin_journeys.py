@@ -45,8 +45,7 @@ def _shots(page: Page, name: str) -> None:
 
 
 def test_admin_adds_an_account_and_disables_it(page: Page, session, accounts):
-    page.set_viewport_size(DESKTOP)
-    sign_in(page, "admin@example.org")
+    sign_in(page, "admin@example.org", viewport=DESKTOP)
     page.get_by_role("link", name="Users").click()
     page.wait_for_url("**/admin/users")
     wait_for_hydration(page)

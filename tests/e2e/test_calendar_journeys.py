@@ -37,8 +37,7 @@ def admin(session):
 
 
 def test_admin_adds_a_school_year_and_an_inset_day(page: Page, session, admin):
-    page.set_viewport_size(DESKTOP)
-    sign_in(page, "admin@example.org")
+    sign_in(page, "admin@example.org", viewport=DESKTOP)
     page.get_by_role("link", name="School calendar").click()
     page.wait_for_url("**/admin/calendar")
     wait_for_hydration(page)

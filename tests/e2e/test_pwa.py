@@ -20,7 +20,7 @@ from tests.e2e.helpers import (
     sign_in,
     wait_for_hydration,
 )
-from tests.factories import make_case, make_school, make_user
+from tests.factories import make_case
 
 pytestmark = pytest.mark.browser_context_args(service_workers="allow")
 
@@ -331,12 +331,11 @@ def test_a_page_never_opened_online_says_so_when_offline(context: BrowserContext
 # ------------------------------------------------------------------ the visit pages offline
 
 @pytest.fixture
-def officer_with_a_case(session):
-    school = make_school(session, "107999", "Aire Valley Primary School")
-    officer = make_user(session, "officer", email="pwa-officer@example.org", name="Olu Officer")
-    session.commit()
+def officer_with_a_case(session, team):
+    officer = team["officer"]
     case = make_case(session, stage="enquiries", risk="amber", first_name="Amira",
-                     last_name="Example", officer_id=officer.user_id, school_id=school.id)
+                     last_name="Example", officer_id=officer.user_id,
+                     school_id=team["school"].school_id)
     session.commit()
     return officer, case
 
