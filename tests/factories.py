@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import inspect
+import uuid
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -281,6 +282,23 @@ def case_in_enquiries(session: Session, team: dict[str, Actor], form: dict | Non
                         version=stored_case(session, reference).version)
     session.commit()
     return reference
+
+
+def checked_in_visit(reference: str, *, officer_id: int, buddy_id: int, at: datetime,
+                     minutes: int = 30, stage: str = "enquiries",
+                     address: str = "12 Harehills Lane, Leeds", **check_in) -> dict:
+    """A visit document as the phone sends it once the officer has checked in: they saw the case
+    in `stage` and started at `at` for `minutes`, alone, with `buddy_id` as their buddy, unless
+    `check_in` says otherwise (accompanied, second_officer_id, risk_check_notes)."""
+    return {
+        "client_uuid": str(uuid.uuid4()),
+        "case_reference": reference,
+        "seen_case": {"stage": stage, "officer_id": officer_id},
+        "check_in": {
+            "at": at.isoformat(), "address": address, "risk_check_done": True,
+            "accompanied": False, "buddy_id": buddy_id, "expected_minutes": minutes, **check_in,
+        },
+    }
 
 
 def add_last_known_address(session: Session, case: Case) -> None:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import importlib
 import json
 import logging
-import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -19,7 +18,7 @@ from cme_app.models import AuditEvent, HomeVisit, User, UserSession
 from cme_app.services.trust import auth
 from cme_app.services.visits import lone_working, phone_list
 from cme_app.settings import get_settings
-from tests.factories import add_last_known_address, make_case, session_token
+from tests.factories import add_last_known_address, checked_in_visit, make_case, session_token
 
 MINE, ALERTS, SYNC = "/api/v1/visits/mine", "/api/v1/visits/alerts", "/api/v1/visits"
 
@@ -69,17 +68,10 @@ def cookie(token: str) -> dict[str, str]:
 
 def document(world, *, start: datetime | None = None, minutes=30, record=True) -> dict:
     start = (start or datetime.now(UTC) - timedelta(minutes=20)).replace(microsecond=0)
-    doc = {
-        "client_uuid": str(uuid.uuid4()),
-        "case_reference": world["case"].reference,
-        "seen_case": {"stage": "enquiries", "officer_id": world["users"]["officer"].id},
-        "created_offline": False,
-        "check_in": {
-            "at": start.isoformat(), "address": "12 Harehills Lane, Leeds LS8 5AA",
-            "risk_check_done": True, "accompanied": False,
-            "buddy_id": world["users"]["buddy"].id, "expected_minutes": minutes,
-        },
-    }
+    doc = checked_in_visit(world["case"].reference, officer_id=world["users"]["officer"].id,
+                           buddy_id=world["users"]["buddy"].id, at=start, minutes=minutes,
+                           address="12 Harehills Lane, Leeds LS8 5AA")
+    doc["created_offline"] = False
     if record:
         doc["record"] = {
             "outcome": "no_reply_occupied", "child_seen": "no", "calling_card_left": "yes",

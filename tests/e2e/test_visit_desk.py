@@ -7,7 +7,6 @@ the browser as the person who does it."""
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -25,7 +24,7 @@ from tests.e2e.helpers import (
     sign_in,
     wait_for_hydration,
 )
-from tests.factories import make_case, stored_case
+from tests.factories import checked_in_visit, make_case, stored_case
 
 DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 360, "height": 740}
@@ -58,18 +57,13 @@ def shot(part: Locator, name: str) -> None:
 
 
 def visit_doc(case: Case, team, *, started: datetime, minutes: int = 30) -> dict:
-    return {
-        "client_uuid": str(uuid.uuid4()),
-        "case_reference": case.reference,
-        "seen_case": {"stage": "enquiries", "officer_id": team["officer"].user_id},
-        "created_offline": True,
-        "check_in": {
-            "at": started.isoformat(), "address": "7 Harehills Lane, Leeds LS8 5AA",
-            "risk_check_done": True, "risk_check_notes": "Dog kept in the back room",
-            "accompanied": True, "second_officer_id": team["officer2"].user_id,
-            "buddy_id": team["lead"].user_id, "expected_minutes": minutes,
-        },
-    }
+    doc = checked_in_visit(
+        case.reference, officer_id=team["officer"].user_id, buddy_id=team["lead"].user_id,
+        at=started, minutes=minutes, address="7 Harehills Lane, Leeds LS8 5AA",
+        risk_check_notes="Dog kept in the back room", accompanied=True,
+        second_officer_id=team["officer2"].user_id,
+    )
+    return doc | {"created_offline": True}
 
 
 def flagged_visit(session, team, case: Case) -> HomeVisit:

@@ -39,7 +39,7 @@ from tests.e2e.helpers import (
     sign_in,
     wait_for_hydration,
 )
-from tests.factories import case_in_enquiries
+from tests.factories import case_in_enquiries, checked_in_visit
 
 pytestmark = pytest.mark.team(extra=("second", "buddy"))  # a second officer and a buddy
 PHONE = {"viewport": {"width": 360, "height": 740}, "is_mobile": True, "has_touch": True}
@@ -521,13 +521,10 @@ def test_overdue_visit_alerts_the_buddy_who_marks_it_safe_and_the_officer_ends_i
     # Olu checked in two hours ago on another phone, for 15 minutes, and never checked out.
     started = utcnow() - timedelta(hours=2)
     client_uuid = str(uuid.uuid4())
-    visits.sync_visit(session, actor=team["officer"], payload={
-        "client_uuid": client_uuid, "case_reference": reference,
-        "seen_case": {"stage": "enquiries", "officer_id": team["officer"].user_id},
-        "check_in": {"at": started.isoformat(), "address": "14 Example Street, Leeds",
-                     "risk_check_done": True, "accompanied": False,
-                     "buddy_id": team["buddy"].user_id, "expected_minutes": 15},
-    })
+    visits.sync_visit(session, actor=team["officer"], payload=checked_in_visit(
+        reference, officer_id=team["officer"].user_id, buddy_id=team["buddy"].user_id,
+        at=started, minutes=15, address="14 Example Street, Leeds",
+    ) | {"client_uuid": client_uuid})
     lone_working.escalate_overdue(session, now=utcnow())
     session.commit()
 

@@ -3,7 +3,6 @@ announced once, and another user's alerts never carry over to the next person on
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime, timedelta
 
 import reflex as rx
@@ -15,7 +14,7 @@ from cme_app.pages.casework.board import BoardState
 from cme_app.pages.reporting.dashboard import DashboardState
 from cme_app.services.visits import lone_working
 from cme_app.services.visits import phone_log as visits
-from tests.factories import make_case, session_token, state_for
+from tests.factories import checked_in_visit, make_case, session_token, state_for
 
 # Two hours ago: the panel asks about "now", so every step below has already happened.
 TEN = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=2)
@@ -30,13 +29,9 @@ def overdue(session, team, start: datetime) -> None:
     """Olu checks in for 30 minutes at `start` with Priya as buddy, and stays."""
     case = make_case(session, stage="enquiries", officer_id=team["officer"].user_id)
     session.commit()
-    visits.sync_visit(session, actor=team["officer"], now=start, payload={
-        "client_uuid": str(uuid.uuid4()), "case_reference": case.reference,
-        "seen_case": {"stage": "enquiries", "officer_id": team["officer"].user_id},
-        "check_in": {"at": start.isoformat(), "address": "12 Harehills Lane, Leeds",
-                     "risk_check_done": True, "accompanied": False,
-                     "buddy_id": team["officer2"].user_id, "expected_minutes": 30},
-    })
+    visits.sync_visit(session, actor=team["officer"], now=start, payload=checked_in_visit(
+        case.reference, officer_id=team["officer"].user_id, buddy_id=team["officer2"].user_id,
+        at=start))
     session.commit()
 
 

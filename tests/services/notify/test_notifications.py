@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import threading
 import time
-import uuid
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -39,7 +38,7 @@ from cme_app.services.intake.referral_view import view_referral
 from cme_app.services.notify import notifications, preferences, reminders
 from cme_app.services.visits import lone_working, safety
 from cme_app.services.visits import phone_log as visits
-from tests.factories import allocate, fresh, make_case, to_enquiries, triage
+from tests.factories import allocate, checked_in_visit, fresh, make_case, to_enquiries, triage
 
 E = NotifyEvent
 # Everyone the notification rules can choose among: school A's two users and one who left, a
@@ -135,19 +134,9 @@ def close(session, team, case, who="lead") -> None:
 def visit_doc(case: Case, team, *, seen_stage: str, address="12 Harehills Lane, Leeds") -> dict:
     """A visit checked in at 10:00 for 30 minutes by the allocated officer, as the phone
     sends it, having seen the case in `seen_stage`."""
-    return {
-        "client_uuid": str(uuid.uuid4()),
-        "case_reference": case.reference,
-        "seen_case": {"stage": seen_stage, "officer_id": case.allocated_officer_id},
-        "check_in": {
-            "at": TEN.isoformat(),
-            "address": address,
-            "risk_check_done": True,
-            "accompanied": False,
-            "buddy_id": team["buddy"].user_id,
-            "expected_minutes": 30,
-        },
-    }
+    return checked_in_visit(case.reference, officer_id=case.allocated_officer_id,
+                            buddy_id=team["buddy"].user_id, at=TEN, stage=seen_stage,
+                            address=address)
 
 
 RECORD = {

@@ -18,7 +18,7 @@ from cme_app.services.casework.lifecycle import MoveRefused, StaleCase
 from cme_app.services.visits import lone_working, safety
 from cme_app.services.visits import phone_log as visits
 from cme_app.services.visits.desk_alerts import desk_alerts
-from tests.factories import fresh, make_case
+from tests.factories import checked_in_visit, fresh, make_case
 
 MARKERS = "Dog at the property. Father hostile to officials in 2025."
 
@@ -362,16 +362,8 @@ TEN = datetime(2026, 11, 28, 10, 0, tzinfo=UTC)
 
 def check_in(session, team, case: Case) -> str:
     """Olu starts a 30-minute visit at 10:00 with Priya as buddy, through the phone's service."""
-    doc = {
-        "client_uuid": str(uuid.uuid4()),
-        "case_reference": case.reference,
-        "seen_case": {"stage": case.stage, "officer_id": team["officer"].user_id},
-        "check_in": {
-            "at": TEN.isoformat(), "address": "12 Harehills Lane, Leeds",
-            "risk_check_done": True, "accompanied": False,
-            "buddy_id": team["officer2"].user_id, "expected_minutes": 30,
-        },
-    }
+    doc = checked_in_visit(case.reference, officer_id=team["officer"].user_id,
+                           buddy_id=team["officer2"].user_id, at=TEN, stage=case.stage)
     visits.sync_visit(session, actor=team["officer"], payload=doc, now=TEN)
     session.commit()
     return doc["client_uuid"]

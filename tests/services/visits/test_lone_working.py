@@ -5,7 +5,6 @@ at their defaults of 15 minutes)."""
 from __future__ import annotations
 
 import threading
-import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -15,7 +14,7 @@ from cme_app.errors import NotAllowed, NotFound, ValidationFailed
 from cme_app.models import AuditEvent, HomeVisit, LoneWorkingAlert
 from cme_app.services.visits import lone_working
 from cme_app.services.visits import phone_log as visits
-from tests.factories import make_case
+from tests.factories import checked_in_visit, make_case
 
 TEN = datetime(2026, 11, 28, 10, 0, tzinfo=UTC)
 # A buddy, an officer who is neither, and every lead: two at work and one who has left.
@@ -32,16 +31,8 @@ def check_in(session, team, *, officer="officer", start=TEN, minutes=30, now=Non
     case = make_case(session, stage="enquiries", risk="amber",
                      officer_id=team[officer].user_id)
     session.commit()
-    doc = {
-        "client_uuid": str(uuid.uuid4()),
-        "case_reference": case.reference,
-        "seen_case": {"stage": "enquiries", "officer_id": team[officer].user_id},
-        "check_in": {
-            "at": start.isoformat(), "address": "12 Harehills Lane, Leeds",
-            "risk_check_done": True, "accompanied": False,
-            "buddy_id": team["buddy"].user_id, "expected_minutes": minutes,
-        },
-    }
+    doc = checked_in_visit(case.reference, officer_id=team[officer].user_id,
+                           buddy_id=team["buddy"].user_id, at=start, minutes=minutes)
     visits.sync_visit(session, actor=team[officer], payload=doc, now=now or start)
     session.commit()
     return doc

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import copy
 import threading
-import uuid
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -17,7 +16,7 @@ from cme_app.models import AuditEvent, Case, HomeVisit, LoneWorkingAlert, User
 from cme_app.services.casework import board, records, triage
 from cme_app.services.visits import phone_list, safety
 from cme_app.services.visits import phone_log as visits
-from tests.factories import add_last_known_address, make_case
+from tests.factories import add_last_known_address, checked_in_visit, make_case
 
 NOW = datetime(2026, 11, 28, 10, 31, tzinfo=UTC)
 START = datetime(2026, 11, 28, 10, 0, tzinfo=UTC)
@@ -46,21 +45,13 @@ def document(
 ) -> dict:
     """A whole visit document as the phone sends it, with the phases asked for: checked in
     at `start` for 30 minutes, saved 25 minutes in and ended 3 minutes later."""
-    doc = {
-        "client_uuid": str(uuid.uuid4()),
-        "case_reference": case.reference,
-        "seen_case": {"stage": case.stage, "officer_id": case.allocated_officer_id},
+    doc = checked_in_visit(
+        case.reference, officer_id=case.allocated_officer_id, buddy_id=team["buddy"].user_id,
+        at=start, stage=case.stage, address="12 Harehills Lane, Leeds LS8 5AA",
+        risk_check_notes="Read the markers; dog kept in the back room", accompanied=True,
+        second_officer_id=team["second"].user_id,
+    ) | {
         "created_offline": True,
-        "check_in": {
-            "at": start.isoformat(),
-            "address": "12 Harehills Lane, Leeds LS8 5AA",
-            "risk_check_done": True,
-            "risk_check_notes": "Read the markers; dog kept in the back room",
-            "accompanied": True,
-            "second_officer_id": team["second"].user_id,
-            "buddy_id": team["buddy"].user_id,
-            "expected_minutes": 30,
-        },
         "record": {
             "saved_at": (start + timedelta(minutes=25)).isoformat(),
             "outcome": "no_reply_vacant",
