@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import inspect
+import threading
 import uuid
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -368,6 +369,27 @@ def audit_guard_off(conn: Connection) -> Iterator[None]:
     yield
     for _name, sql in triggers:
         conn.exec_driver_sql(sql)
+
+
+def at_once(work, times: int = 2, timeout: float | None = 60) -> tuple[list, list]:
+    """Run `work()` in `times` threads released together, as racing workers or requests are;
+    what they returned, and what they raised (a thread can't fail the test itself)."""
+    start = threading.Barrier(times)
+    results, errors = [], []
+
+    def run():
+        try:
+            start.wait()
+            results.append(work())
+        except BaseException as exc:  # handed back to the test's thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run) for _ in range(times)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout)
+    return results, errors
 
 
 def run_async(coroutine):

@@ -4,7 +4,6 @@ at their defaults of 15 minutes)."""
 
 from __future__ import annotations
 
-import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -14,7 +13,7 @@ from cme_app.errors import NotAllowed, NotFound, ValidationFailed
 from cme_app.models import AuditEvent, HomeVisit, LoneWorkingAlert
 from cme_app.services.visits import lone_working
 from cme_app.services.visits import phone_log as visits
-from tests.factories import checked_in_visit, make_case
+from tests.factories import at_once, checked_in_visit, make_case
 
 TEN = datetime(2026, 11, 28, 10, 0, tzinfo=UTC)
 # A buddy, an officer who is neither, and every lead: two at work and one who has left.
@@ -114,23 +113,14 @@ def test_a_visit_reported_late_is_escalated_at_once(session, team):
 
 def test_two_workers_looking_at_once_raise_each_alert_once(db, session, team):
     check_in(session, team)
-    ready = threading.Barrier(2)
-    counts, failures = [], []
 
-    def worker():
-        try:
-            with Session(db, expire_on_commit=False) as s:
-                ready.wait()
-                counts.append(len(lone_working.escalate_overdue(s, now=at(60))))
-                s.commit()
-        except Exception as exc:  # surfaced by the assertions below
-            failures.append(exc)
+    def worker() -> int:
+        with Session(db, expire_on_commit=False) as s:
+            raised = len(lone_working.escalate_overdue(s, now=at(60)))
+            s.commit()
+        return raised
 
-    threads = [threading.Thread(target=worker) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
+    counts, failures = at_once(worker)
     assert failures == []
     assert sorted(counts) == [0, 3]  # one worker raised buddy + two leads, the other nothing
     assert alerts(session) == sorted([

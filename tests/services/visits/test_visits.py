@@ -4,7 +4,6 @@ replay, who may log a visit, the conflict flag, concurrent first sends and the p
 from __future__ import annotations
 
 import copy
-import threading
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -16,7 +15,7 @@ from cme_app.models import AuditEvent, Case, HomeVisit, LoneWorkingAlert, User
 from cme_app.services.casework import board, records, triage
 from cme_app.services.visits import phone_list, safety
 from cme_app.services.visits import phone_log as visits
-from tests.factories import add_last_known_address, checked_in_visit, make_case
+from tests.factories import add_last_known_address, at_once, checked_in_visit, make_case
 
 NOW = datetime(2026, 11, 28, 10, 31, tzinfo=UTC)
 START = datetime(2026, 11, 28, 10, 0, tzinfo=UTC)
@@ -563,24 +562,14 @@ def test_a_recorded_visit_meets_the_first_visit_clock(session, team, case):
 
 def send_twice_at_once(db, actor, doc) -> list[dict]:
     """Two requests with the same document, from two threads with a session each."""
-    ready = threading.Barrier(2)
-    answers, failures = [], []
 
-    def send():
-        try:
-            with Session(db, expire_on_commit=False) as s:
-                ready.wait()
-                answers.append(visits.sync_visit(s, actor=actor,
-                                                 payload=copy.deepcopy(doc), now=NOW))
-                s.commit()
-        except Exception as exc:  # surfaced by the assertions below
-            failures.append(exc)
+    def send() -> dict:
+        with Session(db, expire_on_commit=False) as s:
+            answer = visits.sync_visit(s, actor=actor, payload=copy.deepcopy(doc), now=NOW)
+            s.commit()
+        return answer
 
-    threads = [threading.Thread(target=send) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
+    answers, failures = at_once(send)
     assert failures == []
     assert len(answers) == 2
     return answers
