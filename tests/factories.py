@@ -19,7 +19,7 @@ from sqlalchemy.engine import Connection
 from sqlmodel import Session, select
 
 from cme_app.domain import Role
-from cme_app.models import Address, Case, Child, Referral, User, utcnow
+from cme_app.models import Address, AuditEvent, Case, Child, Referral, User, utcnow
 from cme_app.ops.demo import example_referral_form
 from cme_app.permissions import Actor
 from cme_app.services.casework import lifecycle
@@ -338,6 +338,13 @@ def state_for(cls, token: str, *, path: str = "/", query: dict | None = None):
         "headers": {"origin": "http://localhost:3000", "cookie": f"{SESSION_COOKIE}={token}"},
     })
     return state
+
+
+def audit_events(session: Session, action: str) -> list[AuditEvent]:
+    """The audit trail's events of one action, oldest first."""
+    return list(session.exec(
+        select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.id)
+    ).all())
 
 
 def call_handler(state, name: str, *args):

@@ -10,12 +10,13 @@ from sqlmodel import select
 
 import cme_app.pages  # noqa: F401  (registers every page state)
 from cme_app.errors import NotAllowed, ValidationFailed
-from cme_app.models import AuditEvent, User, UserSession
+from cme_app.models import User, UserSession
 from cme_app.pages.trust.accounts import AdminUsersState
 from cme_app.services.trust import accounts as users
 from cme_app.services.trust import auth, mfa
 from tests.factories import (
     PASSWORD,
+    audit_events,
     call_handler,
     make_school,
     make_user,
@@ -39,11 +40,6 @@ def people(session):
     session.commit()
     return {"admin": admin, "officer": officer, "lead": lead, "school": school,
             "auditor": auditor}
-
-
-def _events(session, action: str) -> list[AuditEvent]:
-    return list(session.exec(select(AuditEvent).where(AuditEvent.action == action)
-                             .order_by(AuditEvent.id)).all())
 
 
 # ----- the list --------------------------------------------------------------------------------
@@ -123,7 +119,7 @@ def test_paging_is_fifty_a_page_with_a_total(session, people):
 
 def test_listing_is_audited_without_names(session, people):
     users.list_users(session, actor=people["admin"], query="Olu Officer", role="officer")
-    [event] = _events(session, "user.list")
+    [event] = audit_events(session, "user.list")
     assert event.actor_id == people["admin"].user_id
     assert event.detail == {"searched": True, "role": "officer", "page": 1, "results": 1}
     assert "Olu" not in json.dumps(event.detail)
@@ -206,7 +202,7 @@ def test_page_adds_an_account_and_never_keeps_the_password(session, people, admi
     user = session.exec(select(User).where(User.email == "priya@example.org")).one()
     assert (user.role, user.school_id, user.totp_secret) == ("officer", None, None)
     assert auth.check_password(session, email="priya@example.org", password=NEW_PASSWORD)
-    [created] = [e for e in _events(session, "user.created") if e.entity_id == str(user.id)]
+    [created] = [e for e in audit_events(session, "user.created") if e.entity_id == str(user.id)]
     assert created.actor_id == people["admin"].user_id
     assert NEW_PASSWORD not in json.dumps(created.detail)
     session.rollback()
@@ -244,7 +240,7 @@ def test_page_disables_after_confirming_and_enables_again(session, people, admin
     session.expire_all()
     assert not session.get(User, olu.id).is_active
     assert auth.actor_for_token(session, officer_token) is None
-    [disabled] = _events(session, "user.disabled")
+    [disabled] = audit_events(session, "user.disabled")
     assert disabled.detail["before"] == {"is_active": True}
     assert disabled.detail["after"] == {"is_active": False}
     assert disabled.detail["sessions_ended"] == 1
@@ -254,7 +250,7 @@ def test_page_disables_after_confirming_and_enables_again(session, people, admin
     assert state.message.startswith("Account enabled for Olu Officer")
     session.expire_all()
     assert session.get(User, olu.id).is_active
-    [enabled] = _events(session, "user.enabled")
+    [enabled] = audit_events(session, "user.enabled")
     assert enabled.detail == {"before": {"is_active": False}, "after": {"is_active": True}}
     # The old session stays ended: enabling signs nobody in.
     assert auth.actor_for_token(session, officer_token) is None
@@ -270,7 +266,7 @@ def test_an_admin_cannot_disable_their_own_account(session, people, admin_page):
     with pytest.raises(NotAllowed, match="own account"):
         auth.disable_user(session, email="admin@example.org", actor=people["admin"])
     assert session.get(User, me.id).is_active
-    [refused] = _events(session, "user.disabled")
+    [refused] = audit_events(session, "user.disabled")
     assert refused.outcome == "refused"
 
 
@@ -294,7 +290,7 @@ def test_page_resets_a_password_with_the_policy_and_never_echoes_it(session, peo
     session.expire_all()
     assert auth.check_password(session, email="lead@example.org", password=NEW_PASSWORD)
     assert auth.actor_for_token(session, lead_token) is None
-    [reset] = _events(session, "user.password_reset")
+    [reset] = audit_events(session, "user.password_reset")
     assert set(reset.detail["before"]) == {"password_changed_at"}
     assert reset.detail["before"] != reset.detail["after"]
     assert NEW_PASSWORD not in json.dumps(reset.detail)
@@ -310,7 +306,7 @@ def test_page_resets_an_authentication_app(session, people, admin_page):
     assert _row(state, "Olu Officer").mfa == "Not set up yet"
     session.expire_all()
     assert session.get(User, olu.id).totp_secret is None
-    [reset] = _events(session, "auth.mfa_reset")
+    [reset] = audit_events(session, "auth.mfa_reset")
     assert reset.detail["before"] == {"mfa_set_up": True}
     assert reset.detail["after"] == {"mfa_set_up": False}
     session.rollback()

@@ -10,10 +10,10 @@ import pytest
 from sqlmodel import Session, select
 
 from cme_app.errors import NotAllowed, NotFound, ValidationFailed
-from cme_app.models import AuditEvent, HomeVisit, LoneWorkingAlert
+from cme_app.models import HomeVisit, LoneWorkingAlert
 from cme_app.services.visits import lone_working
 from cme_app.services.visits import phone_log as visits
-from tests.factories import at_once, checked_in_visit, make_case
+from tests.factories import at_once, audit_events, checked_in_visit, make_case
 
 TEN = datetime(2026, 11, 28, 10, 0, tzinfo=UTC)
 # A buddy, an officer who is neither, and every lead: two at work and one who has left.
@@ -43,10 +43,6 @@ def alerts(session) -> list[tuple[str, int]]:
     )
 
 
-def audited(session, action: str) -> list[AuditEvent]:
-    return session.exec(select(AuditEvent).where(AuditEvent.action == action)).all()
-
-
 def escalate(session, minutes: int) -> list[LoneWorkingAlert]:
     raised = lone_working.escalate_overdue(session, now=at(minutes))
     session.commit()
@@ -58,7 +54,7 @@ def test_the_buddy_then_every_lead_is_alerted_on_time_and_only_once(session, tea
     assert escalate(session, 44) == []
     raised = escalate(session, 45)
     assert [(a.level, a.recipient_id) for a in raised] == [("buddy", team["buddy"].user_id)]
-    [event] = audited(session, "visit.overdue_buddy_alerted")
+    [event] = audit_events(session, "visit.overdue_buddy_alerted")
     assert (event.actor_id, event.actor_role) == (None, "system")
     assert event.detail == {"uuid": doc["client_uuid"], "recipients": [team["buddy"].user_id]}
     assert escalate(session, 46) == []
@@ -69,7 +65,7 @@ def test_the_buddy_then_every_lead_is_alerted_on_time_and_only_once(session, tea
     # Every active lead; not the inactive one.
     assert sorted(a.recipient_id for a in raised) == [team["lead"].user_id, team["lead2"].user_id]
     assert {a.level for a in raised} == {"lead"}
-    assert len(audited(session, "visit.overdue_lead_alerted")) == 1
+    assert len(audit_events(session, "visit.overdue_lead_alerted")) == 1
     assert escalate(session, 61) == []
     [visit] = session.exec(select(HomeVisit)).all()
     assert (visit.buddy_alerted_at, visit.lead_alerted_at) == (at(45), at(60))
@@ -127,8 +123,8 @@ def test_two_workers_looking_at_once_raise_each_alert_once(db, session, team):
         ("buddy", team["buddy"].user_id), ("lead", team["lead"].user_id),
         ("lead", team["lead2"].user_id),
     ])
-    assert len(audited(session, "visit.overdue_buddy_alerted")) == 1
-    assert len(audited(session, "visit.overdue_lead_alerted")) == 1
+    assert len(audit_events(session, "visit.overdue_buddy_alerted")) == 1
+    assert len(audit_events(session, "visit.overdue_lead_alerted")) == 1
 
 
 def test_a_lead_on_a_visit_is_not_alerted_about_themselves(session, team):
@@ -192,7 +188,7 @@ def test_the_recipient_resolves_every_open_alert_of_the_visit(session, team):
     assert {(r.resolved_by_id, r.resolution) for r in rows} == {
         (team["buddy"].user_id, "Spoke to Olu at 11:02, safe")
     }
-    [event] = audited(session, "visit.alert_resolved")
+    [event] = audit_events(session, "visit.alert_resolved")
     assert event.detail == {"uuid": doc["client_uuid"], "alerts": sorted(r.id for r in rows)}
     assert "Spoke" not in str(event.detail)
 
@@ -204,7 +200,7 @@ def test_any_lead_may_resolve_an_alert_and_others_may_not(session, team):
     with pytest.raises(NotFound):
         lone_working.resolve_alerts(session, actor=team["other"], alert_id=alert.id, note="x")
     session.commit()
-    [refused] = audited(session, "visit.alert_resolved")
+    [refused] = audit_events(session, "visit.alert_resolved")
     assert refused.outcome == "not_found"
     with pytest.raises(NotFound):
         lone_working.resolve_alerts(session, actor=team["lead"], alert_id=99999, note="x")
@@ -225,4 +221,4 @@ def test_once_the_officer_is_known_safe_leads_are_not_called(session, team):
                                 note="Spoke to Olu, visit running long")
     session.commit()
     assert escalate(session, 60) == []
-    assert audited(session, "visit.overdue_lead_alerted") == []
+    assert audit_events(session, "visit.overdue_lead_alerted") == []
