@@ -51,6 +51,12 @@ ARTIFACTS = ROOT / "test-artifacts"
 SCREENSHOTS = ARTIFACTS / "screenshots"
 AXE_JS = ROOT / ".tools" / "node_modules" / "axe-core" / "axe.min.js"
 
+# The viewports the journeys are looked at in.
+DESKTOP = {"width": 1280, "height": 900}
+LAPTOP = {"width": 1280, "height": 800}
+PHONE = {"width": 360, "height": 740}  # a small Android phone: the narrowest width served
+LARGE_PHONE = {"width": 390, "height": 844}
+
 # The production profile (docs/deploy.md): state in Redis and several backend workers, each
 # socket served by whichever worker the kernel hands it to. CI runs the PostgreSQL pass this way,
 # with CME_TEST_REDIS=1: the run starts a Redis server of its own (tests/e2e/conftest.py), on a

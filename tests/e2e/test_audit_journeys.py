@@ -15,6 +15,8 @@ from cme_app.models import AuditEvent
 from cme_app.ops.demo import example_referral_form
 from cme_app.services.intake import referrals
 from tests.e2e.helpers import (
+    LAPTOP,
+    LARGE_PHONE,
     assert_no_axe_violations,
     fresh_session,
     screenshot,
@@ -22,8 +24,6 @@ from tests.e2e.helpers import (
     wait_for_hydration,
 )
 
-DESKTOP = {"width": 1280, "height": 800}
-PHONE = {"width": 390, "height": 844}
 REASON = "Parent rang the duty line about a move"
 
 
@@ -48,7 +48,7 @@ def test_officer_gives_a_purpose_and_the_dpo_finds_it_and_downloads_csv(
     page: Page, olus_case, session
 ):
     reference = olus_case
-    sign_in(page, "officer2@example.org", viewport=DESKTOP)
+    sign_in(page, "officer2@example.org", viewport=LAPTOP)
     open_case(page, reference)
     expect(page.get_by_role("heading", level=1)).to_have_text("Why are you opening this case?")
     assert "Privatesurname" not in page.content()  # nothing of the child before a purpose
@@ -117,7 +117,7 @@ def test_officer_gives_a_purpose_and_the_dpo_finds_it_and_downloads_csv(
 
 
 def test_audit_log_and_purpose_prompt_on_a_phone(page: Page, olus_case):
-    sign_in(page, "officer2@example.org", viewport=PHONE)
+    sign_in(page, "officer2@example.org", viewport=LARGE_PHONE)
     open_case(page, olus_case)
     expect(page.get_by_role("heading", level=1)).to_have_text("Why are you opening this case?")
     screenshot(page, "case-purpose-phone")
@@ -137,6 +137,6 @@ def test_audit_log_and_purpose_prompt_on_a_phone(page: Page, olus_case):
     expect(page.locator("#error-summary")).to_have_count(0)
     expect(page.get_by_role("row", name="Asked for a purpose")).to_contain_text("Priya Patel")
     scroll = page.evaluate("() => document.documentElement.scrollWidth")
-    assert scroll <= PHONE["width"], f"/audit scrolls sideways on a phone ({scroll} px)"
+    assert scroll <= LARGE_PHONE["width"], f"/audit scrolls sideways on a phone ({scroll} px)"
     screenshot(page, "audit-phone")
     assert_no_axe_violations(page, "audit-phone")

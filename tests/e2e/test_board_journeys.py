@@ -11,6 +11,8 @@ from sqlmodel import select
 
 from cme_app.models import Case
 from tests.e2e.helpers import (
+    DESKTOP,
+    PHONE,
     WORKERS,
     assert_no_axe_violations,
     fresh_session,
@@ -21,8 +23,6 @@ from tests.e2e.helpers import (
 )
 from tests.factories import make_case
 
-DESKTOP = {"width": 1280, "height": 900}
-PHONE = {"width": 360, "height": 740}
 RED_GUARD = (
     "A Red case can't leave Triage until a CSC, MASH or Front Door notification is recorded."
 )

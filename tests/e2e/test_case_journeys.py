@@ -12,6 +12,8 @@ from playwright.sync_api import Locator, Page, expect
 
 from cme_app.ops.demo import example_referral_form
 from tests.e2e.helpers import (
+    DESKTOP,
+    PHONE,
     assert_no_axe_violations,
     open_case,
     screenshot,
@@ -20,8 +22,6 @@ from tests.e2e.helpers import (
 )
 from tests.factories import case_in_enquiries, case_in_triage, referred_case, stored_case
 
-DESKTOP = {"width": 1280, "height": 900}
-PHONE = {"width": 360, "height": 740}
 TODAY = date.today().isoformat()
 RED_FORM = {
     "cp_plan": "yes",

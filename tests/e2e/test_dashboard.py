@@ -15,6 +15,8 @@ from cme_app.models import AuditEvent, CaseClosure, Referral, StageChange
 from cme_app.ops.demo import example_referral_form
 from cme_app.services.intake import referrals
 from tests.e2e.helpers import (
+    DESKTOP,
+    PHONE,
     assert_no_axe_violations,
     fresh_session,
     screenshot,
@@ -22,8 +24,6 @@ from tests.e2e.helpers import (
     wait_for_hydration,
 )
 
-DESKTOP = {"width": 1280, "height": 900}
-PHONE = {"width": 360, "height": 740}
 HEADINGS = (
     "Open cases by stage",
     "Open cases by risk",

@@ -11,16 +11,17 @@ from sqlmodel import select
 
 from cme_app.models import Case, RetentionApproval, ShareRecord
 from tests.e2e.helpers import (
+    DESKTOP,
+    LARGE_PHONE,
     assert_no_axe_violations,
     fresh_session,
     screenshot,
     sign_in,
     wait_for_hydration,
 )
-from tests.e2e.test_case_journeys import DESKTOP, open_details
+from tests.e2e.test_case_journeys import open_details
 from tests.factories import make_case
 
-PHONE = {"width": 390, "height": 844}
 LONG_AGO = datetime(2018, 6, 1, 12, tzinfo=UTC)
 
 
@@ -35,7 +36,7 @@ def cases(session, team):
 def _shots(page: Page, name: str) -> None:
     assert_no_axe_violations(page, name)
     screenshot(page, f"{name}-desktop")
-    page.set_viewport_size(PHONE)
+    page.set_viewport_size(LARGE_PHONE)
     screenshot(page, f"{name}-phone")
     assert_no_axe_violations(page, f"{name}-phone")
     page.set_viewport_size(DESKTOP)

@@ -12,6 +12,8 @@ from cme_app.models import Notification, NotificationPreference, TeamSettings
 from cme_app.ops.demo import example_referral_form
 from cme_app.services.intake import referrals
 from tests.e2e.helpers import (
+    DESKTOP,
+    PHONE,
     assert_no_axe_violations,
     fresh_session,
     screenshot,
@@ -21,8 +23,6 @@ from tests.e2e.helpers import (
 )
 from tests.e2e.test_referral_journeys import fill_referral, open_new_referral
 
-DESKTOP = {"width": 1280, "height": 900}
-PHONE = {"width": 360, "height": 740}
 # A concern that proposes Red on its own (services/casework/risk.py: fgm is a Red factor).
 RED_CONCERN = "Female genital mutilation (FGM)"
 

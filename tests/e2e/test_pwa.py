@@ -15,6 +15,8 @@ import pytest
 from playwright.sync_api import BrowserContext, Page, expect
 
 from tests.e2e.helpers import (
+    LAPTOP,
+    PHONE,
     assert_no_axe_violations,
     screenshot,
     sign_in,
@@ -24,8 +26,6 @@ from tests.factories import make_case
 
 pytestmark = pytest.mark.browser_context_args(service_workers="allow")
 
-DESKTOP = {"width": 1280, "height": 800}
-PHONE = {"width": 360, "height": 740}
 VISITS_OFFLINE = (
     "You're offline. Visits you save are kept on this phone and sent when you reconnect."
 )
@@ -247,7 +247,7 @@ def test_a_build_with_different_chunks_replaces_the_shell_cleanly(
 def test_the_offline_banner_replaces_reflex_overlay_and_passes_axe(
     new_context, app_url: str
 ):
-    for name, viewport in [("desktop", DESKTOP), ("phone", PHONE)]:
+    for name, viewport in [("desktop", LAPTOP), ("phone", PHONE)]:
         context = new_context(viewport=viewport)
         page = context.new_page()
         controlled(page, "/login")

@@ -13,6 +13,8 @@ from cme_app.models import AuditEvent, Referral
 from cme_app.ops.demo import example_referral_form
 from cme_app.services.intake import referrals
 from tests.e2e.helpers import (
+    DESKTOP,
+    PHONE,
     WORKERS,
     assert_no_axe_violations,
     fresh_session,
@@ -21,9 +23,6 @@ from tests.e2e.helpers import (
     sign_out,
     wait_for_hydration,
 )
-
-DESKTOP = {"width": 1280, "height": 900}
-PHONE = {"width": 360, "height": 740}
 
 
 def open_new_referral(page: Page) -> None:

@@ -18,6 +18,7 @@ from sqlmodel import select
 
 from cme_app.models import Case
 from tests.e2e.helpers import (
+    DESKTOP,
     PRIVATE_REDIS,
     REDIS_URL,
     WORKERS,
@@ -26,7 +27,7 @@ from tests.e2e.helpers import (
     wait_for_hydration,
     worker_of,
 )
-from tests.e2e.test_board_journeys import DESKTOP, announcement, card, case_in
+from tests.e2e.test_board_journeys import announcement, card, case_in
 
 pytestmark = pytest.mark.skipif(
     not PRIVATE_REDIS, reason="production profile only (CME_TEST_REDIS=1, CI's PostgreSQL pass)"

@@ -14,6 +14,8 @@ from sqlmodel import select
 from cme_app.models import User, utcnow
 from cme_app.services.trust import mfa
 from tests.e2e.helpers import (
+    LAPTOP,
+    LARGE_PHONE,
     assert_no_axe_violations,
     fresh_session,
     screenshot,
@@ -21,8 +23,6 @@ from tests.e2e.helpers import (
     wait_for_hydration,
 )
 
-DESKTOP = {"width": 1280, "height": 800}
-PHONE = {"width": 390, "height": 844}
 SECRET = "DEMOOFFICERONEAAAAAAAAAAAAAAAAAA"
 
 
@@ -39,7 +39,7 @@ def _fresh_code(secret: str) -> str:
 
 
 def test_the_login_page_desktop_and_phone(page: Page, people):
-    for name, size in (("desktop", DESKTOP), ("phone", PHONE)):
+    for name, size in (("desktop", LAPTOP), ("phone", LARGE_PHONE)):
         page.set_viewport_size(size)
         page.goto("/login")
         wait_for_hydration(page)
@@ -56,7 +56,7 @@ def test_staff_sign_in_asks_for_the_authentication_code(page: Page, people):
     assert "/login" in page.url and not [c for c in page.context.cookies()
                                          if c["name"] == "cme_session" and c["value"]]
     expect(code).to_have_attribute("autocomplete", "one-time-code")
-    for name, size in (("desktop", DESKTOP), ("phone", PHONE)):
+    for name, size in (("desktop", LAPTOP), ("phone", LARGE_PHONE)):
         page.set_viewport_size(size)
         assert_no_axe_violations(page, f"login-code-{name}")
         screenshot(page, f"login-code-{name}")
@@ -92,7 +92,7 @@ def test_first_sign_in_sets_up_the_app_with_a_qr_code(page: Page, people, sessio
     assert qr.get_attribute("src").startswith("data:image/svg+xml")
     secret = page.locator("#setup-key").inner_text().replace(" ", "")
     assert re.fullmatch(r"[A-Z2-7]{32}", secret)
-    for name, size in (("desktop", DESKTOP), ("phone", PHONE)):
+    for name, size in (("desktop", LAPTOP), ("phone", LARGE_PHONE)):
         page.set_viewport_size(size)
         assert_no_axe_violations(page, f"login-enrol-{name}")
         screenshot(page, f"login-enrol-{name}")

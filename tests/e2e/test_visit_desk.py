@@ -17,6 +17,8 @@ from cme_app.models import Case, HomeVisit, LoneWorkingAlert
 from cme_app.services.visits import lone_working
 from cme_app.services.visits import phone_log as visits
 from tests.e2e.helpers import (
+    LAPTOP,
+    PHONE,
     SCREENSHOTS,
     assert_no_axe_violations,
     fresh_session,
@@ -26,8 +28,6 @@ from tests.e2e.helpers import (
 )
 from tests.factories import checked_in_visit, make_case, stored_case
 
-DESKTOP = {"width": 1280, "height": 800}
-PHONE = {"width": 360, "height": 740}
 LONDON = ZoneInfo("Europe/London")
 MARKERS = "Police marker (2025): father hostile to officials. Large dog at the property."
 
@@ -98,7 +98,7 @@ def flagged_visit(session, team, case: Case) -> HomeVisit:
 def test_lead_edits_visit_safety_and_reviews_a_flagged_visit(page: Page, team, session):
     case = red_case(session, team, stage="home_visit")
     visit = flagged_visit(session, team, case)
-    sign_in(page, "lead@example.org", viewport=DESKTOP)  # lands on the board
+    sign_in(page, "lead@example.org", viewport=LAPTOP)  # lands on the board
     review = page.locator("details.review-visits")
     review.locator("summary").click()
     expect(review.locator("summary")).to_have_text("Visits to review (1)")
@@ -202,7 +202,7 @@ def test_an_overdue_visit_alerts_the_lead_on_the_board_who_marks_the_officer_saf
 ):
     case = red_case(session, team)
     started = overdue_visit(session, team, case)
-    sign_in(page, "lead@example.org", viewport=DESKTOP)
+    sign_in(page, "lead@example.org", viewport=LAPTOP)
     page.goto("/board")
     wait_for_hydration(page)
     expect(panel(page)).to_have_count(0)
@@ -239,7 +239,7 @@ def test_an_overdue_visit_alerts_the_lead_on_the_board_who_marks_the_officer_saf
     width = page.evaluate("() => document.documentElement.scrollWidth")
     assert width <= PHONE["width"], f"the board scrolls sideways at 360 px ({width} px)"
     assert_no_axe_violations(page, "board-alerts-phone")
-    page.set_viewport_size(DESKTOP)
+    page.set_viewport_size(LAPTOP)
 
     # The case page shows the visit still under way, and overdue, in words.
     panel(page).get_by_role("link", name=case.reference).click()

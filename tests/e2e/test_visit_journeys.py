@@ -32,6 +32,8 @@ from cme_app.services.visits import phone_log as visits
 from tests.conftest import TEST_DB_URL
 from tests.e2e.helpers import (
     ARTIFACTS,
+    LAPTOP,
+    PHONE,
     ROOT,
     assert_no_axe_violations,
     fresh_session,
@@ -42,8 +44,8 @@ from tests.e2e.helpers import (
 from tests.factories import case_in_enquiries, checked_in_visit
 
 pytestmark = pytest.mark.team(extra=("second", "buddy"))  # a second officer and a buddy
-PHONE = {"viewport": {"width": 360, "height": 740}, "is_mobile": True, "has_touch": True}
-DESKTOP = {"viewport": {"width": 1280, "height": 800}}
+ON_A_PHONE = {"viewport": PHONE, "is_mobile": True, "has_touch": True}  # browser context args
+ON_A_LAPTOP = {"viewport": LAPTOP}
 MARKERS = "Dog at the property. Father hostile to officials in 2025."
 SYNC_TIMEOUT = 30_000
 # Resolves once the service worker is active and controls the page (it claims open pages).
@@ -89,7 +91,7 @@ def visits_for(session, reference: str) -> list[HomeVisit]:
 
 
 def phone(new_context, **extra) -> Page:
-    return new_context(**PHONE, **extra).new_page()
+    return new_context(**ON_A_PHONE, **extra).new_page()
 
 
 def open_visits(page: Page) -> None:
@@ -232,7 +234,7 @@ def test_full_visit_logged_online(new_context, team, session):
 
     # A lead at a desk sees it on the case page.
     page.wait_for_load_state("networkidle")
-    desk = new_context(**DESKTOP).new_page()
+    desk = new_context(**ON_A_LAPTOP).new_page()
     sign_in(desk, "lead@example.org")
     desk.goto(f"/cases/{reference}")
     wait_for_hydration(desk)
@@ -245,7 +247,7 @@ def test_full_visit_logged_online(new_context, team, session):
 def test_visit_saved_offline_survives_a_reload_and_is_sent_once_online(new_context, team,
                                                                          session):
     reference = allocated_case(session, team)
-    context: BrowserContext = new_context(**PHONE)
+    context: BrowserContext = new_context(**ON_A_PHONE)
     page = context.new_page()
     sign_in(page, "officer@example.org")
     open_visits(page)
@@ -388,7 +390,7 @@ def test_visit_pages_have_no_serious_accessibility_problems(new_context, team, s
     assert_no_axe_violations(page, "visits-record-errors")
 
     # Desktop width too.
-    page.set_viewport_size(DESKTOP["viewport"])
+    page.set_viewport_size(LAPTOP)
     screenshot(page, "visits-desktop-record-errors")
     page.goto("/visits")
     wait_for_hydration(page)
@@ -474,7 +476,7 @@ def test_sign_out_with_nothing_waiting_signs_out_at_once(new_context, team, sess
 def test_visit_screens_at_phone_and_desktop_width(new_context, team, session, size):
     """Every screen of a visit, for people to look at (test-artifacts/screenshots)."""
     reference = allocated_case(session, team, joint=True, markers=MARKERS)
-    context = new_context(**(PHONE if size == "phone" else DESKTOP))
+    context = new_context(**(ON_A_PHONE if size == "phone" else ON_A_LAPTOP))
     page = context.new_page()
     sign_in(page, "officer@example.org")
     open_visits(page)
