@@ -46,10 +46,15 @@ from sqlmodel import Session, SQLModel  # noqa: E402
 from cme_app import models  # noqa: E402, F401
 from cme_app.db import get_engine  # noqa: E402
 from cme_app.migrations import upgrade_to_head  # noqa: E402
-from tests.factories import audit_guard_off  # noqa: E402
+from tests.factories import audit_guard_off, make_case, make_team  # noqa: E402
 
 # Searches every log of the run for the personal-data canaries (tests/log_canaries.py).
 pytest_plugins = ["tests.log_canaries"]
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "team(**kwargs): the `team` fixture's make_team keywords for this module")
 
 
 def pytest_sessionfinish(session, exitstatus):
@@ -122,6 +127,23 @@ def db(engine):
 def session(db):
     with Session(db, expire_on_commit=False) as s:
         yield s
+
+
+@pytest.fixture
+def team(request, session):
+    """The standing team (factories.make_team), committed. A module whose rules need another
+    team says how, with make_team's keywords:
+    `pytestmark = pytest.mark.team(extra=("buddy", "lead2"), without=("officer2",))`."""
+    marker = request.node.get_closest_marker("team")
+    return make_team(session, **(marker.kwargs if marker else {}))
+
+
+@pytest.fixture
+def case(session, team):
+    """An Amber case in Enquiries, allocated to the team's officer (Olu Officer); committed."""
+    row = make_case(session, stage="enquiries", risk="amber", officer_id=team["officer"].user_id)
+    session.commit()
+    return row
 
 
 @pytest.fixture

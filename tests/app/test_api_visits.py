@@ -7,20 +7,18 @@ from __future__ import annotations
 import importlib
 import json
 import logging
-import uuid
 from datetime import UTC, datetime, timedelta
-from functools import lru_cache
 
 import pytest
 from sqlmodel import Session, select
 from starlette.testclient import TestClient
 
 from cme_app.api import MAX_BODY, api
-from cme_app.models import Address, AuditEvent, HomeVisit, User, UserSession
+from cme_app.models import AuditEvent, HomeVisit, User, UserSession
 from cme_app.services.trust import auth
 from cme_app.services.visits import lone_working, phone_list
 from cme_app.settings import get_settings
-from tests.factories import PASSWORD, make_case, make_school, session_token
+from tests.factories import add_last_known_address, checked_in_visit, make_case, session_token
 
 MINE, ALERTS, SYNC = "/api/v1/visits/mine", "/api/v1/visits/alerts", "/api/v1/visits"
 
@@ -29,45 +27,31 @@ def resolve_url(alert_id: int) -> str:
     return f"/api/v1/visits/alerts/{alert_id}/resolve"
 
 
-@lru_cache(maxsize=1)
-def _password_hash() -> str:
-    return auth.hash_password(PASSWORD)
+# The officer's buddy, and an officer who is neither theirs nor the case's.
+pytestmark = pytest.mark.team(extra=("buddy", "other"))
 
 
 @pytest.fixture
-def world(session):
+def world(session, team):
     """An officer with one case, colleagues in every role, and a signed-in token for each."""
-    school = make_school(session)
-    users = {}
-    for key, role, name in (
-        ("officer", "officer", "Olu Officer"), ("buddy", "officer", "Bea Buddy"),
-        ("other", "officer", "Oona Other"), ("lead", "lead", "Lee Lead"),
-        ("admin", "admin", "Ali Admin"), ("auditor", "auditor", "Aud Itor"),
-        ("school", "school", "Sue School"),
-    ):
-        users[key] = User(email=f"{key}@example.org", name=name, role=role,
-                          password_hash=_password_hash(),
-                          school_id=school.id if role == "school" else None)
-        session.add(users[key])
-    session.flush()
+    users = {key: session.get(User, actor.user_id) for key, actor in team.items()}
     case = make_case(session, stage="enquiries", risk="amber",
-                     officer_id=users["officer"].id, school_id=school.id)
-    session.add(Address(child_id=case.child_id, referral_id=case.referral_id,
-                        kind="last_known", line1="12 Harehills Lane", town="Leeds",
-                        postcode="LS8 5AA", source="school"))
+                     officer_id=users["officer"].id, school_id=users["school"].school_id)
+    add_last_known_address(session, case)
     session.commit()
-    return {"users": users, "tokens": _Tokens(session), "case": case}
+    return {"users": users, "tokens": _Tokens(session, users), "case": case}
 
 
 class _Tokens(dict):
     """A signed-in session token per user, made on first use (signing in is slow by design)."""
 
-    def __init__(self, session):
+    def __init__(self, session, users: dict[str, User]):
         super().__init__()
         self.session = session
+        self.users = users
 
     def __missing__(self, key: str) -> str:
-        self[key] = session_token(self.session, f"{key}@example.org")
+        self[key] = session_token(self.session, self.users[key].email)
         self.session.commit()
         return self[key]
 
@@ -84,17 +68,10 @@ def cookie(token: str) -> dict[str, str]:
 
 def document(world, *, start: datetime | None = None, minutes=30, record=True) -> dict:
     start = (start or datetime.now(UTC) - timedelta(minutes=20)).replace(microsecond=0)
-    doc = {
-        "client_uuid": str(uuid.uuid4()),
-        "case_reference": world["case"].reference,
-        "seen_case": {"stage": "enquiries", "officer_id": world["users"]["officer"].id},
-        "created_offline": False,
-        "check_in": {
-            "at": start.isoformat(), "address": "12 Harehills Lane, Leeds LS8 5AA",
-            "risk_check_done": True, "accompanied": False,
-            "buddy_id": world["users"]["buddy"].id, "expected_minutes": minutes,
-        },
-    }
+    doc = checked_in_visit(world["case"].reference, officer_id=world["users"]["officer"].id,
+                           buddy_id=world["users"]["buddy"].id, at=start, minutes=minutes,
+                           address="12 Harehills Lane, Leeds LS8 5AA")
+    doc["created_offline"] = False
     if record:
         doc["record"] = {
             "outcome": "no_reply_occupied", "child_seen": "no", "calling_card_left": "yes",

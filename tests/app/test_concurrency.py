@@ -17,22 +17,16 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 from sqlalchemy import func
 from sqlmodel import select
 
 from cme_app.models import AuditEvent, Case
 from cme_app.services.trust import audit
-from tests.factories import make_case, make_team
+from tests.factories import make_case
 
 ROOT = Path(__file__).resolve().parents[2]
 PROCESSES = 4
 CHANGES = 300
-
-
-@pytest.fixture
-def team(session):
-    return make_team(session)
 
 
 def test_four_processes_make_300_changes_each_with_no_lock_errors_and_no_lost_update(

@@ -15,10 +15,12 @@ from urllib.parse import urlsplit
 
 import httpx
 import redis
-from playwright.sync_api import BrowserContext, Page
-from sqlmodel import Session
+from playwright.sync_api import BrowserContext, Page, expect
+from sqlmodel import Session, select
 
 from cme_app.db import get_engine
+from cme_app.domain import Role
+from cme_app.models import User
 from cme_app.services.trust import auth
 from cme_app.state.auth import SESSION_COOKIE
 from tests.factories import PASSWORD
@@ -48,6 +50,12 @@ ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
 SCREENSHOTS = ARTIFACTS / "screenshots"
 AXE_JS = ROOT / ".tools" / "node_modules" / "axe-core" / "axe.min.js"
+
+# The viewports the journeys are looked at in.
+DESKTOP = {"width": 1280, "height": 900}
+LAPTOP = {"width": 1280, "height": 800}
+PHONE = {"width": 360, "height": 740}  # a small Android phone: the narrowest width served
+LARGE_PHONE = {"width": 390, "height": 844}
 
 # The production profile (docs/deploy.md): state in Redis and several backend workers, each
 # socket served by whichever worker the kernel hands it to. CI runs the PostgreSQL pass this way,
@@ -105,24 +113,71 @@ def wait_for_hydration(page: Page, timeout: float = 30_000) -> None:
     page.wait_for_function(_HYDRATED_JS, timeout=timeout, polling=50)
 
 
-def sign_in(page: Page, email: str, password: str = PASSWORD) -> None:
-    """Sign in afresh (any earlier user's cookie cleared) and wait for the landing page.
+HOME = "home"  # sign_in's lands_on: the route the user's role starts on
 
-    Not through the login page: a staff user's authentication code works once, so a second UI
-    sign-in of the same person within one 30-second step would be refused. The sign-in ticket
-    is minted through the services instead (password checked, code step skipped) and exchanged
-    at POST /api/v1/session like the page does; test_sign_in_journeys.py goes through the page,
-    code and all."""
+
+def sign_in(
+    page: Page,
+    email: str,
+    *,
+    password: str = PASSWORD,
+    viewport: dict | None = None,
+    by_form: bool = False,
+    code: str | None = None,
+    lands_on: str | None = HOME,
+) -> Page:
+    """Sign in afresh as `email` (any earlier user's cookie cleared), at `viewport` if given,
+    and wait until the page is on `lands_on` (the user's home route unless another is named)
+    and hydrated. lands_on=None: wait for nothing, the test looks at what comes next.
+
+    By default not through the login page: a staff user's authentication code works once, so a
+    second UI sign-in of the same person within one 30-second step would be refused. The
+    sign-in ticket is minted through the services instead (password checked, code step skipped)
+    and exchanged at POST /api/v1/session like the page does. by_form=True signs in as a person
+    would: email and password on the login page, then `code` at the code step if given (a staff
+    user given no code stays on the code step: pass lands_on=None)."""
+    if viewport:
+        page.set_viewport_size(viewport)
     page.context.clear_cookies()
-    ticket, home = mint_ticket(email, password)
-    origin = "{0.scheme}://{0.netloc}".format(urlsplit(page.request.get("/api/v1/health").url))
-    answer = page.request.post("/api/v1/session", data={"ticket": ticket},
-                               headers={"Origin": origin})
-    assert answer.ok, f"the ticket was not exchanged: {answer.status}"
-    # As after the page's own sign-in: /login finds the session and sends the user home.
+    home = None
+    if by_form:
+        _sign_in_by_form(page, email, password, code)
+    else:
+        ticket, home = mint_ticket(email, password)
+        origin = "{0.scheme}://{0.netloc}".format(urlsplit(page.request.get("/api/v1/health").url))
+        answer = page.request.post("/api/v1/session", data={"ticket": ticket},
+                                   headers={"Origin": origin})
+        assert answer.ok, f"the ticket was not exchanged: {answer.status}"
+        # As after the page's own sign-in: /login finds the session and sends the user home.
+        page.goto("/login")
+    if lands_on:
+        route = (home or home_of(email)) if lands_on == HOME else lands_on
+        page.wait_for_url(lambda url: url.split("?")[0].rstrip("/").endswith(route))
+        wait_for_hydration(page)
+    return page
+
+
+def _sign_in_by_form(page: Page, email: str, password: str, code: str | None) -> None:
     page.goto("/login")
-    page.wait_for_url(lambda url: url.split("?")[0].rstrip("/").endswith(home))
     wait_for_hydration(page)
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    if code is not None:
+        page.get_by_label("Authentication code").fill(code)
+        page.get_by_role("button", name="Continue").click()
+
+
+def sign_out(page: Page) -> None:
+    page.get_by_role("button", name="Sign out").click()
+    page.wait_for_url("**/login")
+
+
+def home_of(email: str) -> str:
+    """The route a user's role starts on."""
+    with Session(get_engine()) as session:
+        user = session.exec(select(User).where(User.email == email)).one()
+        return auth.home_route(Role(user.role))
 
 
 def mint_ticket(email: str, password: str = PASSWORD) -> tuple[str, str]:
@@ -157,6 +212,13 @@ def fresh_session(session: Session) -> Iterator[Session]:
     """
     with Session(session.get_bind()) as fresh:
         yield fresh
+
+
+def open_case(page: Page, reference: str) -> None:
+    """Go to a case's page and wait until it shows that case."""
+    page.goto(f"/cases/{reference}")
+    wait_for_hydration(page)
+    expect(page.get_by_role("heading", level=1)).to_contain_text(reference)
 
 
 def axe_check(page: Page, *, impacts: tuple[str, ...] = ("serious", "critical")) -> list[dict]:

@@ -12,16 +12,16 @@ from sqlmodel import select
 from cme_app.models import AuditEvent, User
 from cme_app.services.trust import auth
 from tests.e2e.helpers import (
+    DESKTOP,
+    LARGE_PHONE,
     assert_no_axe_violations,
     fresh_session,
     screenshot,
     sign_in,
     wait_for_hydration,
 )
-from tests.e2e.test_case_journeys import DESKTOP
 from tests.factories import make_school, make_user
 
-PHONE = {"width": 390, "height": 844}
 GOOD_PASSWORD = "marble kettle orchard swim"
 
 
@@ -38,15 +38,14 @@ def accounts(session):
 def _shots(page: Page, name: str) -> None:
     assert_no_axe_violations(page, name)
     screenshot(page, f"{name}-desktop")
-    page.set_viewport_size(PHONE)
+    page.set_viewport_size(LARGE_PHONE)
     screenshot(page, f"{name}-phone")
     assert_no_axe_violations(page, f"{name}-phone")
     page.set_viewport_size(DESKTOP)
 
 
 def test_admin_adds_an_account_and_disables_it(page: Page, session, accounts):
-    page.set_viewport_size(DESKTOP)
-    sign_in(page, "admin@example.org")
+    sign_in(page, "admin@example.org", viewport=DESKTOP)
     page.get_by_role("link", name="Users").click()
     page.wait_for_url("**/admin/users")
     wait_for_hydration(page)

@@ -14,33 +14,25 @@ from sqlmodel import select
 from cme_app.models import AuditEvent
 from cme_app.ops.demo import example_referral_form
 from cme_app.services.intake import referrals
-from cme_app.services.school_calendar.default_terms import seed_term_dates
 from tests.e2e.helpers import (
+    LAPTOP,
+    LARGE_PHONE,
     assert_no_axe_violations,
     fresh_session,
     screenshot,
     sign_in,
     wait_for_hydration,
 )
-from tests.factories import make_school, make_user
 
-DESKTOP = {"width": 1280, "height": 800}
-PHONE = {"width": 390, "height": 844}
 REASON = "Parent rang the duty line about a move"
 
 
 @pytest.fixture
-def olus_case(session):
+def olus_case(session, team):
     """A referral allocated to Olu Officer; Priya Patel is another officer."""
-    seed_term_dates(session)
-    make_school(session, "107999", "Aire Valley Primary School")
-    school = make_user(session, "school", school_urn="107999")
-    olu = make_user(session, "officer", email="officer@example.org", name="Olu Officer")
-    make_user(session, "officer", email="officer2@example.org", name="Priya Patel")
-    make_user(session, "auditor", email="auditor@example.org", name="Dee DPO")
-    case = referrals.submit(session, actor=school, form=example_referral_form(
+    case = referrals.submit(session, actor=team["school"], form=example_referral_form(
         first_name="Amira", last_name="Privatesurname"))
-    case.allocated_officer_id = olu.user_id
+    case.allocated_officer_id = team["officer"].user_id
     session.add(case)
     session.commit()
     return case.reference
@@ -56,8 +48,7 @@ def test_officer_gives_a_purpose_and_the_dpo_finds_it_and_downloads_csv(
     page: Page, olus_case, session
 ):
     reference = olus_case
-    page.set_viewport_size(DESKTOP)
-    sign_in(page, "officer2@example.org")
+    sign_in(page, "officer2@example.org", viewport=LAPTOP)
     open_case(page, reference)
     expect(page.get_by_role("heading", level=1)).to_have_text("Why are you opening this case?")
     assert "Privatesurname" not in page.content()  # nothing of the child before a purpose
@@ -126,8 +117,7 @@ def test_officer_gives_a_purpose_and_the_dpo_finds_it_and_downloads_csv(
 
 
 def test_audit_log_and_purpose_prompt_on_a_phone(page: Page, olus_case):
-    page.set_viewport_size(PHONE)
-    sign_in(page, "officer2@example.org")
+    sign_in(page, "officer2@example.org", viewport=LARGE_PHONE)
     open_case(page, olus_case)
     expect(page.get_by_role("heading", level=1)).to_have_text("Why are you opening this case?")
     screenshot(page, "case-purpose-phone")
@@ -147,6 +137,6 @@ def test_audit_log_and_purpose_prompt_on_a_phone(page: Page, olus_case):
     expect(page.locator("#error-summary")).to_have_count(0)
     expect(page.get_by_role("row", name="Asked for a purpose")).to_contain_text("Priya Patel")
     scroll = page.evaluate("() => document.documentElement.scrollWidth")
-    assert scroll <= PHONE["width"], f"/audit scrolls sideways on a phone ({scroll} px)"
+    assert scroll <= LARGE_PHONE["width"], f"/audit scrolls sideways on a phone ({scroll} px)"
     screenshot(page, "audit-phone")
     assert_no_axe_violations(page, "audit-phone")

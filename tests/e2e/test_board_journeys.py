@@ -6,13 +6,13 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 
-import pytest
 from playwright.sync_api import Locator, Page, expect
 from sqlmodel import select
 
 from cme_app.models import Case
-from cme_app.services.school_calendar.default_terms import seed_term_dates
 from tests.e2e.helpers import (
+    DESKTOP,
+    PHONE,
     WORKERS,
     assert_no_axe_violations,
     fresh_session,
@@ -21,27 +21,11 @@ from tests.e2e.helpers import (
     sign_in,
     wait_for_hydration,
 )
-from tests.factories import make_case, make_school, make_user
+from tests.factories import make_case
 
-DESKTOP = {"width": 1280, "height": 900}
-PHONE = {"width": 360, "height": 740}
 RED_GUARD = (
     "A Red case can't leave Triage until a CSC, MASH or Front Door notification is recorded."
 )
-
-
-@pytest.fixture
-def team(session):
-    school = make_school(session, "107999", "Aire Valley Primary School")
-    seed_term_dates(session)
-    people = {
-        "lead": make_user(session, "lead", email="lead@example.org", name="Lee Lead"),
-        "officer": make_user(session, "officer", email="officer@example.org",
-                             name="Olu Officer"),
-        "admin": make_user(session, "admin", email="admin@example.org", name="Ann Admin"),
-    }
-    session.commit()
-    return {"school": school, **people}
 
 
 def case_in(session, team, stage: str, *, risk: str | None = "amber", first_name: str,
@@ -49,7 +33,7 @@ def case_in(session, team, stage: str, *, risk: str | None = "amber", first_name
     case = make_case(
         session, stage=stage, risk=risk, first_name=first_name, last_name="Example",
         officer_id=team["officer"].user_id if allocated else None,
-        school_id=team["school"].id,
+        school_id=team["school"].school_id,
         entered_at=datetime.now(UTC) - timedelta(days=days_ago), **kw,
     )
     session.commit()
@@ -336,8 +320,7 @@ def test_board_screens_at_desktop_and_phone_width(page: Page, team, session):
                 possible_matches=["CME-2025-00001"] if i == 3 else None)
     case_in(session, team, "closed", first_name="Closed", closed_at=datetime.now(UTC),
             outcome="ehe")
-    page.set_viewport_size(DESKTOP)
-    sign_in(page, "lead@example.org")
+    sign_in(page, "lead@example.org", viewport=DESKTOP)
     expect(column(page, "Closed").get_by_role("listitem")).to_have_count(1)
     assert_no_axe_violations(page, "board-desktop")
     screenshot(page, "board-lead-desktop")

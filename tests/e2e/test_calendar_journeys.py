@@ -14,6 +14,8 @@ from cme_app.models.calendar import NonTeachingDay, TermPeriod
 from cme_app.services.school_calendar.default_terms import DEFAULT_TERMS
 from cme_app.services.school_calendar.school_days import load_calendar
 from tests.e2e.helpers import (
+    DESKTOP,
+    LARGE_PHONE,
     assert_no_axe_violations,
     fresh_session,
     screenshot,
@@ -21,9 +23,6 @@ from tests.e2e.helpers import (
     wait_for_hydration,
 )
 from tests.factories import make_user
-
-DESKTOP = {"width": 1280, "height": 900}
-PHONE = {"width": 390, "height": 844}
 
 
 @pytest.fixture
@@ -37,8 +36,7 @@ def admin(session):
 
 
 def test_admin_adds_a_school_year_and_an_inset_day(page: Page, session, admin):
-    page.set_viewport_size(DESKTOP)
-    sign_in(page, "admin@example.org")
+    sign_in(page, "admin@example.org", viewport=DESKTOP)
     page.get_by_role("link", name="School calendar").click()
     page.wait_for_url("**/admin/calendar")
     wait_for_hydration(page)
@@ -98,6 +96,6 @@ def test_admin_adds_a_school_year_and_an_inset_day(page: Page, session, admin):
 
     assert_no_axe_violations(page, "admin-calendar")
     screenshot(page, "admin-calendar-desktop")
-    page.set_viewport_size(PHONE)
+    page.set_viewport_size(LARGE_PHONE)
     screenshot(page, "admin-calendar-phone")
     assert_no_axe_violations(page, "admin-calendar-phone")

@@ -8,26 +8,20 @@ from __future__ import annotations
 
 from datetime import date
 
-import pytest
 from playwright.sync_api import Locator, Page, expect
-from sqlmodel import select
 
-from cme_app.models import Case
 from cme_app.ops.demo import example_referral_form
-from cme_app.services.casework import lifecycle, triage
-from cme_app.services.intake import referrals
-from cme_app.services.school_calendar.default_terms import seed_term_dates
 from tests.e2e.helpers import (
+    DESKTOP,
+    PHONE,
     assert_no_axe_violations,
-    fresh_session,
+    open_case,
     screenshot,
     sign_in,
     wait_for_hydration,
 )
-from tests.factories import make_user, two_schools
+from tests.factories import case_in_enquiries, case_in_triage, referred_case, stored_case
 
-DESKTOP = {"width": 1280, "height": 900}
-PHONE = {"width": 360, "height": 740}
 TODAY = date.today().isoformat()
 RED_FORM = {
     "cp_plan": "yes",
@@ -40,65 +34,6 @@ RED_FORM = {
 MASH_GATE = (
     "A Red case can't leave Triage until a CSC, MASH or Front Door notification is recorded."
 )
-
-
-@pytest.fixture
-def team(session):
-    school_a, school_b = two_schools(session)
-    seed_term_dates(session)
-    people = {
-        "school": school_a,
-        "school_b": school_b,
-        "officer": make_user(session, "officer", email="officer@example.org"),
-        "lead": make_user(session, "lead", email="lead@example.org"),
-        "admin": make_user(session, "admin", email="admin@example.org"),
-    }
-    session.commit()
-    return people
-
-
-def _fresh(session, reference: str) -> Case:
-    """The case as stored now, detached: reading it later can't start a transaction."""
-    with fresh_session(session) as fresh:
-        return fresh.exec(select(Case).where(Case.reference == reference)).one()
-
-
-def submitted(session, team, form: dict | None = None) -> str:
-    case = referrals.submit(session, actor=team["school"], form={**example_referral_form(),
-                                                                  **(form or {})})
-    session.commit()
-    return case.reference
-
-
-def in_triage(session, team, form: dict | None = None) -> str:
-    reference = submitted(session, team, form)
-    lifecycle.move_case(session, actor=team["lead"], reference=reference, to_stage="triage",
-                        version=_fresh(session, reference).version)
-    session.commit()
-    return reference
-
-
-def in_enquiries(session, team) -> str:
-    """Triaged Green, allocated to the officer, in Enquiries."""
-    reference = in_triage(session, team)
-    lead = team["lead"]
-    triage.record_triage(session, actor=lead, reference=reference, factors=[],
-                           version=_fresh(session, reference).version)
-    session.commit()
-    triage.allocate(session, actor=lead, reference=reference,
-                      officer_id=team["officer"].user_id,
-                      version=_fresh(session, reference).version)
-    session.commit()
-    lifecycle.move_case(session, actor=lead, reference=reference, to_stage="enquiries",
-                        version=_fresh(session, reference).version)
-    session.commit()
-    return reference
-
-
-def open_case(page: Page, reference: str) -> None:
-    page.goto(f"/cases/{reference}")
-    wait_for_hydration(page)
-    expect(page.get_by_role("heading", level=1)).to_contain_text(reference)
 
 
 def header(page: Page):
@@ -120,9 +55,8 @@ def open_details(scope: Page | Locator, summary: str):
 
 
 def test_red_case_cannot_leave_triage_until_mash_is_notified(page: Page, team, session):
-    reference = in_triage(session, team, RED_FORM)
-    page.set_viewport_size(DESKTOP)
-    sign_in(page, "lead@example.org")
+    reference = case_in_triage(session, team, RED_FORM)
+    sign_in(page, "lead@example.org", viewport=DESKTOP)
     open_case(page, reference)
     expect(header(page)).to_contain_text("Triage")
     expect(header(page)).to_contain_text("proposed Red")
@@ -145,7 +79,7 @@ def test_red_case_cannot_leave_triage_until_mash_is_notified(page: Page, team, s
     page.get_by_role("button", name="Move to Enquiries").click()
     expect(page.get_by_role("alert")).to_contain_text(MASH_GATE)
     expect(header(page)).to_contain_text("Triage")
-    assert _fresh(session, reference).stage == "triage"
+    assert stored_case(session, reference).stage == "triage"
     assert_no_axe_violations(page, "case-red-refused")
     screenshot(page, "case-red-triage-desktop")
 
@@ -163,7 +97,7 @@ def test_red_case_cannot_leave_triage_until_mash_is_notified(page: Page, team, s
     page.get_by_role("button", name="Move to Enquiries").click()
     expect_done(page, "Case moved to Enquiries")
     expect(header(page)).to_contain_text("Enquiries")
-    assert _fresh(session, reference).stage == "enquiries"
+    assert stored_case(session, reference).stage == "enquiries"
     expect(page.locator("#timeline").locator("..")).to_contain_text("Triage → Enquiries")
 
     page.set_viewport_size(PHONE)
@@ -177,7 +111,7 @@ def test_red_case_cannot_leave_triage_until_mash_is_notified(page: Page, team, s
 def test_returned_referral_comes_back_to_new_referral_after_the_school_resubmits(
     page: Page, team, session
 ):
-    reference = submitted(session, team)
+    reference = referred_case(session, team)
     note = "Please complete home visit and sibling-school checks"
     sign_in(page, "officer@example.org")
     open_case(page, reference)
@@ -200,7 +134,7 @@ def test_returned_referral_comes_back_to_new_referral_after_the_school_resubmits
     page.get_by_role("button", name="Submit referral").click()
     expect(page.locator(".panel")).to_contain_text(reference)
 
-    case = _fresh(session, reference)
+    case = stored_case(session, reference)
     assert case.stage == "new_referral"
     sign_in(page, "officer@example.org")
     open_case(page, reference)
@@ -211,9 +145,8 @@ def test_returned_referral_comes_back_to_new_referral_after_the_school_resubmits
 
 
 def test_notify_another_la_then_lead_closes_as_transferred(page: Page, team, session):
-    reference = in_enquiries(session, team)
-    page.set_viewport_size(DESKTOP)
-    sign_in(page, "officer@example.org")
+    reference = case_in_enquiries(session, team)
+    sign_in(page, "officer@example.org", viewport=DESKTOP)
     open_case(page, reference)
     form = open_details(page, "Notify another LA")
     form.get_by_label("Local authority", exact=True).fill("Bradford")
@@ -251,7 +184,7 @@ def test_notify_another_la_then_lead_closes_as_transferred(page: Page, team, ses
     close.get_by_role("button", name="Close case").click()
     expect_done(page, "Case closed: Transferred to another LA")
     expect(header(page)).to_contain_text("Closed")
-    assert _fresh(session, reference).stage == "closed"
+    assert stored_case(session, reference).stage == "closed"
     assert_no_axe_violations(page, "case-closed")
     screenshot(page, "case-closed-desktop")
     page.set_viewport_size(PHONE)
@@ -267,7 +200,7 @@ def test_notify_another_la_then_lead_closes_as_transferred(page: Page, team, ses
 
 
 def test_officer_proposes_closure_and_a_lead_approves_it(page: Page, team, session):
-    reference = in_enquiries(session, team)
+    reference = case_in_enquiries(session, team)
     sign_in(page, "officer@example.org")
     open_case(page, reference)
     close = page.locator("#close").locator("..")
@@ -290,7 +223,7 @@ def test_officer_proposes_closure_and_a_lead_approves_it(page: Page, team, sessi
     pending = page.get_by_role("region", name="Closure waiting for approval")
     expect(pending).to_contain_text("Not CME – attendance matter")
     expect(pending.get_by_role("button", name="Approve closure")).to_have_count(0)
-    assert _fresh(session, reference).stage == "enquiries"
+    assert stored_case(session, reference).stage == "enquiries"
 
     sign_in(page, "lead@example.org")
     open_case(page, reference)
@@ -299,13 +232,12 @@ def test_officer_proposes_closure_and_a_lead_approves_it(page: Page, team, sessi
     pending.get_by_role("button", name="Approve closure").click()
     expect_done(page, "Closure approved")
     expect(header(page)).to_contain_text("Closed")
-    assert _fresh(session, reference).outcome == "not_cme_attendance"
+    assert stored_case(session, reference).outcome == "not_cme_attendance"
     expect(page.get_by_role("button", name="Reopen case")).to_be_visible()
 
 
 def test_admin_logs_an_inbound_notification_from_wakefield(page: Page, team, session):
-    page.set_viewport_size(DESKTOP)
-    sign_in(page, "admin@example.org")
+    sign_in(page, "admin@example.org", viewport=DESKTOP)
     page.get_by_role("link", name="Log inbound").click()
     page.wait_for_url("**/cases/new")
     wait_for_hydration(page)
@@ -358,8 +290,8 @@ def test_admin_logs_an_inbound_notification_from_wakefield(page: Page, team, ses
 
 
 def test_possible_match_links_siblings_as_one_household(page: Page, team, session):
-    first = submitted(session, team)
-    sibling = submitted(session, team, example_referral_form(
+    first = referred_case(session, team)
+    sibling = referred_case(session, team, example_referral_form(
         first_name="Adam", upn="N380123456789", date_of_birth="2016-05-04"))
     sign_in(page, "officer@example.org")
     open_case(page, sibling)

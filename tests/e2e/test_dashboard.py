@@ -14,19 +14,16 @@ from sqlmodel import select
 from cme_app.models import AuditEvent, CaseClosure, Referral, StageChange
 from cme_app.ops.demo import example_referral_form
 from cme_app.services.intake import referrals
-from cme_app.services.school_calendar.default_terms import seed_term_dates
-from cme_app.services.trust import auth
 from tests.e2e.helpers import (
+    DESKTOP,
+    PHONE,
     assert_no_axe_violations,
     fresh_session,
     screenshot,
     sign_in,
     wait_for_hydration,
 )
-from tests.factories import PASSWORD, actor_for, make_school, make_user
 
-DESKTOP = {"width": 1280, "height": 900}
-PHONE = {"width": 360, "height": 740}
 HEADINGS = (
     "Open cases by stage",
     "Open cases by risk",
@@ -37,16 +34,9 @@ HEADINGS = (
 
 
 @pytest.fixture
-def cases(session):
+def cases(session, team):
     """Open cases at several stages and risks, two of them overdue, one located, two closed."""
-    seed_term_dates(session)
-    make_school(session)
-    school = make_user(session, "school", school_urn="107999")
-    make_user(session, "lead", email="lead@example.org")
-    officer = actor_for(auth.create_user(
-        session, email="officer@example.org", role="officer", password=PASSWORD,
-        name="Olu Officer",
-    ))
+    school, officer = team["school"], team["officer"]
     now, today = datetime.now(UTC), date.today()
 
     def case(first: str, stage: str, risk: str | None = None, **fields):
@@ -95,8 +85,7 @@ def assert_fits(page: Page, width: int) -> None:
 
 
 def test_lead_sees_the_dashboard_and_downloads_open_cases(page: Page, cases, session):
-    page.set_viewport_size(DESKTOP)
-    sign_in(page, "lead@example.org")
+    sign_in(page, "lead@example.org", viewport=DESKTOP)
     open_dashboard(page)
     for heading in HEADINGS:
         expect(page.get_by_role("heading", level=2, name=heading)).to_be_visible()
@@ -147,8 +136,7 @@ def test_lead_sees_the_dashboard_and_downloads_open_cases(page: Page, cases, ses
 
 
 def test_dashboard_fits_a_phone(page: Page, cases):
-    page.set_viewport_size(PHONE)
-    sign_in(page, "lead@example.org")
+    sign_in(page, "lead@example.org", viewport=PHONE)
     open_dashboard(page)
     expect(page.locator(".chart .recharts-bar-rectangle").first).to_be_visible()
     for details in page.locator("details").all():

@@ -11,22 +11,22 @@ from sqlmodel import select
 
 from cme_app.models import Case, RetentionApproval, ShareRecord
 from tests.e2e.helpers import (
+    DESKTOP,
+    LARGE_PHONE,
     assert_no_axe_violations,
     fresh_session,
     screenshot,
     sign_in,
     wait_for_hydration,
 )
-from tests.e2e.test_case_journeys import DESKTOP, open_details
-from tests.factories import make_case, make_user
+from tests.e2e.test_case_journeys import open_details
+from tests.factories import make_case
 
-PHONE = {"width": 390, "height": 844}
 LONG_AGO = datetime(2018, 6, 1, 12, tzinfo=UTC)
 
 
 @pytest.fixture
-def cases(session):
-    make_user(session, "lead", email="lead@example.org", name="Lee Lead")
+def cases(session, team):
     to_hold = make_case(session, stage="closed", closed_at=LONG_AGO, outcome="ehe")
     due = make_case(session, stage="closed", closed_at=LONG_AGO, outcome="onroll_leeds")
     session.commit()
@@ -36,7 +36,7 @@ def cases(session):
 def _shots(page: Page, name: str) -> None:
     assert_no_axe_violations(page, name)
     screenshot(page, f"{name}-desktop")
-    page.set_viewport_size(PHONE)
+    page.set_viewport_size(LARGE_PHONE)
     screenshot(page, f"{name}-phone")
     assert_no_axe_violations(page, f"{name}-phone")
     page.set_viewport_size(DESKTOP)
@@ -45,8 +45,7 @@ def _shots(page: Page, name: str) -> None:
 def test_lead_holds_a_case_records_a_share_and_reviews_the_destruction_list(
     page: Page, session, cases
 ):
-    page.set_viewport_size(DESKTOP)
-    sign_in(page, "lead@example.org")
+    sign_in(page, "lead@example.org", viewport=DESKTOP)
     page.goto(f"/cases/{cases['hold']}")
     wait_for_hydration(page)
     section = page.get_by_role("region", name="Sharing log")

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 
-import pytest
 from playwright.sync_api import Page, expect
 from sqlmodel import select
 
@@ -13,49 +12,24 @@ from cme_app.models import Notification, NotificationPreference, TeamSettings
 from cme_app.ops.demo import example_referral_form
 from cme_app.services.intake import referrals
 from tests.e2e.helpers import (
+    DESKTOP,
+    PHONE,
     assert_no_axe_violations,
     fresh_session,
     screenshot,
+    sign_in,
+    sign_out,
     wait_for_hydration,
 )
-from tests.e2e.test_referral_journeys import (
-    fill_referral,
-    open_new_referral,
-    sign_in,
-    sign_in_as_school,
-)
-from tests.factories import make_user, two_schools
+from tests.e2e.test_referral_journeys import fill_referral, open_new_referral
 
-DESKTOP = {"width": 1280, "height": 900}
-PHONE = {"width": 360, "height": 740}
 # A concern that proposes Red on its own (services/casework/risk.py: fgm is a Red factor).
 RED_CONCERN = "Female genital mutilation (FGM)"
-
-
-@pytest.fixture
-def team(session):
-    school_a, school_b = two_schools(session)
-    lead = make_user(session, "lead", email="lead@example.org", name="Lee Lead")
-    officer = make_user(session, "officer", email="officer@example.org", name="Olu Officer")
-    make_user(session, "admin", email="admin@example.org", name="Ada Admin")
-    session.commit()
-    return {"school": school_a, "school_b": school_b, "lead": lead, "officer": officer}
 
 
 def _rows(session, query):
     with fresh_session(session) as fresh:
         return fresh.exec(query).all()
-
-
-def _sign_in_as(page: Page, email: str, lands_on: str) -> None:
-    sign_in(page, email)
-    page.wait_for_url(f"**{lands_on}")
-    wait_for_hydration(page)
-
-
-def _sign_out(page: Page) -> None:
-    page.get_by_role("button", name="Sign out").click()
-    page.wait_for_url("**/login")
 
 
 def inbox_link(page: Page):
@@ -78,8 +52,7 @@ def _submit(session, school, *, first_name: str, upn: str, red: bool) -> str:
 def test_red_referral_reaches_the_leads_inbox_and_opening_it_clears_the_count(
     page: Page, team, session
 ):
-    page.set_viewport_size(DESKTOP)
-    sign_in_as_school(page)
+    sign_in(page, "school.107999@example.org", viewport=DESKTOP)
     # Nothing for the school yet: the link says just "Inbox".
     expect(inbox_link(page)).to_have_accessible_name("Inbox")
     open_new_referral(page)
@@ -91,11 +64,11 @@ def test_red_referral_reaches_the_leads_inbox_and_opening_it_clears_the_count(
     panel = page.locator(".panel")
     expect(panel).to_contain_text("Referral submitted")
     red = panel.locator("strong").inner_text()
-    _sign_out(page)
+    sign_out(page)
     # A Green referral arrives after it: newer, but the urgent unread Red one stays on top.
     green = _submit(session, team["school"], first_name="Gina", upn="N380123456789", red=False)
 
-    _sign_in_as(page, "lead@example.org", "/board")
+    sign_in(page, "lead@example.org", lands_on="/board")
     link = inbox_link(page)
     expect(link).to_have_accessible_name("Inbox, 2 unread")
     expect(link).to_have_text(re.compile(r"^Inbox\s*2$"))
@@ -171,8 +144,7 @@ def test_red_referral_reaches_the_leads_inbox_and_opening_it_clears_the_count(
 def test_lead_switches_an_event_to_the_digest_and_the_team_settings_refuse_bad_input(
     page: Page, team, session
 ):
-    page.set_viewport_size(DESKTOP)
-    _sign_in_as(page, "lead@example.org", "/board")
+    sign_in(page, "lead@example.org", viewport=DESKTOP, lands_on="/board")
     inbox_link(page).click()
     page.wait_for_url("**/inbox")
     wait_for_hydration(page)
@@ -231,8 +203,7 @@ def test_lead_switches_an_event_to_the_digest_and_the_team_settings_refuse_bad_i
 
 
 def test_admin_sees_who_is_told_and_a_school_sees_its_own_inbox(page: Page, team, session):
-    page.set_viewport_size(DESKTOP)
-    _sign_in_as(page, "admin@example.org", "/board")
+    sign_in(page, "admin@example.org", viewport=DESKTOP, lands_on="/board")
     inbox_link(page).click()
     page.wait_for_url("**/inbox")
     wait_for_hydration(page)
@@ -244,9 +215,9 @@ def test_admin_sees_who_is_told_and_a_school_sees_its_own_inbox(page: Page, team
     )
     assert_no_axe_violations(page, "inbox-admin")
     screenshot(page, "inbox-admin-desktop")
-    _sign_out(page)
+    sign_out(page)
 
-    sign_in_as_school(page)
+    sign_in(page, "school.107999@example.org")
     page.set_viewport_size(PHONE)
     inbox_link(page).click()
     page.wait_for_url("**/inbox")

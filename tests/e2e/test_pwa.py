@@ -15,17 +15,17 @@ import pytest
 from playwright.sync_api import BrowserContext, Page, expect
 
 from tests.e2e.helpers import (
+    LAPTOP,
+    PHONE,
     assert_no_axe_violations,
     screenshot,
     sign_in,
     wait_for_hydration,
 )
-from tests.factories import make_case, make_school, make_user
+from tests.factories import make_case
 
 pytestmark = pytest.mark.browser_context_args(service_workers="allow")
 
-DESKTOP = {"width": 1280, "height": 800}
-PHONE = {"width": 360, "height": 740}
 VISITS_OFFLINE = (
     "You're offline. Visits you save are kept on this phone and sent when you reconnect."
 )
@@ -247,7 +247,7 @@ def test_a_build_with_different_chunks_replaces_the_shell_cleanly(
 def test_the_offline_banner_replaces_reflex_overlay_and_passes_axe(
     new_context, app_url: str
 ):
-    for name, viewport in [("desktop", DESKTOP), ("phone", PHONE)]:
+    for name, viewport in [("desktop", LAPTOP), ("phone", PHONE)]:
         context = new_context(viewport=viewport)
         page = context.new_page()
         controlled(page, "/login")
@@ -331,12 +331,11 @@ def test_a_page_never_opened_online_says_so_when_offline(context: BrowserContext
 # ------------------------------------------------------------------ the visit pages offline
 
 @pytest.fixture
-def officer_with_a_case(session):
-    school = make_school(session, "107999", "Aire Valley Primary School")
-    officer = make_user(session, "officer", email="pwa-officer@example.org", name="Olu Officer")
-    session.commit()
+def officer_with_a_case(session, team):
+    officer = team["officer"]
     case = make_case(session, stage="enquiries", risk="amber", first_name="Amira",
-                     last_name="Example", officer_id=officer.user_id, school_id=school.id)
+                     last_name="Example", officer_id=officer.user_id,
+                     school_id=team["school"].school_id)
     session.commit()
     return officer, case
 

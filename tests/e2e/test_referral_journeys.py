@@ -13,31 +13,16 @@ from cme_app.models import AuditEvent, Referral
 from cme_app.ops.demo import example_referral_form
 from cme_app.services.intake import referrals
 from tests.e2e.helpers import (
+    DESKTOP,
+    PHONE,
     WORKERS,
     assert_no_axe_violations,
     fresh_session,
     screenshot,
     sign_in,
+    sign_out,
     wait_for_hydration,
 )
-from tests.factories import make_user, two_schools
-
-DESKTOP = {"width": 1280, "height": 900}
-PHONE = {"width": 360, "height": 740}
-
-
-@pytest.fixture
-def people(session):
-    school_a, school_b = two_schools(session)
-    officer = make_user(session, "officer", email="officer@example.org")
-    session.commit()
-    return {"a": school_a, "b": school_b, "officer": officer}
-
-
-def sign_in_as_school(page: Page, email: str = "school.107999@example.org") -> None:
-    sign_in(page, email)
-    page.wait_for_url("**/referrals")
-    wait_for_hydration(page)
 
 
 def open_new_referral(page: Page) -> None:
@@ -114,9 +99,8 @@ def submitted_count(session) -> int:
         ).one()
 
 
-def test_school_submits_a_complete_referral_and_sees_it_in_their_list(page: Page, people, session):
-    page.set_viewport_size(DESKTOP)
-    sign_in_as_school(page)
+def test_school_submits_a_complete_referral_and_sees_it_in_their_list(page: Page, team, session):
+    sign_in(page, "school.107999@example.org", viewport=DESKTOP)
     open_new_referral(page)
     assert_no_axe_violations(page, "referral-form")
     fill_referral(page)
@@ -146,9 +130,9 @@ def test_school_submits_a_complete_referral_and_sees_it_in_their_list(page: Page
 
 
 def test_wrong_upn_and_missing_field_show_the_error_summary_and_create_nothing(
-    page: Page, people, session
+    page: Page, team, session
 ):
-    sign_in_as_school(page)
+    sign_in(page, "school.107999@example.org")
     open_new_referral(page)
     fill_referral(page, upn="B383200012401", last_name="")
     page.get_by_role("button", name="Submit referral").click()
@@ -173,8 +157,8 @@ def test_wrong_upn_and_missing_field_show_the_error_summary_and_create_nothing(
     expect(page.get_by_label("First name")).to_have_value("Amira")
 
 
-def test_draft_is_saved_then_resumed_after_signing_in_again(page: Page, people, session):
-    sign_in_as_school(page)
+def test_draft_is_saved_then_resumed_after_signing_in_again(page: Page, team, session):
+    sign_in(page, "school.107999@example.org")
     open_new_referral(page)
     page.get_by_label("First name").fill("Dina")
     page.get_by_label("Last name", exact=True).fill("Draft")
@@ -182,9 +166,8 @@ def test_draft_is_saved_then_resumed_after_signing_in_again(page: Page, people, 
     page.get_by_role("button", name="Save draft").click()
     expect(page.get_by_role("status")).to_contain_text("Your draft has been saved")
 
-    page.get_by_role("button", name="Sign out").click()
-    page.wait_for_url("**/login")
-    sign_in_as_school(page)
+    sign_out(page)
+    sign_in(page, "school.107999@example.org")
     page.get_by_role("link", name="Continue draft for Dina Draft").click()
     page.wait_for_url("**/referrals/new?draft=*")
     wait_for_hydration(page)
@@ -193,14 +176,14 @@ def test_draft_is_saved_then_resumed_after_signing_in_again(page: Page, people, 
     assert submitted_count(session) == 0
 
 
-def test_other_school_gets_not_found_for_a_referral_url(page: Page, people, session):
+def test_other_school_gets_not_found_for_a_referral_url(page: Page, team, session):
     case = referrals.submit(
         session,
-        actor=people["a"],
+        actor=team["school"],
         form=example_referral_form(first_name="Secret", last_name="Child"),
     )
     session.commit()
-    sign_in_as_school(page, "school.108111@example.org")
+    sign_in(page, "school.108111@example.org")
     page.goto(f"/referrals/{case.reference}")
     wait_for_hydration(page)
     expect(page.get_by_role("heading", level=1)).to_have_text("Referral not found")
@@ -208,14 +191,15 @@ def test_other_school_gets_not_found_for_a_referral_url(page: Page, people, sess
     with fresh_session(session) as fresh:
         attempt = fresh.exec(
             select(AuditEvent).where(
-                AuditEvent.actor_id == people["b"].user_id, AuditEvent.action == "referral.view"
+                AuditEvent.actor_id == team["school_b"].user_id,
+                AuditEvent.action == "referral.view",
             )
         ).one()
     assert attempt.outcome == "not_found"
 
 
-def test_officer_lands_on_the_board_and_sees_the_new_case(page: Page, people, session):
-    case = referrals.submit(session, actor=people["a"], form=example_referral_form())
+def test_officer_lands_on_the_board_and_sees_the_new_case(page: Page, team, session):
+    case = referrals.submit(session, actor=team["school"], form=example_referral_form())
     session.commit()
     sign_in(page, "officer@example.org")
     page.wait_for_url("**/board")
@@ -228,11 +212,10 @@ def test_officer_lands_on_the_board_and_sees_the_new_case(page: Page, people, se
     screenshot(page, "board-desktop")
 
 
-def test_school_pages_work_at_phone_width(page: Page, people, session):
-    referrals.submit(session, actor=people["a"], form=example_referral_form())
+def test_school_pages_work_at_phone_width(page: Page, team, session):
+    referrals.submit(session, actor=team["school"], form=example_referral_form())
     session.commit()
-    page.set_viewport_size(PHONE)
-    sign_in_as_school(page)
+    sign_in(page, "school.107999@example.org", viewport=PHONE)
     screenshot(page, "referrals-list-phone")
     open_new_referral(page)
     screenshot(page, "referral-form-phone")
@@ -241,20 +224,16 @@ def test_school_pages_work_at_phone_width(page: Page, people, session):
     assert_no_axe_violations(page, "referral-form-phone")
 
 
-def test_school_user_cannot_open_the_board(page: Page, people):
-    sign_in_as_school(page)
+def test_school_user_cannot_open_the_board(page: Page, team):
+    sign_in(page, "school.107999@example.org")
     page.goto("/board")
     page.wait_for_url("**/referrals")
     expect(page.get_by_role("heading", level=1)).to_have_text("Your school's referrals")
 
 
-def test_wrong_password_shows_the_same_error_as_an_unknown_account(page: Page, people):
+def test_wrong_password_shows_the_same_error_as_an_unknown_account(page: Page, team):
     for email in ("school.107999@example.org", "nobody@example.org"):
-        page.goto("/login")
-        wait_for_hydration(page)
-        page.get_by_label("Email").fill(email)
-        page.get_by_label("Password").fill("not the right password")
-        page.get_by_role("button", name="Sign in").click()
+        sign_in(page, email, password="not the right password", by_form=True, lands_on=None)
         summary = page.locator("#error-summary")
         expect(summary.get_by_role("link")).to_have_text(
             ["Enter a correct email address and password."]
@@ -289,11 +268,11 @@ DROPPABLE_SOCKETS = """
     "it failed once in a full production-profile run and passed both times it was run alone",
 )
 def test_submit_while_offline_shows_no_confirmation_and_is_stored_once_on_reconnect(
-    page: Page, context, people, session
+    page: Page, context, team, session
 ):
     page.set_viewport_size(DESKTOP)
     page.add_init_script(DROPPABLE_SOCKETS)
-    sign_in_as_school(page)
+    sign_in(page, "school.107999@example.org")
     open_new_referral(page)
     fill_referral(page)
 

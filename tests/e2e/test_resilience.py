@@ -18,6 +18,7 @@ from sqlmodel import select
 
 from cme_app.models import Case
 from tests.e2e.helpers import (
+    DESKTOP,
     PRIVATE_REDIS,
     REDIS_URL,
     WORKERS,
@@ -26,7 +27,7 @@ from tests.e2e.helpers import (
     wait_for_hydration,
     worker_of,
 )
-from tests.e2e.test_board_journeys import DESKTOP, announcement, card, case_in, team  # noqa: F401
+from tests.e2e.test_board_journeys import announcement, card, case_in
 
 pytestmark = pytest.mark.skipif(
     not PRIVATE_REDIS, reason="production profile only (CME_TEST_REDIS=1, CI's PostgreSQL pass)"
@@ -73,7 +74,7 @@ def _stages(session, references: list[str]) -> dict[str, tuple[str, int]]:
 
 
 def test_ten_tabs_ride_out_a_redis_restart_then_a_worker_restart(
-    new_context, team, session, redis_server, app_process  # noqa: F811
+    new_context, team, session, redis_server, app_process
 ):
     cases = [case_in(session, team, "triage", first_name=f"Tab{i}") for i in range(TABS)]
     refs = [c.reference for c in cases]

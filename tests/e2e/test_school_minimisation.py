@@ -41,7 +41,6 @@ proven to work). School B does the same and must not see even the child's name.
 
 from __future__ import annotations
 
-import uuid
 from datetime import date, timedelta
 
 import pytest
@@ -67,7 +66,7 @@ from cme_app.services.visits import phone_log as visit_service
 from cme_app.state.auth import AuthState
 from tests.e2e.helpers import fresh_session, session_cookie
 from tests.e2e.socket_client import EventSocket, handler_name
-from tests.factories import CANARY_FIRST, CANARY_LAST, CANARY_UPN, make_team
+from tests.factories import CANARY_FIRST, CANARY_LAST, CANARY_UPN, checked_in_visit, make_team
 
 TODAY = date.today()
 
@@ -133,14 +132,11 @@ def _work_the_case(session) -> dict:
     # A phone visit, checked in 2 hours ago for 30 minutes and never ended: it alerts the buddy
     # and the lead, and the lead marks the officer safe.
     start = utcnow() - timedelta(hours=2)
+    visit = checked_in_visit(ref, officer_id=officer.user_id, buddy_id=buddy.user_id, at=start,
+                             address="14 Example Street, Leeds",
+                             risk_check_notes=c["RiskCheck"])
     visit_service.sync_visit(session, actor=officer, now=start + timedelta(minutes=25), payload={
-        "client_uuid": str(uuid.uuid4()), "case_reference": ref,
-        "seen_case": {"stage": "enquiries", "officer_id": officer.user_id},
-        "check_in": {
-            "at": start.isoformat(), "address": "14 Example Street, Leeds",
-            "risk_check_done": True, "risk_check_notes": c["RiskCheck"], "accompanied": False,
-            "buddy_id": buddy.user_id, "expected_minutes": 30,
-        },
+        **visit,
         "record": {
             "saved_at": (start + timedelta(minutes=20)).isoformat(),
             "outcome": "parent_seen_child_not", "child_seen": "no", "seen_alone": "",

@@ -6,19 +6,10 @@ from __future__ import annotations
 
 import time
 
-import pytest
 from playwright.sync_api import Page, expect
 
 from cme_app.state.auth import SESSION_COOKIE
-from tests.e2e.helpers import sign_in, wait_for_hydration
-from tests.factories import make_user
-
-
-@pytest.fixture
-def lead(session):
-    user = make_user(session, "lead", email="lead@example.org", name="Lee Lead")
-    session.commit()
-    return user
+from tests.e2e.helpers import sign_in, sign_out, wait_for_hydration
 
 
 def _storage_dump(page: Page) -> str:
@@ -32,9 +23,8 @@ def _storage_dump(page: Page) -> str:
     )
 
 
-def test_the_session_cookie_is_httponly_and_never_reaches_scripts(page: Page, lead):
-    sign_in(page, "lead@example.org")
-    page.wait_for_url("**/board")
+def test_the_session_cookie_is_httponly_and_never_reaches_scripts(page: Page, team):
+    sign_in(page, "lead@example.org", lands_on="/board")
     [cookie] = [c for c in page.context.cookies() if c["name"] == SESSION_COOKIE]
     assert cookie["httpOnly"] is True
     assert cookie["sameSite"] == "Lax"
@@ -46,15 +36,12 @@ def test_the_session_cookie_is_httponly_and_never_reaches_scripts(page: Page, le
     expect(page.get_by_role("heading", name="Case board")).to_be_visible()
 
 
-def test_signing_out_ends_the_users_other_tabs_at_their_next_event(page: Page, lead, new_context):
-    sign_in(page, "lead@example.org")
-    page.wait_for_url("**/board")
+def test_signing_out_ends_the_users_other_tabs_at_their_next_event(page: Page, team, new_context):
+    sign_in(page, "lead@example.org", lands_on="/board")
     other = new_context().new_page()
-    sign_in(other, "lead@example.org")
-    other.wait_for_url("**/board")
+    sign_in(other, "lead@example.org", lands_on="/board")
 
-    page.get_by_role("button", name="Sign out").click()
-    page.wait_for_url("**/login")
+    sign_out(page)
     # The cookie is cleared by the DELETE the page sends alongside its move to /login.
     deadline = time.monotonic() + 10
     while [c for c in page.context.cookies() if c["name"] == SESSION_COOKIE]:

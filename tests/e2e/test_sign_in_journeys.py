@@ -14,35 +14,23 @@ from sqlmodel import select
 from cme_app.models import User, utcnow
 from cme_app.services.trust import mfa
 from tests.e2e.helpers import (
+    LAPTOP,
+    LARGE_PHONE,
     assert_no_axe_violations,
     fresh_session,
     screenshot,
+    sign_in,
     wait_for_hydration,
 )
-from tests.factories import PASSWORD, make_school, make_user
 
-DESKTOP = {"width": 1280, "height": 800}
-PHONE = {"width": 390, "height": 844}
 SECRET = "DEMOOFFICERONEAAAAAAAAAAAAAAAAAA"
 
 
 @pytest.fixture
-def people(session):
-    make_school(session)
-    make_user(session, "school", email="school@example.org", school_urn="107999")
-    officer = make_user(session, "officer", email="officer@example.org")
-    mfa.set_secret(session, session.get(User, officer.user_id), SECRET)
-    make_user(session, "lead", email="lead@example.org")  # not set up yet: enrols
+def people(session, team):
+    """The team; the officer has set up their authenticator app, the lead has not (enrols)."""
+    mfa.set_secret(session, session.get(User, team["officer"].user_id), SECRET)
     session.commit()
-
-
-def _password_step(page: Page, email: str) -> None:
-    page.context.clear_cookies()
-    page.goto("/login")
-    wait_for_hydration(page)
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
 
 
 def _fresh_code(secret: str) -> str:
@@ -51,7 +39,7 @@ def _fresh_code(secret: str) -> str:
 
 
 def test_the_login_page_desktop_and_phone(page: Page, people):
-    for name, size in (("desktop", DESKTOP), ("phone", PHONE)):
+    for name, size in (("desktop", LAPTOP), ("phone", LARGE_PHONE)):
         page.set_viewport_size(size)
         page.goto("/login")
         wait_for_hydration(page)
@@ -61,14 +49,14 @@ def test_the_login_page_desktop_and_phone(page: Page, people):
 
 
 def test_staff_sign_in_asks_for_the_authentication_code(page: Page, people):
-    _password_step(page, "officer@example.org")
+    sign_in(page, "officer@example.org", by_form=True, lands_on=None)
     code = page.get_by_label("Authentication code")
     expect(code).to_be_visible()
     expect(page.get_by_role("heading", level=1)).to_have_text("Enter your authentication code")
     assert "/login" in page.url and not [c for c in page.context.cookies()
                                          if c["name"] == "cme_session" and c["value"]]
     expect(code).to_have_attribute("autocomplete", "one-time-code")
-    for name, size in (("desktop", DESKTOP), ("phone", PHONE)):
+    for name, size in (("desktop", LAPTOP), ("phone", LARGE_PHONE)):
         page.set_viewport_size(size)
         assert_no_axe_violations(page, f"login-code-{name}")
         screenshot(page, f"login-code-{name}")
@@ -88,29 +76,23 @@ def test_staff_sign_in_asks_for_the_authentication_code(page: Page, people):
 
 def test_a_replayed_code_is_refused(page: Page, people):
     code = _fresh_code(SECRET)
-    _password_step(page, "officer@example.org")
-    page.get_by_label("Authentication code").fill(code)
-    page.get_by_role("button", name="Continue").click()
-    page.wait_for_url("**/board")
-    wait_for_hydration(page)
+    sign_in(page, "officer@example.org", by_form=True, code=code, lands_on="/board")
 
     # Someone who saw the code (and knows the password) tries it straight after.
-    _password_step(page, "officer@example.org")
-    page.get_by_label("Authentication code").fill(code)
-    page.get_by_role("button", name="Continue").click()
+    sign_in(page, "officer@example.org", by_form=True, code=code, lands_on=None)
     expect(page.locator("#error-summary").get_by_role("link")).to_have_text([mfa.CODE_WRONG])
     assert "/login" in page.url
 
 
 def test_first_sign_in_sets_up_the_app_with_a_qr_code(page: Page, people, session):
-    _password_step(page, "lead@example.org")
+    sign_in(page, "lead@example.org", by_form=True, lands_on=None)
     expect(page.get_by_role("heading", level=1)).to_have_text("Set up your authenticator app")
     qr = page.get_by_role("img", name=re.compile("QR code"))
     expect(qr).to_be_visible()
     assert qr.get_attribute("src").startswith("data:image/svg+xml")
     secret = page.locator("#setup-key").inner_text().replace(" ", "")
     assert re.fullmatch(r"[A-Z2-7]{32}", secret)
-    for name, size in (("desktop", DESKTOP), ("phone", PHONE)):
+    for name, size in (("desktop", LAPTOP), ("phone", LARGE_PHONE)):
         page.set_viewport_size(size)
         assert_no_axe_violations(page, f"login-enrol-{name}")
         screenshot(page, f"login-enrol-{name}")
@@ -127,8 +109,6 @@ def test_first_sign_in_sets_up_the_app_with_a_qr_code(page: Page, people, sessio
 
 
 def test_school_sign_in_has_no_code_step(page: Page, people):
-    _password_step(page, "school@example.org")
-    page.wait_for_url("**/referrals")
-    wait_for_hydration(page)
+    sign_in(page, "school.107999@example.org", by_form=True, lands_on="/referrals")
     expect(page.get_by_label("Authentication code")).to_have_count(0)
     expect(page.get_by_role("heading", level=1)).to_have_text("Your school's referrals")

@@ -7,19 +7,18 @@ the browser as the person who does it."""
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-import pytest
 from playwright.sync_api import Locator, Page, expect
 from sqlmodel import select
 
 from cme_app.models import Case, HomeVisit, LoneWorkingAlert
-from cme_app.services.school_calendar.default_terms import seed_term_dates
 from cme_app.services.visits import lone_working
 from cme_app.services.visits import phone_log as visits
 from tests.e2e.helpers import (
+    LAPTOP,
+    PHONE,
     SCREENSHOTS,
     assert_no_axe_violations,
     fresh_session,
@@ -27,43 +26,20 @@ from tests.e2e.helpers import (
     sign_in,
     wait_for_hydration,
 )
-from tests.factories import make_case, make_school, make_user
+from tests.factories import checked_in_visit, make_case, stored_case
 
-DESKTOP = {"width": 1280, "height": 800}
-PHONE = {"width": 360, "height": 740}
 LONDON = ZoneInfo("Europe/London")
 MARKERS = "Police marker (2025): father hostile to officials. Large dog at the property."
-
-
-@pytest.fixture
-def team(session):
-    school = make_school(session, "107999", "Aire Valley Primary School")
-    seed_term_dates(session)
-    people = {
-        "lead": make_user(session, "lead", email="lead@example.org", name="Lee Lead"),
-        "officer": make_user(session, "officer", email="officer@example.org",
-                             name="Olu Officer"),
-        "officer2": make_user(session, "officer", email="officer2@example.org",
-                              name="Priya Patel"),
-    }
-    session.commit()
-    return {"school": school, **people}
 
 
 def red_case(session, team, stage: str = "enquiries") -> Case:
     case = make_case(
         session, stage=stage, risk="red", first_name="Jayden", last_name="Example",
-        officer_id=team["officer"].user_id, school_id=team["school"].id,
+        officer_id=team["officer"].user_id, school_id=team["school"].school_id,
     )
     session.commit()
     session.expunge(case)  # detached: reading it later can't start a transaction (SQLite lock)
     return case
-
-
-def open_case(page: Page, reference: str) -> None:
-    page.goto(f"/cases/{reference}")
-    wait_for_hydration(page)
-    expect(page.get_by_role("heading", level=1)).to_contain_text(reference)
 
 
 def section(page: Page, anchor: str) -> Locator:
@@ -80,25 +56,14 @@ def shot(part: Locator, name: str) -> None:
     part.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
 
 
-def fresh_case(session, reference: str) -> Case:
-    """The case as stored now, detached: reading it later can't start a transaction."""
-    with fresh_session(session) as fresh:
-        return fresh.exec(select(Case).where(Case.reference == reference)).one()
-
-
 def visit_doc(case: Case, team, *, started: datetime, minutes: int = 30) -> dict:
-    return {
-        "client_uuid": str(uuid.uuid4()),
-        "case_reference": case.reference,
-        "seen_case": {"stage": "enquiries", "officer_id": team["officer"].user_id},
-        "created_offline": True,
-        "check_in": {
-            "at": started.isoformat(), "address": "7 Harehills Lane, Leeds LS8 5AA",
-            "risk_check_done": True, "risk_check_notes": "Dog kept in the back room",
-            "accompanied": True, "second_officer_id": team["officer2"].user_id,
-            "buddy_id": team["lead"].user_id, "expected_minutes": minutes,
-        },
-    }
+    doc = checked_in_visit(
+        case.reference, officer_id=team["officer"].user_id, buddy_id=team["lead"].user_id,
+        at=started, minutes=minutes, address="7 Harehills Lane, Leeds LS8 5AA",
+        risk_check_notes="Dog kept in the back room", accompanied=True,
+        second_officer_id=team["officer2"].user_id,
+    )
+    return doc | {"created_offline": True}
 
 
 def flagged_visit(session, team, case: Case) -> HomeVisit:
@@ -133,8 +98,7 @@ def flagged_visit(session, team, case: Case) -> HomeVisit:
 def test_lead_edits_visit_safety_and_reviews_a_flagged_visit(page: Page, team, session):
     case = red_case(session, team, stage="home_visit")
     visit = flagged_visit(session, team, case)
-    page.set_viewport_size(DESKTOP)
-    sign_in(page, "lead@example.org")  # lands on the board
+    sign_in(page, "lead@example.org", viewport=LAPTOP)  # lands on the board
     review = page.locator("details.review-visits")
     review.locator("summary").click()
     expect(review.locator("summary")).to_have_text("Visits to review (1)")
@@ -165,7 +129,7 @@ def test_lead_edits_visit_safety_and_reviews_a_flagged_visit(page: Page, team, s
     expect(safety.locator(".warning-text")).to_contain_text(
         "Joint visit required. A visit can't start with only one officer."
     )
-    saved = fresh_case(session, case.reference)
+    saved = stored_case(session, case.reference)
     assert (saved.warning_markers, saved.joint_visit_required) == (MARKERS, True)
 
     visits = section(page, "visits")
@@ -238,8 +202,7 @@ def test_an_overdue_visit_alerts_the_lead_on_the_board_who_marks_the_officer_saf
 ):
     case = red_case(session, team)
     started = overdue_visit(session, team, case)
-    page.set_viewport_size(DESKTOP)
-    sign_in(page, "lead@example.org")
+    sign_in(page, "lead@example.org", viewport=LAPTOP)
     page.goto("/board")
     wait_for_hydration(page)
     expect(panel(page)).to_have_count(0)
@@ -276,7 +239,7 @@ def test_an_overdue_visit_alerts_the_lead_on_the_board_who_marks_the_officer_saf
     width = page.evaluate("() => document.documentElement.scrollWidth")
     assert width <= PHONE["width"], f"the board scrolls sideways at 360 px ({width} px)"
     assert_no_axe_violations(page, "board-alerts-phone")
-    page.set_viewport_size(DESKTOP)
+    page.set_viewport_size(LAPTOP)
 
     # The case page shows the visit still under way, and overdue, in words.
     panel(page).get_by_role("link", name=case.reference).click()

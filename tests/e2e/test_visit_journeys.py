@@ -27,14 +27,13 @@ from sqlmodel import select
 
 from cme_app.models import Case, HomeVisit, LoneWorkingAlert, utcnow
 from cme_app.ops.demo import example_referral_form
-from cme_app.services.casework import lifecycle, triage
-from cme_app.services.intake import referrals
-from cme_app.services.school_calendar.default_terms import seed_term_dates
 from cme_app.services.visits import lone_working
 from cme_app.services.visits import phone_log as visits
 from tests.conftest import TEST_DB_URL
 from tests.e2e.helpers import (
     ARTIFACTS,
+    LAPTOP,
+    PHONE,
     ROOT,
     assert_no_axe_violations,
     fresh_session,
@@ -42,10 +41,11 @@ from tests.e2e.helpers import (
     sign_in,
     wait_for_hydration,
 )
-from tests.factories import make_user, two_schools
+from tests.factories import case_in_enquiries, checked_in_visit
 
-PHONE = {"viewport": {"width": 360, "height": 740}, "is_mobile": True, "has_touch": True}
-DESKTOP = {"viewport": {"width": 1280, "height": 800}}
+pytestmark = pytest.mark.team(extra=("second", "buddy"))  # a second officer and a buddy
+ON_A_PHONE = {"viewport": PHONE, "is_mobile": True, "has_touch": True}  # browser context args
+ON_A_LAPTOP = {"viewport": LAPTOP}
 MARKERS = "Dog at the property. Father hostile to officials in 2025."
 SYNC_TIMEOUT = 30_000
 # Resolves once the service worker is active and controls the page (it claims open pages).
@@ -68,48 +68,10 @@ SW_CONTROLS_JS = """async () => {
 # ----- Seeding ----------------------------------------------------------------------------
 
 
-@pytest.fixture
-def team(session):
-    two_schools(session)
-    seed_term_dates(session)
-    people = {
-        "officer": make_user(session, "officer", email="olu@example.org", name="Olu Officer"),
-        "second": make_user(session, "officer", email="sam@example.org", name="Sam Second"),
-        "buddy": make_user(session, "officer", email="bea@example.org", name="Bea Buddy"),
-        "lead": make_user(session, "lead", email="lead@example.org", name="Lee Lead"),
-    }
-    session.commit()
-    return people
-
-
-def _fresh(session, reference: str) -> Case:
-    """The case as stored now, detached: reading it later can't start a transaction."""
-    with fresh_session(session) as fresh:
-        return fresh.exec(select(Case).where(Case.reference == reference)).one()
-
-
 def allocated_case(session, team, *, joint: bool = False, markers: str | None = None,
                    first_name: str = "Amira") -> str:
     """A Green case in Enquiries, allocated to the officer (as a school and a lead make it)."""
-    school = _school_actor(session)
-    case = referrals.submit(session, actor=school,
-                            form=example_referral_form(first_name=first_name))
-    session.commit()
-    reference = case.reference
-    lead = team["lead"]
-    lifecycle.move_case(session, actor=lead, reference=reference, to_stage="triage",
-                        version=_fresh(session, reference).version)
-    session.commit()
-    triage.record_triage(session, actor=lead, reference=reference, factors=[],
-                           version=_fresh(session, reference).version)
-    session.commit()
-    triage.allocate(session, actor=lead, reference=reference,
-                      officer_id=team["officer"].user_id,
-                      version=_fresh(session, reference).version)
-    session.commit()
-    lifecycle.move_case(session, actor=lead, reference=reference, to_stage="enquiries",
-                        version=_fresh(session, reference).version)
-    session.commit()
+    reference = case_in_enquiries(session, team, example_referral_form(first_name=first_name))
     if joint or markers:
         row = session.exec(select(Case).where(Case.reference == reference)).one()
         row.joint_visit_required = joint
@@ -117,15 +79,6 @@ def allocated_case(session, team, *, joint: bool = False, markers: str | None = 
         session.add(row)
         session.commit()
     return reference
-
-
-def _school_actor(session):
-    from cme_app.models import User
-    from tests.factories import actor_for
-
-    with fresh_session(session) as fresh:
-        user = fresh.exec(select(User).where(User.email == "school.107999@example.org")).one()
-    return actor_for(user)
 
 
 def visits_for(session, reference: str) -> list[HomeVisit]:
@@ -138,7 +91,7 @@ def visits_for(session, reference: str) -> list[HomeVisit]:
 
 
 def phone(new_context, **extra) -> Page:
-    return new_context(**PHONE, **extra).new_page()
+    return new_context(**ON_A_PHONE, **extra).new_page()
 
 
 def open_visits(page: Page) -> None:
@@ -213,7 +166,7 @@ def assert_fits(page: Page) -> None:
 def test_full_visit_logged_online(new_context, team, session):
     reference = allocated_case(session, team, joint=True, markers=MARKERS)
     page = phone(new_context)
-    sign_in(page, "olu@example.org")
+    sign_in(page, "officer@example.org")
     open_visits(page)
     waiting(page, 0)
     card = page.get_by_role("listitem").filter(has_text=reference)
@@ -281,7 +234,7 @@ def test_full_visit_logged_online(new_context, team, session):
 
     # A lead at a desk sees it on the case page.
     page.wait_for_load_state("networkidle")
-    desk = new_context(**DESKTOP).new_page()
+    desk = new_context(**ON_A_LAPTOP).new_page()
     sign_in(desk, "lead@example.org")
     desk.goto(f"/cases/{reference}")
     wait_for_hydration(desk)
@@ -294,9 +247,9 @@ def test_full_visit_logged_online(new_context, team, session):
 def test_visit_saved_offline_survives_a_reload_and_is_sent_once_online(new_context, team,
                                                                          session):
     reference = allocated_case(session, team)
-    context: BrowserContext = new_context(**PHONE)
+    context: BrowserContext = new_context(**ON_A_PHONE)
     page = context.new_page()
-    sign_in(page, "olu@example.org")
+    sign_in(page, "officer@example.org")
     open_visits(page)
     # The service worker (production build) caches the shell for offline use.
     page.evaluate(SW_CONTROLS_JS)
@@ -334,7 +287,7 @@ def test_server_stopped_mid_sync_gives_exactly_one_visit(new_context, team, sess
     before_commit = allocated_case(session, team, first_name="Aisha")
     after_commit = allocated_case(session, team, first_name="Bilal")
     page = phone(new_context)
-    sign_in(page, "olu@example.org")
+    sign_in(page, "officer@example.org")
     posts: list[tuple[str, str]] = []  # (client_uuid, what happened)
     plan = {"mode": "", "done": False}
 
@@ -390,7 +343,7 @@ def test_server_stopped_mid_sync_gives_exactly_one_visit(new_context, team, sess
 def test_visit_pages_have_no_serious_accessibility_problems(new_context, team, session):
     reference = allocated_case(session, team, joint=True, markers=MARKERS)
     page = phone(new_context)
-    sign_in(page, "olu@example.org")
+    sign_in(page, "officer@example.org")
     open_visits(page)
     assert_no_axe_violations(page, "visits-list")
     start_from_list(page, reference)
@@ -437,7 +390,7 @@ def test_visit_pages_have_no_serious_accessibility_problems(new_context, team, s
     assert_no_axe_violations(page, "visits-record-errors")
 
     # Desktop width too.
-    page.set_viewport_size(DESKTOP["viewport"])
+    page.set_viewport_size(LAPTOP)
     screenshot(page, "visits-desktop-record-errors")
     page.goto("/visits")
     wait_for_hydration(page)
@@ -451,7 +404,7 @@ def test_visit_pages_have_no_serious_accessibility_problems(new_context, team, s
 def test_sign_out_with_an_unsent_visit_asks_first_and_keeps_it(new_context, team, session):
     reference = allocated_case(session, team)
     page = phone(new_context)
-    sign_in(page, "olu@example.org")
+    sign_in(page, "officer@example.org")
     open_visits(page)
     page.route("**/api/v1/visits", lambda route: route.abort("connectionrefused"))
     start_from_list(page, reference)
@@ -493,7 +446,7 @@ def test_sign_out_with_an_unsent_visit_asks_first_and_keeps_it(new_context, team
 
     # Signing in again sends it (the server is reachable again).
     page.unroute("**/api/v1/visits")
-    sign_in(page, "olu@example.org")
+    sign_in(page, "officer@example.org")
     for _ in range(100):
         if outbox_count(page) == 0:
             break
@@ -506,7 +459,7 @@ def test_sign_out_with_an_unsent_visit_asks_first_and_keeps_it(new_context, team
 def test_sign_out_with_nothing_waiting_signs_out_at_once(new_context, team, session):
     allocated_case(session, team)
     page = phone(new_context)
-    sign_in(page, "olu@example.org")
+    sign_in(page, "officer@example.org")
     open_visits(page)
     dialogs: list[str] = []
     page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
@@ -523,9 +476,9 @@ def test_sign_out_with_nothing_waiting_signs_out_at_once(new_context, team, sess
 def test_visit_screens_at_phone_and_desktop_width(new_context, team, session, size):
     """Every screen of a visit, for people to look at (test-artifacts/screenshots)."""
     reference = allocated_case(session, team, joint=True, markers=MARKERS)
-    context = new_context(**(PHONE if size == "phone" else DESKTOP))
+    context = new_context(**(ON_A_PHONE if size == "phone" else ON_A_LAPTOP))
     page = context.new_page()
-    sign_in(page, "olu@example.org")
+    sign_in(page, "officer@example.org")
     open_visits(page)
     page.evaluate(SW_CONTROLS_JS)
     screenshot(page, f"visits-{size}-1-list")
@@ -570,18 +523,15 @@ def test_overdue_visit_alerts_the_buddy_who_marks_it_safe_and_the_officer_ends_i
     # Olu checked in two hours ago on another phone, for 15 minutes, and never checked out.
     started = utcnow() - timedelta(hours=2)
     client_uuid = str(uuid.uuid4())
-    visits.sync_visit(session, actor=team["officer"], payload={
-        "client_uuid": client_uuid, "case_reference": reference,
-        "seen_case": {"stage": "enquiries", "officer_id": team["officer"].user_id},
-        "check_in": {"at": started.isoformat(), "address": "14 Example Street, Leeds",
-                     "risk_check_done": True, "accompanied": False,
-                     "buddy_id": team["buddy"].user_id, "expected_minutes": 15},
-    })
+    visits.sync_visit(session, actor=team["officer"], payload=checked_in_visit(
+        reference, officer_id=team["officer"].user_id, buddy_id=team["buddy"].user_id,
+        at=started, minutes=15, address="14 Example Street, Leeds",
+    ) | {"client_uuid": client_uuid})
     lone_working.escalate_overdue(session, now=utcnow())
     session.commit()
 
     buddy = phone(new_context)
-    sign_in(buddy, "bea@example.org")
+    sign_in(buddy, "buddy@example.org")
     open_visits(buddy)
     alerts = buddy.get_by_role("region", name="Lone-working alerts")
     expect(alerts).to_contain_text("Olu Officer has not checked out of a visit")
@@ -601,7 +551,7 @@ def test_overdue_visit_alerts_the_buddy_who_marks_it_safe_and_the_officer_ends_i
 
     # Olu's phone has nothing of this visit, but the server's list lets Olu carry on.
     officer = phone(new_context)
-    sign_in(officer, "olu@example.org")
+    sign_in(officer, "officer@example.org")
     open_visits(officer)
     expect(officer.get_by_role("region", name="Lone-working alerts")).to_contain_text(
         "End your visit")
@@ -623,7 +573,7 @@ def test_a_visit_the_server_refuses_needs_attention_and_is_fixed_on_the_form(
 ):
     reference = allocated_case(session, team)
     page = phone(new_context)
-    sign_in(page, "olu@example.org")
+    sign_in(page, "officer@example.org")
     refused = {"done": False}
 
     def server(route: Route) -> None:
@@ -734,7 +684,7 @@ def test_api_process_killed_mid_sync_and_restarted_gives_exactly_one_visit(
     before_commit = allocated_case(session, team, first_name="Dara")
     after_commit = allocated_case(session, team, first_name="Emeka")
     page = phone(new_context)
-    sign_in(page, "olu@example.org")
+    sign_in(page, "officer@example.org")
     plan = {"kill": "", "killed": 0, "refused": 0}
 
     def via_api_server(route: Route) -> None:

@@ -31,7 +31,7 @@ from cme_app.ops.demo import example_referral_form
 from cme_app.services.intake import referrals
 from cme_app.services.notify import notifications, reminders
 from cme_app.settings import get_settings
-from tests.factories import make_case, make_school, make_user
+from tests.factories import at_once, make_case, make_school, make_user
 
 BASE = "https://cme.example.gov.uk"
 T0 = datetime(2026, 11, 28, 10, 0, tzinfo=UTC)  # a Saturday; GMT, so London = UTC
@@ -471,20 +471,7 @@ def test_workers_racing_on_the_queue_send_each_message_once(session, smtp):
     people = [staff(session, "lead", f"Lead{n:02d} Person") for n in range(20)]
     queue(session, people)
     db = session.get_bind()
-    start, results, errors = threading.Barrier(4), [], []
-
-    def work():
-        try:
-            start.wait()
-            results.append(mail.deliver_due(now=T0))
-        except BaseException as exc:  # handed back to the test's thread
-            errors.append(exc)
-
-    threads = [threading.Thread(target=work) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
+    results, errors = at_once(lambda: mail.deliver_due(now=T0), times=4, timeout=120)
     assert errors == []
     assert sum(r.sent for r in results) == 20
     assert sum(r.retrying + r.failed for r in results) == 0
@@ -565,20 +552,7 @@ def test_the_daily_digest_goes_once_with_the_items_before_the_digest_hour(sessio
 def test_two_workers_building_the_same_digest_queue_one(session, configure):
     lead = staff(session, "lead", "Lee Lead")
     digest_item(session, lead, "CME-2026-00011", T0 - timedelta(days=1))
-    start, built, errors = threading.Barrier(3), [], []
-
-    def work():
-        try:
-            start.wait()
-            built.append(mail.build_digests(now=T0))
-        except BaseException as exc:
-            errors.append(exc)
-
-    threads = [threading.Thread(target=work) for _ in range(3)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
+    built, errors = at_once(lambda: mail.build_digests(now=T0), times=3)
     assert errors == [] and sorted(built) == [0, 0, 1]
     assert [r.kind for r in emails(session.get_bind())] == ["digest"]
 

@@ -3,10 +3,8 @@ announced once, and another user's alerts never carry over to the next person on
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime, timedelta
 
-import pytest
 import reflex as rx
 from sqlmodel import select
 
@@ -16,21 +14,10 @@ from cme_app.pages.casework.board import BoardState
 from cme_app.pages.reporting.dashboard import DashboardState
 from cme_app.services.visits import lone_working
 from cme_app.services.visits import phone_log as visits
-from tests.factories import make_case, make_user, session_token, state_for
+from tests.factories import checked_in_visit, make_case, session_token, state_for
 
 # Two hours ago: the panel asks about "now", so every step below has already happened.
 TEN = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=2)
-
-
-@pytest.fixture
-def team(session):
-    people = {
-        "officer": make_user(session, "officer", email="officer@example.org", name="Olu Officer"),
-        "buddy": make_user(session, "officer", email="officer2@example.org", name="Priya Patel"),
-        "lead": make_user(session, "lead", email="lead@example.org", name="Lee Lead"),
-    }
-    session.commit()
-    return people
 
 
 def board() -> BoardState:
@@ -42,13 +29,9 @@ def overdue(session, team, start: datetime) -> None:
     """Olu checks in for 30 minutes at `start` with Priya as buddy, and stays."""
     case = make_case(session, stage="enquiries", officer_id=team["officer"].user_id)
     session.commit()
-    visits.sync_visit(session, actor=team["officer"], now=start, payload={
-        "client_uuid": str(uuid.uuid4()), "case_reference": case.reference,
-        "seen_case": {"stage": "enquiries", "officer_id": team["officer"].user_id},
-        "check_in": {"at": start.isoformat(), "address": "12 Harehills Lane, Leeds",
-                     "risk_check_done": True, "accompanied": False,
-                     "buddy_id": team["buddy"].user_id, "expected_minutes": 30},
-    })
+    visits.sync_visit(session, actor=team["officer"], now=start, payload=checked_in_visit(
+        case.reference, officer_id=team["officer"].user_id, buddy_id=team["officer2"].user_id,
+        at=start))
     session.commit()
 
 
@@ -91,7 +74,7 @@ def test_the_next_person_on_the_tab_never_sees_the_last_ones_alerts(session, tea
     overdue(session, team, TEN)
     escalate(session, 45)
     state = board()
-    refresh(state, session, team["buddy"])
+    refresh(state, session, team["officer2"])
     assert [a.audience for a in state.alerts] == ["You are the buddy"]
     refresh(state, session, team["officer"])
     assert [(a.level, a.id, a.is_new) for a in state.alerts] == [("self", 0, True)]
@@ -132,7 +115,6 @@ def test_on_the_dashboard_only_a_lead_marks_an_officer_safe(session, team):
     overdue(session, team, TEN)
     escalate(session, 45)
     [alert] = session.exec(select(LoneWorkingAlert)).all()
-    make_user(session, "admin", email="admin@example.org")
     session.commit()
     note = {"alert_id": str(alert.id), f"safe-{alert.id}-note": "Rang Olu at 10:52. Safe."}
     for email in ("officer2@example.org", "admin@example.org"):  # the buddy, and an admin

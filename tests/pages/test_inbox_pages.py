@@ -3,7 +3,6 @@ against notifications made by the real service paths (a school submitting referr
 
 from __future__ import annotations
 
-import inspect
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -24,7 +23,7 @@ from cme_app.pages.notify.inbox_settings import InboxSettingsState
 from cme_app.services.intake import referrals
 from cme_app.services.notify import notifications, preferences
 from cme_app.state.auth import AuthState
-from tests.factories import make_user, run_async, session_token, state_for, two_schools
+from tests.factories import call_handler, session_token, state_for
 
 RED = {
     "concern-none_known": "",
@@ -37,15 +36,6 @@ def _state(cls, token: str):
     return state_for(cls, token, path="/inbox")
 
 
-def _call(state, name: str, *args):
-    result = type(state).event_handlers[name].fn(state, *args)
-    if inspect.iscoroutine(result):
-        result = run_async(result)
-    if inspect.isgenerator(result):
-        result = list(result)
-    return result
-
-
 def _auth(state) -> AuthState:
     while type(state) is not AuthState:
         state = state.parent_state
@@ -53,13 +43,10 @@ def _auth(state) -> AuthState:
 
 
 @pytest.fixture
-def team(session):
-    """A lead and an officer (the duty officer), and a school that has sent a Green referral
-    and then a Red one: the lead's inbox holds both, Red newest."""
-    school_a, _ = two_schools(session)
-    lead = make_user(session, "lead", email="lead@example.org", name="Lee Lead")
-    officer = make_user(session, "officer", email="officer@example.org", name="Olu Officer")
-    make_user(session, "admin", email="admin@example.org")
+def inbox(session, team):
+    """The team's officer is the duty officer, and school A has sent a Green referral and then
+    a Red one: the lead's inbox holds both, Red newest."""
+    school_a, lead, officer = team["school"], team["lead"], team["officer"]
     preferences.set_duty_officer(session, actor=lead, officer_id=officer.user_id)
     session.commit()
     green = referrals.submit(
@@ -135,70 +122,70 @@ def test_notification_ids_from_the_browser_are_checked(raw, expected):
     assert parse_id(raw) == expected
 
 
-def test_inbox_lists_urgent_unread_first_and_filters_unread(team, session):
-    state = _state(InboxState, team["tokens"]["lead"])
-    assert _call(state, "load") is None
+def test_inbox_lists_urgent_unread_first_and_filters_unread(inbox, session):
+    state = _state(InboxState, inbox["tokens"]["lead"])
+    assert call_handler(state, "load") is None
     subjects = [i.subject for i in state.items]
     assert subjects == [
-        f"Red referral {team['red']}: triage it today",
-        f"New referral {team['green']} to triage",
+        f"Red referral {inbox['red']}: triage it today",
+        f"New referral {inbox['green']} to triage",
     ]
     assert [i.urgent for i in state.items] == [True, False]
     assert all(i.unread and i.when.startswith("Today ") for i in state.items)
-    assert state.items[0].link == f"/cases/{team['red']}"
+    assert state.items[0].link == f"/cases/{inbox['red']}"
     assert _auth(state).unread_count == 2
 
     # Once read, the Red one is no longer pinned; being the newest, it stays on top.
-    _call(state, "mark_read", state.items[0].id)
+    call_handler(state, "mark_read", state.items[0].id)
     assert state.message == "Marked as read."
     assert [(i.reference, i.unread) for i in state.items] == [
-        (team["red"], False),
-        (team["green"], True),
+        (inbox["red"], False),
+        (inbox["green"], True),
     ]
-    assert _auth(state).unread_count == 1 == _unread(session, team["lead"].user_id)
+    assert _auth(state).unread_count == 1 == _unread(session, inbox["lead"].user_id)
 
-    _call(state, "set_filter", "unread")
-    assert [i.reference for i in state.items] == [team["green"]]
-    _call(state, "set_filter", "everything")  # unknown: ignored
+    call_handler(state, "set_filter", "unread")
+    assert [i.reference for i in state.items] == [inbox["green"]]
+    call_handler(state, "set_filter", "everything")  # unknown: ignored
     assert state.show == "unread"
 
-    _call(state, "mark_all_read")
+    call_handler(state, "mark_all_read")
     assert state.message == "Marked 1 notification as read."
     assert state.items == [] and _auth(state).unread_count == 0
-    assert _unread(session, team["lead"].user_id) == 0
+    assert _unread(session, inbox["lead"].user_id) == 0
 
 
-def test_open_item_marks_it_read_and_goes_to_the_case(team, session):
-    state = _state(InboxState, team["tokens"]["lead"])
-    _call(state, "load")
+def test_open_item_marks_it_read_and_goes_to_the_case(inbox, session):
+    state = _state(InboxState, inbox["tokens"]["lead"])
+    call_handler(state, "load")
     red = state.items[0]
-    returned = _call(state, "open_item", red.id)
-    assert f"/cases/{team['red']}" in repr(returned)
-    assert _unread(session, team["lead"].user_id) == 1
+    returned = call_handler(state, "open_item", red.id)
+    assert f"/cases/{inbox['red']}" in repr(returned)
+    assert _unread(session, inbox["lead"].user_id) == 1
 
 
 @pytest.mark.parametrize("forged", ["abc", -1, True, None, 10**12, {"id": 1}, 999_999])
-def test_forged_ids_get_a_calm_message_and_change_nothing(team, session, forged):
-    state = _state(InboxState, team["tokens"]["lead"])
-    _call(state, "load")
+def test_forged_ids_get_a_calm_message_and_change_nothing(inbox, session, forged):
+    state = _state(InboxState, inbox["tokens"]["lead"])
+    call_handler(state, "load")
     for name in ("mark_read", "open_item"):
-        returned = _call(state, name, forged)
+        returned = call_handler(state, name, forged)
         assert state.problem == NOT_FOUND
         assert "/cases/" not in repr(returned)
-    assert _unread(session, team["lead"].user_id) == 2
+    assert _unread(session, inbox["lead"].user_id) == 2
 
 
 def test_page_load_sets_the_header_count_and_the_poll_neither_resends_it_nor_keeps_the_session(
-    team, session
+    inbox, session
 ):
-    state = _state(InboxSettingsState, team["tokens"]["officer"])  # any page's on_load
-    _call(state, "load")
+    state = _state(InboxSettingsState, inbox["tokens"]["officer"])  # any page's on_load
+    call_handler(state, "load")
     header = _auth(state)
     assert header.unread_count == 2  # the duty officer hears of every referral
 
     # An unattended screen: the poll must not count as activity.
     row = session.exec(
-        select(UserSession).where(UserSession.user_id == team["officer"].user_id)
+        select(UserSession).where(UserSession.user_id == inbox["officer"].user_id)
     ).one()
     stale = datetime.now(UTC) - timedelta(minutes=5)
     row.last_seen_at = stale
@@ -206,7 +193,7 @@ def test_page_load_sets_the_header_count_and_the_poll_neither_resends_it_nor_kee
     session.commit()
 
     header.parent_state._clean()  # as after an event was sent
-    _call(header, "poll_unread")
+    call_handler(header, "poll_unread")
     assert header.unread_count == 2
     assert "unread_count" not in header.dirty_vars  # unchanged: nothing sent to the browser
 
@@ -216,30 +203,30 @@ def test_page_load_sets_the_header_count_and_the_poll_neither_resends_it_nor_kee
     assert abs((seen - stale).total_seconds()) < 1
 
     with_one_read = session.exec(
-        select(Notification).where(Notification.recipient_id == team["officer"].user_id)
+        select(Notification).where(Notification.recipient_id == inbox["officer"].user_id)
     ).first()
     with_one_read.read_at = datetime.now(UTC)
     session.add(with_one_read)
     session.commit()
-    _call(header, "poll_unread")
+    call_handler(header, "poll_unread")
     assert header.unread_count == 1 and "unread_count" in header.dirty_vars
 
 
-def test_admin_inbox_explains_who_is_told_about_what(team):
-    state = _state(InboxState, team["tokens"]["admin"])
-    _call(state, "load")
+def test_admin_inbox_explains_who_is_told_about_what(inbox):
+    state = _state(InboxState, inbox["tokens"]["admin"])
+    call_handler(state, "load")
     assert state.loaded and not state.receives and state.items == []
     assert len(state.who_is_told) == len(notifications.EVENTS)
     assert ["Red referral arrives", "The duty officer and every lead"] in state.who_is_told
 
 
-def test_preferences_bad_input_shows_the_error_summary_and_good_input_saves(team, session):
-    state = _state(InboxSettingsState, team["tokens"]["officer"])
-    _call(state, "load")
+def test_preferences_bad_input_shows_the_error_summary_and_good_input_saves(inbox, session):
+    state = _state(InboxSettingsState, inbox["tokens"]["officer"])
+    call_handler(state, "load")
     assert "referral_red" in state.mine and "visit_flagged" not in state.mine
     assert state.values["delivery-referral_new"] == "digest"
 
-    _call(state, "save_preferences", {"delivery-referral_new": "sometimes"})
+    call_handler(state, "save_preferences", {"delivery-referral_new": "sometimes"})
     assert state.error_list == [
         [
             "delivery-referral_new",
@@ -247,7 +234,7 @@ def test_preferences_bad_input_shows_the_error_summary_and_good_input_saves(team
         ]
     ]
     assert state.message == ""
-    _call(state, "save_preferences", {"delivery-referral_red": "digest"})
+    call_handler(state, "save_preferences", {"delivery-referral_red": "digest"})
     assert state.error_list[0][0] == "delivery-referral_red"  # urgent: cannot be changed
     session.expire_all()
     assert session.exec(select(NotificationPreference)).all() == []
@@ -259,7 +246,7 @@ def test_preferences_bad_input_shows_the_error_summary_and_good_input_saves(team
     form = {f"delivery-{e}": state.values[f"delivery-{e}"] for e in state.mine if e not in urgent}
     assert len(form) == 5
     changed = {"delivery-referral_new": "immediate", "delivery-case_allocated": "digest"}
-    _call(state, "save_preferences", form | changed)
+    call_handler(state, "save_preferences", form | changed)
     assert state.error_list == [] and state.message == "Your email choices have been saved."
     assert state.values["delivery-referral_new"] == "immediate"
     session.expire_all()
@@ -267,7 +254,7 @@ def test_preferences_bad_input_shows_the_error_summary_and_good_input_saves(team
     session.rollback()
     assert saved == {"referral_new": "immediate", "case_allocated": "digest"}
 
-    _call(state, "save_preferences", form | changed)
+    call_handler(state, "save_preferences", form | changed)
     assert state.message == "Nothing has changed: your email choices are as they were."
 
 
@@ -280,17 +267,17 @@ def _team_form(**changes) -> dict:
     return form | changes
 
 
-def test_lead_saves_team_rules_and_duty_officer_together_or_not_at_all(team, session):
-    lead, officer = team["lead"], team["officer"]
-    state = _state(InboxSettingsState, team["tokens"]["lead"])
-    _call(state, "load")
+def test_lead_saves_team_rules_and_duty_officer_together_or_not_at_all(inbox, session):
+    lead, officer = inbox["lead"], inbox["officer"]
+    state = _state(InboxSettingsState, inbox["tokens"]["lead"])
+    call_handler(state, "load")
     assert state.is_lead
     assert state.values["duty_officer"] == str(officer.user_id)
     assert [str(lead.user_id), lead.name] in state.duty_options
     assert state.values["enabled-visit_flagged"] == "on"
 
     # One bad default: neither the new duty officer nor any rule is saved.
-    _call(
+    call_handler(
         state,
         "save_team",
         _team_form(
@@ -304,7 +291,7 @@ def test_lead_saves_team_rules_and_duty_officer_together_or_not_at_all(team, ses
     assert session.exec(select(NotificationRule)).all() == []
     session.rollback()
 
-    _call(
+    call_handler(
         state,
         "save_team",
         _team_form(duty_officer=str(lead.user_id), **{"enabled-visit_flagged": False}),
@@ -320,22 +307,22 @@ def test_lead_saves_team_rules_and_duty_officer_together_or_not_at_all(team, ses
     assert rules == {"visit_flagged": False}
 
     # Someone who cannot be the duty officer (not an officer or lead) is refused.
-    _call(state, "save_team", _team_form(duty_officer="999999"))
+    call_handler(state, "save_team", _team_form(duty_officer="999999"))
     assert [e[0] for e in state.error_list] == ["duty_officer"]
 
 
-def test_only_a_lead_saves_team_settings(team, session):
-    state = _state(InboxSettingsState, team["tokens"]["officer"])
-    _call(state, "load")
+def test_only_a_lead_saves_team_settings(inbox, session):
+    state = _state(InboxSettingsState, inbox["tokens"]["officer"])
+    call_handler(state, "load")
     assert not state.is_lead and state.duty_options == []
-    _call(
+    call_handler(
         state,
         "save_team",
-        _team_form(duty_officer=str(team["lead"].user_id), **{"enabled-referral_new": False}),
+        _team_form(duty_officer=str(inbox["lead"].user_id), **{"enabled-referral_new": False}),
     )
     assert state.problem == "Only a team lead can change the team's settings."
     session.expire_all()
-    assert notifications.duty_officer_id(session) == team["officer"].user_id
+    assert notifications.duty_officer_id(session) == inbox["officer"].user_id
     assert session.exec(select(NotificationRule)).all() == []
     session.rollback()
 

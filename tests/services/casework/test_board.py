@@ -23,27 +23,17 @@ from cme_app.pages.casework.board import COLUMN_VARS, BoardState
 from cme_app.services.casework import board, lifecycle
 from cme_app.services.casework.board import BoardFilters, parse_filters
 from cme_app.services.school_calendar.default_terms import seed_term_dates
-from tests.factories import make_case, make_school, make_user, session_token, state_for
+from tests.factories import Person, make_case, session_token, state_for
 
 # Friday of a normal teaching week in the seeded 2026-27 calendar.
 TODAY = date(2026, 11, 27)
 MONDAY_9AM = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def team(session):
-    a = make_school(session, "107999", "Aire Valley Primary")
-    b = make_school(session, "108111", "Kirkstall Hill Academy")
-    people = {
-        "lead": make_user(session, "lead", email="lead@example.org", name="Lee Lead"),
-        "officer": make_user(session, "officer", email="officer@example.org", name="Olu Officer"),
-        "other": make_user(session, "officer", email="other@example.org", name="Oti Other"),
-        "auditor": make_user(session, "auditor", email="auditor@example.org"),
-        "admin": make_user(session, "admin", email="admin@example.org"),
-        "school": make_user(session, "school", school_urn="107999"),
-    }
-    session.commit()
-    return {"a": a, "b": b, **people}
+# Two officers, the second one's cases to filter out; no term dates unless a test seeds them.
+pytestmark = pytest.mark.team(
+    without=("officer2",),
+    extra={"other": Person("officer", "other@example.org", "Oti Other")},
+    term_dates=False,
+)
 
 
 def counts(columns) -> dict[str, int]:
@@ -59,7 +49,7 @@ def refs(column) -> list[str]:
 
 def test_counts_per_column_with_filters_combined(session, team):
     officer, other = team["officer"].user_id, team["other"].user_id
-    a, b = team["a"].id, team["b"].id
+    a, b = team["school"].school_id, team["school_b"].school_id
     make_case(session, stage="triage", risk="red", officer_id=officer, school_id=a)
     make_case(session, stage="triage", risk="red", officer_id=other, school_id=a)
     make_case(session, stage="triage", risk="amber", officer_id=officer, school_id=a)
@@ -101,7 +91,7 @@ def test_filters_from_the_url_are_validated():
 
 
 def test_filter_options_drop_unknown_officers_and_schools(session, team):
-    make_case(session, stage="triage", school_id=team["a"].id)
+    make_case(session, stage="triage", school_id=team["school"].school_id)
     session.commit()
     options = board.filter_options(session, actor=team["lead"])
     assert [o.label for o in options.officers] == [
@@ -179,7 +169,7 @@ def test_card_fields(session, team):
     red = make_case(
         session, stage="triage", risk="red",
         factors=["sen", "domestic_abuse", "health", "cp_plan"],
-        officer_id=team["officer"].user_id, school_id=team["a"].id, first_name="Bea",
+        officer_id=team["officer"].user_id, school_id=team["school"].school_id, first_name="Bea",
         last_name="Brown", date_of_birth=date(2015, 11, 28), entered_at=MONDAY_9AM,
         triage_due_on=date(2026, 11, 24), possible_matches=["CME-2025-00007"],
     )
@@ -350,7 +340,7 @@ def _many(session, n: int, team) -> None:
     for i in range(n):
         make_case(session, stage=stages[i % 6], risk=("red", "amber", "green", None)[i % 4],
                   officer_id=team["officer"].user_id if i % 2 else None,
-                  school_id=team["a"].id if i % 3 else None)
+                  school_id=team["school"].school_id if i % 3 else None)
     make_case(session, stage="closed", closed_at=datetime.now(UTC), outcome="ehe")
     session.commit()
 

@@ -11,12 +11,10 @@ from cme_app.models import CaseClosure
 from cme_app.services.casework import case_file as casework
 from cme_app.services.casework import closure as closing
 from cme_app.services.casework.lifecycle import MoveRefused, StaleCase
+from tests.factories import fresh, to_enquiries, triage
 from tests.services.casework import test_casework as cw
 
-team = cw.team  # the same people and term dates as the casework tests (a fixture)
-RED_FORM, close, fresh, submit, to_enquiries, triage = (
-    cw.RED_FORM, cw.close, cw.fresh, cw.submit, cw.to_enquiries, cw.triage
-)
+RED_FORM, close, submit = cw.RED_FORM, cw.close, cw.submit
 
 EVIDENCE = {"residence_evidence": "Mother confirms they still live there."}
 

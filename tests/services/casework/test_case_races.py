@@ -16,15 +16,15 @@ from sqlmodel import select
 import cme_app.pages  # noqa: F401  (registers every page state)
 from cme_app.models import Case, CaseClosure, LaNotification, StageChange
 from cme_app.pages.casework.case.state import CaseState
-from tests.factories import make_case, make_team, make_user, session_token, state_for
+from tests.factories import make_case, session_token, state_for
 
 WINNER_MARKERS = "Dog at the address"
+# A lead in the second tab; everyone named after their email ("changed by officer").
+pytestmark = pytest.mark.team(extra=("lead2",), named=False)
 
 
 @pytest.fixture
-def world(session):
-    team = make_team(session)
-    team["lead2"] = make_user(session, "lead", email="lead2@example.org", name="Lena Second")
+def world(session, team):
     case = make_case(session, stage="triage", risk="green", officer_id=team["officer"].user_id)
     session.commit()
     return team, case

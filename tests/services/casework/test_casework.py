@@ -28,14 +28,9 @@ from cme_app.services.casework.lifecycle import MoveRefused, StaleCase
 from cme_app.services.casework.pathway import ENQUIRY_KINDS
 from cme_app.services.intake import inbound, referrals
 from cme_app.services.intake.referral_view import view_referral
-from tests.factories import make_team
+from tests.factories import fresh, move, to_enquiries, triage
 
 TODAY = date.today()
-
-
-@pytest.fixture
-def team(session):
-    return make_team(session)
 
 
 def submit(session, team, **changes) -> Case:
@@ -44,50 +39,6 @@ def submit(session, team, **changes) -> Case:
     case = referrals.submit(session, actor=team["school"], form=form)
     session.commit()
     return case
-
-
-def fresh(session, case: Case) -> Case:
-    session.expire_all()
-    return session.exec(select(Case).where(Case.id == case.id)).one()
-
-
-def move(session, team, case, to, who="lead"):
-    case = fresh(session, case)
-    lifecycle.move_case(
-        session, actor=team[who], reference=case.reference, to_stage=to, version=case.version
-    )
-    session.commit()
-    return fresh(session, case)
-
-
-def triage(session, team, case, factors=(), officer="officer"):
-    """New referral → Triage, risk from factors, allocated."""
-    case = fresh(session, case)
-    if case.stage == "new_referral":
-        case = move(session, team, case, "triage")
-    triaging.record_triage(
-        session,
-        actor=team["lead"],
-        reference=case.reference,
-        factors=list(factors),
-        version=case.version,
-    )
-    session.commit()
-    case = fresh(session, case)
-    triaging.allocate(
-        session,
-        actor=team["lead"],
-        reference=case.reference,
-        officer_id=team[officer].user_id,
-        version=case.version,
-    )
-    session.commit()
-    return fresh(session, case)
-
-
-def to_enquiries(session, team, case, factors=()):
-    case = triage(session, team, case, factors)
-    return move(session, team, case, "enquiries")
 
 
 def close(session, team, case, outcome, evidence=None, who="lead"):

@@ -29,8 +29,6 @@ from cme_app.ops.demo import example_referral_form
 from cme_app.services.casework import closure as closing
 from cme_app.services.casework import lifecycle, records, triage
 from cme_app.services.intake import referrals
-from cme_app.services.school_calendar.default_terms import seed_term_dates
-from tests.factories import make_user, two_schools
 
 TODAY = date.today()
 ROLES = ("school", "officer", "officer2", "lead", "admin", "auditor")
@@ -83,20 +81,12 @@ ACTIONS = (
 
 
 @pytest.fixture
-def world(session):
-    school, _ = two_schools(session)
-    seed_term_dates(session)
-    actors = {
-        "school": school,
-        "officer": make_user(session, "officer", email="officer@example.org"),
-        "officer2": make_user(session, "officer", email="officer2@example.org"),
-        "lead": make_user(session, "lead", email="lead@example.org"),
-        "admin": make_user(session, "admin", email="admin@example.org"),
-        "auditor": make_user(session, "auditor", email="auditor@example.org"),
-    }
-    other = referrals.submit(session, actor=school, form=example_referral_form(upn="N380123456789"))
+def world(session, team):
+    """The team, and a case of school A's for a closure as a duplicate to point at."""
+    other = referrals.submit(session, actor=team["school"],
+                             form=example_referral_form(upn="N380123456789"))
     session.commit()
-    return {"actors": actors, "other": other.reference}
+    return {"actors": team, "other": other.reference}
 
 
 def _snapshot(session, case_id: int) -> tuple:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import threading
 import time
-import uuid
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -37,12 +36,15 @@ from cme_app.services.intake import inbound as inbound_referrals
 from cme_app.services.intake import referrals
 from cme_app.services.intake.referral_view import view_referral
 from cme_app.services.notify import notifications, preferences, reminders
-from cme_app.services.school_calendar.default_terms import seed_term_dates
 from cme_app.services.visits import lone_working, safety
 from cme_app.services.visits import phone_log as visits
-from tests.factories import actor_for, make_case, make_school
+from tests.factories import allocate, checked_in_visit, fresh, make_case, to_enquiries, triage
 
 E = NotifyEvent
+# Everyone the notification rules can choose among: school A's two users and one who left, a
+# duty officer, a buddy, a second lead and one who left.
+pytestmark = pytest.mark.team(
+    extra=("school2", "school_gone", "duty", "buddy", "lead2", "lead_gone"))
 TODAY = date(2026, 11, 25)  # a Wednesday in the autumn term: a working and a school day
 TEN = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
 
@@ -60,45 +62,6 @@ NOT_CME = {"residence_evidence": "Mother confirms they still live there."}
 
 # ---------------------------------------------------------------------------------------------
 # People and helpers
-
-
-def staff(session, role: str, name: str, *, school_id=None, active=True):
-    """A user written directly (these tests never sign in, so no password hash)."""
-    user = User(
-        email=f"{name.split()[0].lower()}@example.org",
-        name=name,
-        role=role,
-        password_hash="not-used",
-        school_id=school_id,
-        is_active=active,
-    )
-    session.add(user)
-    session.flush()
-    return actor_for(user)
-
-
-@pytest.fixture
-def team(session):
-    school_a = make_school(session, "107999", "Aire Valley Primary")
-    school_b = make_school(session, "108111", "Kirkstall Hill Academy")
-    seed_term_dates(session)
-    people = {
-        "school": staff(session, "school", "Sally School", school_id=school_a.id),
-        "school2": staff(session, "school", "Shona Second", school_id=school_a.id),
-        "school_gone": staff(session, "school", "Saul Gone", school_id=school_a.id, active=False),
-        "school_b": staff(session, "school", "Bella Bschool", school_id=school_b.id),
-        "officer": staff(session, "officer", "Olu Officer"),
-        "officer2": staff(session, "officer", "Oona Other"),
-        "duty": staff(session, "officer", "Dara Duty"),
-        "buddy": staff(session, "officer", "Bea Buddy"),
-        "lead": staff(session, "lead", "Lee Lead"),
-        "lead2": staff(session, "lead", "Lia Lead"),
-        "lead_gone": staff(session, "lead", "Gus Gone", active=False),
-        "admin": staff(session, "admin", "Ada Admin"),
-        "auditor": staff(session, "auditor", "Aud Auditor"),
-    }
-    session.commit()
-    return people
 
 
 def ids(team, *names: str) -> list[int]:
@@ -123,11 +86,6 @@ def told(session, event, reference=None) -> list[int]:
     return sorted(n.recipient_id for n in items(session, event, reference))
 
 
-def fresh(session, case: Case) -> Case:
-    session.expire_all()
-    return session.exec(select(Case).where(Case.id == case.id)).one()
-
-
 def submit(session, team, *, red=False, amber=False, extra=None, public_id=None) -> Case:
     form = example_referral_form(today=TODAY)
     form.update(RED if red else {})
@@ -143,45 +101,6 @@ def submit(session, team, *, red=False, amber=False, extra=None, public_id=None)
 def make_duty(session, team, who="duty") -> None:
     preferences.set_duty_officer(session, actor=team["lead"], officer_id=team[who].user_id)
     session.commit()
-
-
-def allocate(session, team, case, who="officer", by="lead") -> Case:
-    case = fresh(session, case)
-    triaging.allocate(
-        session,
-        actor=team[by],
-        reference=case.reference,
-        officer_id=team[who].user_id,
-        version=case.version,
-    )
-    session.commit()
-    return fresh(session, case)
-
-
-def move(session, team, case, to) -> Case:
-    case = fresh(session, case)
-    lifecycle.move_case(
-        session, actor=team["lead"], reference=case.reference, to_stage=to, version=case.version
-    )
-    session.commit()
-    return fresh(session, case)
-
-
-def triage(session, team, case, factors=(), officer="officer") -> Case:
-    case = move(session, team, case, "triage")
-    triaging.record_triage(
-        session,
-        actor=team["lead"],
-        reference=case.reference,
-        factors=list(factors),
-        version=case.version,
-    )
-    session.commit()
-    return allocate(session, team, case, officer)
-
-
-def to_enquiries(session, team, case) -> Case:
-    return move(session, team, triage(session, team, case), "enquiries")
 
 
 def give_back(session, team, case) -> str:
@@ -215,19 +134,9 @@ def close(session, team, case, who="lead") -> None:
 def visit_doc(case: Case, team, *, seen_stage: str, address="12 Harehills Lane, Leeds") -> dict:
     """A visit checked in at 10:00 for 30 minutes by the allocated officer, as the phone
     sends it, having seen the case in `seen_stage`."""
-    return {
-        "client_uuid": str(uuid.uuid4()),
-        "case_reference": case.reference,
-        "seen_case": {"stage": seen_stage, "officer_id": case.allocated_officer_id},
-        "check_in": {
-            "at": TEN.isoformat(),
-            "address": address,
-            "risk_check_done": True,
-            "accompanied": False,
-            "buddy_id": team["buddy"].user_id,
-            "expected_minutes": 30,
-        },
-    }
+    return checked_in_visit(case.reference, officer_id=case.allocated_officer_id,
+                            buddy_id=team["buddy"].user_id, at=TEN, stage=seen_stage,
+                            address=address)
 
 
 RECORD = {

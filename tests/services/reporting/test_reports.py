@@ -28,8 +28,7 @@ from cme_app.services.casework import lifecycle
 from cme_app.services.intake import referrals
 from cme_app.services.reporting import reports
 from cme_app.services.school_calendar.default_terms import seed_term_dates
-from cme_app.services.trust import auth
-from tests.factories import PASSWORD, actor_for, make_user, two_schools
+from tests.factories import make_user, two_schools
 
 TODAY = date(2027, 3, 10)  # a Wednesday in Spring 2 of the seeded 2026-27 year
 
@@ -52,15 +51,9 @@ class World:
         seed_term_dates(session)
         self.school, _ = two_schools(session)
         self.lead = make_user(session, "lead", email="lead@example.org")
-        self.ben = self._officer("ben@example.org", "Ben Officer")
-        self.priya = self._officer("priya@example.org", "Priya Officer")
+        self.ben = make_user(session, "officer", email="ben@example.org", name="Ben Officer")
+        self.priya = make_user(session, "officer", email="priya@example.org", name="Priya Officer")
         self.n = 0
-
-    def _officer(self, email: str, name: str):
-        user = auth.create_user(
-            self.session, email=email, role="officer", password=PASSWORD, name=name
-        )
-        return actor_for(user)
 
     def case(
         self, *, stage: str, submitted: datetime, risk: str | None = None, officer=None,

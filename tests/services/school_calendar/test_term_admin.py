@@ -12,15 +12,10 @@ from cme_app.models import AuditEvent
 from cme_app.models.calendar import NonTeachingDay, TermPeriod
 from cme_app.services.school_calendar import terms as term_admin
 from cme_app.services.school_calendar.school_days import CalendarNotSeeded, load_calendar
-from tests.factories import make_team
+from tests.factories import audit_events
 
 D = date
 TODAY = D(2026, 11, 28)  # in 2026-27
-
-
-@pytest.fixture
-def team(session):
-    return make_team(session)  # seeds 2026-27 and 2027-28
 
 
 def _add(session, admin, **kw):
@@ -31,11 +26,6 @@ def _add(session, admin, **kw):
 
 def _errors(excinfo) -> dict[str, str]:
     return {e.field: e.message for e in excinfo.value.errors}
-
-
-def _events(session, action: str) -> list[AuditEvent]:
-    return session.exec(select(AuditEvent).where(AuditEvent.action == action)
-                        .order_by(AuditEvent.id)).all()
 
 
 def test_adding_2028_29_makes_its_school_days_countable(session, team):
@@ -134,11 +124,11 @@ def test_change_term_audits_before_and_after(session, team):
                            name="Autumn 1", starts_on="2028-09-05", ends_on="2028-10-20")
     session.commit()
     assert session.get(TermPeriod, term.id).starts_on == D(2028, 9, 5)
-    event = _events(session, "calendar.term_changed")[-1]
+    event = audit_events(session, "calendar.term_changed")[-1]
     assert event.actor_id == admin.user_id and event.entity_id == str(term.id)
     assert event.detail["before"]["starts_on"] == "2028-09-04"
     assert event.detail["after"]["starts_on"] == "2028-09-05"
-    added = _events(session, "calendar.term_added")[-1]
+    added = audit_events(session, "calendar.term_added")[-1]
     assert added.detail == {"before": None, "after": {
         "school_year": "2028-29", "name": "Autumn 1", "starts_on": "2028-09-04",
         "ends_on": "2028-10-20"}}
@@ -166,7 +156,7 @@ def test_remove_term_takes_its_non_teaching_days_and_audits(session, team):
     assert session.get(TermPeriod, autumn1.id) is None
     assert session.exec(select(NonTeachingDay).where(NonTeachingDay.on == D(2026, 9, 1))
                         ).first() is None
-    event = _events(session, "calendar.term_removed")[-1]
+    event = audit_events(session, "calendar.term_removed")[-1]
     assert event.detail["after"] is None
     assert event.detail["before"]["name"] == "Autumn 1"
     assert event.detail["before"]["non_teaching_days"] == [{"on": "2026-09-01",
@@ -199,13 +189,13 @@ def test_non_teaching_day_added_and_removed_with_audit(session, team):
                                           reason="  Extra   closure ")
     session.commit()
     assert day.reason == "Extra closure"
-    assert _events(session, "calendar.non_teaching_day_added")[-1].detail == {
+    assert audit_events(session, "calendar.non_teaching_day_added")[-1].detail == {
         "before": None, "after": {"on": "2026-11-30", "reason": "Extra closure"}}
     assert load_calendar(session).is_school_day(D(2026, 11, 30)) is False
     term_admin.remove_non_teaching_day(session, actor=admin, day_id=day.id)
     session.commit()
     assert load_calendar(session).is_school_day(D(2026, 11, 30)) is True
-    assert _events(session, "calendar.non_teaching_day_removed")[-1].detail == {
+    assert audit_events(session, "calendar.non_teaching_day_removed")[-1].detail == {
         "before": {"on": "2026-11-30", "reason": "Extra closure"}, "after": None}
     with pytest.raises(NotFound):
         term_admin.remove_non_teaching_day(session, actor=admin, day_id=day.id)

@@ -3,7 +3,6 @@ resetting accounts, through the services and through the page's state as the bro
 
 from __future__ import annotations
 
-import inspect
 import json
 
 import pytest
@@ -11,15 +10,16 @@ from sqlmodel import select
 
 import cme_app.pages  # noqa: F401  (registers every page state)
 from cme_app.errors import NotAllowed, ValidationFailed
-from cme_app.models import AuditEvent, User, UserSession
+from cme_app.models import User, UserSession
 from cme_app.pages.trust.accounts import AdminUsersState
 from cme_app.services.trust import accounts as users
 from cme_app.services.trust import auth, mfa
 from tests.factories import (
     PASSWORD,
+    audit_events,
+    call_handler,
     make_school,
     make_user,
-    run_async,
     session_token,
     state_for,
 )
@@ -40,11 +40,6 @@ def people(session):
     session.commit()
     return {"admin": admin, "officer": officer, "lead": lead, "school": school,
             "auditor": auditor}
-
-
-def _events(session, action: str) -> list[AuditEvent]:
-    return list(session.exec(select(AuditEvent).where(AuditEvent.action == action)
-                             .order_by(AuditEvent.id)).all())
 
 
 # ----- the list --------------------------------------------------------------------------------
@@ -124,7 +119,7 @@ def test_paging_is_fifty_a_page_with_a_total(session, people):
 
 def test_listing_is_audited_without_names(session, people):
     users.list_users(session, actor=people["admin"], query="Olu Officer", role="officer")
-    [event] = _events(session, "user.list")
+    [event] = audit_events(session, "user.list")
     assert event.actor_id == people["admin"].user_id
     assert event.detail == {"searched": True, "role": "officer", "page": 1, "results": 1}
     assert "Olu" not in json.dumps(event.detail)
@@ -164,21 +159,12 @@ def test_duplicate_email_is_refused(session, people):
 # ----- the page, as the browser drives it ------------------------------------------------------
 
 
-def _call(state, name: str, *args):
-    result = type(state).event_handlers[name].fn(state, *args)
-    if inspect.iscoroutine(result):
-        result = run_async(result)
-    if inspect.isgenerator(result):
-        result = list(result)
-    return result
-
-
 @pytest.fixture
 def admin_page(session, people):
     token = session_token(session, "admin@example.org")
     session.commit()
     state = state_for(AdminUsersState, token, path="/admin/users")
-    _call(state, "load")
+    call_handler(state, "load")
     assert state.loaded and state.total == 5
     return state
 
@@ -198,7 +184,7 @@ def test_page_adds_an_account_and_never_keeps_the_password(session, people, admi
     state = admin_page
     form = {"email": "priya@example.org", "name": "Priya Patel", "role": "officer",
             "school_urn": "107999", "password": "password1234"}
-    _call(state, "add_account", form)
+    call_handler(state, "add_account", form)
     assert [f for f, _m in state.error_list] == ["password"]
     assert state.values["email"] == "priya@example.org" and "password" not in state.values
     assert state.values["school_urn"] == ""  # only for school accounts
@@ -207,7 +193,7 @@ def test_page_adds_an_account_and_never_keeps_the_password(session, people, admi
     assert session.exec(select(User).where(User.email == "priya@example.org")).first() is None
     session.rollback()
 
-    _call(state, "add_account", {**form, "password": NEW_PASSWORD})
+    call_handler(state, "add_account", {**form, "password": NEW_PASSWORD})
     assert state.error_list == [] and state.created_email == "priya@example.org"
     assert state.created_name == "Priya Patel" and state.values == {}
     assert NEW_PASSWORD not in _delta(state)
@@ -216,7 +202,7 @@ def test_page_adds_an_account_and_never_keeps_the_password(session, people, admi
     user = session.exec(select(User).where(User.email == "priya@example.org")).one()
     assert (user.role, user.school_id, user.totp_secret) == ("officer", None, None)
     assert auth.check_password(session, email="priya@example.org", password=NEW_PASSWORD)
-    [created] = [e for e in _events(session, "user.created") if e.entity_id == str(user.id)]
+    [created] = [e for e in audit_events(session, "user.created") if e.entity_id == str(user.id)]
     assert created.actor_id == people["admin"].user_id
     assert NEW_PASSWORD not in json.dumps(created.detail)
     session.rollback()
@@ -224,14 +210,14 @@ def test_page_adds_an_account_and_never_keeps_the_password(session, people, admi
 
 def test_page_errors_are_in_form_order_with_page_words(session, admin_page):
     state = admin_page
-    _call(state, "add_account", {"email": "x", "name": "", "role": "", "password": ""})
+    call_handler(state, "add_account", {"email": "x", "name": "", "role": "", "password": ""})
     assert state.error_list == [
         ["email", "Enter an email address in the correct format"],
         ["name", "Enter the person's full name"],
         ["role", "Select the person's role"],
         ["password", auth.PASSWORD_TOO_SHORT],
     ]
-    _call(state, "add_account", {"email": "s@example.org", "name": "Sue", "role": "school",
+    call_handler(state, "add_account", {"email": "s@example.org", "name": "Sue", "role": "school",
                                  "password": NEW_PASSWORD})
     assert state.error_list == [["school_urn", "Select the school this person works at"]]
     assert state.new_role == "school"
@@ -242,29 +228,29 @@ def test_page_disables_after_confirming_and_enables_again(session, people, admin
     officer_token = session_token(session, "officer@example.org")
     session.commit()
     olu = _row(state, "Olu Officer")
-    _call(state, "choose_action", "disable", olu.id)
+    call_handler(state, "choose_action", "disable", olu.id)
     assert (state.pending_action, state.pending_name) == ("disable", "Olu Officer")
     session.expire_all()
     assert session.get(User, olu.id).is_active  # nothing until "Yes"
     session.rollback()
 
-    _call(state, "confirm_action", {})
+    call_handler(state, "confirm_action", {})
     assert state.message.startswith("Account disabled for Olu Officer (officer@example.org)")
     assert state.pending_action == "" and _row(state, "Olu Officer").status == "Disabled"
     session.expire_all()
     assert not session.get(User, olu.id).is_active
     assert auth.actor_for_token(session, officer_token) is None
-    [disabled] = _events(session, "user.disabled")
+    [disabled] = audit_events(session, "user.disabled")
     assert disabled.detail["before"] == {"is_active": True}
     assert disabled.detail["after"] == {"is_active": False}
     assert disabled.detail["sessions_ended"] == 1
     session.rollback()
 
-    _call(state, "enable_account", olu.id)
+    call_handler(state, "enable_account", olu.id)
     assert state.message.startswith("Account enabled for Olu Officer")
     session.expire_all()
     assert session.get(User, olu.id).is_active
-    [enabled] = _events(session, "user.enabled")
+    [enabled] = audit_events(session, "user.enabled")
     assert enabled.detail == {"before": {"is_active": False}, "after": {"is_active": True}}
     # The old session stays ended: enabling signs nobody in.
     assert auth.actor_for_token(session, officer_token) is None
@@ -274,13 +260,13 @@ def test_page_disables_after_confirming_and_enables_again(session, people, admin
 def test_an_admin_cannot_disable_their_own_account(session, people, admin_page):
     state = admin_page
     me = _row(state, "Ada Admin")
-    _call(state, "choose_action", "disable", me.id)
+    call_handler(state, "choose_action", "disable", me.id)
     assert state.problem == auth.CANNOT_DISABLE_YOURSELF and state.pending_action == ""
     # And the service refuses it whoever asks, recording the attempt.
     with pytest.raises(NotAllowed, match="own account"):
         auth.disable_user(session, email="admin@example.org", actor=people["admin"])
     assert session.get(User, me.id).is_active
-    [refused] = _events(session, "user.disabled")
+    [refused] = audit_events(session, "user.disabled")
     assert refused.outcome == "refused"
 
 
@@ -289,8 +275,8 @@ def test_page_resets_a_password_with_the_policy_and_never_echoes_it(session, peo
     lee = _row(state, "Lee Lead")
     lead_token = session_token(session, "lead@example.org")
     session.commit()
-    _call(state, "choose_action", "reset_password", lee.id)
-    _call(state, "confirm_action", {"new_password": "qwerty123456"})
+    call_handler(state, "choose_action", "reset_password", lee.id)
+    call_handler(state, "confirm_action", {"new_password": "qwerty123456"})
     assert state.error_list == [["new_password", auth.TOO_COMMON]]
     assert state.pending_action == "reset_password"  # still asking
     assert "qwerty123456" not in _delta(state)
@@ -298,13 +284,13 @@ def test_page_resets_a_password_with_the_policy_and_never_echoes_it(session, peo
     assert auth.check_password(session, email="lead@example.org", password=PASSWORD)
     session.commit()
 
-    _call(state, "confirm_action", {"new_password": NEW_PASSWORD})
+    call_handler(state, "confirm_action", {"new_password": NEW_PASSWORD})
     assert state.message.startswith("Password reset for Lee Lead (lead@example.org)")
     assert NEW_PASSWORD not in _delta(state)
     session.expire_all()
     assert auth.check_password(session, email="lead@example.org", password=NEW_PASSWORD)
     assert auth.actor_for_token(session, lead_token) is None
-    [reset] = _events(session, "user.password_reset")
+    [reset] = audit_events(session, "user.password_reset")
     assert set(reset.detail["before"]) == {"password_changed_at"}
     assert reset.detail["before"] != reset.detail["after"]
     assert NEW_PASSWORD not in json.dumps(reset.detail)
@@ -314,13 +300,13 @@ def test_page_resets_a_password_with_the_policy_and_never_echoes_it(session, peo
 def test_page_resets_an_authentication_app(session, people, admin_page):
     state = admin_page
     olu = _row(state, "Olu Officer")
-    _call(state, "choose_action", "reset_mfa", olu.id)
-    _call(state, "confirm_action", {})
+    call_handler(state, "choose_action", "reset_mfa", olu.id)
+    call_handler(state, "confirm_action", {})
     assert state.message.startswith("Authentication app reset for Olu Officer")
     assert _row(state, "Olu Officer").mfa == "Not set up yet"
     session.expire_all()
     assert session.get(User, olu.id).totp_secret is None
-    [reset] = _events(session, "auth.mfa_reset")
+    [reset] = audit_events(session, "auth.mfa_reset")
     assert reset.detail["before"] == {"mfa_set_up": True}
     assert reset.detail["after"] == {"mfa_set_up": False}
     session.rollback()
@@ -328,19 +314,19 @@ def test_page_resets_an_authentication_app(session, people, admin_page):
 
 def test_page_search_paging_and_stale_or_forged_targets(session, people, admin_page):
     state = admin_page
-    _call(state, "search", {"search": "sch", "filter_role": ""})
+    call_handler(state, "search", {"search": "sch", "filter_role": ""})
     assert [r.name for r in state.rows] == ["Sam School"]
-    _call(state, "search", {"search": "", "filter_role": "wizard"})
+    call_handler(state, "search", {"search": "", "filter_role": "wizard"})
     assert [f for f, _m in state.error_list] == ["filter_role"]
     assert [r.name for r in state.rows] == ["Sam School"]  # the last good search stays
-    _call(state, "go_to_page", 2)
+    call_handler(state, "go_to_page", 2)
     assert state.page == 1
     # An id that is not in the list on screen, or an unknown action, does nothing.
-    _call(state, "choose_action", "disable", 99999)
+    call_handler(state, "choose_action", "disable", 99999)
     assert state.problem and state.pending_action == ""
-    _call(state, "choose_action", "delete", _row(state, "Sam School").id)
+    call_handler(state, "choose_action", "delete", _row(state, "Sam School").id)
     assert state.problem and state.pending_action == ""
-    _call(state, "confirm_action", {})
+    call_handler(state, "confirm_action", {})
     assert state.problem == "Choose an account in the list first."
     session.expire_all()
     assert all(u.is_active for u in session.exec(select(User)).all())
@@ -354,7 +340,7 @@ def test_other_roles_are_sent_away_and_see_no_accounts(session, people, role):
     token = session_token(session, email)
     session.commit()
     state = state_for(AdminUsersState, token, path="/admin/users")
-    returned = _call(state, "load")
+    returned = call_handler(state, "load")
     assert not state.loaded and state.rows == []
     assert "/admin/users" not in repr(returned) and "redirect" in repr(returned).lower()
     assert "officer@example.org" not in _delta(state).replace(email, "")

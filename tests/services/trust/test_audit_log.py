@@ -8,49 +8,18 @@ import io
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlmodel import select
 
 from cme_app.domain import Role
 from cme_app.errors import NotAllowed, ValidationFailed
-from cme_app.models import AuditEvent, utcnow
+from cme_app.models import utcnow
 from cme_app.permissions import Actor
 from cme_app.routes import AUDIT, BOARD
 from cme_app.services.casework import case_file as casework
-from cme_app.services.school_calendar.default_terms import seed_term_dates
 from cme_app.services.trust import audit, audit_log, auth
 from cme_app.services.trust.purpose import PurposeRequired
-from tests.factories import audit_guard_off, make_case, make_user
+from tests.factories import audit_events, audit_guard_off, make_case, make_user
 
 COVERING = {"purpose": "covering"}
-
-
-@pytest.fixture
-def team(session):
-    seed_term_dates(session)
-    people = {
-        "officer": make_user(session, "officer", email="officer@example.org", name="Olu Officer"),
-        "officer2": make_user(session, "officer", email="officer2@example.org",
-                              name="Priya Patel"),
-        "lead": make_user(session, "lead", email="lead@example.org", name="Lee Lead"),
-        "admin": make_user(session, "admin", email="admin@example.org", name="Ann Admin"),
-        "auditor": make_user(session, "auditor", email="auditor@example.org", name="Dee DPO"),
-    }
-    session.commit()
-    return people
-
-
-@pytest.fixture
-def case(session, team):
-    """Olu Officer's case."""
-    row = make_case(session, stage="enquiries", risk="amber", officer_id=team["officer"].user_id)
-    session.commit()
-    return row
-
-
-def events(session, action: str) -> list[AuditEvent]:
-    return session.exec(
-        select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.id)
-    ).all()
 
 
 def at_ip(actor: Actor, ip: str) -> Actor:
@@ -71,7 +40,7 @@ def test_only_auditors_and_leads_read_the_audit_log(session, team, case, who):
     ):
         with pytest.raises(NotAllowed):
             call()
-    assert events(session, "audit.searched") == events(session, "audit.exported") == []
+    assert audit_events(session, "audit.searched") == audit_events(session, "audit.exported") == []
     for reader in ("auditor", "lead"):
         assert audit_log.search(session, actor=team[reader]).total >= 0
 
@@ -146,7 +115,7 @@ def test_every_filter_is_checked_and_all_problems_reported(session, team, case):
     for page, size in ((0, 50), ("2; drop table", 50), (True, 50), (1, 0), (1, 10_000)):
         with pytest.raises(ValidationFailed):
             audit_log.search(session, actor=team["auditor"], page=page, page_size=size)
-    assert events(session, "audit.searched") == []  # nothing searched, nothing recorded
+    assert audit_events(session, "audit.searched") == []  # nothing searched, nothing recorded
 
 
 def test_results_are_paged_newest_first(session, team, case):
@@ -167,7 +136,7 @@ def test_searching_is_itself_audited_with_the_filters_and_no_names(session, team
     audit_log.search(session, actor=team["auditor"], child_id=case.reference,
                      action="case.viewed", date_from="2026-01-01")
     session.commit()
-    (searched,) = events(session, "audit.searched")
+    (searched,) = audit_events(session, "audit.searched")
     assert searched.actor_id == team["auditor"].user_id and searched.actor_role == "auditor"
     assert searched.detail == {
         "child_id": case.child_id, "action": "case.viewed", "date_from": "2026-01-01",
@@ -205,7 +174,7 @@ def test_who_accessed_a_child_lists_every_event_and_exports_csv(session, team, c
          "Covering for a colleague", "203.0.113.9"],
     ]
     assert all(datetime.fromisoformat(r[2]).utcoffset() == timedelta(0) for r in table[1:])
-    (exported,) = events(session, "audit.exported")
+    (exported,) = audit_events(session, "audit.exported")
     assert (exported.actor_id, exported.detail) == (
         team["auditor"].user_id, {"child_id": case.child_id, "rows": 2}
     )
@@ -225,7 +194,7 @@ def test_another_officers_case_needs_a_purpose_before_anything_is_sent(session, 
     with pytest.raises(PurposeRequired):
         casework.view_case(session, actor=team["officer2"], reference=case.reference)
     session.commit()  # as the page does: the refusal is kept
-    (refused,) = events(session, "case.viewed")
+    (refused,) = audit_events(session, "case.viewed")
     assert (refused.outcome, refused.actor_id, refused.detail) == (
         "purpose_required", team["officer2"].user_id, {}
     )
@@ -257,7 +226,7 @@ def test_a_purpose_is_recorded_and_not_asked_again_that_day(session, team, case)
     assert view.reference == case.reference
     again = casework.view_case(session, actor=team["officer2"], reference=case.reference)
     session.commit()
-    given, remembered = events(session, "case.viewed")
+    given, remembered = audit_events(session, "case.viewed")
     assert given.detail == reason and remembered.detail == {}
     assert again.reference == case.reference
     rows = audit_log.accesses_to_child(session, actor=team["auditor"], child_id=case.child_id)
@@ -277,4 +246,4 @@ def test_own_cases_the_teams_queue_and_leads_need_no_purpose(session, team, case
     casework.view_case(session, actor=team["lead"], reference=case.reference)
     casework.view_case(session, actor=team["officer2"], reference=unallocated.reference)
     session.commit()
-    assert [(e.outcome, e.detail) for e in events(session, "case.viewed")] == [("ok", {})] * 3
+    assert [(e.outcome, e.detail) for e in audit_events(session, "case.viewed")] == [("ok", {})] * 3

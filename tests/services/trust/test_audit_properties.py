@@ -34,7 +34,7 @@ from cme_app.services.casework.lifecycle import case_state
 from cme_app.services.intake import inbound, referrals
 from cme_app.services.intake.referral_view import view_referral
 from cme_app.services.trust import auth
-from tests.factories import make_team, session_token
+from tests.factories import session_token
 from tests.services.casework.test_casework import INBOUND
 from tests.services.casework.test_lifecycle_properties import ACTIONS as CASE_ACTIONS
 from tests.services.casework.test_lifecycle_properties import _do as do_case_action
@@ -161,9 +161,8 @@ def _do(session, world, case: Case, action: str, role, data):
 
 
 @pytest.fixture
-def world(session):
+def world(session, team):
     """One team for every example (the database is not wiped between examples)."""
-    team = make_team(session)
     other = referrals.submit(session, actor=team["school"], form=example_referral_form(
         upn="N380123456789"))
     session.commit()

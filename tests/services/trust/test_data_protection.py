@@ -12,7 +12,6 @@ from sqlmodel import select
 from cme_app.errors import NotAllowed, NotFound, Refusal, ValidationFailed
 from cme_app.models import (
     Address,
-    AuditEvent,
     Case,
     Child,
     HomeVisit,
@@ -25,32 +24,15 @@ from cme_app.services.casework import case_file as casework
 from cme_app.services.trust import retention, sar, sharing
 from cme_app.services.trust.purpose import PurposeRequired
 from cme_app.settings import get_settings
-from tests.factories import make_case, make_school, make_user
+from tests.factories import audit_events, make_case, make_user
 
 TODAY = date(2026, 11, 28)
 LONG_AGO = datetime(2018, 6, 1, 12, tzinfo=UTC)  # more than 7 years before TODAY
 RECENT = datetime(2021, 6, 1, 12, tzinfo=UTC)  # less than 7 years before TODAY
 
 
-@pytest.fixture
-def team(session):
-    make_school(session)
-    return {
-        "lead": make_user(session, "lead", name="Lee Lead"),
-        "officer": make_user(session, "officer", name="Olu Officer"),
-        "admin": make_user(session, "admin"),
-        "auditor": make_user(session, "auditor"),
-        "school": make_user(session, "school", school_urn="107999"),
-    }
-
-
 def _closed(session, closed_at=LONG_AGO, **kw) -> Case:
     return make_case(session, stage="closed", closed_at=closed_at, outcome="onroll_leeds", **kw)
-
-
-def _events(session, action: str) -> list[AuditEvent]:
-    return session.exec(select(AuditEvent).where(AuditEvent.action == action)
-                        .order_by(AuditEvent.id)).all()
 
 
 def _refs(items) -> set[str]:
@@ -135,7 +117,7 @@ def test_legal_hold_is_set_and_lifted_by_a_lead_with_before_and_after(session, t
     assert case.legal_hold_reason == "IICSA instruction"
     _hold(session, team["lead"], case, hold=False)
     assert not case.legal_hold and case.legal_hold_reason is None
-    set_, cleared = _events(session, "case.legal_hold_set"), _events(
+    set_, cleared = audit_events(session, "case.legal_hold_set"), audit_events(
         session, "case.legal_hold_cleared")
     assert set_[0].detail["before"]["legal_hold"] is False
     assert set_[0].detail["after"]["legal_hold"] is True
@@ -149,7 +131,7 @@ def test_legal_hold_refused_to_anyone_but_a_lead(session, team, role):
     with pytest.raises(NotAllowed):
         _hold(session, team[role], case)
     assert not session.get(Case, case.id).legal_hold
-    assert _events(session, "case.legal_hold_set")[-1].outcome == "refused"
+    assert audit_events(session, "case.legal_hold_set")[-1].outcome == "refused"
 
 
 def test_legal_hold_needs_a_reason(session, team):
@@ -168,7 +150,7 @@ def test_a_lead_approves_listed_items_and_the_approval_is_audited(session, team)
     rows = retention.approve(session, actor=team["lead"],
                              items=[["closed_case", a.id], ["closed_case", b.id]], today=TODAY)
     assert {r.record_id for r in rows} == {a.id, b.id}
-    event = _events(session, "retention.approved")[-1]
+    event = audit_events(session, "retention.approved")[-1]
     assert event.outcome == "ok"
     assert event.detail["items"] == [["closed_case", a.id], ["closed_case", b.id]]
     assert all(i.approved for i in
@@ -225,14 +207,14 @@ def test_destroy_only_approved_items_and_recheck_the_hold_at_that_moment(session
     assert session.exec(select(Address).where(Address.child_id == gone.child_id)).all() == []
     tomb = session.exec(select(Tombstone)).one()
     assert (tomb.record_id, tomb.reference) == (gone.id, gone.reference)
-    event = _events(session, "retention.destroyed")[0]
+    event = audit_events(session, "retention.destroyed")[0]
     assert event.child_id == gone.child_id and event.entity_id == gone.reference
     assert "Amira" not in str(event.detail)
     for kept in (held_later, not_approved):
         assert session.get(Child, kept.child_id).first_name == "Amira"
         assert session.exec(select(HomeVisit).where(HomeVisit.case_id == kept.id)).one()
     # The audit log is untouched: earlier events about the destroyed case are still there.
-    assert _events(session, "retention.approved")
+    assert audit_events(session, "retention.approved")
     # A second run does nothing more.
     again = retention.destroy_approved(session, today=TODAY)
     assert again.destroyed == [] and again.skipped == [(held_later.reference,
@@ -279,7 +261,7 @@ def test_an_officer_records_a_share_and_it_is_audited(session, team):
     row = sharing.record_share(session, actor=team["officer"], reference=case.reference,
                                form=SHARE)
     assert row.categories == ["identity", "addresses"] and row.shared_by_id
-    event = _events(session, "case.shared")[0]
+    event = audit_events(session, "case.shared")[0]
     assert event.child_id == case.child_id and event.detail["share"] == row.id
     assert "Bradford" not in str(event.detail)
     view = sharing.case_view(session, actor=team["admin"], reference=case.reference)
@@ -334,7 +316,7 @@ def test_only_officers_and_leads_record_shares(session, team, role):
     with pytest.raises(NotAllowed):
         sharing.record_share(session, actor=team[role], reference=case.reference, form=SHARE)
     assert session.exec(select(ShareRecord)).all() == []
-    assert _events(session, "case.shared")[-1].outcome == "refused"
+    assert audit_events(session, "case.shared")[-1].outcome == "refused"
 
 
 def test_a_school_never_sees_the_sharing_log_even_of_its_own_referral(session, team):
@@ -369,7 +351,7 @@ def test_sar_export_holds_the_record_and_the_audit_trail(session, team):
     assert "case.shared" in actions and "case.sharing_log_viewed" in actions
     assert all(e["child_id"] in (case.child_id, None) for e in doc["audit_trail"])
     assert "Other" not in str(doc["child"])
-    exported = _events(session, "sar.exported")[0]
+    exported = audit_events(session, "sar.exported")[0]
     assert exported.child_id == case.child_id and exported.actor_role == "system"
 
 

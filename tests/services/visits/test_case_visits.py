@@ -11,51 +11,16 @@ from sqlmodel import select
 
 from cme_app.dates import short_date
 from cme_app.errors import NotAllowed, ValidationFailed
-from cme_app.models import AuditEvent, Case, HomeVisit, User
+from cme_app.models import Case, HomeVisit, User
 from cme_app.services.casework import case_file as casework
 from cme_app.services.casework import records
 from cme_app.services.casework.lifecycle import MoveRefused, StaleCase
-from cme_app.services.school_calendar.default_terms import seed_term_dates
 from cme_app.services.visits import lone_working, safety
 from cme_app.services.visits import phone_log as visits
 from cme_app.services.visits.desk_alerts import desk_alerts
-from tests.factories import make_case, make_user
+from tests.factories import audit_events, checked_in_visit, fresh, make_case
 
 MARKERS = "Dog at the property. Father hostile to officials in 2025."
-
-
-@pytest.fixture
-def team(session):
-    seed_term_dates(session)
-    people = {
-        "officer": make_user(session, "officer", email="officer@example.org", name="Olu Officer"),
-        "officer2": make_user(session, "officer", email="officer2@example.org",
-                              name="Priya Patel"),
-        "lead": make_user(session, "lead", email="lead@example.org", name="Lee Lead"),
-        "admin": make_user(session, "admin", email="admin@example.org"),
-        "auditor": make_user(session, "auditor", email="auditor@example.org"),
-    }
-    session.commit()
-    return people
-
-
-@pytest.fixture
-def case(session, team) -> Case:
-    """An Amber case in Enquiries, allocated to Olu Officer."""
-    row = make_case(session, stage="enquiries", risk="amber", officer_id=team["officer"].user_id)
-    session.commit()
-    return row
-
-
-def fresh(session, case: Case) -> Case:
-    session.expire_all()
-    return session.exec(select(Case).where(Case.id == case.id)).one()
-
-
-def events(session, action: str) -> list[AuditEvent]:
-    return session.exec(
-        select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.id)
-    ).all()
 
 
 def set_safety(session, team, case, who="officer", *, markers=MARKERS, joint=True,
@@ -100,7 +65,7 @@ def test_allocated_officer_sets_markers_and_joint_flag_audited_without_the_words
     row = fresh(session, case)
     assert row.warning_markers == MARKERS and row.joint_visit_required is True
     assert row.version == before + 1 and row.updated_by_id == team["officer"].user_id
-    (event,) = events(session, "case.visit_safety_changed")
+    (event,) = audit_events(session, "case.visit_safety_changed")
     assert event.outcome == "ok" and event.entity_id == case.reference
     assert event.detail == {
         "before": {"joint_visit_required": False},
@@ -118,12 +83,12 @@ def test_lead_clears_markers_and_an_unchanged_save_changes_nothing(session, team
     version = fresh(session, case).version
     set_safety(session, team, case, "lead")  # the same values again
     assert fresh(session, case).version == version
-    assert len(events(session, "case.visit_safety_changed")) == 1
+    assert len(audit_events(session, "case.visit_safety_changed")) == 1
 
     set_safety(session, team, case, "lead", markers="   ", joint=False)
     row = fresh(session, case)
     assert row.warning_markers is None and row.joint_visit_required is False
-    last = events(session, "case.visit_safety_changed")[-1]
+    last = audit_events(session, "case.visit_safety_changed")[-1]
     assert last.actor_id == team["lead"].user_id
     assert last.detail["before"] == {"joint_visit_required": True}
     assert last.detail["after"] == {"joint_visit_required": False}
@@ -133,7 +98,7 @@ def test_only_the_allocated_officer_or_a_lead_changes_visit_safety(session, team
     with pytest.raises(NotAllowed):
         set_safety(session, team, case, "officer2")
     session.commit()  # as the page does: the refusal's audit is kept
-    (refused,) = events(session, "case.visit_safety_changed")
+    (refused,) = audit_events(session, "case.visit_safety_changed")
     assert refused.outcome == "refused" and refused.actor_id == team["officer2"].user_id
     for who in ("admin", "auditor"):
         with pytest.raises(NotAllowed):
@@ -311,7 +276,7 @@ def test_lead_marks_a_flagged_visit_reviewed_on_a_closed_case(session, team):
     session.expire_all()
     row = session.get(HomeVisit, visit.id)
     assert row.flag_reviewed_by_id == team["lead"].user_id and row.flag_reviewed_at
-    (event,) = events(session, "visit.flag_reviewed")
+    (event,) = audit_events(session, "visit.flag_reviewed")
     assert event.entity_id == closed.reference
     assert event.detail == {
         "visit_id": visit.id,
@@ -329,7 +294,7 @@ def test_lead_marks_a_flagged_visit_reviewed_on_a_closed_case(session, team):
     safety.review_visit_flag(session, actor=team["lead"], reference=closed.reference,
                                visit_id=visit.id)
     session.commit()
-    assert len(events(session, "visit.flag_reviewed")) == 1
+    assert len(audit_events(session, "visit.flag_reviewed")) == 1
 
 
 def test_only_a_lead_reviews_and_only_a_flagged_visit_of_that_case(session, team, case):
@@ -358,7 +323,7 @@ def test_only_a_lead_reviews_and_only_a_flagged_visit_of_that_case(session, team
         session.rollback()
     session.expire_all()
     assert session.get(HomeVisit, visit.id).flag_reviewed_at is None
-    assert events(session, "visit.flag_reviewed") == []
+    assert audit_events(session, "visit.flag_reviewed") == []
     assert [f.visit_id for f in safety.flagged_visits(session, actor=team["lead"])] == [
         visit.id
     ]
@@ -391,16 +356,8 @@ TEN = datetime(2026, 11, 28, 10, 0, tzinfo=UTC)
 
 def check_in(session, team, case: Case) -> str:
     """Olu starts a 30-minute visit at 10:00 with Priya as buddy, through the phone's service."""
-    doc = {
-        "client_uuid": str(uuid.uuid4()),
-        "case_reference": case.reference,
-        "seen_case": {"stage": case.stage, "officer_id": team["officer"].user_id},
-        "check_in": {
-            "at": TEN.isoformat(), "address": "12 Harehills Lane, Leeds",
-            "risk_check_done": True, "accompanied": False,
-            "buddy_id": team["officer2"].user_id, "expected_minutes": 30,
-        },
-    }
+    doc = checked_in_visit(case.reference, officer_id=team["officer"].user_id,
+                           buddy_id=team["officer2"].user_id, at=TEN, stage=case.stage)
     visits.sync_visit(session, actor=team["officer"], payload=doc, now=TEN)
     session.commit()
     return doc["client_uuid"]

@@ -4,21 +4,20 @@ at their defaults of 15 minutes)."""
 
 from __future__ import annotations
 
-import threading
-import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlmodel import Session, select
 
 from cme_app.errors import NotAllowed, NotFound, ValidationFailed
-from cme_app.models import AuditEvent, HomeVisit, LoneWorkingAlert, User
-from cme_app.permissions import Actor
+from cme_app.models import HomeVisit, LoneWorkingAlert
 from cme_app.services.visits import lone_working
 from cme_app.services.visits import phone_log as visits
-from tests.factories import actor_for, make_case
+from tests.factories import at_once, audit_events, checked_in_visit, make_case
 
 TEN = datetime(2026, 11, 28, 10, 0, tzinfo=UTC)
+# A buddy, an officer who is neither, and every lead: two at work and one who has left.
+pytestmark = pytest.mark.team(extra=("buddy", "other", "lead2", "lead_gone"))
 
 
 def at(minutes: int) -> datetime:
@@ -26,43 +25,13 @@ def at(minutes: int) -> datetime:
     return TEN + timedelta(minutes=minutes)
 
 
-def staff(session, role: str, name: str, active: bool = True) -> Actor:
-    user = User(email=f"{name.split()[0].lower()}@example.org", name=name, role=role,
-                password_hash="not-used", is_active=active)
-    session.add(user)
-    session.flush()
-    return actor_for(user)
-
-
-@pytest.fixture
-def team(session):
-    people = {
-        "officer": staff(session, "officer", "Olu Officer"),
-        "buddy": staff(session, "officer", "Bea Buddy"),
-        "other": staff(session, "officer", "Oona Other"),
-        "lead": staff(session, "lead", "Lee Lead"),
-        "lead2": staff(session, "lead", "Lia Lead"),
-        "gone": staff(session, "lead", "Gus Gone", active=False),
-    }
-    session.commit()
-    return people
-
-
 def check_in(session, team, *, officer="officer", start=TEN, minutes=30, now=None) -> dict:
     """A visit checked in (and nothing more) through the phone's API service."""
     case = make_case(session, stage="enquiries", risk="amber",
                      officer_id=team[officer].user_id)
     session.commit()
-    doc = {
-        "client_uuid": str(uuid.uuid4()),
-        "case_reference": case.reference,
-        "seen_case": {"stage": "enquiries", "officer_id": team[officer].user_id},
-        "check_in": {
-            "at": start.isoformat(), "address": "12 Harehills Lane, Leeds",
-            "risk_check_done": True, "accompanied": False,
-            "buddy_id": team["buddy"].user_id, "expected_minutes": minutes,
-        },
-    }
+    doc = checked_in_visit(case.reference, officer_id=team[officer].user_id,
+                           buddy_id=team["buddy"].user_id, at=start, minutes=minutes)
     visits.sync_visit(session, actor=team[officer], payload=doc, now=now or start)
     session.commit()
     return doc
@@ -72,10 +41,6 @@ def alerts(session) -> list[tuple[str, int]]:
     return sorted(
         (a.level, a.recipient_id) for a in session.exec(select(LoneWorkingAlert)).all()
     )
-
-
-def audited(session, action: str) -> list[AuditEvent]:
-    return session.exec(select(AuditEvent).where(AuditEvent.action == action)).all()
 
 
 def escalate(session, minutes: int) -> list[LoneWorkingAlert]:
@@ -89,7 +54,7 @@ def test_the_buddy_then_every_lead_is_alerted_on_time_and_only_once(session, tea
     assert escalate(session, 44) == []
     raised = escalate(session, 45)
     assert [(a.level, a.recipient_id) for a in raised] == [("buddy", team["buddy"].user_id)]
-    [event] = audited(session, "visit.overdue_buddy_alerted")
+    [event] = audit_events(session, "visit.overdue_buddy_alerted")
     assert (event.actor_id, event.actor_role) == (None, "system")
     assert event.detail == {"uuid": doc["client_uuid"], "recipients": [team["buddy"].user_id]}
     assert escalate(session, 46) == []
@@ -100,7 +65,7 @@ def test_the_buddy_then_every_lead_is_alerted_on_time_and_only_once(session, tea
     # Every active lead; not the inactive one.
     assert sorted(a.recipient_id for a in raised) == [team["lead"].user_id, team["lead2"].user_id]
     assert {a.level for a in raised} == {"lead"}
-    assert len(audited(session, "visit.overdue_lead_alerted")) == 1
+    assert len(audit_events(session, "visit.overdue_lead_alerted")) == 1
     assert escalate(session, 61) == []
     [visit] = session.exec(select(HomeVisit)).all()
     assert (visit.buddy_alerted_at, visit.lead_alerted_at) == (at(45), at(60))
@@ -144,31 +109,22 @@ def test_a_visit_reported_late_is_escalated_at_once(session, team):
 
 def test_two_workers_looking_at_once_raise_each_alert_once(db, session, team):
     check_in(session, team)
-    ready = threading.Barrier(2)
-    counts, failures = [], []
 
-    def worker():
-        try:
-            with Session(db, expire_on_commit=False) as s:
-                ready.wait()
-                counts.append(len(lone_working.escalate_overdue(s, now=at(60))))
-                s.commit()
-        except Exception as exc:  # surfaced by the assertions below
-            failures.append(exc)
+    def worker() -> int:
+        with Session(db, expire_on_commit=False) as s:
+            raised = len(lone_working.escalate_overdue(s, now=at(60)))
+            s.commit()
+        return raised
 
-    threads = [threading.Thread(target=worker) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
+    counts, failures = at_once(worker)
     assert failures == []
     assert sorted(counts) == [0, 3]  # one worker raised buddy + two leads, the other nothing
     assert alerts(session) == sorted([
         ("buddy", team["buddy"].user_id), ("lead", team["lead"].user_id),
         ("lead", team["lead2"].user_id),
     ])
-    assert len(audited(session, "visit.overdue_buddy_alerted")) == 1
-    assert len(audited(session, "visit.overdue_lead_alerted")) == 1
+    assert len(audit_events(session, "visit.overdue_buddy_alerted")) == 1
+    assert len(audit_events(session, "visit.overdue_lead_alerted")) == 1
 
 
 def test_a_lead_on_a_visit_is_not_alerted_about_themselves(session, team):
@@ -211,7 +167,7 @@ def test_open_alerts_for_each_person(session, team):
 
 
 def test_only_officers_and_leads_have_alerts(session, team):
-    auditor = staff(session, "auditor", "Ada Auditor")
+    auditor = team["auditor"]
     with pytest.raises(NotAllowed):
         lone_working.open_alerts_for(session, actor=auditor, now=at(0))
     with pytest.raises(NotAllowed):
@@ -232,7 +188,7 @@ def test_the_recipient_resolves_every_open_alert_of_the_visit(session, team):
     assert {(r.resolved_by_id, r.resolution) for r in rows} == {
         (team["buddy"].user_id, "Spoke to Olu at 11:02, safe")
     }
-    [event] = audited(session, "visit.alert_resolved")
+    [event] = audit_events(session, "visit.alert_resolved")
     assert event.detail == {"uuid": doc["client_uuid"], "alerts": sorted(r.id for r in rows)}
     assert "Spoke" not in str(event.detail)
 
@@ -244,7 +200,7 @@ def test_any_lead_may_resolve_an_alert_and_others_may_not(session, team):
     with pytest.raises(NotFound):
         lone_working.resolve_alerts(session, actor=team["other"], alert_id=alert.id, note="x")
     session.commit()
-    [refused] = audited(session, "visit.alert_resolved")
+    [refused] = audit_events(session, "visit.alert_resolved")
     assert refused.outcome == "not_found"
     with pytest.raises(NotFound):
         lone_working.resolve_alerts(session, actor=team["lead"], alert_id=99999, note="x")
@@ -265,4 +221,4 @@ def test_once_the_officer_is_known_safe_leads_are_not_called(session, team):
                                 note="Spoke to Olu, visit running long")
     session.commit()
     assert escalate(session, 60) == []
-    assert audited(session, "visit.overdue_lead_alerted") == []
+    assert audit_events(session, "visit.overdue_lead_alerted") == []

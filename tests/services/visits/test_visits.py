@@ -4,8 +4,6 @@ replay, who may log a visit, the conflict flag, concurrent first sends and the p
 from __future__ import annotations
 
 import copy
-import threading
-import uuid
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -13,37 +11,16 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from cme_app.errors import NotAllowed, NotFound, ValidationFailed
-from cme_app.models import Address, AuditEvent, Case, HomeVisit, LoneWorkingAlert, User
-from cme_app.permissions import Actor
+from cme_app.models import AuditEvent, Case, HomeVisit, LoneWorkingAlert, User
 from cme_app.services.casework import board, records, triage
 from cme_app.services.visits import phone_list, safety
 from cme_app.services.visits import phone_log as visits
-from tests.factories import actor_for, make_case, make_school, make_user
+from tests.factories import add_last_known_address, at_once, checked_in_visit, make_case
 
 NOW = datetime(2026, 11, 28, 10, 31, tzinfo=UTC)
 START = datetime(2026, 11, 28, 10, 0, tzinfo=UTC)
-
-
-def staff(session, role: str, name: str) -> Actor:
-    """A member of staff, written directly: these tests never sign in, so no password hash."""
-    user = User(email=f"{name.split()[0].lower()}@example.org", name=name, role=role,
-                password_hash="not-used")
-    session.add(user)
-    session.flush()
-    return actor_for(user)
-
-
-@pytest.fixture
-def team(session):
-    people = {
-        "officer": staff(session, "officer", "Olu Officer"),
-        "buddy": staff(session, "officer", "Bea Buddy"),
-        "second": staff(session, "officer", "Sam Second"),
-        "other": staff(session, "officer", "Oona Other"),
-        "lead": staff(session, "lead", "Lee Lead"),
-    }
-    session.commit()
-    return people
+# The officer's buddy, a second officer for joint visits, and an officer who is neither.
+pytestmark = pytest.mark.team(without=("officer2",), extra=("buddy", "second", "other"))
 
 
 def _case(session, team, *, stage="enquiries", risk="red", officer="officer", **extra) -> Case:
@@ -51,18 +28,14 @@ def _case(session, team, *, stage="enquiries", risk="red", officer="officer", **
         session, stage=stage, risk=risk, officer_id=team[officer].user_id if officer else None,
         **extra,
     )
-    session.add(
-        Address(
-            child_id=case.child_id, referral_id=case.referral_id, kind="last_known",
-            line1="12 Harehills Lane", town="Leeds", postcode="LS8 5AA", source="school",
-        )
-    )
+    add_last_known_address(session, case)
     session.commit()
     return case
 
 
 @pytest.fixture
 def case(session, team) -> Case:
+    """Here a Red case with the child's last known address (tests/conftest.py's is Amber)."""
     return _case(session, team)
 
 
@@ -71,21 +44,13 @@ def document(
 ) -> dict:
     """A whole visit document as the phone sends it, with the phases asked for: checked in
     at `start` for 30 minutes, saved 25 minutes in and ended 3 minutes later."""
-    doc = {
-        "client_uuid": str(uuid.uuid4()),
-        "case_reference": case.reference,
-        "seen_case": {"stage": case.stage, "officer_id": case.allocated_officer_id},
+    doc = checked_in_visit(
+        case.reference, officer_id=case.allocated_officer_id, buddy_id=team["buddy"].user_id,
+        at=start, stage=case.stage, address="12 Harehills Lane, Leeds LS8 5AA",
+        risk_check_notes="Read the markers; dog kept in the back room", accompanied=True,
+        second_officer_id=team["second"].user_id,
+    ) | {
         "created_offline": True,
-        "check_in": {
-            "at": start.isoformat(),
-            "address": "12 Harehills Lane, Leeds LS8 5AA",
-            "risk_check_done": True,
-            "risk_check_notes": "Read the markers; dog kept in the back room",
-            "accompanied": True,
-            "second_officer_id": team["second"].user_id,
-            "buddy_id": team["buddy"].user_id,
-            "expected_minutes": 30,
-        },
         "record": {
             "saved_at": (start + timedelta(minutes=25)).isoformat(),
             "outcome": "no_reply_vacant",
@@ -473,8 +438,7 @@ def test_an_officer_not_allocated_is_refused(session, team, case):
 
 @pytest.mark.parametrize("role", ["school", "admin", "auditor"])
 def test_other_roles_may_not_log_visits(session, team, case, role):
-    make_school(session)
-    actor = make_user(session, role, school_urn="107999" if role == "school" else None)
+    actor = team[role]
     with pytest.raises(NotAllowed):
         visits.sync_visit(session, actor=actor, payload=document(case, team), now=NOW)
     with pytest.raises(NotAllowed):
@@ -598,24 +562,14 @@ def test_a_recorded_visit_meets_the_first_visit_clock(session, team, case):
 
 def send_twice_at_once(db, actor, doc) -> list[dict]:
     """Two requests with the same document, from two threads with a session each."""
-    ready = threading.Barrier(2)
-    answers, failures = [], []
 
-    def send():
-        try:
-            with Session(db, expire_on_commit=False) as s:
-                ready.wait()
-                answers.append(visits.sync_visit(s, actor=actor,
-                                                 payload=copy.deepcopy(doc), now=NOW))
-                s.commit()
-        except Exception as exc:  # surfaced by the assertions below
-            failures.append(exc)
+    def send() -> dict:
+        with Session(db, expire_on_commit=False) as s:
+            answer = visits.sync_visit(s, actor=actor, payload=copy.deepcopy(doc), now=NOW)
+            s.commit()
+        return answer
 
-    threads = [threading.Thread(target=send) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
+    answers, failures = at_once(send)
     assert failures == []
     assert len(answers) == 2
     return answers
