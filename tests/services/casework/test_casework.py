@@ -3,11 +3,12 @@ referrer, inbound referrals, matching, and every closure rule (SC-05 to SC-20)."
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 from sqlmodel import select
 
+from cme_app.dates import uk_today
 from cme_app.errors import NotAllowed, NotFound, ValidationFailed
 from cme_app.models import (
     AuditEvent,
@@ -28,9 +29,10 @@ from cme_app.services.casework.lifecycle import MoveRefused, StaleCase
 from cme_app.services.casework.pathway import ENQUIRY_KINDS
 from cme_app.services.intake import inbound, referrals
 from cme_app.services.intake.referral_view import view_referral
+from cme_app.services.school_calendar.school_days import load_calendar
 from tests.factories import fresh, move, to_enquiries, triage
 
-TODAY = date.today()
+TODAY = uk_today()
 
 
 def submit(session, team, **changes) -> Case:
@@ -107,7 +109,11 @@ def test_referral_with_cp_plan_and_fgm_is_proposed_red_with_its_factors(session,
     case = fresh(session, submit(session, team, form=RED_FORM))
     assert case.proposed_risk == "red"
     assert {"cp_plan", "fgm"} <= set(case.risk_factors)
-    assert case.triage_due_on == TODAY  # Red: triage the same working day, or next if not one
+    # Red: triage the same working day, or the next one when today is not (it ran on a Sunday).
+    cal = load_calendar(session)
+    days = (TODAY + timedelta(days=n) for n in range(7))
+    expected = next(d for d in days if cal.is_working_day(d))
+    assert case.triage_due_on == expected
 
 
 def test_plain_referral_is_proposed_green(session, team):
