@@ -75,3 +75,56 @@ def relative_date_time(moment: datetime, today: date) -> str:
     if day.year == today.year:
         return f"{local:%a} {day.day} {local:%b} {time}"
     return f"{day.day} {local:%b %Y} {time}"
+
+
+# ---------------------------------------------------------------------------------------------
+# School age: compulsory school age and year groups come from the date of birth, never typed.
+
+
+def compulsory_school_age(dob: date) -> tuple[date, date]:
+    """(first day, last day) of compulsory school age in England.
+
+    Starts on the prescribed day (31 Aug, 31 Dec, 31 Mar) on or after the 5th birthday; ends on
+    the last Friday in June of the school year in which the child turns 16.
+    """
+    fifth = _birthday(dob, 5)
+    prescribed = sorted(
+        d
+        for y in (fifth.year, fifth.year + 1)
+        for d in (date(y, 3, 31), date(y, 8, 31), date(y, 12, 31))
+        if d >= fifth
+    )
+    sixteenth = _birthday(dob, 16)
+    end_year = sixteenth.year if sixteenth.month < 9 else sixteenth.year + 1
+    june_30 = date(end_year, 6, 30)
+    last_friday = june_30 - timedelta(days=(june_30.weekday() - 4) % 7)
+    return prescribed[0], last_friday
+
+
+def _birthday(dob: date, years: int) -> date:
+    try:
+        return dob.replace(year=dob.year + years)
+    except ValueError:  # 29 February
+        return date(dob.year + years, 3, 1)
+
+
+def academic_year_start(day: date) -> date:
+    """1 September of the academic year `day` falls in."""
+    return date(day.year if day.month >= 9 else day.year - 1, 9, 1)
+
+
+def academic_year_label(day: date) -> str:
+    """ "2026/27" for any day from 1 September 2026 to 31 August 2027."""
+    start = academic_year_start(day).year
+    return f"{start}/{(start + 1) % 100:02d}"
+
+
+def year_group(dob: date, on: date) -> str | None:
+    """The national curriculum year group on `on`: Reception for a child aged 4 on the
+    31 August before the academic year, Year 1 at 5 ... Year 11 at 15; None outside that."""
+    age = age_on(dob, academic_year_start(on) - timedelta(days=1))
+    if age == 4:
+        return "Reception"
+    if 5 <= age <= 15:
+        return f"Year {age - 4}"
+    return None

@@ -165,6 +165,7 @@ class LawfulBasis(StrEnum):
     SAFEGUARDING = "art9_2_g_sch1_18"
     OTHER = "other"
 
+
 ROLE_LABELS: dict[str, str] = {
     Role.ADMIN: "Administrator",
     Role.LEAD: "CME team lead",
@@ -194,3 +195,104 @@ def is_case_reference(text: str) -> bool:
 
 def format_case_reference(year: int, number: int) -> str:
     return f"CME-{year}-{number:05d}"
+
+
+# ---------------------------------------------------------------------------------------------
+# CME episodes and the DfE return (docs/glossary.md, "CME episode")
+
+
+class EpisodeStartBasis(StrEnum):
+    """The fact a CME episode starts from; its start date is that fact's date."""
+
+    DELETED_FROM_ROLL = "deleted_from_roll"
+    ARRIVED_IN_LA = "arrived_in_la"
+    EHE_UNSUITABLE = "ehe_unsuitable"
+    IDENTIFIED_NO_ROLL = "identified_no_roll"
+    MIGRATED = "migrated"  # made from an older case by the 0010 migration: to be confirmed
+
+
+EPISODE_START_LABELS: dict[str, str] = {
+    EpisodeStartBasis.DELETED_FROM_ROLL: "Deleted from a school roll",
+    EpisodeStartBasis.ARRIVED_IN_LA: "Arrived in the local authority",
+    EpisodeStartBasis.EHE_UNSUITABLE: "Home education found unsuitable",
+    EpisodeStartBasis.IDENTIFIED_NO_ROLL: "Identified as on no school roll",
+    EpisodeStartBasis.MIGRATED: "Migrated from an older case (to confirm)",
+}
+
+
+class EpisodeEndReason(StrEnum):
+    ON_ROLL = "on_roll"
+    ON_ROLL_OTHER_LA = "on_roll_other_la"
+    MOVED_OTHER_LA = "moved_other_la"
+    LEFT_UK = "left_uk"
+    LEFT_UK_UNVERIFIED = "left_uk_unverified"
+    EHE = "ehe"
+    SUITABLE_EDUCATION = "suitable_education"
+    NOT_CME = "not_cme"
+    CEASED_CSA = "ceased_csa"
+    DIED = "died"
+    DUPLICATE = "duplicate"
+    OTHER = "other"
+
+
+EPISODE_END_LABELS: dict[str, str] = {
+    EpisodeEndReason.ON_ROLL: "On roll at a school in the LA",
+    EpisodeEndReason.ON_ROLL_OTHER_LA: "On roll at a school in another LA",
+    EpisodeEndReason.MOVED_OTHER_LA: "Moved to another LA (its CME team has the case)",
+    EpisodeEndReason.LEFT_UK: "Left the UK (verified)",
+    EpisodeEndReason.LEFT_UK_UNVERIFIED: "Believed to have left the UK (not verified)",
+    EpisodeEndReason.EHE: "Electively home educated",
+    EpisodeEndReason.SUITABLE_EDUCATION: "Suitable education elsewhere",
+    EpisodeEndReason.NOT_CME: "Found not to be missing education",
+    EpisodeEndReason.CEASED_CSA: "Ceased compulsory school age",
+    EpisodeEndReason.DIED: "Died",
+    EpisodeEndReason.DUPLICATE: "Recorded in error (duplicate)",
+    EpisodeEndReason.OTHER: "Other",
+}
+
+
+# The DfE's primary reasons for CME (2025/26). The live list is the dfereason table, which a
+# lead can extend or retire; this seeds it.
+DFE_REASONS: tuple[str, ...] = (
+    "Believed to have moved to another country",
+    "Believed to have moved to another local authority",
+    "Challenging school attendance order",
+    "Did not apply for school place at compulsory school age",
+    "Did not get school preference",
+    "Difficulty accessing suitable school place",
+    "Mental health",
+    "Moved in from another country",
+    "Moved in from another local authority",
+    "Not recorded",
+    "Offered school place but not yet accepted",
+    "Other",
+    "Parental decision not to register at school",
+    "Physical health",
+    "School application awaiting outcome",
+    "School dissatisfaction SEND",
+    "School dissatisfaction general",
+    "Unknown",
+    "Unsuitable elective home education",
+    "Waiting school start",
+)
+# The reasons the return warns about when too many children carry them.
+UNINFORMATIVE_REASONS = frozenset({"Unknown", "Not recorded"})
+
+# Sex as the return counts it.
+RETURN_SEX = {"female": "Female", "male": "Male"}
+RETURN_SEXES = ("Female", "Male", "Unknown")
+
+YEAR_GROUPS = ("Reception", *(f"Year {n}" for n in range(1, 12)))
+UNKNOWN = "Unknown"
+
+# (label, from days inclusive, to days exclusive): exactly N weeks falls in the band that
+# starts at N, so "less than 2 weeks" stops at 13 days and exactly 52 weeks is "more than".
+LENGTH_BANDS: tuple[tuple[str, int, int | None], ...] = (
+    ("less than 2 weeks", 0, 14),
+    ("2 to 4 weeks", 14, 28),
+    ("4 to 8 weeks", 28, 56),
+    ("8 to 12 weeks", 56, 84),
+    ("12 to 26 weeks", 84, 182),
+    ("26 to 52 weeks", 182, 364),
+    ("more than 52 weeks", 364, None),
+)

@@ -62,6 +62,10 @@ class Capability(StrEnum):
     CASE_CLOSE = "case.close"  # close, or approve a proposed closure
     CASE_REOPEN = "case.reopen"
     VISIT_FLAG_REVIEW = "visit.flag_review"  # a visit that arrived after its case moved on
+    EPISODE_RECORD = "episode.record"  # start, change and end a child's CME episode
+    # One record per child: confirm or reject a proposed match (confirming merges).
+    CHILD_MATCH = "child.match"
+    CHILD_MERGE_UNDO = "child.merge_undo"
     # Visits
     VISIT_LOG = "visit.log"  # the phone's visit log
     LONE_WORKING_RESPOND = "lone_working.respond"  # see alerts and mark an officer safe
@@ -79,6 +83,8 @@ class Capability(StrEnum):
     SCHOOLS_MANAGE = "schools.manage"
     # Reporting
     DASHBOARD = "reporting.dashboard"
+    DFE_RETURN_VIEW = "returns.dfe_view"  # the termly DfE return, its lists and downloads
+    DFE_RETURN_MANAGE = "returns.dfe_manage"  # census days, the reason list, EHE imports
     # School calendar
     CALENDAR_MANAGE = "calendar.manage"
 
@@ -106,6 +112,9 @@ PERMISSIONS: dict[Capability, frozenset[Role]] = {
     C.CASE_CLOSE: frozenset({LEAD}),
     C.CASE_REOPEN: frozenset({LEAD}),
     C.VISIT_FLAG_REVIEW: frozenset({LEAD}),
+    C.EPISODE_RECORD: frozenset({OFFICER, LEAD}),
+    C.CHILD_MATCH: frozenset({OFFICER, LEAD}),
+    C.CHILD_MERGE_UNDO: frozenset({LEAD}),
     C.VISIT_LOG: frozenset({OFFICER, LEAD}),
     C.LONE_WORKING_RESPOND: frozenset({OFFICER, LEAD}),
     # Only roles that are sent notifications choose how.
@@ -122,6 +131,9 @@ PERMISSIONS: dict[Capability, frozenset[Role]] = {
     # Not the auditor: the export names children, and the DPO works from the audit log.
     C.DASHBOARD: frozenset({LEAD, ADMIN}),
     C.CALENDAR_MANAGE: frozenset({ADMIN}),
+    # The return is counts; the lists behind them name children, so each is audited.
+    C.DFE_RETURN_VIEW: frozenset({LEAD, ADMIN, AUDITOR}),
+    C.DFE_RETURN_MANAGE: frozenset({LEAD}),
 }
 assert set(PERMISSIONS) == set(Capability), "every capability needs a row"
 

@@ -65,6 +65,10 @@ class Settings:
     first_visit_days: tuple[int, int, int] = (1, 5, 10)  # red: working days; others: school
     la_response_working_days: int = 10
     untraceable_min_school_days: int = 20
+    # An untraceable child stays counted as CME; their episode is reviewed after this many days.
+    untraceable_review_days: int = 90
+    # The DfE return warns about an open case with no CME episode older than this.
+    episode_missing_school_days: int = 10
     board_recent_closed_days: int = 30
     # Lone working (SC-09): the buddy is alerted this long after the expected end of a visit,
     # the leads this much later again; the monitor looks every `lone_working_check_seconds`.
@@ -122,6 +126,8 @@ def get_settings() -> Settings:
         first_visit_days=_three(env.get("CME_FIRST_VISIT_DAYS", "1,5,10")),
         la_response_working_days=int(env.get("CME_LA_RESPONSE_WORKING_DAYS", "10")),
         untraceable_min_school_days=int(env.get("CME_UNTRACEABLE_SCHOOL_DAYS", "20")),
+        untraceable_review_days=int(env.get("CME_UNTRACEABLE_REVIEW_DAYS", "90")),
+        episode_missing_school_days=int(env.get("CME_EPISODE_MISSING_SCHOOL_DAYS", "10")),
         board_recent_closed_days=int(env.get("CME_BOARD_CLOSED_DAYS", "30")),
         lone_working_grace_minutes=int(env.get("CME_LONE_WORKING_GRACE_MINUTES", "15")),
         lone_working_lead_after_minutes=int(env.get("CME_LONE_WORKING_LEAD_AFTER_MINUTES", "15")),

@@ -15,8 +15,9 @@ from .casework import (
     RiskAssessment,
     SafeguardingContact,
 )
-from .child import Address, Child, Person
+from .child import Address, Child, ChildMatch, ChildMerge, Person
 from .data_protection import RetentionApproval, ShareRecord, Tombstone
+from .episode import CensusDate, CmeEpisode, DfeReason, EheCount, EpisodeReason
 from .notification import (
     EmailMessage,
     Notification,
@@ -34,10 +35,17 @@ __all__ = [
     "Case",
     "CaseClosure",
     "CaseLink",
+    "CensusDate",
     "Child",
+    "ChildMatch",
+    "ChildMerge",
+    "CmeEpisode",
+    "DfeReason",
     "DslAppraisal",
+    "EheCount",
     "EmailMessage",
     "EnquiryAction",
+    "EpisodeReason",
     "HomeVisit",
     "LaNotification",
     "LoginAttempt",

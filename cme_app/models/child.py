@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
+import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
 from ..domain import YesNoUnknown
@@ -21,7 +22,6 @@ class Child(SQLModel, table=True):
     sex: str = Field(max_length=20)
     upn: str | None = Field(default=None, max_length=13, index=True)
     former_upn: str | None = Field(default=None, max_length=13)
-    year_group: str | None = Field(default=None, max_length=10)
     ethnicity: str | None = Field(default=None, max_length=60)
     first_language: str | None = Field(default=None, max_length=60)
     interpreter_needed: bool = Field(default=False)
@@ -30,6 +30,9 @@ class Child(SQLModel, table=True):
     cp_plan: str = Field(default=YesNoUnknown.UNKNOWN, max_length=10)
     child_in_need: str = Field(default=YesNoUnknown.UNKNOWN, max_length=10)
     traveller_family: bool = Field(default=False)
+    # Merged into another record of the same child (ChildMerge says what moved; a lead can
+    # undo it). A merged record is kept, empty, so the undo and the audit trail still work.
+    merged_into_id: int | None = Field(default=None, foreign_key="child.id", index=True)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
@@ -71,3 +74,34 @@ class Person(SQLModel, table=True):
     notes: str | None = Field(default=None, max_length=2000)
     source: str = Field(default="school", max_length=40)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class ChildMatch(SQLModel, table=True):
+    """A proposal that two child records are the same child, and an officer's answer."""
+
+    __table_args__ = (sa.UniqueConstraint("child_id", "candidate_id", name="uq_child_match"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    child_id: int = Field(foreign_key="child.id", index=True)  # the newer record
+    candidate_id: int = Field(foreign_key="child.id", index=True)  # the one already known
+    basis: str = Field(max_length=20)  # upn | name_dob | address_surname
+    status: str = Field(default="proposed", max_length=12, index=True)
+    reason: str | None = Field(default=None, max_length=1000)
+    proposed_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    decided_by_id: int | None = Field(default=None, foreign_key="user.id")
+    decided_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class ChildMerge(SQLModel, table=True):
+    """One merge of a child record into another: which rows moved, so a lead can undo it."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    from_child_id: int = Field(foreign_key="child.id", index=True)
+    into_child_id: int = Field(foreign_key="child.id", index=True)
+    moved: dict[str, list[int]] = Field(default_factory=dict, sa_type=sa.JSON)
+    reason: str = Field(max_length=1000)
+    merged_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    merged_by_id: int | None = Field(default=None, foreign_key="user.id")
+    undone_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    undone_by_id: int | None = Field(default=None, foreign_key="user.id")
+    undo_reason: str | None = Field(default=None, max_length=1000)

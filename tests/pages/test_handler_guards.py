@@ -74,6 +74,9 @@ EXPECTED_PERMISSIONS = {
     Capability.CASE_CLOSE: {LEAD},
     Capability.CASE_REOPEN: {LEAD},
     Capability.VISIT_FLAG_REVIEW: {LEAD},
+    Capability.EPISODE_RECORD: {OFF, LEAD},
+    Capability.CHILD_MATCH: {OFF, LEAD},
+    Capability.CHILD_MERGE_UNDO: {LEAD},
     Capability.VISIT_LOG: {OFF, LEAD},
     Capability.LONE_WORKING_RESPOND: {OFF, LEAD},
     Capability.NOTIFICATION_PREFERENCES: {SCH, OFF, LEAD},
@@ -88,6 +91,9 @@ EXPECTED_PERMISSIONS = {
     Capability.SCHOOLS_MANAGE: {ADM},
     Capability.DASHBOARD: {LEAD, ADM},
     Capability.CALENDAR_MANAGE: {ADM},
+    # Read-only for the auditor (DPO): DfE queries outliers, and the DPO checks what was sent.
+    Capability.DFE_RETURN_VIEW: {LEAD, ADM, AUD},
+    Capability.DFE_RETURN_MANAGE: {LEAD},
 }
 # Reflex's own handler on every state: it reaches only explicit setters (auto-setters are off).
 BUILT_IN = {"setvar"}

@@ -232,8 +232,6 @@ def _child() -> rx.Component:
         forms.text_field("upn", "UPN", S.values, S.errors, width="input--w10",
                          hint="Unique pupil number: 13 characters, like A383200012401. "
                          "Needed if the child is or was on your roll."),
-        forms.text_field("year_group", "Year group (optional)", S.values, S.errors,
-                         width="input--w10"),
         forms.text_field("first_language", "First language (optional)", S.values, S.errors,
                          width="input--w20"),
         forms.checkbox("interpreter_needed", "An interpreter is needed to speak with the family",

@@ -12,7 +12,7 @@ from datetime import date, datetime
 
 from sqlmodel import Session, col, select
 
-from ...dates import age_on, short_date, short_date_time
+from ...dates import age_on, short_date, short_date_time, year_group
 from ...domain import RISK_LABELS, STAGE_LABELS, LaDirection, Role, SourceType, Stage
 from ...models import (
     Case,
@@ -391,7 +391,7 @@ def _child_rows(child: Child, today: date) -> list[Row]:
         ("Date of birth", born),
         ("Sex", rf.SEX_CHOICES.get(child.sex, child.sex)),
         ("UPN", child.upn or "Not given"),
-        ("Year group", child.year_group or ""),
+        ("Year group", year_group(child.date_of_birth, today) or "Not of school age"),
         ("SEN", rf.SEN_CHOICES.get(child.sen_status, child.sen_status)),
         ("First language", child.first_language or ""),
         ("Interpreter needed", "Yes" if child.interpreter_needed else "No"),

@@ -18,8 +18,17 @@ from typing import Any
 
 from sqlmodel import Session, col, func, select
 
-from ...dates import long_date
-from ...domain import OPEN_STAGES, STAGE_LABELS, LaDirection, Outcome, Risk, Stage, case_reference
+from ...dates import compulsory_school_age, long_date
+from ...domain import (
+    OPEN_STAGES,
+    STAGE_LABELS,
+    EpisodeEndReason,
+    LaDirection,
+    Outcome,
+    Risk,
+    Stage,
+    case_reference,
+)
 from ...errors import FieldError, ValidationFailed
 from ...models import (
     Case,
@@ -36,8 +45,10 @@ from ...models import (
 )
 from ...permissions import Actor, Capability, require
 from ...settings import get_settings
-from ..intake.referral_form import compulsory_school_age, parse_date
+from ..intake.referral_form import parse_date
 from ..notify import notifications
+from ..returns import episodes
+from ..returns.episodes import WHEREABOUTS_UNKNOWN
 from ..school_calendar.school_days import CalendarNotSeeded, load_calendar
 from ..trust import audit
 from .lifecycle import MoveRefused, case_state, check_version, enter_stage, load_case, touch
@@ -70,6 +81,12 @@ class ClosureOutcome:
     blockers: tuple[Blocker, ...] = ()
     locates_child: bool = False  # the child was found: counts towards "days to locate"
     on_close: OnClose | None = None
+    # What closing does to the child's open CME episode: ends it for this reason
+    # (domain.EpisodeEndReason), keeps it open as whereabouts unknown, or (None) leaves it.
+    episode_end: str | None = None
+    # The evidence date the episode ends on (the day the child started school, say); else
+    # the day the case closes.
+    episode_ends_on: str | None = None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -218,6 +235,8 @@ _OUTCOME_LIST = (
                           required=False, hint="If attendance support is needed"),
         ),
         locates_child=True,
+        episode_end=EpisodeEndReason.ON_ROLL,
+        episode_ends_on="start_date",
     ),
     ClosureOutcome(
         Outcome.ONROLL_OTHER_LA, "On roll at a school in another LA",
@@ -229,6 +248,7 @@ _OUTCOME_LIST = (
             EvidenceField("confirmed_by", "Confirmed by (that LA or school)", "text"),
         ),
         locates_child=True,
+        episode_end=EpisodeEndReason.ON_ROLL_OTHER_LA,
     ),
     ClosureOutcome(
         Outcome.TRANSFERRED_OTHER_LA, "Transferred to another LA",
@@ -237,6 +257,7 @@ _OUTCOME_LIST = (
         (EvidenceField("summary", "Summary of the LA's response", "textarea"),),
         blockers=(_other_la_answered,),
         locates_child=True,
+        episode_end=EpisodeEndReason.MOVED_OTHER_LA,
     ),
     ClosureOutcome(
         Outcome.LEFT_UK_VERIFIED, "Left the UK – verified",
@@ -244,6 +265,7 @@ _OUTCOME_LIST = (
         _ENQUIRING,
         blockers=(_independent_evidence_abroad,),
         locates_child=True,
+        episode_end=EpisodeEndReason.LEFT_UK,
     ),
     ClosureOutcome(
         Outcome.LEFT_UK_UNVERIFIED, "Left the UK – not verified",
@@ -255,6 +277,7 @@ _OUTCOME_LIST = (
             EvidenceField("checks_done", "Checks done", "textarea"),
         ),
         blockers=(_red_needs_csc_consultation,),
+        episode_end=EpisodeEndReason.LEFT_UK_UNVERIFIED,
     ),
     ClosureOutcome(
         Outcome.EHE, "Electively home educated",
@@ -265,6 +288,7 @@ _OUTCOME_LIST = (
             EvidenceField("ehe_accepted_on", "Date the EHE team accepted", "date"),
         ),
         locates_child=True,
+        episode_end=EpisodeEndReason.EHE,
     ),
     ClosureOutcome(
         Outcome.OTHER_SUITABLE_EDUCATION, "Other suitable education",
@@ -274,6 +298,7 @@ _OUTCOME_LIST = (
             EvidenceField("confirmed_on", "Date the provider confirmed", "date"),
         ),
         locates_child=True,
+        episode_end=EpisodeEndReason.SUITABLE_EDUCATION,
     ),
     ClosureOutcome(
         Outcome.NOT_CME_ATTENDANCE, "Not CME – attendance matter",
@@ -281,6 +306,7 @@ _OUTCOME_LIST = (
         (EvidenceField("residence_evidence", "Evidence the child still lives there",
                        "textarea"),),
         locates_child=True,
+        episode_end=EpisodeEndReason.NOT_CME,
     ),
     ClosureOutcome(
         Outcome.UNTRACEABLE, "Untraceable – enquiries exhausted",
@@ -288,15 +314,18 @@ _OUTCOME_LIST = (
         (EvidenceField("off_roll_date", "Off-roll date agreed with the school", "date"),),
         blockers=(_untraceable_enquiries_done, _ground_i_school_days),
         on_close=_send_exhausted_notice,
+        episode_end=WHEREABOUTS_UNKNOWN,
     ),
     ClosureOutcome(
         Outcome.CEASED_CSA, "Ceased compulsory school age",
         "Child is no longer of compulsory school age", "#505a5f", OPEN_STAGES,
         blockers=(_past_compulsory_school_age,),
+        episode_end=EpisodeEndReason.CEASED_CSA,
     ),
     ClosureOutcome(
         Outcome.DECEASED, "Deceased", "Case closed", "#0b0c0c", OPEN_STAGES,
         (EvidenceField("source", "Who confirmed it, and when", "text"),),
+        episode_end=EpisodeEndReason.DIED,
     ),
     ClosureOutcome(
         Outcome.DUPLICATE, "Duplicate referral",
@@ -488,6 +517,9 @@ def close_case(
     found = OUTCOMES[outcome]
     if found.on_close is not None:
         found.on_close(session, case, closure, evidence, actor, today)
+    ends_on = parse_date(evidence.get(found.episode_ends_on or "")) or today
+    episodes.after_closure(session, case=case, actor=actor, episode_end=found.episode_end,
+                           end_on=ends_on)
     session.add(closure)
     enter_stage(session, case, Stage.CLOSED, actor, reason=found.label)
     case.outcome = outcome

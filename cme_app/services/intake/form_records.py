@@ -24,7 +24,6 @@ def child_from(data: dict[str, str]) -> Child:
         date_of_birth=rf.parse_date(data["date_of_birth"]),
         sex=data["sex"],
         upn=rf.normalise_upn(data.get("upn", "")) or None,
-        year_group=data.get("year_group") or None,
         first_language=data.get("first_language") or None,
         interpreter_needed=rf.is_checked(data.get("interpreter_needed")),
         sen_status=data["sen_status"],

@@ -14,6 +14,7 @@ from typing import Any
 from stdnum.exceptions import InvalidChecksum, InvalidLength, ValidationError
 from stdnum.gb import upn as upn_check
 
+from ...dates import compulsory_school_age
 from ...errors import FieldError
 
 MAX_VALUE_LENGTH = 4000
@@ -164,7 +165,6 @@ CHILD_FIELDS = (
     "dob_confirmed",
     "sex",
     "upn",
-    "year_group",
     "first_language",
     "interpreter_needed",
     "sen_status",
@@ -285,33 +285,6 @@ def parse_date(value: str | None) -> date | None:
         return date.fromisoformat(value) if value else None
     except ValueError:
         return None
-
-
-def compulsory_school_age(dob: date) -> tuple[date, date]:
-    """(first day, last day) of compulsory school age in England.
-
-    Starts on the prescribed day (31 Aug, 31 Dec, 31 Mar) on or after the 5th birthday; ends on
-    the last Friday in June of the school year in which the child turns 16.
-    """
-    fifth = _birthday(dob, 5)
-    prescribed = sorted(
-        d
-        for y in (fifth.year, fifth.year + 1)
-        for d in (date(y, 3, 31), date(y, 8, 31), date(y, 12, 31))
-        if d >= fifth
-    )
-    sixteenth = _birthday(dob, 16)
-    end_year = sixteenth.year if sixteenth.month < 9 else sixteenth.year + 1
-    june_30 = date(end_year, 6, 30)
-    last_friday = june_30 - timedelta(days=(june_30.weekday() - 4) % 7)
-    return prescribed[0], last_friday
-
-
-def _birthday(dob: date, years: int) -> date:
-    try:
-        return dob.replace(year=dob.year + years)
-    except ValueError:  # 29 February
-        return date(dob.year + years, 3, 1)
 
 
 def normalise_upn(value: str) -> str:

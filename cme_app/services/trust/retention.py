@@ -329,7 +329,7 @@ def _anonymise_child(session: Session, child: Child) -> None:
     session.exec(delete(Address).where(Address.child_id == child.id))
     session.exec(delete(Person).where(Person.child_id == child.id))
     child.first_name = child.last_name = "Destroyed"
-    for field in ("middle_names", "known_as", "upn", "former_upn", "year_group", "ethnicity",
+    for field in ("middle_names", "known_as", "upn", "former_upn", "ethnicity",
                   "first_language"):
         setattr(child, field, None)
     child.date_of_birth = date(1900, 1, 1)

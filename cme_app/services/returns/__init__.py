@@ -1,0 +1,1 @@
+"""CME episodes and the statutory returns built from them (the DfE termly EHE/CME return)."""

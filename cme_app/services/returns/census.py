@@ -1,0 +1,366 @@
+"""The CME part of the DfE termly return, as at a census day (statutory-returns §1).
+
+Everything is computed from episode history, so a return built weeks late gives the figures as
+they were on census day: an episode counts on census day when it started on or before it and
+had not ended by it (end_date is the first day the child was no longer CME), and the primary
+reason is the one in force that day. Every figure keeps the child-level list behind it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from sqlalchemy import and_, or_
+from sqlmodel import Session, col, func, select
+
+from ...dates import (
+    academic_year_start,
+    compulsory_school_age,
+    uk_date,
+    uk_midnight,
+    year_group,
+)
+from ...domain import (
+    LENGTH_BANDS,
+    OPEN_STAGES,
+    RETURN_SEX,
+    RETURN_SEXES,
+    UNINFORMATIVE_REASONS,
+    UNKNOWN,
+    YEAR_GROUPS,
+    Stage,
+)
+from ...models import Case, Child, CmeEpisode, EpisodeReason
+from ...settings import get_settings
+from ..school_calendar.school_days import CalendarNotSeeded, SchoolCalendar, load_calendar
+from .reasons import reason_labels
+
+MEASURES = (
+    "on_census_day",
+    "by_sex",
+    "by_year_group",
+    "by_length",
+    "by_reason",
+    "any_time_previous_year",
+)
+
+
+@dataclass(frozen=True)
+class CountedChild:
+    """One child behind a figure: who, and the episode that counts them."""
+
+    child_id: int
+    name: str
+    date_of_birth: date
+    sex: str  # Female | Male | Unknown
+    year_group: str  # Reception .. Year 11 | Unknown
+    episode_id: int
+    start_date: date | None
+    start_basis: str
+    reason: str
+    length: str  # a LENGTH_BANDS label | Unknown
+    whereabouts_unknown: bool
+    case_id: int | None
+    past_compulsory_age: bool
+
+
+@dataclass
+class CmeReturn:
+    census_date: date
+    previous_year: tuple[date, date]
+    on_census_day: list[CountedChild]
+    any_time_previous_year: list[CountedChild]
+    reasons: list[str]  # every reason the table shows, in DfE's order
+    left_out_elsewhere: int = 0  # children counted by the LA they live in, not this one
+    warnings: list[ReturnWarning] = field(default_factory=list)
+
+    def breakdown(self, measure: str) -> dict[str, int]:
+        """The counts for one breakdown, every category present even when 0."""
+        categories = {
+            "by_sex": RETURN_SEXES,
+            "by_year_group": (*YEAR_GROUPS, UNKNOWN),
+            "by_length": (*(band[0] for band in LENGTH_BANDS), UNKNOWN),
+            "by_reason": tuple(self.reasons),
+        }[measure]
+        counts = dict.fromkeys(categories, 0)
+        for child in self.on_census_day:
+            counts[_category(child, measure)] = counts.get(_category(child, measure), 0) + 1
+        return counts
+
+    def children(self, measure: str, category: str = "") -> list[CountedChild]:
+        """The children behind one figure."""
+        if measure == "any_time_previous_year":
+            return self.any_time_previous_year
+        if measure == "on_census_day":
+            return self.on_census_day
+        return [c for c in self.on_census_day if _category(c, measure) == category]
+
+    def as_json(self) -> dict:
+        return {
+            "on_census_day": len(self.on_census_day),
+            "by_sex": self.breakdown("by_sex"),
+            "by_year_group": self.breakdown("by_year_group"),
+            "by_length": self.breakdown("by_length"),
+            "by_reason": self.breakdown("by_reason"),
+            "any_time_previous_year": len(self.any_time_previous_year),
+        }
+
+
+@dataclass(frozen=True)
+class ReturnWarning:
+    """Something to check before the return goes to DfE, with the children it is about."""
+
+    code: str
+    message: str
+    child_ids: tuple[int, ...] = ()
+
+
+def _category(child: CountedChild, measure: str) -> str:
+    return {
+        "by_sex": child.sex,
+        "by_year_group": child.year_group,
+        "by_length": child.length,
+        "by_reason": child.reason,
+    }[measure]
+
+
+def length_band(start: date | None, census: date) -> str:
+    """How long the child had been missing education on census day, as DfE bands it."""
+    if start is None:
+        return UNKNOWN
+    days = (census - start).days
+    for label, low, high in LENGTH_BANDS:
+        if days >= low and (high is None or days < high):
+            return label
+    return UNKNOWN
+
+
+def previous_academic_year(census: date) -> tuple[date, date]:
+    start = academic_year_start(census)
+    return start.replace(year=start.year - 1), start - timedelta(days=1)
+
+
+def _overlapping(first: date, last: date):
+    """Episodes that were open on some day from `first` to `last`. An episode with no start
+    date counts from the day it was recorded."""
+    recorded_by = uk_midnight(last + timedelta(days=1))
+    started = or_(
+        col(CmeEpisode.start_date) <= last,
+        and_(col(CmeEpisode.start_date).is_(None), col(CmeEpisode.created_at) < recorded_by),
+    )
+    not_ended = or_(col(CmeEpisode.end_date).is_(None), col(CmeEpisode.end_date) > first)
+    return and_(started, not_ended)
+
+
+def _rows(session: Session, first: date, last: date):
+    return session.exec(
+        select(CmeEpisode, Child)
+        .join(Child, Child.id == CmeEpisode.child_id)
+        .where(_overlapping(first, last), col(CmeEpisode.lives_in_la).is_(True))
+        .order_by(col(CmeEpisode.child_id), col(CmeEpisode.start_date), col(CmeEpisode.id))
+    ).all()
+
+
+def _reasons_on(session: Session, episode_ids: list[int], day: date) -> dict[int, str]:
+    """Each episode's primary reason in force on `day` (its first one if it changed only
+    after)."""
+    found: dict[int, str] = {}
+    first: dict[int, str] = {}
+    for chunk in _chunks(episode_ids, 5000):
+        rows = session.exec(
+            select(EpisodeReason.episode_id, EpisodeReason.reason, EpisodeReason.from_date)
+            .where(col(EpisodeReason.episode_id).in_(chunk))
+            .order_by(col(EpisodeReason.from_date), col(EpisodeReason.id))
+        ).all()
+        for episode_id, reason, from_date in rows:
+            first.setdefault(episode_id, reason)
+            if from_date <= day:
+                found[episode_id] = reason
+    return first | found
+
+
+def _chunks(items: list[int], size: int) -> Iterable[list[int]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+def _counted(episode: CmeEpisode, child: Child, census: date, reason: str) -> CountedChild:
+    names = " ".join(p for p in (child.first_name, child.last_name) if p)
+    return CountedChild(
+        child_id=child.id or 0,
+        name=names,
+        date_of_birth=child.date_of_birth,
+        sex=RETURN_SEX.get(child.sex, UNKNOWN),
+        year_group=year_group(child.date_of_birth, census) or UNKNOWN,
+        episode_id=episode.id or 0,
+        start_date=episode.start_date,
+        start_basis=episode.start_basis,
+        reason=reason,
+        length=length_band(episode.start_date, census),
+        whereabouts_unknown=episode.whereabouts_unknown,
+        case_id=episode.case_id,
+        past_compulsory_age=compulsory_school_age(child.date_of_birth)[1] < census,
+    )
+
+
+def build(session: Session, census: date) -> CmeReturn:
+    """The CME figures for `census` day, each with its children (one line per child)."""
+    on_day: dict[int, tuple[CmeEpisode, Child]] = {}
+    for episode, child in _rows(session, census, census):
+        on_day.setdefault(child.id, (episode, child))  # the earliest open episode counts
+    reasons = _reasons_on(session, [e.id for e, _ in on_day.values()], census)
+    counted = [
+        _counted(e, c, census, reasons.get(e.id, e.primary_reason)) for e, c in on_day.values()
+    ]
+    counted.sort(key=lambda c: (c.name.split()[-1:], c.name))
+
+    first, last = previous_academic_year(census)
+    year: dict[int, tuple[CmeEpisode, Child]] = {}
+    for episode, child in _rows(session, first, last):
+        year.setdefault(child.id, (episode, child))
+    year_reasons = _reasons_on(session, [e.id for e, _ in year.values()], last)
+    any_time = [
+        _counted(e, c, min(last, census), year_reasons.get(e.id, e.primary_reason))
+        for e, c in year.values()
+    ]
+    any_time.sort(key=lambda c: (c.name.split()[-1:], c.name))
+
+    labels = reason_labels(session, include_retired=True)
+    extra = sorted({c.reason for c in counted} - set(labels))
+    result = CmeReturn(census, (first, last), counted, any_time, [*labels, *extra])
+    result.left_out_elsewhere = _living_elsewhere(session, census)
+    result.warnings = warnings(session, result)
+    return result
+
+
+def _living_elsewhere(session: Session, census: date) -> int:
+    return session.exec(
+        select(func.count(func.distinct(CmeEpisode.child_id))).where(
+            _overlapping(census, census), col(CmeEpisode.lives_in_la).is_(False)
+        )
+    ).one()
+
+
+# ---------------------------------------------------------------------------------------------
+# What to check before sending
+
+
+def warnings(session: Session, figures: CmeReturn) -> list[ReturnWarning]:
+    found: list[ReturnWarning] = []
+    counted = figures.on_census_day
+    no_start = [c.child_id for c in counted if c.start_date is None]
+    if no_start:
+        found.append(
+            ReturnWarning(
+                "no_start_date",
+                f"{_n(no_start)} counted with no episode start "
+                "date: their length is reported as Unknown.",
+                tuple(no_start),
+            )
+        )
+    vague = [c.child_id for c in counted if c.reason in UNINFORMATIVE_REASONS]
+    if counted and len(vague) * 10 > len(counted):
+        share = round(100 * len(vague) / len(counted))
+        found.append(
+            ReturnWarning(
+                "vague_reasons",
+                f"{share}% of children counted have the reason "
+                "Unknown or Not recorded (more than 10%): DfE may query it.",
+                tuple(vague),
+            )
+        )
+    past = [c.child_id for c in counted if c.past_compulsory_age]
+    if past:
+        found.append(
+            ReturnWarning(
+                "past_csa",
+                f"{_n(past)} counted although past compulsory school "
+                "age on census day: end their episodes.",
+                tuple(past),
+            )
+        )
+    young = [
+        c.child_id
+        for c in counted
+        if compulsory_school_age(c.date_of_birth)[0] > figures.census_date
+    ]
+    if young:
+        found.append(
+            ReturnWarning(
+                "below_csa",
+                f"{_n(young)} counted although not yet of compulsory school age on census day.",
+                tuple(young),
+            )
+        )
+    unconfirmed = _unconfirmed(session, [c.episode_id for c in counted])
+    if unconfirmed:
+        found.append(
+            ReturnWarning(
+                "to_confirm",
+                f"{_n(unconfirmed)} counted from an episode made "
+                "by the data migration whose start an officer has not confirmed.",
+                tuple(unconfirmed),
+            )
+        )
+    missing = cases_without_episode(session, figures.census_date)
+    if missing:
+        days = get_settings().episode_missing_school_days
+        found.append(
+            ReturnWarning(
+                "no_episode",
+                f"{_n(missing)} with an open case but no CME "
+                f"episode, open more than {days} school days: decide whether they "
+                "are CME.",
+                tuple(missing),
+            )
+        )
+    return found
+
+
+def _n(ids: list[int]) -> str:
+    return f"{len(ids)} {'child' if len(ids) == 1 else 'children'}"
+
+
+def _unconfirmed(session: Session, episode_ids: list[int]) -> list[int]:
+    found: list[int] = []
+    for chunk in _chunks(episode_ids, 5000):
+        found += session.exec(
+            select(CmeEpisode.child_id).where(
+                col(CmeEpisode.id).in_(chunk), col(CmeEpisode.to_confirm).is_(True)
+            )
+        ).all()
+    return found
+
+
+def cases_without_episode(session: Session, census: date) -> list[int]:
+    """Children whose case is open past triage now, opened more than N school days before
+    census day, with no CME episode open that day: are they CME or not?"""
+    days = get_settings().episode_missing_school_days
+    open_stages = [s for s in OPEN_STAGES if s not in (Stage.NEW_REFERRAL, Stage.TRIAGE)]
+    opened = dict(
+        session.exec(
+            select(Case.child_id, func.min(Case.opened_at))
+            .where(col(Case.stage).in_(open_stages), col(Case.opened_at) < uk_midnight(census))
+            .group_by(col(Case.child_id))
+        ).all()
+    )
+    if opened:
+        with_episode = set(
+            session.exec(select(CmeEpisode.child_id).where(_overlapping(census, census))).all()
+        )
+        opened = {k: v for k, v in opened.items() if k not in with_episode}
+    calendar = load_calendar(session)
+    return sorted(
+        child_id
+        for child_id, at in opened.items()
+        if _school_days(calendar, uk_date(at), census) > days
+    )
+
+
+def _school_days(calendar: SchoolCalendar, start: date, end: date) -> int:
+    try:
+        return calendar.school_days_between(start, end)
+    except CalendarNotSeeded:  # no term dates: working days are the nearest safe reading
+        return calendar.working_days_between(start, end)
