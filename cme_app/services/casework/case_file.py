@@ -37,6 +37,7 @@ from ...models import (
 )
 from ...permissions import Actor, Capability, allows, require, roles_with
 from ..intake import referral_form as rf
+from ..returns import episodes
 from ..trust import audit, purpose
 from ..visits.history import visit_row
 from . import lifecycle, risk, targets
@@ -207,6 +208,7 @@ def view_case(
         **_stages_part(session, r, actor, today),
         warning_markers=case.warning_markers or "",
         joint_visit_required=case.joint_visit_required,
+        cme_episode=episodes.episode_panel(session, case.child_id),
         can=_abilities(actor, case, r.referral),
     )
 
@@ -253,6 +255,10 @@ def _abilities(actor: Actor, case: Case, referral: Referral) -> CaseAbilities:
         edit_safety=may_visit,
         start_visit=may_visit,
         review_visits=allows(actor.role, Capability.VISIT_FLAG_REVIEW),
+        # The episode is the child's, not the case's: a closed case's untraceable child
+        # is still CME and reviewed from here.
+        record_episode=allows(actor.role, Capability.EPISODE_RECORD)
+        and case.stage != Stage.RETURNED,
     )
 
 

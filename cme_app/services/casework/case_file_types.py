@@ -3,7 +3,7 @@ codes; dates already written the UK way). Nothing here reads the database."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True)
@@ -192,6 +192,28 @@ class CheckItem:
 
 
 @dataclass(frozen=True)
+class EpisodePanel:
+    """The child's open CME episode as the case page shows it (id 0: none open), with what
+    its forms start from and offer. Choices are [value, text] pairs (forms.select_field)."""
+
+    id: int = 0
+    version: int = 0
+    rows: list[Row] = field(default_factory=list)
+    to_confirm: bool = False
+    whereabouts_unknown: bool = False
+    review_on: str = ""
+    start_date: str = ""  # ISO, for the change form
+    start_basis: str = ""
+    lives_in_la: str = ""  # yes | no
+    primary_reason: str = ""
+    reason_history: list[Row] = field(default_factory=list)
+    ended: list[Row] = field(default_factory=list)  # the child's earlier episodes, one line each
+    reason_choices: list[list[str]] = field(default_factory=list)
+    basis_choices: list[list[str]] = field(default_factory=list)
+    end_choices: list[list[str]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
 class CaseAbilities:
     """What the viewer may do on this case now (the page shows only these controls; every
     handler and service checks again)."""
@@ -208,6 +230,7 @@ class CaseAbilities:
     edit_safety: bool = False
     start_visit: bool = False
     review_visits: bool = False
+    record_episode: bool = False
 
 
 @dataclass(frozen=True)
@@ -260,6 +283,8 @@ class CaseFile:
     allowed_moves: list[StageMove]
     blocked_moves: list[StageMove]  # each with why not yet (caseworkers only)
     untraceable_checklist: list[CheckItem]
+    # Whether the child is missing education in law (a case can exist before an episode)
+    cme_episode: EpisodePanel
     # Lone-working safety: read before every visit.
     warning_markers: str
     joint_visit_required: bool

@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
+from ...dates import long_date, short_date, uk_today
 from ...domain import (
     EPISODE_END_LABELS,
     EPISODE_START_LABELS,
@@ -19,9 +20,10 @@ from ...domain import (
     EpisodeStartBasis,
 )
 from ...errors import FieldError, ValidationFailed
-from ...models import Case, Child, CmeEpisode, EpisodeReason, utcnow
+from ...models import Case, Child, CmeEpisode, EpisodeReason, User, utcnow
 from ...permissions import Actor, Capability
 from ...settings import get_settings
+from ..casework.case_file_types import EpisodePanel, Row
 from ..casework.lifecycle import StaleCase, load_case
 from ..trust import audit
 from .reasons import reason_labels
@@ -184,6 +186,7 @@ def start_episode(
     session: Session, *, actor: Actor | None, reference: str, form: dict[str, Any], today: date
 ) -> CmeEpisode:
     """The child became CME: on no roll and not otherwise educated, from a dated fact."""
+    today = today or uk_today()
     case, child = _load(session, actor, reference, "episode.started")
     if open_episode(session, child.id) is not None:
         raise ValidationFailed(
@@ -245,6 +248,7 @@ def change_episode(
 ) -> CmeEpisode:
     """Correct the start, the basis or residence; a new primary reason applies from a date
     (its history is kept, so past census days keep the reason they had)."""
+    today = today or uk_today()
     case, child = _load(session, actor, reference, "episode.changed")
     episode = _episode_of(session, child, episode_id)
     _check_version(episode, version)
@@ -354,3 +358,61 @@ def after_closure(
         detail={"episode_id": episode.id, **audit.changes(before, _state(episode))},
     )
     return episode
+
+
+# ---------------------------------------------------------------------------------------------
+# The case page's panel
+
+
+def _choices(labels: dict[str, str]) -> list[list[str]]:
+    return [[value, text] for value, text in labels.items()]
+
+
+def _started(e: CmeEpisode) -> str:
+    basis = EPISODE_START_LABELS.get(e.start_basis, e.start_basis)
+    return f"{long_date(e.start_date)} ({basis.lower()})" if e.start_date else "Not known"
+
+
+def _ended_row(e: CmeEpisode) -> Row:
+    reason = EPISODE_END_LABELS.get(e.end_reason or "", e.end_reason or "")
+    return Row(f"{short_date(e.start_date) or 'Start not known'} to {short_date(e.end_date)}",
+               f"{e.primary_reason}. Ended: {reason}")
+
+
+def episode_panel(session: Session, child_id: int) -> EpisodePanel:
+    """The child's open episode (if any), its reason history and earlier episodes. The case
+    file's view is the audited read; this only adds to it."""
+    everything = child_episodes(session, child_id)
+    ended = [_ended_row(e) for e in everything if e.end_date is not None]
+    choices = {
+        "reason_choices": [[r, r] for r in reason_labels(session)],
+        "basis_choices": _choices(START_CHOICES),
+        "end_choices": _choices(END_CHOICES),
+    }
+    e = next((e for e in everything if e.end_date is None), None)
+    if e is None:
+        return EpisodePanel(ended=ended, **choices)
+    history = reason_history(session, e.id)
+    names = dict(session.exec(
+        select(User.id, User.name).where(col(User.id).in_({h.changed_by_id for h in history}))
+    ).all())
+    rows = [
+        Row("Started", _started(e)),
+        Row("Primary reason", e.primary_reason),
+        Row("Lives in the local authority", "Yes" if e.lives_in_la else "No"),
+    ]
+    if e.whereabouts_unknown:
+        rows.append(Row("Whereabouts", f"Unknown – review by {long_date(e.review_on)}"))
+    return EpisodePanel(
+        id=e.id or 0, version=e.version, rows=rows, to_confirm=e.to_confirm,
+        whereabouts_unknown=e.whereabouts_unknown, review_on=long_date(e.review_on),
+        start_date=e.start_date.isoformat() if e.start_date else "",
+        start_basis="" if e.start_basis == EpisodeStartBasis.MIGRATED else e.start_basis,
+        lives_in_la="yes" if e.lives_in_la else "no", primary_reason=e.primary_reason,
+        reason_history=[
+            Row(f"From {long_date(h.from_date)}",
+                f"{h.reason} (recorded by {names.get(h.changed_by_id, 'the system')})")
+            for h in history
+        ],
+        ended=ended, **choices,
+    )

@@ -13,6 +13,7 @@ CONTENTS = (
     ("risk", "Triage and risk"),
     ("safeguarding", "Safeguarding"),
     ("move", "Move the case"),
+    ("episode", "CME episode"),
     ("child", "Child and household"),
     ("referral", "Original referral"),
     ("enquiries", "Enquiry log"),

@@ -22,6 +22,7 @@ from ....services.casework import case_file, closure, lifecycle, records, triage
 from ....services.casework.case_file_types import CaseFile, FactorChoice
 from ....services.casework.closure import OUTCOMES, outcome_label
 from ....services.casework.lifecycle import StaleCase
+from ....services.returns import episodes
 from ....services.trust import purpose
 from ....services.visits import safety
 from ....state.auth import AuthState
@@ -279,3 +280,30 @@ class CaseState(PageFeedback, AuthState):
     def reopen(self, form_data: dict):
         reason = str((form_data or {}).get("reopen_reason") or "")[:4000]
         return self._service(lifecycle.reopen_case, reason=reason)
+
+    # ------------------------------------------------------------------ CME episode
+    def _episode(self) -> tuple[int, int]:
+        e = self.case.cme_episode if self.case else None
+        return (e.id, e.version) if e else (0, 0)
+
+    @rx.event
+    @handler(C.EPISODE_RECORD, prefix="ep-",
+             done="CME episode started. The child now counts as missing education.")
+    def start_episode(self, form_data: dict):
+        return partial(episodes.start_episode, reference=self._ref(),
+                       form=forms.prefixed_fields(form_data, "ep-"))
+
+    @rx.event
+    @handler(C.EPISODE_RECORD, prefix="epc-", done="CME episode saved.")
+    def change_episode(self, form_data: dict):
+        episode_id, version = self._episode()
+        return partial(episodes.change_episode, reference=self._ref(), episode_id=episode_id,
+                       version=version, form=forms.prefixed_fields(form_data, "epc-"))
+
+    @rx.event
+    @handler(C.EPISODE_RECORD, prefix="epe-",
+             done="CME episode ended. The child no longer counts as missing education.")
+    def end_episode(self, form_data: dict):
+        episode_id, version = self._episode()
+        return partial(episodes.end_episode, reference=self._ref(), episode_id=episode_id,
+                       version=version, form=forms.prefixed_fields(form_data, "epe-"))
