@@ -183,7 +183,12 @@ def _state(e: CmeEpisode) -> dict[str, Any]:
 
 
 def start_episode(
-    session: Session, *, actor: Actor | None, reference: str, form: dict[str, Any], today: date
+    session: Session,
+    *,
+    actor: Actor | None,
+    reference: str,
+    form: dict[str, Any],
+    today: date | None = None,
 ) -> CmeEpisode:
     """The child became CME: on no roll and not otherwise educated, from a dated fact."""
     today = today or uk_today()
@@ -244,7 +249,7 @@ def change_episode(
     episode_id: int,
     form: dict[str, Any],
     version: int,
-    today: date,
+    today: date | None = None,
 ) -> CmeEpisode:
     """Correct the start, the basis or residence; a new primary reason applies from a date
     (its history is kept, so past census days keep the reason they had)."""
@@ -290,8 +295,9 @@ def end_episode(
     episode_id: int,
     form: dict[str, Any],
     version: int,
-    today: date,
+    today: date | None = None,
 ) -> CmeEpisode:
+    today = today or uk_today()
     case, child = _load(session, actor, reference, "episode.ended")
     episode = _episode_of(session, child, episode_id)
     _check_version(episode, version)
@@ -375,8 +381,10 @@ def _started(e: CmeEpisode) -> str:
 
 def _ended_row(e: CmeEpisode) -> Row:
     reason = EPISODE_END_LABELS.get(e.end_reason or "", e.end_reason or "")
-    return Row(f"{short_date(e.start_date) or 'Start not known'} to {short_date(e.end_date)}",
-               f"{e.primary_reason}. Ended: {reason}")
+    return Row(
+        f"{short_date(e.start_date) or 'Start not known'} to {short_date(e.end_date)}",
+        f"{e.primary_reason}. Ended: {reason}",
+    )
 
 
 def episode_panel(session: Session, child_id: int) -> EpisodePanel:
@@ -393,9 +401,11 @@ def episode_panel(session: Session, child_id: int) -> EpisodePanel:
     if e is None:
         return EpisodePanel(ended=ended, **choices)
     history = reason_history(session, e.id)
-    names = dict(session.exec(
-        select(User.id, User.name).where(col(User.id).in_({h.changed_by_id for h in history}))
-    ).all())
+    names = dict(
+        session.exec(
+            select(User.id, User.name).where(col(User.id).in_({h.changed_by_id for h in history}))
+        ).all()
+    )
     rows = [
         Row("Started", _started(e)),
         Row("Primary reason", e.primary_reason),
@@ -404,15 +414,23 @@ def episode_panel(session: Session, child_id: int) -> EpisodePanel:
     if e.whereabouts_unknown:
         rows.append(Row("Whereabouts", f"Unknown – review by {long_date(e.review_on)}"))
     return EpisodePanel(
-        id=e.id or 0, version=e.version, rows=rows, to_confirm=e.to_confirm,
-        whereabouts_unknown=e.whereabouts_unknown, review_on=long_date(e.review_on),
+        id=e.id or 0,
+        version=e.version,
+        rows=rows,
+        to_confirm=e.to_confirm,
+        whereabouts_unknown=e.whereabouts_unknown,
+        review_on=long_date(e.review_on),
         start_date=e.start_date.isoformat() if e.start_date else "",
         start_basis="" if e.start_basis == EpisodeStartBasis.MIGRATED else e.start_basis,
-        lives_in_la="yes" if e.lives_in_la else "no", primary_reason=e.primary_reason,
+        lives_in_la="yes" if e.lives_in_la else "no",
+        primary_reason=e.primary_reason,
         reason_history=[
-            Row(f"From {long_date(h.from_date)}",
-                f"{h.reason} (recorded by {names.get(h.changed_by_id, 'the system')})")
+            Row(
+                f"From {long_date(h.from_date)}",
+                f"{h.reason} (recorded by {names.get(h.changed_by_id, 'the system')})",
+            )
             for h in history
         ],
-        ended=ended, **choices,
+        ended=ended,
+        **choices,
     )
