@@ -1,5 +1,5 @@
 """The `cme-app` command: migrate, demo data, schools and users, the audit trail check,
-subject access exports, retention, backups and the restore drill."""
+subject access exports, retention, backups, the restore drill and the DfE return."""
 
 from __future__ import annotations
 
@@ -224,6 +224,34 @@ def _restore_drill(args) -> int:
     return 0 if report.ok else 1
 
 
+def _dfe_return(args) -> int:
+    from datetime import date
+
+    from .services.returns import dfe_export
+
+    try:
+        census = date.fromisoformat(args.census_date)
+    except ValueError:
+        print("error: census-date: enter the date as YYYY-MM-DD, for example 2026-10-01",
+              file=sys.stderr)
+        return 2
+    with session_scope() as session:
+        result = dfe_export.command_line_export(session, census=census, fmt=args.format)
+    if isinstance(result, dict):
+        sys.stdout.write(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
+    else:
+        sys.stdout.write(result)
+    return 0
+
+
+def _add_returns_commands(sub) -> None:
+    dfe = sub.add_parser("dfe-return", help="the termly DfE CME/EHE return's counts for a "
+                         "census day (audited)")
+    dfe.add_argument("--census-date", required=True, help="the census day, YYYY-MM-DD")
+    dfe.add_argument("--format", choices=["json", "csv"], default="json")
+    dfe.set_defaults(func=_dfe_return)
+
+
 def _add_setup_commands(sub) -> None:
     sub.add_parser("migrate", help="bring the database to the latest schema").set_defaults(
         func=_migrate
@@ -313,7 +341,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="cme-app", description="CME case management")
     sub = parser.add_subparsers(dest="command", required=True)
     for add_group in (_add_setup_commands, _add_users_commands, _add_schools_commands,
-                      _add_data_protection_commands, _add_backup_commands):
+                      _add_data_protection_commands, _add_backup_commands,
+                      _add_returns_commands):
         add_group(sub)
     return parser
 

@@ -35,6 +35,7 @@ NAV_LINKS = (
     ("Cases", routes.BOARD, Capability.CASE_VIEW),
     ("Visits", routes.VISITS, Capability.VISIT_LOG),
     ("Dashboard", routes.DASHBOARD, Capability.DASHBOARD),
+    ("DfE return", routes.DFE_RETURN, Capability.DFE_RETURN_VIEW),
     ("Log inbound", routes.CASE_NEW, Capability.INBOUND_LOG),
     ("Audit", routes.AUDIT, Capability.AUDIT_READ),
     ("Retention", routes.RETENTION, Capability.RETENTION_VIEW),

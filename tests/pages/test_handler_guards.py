@@ -19,7 +19,15 @@ from sqlmodel import SQLModel, select
 
 import cme_app.pages  # noqa: F401  (registers every page state)
 from cme_app.domain import Role
-from cme_app.models import AuditEvent, Case, HomeVisit, LoneWorkingAlert, Notification, User
+from cme_app.models import (
+    AuditEvent,
+    Case,
+    CensusDate,
+    HomeVisit,
+    LoneWorkingAlert,
+    Notification,
+    User,
+)
 from cme_app.models.calendar import NonTeachingDay, TermPeriod
 from cme_app.ops.demo import example_referral_form
 from cme_app.permissions import PERMISSIONS, Capability, roles_with
@@ -138,6 +146,9 @@ def world(session):
     session.add_all(mine)
     # Term dates, so the calendar's handlers have a term and a non-teaching day to aim at.
     seed_term_dates(session)
+    # A census day, so the DfE return's handlers have one to aim at.
+    census = CensusDate(census_date=date(2026, 10, 1), term="Autumn 2026")
+    session.add(census)
     session.commit()
     term_id = session.exec(select(TermPeriod.id).order_by(TermPeriod.id)).first()
     day_id = session.exec(select(NonTeachingDay.id).order_by(NonTeachingDay.id)).first()
@@ -155,7 +166,7 @@ def world(session):
     return {"case": case, "draft": draft.public_id, "tokens": tokens, "form": form,
             "visit_id": visit.id, "alert_id": alert.id, "officer_id": officer_id,
             "notification_id": mine[0].id, "notification_ids": [n.id for n in mine],
-            "term_id": term_id, "day_id": day_id,
+            "term_id": term_id, "day_id": day_id, "census_id": census.id,
             "school_user_id": school_a.user_id}
 
 
@@ -250,6 +261,16 @@ def _args_for(handler_name: str, fn, world) -> list:
         # /admin/users: an action on school A's user.
         "action": "disable",
         "user_id": world["school_user_id"],
+        # /reports/dfe-return: a figure's list, a warning's, census days, the EHE import and
+        # the DfE reason list.
+        "measure": "by_sex",
+        "category": "Female",
+        "code": "no_episode",
+        "on": "2026-10-01",
+        "term": "Autumn 2026",
+        "census_id": world["census_id"],
+        "text": "measure,category,count\non_census_day,,1\nany_time_previous_year,,1\n",
+        "label": "Mental health",
     }
     params = list(inspect.signature(fn).parameters)[1:]
     missing = [p for p in params if p not in values]

@@ -302,10 +302,15 @@ def _median_days_to_locate(session: Session) -> tuple[float | None, int, int]:
 # ---- the CSV export -----------------------------------------------------------------------
 
 
+def looks_like_formula(text: str) -> bool:
+    """Would a spreadsheet read this text as a formula (= + - @, or a tab or return first)?"""
+    return text.startswith(_FORMULA_STARTS)
+
+
 def safe_cell(value: object) -> str:
     """A CSV cell a spreadsheet will not run as a formula (CSV injection)."""
     text = "" if value is None else str(value)
-    return "'" + text if text.startswith(_FORMULA_STARTS) else text
+    return "'" + text if looks_like_formula(text) else text
 
 
 def open_cases_csv(session: Session, *, actor: Actor | None, today: date) -> str:
