@@ -142,9 +142,9 @@ def previous_academic_year(census: date) -> tuple[date, date]:
     return start.replace(year=start.year - 1), start - timedelta(days=1)
 
 
-def _overlapping(first: date, last: date):
-    """Episodes that were open on some day from `first` to `last`. An episode with no start
-    date counts from the day it was recorded."""
+def overlapping(first: date, last: date):
+    """Episodes that were open on some day from `first` to `last` (a WHERE clause). An episode
+    with no start date counts from the day it was recorded."""
     recorded_by = uk_midnight(last + timedelta(days=1))
     started = or_(
         col(CmeEpisode.start_date) <= last,
@@ -158,7 +158,7 @@ def _rows(session: Session, first: date, last: date):
     return session.exec(
         select(CmeEpisode, Child)
         .join(Child, Child.id == CmeEpisode.child_id)
-        .where(_overlapping(first, last), col(CmeEpisode.lives_in_la).is_(True))
+        .where(overlapping(first, last), col(CmeEpisode.lives_in_la).is_(True))
         .order_by(col(CmeEpisode.child_id), col(CmeEpisode.start_date), col(CmeEpisode.id))
     ).all()
 
@@ -238,7 +238,7 @@ def build(session: Session, census: date) -> CmeReturn:
 def _living_elsewhere(session: Session, census: date) -> int:
     return session.exec(
         select(func.count(func.distinct(CmeEpisode.child_id))).where(
-            _overlapping(census, census), col(CmeEpisode.lives_in_la).is_(False)
+            overlapping(census, census), col(CmeEpisode.lives_in_la).is_(False)
         )
     ).one()
 
@@ -348,7 +348,7 @@ def cases_without_episode(session: Session, census: date) -> list[int]:
     )
     if opened:
         with_episode = set(
-            session.exec(select(CmeEpisode.child_id).where(_overlapping(census, census))).all()
+            session.exec(select(CmeEpisode.child_id).where(overlapping(census, census))).all()
         )
         opened = {k: v for k, v in opened.items() if k not in with_episode}
     calendar = load_calendar(session)
