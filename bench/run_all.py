@@ -13,7 +13,8 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-BENCHES = ("board_move", "submit", "card_move", "concurrency", "memory", "hol", "lighthouse")
+BENCHES = ("board_move", "submit", "card_move", "concurrency", "memory", "hol", "lighthouse",
+           "dfe_return")
 
 
 def main(argv=None) -> int:

@@ -258,6 +258,13 @@ def _day(value) -> date | None:
     return value
 
 
+def _now(bind) -> datetime:
+    """Now, as the app's UTC columns store it: SQLite keeps naive UTC text (with no "+00:00",
+    so it sorts and compares with the app's own rows); PostgreSQL an aware timestamp."""
+    now = datetime.now(UTC)
+    return now.replace(tzinfo=None) if bind.dialect.name == "sqlite" else now
+
+
 def _seed_reasons(bind) -> None:
     table = sa.table("dfereason", sa.column("label"), sa.column("active"),
                      sa.column("position"))
@@ -270,7 +277,7 @@ def _one_record_per_upn(bind) -> None:
         "SELECT id, upn FROM child WHERE upn IS NOT NULL AND upn <> '' ORDER BY id"
     )).all()
     keep: dict[str, int] = {}
-    now = datetime.now(UTC)
+    now = _now(bind)
     for child_id, upn in rows:
         if upn not in keep:
             keep[upn] = child_id
@@ -300,7 +307,7 @@ def _episodes_for_cases(bind) -> None:
         "r.submitted_at, r.category, r.source_type FROM \"case\" c "
         "JOIN referral r ON r.id = c.referral_id ORDER BY c.id"
     )).all()
-    now = datetime.now(UTC)
+    now = _now(bind)
     episode = sa.table(
         "cmeepisode", sa.column("id"), sa.column("child_id"), sa.column("case_id"),
         sa.column("start_date"), sa.column("start_basis"), sa.column("end_date"),

@@ -9,7 +9,7 @@ from sqlmodel import Session, select
 from stdnum.gb import upn
 
 from ..domain import Role
-from ..models import Case, Child, School, User
+from ..models import Case, CensusDate, Child, CmeEpisode, EpisodeReason, School, User
 from ..permissions import Actor
 from ..services.casework import closure, lifecycle, records, triage
 from ..services.intake import inbound, referrals, schools
@@ -147,7 +147,106 @@ def load_demo(session: Session) -> dict[str, int]:
     if session.exec(select(Case.id).limit(1)).first() is None:
         added["cases"] = _demo_cases(session)
     added["visit_safety_notes"] = _visit_safety(session)
+    added["census_days"] = _census_days(session)
+    added["episodes"] = _demo_episodes(session, date.today())
     return added
+
+
+# DfE's census days for 2026/27 (each a Thursday; a lead sets next year's on /reports/dfe-return).
+CENSUS_DAYS = (
+    (date(2026, 10, 1), "Autumn 2026"),
+    (date(2027, 1, 21), "Spring 2027"),
+    (date(2027, 5, 20), "Summer 2027"),
+)
+
+
+def _census_days(session: Session) -> int:
+    have = set(session.exec(select(CensusDate.census_date)).all())
+    missing = [(day, term) for day, term in CENSUS_DAYS if day not in have]
+    for day, term in missing:
+        session.add(CensusDate(census_date=day, term=term))
+    session.flush()
+    return len(missing)
+
+
+@dataclass(frozen=True)
+class DemoEpisode:
+    """A demo child's CME episode, in days before the demo is loaded."""
+
+    child: tuple[str, str]
+    started: int  # days ago
+    basis: str
+    reasons: tuple[tuple[str, int], ...]  # (reason, from days ago), oldest first
+    ended: tuple[int, str] | None = None  # (days ago, end reason): the first day not CME
+    whereabouts_unknown: bool = False
+    to_confirm: bool = False
+    earlier: bool = False  # from before the current case (no case of its own in the app)
+
+
+# Across DfE's reasons and lengths, so the DfE return and the dashboard have figures to show.
+_DEMO_EPISODES = (
+    # Counted from the old case list by the 0010 migration: the start is still to confirm.
+    DemoEpisode(("Jayden", "Example"), 400, "migrated", (("Not recorded", 400),),
+                to_confirm=True),
+    DemoEpisode(("Priya", "Sample"), 20, "arrived_in_la",
+                (("Moved in from another country", 20),)),
+    # CME last year until a school place started; missing education again since.
+    DemoEpisode(("Tom", "Demo"), 390, "deleted_from_roll",
+                (("Did not get school preference", 390),), ended=(270, "on_roll"),
+                earlier=True),
+    DemoEpisode(("Tom", "Demo"), 100, "deleted_from_roll",
+                (("Unknown", 100), ("Believed to have moved to another local authority", 40))),
+    # Her earlier case closed untraceable: still counted, whereabouts unknown, under review.
+    DemoEpisode(("Lena", "Placeholder"), 150, "deleted_from_roll",
+                (("Believed to have moved to another local authority", 150),),
+                whereabouts_unknown=True),
+    DemoEpisode(("Noah", "Specimen"), 200, "deleted_from_roll",
+                (("Difficulty accessing suitable school place", 200),
+                 ("School application awaiting outcome", 60),
+                 ("Offered school place but not yet accepted", 25))),
+    # Her case closed today, on roll at a Leeds school.
+    DemoEpisode(("Ella", "Fictional"), 70, "ehe_unsuitable",
+                (("Unsuitable elective home education", 70),), ended=(0, "on_roll")),
+    DemoEpisode(("Jonah", "Inbound"), 10, "arrived_in_la",
+                (("Moved in from another local authority", 10),)),
+)
+
+
+def _demo_episodes(session: Session, today: date) -> int:
+    """The demo children's CME episodes, with their reason history, once."""
+    if session.exec(select(CmeEpisode.id).limit(1)).first() is not None:
+        return 0
+    added = 0
+    for demo in _DEMO_EPISODES:
+        case = session.exec(
+            select(Case).join(Child, Child.id == Case.child_id)
+            .where(Child.first_name == demo.child[0], Child.last_name == demo.child[1])
+        ).first()
+        if case is None:
+            continue
+        session.add(_episode(session, case, demo, today))
+        added += 1
+    session.flush()
+    return added
+
+
+def _episode(session: Session, case: Case, demo: DemoEpisode, today: date) -> CmeEpisode:
+    def ago(days: int) -> date:
+        return today - timedelta(days=days)
+
+    episode = CmeEpisode(
+        child_id=case.child_id, case_id=None if demo.earlier else case.id,
+        start_date=ago(demo.started),
+        start_basis=demo.basis, end_date=ago(demo.ended[0]) if demo.ended else None,
+        end_reason=demo.ended[1] if demo.ended else None, primary_reason=demo.reasons[-1][0],
+        whereabouts_unknown=demo.whereabouts_unknown, to_confirm=demo.to_confirm,
+        review_on=ago(-20) if demo.whereabouts_unknown else None,
+    )
+    session.add(episode)
+    session.flush()
+    for reason, days in demo.reasons:
+        session.add(EpisodeReason(episode_id=episode.id, reason=reason, from_date=ago(days)))
+    return episode
 
 
 def _duty_officer(session: Session) -> int:

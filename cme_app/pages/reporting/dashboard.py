@@ -33,7 +33,8 @@ NO_KEYBOARD_LAYER = {"accessibilityLayer": False}
 _EMPTY = reports.Dashboard(
     as_of="", open_total=0, by_stage=[], by_risk=[], overdue_total=0, overdue_by_officer=[],
     outcome_keys=[], outcome_labels=[], outcome_colours=[], months=[], closed_total=0,
-    median_days=None, median_basis=0, median_skipped=0,
+    median_days=None, median_basis=0, median_skipped=0, cme_now=0, cme_year=0,
+    cme_year_label="", cme_by_reason=[],
 )
 
 
@@ -63,6 +64,10 @@ class DashboardState(alerts_for(Capability.DASHBOARD), PageFeedback, AuthState):
     median_days: str = ""
     median_basis: int = 0
     median_skipped: int = 0
+    cme_now: int = 0
+    cme_year: int = 0
+    cme_year_label: str = ""
+    cme_by_reason: list[Bar] = []
 
     def _reset_page(self) -> None:
         self._show(_EMPTY)  # nothing from an earlier sign-in survives a refused load
@@ -107,6 +112,8 @@ class DashboardState(alerts_for(Capability.DASHBOARD), PageFeedback, AuthState):
         ]
         self.median_days = _number(board.median_days)
         self.median_basis, self.median_skipped = board.median_basis, board.median_skipped
+        self.cme_now, self.cme_year = board.cme_now, board.cme_year
+        self.cme_year_label, self.cme_by_reason = board.cme_year_label, board.cme_by_reason
 
     @rx.event(background=True)
     @handler(Capability.DASHBOARD, then=_download)
@@ -206,6 +213,48 @@ def _summary() -> rx.Component:
         figure(s.overdue_total.to(str), "overdue open cases"),
         figure(s.closed_total.to(str), "closed in the last 12 months"),
         class_name="stats",
+    )
+
+
+def _cme() -> rx.Component:
+    """Children missing education, from their CME episodes (as the DfE return counts them)."""
+    s = DashboardState
+
+    def figure(value, *text) -> rx.Component:
+        return rx.el.div(
+            rx.el.span(value, class_name="stat__value"),
+            " ",
+            rx.el.span(*text, class_name="stat__label"),
+            class_name="stat",
+        )
+
+    return rx.el.section(
+        rx.el.h2("Children missing education", id="cme"),
+        rx.el.p("Children living in the LA with an open CME episode: on no school roll and "
+                "not otherwise receiving a suitable education. Each child counts once.",
+                class_name="hint"),
+        rx.el.div(
+            figure(s.cme_now.to(str), "missing education today"),
+            figure(s.cme_year.to(str), "missing education at some time in ",
+                   s.cme_year_label, " so far"),
+            class_name="stats",
+        ),
+        rx.cond(
+            s.cme_by_reason.length() > 0,
+            rx.el.table(
+                rx.el.caption("Children missing education today, by primary reason",
+                              class_name="table__caption"),
+                rx.el.thead(rx.el.tr(
+                    rx.el.th("Primary reason", scope="col"),
+                    rx.el.th("Children", scope="col", class_name="table__num"),
+                )),
+                rx.el.tbody(rx.foreach(s.cme_by_reason, _bar_row)),
+                class_name="table",
+            ),
+            rx.cond(s.loaded, rx.el.p("No child is recorded as missing education today.")),
+        ),
+        aria_labelledby="cme",
+        class_name="dash-card dash-card--wide",
     )
 
 
@@ -354,22 +403,23 @@ def _median() -> rx.Component:
                 rx.el.span(s.median_days, class_name="big-number__value"),
                 rx.el.span(" school days", class_name="big-number__unit"),
                 rx.el.span(
-                    "median from referral to the child being located, based on ",
+                    "median from the start of the child's CME episode to their being "
+                    "located, based on ",
                     s.median_basis.to(str),
                     rx.cond(s.median_basis == 1, " case", " cases"),
                     class_name="big-number__basis",
                 ),
                 class_name="big-number",
             ),
-            rx.cond(s.loaded, rx.el.p("No child has been located yet.")),
+            rx.cond(s.loaded, rx.el.p("No child missing education has been located yet.")),
         ),
         rx.cond(
             s.median_skipped > 0,
             rx.el.p(
                 s.median_skipped.to(str),
                 rx.cond(s.median_skipped == 1, " case is", " cases are"),
-                " left out because the school calendar has no term dates for when it was "
-                "referred or located.",
+                " left out because the school calendar has no term dates for when the "
+                "episode began or the child was located.",
                 class_name="hint",
             ),
         ),
@@ -397,6 +447,6 @@ def dashboard_page() -> rx.Component:
                     "download is recorded.", class_name="hint"),
             class_name="dash-export",
         ),
-        rx.el.div(_by_stage(), _by_risk(), _overdue(), _median(), _outcomes(),
+        rx.el.div(_cme(), _by_stage(), _by_risk(), _overdue(), _median(), _outcomes(),
                   class_name="dash-grid"),
     )

@@ -1,8 +1,10 @@
 """The team lead's dashboard and the export of open cases. Framework-free.
 
-Counts come from GROUP BY queries; only the overdue check and the median read rows, and then
-only the few columns they need. Dates are reckoned in UK time, so a case closed at 00:30 on
-1 December (BST or GMT) counts in December.
+Counts come from GROUP BY queries; only the overdue check, the median and the CME figures
+(one child counted once however many episodes) read rows, and then only the few columns they
+need. The CME figures come from episodes (services/returns), as the DfE return does. Dates
+are reckoned in UK time, so a case closed at 00:30 on 1 December (BST or GMT) counts in
+December.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import csv
 import io
 import statistics
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
@@ -19,12 +21,13 @@ from sqlalchemy import func
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, select
 
-from ...dates import long_date, uk_date, uk_midnight
+from ...dates import academic_year_label, academic_year_start, long_date, uk_date, uk_midnight
 from ...domain import OPEN_STAGES, RISK_LABELS, STAGE_LABELS, LaDirection, Outcome, Stage
 from ...models import (
     Case,
     CaseClosure,
     Child,
+    CmeEpisode,
     HomeVisit,
     LaNotification,
     Referral,
@@ -35,6 +38,8 @@ from ...models import (
 from ...permissions import Actor, Capability, require
 from ..casework.closure import OUTCOMES, outcome_label
 from ..casework.targets import Due, due_for
+from ..returns.census import overlapping
+from ..returns.reasons import reason_labels
 from ..school_calendar.school_days import CalendarNotSeeded, SchoolCalendar, load_calendar
 from ..trust import audit
 
@@ -89,6 +94,10 @@ class Dashboard:
     median_days: float | None
     median_basis: int
     median_skipped: int  # located cases left out: no term dates for their dates
+    cme_now: int = 0  # children CME today, living in the LA (open episodes)
+    cme_year: int = 0  # children CME on any day of this academic year so far
+    cme_year_label: str = ""  # "2026/27"
+    cme_by_reason: list[Bar] = field(default_factory=list)  # today's, by primary reason
 
 
 def _month_starts(today: date) -> list[date]:
@@ -122,6 +131,7 @@ def dashboard(session: Session, *, actor: Actor | None, today: date) -> Dashboar
     overdue = _overdue_by_officer(session, today)
     keys, months = _outcomes_by_month(session, today)
     median, basis, skipped = _median_days_to_locate(session)
+    cme_today = _cme_children(session, today, today)
 
     result = Dashboard(
         as_of=long_date(today),
@@ -138,6 +148,10 @@ def dashboard(session: Session, *, actor: Actor | None, today: date) -> Dashboar
         median_days=median,
         median_basis=basis,
         median_skipped=skipped,
+        cme_now=len(cme_today),
+        cme_year=len(_cme_children(session, academic_year_start(today), today)),
+        cme_year_label=academic_year_label(today),
+        cme_by_reason=_by_reason(session, cme_today),
     )
     audit.record(
         session, actor=actor, action="dashboard.view", entity_type="dashboard",
@@ -254,11 +268,40 @@ def _outcomes_by_month(session: Session, today: date) -> tuple[list[str], list[M
     return keys, months
 
 
+# ---- children missing education (CME episodes) ---------------------------------------------
+
+
+def _cme_children(session: Session, first: date, last: date) -> dict[int, str]:
+    """Children living in the LA with an episode open on some day from `first` to `last`, each
+    once, with the current primary reason of their earliest such episode (as the DfE return
+    counts them: services/returns/census.py)."""
+    rows = session.exec(
+        select(CmeEpisode.child_id, CmeEpisode.primary_reason)
+        .where(overlapping(first, last), CmeEpisode.lives_in_la.is_(True))
+        .order_by(CmeEpisode.child_id, CmeEpisode.start_date, CmeEpisode.id)
+    ).all()
+    children: dict[int, str] = {}
+    for child_id, reason in rows:
+        children.setdefault(child_id, reason)
+    return children
+
+
+def _by_reason(session: Session, children: dict[int, str]) -> list[Bar]:
+    """Today's CME children by primary reason: the reasons with anyone, most first (ties in
+    DfE's order)."""
+    counts = Counter(children.values())
+    order = {label: i for i, label in enumerate(reason_labels(session, include_retired=True))}
+    ranked = sorted(counts, key=lambda r: (-counts[r], order.get(r, len(order)), r))
+    return [Bar(reason, reason, counts[reason]) for reason in ranked]
+
+
 def _median_days_to_locate(session: Session) -> tuple[float | None, int, int]:
-    """Median school days from referral submission to the child being located.
+    """Median school days from the start of the child's CME episode to their being located.
 
     Located = first entry into Located, or an approved closure with a locating outcome,
-    whichever came first.
+    whichever came first. The start is that of the case's earliest CME episode; a case with
+    no dated episode (a child who was never missing education, only missing from school) is
+    left out, as is one whose episode began only after the child was located.
     """
     closures = _closures()
     entered = (
@@ -273,25 +316,31 @@ def _median_days_to_locate(session: Session) -> tuple[float | None, int, int]:
         .group_by(closures.c.case_id)
         .subquery("closed")
     )
+    started = (
+        select(CmeEpisode.case_id.label("case_id"),
+               func.min(CmeEpisode.start_date).label("on"))
+        .where(CmeEpisode.case_id.is_not(None), CmeEpisode.start_date.is_not(None))
+        .group_by(CmeEpisode.case_id)
+        .subquery("started")
+    )
     rows = session.exec(
-        select(Referral.submitted_at, entered.c.at, closed.c.at)
+        select(started.c.on, entered.c.at, closed.c.at)
         .select_from(Case)
-        .join(Referral, Referral.id == Case.referral_id)
+        .join(started, started.c.case_id == Case.id)
         .join(entered, entered.c.case_id == Case.id, isouter=True)
         .join(closed, closed.c.case_id == Case.id, isouter=True)
-        .where(
-            Referral.submitted_at.is_not(None),
-            sa.or_(entered.c.at.is_not(None), closed.c.at.is_not(None)),
-        )
+        .where(sa.or_(entered.c.at.is_not(None), closed.c.at.is_not(None)))
     ).all()
     if not rows:
         return None, 0, 0
     calendar = load_calendar(session)
     days, skipped = [], 0
-    for submitted_at, entered_at, closed_at in rows:
-        located_at = min(t for t in (entered_at, closed_at) if t is not None)
+    for started_on, entered_at, closed_at in rows:
+        located_on = uk_date(min(t for t in (entered_at, closed_at) if t is not None))
+        if started_on > located_on:
+            continue  # became CME only after being found: not a search
         try:
-            days.append(calendar.school_days_between(uk_date(submitted_at), uk_date(located_at)))
+            days.append(calendar.school_days_between(started_on, located_on))
         except CalendarNotSeeded:
             skipped += 1
     if not days:

@@ -8,9 +8,9 @@ reason is the one in force that day. Every figure keeps the child-level list beh
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from functools import lru_cache
 
 from sqlalchemy import and_, or_
 from sqlmodel import Session, col, func, select
@@ -64,6 +64,7 @@ class CountedChild:
     whereabouts_unknown: bool
     case_id: int | None
     past_compulsory_age: bool
+    to_confirm: bool = False  # a migrated episode whose start an officer has not confirmed
 
 
 @dataclass
@@ -142,9 +143,9 @@ def previous_academic_year(census: date) -> tuple[date, date]:
     return start.replace(year=start.year - 1), start - timedelta(days=1)
 
 
-def _overlapping(first: date, last: date):
-    """Episodes that were open on some day from `first` to `last`. An episode with no start
-    date counts from the day it was recorded."""
+def overlapping(first: date, last: date):
+    """Episodes that were open on some day from `first` to `last` (a WHERE clause). An episode
+    with no start date counts from the day it was recorded."""
     recorded_by = uk_midnight(last + timedelta(days=1))
     started = or_(
         col(CmeEpisode.start_date) <= last,
@@ -154,79 +155,83 @@ def _overlapping(first: date, last: date):
     return and_(started, not_ended)
 
 
-def _rows(session: Session, first: date, last: date):
-    return session.exec(
-        select(CmeEpisode, Child)
+# What each counted child's line needs: a few columns, not whole rows (the return reads every
+# child CME on census day and in the previous year: thousands of lines at the design load).
+_LINE = (
+    CmeEpisode.id, CmeEpisode.child_id, CmeEpisode.case_id, CmeEpisode.start_date,
+    CmeEpisode.start_basis, CmeEpisode.whereabouts_unknown, CmeEpisode.to_confirm,
+    Child.first_name, Child.last_name, Child.date_of_birth, Child.sex,
+)
+
+
+def _reason_on(day: date):
+    """The episode's primary reason in force on `day`, as a correlated subquery: the last
+    change from on or before it; else (it changed only after) its first; else its current."""
+    of_episode = EpisodeReason.episode_id == CmeEpisode.id
+    in_force = (
+        select(EpisodeReason.reason)
+        .where(of_episode, col(EpisodeReason.from_date) <= day)
+        .order_by(col(EpisodeReason.from_date).desc(), col(EpisodeReason.id).desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    first = (
+        select(EpisodeReason.reason)
+        .where(of_episode)
+        .order_by(col(EpisodeReason.from_date), col(EpisodeReason.id))
+        .limit(1)
+        .scalar_subquery()
+    )
+    return func.coalesce(in_force, first, CmeEpisode.primary_reason)
+
+
+def _lines(session: Session, first: date, last: date, census: date) -> list[CountedChild]:
+    """One line per child living in the LA with an episode open on some day from `first` to
+    `last` (their earliest such episode), its reason as on `last` and its length on `census`."""
+    rows = session.exec(
+        select(*_LINE, _reason_on(last))
         .join(Child, Child.id == CmeEpisode.child_id)
-        .where(_overlapping(first, last), col(CmeEpisode.lives_in_la).is_(True))
+        .where(overlapping(first, last), col(CmeEpisode.lives_in_la).is_(True))
         .order_by(col(CmeEpisode.child_id), col(CmeEpisode.start_date), col(CmeEpisode.id))
     ).all()
+    lines: dict[int, CountedChild] = {}
+    for row in rows:
+        if row[1] not in lines:
+            lines[row[1]] = _counted(row, census)
+    return sorted(lines.values(), key=lambda c: (c.name.split()[-1:], c.name))
 
 
-def _reasons_on(session: Session, episode_ids: list[int], day: date) -> dict[int, str]:
-    """Each episode's primary reason in force on `day` (its first one if it changed only
-    after)."""
-    found: dict[int, str] = {}
-    first: dict[int, str] = {}
-    for chunk in _chunks(episode_ids, 5000):
-        rows = session.exec(
-            select(EpisodeReason.episode_id, EpisodeReason.reason, EpisodeReason.from_date)
-            .where(col(EpisodeReason.episode_id).in_(chunk))
-            .order_by(col(EpisodeReason.from_date), col(EpisodeReason.id))
-        ).all()
-        for episode_id, reason, from_date in rows:
-            first.setdefault(episode_id, reason)
-            if from_date <= day:
-                found[episode_id] = reason
-    return first | found
+@lru_cache(maxsize=16384)
+def _school_age(dob: date) -> tuple[date, date]:
+    return compulsory_school_age(dob)
 
 
-def _chunks(items: list[int], size: int) -> Iterable[list[int]]:
-    for i in range(0, len(items), size):
-        yield items[i : i + size]
-
-
-def _counted(episode: CmeEpisode, child: Child, census: date, reason: str) -> CountedChild:
-    names = " ".join(p for p in (child.first_name, child.last_name) if p)
+def _counted(row, census: date) -> CountedChild:
+    (episode_id, child_id, case_id, start, basis, unknown, to_confirm, first_name, last_name,
+     dob, sex, reason) = row
     return CountedChild(
-        child_id=child.id or 0,
-        name=names,
-        date_of_birth=child.date_of_birth,
-        sex=RETURN_SEX.get(child.sex, UNKNOWN),
-        year_group=year_group(child.date_of_birth, census) or UNKNOWN,
-        episode_id=episode.id or 0,
-        start_date=episode.start_date,
-        start_basis=episode.start_basis,
+        child_id=child_id,
+        name=" ".join(p for p in (first_name, last_name) if p),
+        date_of_birth=dob,
+        sex=RETURN_SEX.get(sex, UNKNOWN),
+        year_group=year_group(dob, census) or UNKNOWN,
+        episode_id=episode_id,
+        start_date=start,
+        start_basis=basis,
         reason=reason,
-        length=length_band(episode.start_date, census),
-        whereabouts_unknown=episode.whereabouts_unknown,
-        case_id=episode.case_id,
-        past_compulsory_age=compulsory_school_age(child.date_of_birth)[1] < census,
+        length=length_band(start, census),
+        whereabouts_unknown=unknown,
+        case_id=case_id,
+        past_compulsory_age=_school_age(dob)[1] < census,
+        to_confirm=to_confirm,
     )
 
 
 def build(session: Session, census: date) -> CmeReturn:
     """The CME figures for `census` day, each with its children (one line per child)."""
-    on_day: dict[int, tuple[CmeEpisode, Child]] = {}
-    for episode, child in _rows(session, census, census):
-        on_day.setdefault(child.id, (episode, child))  # the earliest open episode counts
-    reasons = _reasons_on(session, [e.id for e, _ in on_day.values()], census)
-    counted = [
-        _counted(e, c, census, reasons.get(e.id, e.primary_reason)) for e, c in on_day.values()
-    ]
-    counted.sort(key=lambda c: (c.name.split()[-1:], c.name))
-
+    counted = _lines(session, census, census, census)
     first, last = previous_academic_year(census)
-    year: dict[int, tuple[CmeEpisode, Child]] = {}
-    for episode, child in _rows(session, first, last):
-        year.setdefault(child.id, (episode, child))
-    year_reasons = _reasons_on(session, [e.id for e, _ in year.values()], last)
-    any_time = [
-        _counted(e, c, min(last, census), year_reasons.get(e.id, e.primary_reason))
-        for e, c in year.values()
-    ]
-    any_time.sort(key=lambda c: (c.name.split()[-1:], c.name))
-
+    any_time = _lines(session, first, last, min(last, census))
     labels = reason_labels(session, include_retired=True)
     extra = sorted({c.reason for c in counted} - set(labels))
     result = CmeReturn(census, (first, last), counted, any_time, [*labels, *extra])
@@ -238,7 +243,7 @@ def build(session: Session, census: date) -> CmeReturn:
 def _living_elsewhere(session: Session, census: date) -> int:
     return session.exec(
         select(func.count(func.distinct(CmeEpisode.child_id))).where(
-            _overlapping(census, census), col(CmeEpisode.lives_in_la).is_(False)
+            overlapping(census, census), col(CmeEpisode.lives_in_la).is_(False)
         )
     ).one()
 
@@ -281,11 +286,7 @@ def warnings(session: Session, figures: CmeReturn) -> list[ReturnWarning]:
                 tuple(past),
             )
         )
-    young = [
-        c.child_id
-        for c in counted
-        if compulsory_school_age(c.date_of_birth)[0] > figures.census_date
-    ]
+    young = [c.child_id for c in counted if _school_age(c.date_of_birth)[0] > figures.census_date]
     if young:
         found.append(
             ReturnWarning(
@@ -294,7 +295,7 @@ def warnings(session: Session, figures: CmeReturn) -> list[ReturnWarning]:
                 tuple(young),
             )
         )
-    unconfirmed = _unconfirmed(session, [c.episode_id for c in counted])
+    unconfirmed = [c.child_id for c in counted if c.to_confirm]
     if unconfirmed:
         found.append(
             ReturnWarning(
@@ -323,34 +324,27 @@ def _n(ids: list[int]) -> str:
     return f"{len(ids)} {'child' if len(ids) == 1 else 'children'}"
 
 
-def _unconfirmed(session: Session, episode_ids: list[int]) -> list[int]:
-    found: list[int] = []
-    for chunk in _chunks(episode_ids, 5000):
-        found += session.exec(
-            select(CmeEpisode.child_id).where(
-                col(CmeEpisode.id).in_(chunk), col(CmeEpisode.to_confirm).is_(True)
-            )
-        ).all()
-    return found
-
-
 def cases_without_episode(session: Session, census: date) -> list[int]:
     """Children whose case is open past triage now, opened more than N school days before
     census day, with no CME episode open that day: are they CME or not?"""
     days = get_settings().episode_missing_school_days
     open_stages = [s for s in OPEN_STAGES if s not in (Stage.NEW_REFERRAL, Stage.TRIAGE)]
+    has_episode = (
+        select(CmeEpisode.id)
+        .where(CmeEpisode.child_id == Case.child_id, overlapping(census, census))
+        .exists()
+    )
     opened = dict(
         session.exec(
             select(Case.child_id, func.min(Case.opened_at))
-            .where(col(Case.stage).in_(open_stages), col(Case.opened_at) < uk_midnight(census))
+            .where(
+                col(Case.stage).in_(open_stages),
+                col(Case.opened_at) < uk_midnight(census),
+                ~has_episode,
+            )
             .group_by(col(Case.child_id))
         ).all()
     )
-    if opened:
-        with_episode = set(
-            session.exec(select(CmeEpisode.child_id).where(_overlapping(census, census))).all()
-        )
-        opened = {k: v for k, v in opened.items() if k not in with_episode}
     calendar = load_calendar(session)
     return sorted(
         child_id

@@ -17,6 +17,7 @@ from cme_app.models import (
     Case,
     CaseClosure,
     Child,
+    CmeEpisode,
     HomeVisit,
     LaNotification,
     Referral,
@@ -79,6 +80,17 @@ class World:
         self.session.add(StageChange(case_id=case.id, from_stage="enquiries",
                                      to_stage="located", at=when))
 
+    def cme(self, case: Case, start: date | None, end: date | None = None, *,
+            reason: str = "Waiting school start", lives_in_la: bool = True) -> CmeEpisode:
+        """The child's CME episode, from `start` (the first day not CME: `end`)."""
+        episode = CmeEpisode(child_id=case.child_id, case_id=case.id, start_date=start,
+                             start_basis="deleted_from_roll", end_date=end,
+                             primary_reason=reason, lives_in_la=lives_in_la,
+                             created_at=at(2026, 9, 1))
+        self.session.add(episode)
+        self.session.flush()
+        return episode
+
     def closed(self, case: Case, outcome: str, when: datetime, *, episode: int = 1,
                on_case: bool = True) -> None:
         self.session.add(CaseClosure(case_id=case.id, episode=episode, outcome=outcome,
@@ -92,31 +104,39 @@ class World:
 def world(session):
     w = World(session)
     s = session
-    # ---- located or closed: the median and the outcomes per month ----
+    # ---- located or closed: the median (from the CME episode's start) and outcomes ----
     a = w.case(stage="located", submitted=at(2026, 11, 2))
-    w.located(a, at(2026, 11, 9))  # 5 school days
+    w.cme(a, date(2026, 11, 4))  # became CME after the referral: 5, 6, 9 Nov
+    w.located(a, at(2026, 11, 9))  # 3 school days
     for status in ("proposed", "withdrawn"):  # never approved: not closures
         s.add(CaseClosure(case_id=a.id, episode=1, outcome="ehe", status=status,
                           closed_at=at(2026, 11, 10)))
     b = w.case(stage="enquiries", submitted=at(2026, 11, 2), triage_due_on=date(2026, 11, 5))
+    w.cme(b, date(2026, 11, 2), date(2026, 11, 16))
     w.closed(b, "onroll_leeds", at(2026, 11, 16))  # 10 school days
-    # 23:30 UTC on 21 Oct is 00:30 on the 22nd in UK summer time: 23 Oct, 2 Nov, 3 Nov.
+    # Deleted from roll on 1 October, referred on the 22nd (UK time), located 3 November:
+    # counted from the deletion, 16 school days of Autumn 1 and 2 of Autumn 2.
     c = w.case(stage="located", submitted=at(2026, 10, 21, 23, 30))
-    w.located(c, at(2026, 11, 3))  # 3 school days
+    w.cme(c, date(2026, 10, 1))
+    w.located(c, at(2026, 11, 3))  # 18 school days
     d = w.case(stage="enquiries", submitted=at(2026, 11, 2))
+    w.cme(d, date(2026, 11, 2))
     w.closed(d, "untraceable", at(2026, 11, 20))  # not a locating outcome
+    # Located, but never CME (no episode: a pupil on roll, missing): not in the median.
     e = w.case(stage="enquiries", submitted=at(2026, 11, 2))
-    w.located(e, at(2026, 11, 6))  # 4 school days; later entries and the closure are later
+    w.located(e, at(2026, 11, 6))
     w.located(e, at(2026, 11, 12))
     w.closed(e, "onroll_leeds", at(2026, 11, 20))
-    # Closed as EHE at 00:30 UK time on 1 June (episode 1), then reopened; submitted before
+    # Closed as EHE at 00:30 UK time on 1 June (episode 1), then reopened; CME from before
     # the seeded term dates, so the median leaves it out.
     g = w.case(stage="enquiries", risk="green", officer=w.ben, submitted=at(2026, 5, 20),
                stage_entered_at=at(2026, 6, 10), episode=2)
+    w.cme(g, date(2026, 5, 20), date(2026, 6, 1))
     w.closed(g, "ehe", at(2026, 5, 31, 23, 30), on_case=False)
     # Closed on the case only, with no CaseClosure row: still counted, once.
-    w.case(stage="closed", submitted=at(2027, 2, 22), outcome="left_uk_verified",
-           closed_at=at(2027, 3, 1))  # 5 school days
+    h = w.case(stage="closed", submitted=at(2027, 2, 22), outcome="left_uk_verified",
+               closed_at=at(2027, 3, 1))
+    w.cme(h, date(2027, 2, 22), date(2027, 3, 1))  # 5 school days
     i = w.case(stage="enquiries", submitted=at(2026, 3, 1))
     w.closed(i, "duplicate", at(2026, 3, 15))  # before the 12-month window
     # ---- open cases with targets: overdue by officer ----
@@ -244,6 +264,7 @@ def test_lifecycle_closures_count_once_per_episode(session):
     """Closed, reopened and closed again through the real state machine: two closures."""
     w = World(session)
     case = w.case(stage="enquiries", submitted=datetime.now(UTC) - timedelta(days=3))
+    episode = w.cme(case, uk_today() - timedelta(days=3))
     closing.close_case(
         session, actor=w.lead, reference=case.reference, outcome="onroll_other_la",
         evidence={"la_name": "Bradford", "school_name": "Bradford Academy",
@@ -261,19 +282,26 @@ def test_lifecycle_closures_count_once_per_episode(session):
     assert board.open_total == 0
     # The first closure located the child, so the case counts towards the median (once).
     assert board.median_basis + board.median_skipped == 1
+    # It ended the child's episode; the second found none open.
+    session.refresh(episode)
+    assert (episode.end_date, episode.end_reason) == (uk_today(), "on_roll_other_la")
 
 
-def test_median_school_days_from_referral_to_location(world, session):
+def test_median_school_days_from_the_cme_episode_start_to_location(world, session):
     board = reports.dashboard(session, actor=world.lead, today=TODAY)
-    # 3, 4, 5, 5 and 10 school days; the reopened EHE case has no term dates and is left out.
-    assert board.median_days == 5.0
-    assert (board.median_basis, board.median_skipped) == (5, 1)
+    # 3, 5, 10 and 18 school days. Left out: the reopened EHE case (no term dates for when
+    # it began: skipped), the untraceable one (not located) and the one never CME (no
+    # episode). From referral instead, the deleted-from-roll child's would be 3, not 18.
+    assert board.median_days == 7.5
+    assert (board.median_basis, board.median_skipped) == (4, 1)
 
 
 def test_median_of_an_even_number_of_cases_is_the_mean_of_the_middle_two(session):
     w = World(session)
     for day, located in ((2, 9), (2, 6)):  # 5 and 4 school days
-        w.located(w.case(stage="located", submitted=at(2026, 11, day)), at(2026, 11, located))
+        case = w.case(stage="located", submitted=at(2026, 11, day))
+        w.cme(case, date(2026, 11, day))
+        w.located(case, at(2026, 11, located))
     session.commit()
     board = reports.dashboard(session, actor=w.lead, today=TODAY)
     assert (board.median_days, board.median_basis) == (4.5, 2)
@@ -281,12 +309,102 @@ def test_median_of_an_even_number_of_cases_is_the_mean_of_the_middle_two(session
 
 def test_median_counts_school_days_in_uk_time(session):
     w = World(session)
-    # Submitted 00:30 on Thursday 22 Oct in UK summer time (23:30 UTC on the 21st):
-    # 23 Oct, 2 Nov and 3 Nov, not four days from the 21st.
-    c = w.case(stage="located", submitted=at(2026, 10, 21, 23, 30))
-    w.located(c, at(2026, 11, 3))
+    c = w.case(stage="located", submitted=at(2026, 10, 19))
+    w.cme(c, date(2026, 10, 19))
+    # Located 00:30 on Thursday 22 Oct in UK summer time (23:30 UTC on the 21st):
+    # 20, 21 and 22 Oct, not two days to the 21st.
+    w.located(c, at(2026, 10, 21, 23, 30))
     session.commit()
     assert reports.dashboard(session, actor=w.lead, today=TODAY).median_days == 3.0
+
+
+def test_median_leaves_out_children_never_cme_and_episodes_begun_after_location(session):
+    w = World(session)
+    never = w.case(stage="located", submitted=at(2026, 11, 2))
+    w.located(never, at(2026, 11, 9))  # no episode
+    later = w.case(stage="located", submitted=at(2026, 11, 2))
+    w.located(later, at(2026, 11, 9))
+    w.cme(later, date(2026, 11, 10))  # still not in school once found: CME from then
+    undated = w.case(stage="located", submitted=at(2026, 11, 2))
+    w.located(undated, at(2026, 11, 9))
+    w.cme(undated, None)
+    counted = w.case(stage="located", submitted=at(2026, 11, 2))
+    w.located(counted, at(2026, 11, 9))
+    w.cme(counted, date(2026, 11, 2))  # 5 school days
+    session.commit()
+    board = reports.dashboard(session, actor=w.lead, today=TODAY)
+    assert (board.median_days, board.median_basis, board.median_skipped) == (5.0, 1, 0)
+
+
+# ---- children missing education ---------------------------------------------------------------
+
+
+def test_cme_now_counts_children_with_an_episode_open_today_living_in_the_la(session):
+    w = World(session)
+
+    def child(start, end=None, **kw):
+        case = w.case(stage="enquiries", submitted=at(2026, 9, 1))
+        w.cme(case, start, end, **kw)
+        return case
+
+    child(date(2027, 1, 5))  # open
+    child(TODAY)  # starts today
+    child(date(2026, 9, 1), TODAY + timedelta(days=1))  # ends tomorrow
+    twice = child(date(2026, 10, 1))
+    w.cme(twice, date(2027, 2, 1))  # two open episodes: one child
+    child(None)  # no start date, recorded in September
+    child(date(2026, 9, 1), TODAY)  # ended today: on roll today
+    child(TODAY + timedelta(days=1))  # starts tomorrow
+    child(date(2027, 1, 5), lives_in_la=False)  # counted by the LA they live in
+    session.commit()
+    board = reports.dashboard(session, actor=w.lead, today=TODAY)
+    assert board.cme_now == 5
+
+
+def test_cme_this_academic_year_counts_each_child_once(session):
+    w = World(session)
+
+    def child(start, end=None, **kw):
+        case = w.case(stage="enquiries", submitted=at(2026, 9, 1))
+        w.cme(case, start, end, **kw)
+        return case
+
+    child(date(2025, 5, 1), date(2026, 9, 1))  # on roll from 1 September: not this year
+    child(date(2025, 5, 1), date(2026, 9, 2))  # CME on 1 September
+    twice = child(date(2026, 10, 1), date(2026, 11, 1))
+    w.cme(twice, date(2027, 1, 4))
+    child(date(2027, 3, 1))  # open now
+    child(TODAY + timedelta(days=1))  # not yet
+    child(date(2026, 10, 1), lives_in_la=False)
+    session.commit()
+    board = reports.dashboard(session, actor=w.lead, today=TODAY)
+    assert (board.cme_year, board.cme_year_label) == (3, "2026/27")
+    assert board.cme_now == 2
+
+
+def test_cme_now_by_primary_reason_most_first(session):
+    w = World(session)
+    for reason, n in (("Mental health", 1), ("Waiting school start", 3), ("Other", 1),
+                      ("Moved in from another country", 2)):
+        for _ in range(n):
+            w.cme(w.case(stage="enquiries", submitted=at(2026, 9, 1)), date(2027, 1, 5),
+                  reason=reason)
+    ended = w.case(stage="enquiries", submitted=at(2026, 9, 1))
+    w.cme(ended, date(2027, 1, 5), date(2027, 2, 1), reason="Physical health")
+    session.commit()
+    board = reports.dashboard(session, actor=w.lead, today=TODAY)
+    # Ties in DfE's order: Mental health before Other.
+    assert [(b.label, b.count) for b in board.cme_by_reason] == [
+        ("Waiting school start", 3), ("Moved in from another country", 2),
+        ("Mental health", 1), ("Other", 1),
+    ]
+    assert board.cme_now == 7
+
+
+def test_no_episodes_no_cme_figures(session):
+    lead = make_user(session, "lead")
+    board = reports.dashboard(session, actor=lead, today=TODAY)
+    assert (board.cme_now, board.cme_year, board.cme_by_reason) == (0, 0, [])
 
 
 def test_dashboard_view_is_audited(world, session):
