@@ -316,6 +316,7 @@ def _episodes_for_cases(bind) -> None:
         sa.column("created_at"), sa.column("updated_at"), sa.column("version"))
     reason_row = sa.table("episodereason", sa.column("episode_id"), sa.column("reason"),
                           sa.column("from_date"), sa.column("changed_at"), sa.column("note"))
+    still_cme: set[int] = set()  # children given an open episode: one each (the earliest case)
     for (case_id, child_id, stage, outcome, closed_at, opened_at, submitted_at, category,
          source) in cases:
         if stage in BEFORE_EPISODE or (stage == "closed" and outcome not in OUTCOME_END
@@ -330,6 +331,10 @@ def _episodes_for_cases(bind) -> None:
         elif stage == "closed":
             end = max(closed or start, start + timedelta(days=1))
             end_reason = OUTCOME_END[outcome]
+        if end is None and child_id in still_cme:
+            continue
+        if end is None:
+            still_cme.add(child_id)
         new_id = bind.execute(episode.insert().returning(episode.c.id), {
             "child_id": child_id, "case_id": case_id, "start_date": start,
             "start_basis": "migrated", "end_date": end, "end_reason": end_reason,

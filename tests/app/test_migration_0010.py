@@ -67,7 +67,8 @@ def pre_0010_rows(conn) -> None:
     child(conn, 2, "A383200000011", first="Asha (again)")
     # 23:30 UTC on 9 September is 00:30 on the 10th in UK summer time.
     referral_and_case(conn, 1, 1, "enquiries", at(2026, 9, 9, 23, 30))
-    referral_and_case(conn, 2, 2, "triage", at(2026, 10, 5))
+    # Its second case is open past triage too: still one open episode for the one child.
+    referral_and_case(conn, 2, 2, "home_visit", at(2026, 10, 5))
     household(conn, 1, 1, 1)
     household(conn, 2, 2, 2)
     # Closed, located on roll; closed untraceable; still new; closed as a duplicate.
@@ -82,6 +83,8 @@ def pre_0010_rows(conn) -> None:
     child(conn, 6, None, first="Eli")
     referral_and_case(conn, 6, 6, "closed", at(2026, 10, 2), outcome="duplicate",
                       closed=at(2026, 10, 9))
+    child(conn, 7, None, first="Fin")
+    referral_and_case(conn, 7, 7, "triage", at(2026, 10, 5))
 
 
 def schema(url: str) -> dict[str, object]:
@@ -119,8 +122,8 @@ def check_upgraded(url: str) -> None:
                 "AND upn IS NOT NULL AND upn <> '' GROUP BY upn")).all()
             assert dict(live) == {"A383200000011": 1, "B383200000022": 1}
             assert dict(conn.execute(sa.text("SELECT id, merged_into_id FROM child")).all()) == {
-                1: None, 2: 1, 3: None, 4: None, 5: None, 6: None}
-            assert owners(conn) == {t: {1: 1, 2: 1, 3: 3, 4: 4, 5: 5, 6: 6}
+                1: None, 2: 1, 3: None, 4: None, 5: None, 6: None, 7: None}
+            assert owners(conn) == {t: {1: 1, 2: 1, 3: 3, 4: 4, 5: 5, 6: 6, 7: 7}
                                     for t in ("case", "referral")} | {
                 t: {1: 1, 2: 1} for t in ("address", "person")}
             assert conn.execute(sa.text("SELECT COUNT(*) FROM dfereason WHERE active")
@@ -139,7 +142,8 @@ def check_upgraded(url: str) -> None:
             found = {
                 e.case_id: e for e in session.exec(select(CmeEpisode)).all()
             }
-            # Past triage only: not the triage case, the new one, nor the duplicate.
+            # Past triage only: not the triage case, the new one, nor the duplicate; and one
+            # open episode per child (case 2 is the merged child's second open case).
             assert set(found) == {1, 3, 4}
             assert all(e.start_basis == "migrated" and e.to_confirm and e.lives_in_la
                        and e.version == 1 for e in found.values())
@@ -190,7 +194,7 @@ def test_0010_merges_by_upn_makes_episodes_and_downgrades_back(scratch_url):
     try:
         with engine.connect() as conn:
             assert owners(conn) == before  # every moved row is back on its own child
-            assert conn.execute(sa.text("SELECT COUNT(*) FROM child")).scalar_one() == 6
+            assert conn.execute(sa.text("SELECT COUNT(*) FROM child")).scalar_one() == 7
             # The typed year group went with 0010 (it is derived from the date of birth now);
             # the column comes back empty.
             assert conn.execute(sa.text("SELECT year_group FROM child WHERE id = 5")

@@ -192,7 +192,9 @@ def _lines(session: Session, first: date, last: date, census: date) -> list[Coun
         select(*_LINE, _reason_on(last))
         .join(Child, Child.id == CmeEpisode.child_id)
         .where(overlapping(first, last), col(CmeEpisode.lives_in_la).is_(True))
-        .order_by(col(CmeEpisode.child_id), col(CmeEpisode.start_date), col(CmeEpisode.id))
+        # An undated episode sorts last on both databases (their default NULL order differs).
+        .order_by(col(CmeEpisode.child_id), col(CmeEpisode.start_date).asc().nulls_last(),
+                  col(CmeEpisode.id))
     ).all()
     lines: dict[int, CountedChild] = {}
     for row in rows:

@@ -262,6 +262,8 @@ def change_episode(
         raise ValidationFailed(
             [FieldError("start_date", "The start must be before the episode ended")]
         )
+    if checked.reason != episode.primary_reason:
+        _check_reason_from(session, episode, checked.reason_from or today)
     before = _state(episode)
     episode.start_date, episode.start_basis = checked.start_date, checked.start_basis
     episode.lives_in_la = checked.lives_in_la
@@ -285,6 +287,17 @@ def change_episode(
         detail={"episode_id": episode.id, **audit.changes(before, _state(episode))},
     )
     return episode
+
+
+def _check_reason_from(session: Session, episode: CmeEpisode, reason_from: date) -> None:
+    """A new reason applies after the last change: history stays in date order, so the reason
+    in force on any day is the stored one from that day on (census.py reads it so)."""
+    history = reason_history(session, episode.id)
+    last = history[-1].from_date if history else None
+    if last is not None and reason_from < last:
+        raise ValidationFailed([FieldError(
+            "reason_from", f"The new reason can't apply from before the last change, on "
+            f"{long_date(last)}")])
 
 
 def end_episode(

@@ -149,6 +149,26 @@ def test_a_new_reason_applies_from_its_date_and_the_history_is_kept(session, tea
     assert event.detail["after"] == {"primary_reason": "Mental health"}
 
 
+def test_a_new_reason_cannot_apply_from_before_the_last_change(session, team, case):
+    """History stays in date order, so the stored reason is the one in force from then on."""
+    episode = start(session, team, case)
+    episode = change(session, team, case, episode, primary_reason="Mental health",
+                     reason_from=(TODAY - timedelta(days=5)).isoformat())
+    with pytest.raises(ValidationFailed) as refused:
+        change(session, team, case, episode, primary_reason="Other",
+               reason_from=(TODAY - timedelta(days=6)).isoformat())
+    assert errors(refused)["reason_from"].startswith(
+        "The new reason can't apply from before the last change, on ")
+    session.rollback()
+    assert fresh_episode(session, episode).primary_reason == "Mental health"
+    assert [r for r, _ in history(session, episode)] == ["Waiting school start", "Mental health"]
+
+
+def fresh_episode(session, episode) -> CmeEpisode:
+    session.expire_all()
+    return session.get(CmeEpisode, episode.id)
+
+
 def test_a_new_reason_with_no_date_applies_from_today(session, team, case):
     episode = start(session, team, case)
     change(session, team, case, episode, primary_reason="Other")
