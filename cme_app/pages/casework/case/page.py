@@ -10,7 +10,7 @@ from ....components import forms
 from ....components.layout import page
 from ....services.casework.case_file_types import CaseFile
 from ....services.trust import purpose
-from . import closing, header, household, moves, records, triage, visits
+from . import child_record, closing, header, household, moves, records, triage, visits
 from .data_protection import legal_hold_tag, sharing_section
 from .state import CaseState as S
 
@@ -28,6 +28,7 @@ def _case_file(c: rx.Var) -> rx.Component:
         triage.safeguarding(c),
         moves.move(c),
         household.child(c),
+        child_record.child_record(c),
         household.referral(c),
         records.enquiries(c),
         visits.visits(c),
