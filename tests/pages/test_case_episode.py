@@ -68,7 +68,8 @@ def test_start_change_and_end_show_on_the_case_file(session, team):
                                              end_reason="on_roll"))
     assert state.errors == {}, state.errors
     assert state.case.cme_episode.id == 0
-    assert len(state.case.cme_episode.ended) == 1
+    [ended] = state.case.history_episodes
+    assert ended.end != "" and ended.reason == "Moved in from another country"
 
 
 def test_a_change_from_a_stale_page_is_refused_and_shows_the_latest(session, team):

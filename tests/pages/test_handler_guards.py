@@ -23,6 +23,9 @@ from cme_app.models import (
     AuditEvent,
     Case,
     CensusDate,
+    Child,
+    ChildMatch,
+    ChildMerge,
     HomeVisit,
     LoneWorkingAlert,
     Notification,
@@ -123,6 +126,18 @@ def world(session):
     draft = referrals.save_draft(
         session, actor=school_a, form={"first_name": CANARY_FIRST, "last_name": CANARY_LAST}
     )
+    # One record per child: a second referral of the same child (a proposed match) and a
+    # record merged into the child's, for the case page's matching and merging handlers.
+    referrals.submit(session, actor=school_a, form=form)
+    match_id = session.exec(select(ChildMatch.id)).one()
+    merged = Child(first_name=CANARY_FIRST, last_name=CANARY_LAST, date_of_birth=date(2014, 3, 2),
+                   sex="female", merged_into_id=case.child_id)
+    session.add(merged)
+    session.flush()
+    merge = ChildMerge(from_child_id=merged.id, into_child_id=case.child_id, moved={},
+                       reason="Same UPN (guard test)")
+    session.add(merge)
+    session.flush()
     for role in ("officer", "lead", "admin", "auditor"):
         make_user(session, role, email=f"{role}@example.org")
     # A visit kept while its case changed, waiting for a lead's review.
@@ -167,7 +182,8 @@ def world(session):
             "visit_id": visit.id, "alert_id": alert.id, "officer_id": officer_id,
             "notification_id": mine[0].id, "notification_ids": [n.id for n in mine],
             "term_id": term_id, "day_id": day_id, "census_id": census.id,
-            "school_user_id": school_a.user_id}
+            "school_user_id": school_a.user_id,
+            "match_id": match_id, "merge_id": merge.id, "merged_child_id": merged.id}
 
 
 def _notification(recipient_id: int, reference: str, event: str, link: str) -> Notification:
@@ -227,6 +243,12 @@ def _args_for(handler_name: str, fn, world) -> list:
         "term-school_year": "2026-27", "term-name": "Hostile term",
         "term-starts_on": "2027-07-26", "term-ends_on": "2027-07-30",
         "day-on": "2026-11-30", "day-reason": "Hostile closure",
+        # The case page's child record: merge or reject school A's proposed match, undo a merge.
+        "match_id": str(world["match_id"]),
+        f"merge-{world['match_id']}-reason": "Hostile reason to merge the records",
+        f"reject-{world['match_id']}-reason": "Hostile reason to reject the match",
+        "merge_id": str(world["merge_id"]),
+        f"undo-{world['merge_id']}-reason": "Hostile reason to undo the merge",
     }
     values = {
         "form_data": {
@@ -389,6 +411,11 @@ def test_handler_gives_nothing_to_wrong_callers(world, session, cls, handler_nam
         unsafe = session.get(Case, case.id)
         assert (unsafe.warning_markers, unsafe.joint_visit_required) == (None, False)
         assert not unsafe.legal_hold, f"{caller} put a legal hold via {handler_name}"
+        assert session.get(ChildMatch, world["match_id"]).status == "proposed", (
+            f"{caller} answered a child match via {handler_name}")
+        assert session.get(ChildMerge, world["merge_id"]).undone_at is None, (
+            f"{caller} undid a merge via {handler_name}")
+        assert session.get(Child, world["merged_child_id"]).merged_into_id == unsafe.child_id
         term = session.get(TermPeriod, world["term_id"])
         assert (term.name, term.starts_on) == ("Autumn 1", date(2026, 9, 1)), (
             f"{caller} changed a term via {handler_name}"

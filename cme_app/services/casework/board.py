@@ -21,6 +21,7 @@ from ...domain import BOARD_STAGES, OPEN_STAGES, RISK_LABELS, STAGE_LABELS, LaDi
 from ...models import Case, CaseClosure, Child, HomeVisit, LaNotification, Referral, School, User
 from ...permissions import Actor, Capability, allows, require, roles_with
 from ...settings import get_settings
+from ..intake.child_ids import has_proposed_match
 from ..school_calendar.school_days import CalendarNotSeeded, SchoolCalendar, load_calendar
 from ..trust import audit
 from . import lifecycle
@@ -231,6 +232,7 @@ def _card_select(filters: BoardFilters, now: datetime):
             visited.label("visited"),
             response_due.label("response_due_on"),
             proposed.label("closure_proposed"),
+            has_proposed_match(Case.child_id).label("child_match"),
         )
         .join(Child, Child.id == Case.child_id)
         .join(Referral, Referral.id == Case.referral_id)
@@ -311,7 +313,7 @@ def _cards(
     movable = can_move(actor)
     cards = []
     for (case_, first, last, dob, source_type, source_name, school, officer, visited,
-         response_due_on, closure_proposed) in rows:
+         response_due_on, closure_proposed, child_match) in rows:
         colour, word, factors = risk_text(case_)
         is_open = case_.stage != Stage.CLOSED
         due = (
@@ -349,7 +351,8 @@ def _cards(
                 else closed_text(case_),
                 due_label=due.label if due else "",
                 due_state=due.state if due else "",
-                possible_match=bool(case_.possible_matches),
+                # Another household at the address, or another record that may be this child.
+                possible_match=bool(case_.possible_matches) or bool(child_match),
                 closure_proposed=bool(closure_proposed),
                 moves=moves,
                 moves_note=note,

@@ -36,6 +36,7 @@ from ...models import (
     utcnow,
 )
 from ...permissions import Actor, Capability, allows, require, roles_with
+from ..intake import child_records
 from ..intake import referral_form as rf
 from ..returns import episodes
 from ..trust import audit, purpose
@@ -204,6 +205,7 @@ def view_case(
         **_risk_part(session, r, actor, today),
         **_referral_part(session, r),
         **_household_part(session, r, today),
+        **child_records.case_file_part(session, actor=actor, case=case),
         **_records_part(r, now, today),
         **_stages_part(session, r, actor, today),
         warning_markers=case.warning_markers or "",
@@ -259,6 +261,9 @@ def _abilities(actor: Actor, case: Case, referral: Referral) -> CaseAbilities:
         # is still CME and reviewed from here.
         record_episode=allows(actor.role, Capability.EPISODE_RECORD)
         and case.stage != Stage.RETURNED,
+        # About the child's record, not this case: open or closed alike.
+        match_children=allows(actor.role, Capability.CHILD_MATCH),
+        undo_merge=allows(actor.role, Capability.CHILD_MERGE_UNDO),
     )
 
 
@@ -406,26 +411,19 @@ def _child_rows(child: Child, today: date) -> list[Row]:
 
 
 def _matches(session: Session, case: Case, child: Child) -> list[PossibleMatch]:
+    """Other households' cases at the same address (Case.possible_matches)."""
     if not case.possible_matches:
         return []
     found = session.exec(
         select(Case, Child).join(Child, Child.id == Case.child_id)
-        .where(col(Case.reference).in_(case.possible_matches))
+        .where(col(Case.reference).in_(case.possible_matches), Case.child_id != child.id)
+        .order_by(Case.reference)
     ).all()
-    same_person = (child.first_name, child.last_name, child.date_of_birth)
-    result = []
-    for other, other_child in found:
-        if child.upn and other_child.upn == child.upn:
-            why = "Same UPN"
-        elif (other_child.first_name, other_child.last_name,
-              other_child.date_of_birth) == same_person:
-            why = "Same name and date of birth"
-        else:
-            why = "Same home address"
-        result.append(PossibleMatch(other.reference,
-                                    f"{other_child.first_name} {other_child.last_name}", why,
-                                    STAGE_LABELS.get(other.stage, other.stage)))
-    return result
+    return [
+        PossibleMatch(other.reference, f"{other_child.first_name} {other_child.last_name}",
+                      "Same home address", STAGE_LABELS.get(other.stage, other.stage))
+        for other, other_child in found
+    ]
 
 
 def _records_part(r: _Records, now: datetime, today: date) -> dict:

@@ -73,8 +73,55 @@ class ReferrerEnquiry:
 class PossibleMatch:
     reference: str
     child_name: str
-    why: str  # Same UPN | Same name and date of birth | Same home address
+    why: str  # Same home address (same-child matches are ChildMatchRow)
     stage: str
+
+
+@dataclass(frozen=True)
+class EpisodeHistoryRow:
+    """One CME episode of the child (their whole record, every case)."""
+
+    start: str  # "5 Nov 2026", or "Not known"
+    basis: str
+    reason: str  # the primary reason now
+    end: str  # "" while open
+    end_reason: str
+    case_reference: str  # "" if the episode belongs to no case
+
+
+@dataclass(frozen=True)
+class CaseHistoryRow:
+    """One case of the child, this one included."""
+
+    reference: str
+    stage: str
+    opened: str
+    outcome: str  # "" while open
+    this_case: bool
+
+
+@dataclass(frozen=True)
+class ChildMatchRow:
+    """Another child record that may be this child, waiting for an officer's answer."""
+
+    id: int
+    name: str
+    born: str
+    upn: str  # "Not given"
+    why: str  # Same UPN | Same name and date of birth | Same home address and surname
+    cases: list[str]  # the other record's case references
+
+
+@dataclass(frozen=True)
+class ChildMergeRow:
+    """A record merged into this child's (kept so a lead can undo it)."""
+
+    id: int
+    merged_on: str
+    by: str
+    name: str  # the merged record's name as it was given
+    moved: str  # "1 case, 1 referral, 2 addresses"
+    reason: str
 
 
 @dataclass(frozen=True)
@@ -207,7 +254,6 @@ class EpisodePanel:
     lives_in_la: str = ""  # yes | no
     primary_reason: str = ""
     reason_history: list[Row] = field(default_factory=list)
-    ended: list[Row] = field(default_factory=list)  # the child's earlier episodes, one line each
     reason_choices: list[list[str]] = field(default_factory=list)
     basis_choices: list[list[str]] = field(default_factory=list)
     end_choices: list[list[str]] = field(default_factory=list)
@@ -231,6 +277,8 @@ class CaseAbilities:
     start_visit: bool = False
     review_visits: bool = False
     record_episode: bool = False
+    match_children: bool = False  # confirm or reject a proposed match (confirming merges)
+    undo_merge: bool = False
 
 
 @dataclass(frozen=True)
@@ -267,8 +315,13 @@ class CaseFile:
     child_rows: list[Row]
     addresses: list[AddressRow]
     people: list[PersonRow]
-    possible_matches: list[PossibleMatch]
+    possible_matches: list[PossibleMatch]  # other households' cases at the same address
     links: list[LinkedCase]
+    # The child's record over time, and other records that may be the same child
+    history_episodes: list[EpisodeHistoryRow]
+    history_cases: list[CaseHistoryRow]
+    child_matches: list[ChildMatchRow]
+    child_merges: list[ChildMergeRow]
     # Records
     safeguarding: list[SafeguardingRow]
     enquiries: list[EnquiryRow]

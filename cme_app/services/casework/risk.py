@@ -3,13 +3,17 @@ with a recorded reason. Every decision is kept in RiskAssessment."""
 
 from __future__ import annotations
 
+from sqlalchemy import and_, or_
 from sqlmodel import Session, col, select
 
+from ...dates import uk_date, uk_today
 from ...domain import AddressKind, Risk
 from ...models import (
     Address,
     Case,
+    CaseClosure,
     Child,
+    CmeEpisode,
     DslAppraisal,
     Referral,
     ReferralConcern,
@@ -100,26 +104,45 @@ def factors_from_referral(session: Session, referral: Referral, child: Child) ->
         found.add("transient")
     if referral.category == "not_returned_after_leave":
         found.add("leave_abroad")
-    if _has_previous_episode(session, child):
+    if has_previous_episode(session, child, referral):
         found.add("previous_cme")
     return clean_factors(found)
 
 
-def _has_previous_episode(session: Session, child: Child) -> bool:
-    """Another, earlier case for the same child (same UPN, or same name and date of birth)."""
-    same_child = select(Child.id).where(Child.id != child.id)
-    if child.upn:
-        same_child = same_child.where(Child.upn == child.upn)
-    else:
-        same_child = same_child.where(
-            Child.first_name == child.first_name,
-            Child.last_name == child.last_name,
-            Child.date_of_birth == child.date_of_birth,
-        )
-    return (
-        session.exec(select(Case.id).where(col(Case.child_id).in_(same_child)).limit(1)).first()
-        is not None
-    )
+def has_previous_episode(session: Session, child: Child, referral: Referral) -> bool:
+    """A fact, not a guess: the child's record (one per child: records an officer confirmed
+    are the same child are merged) holds an earlier CME episode or an earlier closed case.
+
+    Earlier: an episode that has ended, or one on another case that started before this
+    referral; another case of the child closed at least once; or this case reopened."""
+    case = session.exec(select(Case).where(Case.referral_id == referral.id)).first()
+    if case is not None and case.episode > 1:
+        return True
+    this_case = case.id if case is not None else None
+    return _earlier_episode(session, child, this_case, referral) or _earlier_closed_case(
+        session, child, this_case)
+
+
+def _earlier_episode(session: Session, child: Child, this_case: int | None,
+                     referral: Referral) -> bool:
+    day = uk_date(referral.submitted_at) if referral.submitted_at else uk_today()
+    other_case = col(CmeEpisode.case_id).is_(None)
+    if this_case is not None:
+        other_case = or_(other_case, CmeEpisode.case_id != this_case)
+    found = session.exec(select(CmeEpisode.id).where(
+        CmeEpisode.child_id == child.id,
+        or_(col(CmeEpisode.end_date).is_not(None),
+            and_(other_case, col(CmeEpisode.start_date) < day)),
+    ).limit(1)).first()
+    return found is not None
+
+
+def _earlier_closed_case(session: Session, child: Child, this_case: int | None) -> bool:
+    query = (select(Case.id).join(CaseClosure, CaseClosure.case_id == Case.id)
+             .where(Case.child_id == child.id, CaseClosure.status == "closed"))
+    if this_case is not None:
+        query = query.where(Case.id != this_case)
+    return session.exec(query.limit(1)).first() is not None
 
 
 def record_assessment(

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import func, or_
+from sqlalchemy import func
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
@@ -18,6 +18,7 @@ from ...permissions import Actor
 from ..casework import risk, targets
 from ..casework.references import next_case_reference
 from ..school_calendar.school_days import load_calendar
+from . import child_records
 
 
 def open_case(
@@ -44,8 +45,10 @@ def open_case(
 def refresh_triage_facts(
     session: Session, *, case: Case, referral: Referral, child: Child, today: date
 ) -> None:
-    """What triage starts from: the proposed risk and its factors, the triage due date and
-    any existing cases that look like the same child or household (BR-L2, BR-L3, SC-18)."""
+    """What triage starts from: the proposed risk and its factors, the triage due date, other
+    records that may be this child (proposed for an officer to answer, child_records.py) and
+    other households' cases at the same address (BR-L2, BR-L3, SC-18)."""
+    child_records.propose_matches(session, child)
     factors = risk.factors_from_referral(session, referral, child)
     case.risk_factors = factors
     case.proposed_risk = risk.propose(factors)
@@ -56,29 +59,10 @@ def refresh_triage_facts(
 
 
 def possible_matches(session: Session, *, case: Case, child: Child) -> list[str]:
-    """Other cases with the same UPN, the same name and date of birth, or a shared last
-    known address (same first line and postcode)."""
-    return sorted(_same_child(session, case, child) | _same_home(session, case, child))
-
-
-def _same_child(session: Session, case: Case, child: Child) -> set[str]:
-    same_child = [
-        (Child.first_name == child.first_name)
-        & (Child.last_name == child.last_name)
-        & (Child.date_of_birth == child.date_of_birth)
-    ]
-    if child.upn:
-        same_child.append(Child.upn == child.upn)
-    return set(
-        session.exec(
-            select(Case.reference)
-            .join(Child, Child.id == Case.child_id)
-            .where(Case.id != case.id, or_(*same_child))
-        ).all()
-    )
-
-
-def _same_home(session: Session, case: Case, child: Child) -> set[str]:
+    """Cases of other children at the child's last known address (same first line and
+    postcode): the household candidates the case page offers to link. The same child's other
+    records are `ChildMatch` proposals instead, and the same record's own cases are its
+    history."""
     homes = session.exec(
         select(Address.line1, Address.postcode).where(
             Address.child_id == child.id,
@@ -95,10 +79,11 @@ def _same_home(session: Session, case: Case, child: Child) -> set[str]:
                 .join(other, other.child_id == Case.child_id)
                 .where(
                     Case.id != case.id,
+                    Case.child_id != child.id,
                     other.kind == AddressKind.LAST_KNOWN,
                     other.postcode == postcode,
                     func.lower(other.line1) == line1.lower(),
                 )
             ).all()
         )
-    return refs
+    return sorted(refs)

@@ -116,9 +116,22 @@ def list_for_school(
     return [_row(referral, case, child) for referral, case, child in results]
 
 
+def _as_referred(referral: Referral, child: Child) -> tuple[str, str, str]:
+    """The child's name, date of birth and UPN as this referral gave them. Once the LA merges
+    two records of one child, the record may hold what another school wrote: a school sees
+    only its own form's words (issue 15)."""
+    form = referral.form_data or {}
+    if not form.get("first_name"):  # written without a form (another LA's, older data)
+        return (f"{child.first_name} {child.last_name}", long_date(child.date_of_birth),
+                child.upn or "")
+    name = " ".join(p for p in (form.get("first_name"), form.get("last_name")) if p)
+    born = rf.parse_date(str(form.get("date_of_birth") or ""))
+    return name, long_date(born), rf.normalise_upn(str(form.get("upn") or ""))
+
+
 def _row(referral: Referral, case: Case | None, child: Child | None) -> ReferralRow:
     if child is not None:
-        name = f"{child.first_name} {child.last_name}"
+        name = _as_referred(referral, child)[0]
     else:  # a draft: the names as typed so far
         form = referral.form_data or {}
         name = " ".join(p for p in (form.get("first_name"), form.get("last_name")) if p)
@@ -152,6 +165,7 @@ def view_referral(session: Session, *, actor: Actor | None, reference: str) -> R
                      entity_type="case", entity_id=reference)
         raise NotFound("Referral not found.")
     referral, case, child, school = row
+    name, born, upn = _as_referred(referral, child)
     audit.record(session, actor=actor, action="referral.view", entity_type="case",
                  entity_id=case.reference, child_id=child.id)
     return ReferralView(
@@ -160,9 +174,9 @@ def view_referral(session: Session, *, actor: Actor | None, reference: str) -> R
         submitted_at=long_date(referral.submitted_at),
         late=referral.late,
         outside_csa=referral.outside_csa,
-        child_name=f"{child.first_name} {child.last_name}",
-        date_of_birth=long_date(child.date_of_birth) or NOT_GIVEN,
-        upn=child.upn or NOT_GIVEN,
+        child_name=name,
+        date_of_birth=born or NOT_GIVEN,
+        upn=upn or NOT_GIVEN,
         home_address=_home_address(session, referral),
         category=rf.CATEGORY_CHOICES.get(referral.category or "", NOT_GIVEN),
         date_last_attended=long_date(referral.date_last_attended) or NOT_GIVEN,

@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from ...dates import long_date, short_date, uk_today
+from ...dates import long_date, uk_today
 from ...domain import (
     EPISODE_END_LABELS,
     EPISODE_START_LABELS,
@@ -392,27 +392,17 @@ def _started(e: CmeEpisode) -> str:
     return f"{long_date(e.start_date)} ({basis.lower()})" if e.start_date else "Not known"
 
 
-def _ended_row(e: CmeEpisode) -> Row:
-    reason = EPISODE_END_LABELS.get(e.end_reason or "", e.end_reason or "")
-    return Row(
-        f"{short_date(e.start_date) or 'Start not known'} to {short_date(e.end_date)}",
-        f"{e.primary_reason}. Ended: {reason}",
-    )
-
-
 def episode_panel(session: Session, child_id: int) -> EpisodePanel:
-    """The child's open episode (if any), its reason history and earlier episodes. The case
-    file's view is the audited read; this only adds to it."""
-    everything = child_episodes(session, child_id)
-    ended = [_ended_row(e) for e in everything if e.end_date is not None]
+    """The child's open episode (if any) and its reason history. The case file's view is the
+    audited read; this only adds to it."""
     choices = {
         "reason_choices": [[r, r] for r in reason_labels(session)],
         "basis_choices": _choices(START_CHOICES),
         "end_choices": _choices(END_CHOICES),
     }
-    e = next((e for e in everything if e.end_date is None), None)
+    e = open_episode(session, child_id)
     if e is None:
-        return EpisodePanel(ended=ended, **choices)
+        return EpisodePanel(**choices)
     history = reason_history(session, e.id)
     names = dict(
         session.exec(
@@ -444,6 +434,5 @@ def episode_panel(session: Session, child_id: int) -> EpisodePanel:
             )
             for h in history
         ],
-        ended=ended,
         **choices,
     )

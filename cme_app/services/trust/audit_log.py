@@ -20,6 +20,7 @@ from ...domain import case_reference, is_case_reference
 from ...errors import FieldError, ValidationFailed
 from ...models import AuditEvent, Case, Child, User
 from ...permissions import Actor, Capability, require
+from ..intake.child_ids import record_ids
 from ..reporting.reports import safe_cell
 from . import audit, purpose
 
@@ -65,6 +66,11 @@ ACTION_LABELS = {
     "case.la_response_recorded": "Recorded another authority's reply",
     "case.overseas_recorded": "Recorded overseas verification",
     "case.linked": "Linked a household case",
+    "child.match_proposed": "Proposed that two child records are the same child",
+    "child.match_confirmed": "Confirmed two child records are the same child",
+    "child.match_rejected": "Said two child records are not the same child",
+    "child.merged": "Merged two child records",
+    "child.merge_undone": "Undid a merge of child records",
     "visits.list_viewed": "Viewed their visit list",
     "visit.checked_in": "Started a visit",
     "visit.recorded": "Recorded a visit",
@@ -341,8 +347,10 @@ def _child_events(session: Session, child_id: Any) -> tuple[int, list[AuditEvent
     child = check_filters(session, child_id=child_id).child_id
     if child is None:
         raise ValidationFailed([FieldError("child", "Enter a case reference or a child's id")])
+    # Events stay filed under the record they were about: a merged record's are this child's.
     events = session.exec(
-        select(AuditEvent).where(AuditEvent.child_id == child).order_by(col(AuditEvent.id))
+        select(AuditEvent).where(col(AuditEvent.child_id).in_(record_ids(session, child)))
+        .order_by(col(AuditEvent.id))
     ).all()
     return child, list(events)
 
@@ -396,7 +404,8 @@ def child_references(session: Session, *, actor: Actor | None, child_id: int) ->
     """The case references of one child, to name them on the page without their name."""
     require(actor, Capability.AUDIT_READ)
     return list(session.exec(
-        select(Case.reference).where(Case.child_id == child_id).order_by(Case.reference)
+        select(Case.reference).where(col(Case.child_id).in_(record_ids(session, child_id)))
+        .order_by(Case.reference)
     ).all())
 
 

@@ -33,6 +33,7 @@ from ...models import (
     Tombstone,
     utcnow,
 )
+from ..intake.child_ids import record_ids
 from . import audit
 
 FORMAT_VERSION = 1
@@ -94,8 +95,9 @@ def _case_parts(session: Session, cases: list[Case]) -> dict[str, Any]:
 
 
 def _audit_trail(session: Session, child: Child, references: list[str]) -> list[AuditEvent]:
-    """Events filed under the child, and those filed under one of their cases."""
-    about = AuditEvent.child_id == child.id
+    """Events filed under the child (or a record merged into theirs: events are never
+    rewritten), and those filed under one of their cases."""
+    about = col(AuditEvent.child_id).in_(record_ids(session, child.id))
     if references:
         about = or_(
             about,

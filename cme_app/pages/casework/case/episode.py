@@ -106,8 +106,5 @@ def episode(c: rx.Var) -> rx.Component:
                 rx.cond(may, _start(e)),
             ),
         ),
-        rx.cond(
-            e.ended.length() > 0,
-            rx.fragment(rx.el.h3("Earlier episodes"), content.summary_list(e.ended)),
-        ),
+        rx.el.p(rx.el.a("Every episode of this child", href="#child-record")),
     )

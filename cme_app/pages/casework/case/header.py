@@ -15,6 +15,7 @@ CONTENTS = (
     ("move", "Move the case"),
     ("episode", "CME episode"),
     ("child", "Child and household"),
+    ("child-record", "Child's record over time"),
     ("referral", "Original referral"),
     ("enquiries", "Enquiry log"),
     ("visits", "Visits"),
@@ -94,22 +95,37 @@ def _link_household(c: rx.Var) -> rx.Component:
 
 
 def matches(c: rx.Var) -> rx.Component:
+    """The one "Possible match" notice: other records that may be this child (answered in
+    "Child's record over time") and other households' cases at the same address."""
     return rx.cond(
-        c.possible_matches.length() > 0,
+        (c.possible_matches.length() > 0) | (c.child_matches.length() > 0),
         rx.el.div(
             rx.el.h2("Possible match", class_name="notification__title"),
             rx.el.div(
-                rx.el.p("This child or household may already be known. Check before you "
-                        "carry on:", class_name="notification__heading"),
-                rx.el.ul(
-                    rx.foreach(c.possible_matches, lambda m: rx.el.li(
-                        rx.el.a(m.reference, href="/cases/" + m.reference), " ", m.child_name,
-                        " (", m.stage, ") – ", m.why,
-                    )),
-                    class_name="list list--bullet",
+                rx.cond(
+                    c.child_matches.length() > 0,
+                    rx.el.p(
+                        "Another record may be this child. ",
+                        rx.el.a("Check it under Child's record over time", href="#child-record"),
+                        ", then merge the records or say they are not the same child.",
+                        class_name="notification__heading",
+                    ),
                 ),
-                rx.cond(c.can.record, _link_household(c)),
-                rx.el.p(rx.el.a("Same child? Close this case as a duplicate", href="#close")),
+                rx.cond(
+                    c.possible_matches.length() > 0,
+                    rx.fragment(
+                        rx.el.p("Other children's cases at the same address: this household "
+                                "may already be known.", class_name="notification__heading"),
+                        rx.el.ul(
+                            rx.foreach(c.possible_matches, lambda m: rx.el.li(
+                                rx.el.a(m.reference, href="/cases/" + m.reference), " ",
+                                m.child_name, " (", m.stage, ") – ", m.why,
+                            )),
+                            class_name="list list--bullet",
+                        ),
+                        rx.cond(c.can.record, _link_household(c)),
+                    ),
+                ),
                 class_name="notification__body",
             ),
             class_name="notification notification--warning",

@@ -10,7 +10,7 @@ from ....components import forms
 from ....components.layout import page
 from ....services.casework.case_file_types import CaseFile
 from ....services.trust import purpose
-from . import closing, episode, header, household, moves, records, triage, visits
+from . import child_record, closing, episode, header, household, moves, records, triage, visits
 from .data_protection import legal_hold_tag, sharing_section
 from .state import CaseState as S
 
@@ -29,6 +29,7 @@ def _case_file(c: rx.Var) -> rx.Component:
         moves.move(c),
         episode.episode(c),
         household.child(c),
+        child_record.child_record(c),
         household.referral(c),
         records.enquiries(c),
         visits.visits(c),

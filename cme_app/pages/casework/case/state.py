@@ -22,6 +22,7 @@ from ....services.casework import case_file, closure, lifecycle, records, triage
 from ....services.casework.case_file_types import CaseFile, FactorChoice
 from ....services.casework.closure import OUTCOMES, outcome_label
 from ....services.casework.lifecycle import StaleCase
+from ....services.intake import child_records
 from ....services.returns import episodes
 from ....services.trust import purpose
 from ....services.visits import safety
@@ -307,3 +308,31 @@ class CaseState(PageFeedback, AuthState):
         episode_id, version = self._episode()
         return partial(episodes.end_episode, reference=self._ref(), episode_id=episode_id,
                        version=version, form=forms.prefixed_fields(form_data, "epe-"))
+
+    # --- child record: matching and merging
+    # Each row's form names its match or merge in a hidden field; the reason's field id
+    # carries the row's id, so an error links to the right row's field.
+    def _child_record_call(self, fn, form_data: dict, id_name: str, prefix: str):
+        data = form_data if isinstance(form_data, dict) else {}
+        record_id = _number(data.get(id_name))
+        at = f"{prefix}{record_id}-"
+        reason = str(forms.prefixed_fields(data, at).get("reason") or "")[:4000]
+        work = partial(fn, **{id_name: record_id, "reason": reason})
+        return errors_at(work, at, {id_name: at + "reason"})
+
+    @rx.event
+    @handler(C.CHILD_MATCH, done="Records merged: this child now has one record.")
+    def confirm_child_match(self, form_data: dict):
+        return self._child_record_call(child_records.confirm_match, form_data, "match_id",
+                                       "merge-")
+
+    @rx.event
+    @handler(C.CHILD_MATCH, done="Recorded as not the same child. It won't be proposed again.")
+    def reject_child_match(self, form_data: dict):
+        return self._child_record_call(child_records.reject_match, form_data, "match_id",
+                                       "reject-")
+
+    @rx.event
+    @handler(C.CHILD_MERGE_UNDO, done="Merge undone: the records are separate again.")
+    def undo_child_merge(self, form_data: dict):
+        return self._child_record_call(child_records.undo_merge, form_data, "merge_id", "undo-")
