@@ -11,7 +11,7 @@ import pytest
 from playwright.sync_api import Page, expect
 from sqlmodel import select
 
-from cme_app.models import AuditEvent, CaseClosure, Referral, StageChange
+from cme_app.models import AuditEvent, CaseClosure, CmeEpisode, Referral, StageChange
 from cme_app.ops.demo import example_referral_form
 from cme_app.services.intake import referrals
 from tests.e2e.helpers import (
@@ -25,6 +25,7 @@ from tests.e2e.helpers import (
 )
 
 HEADINGS = (
+    "Children missing education",
     "Open cases by stage",
     "Open cases by risk",
     "Overdue cases by officer",
@@ -35,7 +36,8 @@ HEADINGS = (
 
 @pytest.fixture
 def cases(session, team):
-    """Open cases at several stages and risks, two of them overdue, one located, two closed."""
+    """Open cases at several stages and risks, two of them overdue, one located, two closed;
+    CME episodes for the children the located and closed cases found, and one still open."""
     school, officer = team["school"], team["officer"]
     now, today = datetime.now(UTC), date.today()
 
@@ -68,6 +70,15 @@ def cases(session, team):
         c = made[key]
         session.add(CaseClosure(case_id=c.id, episode=1, outcome=c.outcome, status="closed",
                                 closed_at=c.closed_at))
+    # Time to locate counts from the episode's start; Ava is still missing education.
+    for key, days, ended in (("located", 21, False), ("closed", 12, True),
+                             ("home_educated", 12, True), ("amber", 30, False)):
+        c = made[key]
+        session.add(CmeEpisode(child_id=c.child_id, case_id=c.id,
+                               start_date=today - timedelta(days=days),
+                               start_basis="deleted_from_roll", primary_reason="Unknown",
+                               end_date=today if ended else None,
+                               end_reason="on_roll" if ended else None))
     session.commit()
     return made
 
@@ -92,9 +103,14 @@ def test_lead_sees_the_dashboard_and_downloads_open_cases(page: Page, cases, ses
     # Every chart drew its bars: stage, risk, overdue and outcomes.
     expect(page.locator(".chart .recharts-wrapper > svg")).to_have_count(4)
     expect(page.locator(".chart .recharts-bar-rectangle").first).to_be_visible()
-    expect(page.locator(".stats")).to_contain_text("4 open cases")
-    expect(page.locator(".stats")).to_contain_text("2 overdue open cases")
-    expect(page.locator(".stats")).to_contain_text("2 closed in the last 12 months")
+    cme = page.get_by_role("region", name="Children missing education")
+    expect(cme).to_contain_text("2 missing education today")  # Leo (located) and Ava
+    expect(cme.get_by_role("table", name="Children missing education today, by primary reason")
+           ).to_contain_text("Unknown")
+    stats = page.locator(".stats", has_text="open cases")
+    expect(stats).to_contain_text("4 open cases")
+    expect(stats).to_contain_text("2 overdue open cases")
+    expect(stats).to_contain_text("2 closed in the last 12 months")
     expect(page.locator(".recharts-legend-item-text")).to_have_text(
         ["Located – on roll at a Leeds school", "Electively home educated"]
     )

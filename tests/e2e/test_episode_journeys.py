@@ -15,6 +15,7 @@ from tests.e2e.helpers import (
     DESKTOP,
     PHONE,
     assert_no_axe_violations,
+    fresh_session,
     open_case,
     screenshot,
     sign_in,
@@ -26,8 +27,10 @@ TODAY = uk_today()
 
 
 def fresh_episodes(session) -> list[CmeEpisode]:
-    session.expire_all()
-    return list(session.exec(select(CmeEpisode)).all())
+    """What is stored now, read in a short session of its own (the test's would hold
+    SQLite's write lock while the server waits: helpers.fresh_session)."""
+    with fresh_session(session) as fresh:
+        return list(fresh.exec(select(CmeEpisode)).all())
 
 
 def _section(page: Page):
