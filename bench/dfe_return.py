@@ -194,7 +194,7 @@ def run(backend: str, rounds: int, profile: bool) -> bool:
     build_s, scan_s, ratio = (statistics.median(v) for v in (builds, scans, ratios))
     ok = build_s < TARGET_SECONDS and ratio <= TARGET_RATIO
     print(f"  census day {day}: {len(figures.on_census_day):,} children CME, "
-          f"{len(figures.any_time_previous_year):,} in the previous year, "
+          f"{figures.any_time_previous_year:,} in the previous year, "
           f"{len(figures.warnings)} warnings; {n_rows:,} episodes")
     print("  per round (build / scan ms): "
           + ", ".join(f"{a * 1000:.0f}/{b * 1000:.0f}" for a, b in zip(builds, scans, strict=True)))

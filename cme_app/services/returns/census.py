@@ -47,7 +47,7 @@ MEASURES = (
 )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CountedChild:
     """One child behind a figure: who, and the episode that counts them."""
 
@@ -72,7 +72,8 @@ class CmeReturn:
     census_date: date
     previous_year: tuple[date, date]
     on_census_day: list[CountedChild]
-    any_time_previous_year: list[CountedChild]
+    # A count: its list of children is read only when asked for (previous_year_children).
+    any_time_previous_year: int
     reasons: list[str]  # every reason the table shows, in DfE's order
     left_out_elsewhere: int = 0  # children counted by the LA they live in, not this one
     warnings: list[ReturnWarning] = field(default_factory=list)
@@ -91,9 +92,8 @@ class CmeReturn:
         return counts
 
     def children(self, measure: str, category: str = "") -> list[CountedChild]:
-        """The children behind one figure."""
-        if measure == "any_time_previous_year":
-            return self.any_time_previous_year
+        """The children behind one census-day figure (the previous year's:
+        previous_year_children)."""
         if measure == "on_census_day":
             return self.on_census_day
         return [c for c in self.on_census_day if _category(c, measure) == category]
@@ -105,7 +105,7 @@ class CmeReturn:
             "by_year_group": self.breakdown("by_year_group"),
             "by_length": self.breakdown("by_length"),
             "by_reason": self.breakdown("by_reason"),
-            "any_time_previous_year": len(self.any_time_previous_year),
+            "any_time_previous_year": self.any_time_previous_year,
         }
 
 
@@ -208,6 +208,11 @@ def _school_age(dob: date) -> tuple[date, date]:
     return compulsory_school_age(dob)
 
 
+@lru_cache(maxsize=65536)
+def _year_group(dob: date, census: date) -> str:
+    return year_group(dob, census) or UNKNOWN
+
+
 def _counted(row, census: date) -> CountedChild:
     (episode_id, child_id, case_id, start, basis, unknown, to_confirm, first_name, last_name,
      dob, sex, reason) = row
@@ -216,7 +221,7 @@ def _counted(row, census: date) -> CountedChild:
         name=" ".join(p for p in (first_name, last_name) if p),
         date_of_birth=dob,
         sex=RETURN_SEX.get(sex, UNKNOWN),
-        year_group=year_group(dob, census) or UNKNOWN,
+        year_group=_year_group(dob, census),
         episode_id=episode_id,
         start_date=start,
         start_basis=basis,
@@ -233,13 +238,29 @@ def build(session: Session, census: date) -> CmeReturn:
     """The CME figures for `census` day, each with its children (one line per child)."""
     counted = _lines(session, census, census, census)
     first, last = previous_academic_year(census)
-    any_time = _lines(session, first, last, min(last, census))
+    any_time = _children_in(session, first, last)
     labels = reason_labels(session, include_retired=True)
     extra = sorted({c.reason for c in counted} - set(labels))
     result = CmeReturn(census, (first, last), counted, any_time, [*labels, *extra])
     result.left_out_elsewhere = _living_elsewhere(session, census)
     result.warnings = warnings(session, result)
     return result
+
+
+def _children_in(session: Session, first: date, last: date) -> int:
+    """How many children living in the LA were CME on some day from `first` to `last`."""
+    return session.exec(
+        select(func.count(func.distinct(CmeEpisode.child_id))).where(
+            overlapping(first, last), col(CmeEpisode.lives_in_la).is_(True)
+        )
+    ).one()
+
+
+def previous_year_children(session: Session, census: date) -> list[CountedChild]:
+    """The children CME at any time in the academic year before `census`'s, each once (their
+    earliest episode that year), with the reason they had at the year's end."""
+    first, last = previous_academic_year(census)
+    return _lines(session, first, last, min(last, census))
 
 
 def _living_elsewhere(session: Session, census: date) -> int:

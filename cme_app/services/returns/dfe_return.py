@@ -292,7 +292,8 @@ def children(session: Session, *, actor: Actor | None, census: object, measure: 
     figures = cme_census.build(session, row.census_date)
     measure, category = str(measure or ""), str(category or "")
     _check_figure(figures, measure, category)
-    counted = figures.children(measure, category)
+    counted = (cme_census.previous_year_children(session, row.census_date)
+               if measure == "any_time_previous_year" else figures.children(measure, category))
     links = allows(actor.role, Capability.CASE_VIEW)
     refs = _case_refs(session, counted, []) if links else {}
     title = f"CME {MEASURE_LABELS[measure]}" + (f": {category}" if category else "")
