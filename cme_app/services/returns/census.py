@@ -8,6 +8,7 @@ reason is the one in force that day. Every figure keeps the child-level list beh
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from functools import lru_cache
@@ -275,71 +276,39 @@ def _living_elsewhere(session: Session, census: date) -> int:
 # What to check before sending
 
 
+# Checks each counted child's line answers on its own: (code, the check, what it says).
+_LINE_CHECKS: tuple[tuple[str, Callable[[CountedChild, date], bool], str], ...] = (
+    ("no_start_date", lambda c, day: c.start_date is None,
+     "{n} counted with no episode start date: their length is reported as Unknown."),
+    ("past_csa", lambda c, day: c.past_compulsory_age,
+     "{n} counted although past compulsory school age on census day: end their episodes."),
+    ("below_csa", lambda c, day: _school_age(c.date_of_birth)[0] > day,
+     "{n} counted although not yet of compulsory school age on census day."),
+    ("to_confirm", lambda c, day: c.to_confirm,
+     "{n} counted from an episode made by the data migration whose start an officer has not "
+     "confirmed."),
+)
+
+
 def warnings(session: Session, figures: CmeReturn) -> list[ReturnWarning]:
+    counted, day = figures.on_census_day, figures.census_date
     found: list[ReturnWarning] = []
-    counted = figures.on_census_day
-    no_start = [c.child_id for c in counted if c.start_date is None]
-    if no_start:
-        found.append(
-            ReturnWarning(
-                "no_start_date",
-                f"{_n(no_start)} counted with no episode start "
-                "date: their length is reported as Unknown.",
-                tuple(no_start),
-            )
-        )
+    for code, check, message in _LINE_CHECKS:
+        ids = [c.child_id for c in counted if check(c, day)]
+        if ids:
+            found.append(ReturnWarning(code, message.format(n=_n(ids)), tuple(ids)))
     vague = [c.child_id for c in counted if c.reason in UNINFORMATIVE_REASONS]
     if counted and len(vague) * 10 > len(counted):
         share = round(100 * len(vague) / len(counted))
-        found.append(
-            ReturnWarning(
-                "vague_reasons",
-                f"{share}% of children counted have the reason "
-                "Unknown or Not recorded (more than 10%): DfE may query it.",
-                tuple(vague),
-            )
-        )
-    past = [c.child_id for c in counted if c.past_compulsory_age]
-    if past:
-        found.append(
-            ReturnWarning(
-                "past_csa",
-                f"{_n(past)} counted although past compulsory school "
-                "age on census day: end their episodes.",
-                tuple(past),
-            )
-        )
-    young = [c.child_id for c in counted if _school_age(c.date_of_birth)[0] > figures.census_date]
-    if young:
-        found.append(
-            ReturnWarning(
-                "below_csa",
-                f"{_n(young)} counted although not yet of compulsory school age on census day.",
-                tuple(young),
-            )
-        )
-    unconfirmed = [c.child_id for c in counted if c.to_confirm]
-    if unconfirmed:
-        found.append(
-            ReturnWarning(
-                "to_confirm",
-                f"{_n(unconfirmed)} counted from an episode made "
-                "by the data migration whose start an officer has not confirmed.",
-                tuple(unconfirmed),
-            )
-        )
-    missing = cases_without_episode(session, figures.census_date)
+        found.append(ReturnWarning(
+            "vague_reasons", f"{share}% of children counted have the reason Unknown or Not "
+            "recorded (more than 10%): DfE may query it.", tuple(vague)))
+    missing = cases_without_episode(session, day)
     if missing:
         days = get_settings().episode_missing_school_days
-        found.append(
-            ReturnWarning(
-                "no_episode",
-                f"{_n(missing)} with an open case but no CME "
-                f"episode, open more than {days} school days: decide whether they "
-                "are CME.",
-                tuple(missing),
-            )
-        )
+        found.append(ReturnWarning(
+            "no_episode", f"{_n(missing)} with an open case but no CME episode, open more than "
+            f"{days} school days: decide whether they are CME.", tuple(missing)))
     return found
 
 
