@@ -27,7 +27,7 @@ from cme_app.models import (
 from cme_app.ops.demo import example_referral_form
 from cme_app.pages.casework.case.state import CaseState
 from cme_app.services.casework import board, case_file
-from cme_app.services.intake import child_records, referral_view, referrals
+from cme_app.services.intake import child_records, inbound, referral_view, referrals
 from cme_app.services.trust import audit_log, sar
 from tests.factories import (
     CANARY_UPN,
@@ -398,3 +398,21 @@ def test_the_board_flags_a_proposed_match_until_it_is_answered(session, team):
                                reason="Different children: checked with both schools")
     session.commit()
     assert flagged() == {first.reference: False, second.reference: False}
+
+
+def test_an_inbound_notice_for_a_known_child_is_proposed_as_the_same_child(session, team):
+    """Another LA's notice names a child a school already referred: the officer is offered the
+    known record, not left with two children."""
+    known = submit(session, team)
+    child = session.get(Child, known.child_id)
+    notice = inbound.log_inbound(session, actor=team["officer"], form={
+        "source_type": "other_la", "la_name": "Wakefield", "la_code": "384",
+        "received_on": date.today().isoformat(), "first_name": child.first_name,
+        "last_name": child.last_name, "date_of_birth": child.date_of_birth.isoformat(),
+        "sex": child.sex, "line1": "3 New Road", "town": "Leeds", "postcode": "LS6 1AA",
+        "parent_name": "Mo Example", "summary": "Family moved to Leeds.",
+    })
+    session.commit()
+    [match] = matches(session)
+    assert (match.child_id, match.candidate_id) == (notice.child_id, known.child_id)
+    assert match.basis == "name_dob" and match.status == "proposed"
