@@ -85,7 +85,7 @@ run: install
 # same code on PostgreSQL) doesn't repeat them.
 STATIC_CHECKS ?= 1
 test: test-deps
-	scripts/timed.sh "pytest" $(VENV)/bin/pytest $(PYTEST_ARGS)
+	PYTEST=$(VENV)/bin/pytest scripts/timed.sh "pytest" scripts/pytest_split.sh $(PYTEST_ARGS)
 ifeq ($(STATIC_CHECKS),1)
 	scripts/timed.sh "security scan" $(MAKE) --no-print-directory security-scan
 	scripts/timed.sh "lint" $(MAKE) --no-print-directory lint

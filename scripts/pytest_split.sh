@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# The whole suite as two pytest runs at once: the browser journeys (tests/e2e) and everything
+# else. The journeys spend most of their time waiting on Chromium and the served app, the rest
+# is mostly CPU, so together they take little more than the journeys alone (CI's 20-minute
+# budget). Each run has a database of its own (tests/conftest.py) and its own e2e server port.
+# The browser run's output is printed when both have finished, so the log stays readable.
+# With arguments, one run of exactly what was asked for.
+set -uo pipefail
+pytest=${PYTEST:-.venv/bin/pytest}
+if [ "$#" -gt 0 ]; then exec "$pytest" "$@"; fi
+
+browser_log=$(mktemp)
+"$pytest" tests/e2e >"$browser_log" 2>&1 &
+browser=$!
+"$pytest" --ignore=tests/e2e
+rest=$?
+wait "$browser"
+browser_rc=$?
+printf '\n=== the browser journeys (tests/e2e) ===\n'
+cat "$browser_log"
+rm -f "$browser_log"
+# pytest's "no tests ran" (5) is a failure here too: both halves must have run.
+[ "$rest" -eq 0 ] && [ "$browser_rc" -eq 0 ]
