@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The whole suite as two pytest runs at once: the browser journeys (tests/e2e) and everything
-# else. The journeys spend most of their time waiting on Chromium and the served app, the rest
-# is mostly CPU, so together they take little more than the journeys alone (CI's 20-minute
-# budget). Each run has a database of its own (tests/conftest.py) and its own e2e server port.
+# else. The journeys spend much of their time waiting on Chromium and the served app; the rest
+# is CPU work, run at the lowest priority (nice 19) so it only fills those waits and never slows
+# a journey (run at equal priority, a timing-sensitive journey failed on CI's 2 cores). Each
+# run has a database of its own (tests/conftest.py) and its own e2e server port.
 # The browser run's output is printed when both have finished, so the log stays readable.
 # With arguments, one run of exactly what was asked for.
 set -uo pipefail
@@ -12,7 +13,7 @@ if [ "$#" -gt 0 ]; then exec "$pytest" "$@"; fi
 browser_log=$(mktemp)
 "$pytest" tests/e2e >"$browser_log" 2>&1 &
 browser=$!
-"$pytest" --ignore=tests/e2e
+nice -n 19 "$pytest" --ignore=tests/e2e
 rest=$?
 wait "$browser"
 browser_rc=$?
