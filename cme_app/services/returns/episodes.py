@@ -63,16 +63,6 @@ def reason_history(session: Session, episode_id: int) -> list[EpisodeReason]:
     )
 
 
-def reason_on(history: list[EpisodeReason], day: date, current: str) -> str:
-    """The primary reason in force on `day`: the last change from on or before it. History is
-    in from_date order; a day before the first entry reads the first."""
-    chosen = history[0].reason if history else current
-    for change in history:
-        if change.from_date <= day:
-            chosen = change.reason
-    return chosen
-
-
 # ---------------------------------------------------------------------------------------------
 # The officer's forms
 

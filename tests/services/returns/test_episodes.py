@@ -15,7 +15,7 @@ from cme_app.errors import NotAllowed, ValidationFailed
 from cme_app.models import CmeEpisode, EpisodeReason
 from cme_app.services.casework import closure
 from cme_app.services.casework.lifecycle import StaleCase
-from cme_app.services.returns import episodes
+from cme_app.services.returns import census, episodes
 from cme_app.settings import get_settings
 from tests.factories import audit_events, fresh, make_case
 
@@ -141,9 +141,13 @@ def test_a_new_reason_applies_from_its_date_and_the_history_is_kept(session, tea
     assert changed.primary_reason == "Mental health" and changed.version == 2
     assert history(session, episode) == [("Waiting school start", STARTED),
                                          ("Mental health", from_day)]
-    reasons = episodes.reason_history(session, episode.id)
-    assert episodes.reason_on(reasons, from_day - timedelta(days=1), "") == "Waiting school start"
-    assert episodes.reason_on(reasons, from_day, "") == "Mental health"
+    # The reason in force on a day, as the DfE return reads it (census.py).
+    def reason_on(day):
+        [counted] = census.build(session, day).on_census_day
+        return counted.reason
+
+    assert reason_on(from_day - timedelta(days=1)) == "Waiting school start"
+    assert reason_on(from_day) == "Mental health"
     [event] = audit_events(session, "episode.changed")
     assert event.detail["before"] == {"primary_reason": "Waiting school start"}
     assert event.detail["after"] == {"primary_reason": "Mental health"}
