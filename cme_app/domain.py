@@ -7,6 +7,7 @@ in docs/glossary.md.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from enum import StrEnum
 
 
@@ -97,6 +98,27 @@ class SourceType(StrEnum):
     PUBLIC = "public"
     INTERNAL = "internal"
     NEW_TO_COUNTRY = "new_to_country"
+    DELETION_RETURN = "deletion_return"
+    HEALTH = "health"
+    POLICE = "police"
+    HOUSING = "housing"
+    SOCIAL_CARE = "social_care"
+
+
+# Where a referral came from, as its card and the case page say it.
+SOURCE_LABELS: dict[str, str] = {
+    SourceType.SCHOOL: "School",
+    SourceType.OTHER_LA: "Other LA",
+    SourceType.PARTNER: "Partner agency",
+    SourceType.PUBLIC: "Member of the public",
+    SourceType.INTERNAL: "Council service",
+    SourceType.NEW_TO_COUNTRY: "New to country",
+    SourceType.DELETION_RETURN: "Deletion return",
+    SourceType.HEALTH: "Health",
+    SourceType.POLICE: "Police",
+    SourceType.HOUSING: "Housing",
+    SourceType.SOCIAL_CARE: "Children's social care",
+}
 
 
 class LaDirection(StrEnum):
@@ -296,3 +318,71 @@ LENGTH_BANDS: tuple[tuple[str, int, int | None], ...] = (
     ("26 to 52 weeks", 182, 364),
     ("more than 52 weeks", 364, None),
 )
+
+
+# ---------------------------------------------------------------------------------------------
+# Schools' deletion returns (reg 9(1) and 13(4), 2024 Regulations; docs/glossary.md)
+
+
+@dataclass(frozen=True)
+class DeletionGround:
+    letter: str
+    title: str  # what a school reads first: the ground in words, never "Ground A" alone
+    explanation: str  # one plain-English line
+
+
+DELETION_GROUNDS: dict[str, DeletionGround] = {g.letter: g for g in (
+    DeletionGround("A", "Registered at another school",
+                   "The pupil has joined another school and is on its admission register."),
+    DeletionGround("B", "Not continuing from the nursery class",
+                   "The pupil was in this school's nursery class and is not moving up into "
+                   "reception here."),
+    DeletionGround("C", "Dual registration ended",
+                   "The pupil was registered at more than one school and is no longer to "
+                   "attend this one."),
+    DeletionGround("D", "School attendance order now names another school",
+                   "The school attendance order was changed to name a different school."),
+    DeletionGround("E", "School attendance order revoked",
+                   "The school attendance order was revoked because the pupil is being "
+                   "educated suitably elsewhere."),
+    DeletionGround("F", "Home educated: the parent told the school in writing",
+                   "The parent has told the school in writing that they are educating the "
+                   "child otherwise than at school (elective home education)."),
+    DeletionGround("G", "Moved too far away to attend",
+                   "The pupil no longer lives within reasonable distance of the school."),
+    DeletionGround("H", "Not back after a leave of absence",
+                   "The pupil did not return within 10 school days of the end of agreed "
+                   "leave, and the school and the LA together could not find them."),
+    DeletionGround("I", "20 school days' continuous unauthorised absence",
+                   "The pupil has missed 20 or more school days in a row without permission, "
+                   "and the school and the LA together could not find them."),
+    DeletionGround("J", "In custody",
+                   "The pupil is detained under a sentence and will not return before the end "
+                   "of compulsory school age."),
+    DeletionGround("K", "Died", "The pupil has died."),
+    DeletionGround("L", "Leaving at the end of compulsory school age",
+                   "The pupil reaches the end of compulsory school age and is not staying on "
+                   "for the sixth form."),
+    DeletionGround("M", "Boarding fees not paid",
+                   "The pupil boards at a state boarding school and the boarding fees have "
+                   "not been paid."),
+    DeletionGround("N", "Left an independent or non-maintained special school",
+                   "The pupil has stopped being a pupil at this independent or non-maintained "
+                   "special school."),
+    DeletionGround("O", "Permanently excluded",
+                   "The pupil has been permanently excluded and the time to challenge the "
+                   "exclusion has passed."),
+)}
+# Grounds that name where the pupil is now registered: the return must say which school.
+GROUNDS_NAMING_A_SCHOOL = frozenset({"A", "D"})
+# Grounds that need joint reasonable enquiries by school and LA before a deletion is lawful.
+JOINT_ENQUIRY_GROUNDS = frozenset({"H", "I"})
+# Attendance codes ground I's whole period must carry (unauthorised; no reason to believe
+# sickness or unavoidable cause).
+GROUND_I_CODES = ("G", "N", "O")
+
+
+def ground_words(letter: str | None) -> str:
+    """'Moved too far away to attend (ground G)': the words first, the letter for the MIS."""
+    ground = DELETION_GROUNDS.get(letter or "")
+    return f"{ground.title} (ground {ground.letter})" if ground else "Not given"

@@ -46,6 +46,11 @@ class Capability(StrEnum):
     REFERRAL_WRITE = "referral.write"  # list, draft, submit and resubmit the school's own
     REFERRAL_VIEW = "referral.view"  # one referral's page (a school: its own only)
     INBOUND_LOG = "inbound.log"  # log a referral from another LA or a child new to the country
+    # Schools' statutory returns (reg 13): deletions and new pupils
+    SCHOOL_RETURNS = "returns.school"  # a school's own returns: make, upload and follow them
+    NEW_PUPIL_RECORD = "returns.new_pupil"  # record a new pupil (a school, or the LA for one)
+    RETURNS_LA_VIEW = "returns.la_view"  # every school's returns, as the LA received them
+    OFF_ROLLING_REVIEW = "returns.off_rolling"  # the possible off-rolling list and its review
     # Casework
     CASE_VIEW = "case.view"  # the board and the case file
     CASELOAD = "case.caseload"  # holds a caseload: can be allocated cases
@@ -98,6 +103,10 @@ PERMISSIONS: dict[Capability, frozenset[Role]] = {
     # The auditor (DPO) reads the audit log, not referrals.
     C.REFERRAL_VIEW: frozenset({SCHOOL, OFFICER, LEAD, ADMIN}),
     C.INBOUND_LOG: frozenset({OFFICER, LEAD, ADMIN}),
+    C.SCHOOL_RETURNS: frozenset({SCHOOL}),
+    C.NEW_PUPIL_RECORD: frozenset({SCHOOL, OFFICER, LEAD, ADMIN}),
+    C.RETURNS_LA_VIEW: frozenset({OFFICER, LEAD, ADMIN}),
+    C.OFF_ROLLING_REVIEW: frozenset({LEAD}),
     # The auditor (DPO) reads the audit log, not case files.
     C.CASE_VIEW: frozenset({OFFICER, LEAD, ADMIN}),
     C.CASELOAD: frozenset({OFFICER, LEAD}),

@@ -27,6 +27,7 @@ from .notification import (
 )
 from .referral import DslAppraisal, Referral, ReferralConcern, ReferralEnquiry
 from .school import LoginAttempt, MfaAttempt, School, User, UserSession
+from .school_return import DeletionReturn, EheRecord, NewPupilReturn
 
 __all__ = [
     "Address",
@@ -40,9 +41,11 @@ __all__ = [
     "ChildMatch",
     "ChildMerge",
     "CmeEpisode",
+    "DeletionReturn",
     "DfeReason",
     "DslAppraisal",
     "EheCount",
+    "EheRecord",
     "EmailMessage",
     "EnquiryAction",
     "EpisodeReason",
@@ -51,6 +54,7 @@ __all__ = [
     "LoginAttempt",
     "LoneWorkingAlert",
     "MfaAttempt",
+    "NewPupilReturn",
     "NonTeachingDay",
     "Notification",
     "NotificationPreference",

@@ -137,6 +137,11 @@ class LaNotification(SQLModel, table=True):
     acknowledged_on: date | None = None
     response_on: date | None = None
     response: str | None = Field(default=None, max_length=4000)
+    # An inbound notice is answered by us: what our reply said (INBOUND_REPLIES) ...
+    reply_kind: str | None = Field(default=None, max_length=30)
+    # ... and, when the case closed, the day the other LA was told the outcome.
+    outcome_sent_on: date | None = None
+    outcome_sent: str | None = Field(default=None, max_length=2000)
     by_id: int | None = Field(default=None, foreign_key="user.id")
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 

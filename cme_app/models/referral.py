@@ -49,6 +49,8 @@ class Referral(SQLModel, table=True):
     late: bool = Field(default=False)
     source_name: str | None = Field(default=None, max_length=120)
     source_la_code: str | None = Field(default=None, max_length=3)
+    # How a referral the team logged came in: phone, email, letter... (REFERRAL_CHANNELS).
+    received_via: str | None = Field(default=None, max_length=20)
     return_note: str | None = Field(default=None, max_length=2000)
     returned_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     returned_by_id: int | None = Field(default=None, foreign_key="user.id")

@@ -69,6 +69,10 @@ SCH, OFF, LEAD, ADM, AUD = Role.SCHOOL, Role.OFFICER, Role.LEAD, Role.ADMIN, Rol
 EXPECTED_PERMISSIONS = {
     Capability.SIGNED_IN: {SCH, OFF, LEAD, ADM, AUD},
     Capability.REFERRAL_WRITE: {SCH},
+    Capability.SCHOOL_RETURNS: {SCH},
+    Capability.NEW_PUPIL_RECORD: {SCH, OFF, LEAD, ADM},
+    Capability.RETURNS_LA_VIEW: {OFF, LEAD, ADM},
+    Capability.OFF_ROLLING_REVIEW: {LEAD},
     # Not the auditor: view_referral and the page refused the DPO before the table.
     Capability.REFERRAL_VIEW: {SCH, OFF, LEAD, ADM},
     Capability.INBOUND_LOG: {OFF, LEAD, ADM},

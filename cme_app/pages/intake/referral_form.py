@@ -11,6 +11,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from ... import routes
 from ...components import forms
 from ...components.layout import page
+from ...domain import DELETION_GROUNDS, ground_words
 from ...errors import FieldError
 from ...permissions import Capability
 from ...services.intake import referral_form as rf
@@ -373,7 +374,7 @@ def _absence() -> rx.Component:
                              "you know"),
         forms.select_field("proposed_deletion_ground",
                            "Deletion ground you intend to use (optional)",
-                           {g: f"Ground {g}" for g in rf.DELETION_GROUNDS}, S.values, S.errors),
+                           {g: ground_words(g) for g in DELETION_GROUNDS}, S.values, S.errors),
     )
 
 

@@ -17,7 +17,15 @@ from sqlalchemy import and_, case, exists, func, or_
 from sqlmodel import Session, col, select
 
 from ...dates import age_on, uk_date, uk_now
-from ...domain import BOARD_STAGES, OPEN_STAGES, RISK_LABELS, STAGE_LABELS, LaDirection, Stage
+from ...domain import (
+    BOARD_STAGES,
+    OPEN_STAGES,
+    RISK_LABELS,
+    SOURCE_LABELS,
+    STAGE_LABELS,
+    LaDirection,
+    Stage,
+)
 from ...models import Case, CaseClosure, Child, HomeVisit, LaNotification, Referral, School, User
 from ...permissions import Actor, Capability, allows, require, roles_with
 from ...settings import get_settings
@@ -50,14 +58,6 @@ MAX_PINNED = 10
 
 RISK_FILTERS: dict[str, str] = {**RISK_LABELS, "none": "Not rated"}
 UNALLOCATED = "none"
-SOURCE_LABELS: dict[str, str] = {
-    "school": "School",
-    "other_la": "Other LA",
-    "partner": "Partner agency",
-    "public": "Member of the public",
-    "internal": "Council service",
-    "new_to_country": "New to country",
-}
 _URN = re.compile(r"\d{5,8}")
 _USER_ID = re.compile(r"[1-9]\d{0,8}")
 _FACTORS_SHOWN = 3

@@ -15,6 +15,7 @@ from stdnum.exceptions import InvalidChecksum, InvalidLength, ValidationError
 from stdnum.gb import upn as upn_check
 
 from ...dates import compulsory_school_age
+from ...domain import DELETION_GROUNDS
 from ...errors import FieldError
 
 MAX_VALUE_LENGTH = 4000
@@ -72,7 +73,6 @@ METHOD_CHOICES = {
     "system": "System check",
 }
 TIME_OF_DAY_CHOICES = {"AM": "Morning (AM)", "PM": "Afternoon (PM)"}
-DELETION_GROUNDS = "ABCDEFGHIJKLMNO"
 
 # Leeds list of specific concerns (BR-L1); labels are the checkbox names.
 CONCERNS: dict[str, str] = {
