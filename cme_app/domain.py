@@ -158,6 +158,8 @@ class NotifyEvent(StrEnum):
     REFERRAL_RETURNED = "referral_returned"
     CASE_OUTCOME = "case_outcome"
     VISIT_FLAGGED = "visit_flagged"
+    POSSIBLE_OFF_ROLLING = "possible_off_rolling"
+    NEW_PUPIL_MATCH = "new_pupil_match"
 
 
 class Delivery(StrEnum):

@@ -44,6 +44,8 @@ class DeletionReturn(SQLModel, table=True):
     destination_school_start: date | None = None
     destination_la_code: str | None = Field(default=None, max_length=3)
     notes: str | None = Field(default=None, max_length=2000)
+    # The destination school's new-pupil return that confirms the move (Route.MATCH_ROLL).
+    new_pupil_return_id: int | None = Field(default=None, foreign_key="newpupilreturn.id")
     # What the routing table decided (services/school_returns/routing.py).
     route: str = Field(max_length=20)
     case_id: int | None = Field(default=None, foreign_key="case.id", index=True)

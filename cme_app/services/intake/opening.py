@@ -22,9 +22,11 @@ from . import child_records
 
 
 def open_case(
-    session: Session, *, actor: Actor, referral: Referral, child: Child, today: date
+    session: Session, *, actor: Actor | None, referral: Referral, child: Child, today: date
 ) -> Case:
-    """A new case in New referral for a submitted or logged referral."""
+    """A new case in New referral for a submitted or logged referral (actor None: a return
+    imported from the command line)."""
+    by_id = actor.user_id if actor else None
     now = utcnow()
     case = Case(
         reference=next_case_reference(session, year=now.year),
@@ -33,11 +35,11 @@ def open_case(
         stage=Stage.NEW_REFERRAL,
         stage_entered_at=now,
         opened_at=now,
-        updated_by_id=actor.user_id,
+        updated_by_id=by_id,
     )
     session.add(case)
     session.flush()
-    session.add(StageChange(case_id=case.id, to_stage=Stage.NEW_REFERRAL, by_id=actor.user_id))
+    session.add(StageChange(case_id=case.id, to_stage=Stage.NEW_REFERRAL, by_id=by_id))
     refresh_triage_facts(session, case=case, referral=referral, child=child, today=today)
     return case
 

@@ -98,6 +98,15 @@ EVENTS: dict[NotifyEvent, EventInfo] = {
     NotifyEvent.CASE_OUTCOME: EventInfo(
         "The outcome of your referral", "The referring school's users", frozenset({Role.SCHOOL})
     ),
+    NotifyEvent.POSSIBLE_OFF_ROLLING: EventInfo(
+        "A school deleted a pupil under ground H or I without the LA confirming joint "
+        "enquiries (possible off-rolling)", "Every lead", frozenset({Role.LEAD})
+    ),
+    NotifyEvent.NEW_PUPIL_MATCH: EventInfo(
+        "A school's new pupil looks like a child on your caseload",
+        "The allocated officer (every lead if nobody active is allocated)",
+        TEAM,
+    ),
 }
 DELIVERY_LABELS = {Delivery.IMMEDIATE: "Email me straight away", Delivery.DIGEST: "Daily digest"}
 
@@ -508,4 +517,34 @@ def lone_working(
         ),
         link=routes.DASHBOARD if level == "lead" else routes.VISITS,
         now=now,
+    )
+
+
+def possible_off_rolling(session: Session, *, case, school_name: str, ground: str) -> None:
+    notify(
+        session,
+        event=NotifyEvent.POSSIBLE_OFF_ROLLING,
+        recipients=active_leads(session),
+        key=f"off-rolling:{case.reference}:{case.episode}",
+        reference=case.reference,
+        subject=f"Possible off-rolling: {school_name} ({case.reference})",
+        body=(f"{school_name} deleted a pupil under ground {ground} without the LA confirming "
+              f"that joint enquiries were exhausted. Review case {case.reference}."),
+        link=routes.case_url(case.reference),
+    )
+
+
+def new_pupil_match(session: Session, *, case, school_name: str, return_id: int) -> None:
+    """A school's new pupil may be this case's child: the officer confirms the closure."""
+    officers = active_of(session, [case.allocated_officer_id])
+    notify(
+        session,
+        event=NotifyEvent.NEW_PUPIL_MATCH,
+        recipients=officers or active_leads(session),
+        key=f"new-pupil:{return_id}",
+        reference=case.reference,
+        subject=f"{school_name} may have case {case.reference}'s child on roll",
+        body=(f"{school_name} recorded a new pupil who matches case {case.reference}. Check "
+              "and propose closing the case as on roll at a Leeds school."),
+        link=routes.case_url(case.reference),
     )

@@ -193,26 +193,10 @@ def start_episode(
             ]
         )
     checked = _check(session, form, child, today)
-    episode = CmeEpisode(
-        child_id=child.id,
-        case_id=case.id,
-        start_date=checked.start_date,
-        start_basis=checked.start_basis,
-        lives_in_la=checked.lives_in_la,
-        primary_reason=checked.reason,
-        created_by_id=actor.user_id if actor else None,
-    )
-    session.add(episode)
-    session.flush()
     assert checked.start_date is not None
-    session.add(
-        EpisodeReason(
-            episode_id=episode.id,
-            reason=checked.reason,
-            from_date=checked.start_date,
-            changed_by_id=actor.user_id if actor else None,
-        )
-    )
+    episode = begin(session, child_id=child.id, case_id=case.id, start_date=checked.start_date,
+                    basis=checked.start_basis, reason=checked.reason,
+                    lives_in_la=checked.lives_in_la, by_id=actor.user_id if actor else None)
     audit.case_event(
         session,
         actor=actor,
@@ -221,6 +205,19 @@ def start_episode(
         detail={"episode_id": episode.id, **_state(episode)},
     )
     session.flush()
+    return episode
+
+
+def begin(session: Session, *, child_id: int, case_id: int | None, start_date: date, basis: str,
+          reason: str, lives_in_la: bool, by_id: int | None) -> CmeEpisode:
+    """A new open episode and its first reason (the caller checked there was none open)."""
+    episode = CmeEpisode(child_id=child_id, case_id=case_id, start_date=start_date,
+                         start_basis=basis, lives_in_la=lives_in_la, primary_reason=reason,
+                         created_by_id=by_id)
+    session.add(episode)
+    session.flush()
+    session.add(EpisodeReason(episode_id=episode.id, reason=reason, from_date=start_date,
+                              changed_by_id=by_id))
     return episode
 
 
