@@ -201,7 +201,8 @@ def _open_enquiry(session: Session, ret: DeletionReturn, d: Deletion, child: Chi
         episode = episodes.begin(
             session, child_id=child.id, case_id=case.id, start_date=d.deletion_date,
             basis=EpisodeStartBasis.DELETED_FROM_ROLL, reason=reason,
-            lives_in_la=d.ground != "G", by_id=by.user_id if by else None)
+            # "Believed to have moved" is a DfE reason the LA counts until it is confirmed.
+            lives_in_la=True, by_id=by.user_id if by else None)
         audit.case_event(session, actor=by, case=case, action="episode.started",
                          detail={"episode_id": episode.id, "from": "deletion_return"})
     ret.episode_id = episode.id

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
@@ -36,7 +37,7 @@ MAX_BYTES = 2_000_000  # about 10,000 rows: a school's whole year of returns
 MAX_ROWS = 10_000
 # A cell starting with one of these is run as a formula by Excel and LibreOffice.
 _FORMULA_START = ("=", "@", "\t", "\r")
-_PHONE_CHARS = set("0123456789 +-()")
+_INTERNATIONAL_PHONE = re.compile(r"\+[\d ()]+")
 # The form's field names where a CSV column is named differently.
 _COLUMN_OF = {"parent_1_name": "parent_name", "parent_1_phone": "parent_phone"}
 
@@ -70,7 +71,8 @@ def _is_formula(cell: str) -> bool:
     if cell.startswith(_FORMULA_START):
         return True
     # A leading + or - is a formula too, unless the cell is a phone number like +44 113...
-    return cell.startswith(("+", "-")) and not set(cell) <= _PHONE_CHARS
+    return cell.startswith("-") or (cell.startswith("+")
+                                    and not _INTERNATIONAL_PHONE.fullmatch(cell))
 
 
 def read_rows(data: bytes | str, columns: tuple[str, ...]) -> list[tuple[int, dict[str, str]]]:

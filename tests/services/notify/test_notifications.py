@@ -36,6 +36,7 @@ from cme_app.services.intake import inbound as inbound_referrals
 from cme_app.services.intake import referrals
 from cme_app.services.intake.referral_view import view_referral
 from cme_app.services.notify import notifications, preferences, reminders
+from cme_app.services.school_returns import deletions, new_pupils
 from cme_app.services.visits import lone_working, safety
 from cme_app.services.visits import phone_log as visits
 from tests.factories import allocate, checked_in_visit, fresh, make_case, to_enquiries, triage
@@ -1140,6 +1141,15 @@ def test_no_notification_or_email_carries_a_childs_details(session, team):
     session.commit()  # referral_new
     close(session, team, case)  # case_outcome
     session.commit()
+    deleted = deletions.submit_deletion(session, actor=team["school"], form={
+        "first_name": "Zephyrine", "last_name": "Quillfeather", "date_of_birth": "2014-03-02",
+        "sex": "female", "address_line1": "7 Marrowgate Yard", "postcode": "LS9 7QZ",
+        "parent_1_name": "Barnaby Quillfeather", "parent_1_phone": "0113 496 0000",
+        "deletion_date": date.today().isoformat(), "ground": "H"})  # possible_off_rolling
+    new_pupils.record_new_pupil(session, actor=team["school_b"], form={
+        "first_name": "Zephyrine", "last_name": "Quillfeather", "date_of_birth": "2014-03-02",
+        "start_date": date.today().isoformat()})  # new_pupil_match
+    session.commit()
 
     made = items(session)
     assert {n.event for n in made} == {str(e) for e in NotifyEvent}  # every event happened
@@ -1151,7 +1161,8 @@ def test_no_notification_or_email_carries_a_childs_details(session, team):
         words = f"{subject}\n{body}\n{link}".lower()
         for canary in CANARIES:
             assert canary.lower() not in words, (canary, subject)
-    references = {case.reference, inbound.reference}
+    references = {case.reference, inbound.reference,
+                  session.get(Case, deleted.case_id).reference}
     for n in made:
         assert n.reference in references and n.reference in n.subject
     by_email = {n.email_id: n for n in made if n.email_id}
