@@ -52,8 +52,8 @@ def test_three_good_rows_and_two_bad_commit_the_three_and_name_the_two(session, 
         (2, True), (3, False), (4, True), (5, False), (6, True)]
     assert results[1].message == ("first_name: Enter the pupil's first name; "
                                   "ground: Select why the pupil was deleted")
-    assert results[3].message == "deletion_date: The date the pupil was deleted from the register must be today or " \
-        "in the past"
+    assert results[3].message == ("deletion_date: The date the pupil was deleted from the "
+                                  "register must be today or in the past")
     assert sorted(r.first_name for r in stored(session)) == ["Ann", "Bea", "Dee"]
     assert {r.public_id for r in stored(session)} == {r.return_id for r in results if r.accepted}
     [event] = audit_events(session, "deletion_return.imported")
