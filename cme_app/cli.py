@@ -244,7 +244,46 @@ def _dfe_return(args) -> int:
     return 0
 
 
+def _school_returns_import(args) -> int:
+    """One line per row (accepted, or why not); exit 1 if any row was refused."""
+    from .services.school_returns import uploads
+
+    try:
+        with open(args.file, "rb") as f:
+            data = f.read(uploads.MAX_BYTES + 1)
+    except OSError as exc:
+        print(f"error: {args.file}: {exc.strerror}", file=sys.stderr)
+        return 2
+    with session_scope() as session:
+        if args.kind == "deletions":
+            results = uploads.import_deletions(session, actor=None, data=data, via="cli",
+                                               ground_i_confirmed=args.confirm_ground_i)
+        else:
+            results = uploads.import_new_pupils(session, actor=None, data=data, via="cli")
+    for r in results:
+        outcome = f"accepted {r.return_id}" if r.accepted else f"refused: {r.message}"
+        print(f"row {r.row}: {outcome}")
+    refused = sum(not r.accepted for r in results)
+    print(f"{len(results) - refused} accepted, {refused} refused", file=sys.stderr)
+    return 1 if refused else 0
+
+
 def _add_returns_commands(sub) -> None:
+    returns = sub.add_parser("returns", help="schools' deletion and new-pupil returns")
+    verbs = returns.add_subparsers(dest="returns_command", required=True)
+    deleted = verbs.add_parser(
+        "import", help="import a CSV of deletion returns (any registered school's rows)")
+    deleted.add_argument("file", help="UTF-8 CSV with the headings school_urn,upn,...,notes")
+    deleted.add_argument(
+        "--confirm-ground-i", action="store_true",
+        help="the schools confirmed every ground I row's absence was all coded G, N or O with "
+             "no reason to believe sickness (without it, ground I rows are refused)")
+    deleted.set_defaults(func=_school_returns_import, kind="deletions")
+    joined = verbs.add_parser("import-new-pupils", help="import a CSV of new-pupil returns")
+    joined.add_argument("file", help="UTF-8 CSV: school_urn,upn,first_name,last_name,"
+                        "date_of_birth,start_date,postcode")
+    joined.set_defaults(func=_school_returns_import, kind="new_pupils")
+
     dfe = sub.add_parser("dfe-return", help="the termly DfE CME/EHE return's counts for a "
                          "census day (audited)")
     dfe.add_argument("--census-date", required=True, help="the census day, YYYY-MM-DD")

@@ -1,7 +1,7 @@
 """Every table, imported here so Alembic and the app see them all."""
 
 from .audit import AuditChainHead, AuditEvent
-from .base import UTCDateTime, utcnow
+from .base import UTCDateTime, insert_rows, utcnow
 from .calendar import NonTeachingDay, TermPeriod
 from .case import Case, ReferenceCounter, StageChange
 from .casework import (
@@ -77,5 +77,6 @@ __all__ = [
     "UTCDateTime",
     "User",
     "UserSession",
+    "insert_rows",
     "utcnow",
 ]

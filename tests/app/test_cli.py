@@ -157,3 +157,43 @@ def test_demo_code_only_for_demo_staff_logins(session):
     for email in ("real@leeds.gov.uk", "school.a@example.org"):
         refused = cme_app("demo-code", "--email", email)
         assert refused.returncode == 2 and not re.search(r"\d{6}", refused.stdout)
+
+
+def _returns_file(tmp_path, name: str, text: str) -> str:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return str(path)
+
+
+def test_returns_import_prints_a_line_per_row_and_exits_1_on_a_refused_row(session, tmp_path):
+    from cme_app.models import DeletionReturn, NewPupilReturn
+    from cme_app.services.school_returns.uploads import DELETION_COLUMNS, NEW_PUPIL_COLUMNS
+
+    cme_app("schools", "add", "--urn", "107999", "--name", "Aire Valley Primary")
+    good = ("107999,,Ann,Roe,2014-03-02,F,12 Gledhow Road,LS8 4AB,Jo Roe,0113 496 0000,"
+            "2026-12-01,G,,,,")
+    rows = [",".join(DELETION_COLUMNS), good, good.replace("Ann", "Bo").replace(",G,", ",I,"),
+            good.replace("107999", "999999")]
+    result = cme_app("returns", "import", _returns_file(tmp_path, "d.csv", "\n".join(rows)))
+    lines = result.stdout.splitlines()
+    assert result.returncode == 1, result.stderr
+    assert re.fullmatch(r"row 2: accepted [0-9a-f]{32}", lines[0])
+    assert lines[1].startswith("row 3: refused: absence_codes_confirmed: Confirm that every day")
+    assert lines[2] == "row 4: refused: school_urn: no school with URN '999999' is registered"
+    assert "1 accepted, 2 refused" in result.stderr and "Traceback" not in result.stderr
+    confirmed = cme_app("returns", "import", "--confirm-ground-i",
+                        _returns_file(tmp_path, "i.csv", "\n".join(rows[:1] + rows[2:3])))
+    assert confirmed.returncode == 0 and confirmed.stdout.startswith("row 2: accepted")
+    session.expire_all()
+    assert sorted(r.first_name for r in session.exec(select(DeletionReturn)).all()) == [
+        "Ann", "Bo"]
+    session.rollback()  # SQLite: every transaction takes the write lock the command needs
+
+    joined = [",".join(NEW_PUPIL_COLUMNS), "107999,,Cy,Lee,2015-01-02,2026-12-02,"]
+    result = cme_app("returns", "import-new-pupils",
+                     _returns_file(tmp_path, "n.csv", "\n".join(joined)))
+    assert result.returncode == 0 and result.stdout.startswith("row 2: accepted"), result.stdout
+    session.expire_all()
+    assert [n.first_name for n in session.exec(select(NewPupilReturn)).all()] == ["Cy"]
+    bad = cme_app("returns", "import", _returns_file(tmp_path, "b.csv", "name\nx\n"))
+    assert bad.returncode == 2 and bad.stderr.startswith("error: returns_file: The first row")

@@ -20,8 +20,6 @@ from dataclasses import replace
 from datetime import date
 from typing import Any
 
-from sqlalchemy import func
-from sqlalchemy.orm import aliased
 from sqlmodel import Session, SQLModel, col, or_, select
 
 from ...dates import short_date, uk_today
@@ -43,6 +41,7 @@ from ...models import (
     Person,
     Referral,
     User,
+    insert_rows,
     utcnow,
 )
 from ...permissions import Actor, Capability, allows, require
@@ -87,68 +86,97 @@ BEFORE_TRIAGE = (Stage.NEW_REFERRAL, Stage.TRIAGE)
 def propose_matches(session: Session, child: Child) -> list[ChildMatch]:
     """Propose every other live record that looks like this child (a system step of opening a
     case, so no actor). Each pair once, newer record first; never a pair already answered."""
-    if child is None or child.id is None or child.merged_into_id is not None:
+    return propose_matches_many(session, [child])
+
+
+def propose_matches_many(session: Session, children: list[Child]) -> list[ChildMatch]:
+    """`propose_matches` for many new records at once (a bulk import), in a few queries."""
+    live = [c for c in children
+            if c is not None and c.id is not None and c.merged_into_id is None]
+    if not live:
         return []
-    paired = _paired_with(session, child.id)
-    made = []
-    for other_id, basis in _candidates(session, child).items():
-        if other_id in paired:
-            continue
-        match = ChildMatch(child_id=max(child.id, other_id), candidate_id=min(child.id, other_id),
-                           basis=basis)
-        session.add(match)
-        session.flush()
-        for about in (match.child_id, match.candidate_id):
-            audit.record(session, actor=None, actor_role="system", action="child.match_proposed",
-                         entity_type="child_match", entity_id=match.id, child_id=about,
-                         detail={"basis": basis, "child_id": match.child_id,
-                                 "candidate_id": match.candidate_id})
-        made.append(match)
-    return made
+    paired = _pairs_with(session, {c.id for c in live})
+    candidates = _candidates_many(session, live)
+    rows, events = [], []
+    for child in live:
+        for other_id, basis in candidates[child.id].items():
+            pair = (max(child.id, other_id), min(child.id, other_id))
+            if pair in paired:
+                continue
+            paired.add(pair)
+            rows.append({"child_id": pair[0], "candidate_id": pair[1], "basis": basis})
+    if not rows:
+        return []
+    ids = insert_rows(session, ChildMatch, rows)
+    for match_id, row in zip(ids, rows, strict=True):
+        events += [{"actor_role": "system", "action": "child.match_proposed",
+                    "entity_type": "child_match", "entity_id": match_id, "child_id": about,
+                    "detail": {"basis": row["basis"], "child_id": row["child_id"],
+                               "candidate_id": row["candidate_id"]}}
+                   for about in (row["child_id"], row["candidate_id"])]
+    audit.record_many(session, events)
+    return list(session.exec(select(ChildMatch).where(col(ChildMatch.id).in_(ids))
+                             .order_by(col(ChildMatch.id))).all())
 
 
-def _paired_with(session: Session, child_id: int) -> set[int]:
-    """Records already paired with this one, whatever the answer (or none yet)."""
+def _pairs_with(session: Session, child_ids: set[int]) -> set[tuple[int, int]]:
+    """Pairs (newer, older) already proposed with any of these records, whatever the answer."""
     rows = session.exec(select(ChildMatch.child_id, ChildMatch.candidate_id).where(
-        or_(ChildMatch.child_id == child_id, ChildMatch.candidate_id == child_id))).all()
-    return {i for row in rows for i in row} - {child_id}
+        or_(col(ChildMatch.child_id).in_(child_ids),
+            col(ChildMatch.candidate_id).in_(child_ids)))).all()
+    return {(max(a, b), min(a, b)) for a, b in rows}
 
 
-def _candidates(session: Session, child: Child) -> dict[int, str]:
-    """Other live records and the strongest basis each matches on (UPN first)."""
-    live = (Child.id != child.id, col(Child.merged_into_id).is_(None))
-    found: dict[int, str] = {}
-    if child.upn:
-        for other in session.exec(select(Child.id).where(*live, Child.upn == child.upn)).all():
-            found.setdefault(other, "upn")
-    same_name = session.exec(select(Child.id).where(
-        *live,
-        func.lower(Child.first_name) == child.first_name.strip().lower(),
-        func.lower(Child.last_name) == child.last_name.strip().lower(),
-        Child.date_of_birth == child.date_of_birth,
-    )).all()
-    for other in same_name:
-        found.setdefault(other, "name_dob")
-    for other in _same_home_and_surname(session, child):
-        found.setdefault(other, "address_surname")
-    return dict(sorted(found.items()))
+def _candidates_many(session: Session, children: list[Child]) -> dict[int, dict[int, str]]:
+    """For each record, the other live records and the strongest basis each matches on (UPN,
+    then name and date of birth, then last known address and surname), by id."""
+    found: dict[int, dict[int, str]] = {c.id: {} for c in children}
+    live = col(Child.merged_into_id).is_(None)
+    upns = {c.upn for c in children if c.upn}
+    by_upn: dict[str, list[int]] = {}
+    for other, upn in session.exec(select(Child.id, Child.upn).where(
+            live, col(Child.upn).in_(upns))).all() if upns else ():
+        by_upn.setdefault(upn, []).append(other)
+    by_name: dict[tuple[str, str, date], list[int]] = {}
+    for other, first, last, dob in session.exec(select(
+            Child.id, Child.first_name, Child.last_name, Child.date_of_birth).where(
+            live, col(Child.date_of_birth).in_({c.date_of_birth for c in children}))).all():
+        by_name.setdefault(_name_key(first, last, dob), []).append(other)
+    by_home = _same_home_and_surname_many(session, children)
+    for c in children:
+        found[c.id].update((o, "upn") for o in by_upn.get(c.upn or "", ()))
+        for other in by_name.get(_name_key(c.first_name, c.last_name, c.date_of_birth), ()):
+            found[c.id].setdefault(other, "name_dob")
+        for other in by_home.get(c.id, ()):
+            found[c.id].setdefault(other, "address_surname")
+        found[c.id].pop(c.id, None)
+        found[c.id] = dict(sorted(found[c.id].items()))
+    return found
 
 
-def _same_home_and_surname(session: Session, child: Child) -> set[int]:
-    homes = session.exec(select(Address.line1, Address.postcode).where(
-        Address.child_id == child.id, Address.kind == AddressKind.LAST_KNOWN,
-        col(Address.postcode).is_not(None))).all()
-    found: set[int] = set()
-    for line1, postcode in homes:
-        other = aliased(Address)
-        found.update(session.exec(
-            select(Child.id).join(other, other.child_id == Child.id).where(
-                Child.id != child.id, col(Child.merged_into_id).is_(None),
-                func.lower(Child.last_name) == child.last_name.strip().lower(),
-                other.kind == AddressKind.LAST_KNOWN, other.postcode == postcode,
-                func.lower(other.line1) == line1.strip().lower(),
-            )
-        ).all())
+def _name_key(first: str, last: str, dob: date) -> tuple[str, str, date]:
+    return first.strip().lower(), last.strip().lower(), dob
+
+
+def _same_home_and_surname_many(session: Session, children: list[Child]) -> dict[int, set[int]]:
+    homes = session.exec(select(Address.child_id, Address.line1, Address.postcode).where(
+        col(Address.child_id).in_([c.id for c in children]),
+        Address.kind == AddressKind.LAST_KNOWN, col(Address.postcode).is_not(None))).all()
+    if not homes:
+        return {}
+    surname = {c.id: c.last_name.strip().lower() for c in children}
+    at: dict[tuple[str, str], list[tuple[int, str]]] = {}
+    for other, last, line1, postcode in session.exec(
+            select(Child.id, Child.last_name, Address.line1, Address.postcode)
+            .join(Address, Address.child_id == Child.id)
+            .where(col(Child.merged_into_id).is_(None), Address.kind == AddressKind.LAST_KNOWN,
+                   col(Address.postcode).in_({p for _c, _l, p in homes}))).all():
+        at.setdefault((postcode, line1.strip().lower()), []).append((other, last.strip().lower()))
+    found: dict[int, set[int]] = {}
+    for child_id, line1, postcode in homes:
+        for other, last in at.get((postcode, line1.strip().lower()), ()):
+            if other != child_id and last == surname[child_id]:
+                found.setdefault(child_id, set()).add(other)
     return found
 
 

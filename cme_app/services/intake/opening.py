@@ -8,15 +8,13 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import func
-from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from ...domain import AddressKind, Stage
-from ...models import Address, Case, Child, Referral, StageChange, utcnow
+from ...models import Address, Case, Child, Referral, StageChange, insert_rows, utcnow
 from ...permissions import Actor
 from ..casework import risk, targets
-from ..casework.references import next_case_reference
+from ..casework.references import next_case_references
 from ..school_calendar.school_days import load_calendar
 from . import child_records
 
@@ -26,22 +24,27 @@ def open_case(
 ) -> Case:
     """A new case in New referral for a submitted or logged referral (actor None: a return
     imported from the command line)."""
+    return open_cases(session, actor=actor, pairs=[(referral, child)], today=today)[0]
+
+
+def open_cases(session: Session, *, actor: Actor | None,
+               pairs: list[tuple[Referral, Child]], today: date) -> list[Case]:
+    """`open_case` for many stored referrals at once (a bulk import), in a few statements."""
     by_id = actor.user_id if actor else None
     now = utcnow()
-    case = Case(
-        reference=next_case_reference(session, year=now.year),
-        child_id=child.id,
-        referral_id=referral.id,
-        stage=Stage.NEW_REFERRAL,
-        stage_entered_at=now,
-        opened_at=now,
-        updated_by_id=by_id,
-    )
-    session.add(case)
-    session.flush()
-    session.add(StageChange(case_id=case.id, to_stage=Stage.NEW_REFERRAL, by_id=by_id))
-    refresh_triage_facts(session, case=case, referral=referral, child=child, today=today)
-    return case
+    references = next_case_references(session, year=now.year, count=len(pairs))
+    ids = insert_rows(session, Case, [
+        {"reference": ref, "child_id": child.id, "referral_id": referral.id,
+         "stage": Stage.NEW_REFERRAL, "stage_entered_at": now, "opened_at": now,
+         "updated_at": now, "updated_by_id": by_id}
+        for ref, (referral, child) in zip(references, pairs, strict=True)])
+    insert_rows(session, StageChange, [
+        {"case_id": case_id, "to_stage": Stage.NEW_REFERRAL, "by_id": by_id} for case_id in ids])
+    loaded = {c.id: c for c in session.exec(select(Case).where(col(Case.id).in_(ids))).all()}
+    cases = [loaded[i] for i in ids]
+    refresh_triage_facts_many(session, [(case, referral, child) for case, (referral, child)
+                                        in zip(cases, pairs, strict=True)], today=today)
+    return cases
 
 
 def refresh_triage_facts(
@@ -50,13 +53,21 @@ def refresh_triage_facts(
     """What triage starts from: the proposed risk and its factors, the triage due date, other
     records that may be this child (proposed for an officer to answer, child_records.py) and
     other households' cases at the same address (BR-L2, BR-L3, SC-18)."""
-    child_records.propose_matches(session, child)
-    factors = risk.factors_from_referral(session, referral, child)
-    case.risk_factors = factors
-    case.proposed_risk = risk.propose(factors)
-    case.triage_due_on = targets.triage_due(case.proposed_risk, today, load_calendar(session))
-    case.possible_matches = possible_matches(session, case=case, child=child)
-    session.add(case)
+    refresh_triage_facts_many(session, [(case, referral, child)], today=today)
+
+
+def refresh_triage_facts_many(session: Session, items: list[tuple[Case, Referral, Child]], *,
+                              today: date) -> None:
+    child_records.propose_matches_many(session, [child for _c, _r, child in items])
+    factors = risk.factors_many(session, [(referral, child) for _c, referral, child in items])
+    households = possible_matches_many(session, [(case, child) for case, _r, child in items])
+    calendar = load_calendar(session)
+    for (case, _referral, _child), found, refs in zip(items, factors, households, strict=True):
+        case.risk_factors = found
+        case.proposed_risk = risk.propose(found)
+        case.triage_due_on = targets.triage_due(case.proposed_risk, today, calendar)
+        case.possible_matches = refs
+        session.add(case)
     session.flush()
 
 
@@ -65,27 +76,24 @@ def possible_matches(session: Session, *, case: Case, child: Child) -> list[str]
     postcode): the household candidates the case page offers to link. The same child's other
     records are `ChildMatch` proposals instead, and the same record's own cases are its
     history."""
-    homes = session.exec(
-        select(Address.line1, Address.postcode).where(
-            Address.child_id == child.id,
-            Address.kind == AddressKind.LAST_KNOWN,
-            col(Address.postcode).is_not(None),
-        )
-    ).all()
-    refs: set[str] = set()
-    for line1, postcode in homes:
-        other = aliased(Address)
-        refs.update(
-            session.exec(
-                select(Case.reference)
-                .join(other, other.child_id == Case.child_id)
-                .where(
-                    Case.id != case.id,
-                    Case.child_id != child.id,
-                    other.kind == AddressKind.LAST_KNOWN,
-                    other.postcode == postcode,
-                    func.lower(other.line1) == line1.lower(),
-                )
-            ).all()
-        )
-    return sorted(refs)
+    return possible_matches_many(session, [(case, child)])[0]
+
+
+def possible_matches_many(session: Session, pairs: list[tuple[Case, Child]]) -> list[list[str]]:
+    homes: dict[int, set[tuple[str, str]]] = {}
+    for child_id, line1, postcode in session.exec(
+            select(Address.child_id, Address.line1, Address.postcode).where(
+                col(Address.child_id).in_({c.id for _k, c in pairs}),
+                Address.kind == AddressKind.LAST_KNOWN, col(Address.postcode).is_not(None))):
+        homes.setdefault(child_id, set()).add((postcode, line1.lower()))
+    postcodes = {p for places in homes.values() for p, _l in places}
+    at: dict[tuple[str, str], list[tuple[str, int, int]]] = {}
+    for ref, case_id, child_id, line1, postcode in session.exec(
+            select(Case.reference, Case.id, Case.child_id, Address.line1, Address.postcode)
+            .join(Address, Address.child_id == Case.child_id)
+            .where(Address.kind == AddressKind.LAST_KNOWN,
+                   col(Address.postcode).in_(postcodes))).all() if postcodes else ():
+        at.setdefault((postcode, line1.lower()), []).append((ref, case_id, child_id))
+    return [sorted({ref for place in homes.get(child.id, ()) for ref, case_id, child_id
+                    in at.get(place, ()) if case_id != case.id and child_id != child.id})
+            for case, child in pairs]

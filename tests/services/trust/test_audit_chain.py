@@ -83,6 +83,26 @@ def test_an_intact_chain_verifies(db):
         assert report.head_hash == session.get(AuditEvent, ids[-1]).hash
 
 
+def test_a_bulk_append_chains_like_single_ones_and_edits_in_it_are_named(db):
+    _append(2)
+    with session_scope() as session:
+        audit.record_many(session, [
+            {"action": "test.bulk", "actor_role": "system", "child_id": None,
+             "entity_type": "deletion_return", "entity_id": n, "detail": {"n": n, "ok": True}}
+            for n in range(30)])
+    ids = _append(2)
+    report = _verify(db)
+    assert report.ok and report.count == 34
+    with Session(db) as session:
+        bulk = session.exec(select(AuditEvent).where(AuditEvent.action == "test.bulk")
+                            .order_by(AuditEvent.id)).all()
+        assert [e.entity_id for e in bulk] == [str(n) for n in range(30)]
+        assert bulk[-1].id < ids[0]
+    _tamper(db, "UPDATE auditevent SET detail = :d WHERE id = :id", d='{"n": 99, "ok": true}',
+            id=bulk[7].id)
+    assert (_verify(db).bad_id, _verify(db).reason) == (bulk[7].id, "edited")
+
+
 def test_an_empty_trail_verifies(db):
     assert _verify(db).ok
 
