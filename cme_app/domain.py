@@ -143,6 +143,15 @@ class LaDirection(StrEnum):
     INBOUND = "inbound"
 
 
+# What our reply to another LA's notice said (LaNotification.reply_kind).
+INBOUND_REPLIES: dict[str, str] = {
+    "on_roll_leeds": "Known: on roll at a Leeds school",
+    "application": "School application in progress",
+    "not_known": "Not known to us",
+    "home_visit": "Home visit result",
+}
+
+
 class YesNoUnknown(StrEnum):
     YES = "yes"
     NO = "no"

@@ -14,6 +14,7 @@ from sqlmodel import Session, col, select
 
 from ...dates import age_on, short_date, short_date_time, year_group
 from ...domain import (
+    INBOUND_REPLIES,
     REFERRAL_CHANNELS,
     RISK_LABELS,
     STAGE_LABELS,
@@ -478,6 +479,8 @@ def _la_row(n: LaNotification, today: date) -> LaNotificationRow:
         response_on=short_date(n.response_on),
         response=n.response or "",
         response_overdue=overdue,
+        inbound=n.direction == LaDirection.INBOUND,
+        reply_kind=INBOUND_REPLIES.get(n.reply_kind or "", ""),
     )
 
 

@@ -181,6 +181,9 @@ class LaNotificationRow:
     response_on: str
     response: str
     response_overdue: bool
+    # Another LA's notice to us: we reply, saying what (INBOUND_REPLIES).
+    inbound: bool = False
+    reply_kind: str = ""  # "Not known to us"
 
 
 @dataclass(frozen=True)
