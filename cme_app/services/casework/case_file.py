@@ -12,7 +12,7 @@ from datetime import date, datetime
 
 from sqlmodel import Session, col, select
 
-from ...dates import age_on, short_date, short_date_time, year_group
+from ...dates import age_on, long_date, short_date, short_date_time, year_group
 from ...domain import (
     INBOUND_REPLIES,
     REFERRAL_CHANNELS,
@@ -481,6 +481,9 @@ def _la_row(n: LaNotification, today: date) -> LaNotificationRow:
         response_overdue=overdue,
         inbound=n.direction == LaDirection.INBOUND,
         reply_kind=INBOUND_REPLIES.get(n.reply_kind or "", ""),
+        outcome_sent=(f"Outcome sent to {n.la_name} on {long_date(n.outcome_sent_on)}"
+                      if n.outcome_sent_on else ""),
+        outcome_text=n.outcome_sent or "",
     )
 
 

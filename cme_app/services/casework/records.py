@@ -366,6 +366,22 @@ def record_la_reply(
     return row
 
 
+def tell_notifying_las(session: Session, case: Case, outcome: str, today: date) -> list[str]:
+    """Closing a case that began with another LA's notice tells that LA the outcome (BR-L10):
+    each inbound notice records the day and what was said. Returns the LAs told."""
+    told = []
+    for row in session.exec(
+        select(LaNotification).where(
+            LaNotification.case_id == case.id, LaNotification.direction == LaDirection.INBOUND
+        )
+    ).all():
+        row.outcome_sent_on = today
+        row.outcome_sent = f"Told {row.la_name}: {outcome}"[:2000]
+        session.add(row)
+        told.append(row.la_name)
+    return told
+
+
 def record_overseas(
     session: Session, *, actor: Actor | None, reference: str, form: dict
 ) -> OverseasVerification:

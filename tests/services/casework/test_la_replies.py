@@ -1,5 +1,6 @@
-"""Another LA's notice that a child moved here is answered by us (BR-L10): the reply we sent.
-Our own notices keep the other LA's response (tests/services/casework/test_casework.py)."""
+"""Another LA's notice that a child moved here is answered by us (BR-L10): the reply we sent,
+and, when the case closes, the outcome we told them. Our own notices keep the other LA's
+response (tests/services/casework/test_casework.py)."""
 
 from __future__ import annotations
 
@@ -8,14 +9,15 @@ from datetime import timedelta
 import pytest
 from sqlmodel import select
 
-from cme_app.dates import uk_today
+from cme_app.dates import long_date, uk_today
 from cme_app.errors import NotAllowed, ValidationFailed
 from cme_app.models import AuditEvent, LaNotification
 from cme_app.services.casework import case_file as casework
+from cme_app.services.casework import closure as closing
 from cme_app.services.casework import records
 from cme_app.services.casework.lifecycle import StaleCase
 from cme_app.services.intake import inbound
-from tests.factories import fresh, to_enquiries
+from tests.factories import fresh, to_enquiries, triage
 
 TODAY = uk_today()
 NOTICE = {
@@ -36,6 +38,8 @@ REPLY = {
     "response_on": TODAY.isoformat(),
     "response": "On roll at Aire Valley Primary School since 2 November.",
 }
+ON_ROLL = {"school_urn": "107999", "start_date": TODAY.isoformat(),
+           "confirmed_by": "Aire Valley Primary admissions"}
 
 
 @pytest.fixture
@@ -134,3 +138,35 @@ def test_a_different_reply_recorded_meanwhile_is_not_overwritten(session, team, 
     session.rollback()
     assert notice_of(session, notice_case).reply_kind == "on_roll_leeds"
     reply(session, team, notice_case, who="lead")  # the same reply again is no clash
+
+
+def test_closing_a_case_from_another_las_notice_records_that_they_were_told(
+    session, team, notice_case
+):
+    case = triage(session, team, notice_case)
+    closing.close_case(session, actor=team["lead"], reference=case.reference,
+                       outcome="onroll_leeds", evidence=ON_ROLL,
+                       version=fresh(session, case).version, today=TODAY)
+    session.commit()
+    row = notice_of(session, case)
+    assert (row.outcome_sent_on, row.outcome_sent) == (
+        TODAY, "Told Wakefield: Located – on roll at a Leeds school")
+    view = casework.view_case(session, actor=team["lead"], reference=case.reference)
+    assert view.la_notifications[0].outcome_sent == (
+        f"Outcome sent to Wakefield on {long_date(TODAY)}")
+    closed = session.exec(select(AuditEvent).where(
+        AuditEvent.action == "case.closed", AuditEvent.entity_id == case.reference)).one()
+    assert closed.detail["outcome_sent_to"] == ["Wakefield"]
+
+
+def test_approving_an_officers_closure_also_tells_the_other_la(session, team, notice_case):
+    case = triage(session, team, notice_case)
+    closing.propose_closure(session, actor=team["officer"], reference=case.reference,
+                            outcome="onroll_leeds", evidence=ON_ROLL,
+                            version=fresh(session, case).version, today=TODAY)
+    session.commit()
+    assert notice_of(session, case).outcome_sent_on is None  # proposing tells nobody
+    closing.approve_closure(session, actor=team["lead"], reference=case.reference,
+                            version=fresh(session, case).version, today=TODAY)
+    session.commit()
+    assert notice_of(session, case).outcome_sent_on == TODAY

@@ -122,6 +122,8 @@ def _inbound_answer(n: rx.Var) -> rx.Component:
                       rx.el.div(n.response, class_name="pre-line")),
             "No reply sent yet",
         ),
+        rx.cond(n.outcome_sent != "", rx.el.div(
+            rx.el.strong(n.outcome_sent), rx.el.div(n.outcome_text), class_name="la-outcome")),
         rx.cond(S.case.to(CaseFile).can.notify_la & (n.response_on == ""), _reply_form(n)),
     )
 
