@@ -75,24 +75,19 @@ def _referrer() -> rx.Component:
             class_name="form-group reveal reveal--public",
         ),
         forms.text_field("referrer_name", "Referrer's name", S.values, S.errors),
+        # One field a line: hints and errors beside each other pushed paired inputs apart.
         rx.el.div(
-            rx.el.div(
-                forms.text_field("referrer_organisation", "Organisation or service", S.values,
-                                 S.errors, hint="For example Leeds Community Healthcare"),
-                forms.text_field("referrer_job_title", "Role or job title (optional)",
-                                 S.values, S.errors),
-                class_name="grid-2",
-            ),
+            forms.text_field("referrer_organisation", "Organisation or service", S.values,
+                             S.errors, hint="For example Leeds Community Healthcare"),
+            forms.text_field("referrer_job_title", "Role or job title (optional)", S.values,
+                             S.errors, width="input--w20"),
             class_name="reveal reveal--agency",
         ),
-        rx.el.div(
-            forms.text_field("referrer_phone", "Phone number", S.values, S.errors,
-                             input_type="tel", autocomplete="off",
-                             hint="A phone number or an email address, or both"),
-            forms.text_field("referrer_email", "Email address", S.values, S.errors,
-                             input_type="email"),
-            class_name="grid-2",
-        ),
+        forms.text_field("referrer_phone", "Phone number", S.values, S.errors,
+                         input_type="tel", width="input--w20",
+                         hint="Give a phone number or an email address, or both"),
+        forms.text_field("referrer_email", "Email address", S.values, S.errors,
+                         input_type="email"),
         class_name="section reveal reveal--referrer",
     )
 

@@ -173,7 +173,7 @@ def _read(form: dict, today: date) -> _Notice:
         postcode=f.text("postcode", "", required=False, limit=10),
         parent=f.text("parent_name", "", required=False),
         phone=f.text("parent_phone", "", required=False, limit=40),
-        summary=f.text("summary", "Enter what the notification says", limit=4000),
+        summary=f.text("summary", "Enter what you were told", limit=4000),
     )
     f.check()
     return notice
