@@ -121,9 +121,35 @@ SOURCE_LABELS: dict[str, str] = {
 }
 
 
+# Who the team logs a referral from, besides schools: the organisations need naming.
+AGENCY_SOURCES: tuple[str, ...] = (
+    SourceType.HEALTH, SourceType.POLICE, SourceType.HOUSING, SourceType.SOCIAL_CARE,
+    SourceType.INTERNAL,
+)
+
+# How a referral the team logged came in (Referral.received_via).
+REFERRAL_CHANNELS: dict[str, str] = {
+    "phone": "Phone or helpline",
+    "email": "Email",
+    "secure_email": "Secure email",
+    "letter": "Letter",
+    "in_person": "In person",
+    "meeting": "At a meeting",
+}
+
+
 class LaDirection(StrEnum):
     OUTBOUND = "outbound"
     INBOUND = "inbound"
+
+
+# What our reply to another LA's notice said (LaNotification.reply_kind).
+INBOUND_REPLIES: dict[str, str] = {
+    "on_roll_leeds": "Known: on roll at a Leeds school",
+    "application": "School application in progress",
+    "not_known": "Not known to us",
+    "home_visit": "Home visit result",
+}
 
 
 class YesNoUnknown(StrEnum):

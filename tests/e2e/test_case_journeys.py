@@ -14,6 +14,7 @@ from cme_app.ops.demo import example_referral_form
 from tests.e2e.helpers import (
     DESKTOP,
     PHONE,
+    SCREENSHOTS,
     assert_no_axe_violations,
     open_case,
     screenshot,
@@ -280,13 +281,89 @@ def test_admin_logs_an_inbound_notification_from_wakefield(page: Page, team, ses
     expect(page.get_by_role("button", name="Propose closure")).to_have_count(0)
     expect(page.get_by_role("button", name="Close case")).to_have_count(0)
     assert_no_axe_violations(page, "case-inbound")
+    wakefield = page.url
 
+    # Another LA's notice is answered by us: the reply, not "their response".
+    others = page.locator("#la").locator("..")
+    row = others.get_by_role("row").filter(has_text="From Wakefield")
+    open_details(row, "Record reply")
+    reply = page.get_by_role("form", name="Record reply sent to Wakefield")
+    expect(others.get_by_role("form", name="Record response from Wakefield")).to_have_count(0)
+    reply.get_by_role("button", name="Record reply").click()
+    expect(reply.get_by_text("Choose what the reply said")).to_be_visible()
+    reply.get_by_label("School application in progress").check()
+    reply.get_by_label("Date sent").fill(TODAY)
+    reply.get_by_label("What the reply said").fill("Application made to Harehills Primary.")
+    others.scroll_into_view_if_needed()
+    others.screenshot(path=SCREENSHOTS / "case-la-reply-desktop.png")
+    assert_no_axe_violations(page, "case-la-reply")
+    page.set_viewport_size(PHONE)
+    others.scroll_into_view_if_needed()
+    others.screenshot(path=SCREENSHOTS / "case-la-reply-form-phone.png")
+    page.set_viewport_size(DESKTOP)
+    reply.get_by_role("button", name="Record reply").click()
+    expect_done(page, "Our reply to the other LA is recorded")
+    expect(row).to_contain_text("School application in progress")
+    expect(row).to_contain_text("Application made to Harehills Primary.")
+
+    # A partner's referral: the referrer's fields appear once Health is chosen.
     page.set_viewport_size(PHONE)
     page.goto("/cases/new")
     wait_for_hydration(page)
     screenshot(page, "case-new-phone")
+    expect(page.get_by_label("Referrer's name")).to_be_hidden()
+    page.get_by_label("A member of the public (helpline or email)").check()
+    expect(page.get_by_label("They want to stay anonymous")).to_be_visible()
+    expect(page.get_by_label("Organisation or service")).to_be_hidden()
+    screenshot(page, "case-new-public-phone")
+    page.get_by_label("Health (GP, health visitor, school nurse, hospital)").check()
+    expect(page.get_by_label("Local authority that notified us")).to_be_hidden()
+    page.get_by_role("button", name="Log referral").click()
+    summary = page.locator("#error-summary")
+    expect(summary).to_be_focused()
+    summary.get_by_role("link", name="Enter the referrer's name").click()
+    expect(page.get_by_label("Referrer's name")).to_be_focused()
+    screenshot(page, "case-new-health-phone")
     width = page.evaluate("() => document.documentElement.scrollWidth")
     assert width <= PHONE["width"], f"/cases/new scrolls sideways at 360 px ({width} px wide)"
+    assert_no_axe_violations(page, "case-new-health-errors")
+
+    page.set_viewport_size(DESKTOP)
+    page.get_by_label("How did the referral come in?").select_option(label="Secure email")
+    page.get_by_label("Referrer's name").fill("Hana Visitor")
+    page.get_by_label("Organisation or service").fill("Leeds Community Healthcare")
+    page.get_by_label("Role or job title (optional)").fill("Health visitor")
+    page.get_by_label("Email address").fill("hana.visitor@nhs.example")
+    page.get_by_label("Date received").fill(TODAY)
+    page.get_by_label("First name").fill("Ruby")
+    page.get_by_label("Last name").fill("Partner")
+    page.get_by_label("Date of birth").fill("2014-09-12")
+    page.locator("#sex-female").check()
+    page.get_by_label("Address", exact=True).fill("8 Health Row")
+    page.get_by_label("Postcode").fill("LS7 2AB")
+    page.get_by_label("Parent or carer's name").fill("Jo Partner")
+    page.get_by_label("Summary").fill("Health visitor found the child at home in school hours.")
+    screenshot(page, "case-new-health-desktop")
+    page.get_by_role("button", name="Log referral").click()
+    page.wait_for_url("**/cases/CME-*")
+    wait_for_hydration(page)
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Ruby Partner")
+    expect(header(page)).to_contain_text("Health (Leeds Community Healthcare)")
+    reference = page.url.rsplit("/", 1)[-1]
+    page.goto("/board")
+    wait_for_hydration(page)
+    card = page.get_by_role("list", name="New referral", exact=True).get_by_role(
+        "listitem").filter(has_text=reference)
+    expect(card).to_contain_text("Health (Leeds Community Healthcare)")
+
+    # The other LA's part of the case page on a phone.
+    page.set_viewport_size(PHONE)
+    page.goto(wakefield)
+    wait_for_hydration(page)
+    others = page.locator("#la").locator("..")
+    expect(others).to_contain_text("School application in progress")
+    others.scroll_into_view_if_needed()
+    others.screenshot(path=SCREENSHOTS / "case-la-replied-phone.png")
 
 
 def test_possible_match_links_siblings_as_one_household(page: Page, team, session):

@@ -27,6 +27,7 @@ from cme_app.models import (
     ChildMatch,
     ChildMerge,
     HomeVisit,
+    LaNotification,
     LoneWorkingAlert,
     Notification,
     User,
@@ -163,6 +164,12 @@ def world(session):
         _notification(lead_id, case.reference, "referral_red", f"/cases/{case.reference}"),
     ]
     session.add_all(mine)
+    # Another LA's notice about school A's child, unanswered: the case page's reply and
+    # response forms aim at it.
+    la_notice = LaNotification(case_id=case.id, direction="inbound", la_name="Wakefield",
+                               contact="", question="Family moved to Leeds.",
+                               sent_on=date(2026, 1, 5))
+    session.add(la_notice)
     # Term dates, so the calendar's handlers have a term and a non-teaching day to aim at.
     seed_term_dates(session)
     # A census day, so the DfE return's handlers have one to aim at.
@@ -186,7 +193,7 @@ def world(session):
             "visit_id": visit.id, "alert_id": alert.id, "officer_id": officer_id,
             "notification_id": mine[0].id, "notification_ids": [n.id for n in mine],
             "term_id": term_id, "day_id": day_id, "census_id": census.id,
-            "school_user_id": school_a.user_id,
+            "school_user_id": school_a.user_id, "la_notice_id": la_notice.id,
             "match_id": match_id, "merge_id": merge.id, "merged_child_id": merged.id}
 
 
@@ -204,6 +211,7 @@ def _args_for(handler_name: str, fn, world) -> list:
     hostile_form = example_referral_form(first_name="Mallory", last_name="Intruder")
     reference = world["case"].reference
     alert = world["alert_id"]
+    notice = world["la_notice_id"]
     case_forms = {
         "alert_id": str(alert), f"safe-{alert}-note": "Hostile note: all safe",
         # Case page forms (ids are prefixed per form) and the staff intake form.
@@ -219,16 +227,20 @@ def _args_for(handler_name: str, fn, world) -> list:
         "visit-outcome": "child_seen_safe", "visit-child_seen": "yes", "visit-seen_alone": "no",
         "la-la_name": "Wakefield", "la-la_code": "384", "la-contact": "Mallory",
         "la-question": "Hostile question",
-        "notification_id": "1", "resp-1-acknowledged_on": "2026-01-05",
-        "resp-1-response_on": "2026-01-06",
-        "resp-1-response": "Hostile response",
+        "notification_id": str(notice), f"resp-{notice}-acknowledged_on": "2026-01-05",
+        f"resp-{notice}-response_on": "2026-01-06",
+        f"resp-{notice}-response": "Hostile response",
+        f"reply-{notice}-reply_kind": "not_known", f"reply-{notice}-response_on": "2026-01-06",
+        f"reply-{notice}-response": "Hostile reply",
         "os-country": "Pakistan", "os-organisation": "School", "os-evidence_type": "letter",
         "os-independent": "yes", "os-received_on": "2026-01-05",
         "link-other_reference": reference, "link-reason": "Hostile link",
         "close-outcome": "untraceable", "close-untraceable-off_roll_date": "2026-01-05",
         "reopen_reason": "Hostile reason to reopen the case",
         "safety-warning_markers": "Hostile markers", "safety-joint_visit_required": "on",
-        "source_type": "other_la", "la_name": "Wakefield", "received_on": "2026-01-05",
+        # /cases/new as a partner's referral (the LA's fields come along, as the page sends them).
+        "source_type": "health", "la_name": "Wakefield", "received_on": "2026-01-05",
+        "received_via": "phone", "referrer_organisation": "Hostile Health Trust",
         "line1": "1 Hostile Road", "town": "Leeds", "postcode": "LS1 1AA",
         "parent_name": "Mallory", "summary": "Hostile inbound notification",
         # Notification settings: a person's choices, the team's rules and the duty officer.
@@ -412,6 +424,9 @@ def test_handler_gives_nothing_to_wrong_callers(world, session, cls, handler_nam
         # Updates that add no row: a visit's review, an alert's resolution, the case's safety.
         assert session.get(HomeVisit, world["visit_id"]).flag_reviewed_at is None
         assert session.get(LoneWorkingAlert, world["alert_id"]).resolved_at is None
+        notice = session.get(LaNotification, world["la_notice_id"])
+        assert (notice.reply_kind, notice.response_on, notice.acknowledged_on) == (
+            None, None, None), f"{caller} answered another LA's notice via {handler_name}"
         unsafe = session.get(Case, case.id)
         assert (unsafe.warning_markers, unsafe.joint_visit_required) == (None, False)
         assert not unsafe.legal_hold, f"{caller} put a legal hold via {handler_name}"

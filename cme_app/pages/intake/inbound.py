@@ -1,4 +1,6 @@
-"""/cases/new: staff log an inbound notification from another LA, or a new-to-country child."""
+"""/cases/new: staff log an inbound notification from another LA, a new-to-country child, or a
+referral from a partner (health, police, housing, children's social care, another council
+service) or a member of the public."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ from ... import routes
 from ...components import forms
 from ...components.content import feedback
 from ...components.layout import page
+from ...domain import REFERRAL_CHANNELS
 from ...permissions import Capability
 from ...services.intake import inbound
 from ...services.intake import referral_form as rf
@@ -58,6 +61,37 @@ def _section(title: str, *children: rx.Component) -> rx.Component:
     return rx.el.section(rx.el.h2(title), *children, class_name="section")
 
 
+def _referrer() -> rx.Component:
+    """Who referred the child (partners and the public). Shown once such a source is chosen
+    (assets/styles.css, `.reveal--*`): the rules are the service's."""
+    return rx.el.section(
+        rx.el.h2("The referrer"),
+        forms.select_field("received_via", "How did the referral come in?",
+                           REFERRAL_CHANNELS, S.values, S.errors),
+        rx.el.div(
+            forms.checkbox("referrer_anonymous", "They want to stay anonymous", S.values,
+                           hint="A member of the public need not give their name. Leave "
+                           "their name blank; a phone number or email is still useful."),
+            class_name="form-group reveal reveal--public",
+        ),
+        forms.text_field("referrer_name", "Referrer's name", S.values, S.errors),
+        # One field a line: hints and errors beside each other pushed paired inputs apart.
+        rx.el.div(
+            forms.text_field("referrer_organisation", "Organisation or service", S.values,
+                             S.errors, hint="For example Leeds Community Healthcare"),
+            forms.text_field("referrer_job_title", "Role or job title (optional)", S.values,
+                             S.errors, width="input--w20"),
+            class_name="reveal reveal--agency",
+        ),
+        forms.text_field("referrer_phone", "Phone number", S.values, S.errors,
+                         input_type="tel", width="input--w20",
+                         hint="Give a phone number or an email address, or both"),
+        forms.text_field("referrer_email", "Email address", S.values, S.errors,
+                         input_type="email"),
+        class_name="section reveal reveal--referrer",
+    )
+
+
 def _form() -> rx.Component:
     return rx.el.form(
         _section(
@@ -65,15 +99,18 @@ def _form() -> rx.Component:
             forms.radios("source_type", "Where did this referral come from?",
                          inbound.INBOUND_SOURCES, S.values, S.errors, inline=False),
             rx.el.div(
-                forms.text_field("la_name", "Local authority that notified us", S.values,
-                                 S.errors, hint="Needed for a notification from another local "
-                                 "authority"),
-                forms.text_field("la_code", "DfE LA code (optional)", S.values, S.errors,
-                                 width="input--w10", hint="3 digits, for example 384"),
-                class_name="grid-2",
+                rx.el.div(
+                    forms.text_field("la_name", "Local authority that notified us", S.values,
+                                     S.errors, hint="For example Wakefield"),
+                    forms.text_field("la_code", "DfE LA code (optional)", S.values, S.errors,
+                                     width="input--w10", hint="3 digits, for example 384"),
+                    class_name="grid-2",
+                ),
+                class_name="reveal reveal--la",
             ),
             forms.date_field("received_on", "Date received", S.values, S.errors),
         ),
+        _referrer(),
         _section(
             "The child",
             rx.el.div(
@@ -109,8 +146,9 @@ def _form() -> rx.Component:
         _section(
             "What we have been told",
             forms.textarea_field("summary", "Summary", S.values, S.errors, rows=5,
-                                 hint="What the other LA or partner said, including any "
-                                 "safeguarding concerns and the last school attended."),
+                                 hint="What the other LA, the partner or the caller said, "
+                                 "including any safeguarding concerns and the last school "
+                                 "attended."),
         ),
         rx.el.div(
             rx.el.button("Log referral", type="submit", class_name="button"),
@@ -133,8 +171,10 @@ def case_new_page() -> rx.Component:
         rx.el.span("Children missing education", class_name="caption"),
         rx.el.h1("Log an inbound notification or new-to-country referral"),
         rx.el.p("Use this when another local authority tells us a child has moved into Leeds, "
-                "or a child new to the country needs a school place. It opens a case in New "
-                "referral.", class_name="lead"),
+                "a child new to the country needs a school place, or health, the police, "
+                "housing, children's social care, another council service or a member of the "
+                "public tells us about a child who may be missing education. It opens a case "
+                "in New referral.", class_name="lead"),
         rx.cond(S.user_role != "", _form()),
         narrow=True,
     )

@@ -12,8 +12,17 @@ from datetime import date, datetime
 
 from sqlmodel import Session, col, select
 
-from ...dates import age_on, short_date, short_date_time, year_group
-from ...domain import RISK_LABELS, STAGE_LABELS, LaDirection, Role, SourceType, Stage
+from ...dates import age_on, long_date, short_date, short_date_time, year_group
+from ...domain import (
+    INBOUND_REPLIES,
+    REFERRAL_CHANNELS,
+    RISK_LABELS,
+    STAGE_LABELS,
+    LaDirection,
+    Role,
+    SourceType,
+    Stage,
+)
 from ...models import (
     Case,
     CaseClosure,
@@ -42,6 +51,7 @@ from ..returns import episodes
 from ..trust import audit, purpose
 from ..visits.history import visit_row
 from . import lifecycle, risk, targets
+from .board import origin_label
 from .case_file_types import (
     AddressRow,
     CaseAbilities,
@@ -84,11 +94,10 @@ YES_NO_UNKNOWN = {"yes": "Yes", "no": "No", "unknown": "Not known"}
 
 
 def source_label(referral: Referral, school: School | None) -> str:
-    if referral.source_type == SourceType.OTHER_LA:
-        return f"Other LA ({referral.source_name or 'not named'})"
-    if referral.source_type == SourceType.NEW_TO_COUNTRY:
-        return "New to country"
-    return school.name if school else "School"
+    """As the board card says it: the school, or "Health (Leeds Community Healthcare)"."""
+    if referral.source_type == SourceType.OTHER_LA and not referral.source_name:
+        return "Other LA (not named)"
+    return origin_label(referral.source_type, referral.source_name, school.name if school else None)
 
 
 @dataclass
@@ -314,11 +323,13 @@ def _officer_choices(session: Session) -> list[Choice]:
 
 def _referral_part(session: Session, r: _Records) -> dict:
     referral = r.referral
+    anonymous = referral.source_type == SourceType.PUBLIC and not referral.referrer_name
     referrer = (
-        ("Name", referral.referrer_name),
+        ("Name", "Withheld: anonymous referral" if anonymous else referral.referrer_name),
         ("Job title", referral.referrer_job_title),
         ("Phone", referral.referrer_phone),
         ("Email", referral.referrer_email),
+        ("How it came in", REFERRAL_CHANNELS.get(referral.received_via or "", "")),
     )
     enquiries = session.exec(
         select(ReferralEnquiry).where(ReferralEnquiry.referral_id == referral.id)
@@ -350,7 +361,9 @@ def _referral_rows(session: Session, referral: Referral) -> list[Row]:
         ("Submitted", short_date_time(referral.submitted_at)),
         ("Reason for referral", rf.CATEGORY_CHOICES.get(referral.category or "", "")),
         ("Date last attended", short_date(referral.date_last_attended)),
-        ("Date school became aware", short_date(referral.date_school_aware)),
+        # A referral the team logged keeps the day it arrived in the same column.
+        ("Date school became aware" if referral.school_id else "Date received",
+         short_date(referral.date_school_aware)),
         ("Submitted after 4 weeks", "Yes" if referral.late else ""),
         ("Outside compulsory school age", "Yes" if referral.outside_csa else ""),
         ("Believed destination", referral.believed_destination or ""),
@@ -466,6 +479,11 @@ def _la_row(n: LaNotification, today: date) -> LaNotificationRow:
         response_on=short_date(n.response_on),
         response=n.response or "",
         response_overdue=overdue,
+        inbound=n.direction == LaDirection.INBOUND,
+        reply_kind=INBOUND_REPLIES.get(n.reply_kind or "", ""),
+        outcome_sent=(f"Outcome sent to {n.la_name} on {long_date(n.outcome_sent_on)}"
+                      if n.outcome_sent_on else ""),
+        outcome_text=n.outcome_sent or "",
     )
 
 

@@ -181,6 +181,11 @@ class LaNotificationRow:
     response_on: str
     response: str
     response_overdue: bool
+    # Another LA's notice to us: we reply (what the reply said), and tell them the outcome.
+    inbound: bool = False
+    reply_kind: str = ""  # "Not known to us"
+    outcome_sent: str = ""  # "Outcome sent to Wakefield on 7 December 2026"
+    outcome_text: str = ""  # "Told Wakefield: Located – on roll at a Leeds school"
 
 
 @dataclass(frozen=True)

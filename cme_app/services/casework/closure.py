@@ -51,6 +51,7 @@ from ..returns import episodes
 from ..returns.episodes import WHEREABOUTS_UNKNOWN
 from ..school_calendar.school_days import CalendarNotSeeded, load_calendar
 from ..trust import audit
+from . import records
 from .lifecycle import MoveRefused, case_state, check_version, enter_stage, load_case, touch
 from .pathway import UNTRACEABLE_CHECKS
 
@@ -528,8 +529,10 @@ def close_case(
     if referral is not None:
         referral.status = "accepted"
         session.add(referral)
+    told = records.tell_notifying_las(session, case, found.label, today)
     audit.case_event(session, actor=actor, case=case, action="case.closed", detail={
         "outcome": outcome, "evidence": sorted(evidence), **audit.changes(was, case_state(case)),
+        **({"outcome_sent_to": told} if told else {}),
     })
     if referral is not None:
         notifications.case_outcome(session, case=case, school_id=referral.school_id)

@@ -12,6 +12,7 @@ from sqlmodel import Session, col, select
 
 from ...dates import LONDON, short_date
 from ...domain import (
+    INBOUND_REPLIES,
     AddressKind,
     LaDirection,
     Stage,
@@ -260,36 +261,60 @@ def send_la_notification(
     return row
 
 
-def _refuse_overwrite(session: Session, case: Case, row: LaNotification, pairs) -> None:
+def _refuse_overwrite(session: Session, case: Case, row: LaNotification, pairs, *,
+                      action: str = "case.la_response_recorded",
+                      what: str = "The reply from {la}") -> None:
     """A reply someone else already recorded is never silently replaced: two people recording
     the same reply from their open pages, the second is told and shown the latest."""
     if not any(new and old and new != old for new, old in pairs):
         return
     events = session.exec(
         select(AuditEvent)
-        .where(
-            AuditEvent.action == "case.la_response_recorded",
-            AuditEvent.entity_id == case.reference,
-        )
+        .where(AuditEvent.action == action, AuditEvent.entity_id == case.reference)
         .order_by(col(AuditEvent.id).desc())
     ).all()
     last = next((e for e in events if (e.detail or {}).get("notification") == row.id), None)
     who = session.get(User, last.actor_id) if last and last.actor_id else None
     at = last.at.astimezone(LONDON).strftime("%H:%M") if last else ""
     raise lifecycle.StaleCase(
-        f"The reply from {row.la_name} on {case.reference} was changed by "
+        f"{what.format(la=row.la_name)} on {case.reference} was changed by "
         f"{who.name if who else 'someone else'} at {at}. You are now seeing the latest."
     )
+
+
+def _notice(session: Session, case: Case, notification_id: object, direction: str
+            ) -> LaNotification:
+    """The case's notice the form names, going the way the action needs: we record the other
+    LA's response to our notice, and our reply to theirs."""
+    row = session.get(LaNotification, notification_id) if isinstance(notification_id, int) else None
+    if row is None or row.case_id != case.id:
+        raise ValidationFailed([FieldError("notification_id", "Choose a notification")])
+    if row.direction != direction:
+        raise NotAllowed(
+            f"The notice from {row.la_name} is answered by us: record the reply we sent."
+            if row.direction == LaDirection.INBOUND else
+            f"The notice to {row.la_name} is answered by them: record their response."
+        )
+    return row
+
+
+def _reply_state(row: LaNotification) -> dict[str, Any]:
+    """What an answer changed, for the audit: dates as ISO text, the text only as a length."""
+    return {
+        "acknowledged_on": row.acknowledged_on and row.acknowledged_on.isoformat(),
+        "response_on": row.response_on and row.response_on.isoformat(),
+        "response_chars": len(row.response or ""),
+        "reply_kind": row.reply_kind,
+    }
 
 
 def record_la_response(
     session: Session, *, actor: Actor | None, reference: str, notification_id: int, form: dict
 ) -> LaNotification:
+    """The other LA's acknowledgement or response to the notice we sent them."""
     actor = require(actor, Capability.LA_NOTIFY)
     case = load_open_case(session, actor, reference, "case.la_response_recorded")
-    row = session.get(LaNotification, notification_id) if isinstance(notification_id, int) else None
-    if row is None or row.case_id != case.id:
-        raise ValidationFailed([FieldError("notification_id", "Choose a notification")])
+    row = _notice(session, case, notification_id, LaDirection.OUTBOUND)
     f = Form(form, date.today())
     ack = f.day("acknowledged_on", "date it was acknowledged", required=False)
     answered = f.day("response_on", "date of the response", required=False)
@@ -305,22 +330,56 @@ def record_la_response(
         session, case, row, ((ack, row.acknowledged_on), (answered, row.response_on),
                              (response, row.response))
     )
-
-    def state() -> dict[str, Any]:  # dates as ISO text; the response text only as a length
-        return {
-            "acknowledged_on": row.acknowledged_on and row.acknowledged_on.isoformat(),
-            "response_on": row.response_on and row.response_on.isoformat(),
-            "response_chars": len(row.response or ""),
-        }
-
-    was = state()
+    was = _reply_state(row)
     row.acknowledged_on = ack or row.acknowledged_on
     row.response_on = answered or row.response_on
     row.response = response or row.response
     session.add(row)
-    detail = {"notification": row.id, **audit.changes(was, state())}
+    detail = {"notification": row.id, **audit.changes(was, _reply_state(row))}
     _recorded(session, actor, case, "case.la_response_recorded", detail, row)
     return row
+
+
+def record_la_reply(
+    session: Session, *, actor: Actor | None, reference: str, notification_id: int, form: dict
+) -> LaNotification:
+    """Our reply to another LA's notice that a child moved here (BR-L10): what we told them
+    (INBOUND_REPLIES), the day it was sent and what it said."""
+    actor = require(actor, Capability.LA_NOTIFY)
+    case = load_open_case(session, actor, reference, "case.la_reply_recorded")
+    row = _notice(session, case, notification_id, LaDirection.INBOUND)
+    f = Form(form, date.today())
+    kind = f.choice("reply_kind", INBOUND_REPLIES, "Choose what the reply said")
+    sent_on = f.day("response_on", "date the reply was sent")
+    text = f.text("response", "Enter what the reply said", limit=4000)
+    f.check()
+    _refuse_overwrite(
+        session, case, row, ((kind, row.reply_kind), (sent_on, row.response_on),
+                             (text, row.response)),
+        action="case.la_reply_recorded", what="The reply to {la}",
+    )
+    was = _reply_state(row)
+    row.reply_kind, row.response_on, row.response = kind, sent_on, text
+    session.add(row)
+    detail = {"notification": row.id, **audit.changes(was, _reply_state(row))}
+    _recorded(session, actor, case, "case.la_reply_recorded", detail, row)
+    return row
+
+
+def tell_notifying_las(session: Session, case: Case, outcome: str, today: date) -> list[str]:
+    """Closing a case that began with another LA's notice tells that LA the outcome (BR-L10):
+    each inbound notice records the day and what was said. Returns the LAs told."""
+    told = []
+    for row in session.exec(
+        select(LaNotification).where(
+            LaNotification.case_id == case.id, LaNotification.direction == LaDirection.INBOUND
+        )
+    ).all():
+        row.outcome_sent_on = today
+        row.outcome_sent = f"Told {row.la_name}: {outcome}"[:2000]
+        session.add(row)
+        told.append(row.la_name)
+    return told
 
 
 def record_overseas(

@@ -64,6 +64,7 @@ ACTION_LABELS = {
     "case.visit_safety_changed": "Changed visit safety markers",
     "case.la_notified": "Notified another local authority",
     "case.la_response_recorded": "Recorded another authority's reply",
+    "case.la_reply_recorded": "Recorded our reply to another authority",
     "case.overseas_recorded": "Recorded overseas verification",
     "case.linked": "Linked a household case",
     "child.match_proposed": "Proposed that two child records are the same child",

@@ -6,6 +6,7 @@ from __future__ import annotations
 import reflex as rx
 
 from ....components import content, forms
+from ....domain import INBOUND_REPLIES
 from ....services.casework import pathway
 from ....services.casework.case_file_types import CaseFile
 from ....services.casework.records import OVERSEAS_EVIDENCE
@@ -82,19 +83,60 @@ def _response_form(n: rx.Var) -> rx.Component:
     )
 
 
+def _reply_form(n: rx.Var) -> rx.Component:
+    """Another LA told us about a child: we answer them, so the form records what we sent."""
+    prefix = "reply-" + n.id.to(str) + "-"
+    return content.disclosure(
+        "Record reply",
+        rx.el.form(
+            rx.el.input(type="hidden", name="notification_id", value=n.id.to(str)),
+            forms.radios(prefix + "reply_kind", "What did the reply say?",
+                         INBOUND_REPLIES, V, S.errors, inline=False),
+            forms.date_field(prefix + "response_on", "Date sent", V, S.errors),
+            forms.textarea_field(prefix + "response", "What the reply said", V, S.errors,
+                                 rows=3, hint="For example the school and start date, or what "
+                                 "the home visit found"),
+            rx.el.button("Record reply", type="submit", class_name="button"),
+            key=S.form_key.to(str) + "reply" + n.id.to(str),
+            on_submit=S.record_la_reply,
+            reset_on_submit=False,
+            no_validate=True,
+            aria_label="Record reply sent to " + n.la_name,
+        ),
+    )
+
+
+def _outbound_answer(n: rx.Var) -> rx.Component:
+    return rx.fragment(
+        rx.cond(n.response_on != "", rx.el.div(rx.el.strong(n.response_on), rx.el.div(
+            n.response, class_name="pre-line")), "No response yet"),
+        rx.cond(S.case.to(CaseFile).can.notify_la & (n.response_on == ""), _response_form(n)),
+    )
+
+
+def _inbound_answer(n: rx.Var) -> rx.Component:
+    return rx.fragment(
+        rx.cond(
+            n.response_on != "",
+            rx.el.div(rx.el.strong(n.reply_kind), rx.el.div("Sent ", n.response_on),
+                      rx.el.div(n.response, class_name="pre-line")),
+            "No reply sent yet",
+        ),
+        rx.cond(n.outcome_sent != "", rx.el.div(
+            rx.el.strong(n.outcome_sent), rx.el.div(n.outcome_text), class_name="la-outcome")),
+        rx.cond(S.case.to(CaseFile).can.notify_la & (n.response_on == ""), _reply_form(n)),
+    )
+
+
 def _la_cells(n: rx.Var) -> list:
     return [
         rx.el.strong(n.direction, " ", n.la_name),
         n.sent_on,
         rx.fragment(n.response_due, rx.cond(n.response_overdue, rx.el.div(
             rx.el.strong("Response overdue", class_name="tag tag--red")))),
-        rx.cond(n.acknowledged_on != "", n.acknowledged_on, "Not yet"),
-        rx.fragment(
-            rx.cond(n.response_on != "", rx.el.div(rx.el.strong(n.response_on), rx.el.div(
-                n.response, class_name="pre-line")), "No response yet"),
-            rx.cond(S.case.to(CaseFile).can.notify_la & (n.response_on == ""),
-                    _response_form(n)),
-        ),
+        rx.cond(n.inbound, "Not needed",
+                rx.cond(n.acknowledged_on != "", n.acknowledged_on, "Not yet")),
+        rx.cond(n.inbound, _inbound_answer(n), _outbound_answer(n)),
     ]
 
 
@@ -129,7 +171,8 @@ def other_las(c: rx.Var) -> rx.Component:
     return content.section(
         "la", "Notifications to and from other LAs",
         content.stacked_table(
-            ["Local authority", "Sent", "Response due", "Acknowledged", "Response"],
+            ["Local authority", "Sent or received", "Response due", "Acknowledged",
+             "Response or our reply"],
             c.la_notifications, _la_cells, empty="No notifications to or from other LAs."),
         rx.cond(c.can.notify_la, _notify_form()),
     )

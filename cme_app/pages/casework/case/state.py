@@ -213,6 +213,17 @@ class CaseState(PageFeedback, AuthState):
         return errors_at(work, prefix, {"notification_id": prefix + "acknowledged_on"})
 
     @rx.event
+    @handler(C.LA_NOTIFY, done="Our reply to the other LA is recorded.")
+    def record_la_reply(self, form_data: dict):
+        """As record_la_response, for a notice another LA sent us."""
+        nid = _number((form_data or {}).get("notification_id") if isinstance(form_data, dict)
+                      else None)
+        prefix = f"reply-{nid}-"
+        work = partial(records.record_la_reply, reference=self._ref(), notification_id=nid,
+                       form=forms.prefixed_fields(form_data, prefix))
+        return errors_at(work, prefix, {"notification_id": prefix + "reply_kind"})
+
+    @rx.event
     @handler(C.CASE_RECORD, prefix="os-", done="Overseas evidence recorded.")
     def record_overseas(self, form_data: dict):
         return partial(records.record_overseas, reference=self._ref(),
