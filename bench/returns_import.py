@@ -10,6 +10,7 @@ session each:
      commit (what `cme-app returns import` does);
   B. the same 1,000 rows as plain text into a scratch table with one executemany, committed.
 Ratio per round = A / B; reported: the median ratio and median A. Target: ratio <= 20.
+A first, untimed import of 20 rows warms up what a running server has warmed already.
 
     .venv/bin/python bench/returns_import.py [--backends sqlite,pg] [--rounds 5] [--profile]
 """
@@ -101,7 +102,8 @@ def prepare(url: str) -> None:
     with Session(engine) as session:
         SCHOOLS[:] = session.exec(select(School.urn).order_by(School.urn)).all()
         cols = ", ".join(f"{c} TEXT" for c in DELETION_COLUMNS)
-        session.exec(sa.text(f"CREATE TABLE bench_rows (id INTEGER PRIMARY KEY, {cols})"))
+        key = "SERIAL" if engine.dialect.name == "postgresql" else "INTEGER"
+        session.exec(sa.text(f"CREATE TABLE bench_rows (id {key} PRIMARY KEY, {cols})"))
         session.commit()
     engine.dispose()
 
@@ -143,6 +145,8 @@ def run(backend: str, rounds: int, profile: bool) -> bool:
     rnd = random.Random(16)
     today = date.today()
     imports, baselines, ratios = [], [], []
+    # Untimed: what a long-running server has already done once (imports, the bank holidays).
+    time_import(engine, as_csv(make_rows(rnd, 99, today)[:20]), today, False)
     for round_no in range(rounds):
         rows = make_rows(rnd, round_no, today)
         base = time_executemany(engine, rows)

@@ -548,3 +548,36 @@ def new_pupil_match(session: Session, *, case, school_name: str, return_id: int)
               "and propose closing the case as on roll at a Leeds school."),
         link=routes.case_url(case.reference),
     )
+
+
+def returns_imported(session: Session, *, opened: list[str], flagged: list[str]) -> None:
+    """A file of deletion returns: its new referrals (Red ones are told one by one) and its
+    possible off-rolling flags, in one item each rather than one per row."""
+    if opened:
+        notify(
+            session,
+            event=NotifyEvent.REFERRAL_NEW,
+            recipients=[duty_officer_id(session), *active_leads(session)],
+            key=f"deletion-returns:{opened[0]}:{len(opened)}",
+            reference=opened[0],
+            subject=f"{len(opened)} new referral{'s' if len(opened) > 1 else ''} from "
+                    "schools' deletion returns",
+            body=("Schools' deletion returns opened "
+                  + ", ".join(opened[:20]) + (" and more" if len(opened) > 20 else "")
+                  + ". Triage them by their due dates."),
+            link=routes.BOARD,
+        )
+    if flagged:
+        notify(
+            session,
+            event=NotifyEvent.POSSIBLE_OFF_ROLLING,
+            recipients=active_leads(session),
+            key=f"off-rolling-import:{flagged[0]}:{len(flagged)}",
+            reference=flagged[0],
+            subject=f"Possible off-rolling: {len(flagged)} deletion"
+                    f"{'s' if len(flagged) > 1 else ''} under ground H or I to review",
+            body=("Schools deleted pupils under ground H or I without the LA confirming that "
+                  "joint enquiries were exhausted. Review them on the possible off-rolling "
+                  "list."),
+            link=routes.RETURNS_OFF_ROLLING,
+        )

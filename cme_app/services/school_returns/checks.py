@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import NamedTuple
 
 from ...domain import DELETION_GROUNDS, GROUND_I_CODES, GROUNDS_NAMING_A_SCHOOL
 from ...models import School
@@ -24,6 +25,14 @@ OLDEST_PUPIL_YEARS = 25
 # A new pupil's start date may be this far ahead: a school registers a pupil from the day
 # they are expected to attend.
 NEW_PUPIL_START_AHEAD = timedelta(days=60)
+
+
+class SchoolRef(NamedTuple):
+    """What a return needs of its school (a file's rows name many: no ORM objects)."""
+
+    id: int
+    urn: str
+    name: str
 
 
 @dataclass(frozen=True)
@@ -45,7 +54,7 @@ class Parent:
 class Deletion:
     """A deletion return that passed every check."""
 
-    school: School
+    school: School | SchoolRef
     pupil: Pupil
     sex: str
     address_line1: str
@@ -67,7 +76,7 @@ class Deletion:
 
 @dataclass(frozen=True)
 class NewPupil:
-    school: School
+    school: School | SchoolRef
     pupil: Pupil
     start_date: date
     postcode: str
@@ -135,7 +144,7 @@ def _ground_facts(f: Form, ground: str) -> tuple[bool, str]:
     return confirmed, destination
 
 
-def check_deletion(form: object, *, school: School, today: date) -> Deletion:
+def check_deletion(form: object, *, school: School | SchoolRef, today: date) -> Deletion:
     """A deletion return for `school` (the caller decided the sender may speak for it)."""
     f = Form(form, today)
     pupil = _pupil(f)
@@ -171,7 +180,7 @@ def check_deletion(form: object, *, school: School, today: date) -> Deletion:
     )
 
 
-def check_new_pupil(form: object, *, school: School, today: date) -> NewPupil:
+def check_new_pupil(form: object, *, school: School | SchoolRef, today: date) -> NewPupil:
     f = Form(form, today)
     pupil = _pupil(f)
     start = f.day("start_date", "date the pupil joined the register", future=True)

@@ -48,10 +48,12 @@ def record_new_pupil(session: Session, *, actor: Actor | None, form: object,
     return receive(session, pupil, by=actor, via="form")
 
 
+REPEAT = "This school already recorded this pupil joining on this date"
+
+
 def refuse_repeat(session: Session, pupil: NewPupil) -> None:
     if already_received(session, pupil) is not None:
-        raise ValidationFailed([FieldError(
-            "start_date", "This school already recorded this pupil joining on this date")])
+        raise ValidationFailed([FieldError("start_date", REPEAT)])
 
 
 def _same_pupil(model: Any, p: Pupil):

@@ -14,8 +14,9 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from ...dates import uk_today
 from ...errors import FieldError, ValidationFailed
@@ -23,7 +24,14 @@ from ...models import School
 from ...permissions import Actor, Capability, require_school_user
 from ..trust import audit
 from . import deletions, new_pupils
-from .checks import check_deletion, check_new_pupil, csv_deletion_form
+from .checks import (
+    Deletion,
+    NewPupil,
+    SchoolRef,
+    check_deletion,
+    check_new_pupil,
+    csv_deletion_form,
+)
 
 FIELD = "returns_file"  # the page's file input: the error summary links to it
 DELETION_COLUMNS = (
@@ -107,37 +115,45 @@ def _reasons(errors: list[FieldError]) -> str:
     return "; ".join(f"{_COLUMN_OF.get(e.field, e.field)}: {e.message}" for e in errors)
 
 
-Sender = Callable[[str], "School | str"]  # the row's school, or why it can't send for it
+# The row's school, or why the sender can't send for it.
+Sender = Callable[[str], "School | SchoolRef | str"]
+# (accepted, the stored return's public id or why the row was refused) per checked row
+Outcome = tuple[bool, str]
 
 
 def _import(session: Session, rows: list[tuple[int, dict[str, str]]], columns: tuple[str, ...],
-            school_of: Sender, store: Callable[[dict[str, str], School], str]) -> list[RowResult]:
-    results = []
+            school_of: Sender, check: Callable[[dict[str, str], School], Any],
+            store_all: Callable[[list[Any]], list[Outcome]]) -> list[RowResult]:
+    """Check every row on its own, then store the rows that passed, all at once."""
+    results: dict[int, RowResult] = {}
+    passed: list[tuple[int, Any]] = []
     for line, cells in rows:
         if cells.pop("_columns") != str(len(columns)):
-            results.append(RowResult(line, False, f"the row must have {len(columns)} columns"))
+            results[line] = RowResult(line, False, f"the row must have {len(columns)} columns")
             continue
         school = school_of(cells.get("school_urn", ""))
         if isinstance(school, str):
-            results.append(RowResult(line, False, f"school_urn: {school}"))
+            results[line] = RowResult(line, False, f"school_urn: {school}")
             continue
         try:
-            with session.begin_nested():
-                return_id = store(cells, school)
+            passed.append((line, check(cells, school)))
         except ValidationFailed as exc:
-            results.append(RowResult(line, False, _reasons(exc.errors)))
-        else:
-            results.append(RowResult(line, True, "accepted", return_id))
-    return results
+            results[line] = RowResult(line, False, _reasons(exc.errors))
+    outcomes = store_all([checked for _line, checked in passed]) if passed else []
+    for (line, _checked), (accepted, said) in zip(passed, outcomes, strict=True):
+        results[line] = (RowResult(line, True, "accepted", said) if accepted
+                         else RowResult(line, False, said))
+    return [results[line] for line, _cells in rows]
 
 
-def _known_schools(session: Session) -> dict[str, School]:
-    return {s.urn: s for s in session.exec(select(School)).all()}
+def _known_schools(session: Session, urns: set[str]) -> dict[str, SchoolRef]:
+    return {urn: SchoolRef(i, urn, name) for i, urn, name in session.exec(
+        select(School.id, School.urn, School.name).where(col(School.urn).in_(urns))).all()}
 
 
-def _school_rule(session: Session, actor: Actor | None) -> Sender:
+def _school_rule(session: Session, actor: Actor | None,
+                 rows: list[tuple[int, dict[str, str]]]) -> Sender:
     """A school may send rows for itself only; the command line for any registered school."""
-    schools = _known_schools(session)
     if actor is not None:
         own = session.get(School, actor.school_id)
 
@@ -147,6 +163,7 @@ def _school_rule(session: Session, actor: Actor | None) -> Sender:
             return (f"this row is for school {urn[:10]!r}; you can only send returns for your "
                     f"own school (URN {own.urn if own else '?'})")
         return own_only
+    schools = _known_schools(session, {cells.get("school_urn", "") for _line, cells in rows})
     return lambda urn: schools.get(urn) or f"no school with URN {urn[:10]!r} is registered"
 
 
@@ -170,13 +187,19 @@ def import_deletions(session: Session, *, actor: Actor | None, data: bytes | str
     today = today or uk_today()
     rows = read_rows(data, DELETION_COLUMNS)
 
-    def store(cells: dict[str, str], school: School) -> str:
-        deletion = check_deletion(csv_deletion_form(cells, ground_i_confirmed=ground_i_confirmed),
-                                  school=school, today=today)
-        deletions.refuse_repeat(session, deletion)
-        return deletions.receive(session, deletion, by=actor, via=via, today=today).public_id
+    def check(cells: dict[str, str], school: School) -> Deletion:
+        return check_deletion(csv_deletion_form(cells, ground_i_confirmed=ground_i_confirmed),
+                              school=school, today=today)
 
-    results = _import(session, rows, DELETION_COLUMNS, _school_rule(session, actor), store)
+    def store_all(batch: list[Deletion]) -> list[Outcome]:
+        repeats = deletions.repeated(session, batch)
+        fresh = [d for n, d in enumerate(batch) if n not in repeats]
+        stored = iter(deletions.receive_all(session, fresh, by=actor, via=via, today=today))
+        return [(False, f"deletion_date: {deletions.REPEAT}") if n in repeats
+                else (True, next(stored)[1]) for n in range(len(batch))]
+
+    results = _import(session, rows, DELETION_COLUMNS, _school_rule(session, actor, rows), check,
+                      store_all)
     return _finish(session, actor, "deletion_return", via, results)
 
 
@@ -189,10 +212,19 @@ def import_new_pupils(session: Session, *, actor: Actor | None, data: bytes | st
     today = today or uk_today()
     rows = read_rows(data, NEW_PUPIL_COLUMNS)
 
-    def store(cells: dict[str, str], school: School) -> str:
-        pupil = check_new_pupil(cells, school=school, today=today)
-        new_pupils.refuse_repeat(session, pupil)
-        return new_pupils.receive(session, pupil, by=actor, via=via).public_id
+    def check(cells: dict[str, str], school: School) -> NewPupil:
+        return check_new_pupil(cells, school=school, today=today)
 
-    results = _import(session, rows, NEW_PUPIL_COLUMNS, _school_rule(session, actor), store)
+    def store_all(batch: list[NewPupil]) -> list[Outcome]:
+        out: list[Outcome] = []
+        for pupil in batch:
+            if new_pupils.already_received(session, pupil) is not None:
+                out.append((False, f"start_date: {new_pupils.REPEAT}"))
+            else:
+                out.append((True, new_pupils.receive(session, pupil, by=actor,
+                                                     via=via).public_id))
+        return out
+
+    results = _import(session, rows, NEW_PUPIL_COLUMNS, _school_rule(session, actor, rows), check,
+                      store_all)
     return _finish(session, actor, "new_pupil_return", via, results)

@@ -20,6 +20,7 @@ from sqlmodel import Session, func, select
 
 from ...domain import case_reference
 from ...models import AuditChainHead, AuditEvent, utcnow
+from ...models.base import allocate_ids
 from ...permissions import Actor, Capability, allows, require
 
 # Key of the PostgreSQL advisory lock held (to the end of the transaction) by every append.
@@ -118,7 +119,7 @@ def record_many(session: Session, events: list[dict[str, Any]]) -> int:
         return 0
     _lock_chain(session)
     head = _chain_head(session)
-    ids = _allocate_ids(session, len(events))
+    ids = allocate_ids(session, "auditevent", len(events))
     now = utcnow()
     rows, prev = [], head.last_hash
     for event_id, given in zip(ids, events, strict=True):
@@ -135,17 +136,6 @@ def record_many(session: Session, events: list[dict[str, Any]]) -> int:
     session.add(head)
     session.flush()
     return len(rows)
-
-
-def _allocate_ids(session: Session, n: int) -> list[int]:
-    """n new event ids in ascending order, so the chain's order is the ids' order (the caller
-    holds the chain lock; on SQLite the write lock)."""
-    if session.get_bind().dialect.name == "postgresql":
-        return list(session.execute(text(
-            "SELECT nextval(pg_get_serial_sequence('auditevent', 'id')) "
-            "FROM generate_series(1, :n) ORDER BY 1"), {"n": n}).scalars())
-    last = session.exec(select(func.max(AuditEvent.id))).one() or 0
-    return list(range(last + 1, last + n + 1))
 
 
 def case_event(
