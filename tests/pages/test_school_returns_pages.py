@@ -98,6 +98,7 @@ def test_the_upload_answers_each_row_and_stores_the_good_ones(session, team):
         ("2", True), ("3", True), ("4", False), ("5", False)]
     assert "your own school" in state.results[2].result
     assert "first_name" in state.results[3].result
+    assert [r.pupil for r in state.results] == ["Ann One", "Ben Two", "Cat Three", "Four"]
     assert len(session.exec(select(NewPupilReturn)).all()) == 2
     session.rollback()
 

@@ -76,6 +76,7 @@ PROBLEMS = {
 @dataclass(frozen=True)
 class UploadRow:
     row: str
+    pupil: str
     accepted: bool
     result: str
 
@@ -86,7 +87,7 @@ def _counted(n: int, word: str) -> str:
 
 def _show_results(state: UploadState, results: list[RowResult]):
     accepted = sum(r.accepted for r in results)
-    state.results = [UploadRow(str(r.row), r.accepted,
+    state.results = [UploadRow(str(r.row), r.pupil or "–", r.accepted,
                                "Accepted" if r.accepted else r.message) for r in results]
     state.summary = (f"{_counted(accepted, 'row')} accepted, {len(results) - accepted} "
                      "refused" if results else "The file has no rows under its headings.")
@@ -151,7 +152,7 @@ def _columns(columns: tuple[str, ...]) -> rx.Component:
                                  rx.el.th("What to put in it", scope="col"))),
             rx.el.tbody(*[rx.el.tr(rx.el.td(rx.el.code(c)), rx.el.td(COLUMN_NOTES.get(c, "")))
                           for c in columns]),
-            class_name="table",
+            class_name="table columns-table",
         ),
         class_name="table-wrap",
     )
@@ -225,9 +226,10 @@ def _results() -> rx.Component:
             rx.el.p("Accepted rows are stored. Correct the refused rows and upload a file with "
                     "just those rows.", class_name="hint"),
             stacked_table(
-                ["Row", "Result"], S.results,
+                ["Row", "Pupil", "Result"], S.results,
                 lambda r: [
                     r.row,
+                    r.pupil,
                     rx.cond(r.accepted, rx.el.strong("Accepted", class_name="tag tag--green"),
                             rx.fragment(rx.el.strong("Refused", class_name="tag tag--red"), " ",
                                         r.result)),

@@ -47,6 +47,7 @@ class RowResult:
     accepted: bool
     message: str  # "accepted", or every reason the row was refused
     return_id: str = ""  # the stored return's public id
+    pupil: str = ""  # the row's first and last name, as the file gives them
 
 
 def _refuse(text: str) -> ValidationFailed:
@@ -112,20 +113,22 @@ def _import(session: Session, rows: list[tuple[int, dict[str, str]]], columns: t
             school_of: Sender, store: Callable[[dict[str, str], School], str]) -> list[RowResult]:
     results = []
     for line, cells in rows:
+        pupil = f"{cells.get('first_name', '')} {cells.get('last_name', '')}".strip()[:120]
         if cells.pop("_columns") != str(len(columns)):
-            results.append(RowResult(line, False, f"the row must have {len(columns)} columns"))
+            results.append(RowResult(line, False, f"the row must have {len(columns)} columns",
+                                     pupil=pupil))
             continue
         school = school_of(cells.get("school_urn", ""))
         if isinstance(school, str):
-            results.append(RowResult(line, False, f"school_urn: {school}"))
+            results.append(RowResult(line, False, f"school_urn: {school}", pupil=pupil))
             continue
         try:
             with session.begin_nested():
                 return_id = store(cells, school)
         except ValidationFailed as exc:
-            results.append(RowResult(line, False, _reasons(exc.errors)))
+            results.append(RowResult(line, False, _reasons(exc.errors), pupil=pupil))
         else:
-            results.append(RowResult(line, True, "accepted", return_id))
+            results.append(RowResult(line, True, "accepted", return_id, pupil))
     return results
 
 
