@@ -180,22 +180,28 @@ def _home() -> rx.Component:
 
 def _parent(slot: int) -> rx.Component:
     key = f"parent_{slot}_"
-    optional = " (optional)" if slot == 2 else ""
+    if slot == 1:
+        return rx.fragment(
+            forms.text_field(key + "name", "Parent or carer's full name", V, E),
+            forms.text_field(key + "address", "Their address (optional)", V, E,
+                             hint="Only if it is not the pupil's address"),
+            forms.text_field(key + "phone", "Their emergency phone number", V, E,
+                             input_type="tel", width="input--w20"),
+        )
     return rx.fragment(
-        forms.text_field(key + "name", f"Full name{optional}", V, E),
-        forms.text_field(key + "address", "Address (optional)", V, E,
+        forms.text_field(key + "name", "Second parent or carer's full name (optional)", V, E),
+        forms.text_field(key + "address", "Second parent or carer's address (optional)", V, E,
                          hint="Only if it is not the pupil's address"),
-        forms.text_field(key + "phone", "Emergency phone number", V, E, input_type="tel",
-                         width="input--w20", autocomplete="off",
-                         hint="Needed if you give a name" if slot == 2 else
-                         "A number the school would use in an emergency"),
+        forms.text_field(key + "phone",
+                         "Second parent or carer's emergency phone number (optional)", V, E,
+                         input_type="tel", width="input--w20",
+                         hint="Needed if you give a second parent or carer's name"),
     )
 
 
 def _parents() -> rx.Component:
     return section(
         "Parents or carers the pupil lives with",
-        rx.el.h3("Parent or carer"),
         _parent(1),
         rx.el.h3("Second parent or carer (optional)"),
         _parent(2),

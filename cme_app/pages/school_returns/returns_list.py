@@ -63,9 +63,7 @@ def _school_view() -> rx.Component:
     return rx.fragment(
         rx.el.h1("Your school's returns"),
         rx.el.p("Tell the local authority every time you delete a pupil from your admission "
-                "register or add a new pupil to it. You must send a deletion return as soon "
-                "as the ground for deletion is met, and no later than the time the pupil's "
-                "name is removed.", class_name="lead"),
+                "register, and within 5 days of adding a new pupil to it.", class_name="lead"),
         rx.el.div(
             rx.el.a("Send a deletion return", href=routes.RETURN_NEW, class_name="button",
                     role="button"),
