@@ -130,5 +130,5 @@ def test_the_officer_proposes_closing_from_a_new_pupil_match(session, team):
     call_handler(state, "confirm_new_pupil", proposal.return_id)
     assert state.problem == "", state.problem
     assert state.case.pending.outcome != ""
-    assert state.case.school_returns.proposals == []
+    assert list(state.case.school_returns.proposals) == []
     assert session.exec(select(CaseClosure.status)).all() == ["proposed"]

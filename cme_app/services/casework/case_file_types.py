@@ -295,9 +295,9 @@ class NewPupilProposal:
 class CaseReturnsPart:
     """The schools' returns about this case's child (services/school_returns/views.py)."""
 
-    off_rolling: list[str] = field(default_factory=list)  # one warning per flagged deletion
-    deletions: list[str] = field(default_factory=list)  # "<School> deleted this pupil on ..."
-    proposals: list[NewPupilProposal] = field(default_factory=list)
+    off_rolling: tuple[str, ...] = ()  # one warning per flagged deletion
+    deletions: tuple[str, ...] = ()  # "<School> deleted this pupil on ..."
+    proposals: tuple[NewPupilProposal, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -244,6 +244,6 @@ def case_part(session: Session, case: Case) -> CaseReturnsPart:
     lines = tuple(
         f"{names.get(d.school_id, 'A school')} deleted this pupil on "
         f"{short_date(d.deletion_date)}: {ground_words(d.ground)}." for d in dels)
-    return CaseReturnsPart(list(flags), list(lines), [NewPupilProposal(
+    return CaseReturnsPart(flags, lines, tuple(NewPupilProposal(
         n.id, names.get(n.school_id, ""), short_date(n.start_date),
-        "UPN" if n.matched_on == "upn" else "name and date of birth") for n in proposals])
+        "UPN" if n.matched_on == "upn" else "name and date of birth") for n in proposals))

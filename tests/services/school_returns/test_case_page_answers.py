@@ -51,4 +51,4 @@ def test_confirming_on_its_own_case_proposes_the_closure(session, team):
                        version=case.version, reference=reference)
     [closure] = session.exec(select(CaseClosure)).all()
     assert (closure.status, closure.outcome) == ("proposed", "onroll_leeds")
-    assert views.case_part(session, case).proposals == []
+    assert views.case_part(session, case).proposals == ()
