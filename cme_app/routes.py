@@ -19,6 +19,11 @@ RETENTION = "/retention"
 AUDIT = "/audit"
 ADMIN_CALENDAR = "/admin/calendar"
 ADMIN_USERS = "/admin/users"
+RETURNS = "/returns"
+RETURN_NEW = "/returns/new"
+RETURN_NEW_PUPIL = "/returns/new-pupil"
+RETURN_UPLOAD = "/returns/upload"
+RETURNS_OFF_ROLLING = "/returns/off-rolling"
 API_PREFIX = "/api/v1"
 
 

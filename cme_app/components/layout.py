@@ -32,8 +32,10 @@ def _may(capability: Capability) -> rx.Var:
 NAV_LINKS = (
     ("Your referrals", routes.REFERRALS, Capability.REFERRAL_WRITE),
     ("New referral", routes.REFERRAL_NEW, Capability.REFERRAL_WRITE),
+    ("Returns", routes.RETURNS, Capability.SCHOOL_RETURNS),
     ("Cases", routes.BOARD, Capability.CASE_VIEW),
     ("Visits", routes.VISITS, Capability.VISIT_LOG),
+    ("School returns", routes.RETURNS, Capability.RETURNS_LA_VIEW),
     ("Dashboard", routes.DASHBOARD, Capability.DASHBOARD),
     ("DfE return", routes.DFE_RETURN, Capability.DFE_RETURN_VIEW),
     ("Log inbound", routes.CASE_NEW, Capability.INBOUND_LOG),

@@ -9,11 +9,21 @@ from sqlmodel import Session, select
 from stdnum.gb import upn
 
 from ..domain import Role
-from ..models import Case, CensusDate, Child, CmeEpisode, EpisodeReason, School, User
+from ..models import (
+    Case,
+    CensusDate,
+    Child,
+    CmeEpisode,
+    DeletionReturn,
+    EpisodeReason,
+    School,
+    User,
+)
 from ..permissions import Actor
 from ..services.casework import closure, lifecycle, records, triage
 from ..services.intake import inbound, referrals, schools
 from ..services.notify import notifications, preferences
+from ..services.school_returns import deletions, new_pupils
 from ..services.trust import auth
 from ..services.visits import safety
 
@@ -115,6 +125,29 @@ def example_referral_form(
     return form
 
 
+def example_deletion_form(
+    *,
+    first_name: str = "Kai",
+    last_name: str = "Return",
+    upn: str = "",
+    date_of_birth: str = "2013-05-04",
+    ground: str = "I",
+    deletion_date: str | None = None,
+    today: date | None = None,
+) -> dict[str, str]:
+    """A complete deletion return as the page's form sends it (ground I confirmed)."""
+    today = today or date.today()
+    return {
+        "upn": upn, "first_name": first_name, "last_name": last_name,
+        "date_of_birth": date_of_birth, "sex": "male", "address_line1": "3 Example Row",
+        "town": "Leeds", "postcode": "LS6 2AB", "parent_1_name": "Ria Return",
+        "parent_1_phone": "07700 900456", "deletion_date":
+            deletion_date or (today - timedelta(days=2)).isoformat(),
+        "ground": ground, "absence_codes_confirmed": "yes" if ground == "I" else "",
+        "moved_to": "unknown", "notes": "",
+    }
+
+
 def load_demo(session: Session) -> dict[str, int]:
     """Idempotent: adds only what is missing."""
     from ..services.school_calendar.default_terms import seed_term_dates
@@ -149,7 +182,37 @@ def load_demo(session: Session) -> dict[str, int]:
     added["visit_safety_notes"] = _visit_safety(session)
     added["census_days"] = _census_days(session)
     added["episodes"] = _demo_episodes(session, date.today())
+    added["school_returns"] = _demo_returns(session, date.today())
     return added
+
+
+def _school_actor(session: Session, email: str) -> Actor:
+    return _actor(session.exec(select(User).where(User.email == email)).one())
+
+
+def _demo_returns(session: Session, today: date) -> int:
+    """A few schools' returns, once: a ground I deletion (a CME enquiry, flagged as possible
+    off-rolling), a move to the other demo school that its new-pupil return then matches,
+    and a family that chose home education (the EHE list)."""
+    if session.exec(select(DeletionReturn.id).limit(1)).first() is not None:
+        return 0
+    a = _school_actor(session, "school.a@example.org")
+    b = _school_actor(session, "school.b@example.org")
+    week_ago = (today - timedelta(days=7)).isoformat()
+    deletions.submit_deletion(session, actor=a, today=today, form=example_deletion_form(
+        first_name="Kai", last_name="Return", today=today))
+    moving = example_deletion_form(first_name="Maya", last_name="Mover", ground="A",
+                                   date_of_birth="2015-01-09", deletion_date=week_ago)
+    deletions.submit_deletion(session, actor=a, today=today,
+                              form=moving | {"destination_school_urn": SCHOOLS[1][0]})
+    new_pupils.record_new_pupil(session, actor=b, today=today, form={
+        "first_name": "Maya", "last_name": "Mover", "date_of_birth": "2015-01-09",
+        "start_date": week_ago, "postcode": "LS5 3AA"})
+    deletions.submit_deletion(session, actor=b, today=today, form=example_deletion_form(
+        first_name="Ellis", last_name="Home", ground="F", date_of_birth="2012-11-20",
+        today=today))
+    session.commit()
+    return 4
 
 
 # DfE's census days for 2026/27 (each a Thursday; a lead sets next year's on /reports/dfe-return).

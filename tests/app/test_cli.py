@@ -58,8 +58,9 @@ def test_demo_is_idempotent_and_prints_logins(session):
     assert len(session.exec(select(User)).all()) == 7
     assert "officer2@example.org" in second.stdout
     stages = session.exec(select(Case.stage)).all()
-    assert len(stages) == 9
-    # a case in every board column, plus one returned to its school
+    # a case in every board column, one returned to its school and one a school's ground I
+    # deletion return opened
+    assert len(stages) == 10
     assert set(stages) == {
         "new_referral", "triage", "enquiries", "home_visit", "awaiting_verification",
         "located", "closed", "returned",

@@ -26,17 +26,21 @@ from cme_app.models import (
     Child,
     ChildMatch,
     ChildMerge,
+    DeletionReturn,
     HomeVisit,
     LaNotification,
     LoneWorkingAlert,
+    NewPupilReturn,
     Notification,
     User,
 )
 from cme_app.models.calendar import NonTeachingDay, TermPeriod
-from cme_app.ops.demo import example_referral_form
+from cme_app.ops.demo import example_deletion_form, example_referral_form
 from cme_app.permissions import PERMISSIONS, Capability, roles_with
 from cme_app.services.intake import referrals
 from cme_app.services.school_calendar.default_terms import seed_term_dates
+from cme_app.services.school_returns import deletions, new_pupils
+from cme_app.services.school_returns.uploads import DELETION_COLUMNS
 from cme_app.state.auth import AuthState
 from cme_app.state.handlers import capabilities_of, is_public
 from tests.factories import (
@@ -44,6 +48,7 @@ from tests.factories import (
     CANARY_FIRST,
     CANARY_LAST,
     CANARY_UPN,
+    actor_for,
     make_user,
     run_async,
     session_token,
@@ -145,6 +150,17 @@ def world(session):
     session.flush()
     for role in ("officer", "lead", "admin", "auditor"):
         make_user(session, role, email=f"{role}@example.org")
+    # School A's deletion return of the child under ground I (possible off-rolling, waiting
+    # for a lead's review) and a new pupil matching the child's case (waiting for an answer).
+    deletion = deletions.submit_deletion(session, actor=school_a, form=example_deletion_form(
+        first_name=CANARY_FIRST, last_name=CANARY_LAST, upn=CANARY_UPN))
+    assert deletion.possible_off_rolling
+    officer = actor_for(session.exec(select(User).where(User.email == "officer@example.org")).one())
+    proposal = new_pupils.record_new_pupil(session, actor=officer, form={
+        "school_urn": "107999", "upn": CANARY_UPN, "first_name": CANARY_FIRST,
+        "last_name": CANARY_LAST, "date_of_birth": "2014-03-02",
+        "start_date": date.today().isoformat()})
+    assert proposal.proposal == new_pupils.PROPOSED
     # A visit kept while its case changed, waiting for a lead's review.
     visit = HomeVisit(
         client_uuid="0b7e3c1e-93f4-4d0a-9a43-54f3c1a1d001", case_id=case.id,
@@ -194,6 +210,8 @@ def world(session):
             "notification_id": mine[0].id, "notification_ids": [n.id for n in mine],
             "term_id": term_id, "day_id": day_id, "census_id": census.id,
             "school_user_id": school_a.user_id, "la_notice_id": la_notice.id,
+            "deletion_id": deletion.id, "deletion_public_id": deletion.public_id,
+            "proposal_id": proposal.id,
             "match_id": match_id, "merge_id": merge.id, "merged_child_id": merged.id}
 
 
@@ -265,6 +283,11 @@ def _args_for(handler_name: str, fn, world) -> list:
         f"reject-{world['match_id']}-reason": "Hostile reason to reject the match",
         "merge_id": str(world["merge_id"]),
         f"undo-{world['merge_id']}-reason": "Hostile reason to undo the merge",
+        # School returns: review school A's flagged deletion, answer its new-pupil match.
+        "public_id": world["deletion_public_id"],
+        f"review-{world['deletion_public_id']}-note": "Hostile review of the off-rolling flag",
+        "return_id": str(world["proposal_id"]),
+        f"not-child-{world['proposal_id']}-reason": "Hostile reason: not this child",
     }
     values = {
         "form_data": {
@@ -309,6 +332,11 @@ def _args_for(handler_name: str, fn, world) -> list:
         "census_id": world["census_id"],
         "text": "measure,category,count\non_census_day,,1\nany_time_previous_year,,1\n",
         "label": "Mental health",
+        # School returns: school A's new-pupil match; a file of rows for school A.
+        "return_id": world["proposal_id"],
+        "upload": {"kind": "deletions", "confirmed": True, "problem": "", "text": (
+            ",".join(DELETION_COLUMNS) + "\n107999,,Mallory,Intruder,2014-03-02,F,1 Hostile "
+            "Road,LS1 1AA,Eve,07700 900999,2026-01-05,I,,,,\n")},
     }
     params = list(inspect.signature(fn).parameters)[1:]
     missing = [p for p in params if p not in values]
@@ -439,6 +467,10 @@ def test_handler_gives_nothing_to_wrong_callers(world, session, cls, handler_nam
         assert (term.name, term.starts_on) == ("Autumn 1", date(2026, 9, 1)), (
             f"{caller} changed a term via {handler_name}"
         )
+        assert session.get(DeletionReturn, world["deletion_id"]).off_rolling_reviewed_at is None, (
+            f"{caller} reviewed an off-rolling flag via {handler_name}")
+        assert session.get(NewPupilReturn, world["proposal_id"]).proposal == "proposed", (
+            f"{caller} answered a new-pupil match via {handler_name}")
         assert session.get(User, world["school_user_id"]).is_active, (
             f"{caller} disabled an account via {handler_name}"
         )

@@ -244,7 +244,7 @@ def test_preferences_bad_input_shows_the_error_summary_and_good_input_saves(inbo
     # rest go on following the team's defaults.
     urgent = {str(e) for e, info in notifications.EVENTS.items() if info.urgent}
     form = {f"delivery-{e}": state.values[f"delivery-{e}"] for e in state.mine if e not in urgent}
-    assert len(form) == 5
+    assert len(form) == 6
     changed = {"delivery-referral_new": "immediate", "delivery-case_allocated": "digest"}
     call_handler(state, "save_preferences", form | changed)
     assert state.error_list == [] and state.message == "Your email choices have been saved."
@@ -346,8 +346,9 @@ def test_demo_data_fills_inboxes_through_the_services(session):
     session.rollback()
     officer = by_email["officer@example.org"]
     assert notifications.duty_officer_id(session) is not None
-    # Eight demo referrals (one Red) and the inbound notification from Wakefield.
-    assert officer.count("referral_red") == 1 and officer.count("referral_new") == 8
+    # Eight demo referrals (one Red), the inbound notification from Wakefield and the CME
+    # enquiry a school's ground I deletion return opened.
+    assert officer.count("referral_red") == 1 and officer.count("referral_new") == 9
     assert "case_allocated" in officer
     assert by_email["lead@example.org"].count("referral_red") == 1
     assert "case_allocated" not in by_email["lead@example.org"]

@@ -48,6 +48,7 @@ from ...permissions import Actor, Capability, allows, require, roles_with
 from ..intake import child_records
 from ..intake import referral_form as rf
 from ..returns import episodes
+from ..school_returns.views import case_part as school_returns_part
 from ..trust import audit, purpose
 from ..visits.history import visit_row
 from . import lifecycle, risk, targets
@@ -221,6 +222,7 @@ def view_case(
         joint_visit_required=case.joint_visit_required,
         cme_episode=episodes.episode_panel(session, case.child_id),
         can=_abilities(actor, case, r.referral),
+        school_returns=school_returns_part(session, case),
     )
 
 

@@ -287,6 +287,25 @@ class CaseAbilities:
 
 
 @dataclass(frozen=True)
+class NewPupilProposal:
+    """A school's new pupil who may be this case's child (services/school_returns)."""
+
+    return_id: int
+    school: str
+    start_date: str
+    matched_on: str  # "UPN" | "name and date of birth"
+
+
+@dataclass(frozen=True)
+class CaseReturnsPart:
+    """The schools' returns about this case's child (services/school_returns/views.py)."""
+
+    off_rolling: tuple[str, ...] = ()  # one warning per flagged deletion
+    deletions: tuple[str, ...] = ()  # "<School> deleted this pupil on ..."
+    proposals: tuple[NewPupilProposal, ...] = ()
+
+
+@dataclass(frozen=True)
 class CaseFile:
     reference: str
     version: int
@@ -347,3 +366,6 @@ class CaseFile:
     warning_markers: str
     joint_visit_required: bool
     can: CaseAbilities
+    # Schools' deletion and new-pupil returns about this child: off-rolling flags, deletions,
+    # new pupils that may be this child.
+    school_returns: CaseReturnsPart = field(default_factory=CaseReturnsPart)

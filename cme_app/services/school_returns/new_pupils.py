@@ -38,6 +38,15 @@ def school_for(session: Session, actor: Actor, school_urn: object) -> School:
     return school
 
 
+def school_choices(session: Session, *, actor: Actor | None) -> list[list[str]]:
+    """The registered schools LA staff choose from when recording a new pupil: [URN, name]."""
+    actor = require(actor, Capability.NEW_PUPIL_RECORD)
+    if actor.is_school:
+        return []
+    return [[urn, f"{name} (URN {urn})"] for urn, name in session.exec(
+        select(School.urn, School.name).order_by(School.name)).all()]
+
+
 def record_new_pupil(session: Session, *, actor: Actor | None, form: object,
                      today: date | None = None) -> NewPupilReturn:
     actor = require(actor, Capability.NEW_PUPIL_RECORD)
@@ -135,11 +144,16 @@ def _confirm_deletions_into(session: Session, ret: NewPupilReturn) -> None:
 # The officer's answer
 
 
-def _proposal(session: Session, actor: Actor, return_id: object) -> tuple[NewPupilReturn, Case]:
+def _proposal(session: Session, actor: Actor, return_id: object,
+              reference: str | None) -> tuple[NewPupilReturn, Case]:
+    """The proposal, if it is waiting and (when the caller names one) about that case: the
+    version the caller holds is that case's, so an answer can't land on another case."""
     ret = session.get(NewPupilReturn, return_id) if type(return_id) is int else None
     if ret is None or ret.proposal != PROPOSED or ret.case_id is None:
         raise NotFound("That new-pupil match is not waiting for an answer.")
     case = session.get(Case, ret.case_id)
+    if reference is not None and case.reference != reference:
+        raise NotFound("That new-pupil match is not waiting for an answer.")
     if (not allows(actor.role, Capability.WHOLE_CASELOAD)
             and case.allocated_officer_id not in (None, actor.user_id)):
         raise NotAllowed("Only the case's officer or a lead can answer this.")
@@ -147,11 +161,12 @@ def _proposal(session: Session, actor: Actor, return_id: object) -> tuple[NewPup
 
 
 def confirm(session: Session, *, actor: Actor | None, return_id: object, version: int,
-            today: date | None = None):
+            reference: str | None = None, today: date | None = None):
     """The officer agrees it is the same child: propose closing the case as on roll at the
-    school from its start date (the closure's own rules apply; the lead approves)."""
+    school from its start date (the closure's own rules apply; the lead approves). The case
+    page names its case (`reference`), whose `version` it holds."""
     actor = require(actor, Capability.CLOSURE_PROPOSE)
-    ret, case = _proposal(session, actor, return_id)
+    ret, case = _proposal(session, actor, return_id, reference)
     school = session.get(School, ret.school_id)
     proposed = closure.propose_closure(
         session, actor=actor, reference=case.reference, outcome=Outcome.ONROLL_LEEDS,
@@ -162,10 +177,11 @@ def confirm(session: Session, *, actor: Actor | None, return_id: object, version
     return proposed
 
 
-def dismiss(session: Session, *, actor: Actor | None, return_id: object, reason: object) -> None:
+def dismiss(session: Session, *, actor: Actor | None, return_id: object, reason: object,
+            reference: str | None = None) -> None:
     """Not the same child: say why (it stays on the record)."""
     actor = require(actor, Capability.CLOSURE_PROPOSE)
-    ret, case = _proposal(session, actor, return_id)
+    ret, case = _proposal(session, actor, return_id, reference)
     why = str(reason or "").strip()
     if not why or len(why) > 1000:
         raise ValidationFailed([FieldError(

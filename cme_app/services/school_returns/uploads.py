@@ -56,6 +56,7 @@ class RowResult:
     accepted: bool
     message: str  # "accepted", or every reason the row was refused
     return_id: str = ""  # the stored return's public id
+    pupil: str = ""  # the row's first and last name, as the file gives them
 
 
 def _refuse(text: str) -> ValidationFailed:
@@ -126,23 +127,25 @@ def _import(session: Session, rows: list[tuple[int, dict[str, str]]], columns: t
             store_all: Callable[[list[Any]], list[Outcome]]) -> list[RowResult]:
     """Check every row on its own, then store the rows that passed, all at once."""
     results: dict[int, RowResult] = {}
-    passed: list[tuple[int, Any]] = []
+    passed: list[tuple[int, str, Any]] = []
     for line, cells in rows:
+        pupil = f"{cells.get('first_name', '')} {cells.get('last_name', '')}".strip()[:120]
         if cells.pop("_columns") != str(len(columns)):
-            results[line] = RowResult(line, False, f"the row must have {len(columns)} columns")
+            results[line] = RowResult(line, False, f"the row must have {len(columns)} columns",
+                                      pupil=pupil)
             continue
         school = school_of(cells.get("school_urn", ""))
         if isinstance(school, str):
-            results[line] = RowResult(line, False, f"school_urn: {school}")
+            results[line] = RowResult(line, False, f"school_urn: {school}", pupil=pupil)
             continue
         try:
-            passed.append((line, check(cells, school)))
+            passed.append((line, pupil, check(cells, school)))
         except ValidationFailed as exc:
-            results[line] = RowResult(line, False, _reasons(exc.errors))
-    outcomes = store_all([checked for _line, checked in passed]) if passed else []
-    for (line, _checked), (accepted, said) in zip(passed, outcomes, strict=True):
-        results[line] = (RowResult(line, True, "accepted", said) if accepted
-                         else RowResult(line, False, said))
+            results[line] = RowResult(line, False, _reasons(exc.errors), pupil=pupil)
+    outcomes = store_all([checked for *_seen, checked in passed]) if passed else []
+    for (line, pupil, _checked), (accepted, said) in zip(passed, outcomes, strict=True):
+        results[line] = (RowResult(line, True, "accepted", said, pupil) if accepted
+                         else RowResult(line, False, said, pupil=pupil))
     return [results[line] for line, _cells in rows]
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from ...dates import short_date
@@ -13,12 +14,14 @@ from ...domain import DELETION_GROUNDS, Stage, ground_words
 from ...errors import FieldError, NotFound, ValidationFailed
 from ...models import Case, DeletionReturn, NewPupilReturn, School, utcnow
 from ...permissions import Actor, Capability, require, require_school_user
+from ..casework.case_file_types import CaseReturnsPart, NewPupilProposal
 from ..casework.closure import school_outcome_text
 from ..trust import audit
 from .new_pupils import PROPOSED
 from .routing import Route
 
 LIST_LIMIT = 200
+__all__ = ["CaseReturnsPart", "NewPupilProposal"]  # the case file's part, defined with it
 
 
 @dataclass(frozen=True)
@@ -60,18 +63,14 @@ class OffRollingRow:
 
 
 @dataclass(frozen=True)
-class NewPupilProposal:
-    return_id: int
-    school: str
-    start_date: str
-    matched_on: str  # "UPN" | "name and date of birth"
+class SentReturn:
+    """What the school is told straight after sending a return from the page."""
 
-
-@dataclass(frozen=True)
-class CaseReturnsPart:
-    off_rolling: tuple[str, ...]  # one warning line per flagged deletion
-    deletions: tuple[str, ...]  # "Bramley Primary deleted ... on 3 Dec 2026: ..."
-    proposals: tuple[NewPupilProposal, ...]
+    public_id: str
+    pupil: str
+    status: str
+    status_colour: str
+    next_step: str
 
 
 _ROUTE_WORDS = {
@@ -111,6 +110,19 @@ def _deletion_status(session: Session, ret: DeletionReturn) -> tuple[str, str]:
     return "Received", "Recorded. Nothing more to do."
 
 
+def sent_deletion(session: Session, ret: DeletionReturn) -> SentReturn:
+    """The confirmation for a deletion return just received: the same words as the list."""
+    status, step = _deletion_status(session, ret)
+    return SentReturn(ret.public_id, f"{ret.first_name} {ret.last_name}", status,
+                      _COLOURS[status], step)
+
+
+def sent_new_pupil(ret: NewPupilReturn) -> SentReturn:
+    """Never whether the pupil matched a case: that is not the school's to learn."""
+    return SentReturn(ret.public_id, f"{ret.first_name} {ret.last_name}", "Received", "grey",
+                      "Recorded. Nothing more to do.")
+
+
 def school_list(session: Session, *, actor: Actor | None) -> list[SchoolReturnRow]:
     """The school's own returns, newest first. A new pupil is always just 'Received': whether
     the child was known to the CME team is not the school's to learn."""
@@ -127,10 +139,10 @@ def school_list(session: Session, *, actor: Actor | None) -> list[SchoolReturnRo
     for n in session.exec(select(NewPupilReturn).where(
             NewPupilReturn.school_id == actor.school_id)
             .order_by(col(NewPupilReturn.id).desc()).limit(LIST_LIMIT)).all():
+        sent = sent_new_pupil(n)
         rows.append((n.received_at, SchoolReturnRow(
-            n.public_id, "New pupil", f"{n.first_name} {n.last_name}",
-            f"Joined {short_date(n.start_date)}", "", "Received", "grey",
-            "Recorded. Nothing more to do.", short_date(n.received_at.date()))))
+            n.public_id, "New pupil", sent.pupil, f"Joined {short_date(n.start_date)}", "",
+            sent.status, sent.status_colour, sent.next_step, short_date(n.received_at.date()))))
     rows.sort(key=lambda pair: pair[0], reverse=True)
     audit.record(session, actor=actor, action="school_returns.listed",
                  entity_type="school", entity_id=actor.school_id,
@@ -184,6 +196,14 @@ def off_rolling_list(session: Session, *, actor: Actor | None) -> list[OffRollin
         d.public_id, names.get(d.school_id, ""), f"{d.first_name} {d.last_name}",
         ground_words(d.ground), short_date(d.deletion_date), refs.get(d.case_id or 0, ""),
         d.off_rolling_reviewed_at is not None, d.off_rolling_note or "") for d in flagged]
+
+
+def off_rolling_waiting(session: Session, *, actor: Actor | None) -> int:
+    """How many flagged deletions no lead has reviewed yet (a count: names no child)."""
+    require(actor, Capability.OFF_ROLLING_REVIEW)
+    return session.exec(select(func.count()).select_from(DeletionReturn).where(
+        col(DeletionReturn.possible_off_rolling).is_(True),
+        col(DeletionReturn.off_rolling_reviewed_at).is_(None))).one()
 
 
 def review_off_rolling(session: Session, *, actor: Actor | None, public_id: object,

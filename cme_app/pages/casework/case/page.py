@@ -10,7 +10,18 @@ from ....components import forms
 from ....components.layout import page
 from ....services.casework.case_file_types import CaseFile
 from ....services.trust import purpose
-from . import child_record, closing, episode, header, household, moves, records, triage, visits
+from . import (
+    child_record,
+    closing,
+    episode,
+    header,
+    household,
+    moves,
+    records,
+    school_returns,
+    triage,
+    visits,
+)
 from .data_protection import legal_hold_tag, sharing_section
 from .state import CaseState as S
 
@@ -22,6 +33,7 @@ def _case_file(c: rx.Var) -> rx.Component:
         header.messages(),
         header.pending(c),
         header.matches(c),
+        school_returns.school_returns(c),
         visits.safety(c),
         header.contents(),
         triage.risk(c),

@@ -24,6 +24,7 @@ from ....services.casework.closure import OUTCOMES, outcome_label
 from ....services.casework.lifecycle import StaleCase
 from ....services.intake import child_records
 from ....services.returns import episodes
+from ....services.school_returns import new_pupils
 from ....services.trust import purpose
 from ....services.visits import safety
 from ....state.auth import AuthState
@@ -347,3 +348,24 @@ class CaseState(PageFeedback, AuthState):
     @handler(C.CHILD_MERGE_UNDO, done="Merge undone: the records are separate again.")
     def undo_child_merge(self, form_data: dict):
         return self._child_record_call(child_records.undo_merge, form_data, "merge_id", "undo-")
+
+    # --- schools' returns: a new pupil who may be this case's child
+    @rx.event
+    @handler(C.CLOSURE_PROPOSE,
+             done="Closure proposed: on roll at the school. A team lead will check it and "
+                  "approve it.")
+    def confirm_new_pupil(self, return_id: int):
+        return self._service(new_pupils.confirm, return_id=_number(return_id))
+
+    @rx.event
+    @handler(C.CLOSURE_PROPOSE, done="Recorded as not this child. The reason is kept.")
+    def dismiss_new_pupil(self, form_data: dict):
+        """The row's form names its return in a hidden field; the reason's field id carries
+        it, so an error links to that row's reason."""
+        data = form_data if isinstance(form_data, dict) else {}
+        return_id = _number(data.get("return_id"))
+        at = f"not-child-{return_id}-"
+        reason = str(forms.prefixed_fields(data, at).get("reason") or "")[:1001]
+        work = partial(new_pupils.dismiss, reference=self._ref(), return_id=return_id,
+                       reason=reason)
+        return errors_at(work, at, {"dismiss_reason": at + "reason"})
