@@ -49,6 +49,8 @@ MIX = (("A", True, 0.55), ("G", False, 0.08), ("G", True, 0.05), ("F", False, 0.
        ("C", False, 0.04), ("K", False, 0.005), ("J", False, 0.005), ("B", False, 0.04))
 FIRST = ("Amira", "Ben", "Chloe", "Dev", "Ella", "Finn", "Grace", "Hari", "Isla", "Jack")
 LAST = ("Khan", "Smith", "Nowak", "Okafor", "Patel", "Jones", "Ali", "Brown", "Lee", "Ward")
+STREETS = ("Bench Street", "Gledhow Road", "Harehills Lane", "Roundhay Road", "Kirkstall Road")
+LETTERS = "ABDEFGHJLNPQRSTUWXYZ"  # a postcode's last two letters (no C, I, K, M, O, V)
 
 
 def _url(backend: str) -> str:
@@ -78,7 +80,9 @@ def make_rows(rnd: random.Random, round_no: int, today: date) -> list[dict[str, 
             "school_urn": rnd.choice(SCHOOLS), "upn": "",
             "first_name": f"{rnd.choice(FIRST)}{round_no}x{n}", "last_name": rnd.choice(LAST),
             "date_of_birth": dob.isoformat(), "sex": rnd.choice("FMU"),
-            "address_line1": f"{rnd.randint(1, 300)} Bench Street", "postcode": "LS9 7QZ",
+            "address_line1": f"{rnd.randint(1, 300)} {rnd.choice(STREETS)}",
+            "postcode": f"LS{rnd.randint(1, 29)} {rnd.randint(1, 9)}{rnd.choice(LETTERS)}"
+                        f"{rnd.choice(LETTERS)}",
             "parent_name": "Parent Name", "parent_phone": "0113 496 0000",
             "deletion_date": (today - timedelta(days=rnd.randint(0, 20))).isoformat(),
             "ground": ground,

@@ -15,7 +15,7 @@ from .casework import (
     RiskAssessment,
     SafeguardingContact,
 )
-from .child import Address, Child, ChildMatch, ChildMerge, Person
+from .child import Address, Child, ChildFacts, ChildMatch, ChildMerge, Person
 from .data_protection import RetentionApproval, ShareRecord, Tombstone
 from .episode import CensusDate, CmeEpisode, DfeReason, EheCount, EpisodeReason
 from .notification import (
@@ -25,7 +25,7 @@ from .notification import (
     NotificationRule,
     TeamSettings,
 )
-from .referral import DslAppraisal, Referral, ReferralConcern, ReferralEnquiry
+from .referral import DslAppraisal, Referral, ReferralConcern, ReferralEnquiry, ReferralFacts
 from .school import LoginAttempt, MfaAttempt, School, User, UserSession
 from .school_return import DeletionReturn, EheRecord, NewPupilReturn
 
@@ -38,6 +38,7 @@ __all__ = [
     "CaseLink",
     "CensusDate",
     "Child",
+    "ChildFacts",
     "ChildMatch",
     "ChildMerge",
     "CmeEpisode",
@@ -65,6 +66,7 @@ __all__ = [
     "Referral",
     "ReferralConcern",
     "ReferralEnquiry",
+    "ReferralFacts",
     "RetentionApproval",
     "RiskAssessment",
     "SafeguardingContact",

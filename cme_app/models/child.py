@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import NamedTuple
 
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
@@ -105,3 +106,18 @@ class ChildMerge(SQLModel, table=True):
     undone_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     undone_by_id: int | None = Field(default=None, foreign_key="user.id")
     undo_reason: str | None = Field(default=None, max_length=1000)
+
+
+class ChildFacts(NamedTuple):
+    """What matching and triage read of a child record, for many records at once without
+    loading them as objects (a bulk import)."""
+
+    id: int
+    first_name: str
+    last_name: str
+    date_of_birth: date
+    upn: str | None = None
+    merged_into_id: int | None = None
+    sen_status: str = "unknown"
+    traveller_family: bool = False
+

@@ -4,7 +4,7 @@ appraisal."""
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
@@ -99,3 +99,12 @@ class DslAppraisal(SQLModel, table=True):
     mash_reference: str | None = Field(default=None, max_length=60)
     mash_outcome: str | None = Field(default=None, max_length=1000)
     appraisal: str = Field(max_length=4000)
+
+
+class ReferralFacts(NamedTuple):
+    """What triage reads of a referral, for many at once without loading them as objects
+    (child.ChildFacts' partner)."""
+
+    id: int
+    category: str | None = None
+    submitted_at: datetime | None = None

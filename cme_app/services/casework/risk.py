@@ -12,10 +12,12 @@ from ...models import (
     Case,
     CaseClosure,
     Child,
+    ChildFacts,
     CmeEpisode,
     DslAppraisal,
     Referral,
     ReferralConcern,
+    ReferralFacts,
     RiskAssessment,
     utcnow,
 )
@@ -79,7 +81,8 @@ def factors_from_referral(session: Session, referral: Referral, child: Child) ->
     return factors_many(session, [(referral, child)])[0]
 
 
-def factors_many(session: Session, pairs: list[tuple[Referral, Child]]) -> list[list[str]]:
+def factors_many(session: Session, pairs: list[tuple[Referral | ReferralFacts,
+                                                     Child | ChildFacts]]) -> list[list[str]]:
     """`factors_from_referral` for many referrals at once (a bulk import), in five queries."""
     referral_ids = [r.id for r, _c in pairs]
     child_ids = [c.id for _r, c in pairs]
@@ -134,7 +137,8 @@ def has_previous_episode(session: Session, child: Child, referral: Referral) -> 
     return previous_episodes(session, [(referral, child)])[0]
 
 
-def previous_episodes(session: Session, pairs: list[tuple[Referral, Child]]) -> list[bool]:
+def previous_episodes(session: Session, pairs: list[tuple[Referral | ReferralFacts,
+                                                          Child | ChildFacts]]) -> list[bool]:
     """`has_previous_episode` for each (referral, child), in three queries."""
     child_ids = {c.id for _r, c in pairs}
     cases = {referral_id: (case_id, episode) for referral_id, case_id, episode in session.exec(

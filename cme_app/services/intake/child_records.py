@@ -35,6 +35,7 @@ from ...models import (
     Address,
     Case,
     Child,
+    ChildFacts,
     ChildMatch,
     ChildMerge,
     CmeEpisode,
@@ -89,7 +90,8 @@ def propose_matches(session: Session, child: Child) -> list[ChildMatch]:
     return propose_matches_many(session, [child])
 
 
-def propose_matches_many(session: Session, children: list[Child]) -> list[ChildMatch]:
+def propose_matches_many(session: Session,
+                         children: list[Child] | list[ChildFacts]) -> list[ChildMatch]:
     """`propose_matches` for many new records at once (a bulk import), in a few queries."""
     live = [c for c in children
             if c is not None and c.id is not None and c.merged_into_id is None]
@@ -127,7 +129,8 @@ def _pairs_with(session: Session, child_ids: set[int]) -> set[tuple[int, int]]:
     return {(max(a, b), min(a, b)) for a, b in rows}
 
 
-def _candidates_many(session: Session, children: list[Child]) -> dict[int, dict[int, str]]:
+def _candidates_many(session: Session,
+                     children: list[Child | ChildFacts]) -> dict[int, dict[int, str]]:
     """For each record, the other live records and the strongest basis each matches on (UPN,
     then name and date of birth, then last known address and surname), by id."""
     found: dict[int, dict[int, str]] = {c.id: {} for c in children}
@@ -158,7 +161,8 @@ def _name_key(first: str, last: str, dob: date) -> tuple[str, str, date]:
     return first.strip().lower(), last.strip().lower(), dob
 
 
-def _same_home_and_surname_many(session: Session, children: list[Child]) -> dict[int, set[int]]:
+def _same_home_and_surname_many(session: Session,
+                                children: list[Child | ChildFacts]) -> dict[int, set[int]]:
     homes = session.exec(select(Address.child_id, Address.line1, Address.postcode).where(
         col(Address.child_id).in_([c.id for c in children]),
         Address.kind == AddressKind.LAST_KNOWN, col(Address.postcode).is_not(None))).all()

@@ -7,11 +7,22 @@ itself (inbound.py).
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 from sqlmodel import Session, col, select
 
 from ...domain import AddressKind, Stage
-from ...models import Address, Case, Child, Referral, StageChange, insert_rows, utcnow
+from ...models import (
+    Address,
+    Case,
+    Child,
+    ChildFacts,
+    Referral,
+    ReferralFacts,
+    StageChange,
+    insert_rows,
+    utcnow,
+)
 from ...permissions import Actor
 from ..casework import risk, targets
 from ..casework.references import next_case_references
@@ -28,23 +39,23 @@ def open_case(
 
 
 def open_cases(session: Session, *, actor: Actor | None,
-               pairs: list[tuple[Referral, Child]], today: date) -> list[Case]:
+               pairs: list[tuple[Referral | ReferralFacts, Child | ChildFacts]],
+               today: date) -> list[Case]:
     """`open_case` for many stored referrals at once (a bulk import), in a few statements."""
     by_id = actor.user_id if actor else None
     now = utcnow()
     references = next_case_references(session, year=now.year, count=len(pairs))
+    facts = _triage_facts(session, [(None, referral, child) for referral, child in pairs],
+                          today=today)
     ids = insert_rows(session, Case, [
         {"reference": ref, "child_id": child.id, "referral_id": referral.id,
          "stage": Stage.NEW_REFERRAL, "stage_entered_at": now, "opened_at": now,
-         "updated_at": now, "updated_by_id": by_id}
-        for ref, (referral, child) in zip(references, pairs, strict=True)])
+         "updated_at": now, "updated_by_id": by_id, **fact}
+        for ref, (referral, child), fact in zip(references, pairs, facts, strict=True)])
     insert_rows(session, StageChange, [
         {"case_id": case_id, "to_stage": Stage.NEW_REFERRAL, "by_id": by_id} for case_id in ids])
     loaded = {c.id: c for c in session.exec(select(Case).where(col(Case.id).in_(ids))).all()}
-    cases = [loaded[i] for i in ids]
-    refresh_triage_facts_many(session, [(case, referral, child) for case, (referral, child)
-                                        in zip(cases, pairs, strict=True)], today=today)
-    return cases
+    return [loaded[i] for i in ids]
 
 
 def refresh_triage_facts(
@@ -53,22 +64,27 @@ def refresh_triage_facts(
     """What triage starts from: the proposed risk and its factors, the triage due date, other
     records that may be this child (proposed for an officer to answer, child_records.py) and
     other households' cases at the same address (BR-L2, BR-L3, SC-18)."""
-    refresh_triage_facts_many(session, [(case, referral, child)], today=today)
+    [facts] = _triage_facts(session, [(case, referral, child)], today=today)
+    for name, value in facts.items():
+        setattr(case, name, value)
+    session.add(case)
+    session.flush()
 
 
-def refresh_triage_facts_many(session: Session, items: list[tuple[Case, Referral, Child]], *,
-                              today: date) -> None:
+def _triage_facts(session: Session,
+                  items: list[tuple[Case | None, Referral | ReferralFacts, Child | ChildFacts]],
+                  *, today: date) -> list[dict[str, Any]]:
+    """Each case's triage facts (its columns), for cases open or about to open (None)."""
     child_records.propose_matches_many(session, [child for _c, _r, child in items])
     factors = risk.factors_many(session, [(referral, child) for _c, referral, child in items])
     households = possible_matches_many(session, [(case, child) for case, _r, child in items])
     calendar = load_calendar(session)
-    for (case, _referral, _child), found, refs in zip(items, factors, households, strict=True):
-        case.risk_factors = found
-        case.proposed_risk = risk.propose(found)
-        case.triage_due_on = targets.triage_due(case.proposed_risk, today, calendar)
-        case.possible_matches = refs
-        session.add(case)
-    session.flush()
+    out = []
+    for found, refs in zip(factors, households, strict=True):
+        proposed = risk.propose(found)
+        out.append({"risk_factors": found, "proposed_risk": proposed, "possible_matches": refs,
+                    "triage_due_on": targets.triage_due(proposed, today, calendar)})
+    return out
 
 
 def possible_matches(session: Session, *, case: Case, child: Child) -> list[str]:
@@ -79,7 +95,9 @@ def possible_matches(session: Session, *, case: Case, child: Child) -> list[str]
     return possible_matches_many(session, [(case, child)])[0]
 
 
-def possible_matches_many(session: Session, pairs: list[tuple[Case, Child]]) -> list[list[str]]:
+def possible_matches_many(session: Session,
+                          pairs: list[tuple[Case | None, Child | ChildFacts]]
+                          ) -> list[list[str]]:
     homes: dict[int, set[tuple[str, str]]] = {}
     for child_id, line1, postcode in session.exec(
             select(Address.child_id, Address.line1, Address.postcode).where(
@@ -95,5 +113,6 @@ def possible_matches_many(session: Session, pairs: list[tuple[Case, Child]]) -> 
                    col(Address.postcode).in_(postcodes))).all() if postcodes else ():
         at.setdefault((postcode, line1.lower()), []).append((ref, case_id, child_id))
     return [sorted({ref for place in homes.get(child.id, ()) for ref, case_id, child_id
-                    in at.get(place, ()) if case_id != case.id and child_id != child.id})
+                    in at.get(place, ()) if (case is None or case_id != case.id)
+                    and child_id != child.id})
             for case, child in pairs]

@@ -27,6 +27,7 @@ from ...models import (
     Case,
     CaseClosure,
     Child,
+    ChildFacts,
     CmeEpisode,
     DeletionReturn,
     EheRecord,
@@ -34,6 +35,7 @@ from ...models import (
     NewPupilReturn,
     Person,
     Referral,
+    ReferralFacts,
     School,
     insert_rows,
     utcnow,
@@ -144,13 +146,27 @@ def receive_all(session: Session, batch: list[Deletion], *, by: Actor | None, vi
     who = {"actor_id": by.user_id if by else None, "ip": by.ip if by else None,
            "actor_role": str(by.role) if by else "system"}
     references = _references(session, {p.case_id for p in plans if p.case_id}, opened)
+    # One event per return about a child the LA holds a record of (so the child's trail
+    # shows it); the rest, which name no record, in one event.
+    about_a_child = [(p, i) for p, i in zip(plans, ids, strict=True) if p.child_id]
+    record_only = [(p, i) for p, i in zip(plans, ids, strict=True) if not p.child_id]
+    if len(record_only) == 1:
+        about_a_child += record_only
+    elif record_only:
+        routes: dict[str, int] = {}
+        for p, _i in record_only:
+            routes[str(p.rule.route)] = routes.get(str(p.rule.route), 0) + 1
+        audit.record(session, actor=by, actor_role=None if by else "system",
+                     action="deletion_return.received", entity_type="deletion_return",
+                     detail={"via": via, "return_ids": [i for _p, i in record_only],
+                             "routes": routes})
     audit.record_many(session, [{
         **who, "action": "deletion_return.received", "entity_type": "deletion_return",
         "entity_id": return_id, "child_id": p.child_id,
         "detail": {"school": p.deletion.school.urn, "ground": p.deletion.ground,
                    "route": str(p.rule.route), "via": via, "case_id": p.case_id,
                    "possible_off_rolling": p.off_rolling}}
-        for p, return_id in zip(plans, ids, strict=True)] + [{
+        for p, return_id in about_a_child] + [{
         **who, "action": "episode.started", "entity_type": "case",
         "entity_id": references[p.case_id], "child_id": p.child_id,
         "detail": {"episode_id": p.episode_id, "from": "deletion_return"}}
@@ -213,8 +229,13 @@ def _find_children(session: Session, plans: list[_Plan]) -> None:
         if plan.child_id is None:
             plan.child_id = first_of[plan.deletion.pupil.upn].child_id
     _household(session, makers)
-    made = {c.id: c for c in session.exec(select(Child).where(col(Child.id).in_(ids))).all()}
-    propose_matches_many(session, [made[i] for i in ids])
+    propose_matches_many(session, [_facts(p) for p in makers])
+
+
+def _facts(plan: _Plan) -> ChildFacts:
+    """A new record's facts, as inserted."""
+    p = plan.deletion.pupil
+    return ChildFacts(plan.child_id, p.first_name, p.last_name, p.date_of_birth, p.upn)
 
 
 def _household(session: Session, plans: list[_Plan]) -> None:
@@ -250,13 +271,15 @@ def _open_enquiries(session: Session, plans: list[_Plan], by: Actor | None,
         col(Case.child_id).in_(child_ids), col(Case.stage).in_(OPEN_CASE_STAGES))
         .order_by(col(Case.id))).all())
     to_open = _first_per_child([p for p in plans if p.child_id not in open_case])
-    referral_ids = insert_rows(session, Referral, [_referral_row(p, by) for p in to_open])
-    referrals = {r.id: r for r in session.exec(select(Referral).where(
-        col(Referral.id).in_(referral_ids))).all()}
-    children = {c.id: c for c in session.exec(select(Child).where(
-        col(Child.id).in_(child_ids))).all()}
+    referral_rows = [_referral_row(p, by) for p in to_open]
+    referral_ids = insert_rows(session, Referral, referral_rows)
+    children = {row[0]: ChildFacts(*row) for row in session.exec(select(
+        Child.id, Child.first_name, Child.last_name, Child.date_of_birth, Child.upn,
+        Child.merged_into_id, Child.sen_status, Child.traveller_family)
+        .where(col(Child.id).in_({p.child_id for p in to_open}))).all()}
     opened = open_cases(session, actor=by, today=today, pairs=[
-        (referrals[r], children[p.child_id]) for r, p in zip(referral_ids, to_open, strict=True)])
+        (ReferralFacts(r, None, row["submitted_at"]), children[p.child_id])
+        for r, row, p in zip(referral_ids, referral_rows, to_open, strict=True)])
     open_case |= {case.child_id: case.id for case in opened}
     episode_of = dict(session.exec(select(CmeEpisode.child_id, CmeEpisode.id).where(
         col(CmeEpisode.child_id).in_(child_ids), col(CmeEpisode.end_date).is_(None))).all())
