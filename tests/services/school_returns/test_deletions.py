@@ -225,3 +225,22 @@ def test_school_b_never_sees_school_as_returns(session, team):
     submit(session, team, ground="H")
     assert views.school_list(session, actor=team["school_b"]) == []
     assert len(views.school_list(session, actor=team["school"])) == 1
+
+
+def test_a_school_cannot_tell_whether_the_la_already_knew_the_child(session, team, case):
+    """School B deletes a child school A already referred (same UPN): B's view of its return
+    is word for word what it would be for a child nobody knew, and names no case."""
+    child = session.get(Child, case.child_id)
+    child.upn = "A383200012401"
+    session.add(child)
+    session.commit()
+    known = submit(session, team, who="school_b", ground="I", absence_codes_confirmed="yes",
+                   upn="A383200012401")
+    unknown = submit(session, team, who="school_b", ground="I", absence_codes_confirmed="yes",
+                     first_name="Nobody", last_name="Known")
+    assert known.case_id == case.id and unknown.case_id != case.id
+    rows = {r.pupil: r for r in views.school_list(session, actor=team["school_b"])}
+    seen = [(r.kind, r.status, r.status_colour, r.next_step, r.ground, r.date_label)
+            for r in (rows["Tamsin Roe"], rows["Nobody Known"])]
+    assert seen[0] == seen[1]
+    assert case.reference not in repr(rows)
