@@ -18,12 +18,10 @@ Target: A under 2 s, and at most 3x B.
 from __future__ import annotations
 
 import argparse
-import gc
 import random
 import statistics
 import sys
 import time
-from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -138,27 +136,17 @@ def census_day(today: date) -> date:
     return today - timedelta(days=(today.weekday() - 3) % 7 or 7)
 
 
-@contextmanager
-def _no_gc():
-    """Each timed call starts with a clean heap and runs without the cyclic collector, so one
-    call's garbage is not collected in (and charged to) the next one."""
-    gc.collect()
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
 
 
 def time_build(engine, day: date) -> tuple[float, census.CmeReturn]:
-    with Session(engine) as session, _no_gc():
+    with Session(engine) as session, common.no_gc():
         t0 = time.perf_counter()
         figures = census.build(session, day)
         return time.perf_counter() - t0, figures
 
 
 def time_scan(engine) -> tuple[float, int]:
-    with engine.connect() as conn, _no_gc():
+    with engine.connect() as conn, common.no_gc():
         t0 = time.perf_counter()
         rows = conn.execute(sa.text("SELECT * FROM cmeepisode")).all()
         return time.perf_counter() - t0, len(rows)

@@ -62,7 +62,7 @@ def insert_rows(session, model, rows: list[dict[str, Any]]) -> list[int]:
     unset = {k for k in full[0] if all(r[k] is None for r in full)}
     if unset:
         full = [{k: v for k, v in r.items() if k not in unset} for r in full]
-    session.execute(sa.insert(model), full)
+    session.execute(sa.insert(model.__table__), full)  # Core: no ORM bulk-insert bookkeeping
     return ids
 
 

@@ -19,7 +19,7 @@ from ...permissions import Capability
 from ...services.school_returns import checks, deletions, views
 from ...state.auth import AuthState
 from ...state.handlers import PageFeedback, focus_script, handler, page_load
-from .parts import section, sent_panel
+from .parts import return_form, section, sent_panel
 
 MAX_VALUE = 4000
 MOVED_TO = {"uk": "Somewhere else in the UK", "abroad": "Abroad", "unknown": "Not known"}
@@ -246,7 +246,8 @@ def _destination() -> rx.Component:
 
 
 def _form() -> rx.Component:
-    return rx.el.form(
+    return return_form(
+        S, "Send deletion return",
         _pupil(),
         _home(),
         _parents(),
@@ -258,15 +259,6 @@ def _form() -> rx.Component:
                                  hint="Anything the CME team should know, such as what the "
                                  "school did to find the pupil."),
         ),
-        rx.el.div(
-            rx.el.button("Send deletion return", type="submit", class_name="button"),
-            rx.el.a("Cancel", href=routes.RETURNS, class_name="button-group__link"),
-            class_name="button-group",
-        ),
-        key=S.form_key.to(str),
-        on_submit=S.submit_form,
-        reset_on_submit=False,
-        no_validate=True,
     )
 
 

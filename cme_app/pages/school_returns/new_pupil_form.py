@@ -16,7 +16,7 @@ from ...permissions import Actor, Capability
 from ...services.school_returns import new_pupils, views
 from ...state.auth import AuthState
 from ...state.handlers import PageFeedback, focus_script, handler, page_load
-from .parts import section, sent_panel
+from .parts import return_form, section, sent_panel
 
 MAX_VALUE = 400
 FIELDS = ("school_urn", "upn", "first_name", "last_name", "date_of_birth", "start_date",
@@ -90,7 +90,8 @@ V, E = S.values, S.errors
 
 
 def _form() -> rx.Component:
-    return rx.el.form(
+    return return_form(
+        S, "Record new pupil",
         rx.cond(
             S.is_school,
             rx.fragment(),
@@ -117,15 +118,6 @@ def _form() -> rx.Component:
                              hint="The first day the pupil is expected to attend. It can be up "
                              "to 60 days from today."),
         ),
-        rx.el.div(
-            rx.el.button("Record new pupil", type="submit", class_name="button"),
-            rx.el.a("Cancel", href=routes.RETURNS, class_name="button-group__link"),
-            class_name="button-group",
-        ),
-        key=S.form_key.to(str),
-        on_submit=S.submit_form,
-        reset_on_submit=False,
-        no_validate=True,
     )
 
 

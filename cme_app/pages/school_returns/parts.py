@@ -17,6 +17,22 @@ def section(title: str, *children: rx.Component, hint: str = "") -> rx.Component
     )
 
 
+def return_form(state, send: str, *sections: rx.Component) -> rx.Component:
+    """A return's form: its sections, then send or cancel back to the returns list."""
+    return rx.el.form(
+        *sections,
+        rx.el.div(
+            rx.el.button(send, type="submit", class_name="button"),
+            rx.el.a("Cancel", href=routes.RETURNS, class_name="button-group__link"),
+            class_name="button-group",
+        ),
+        key=state.form_key.to(str),
+        on_submit=state.submit_form,
+        reset_on_submit=False,
+        no_validate=True,
+    )
+
+
 def sent_panel(title: str, pupil: rx.Var, status: rx.Var, colour: rx.Var, step: rx.Var,
                *, again: str, on_again, back: str = "Back to your returns") -> rx.Component:
     """The GOV.UK confirmation panel, then the status words and what happens next."""

@@ -45,6 +45,7 @@ MAX_BYTES = 2_000_000  # about 10,000 rows: a school's whole year of returns
 MAX_ROWS = 10_000
 # A cell starting with one of these is run as a formula by Excel and LibreOffice.
 _FORMULA_START = ("=", "@", "\t", "\r")
+_FORMULA_FIRST = frozenset("=@\t\r+-")
 _INTERNATIONAL_PHONE = re.compile(r"\+[\d ()]+")
 # The form's field names where a CSV column is named differently.
 _COLUMN_OF = {"parent_1_name": "parent_name", "parent_1_phone": "parent_phone"}
@@ -97,16 +98,18 @@ def read_rows(data: bytes | str, columns: tuple[str, ...]) -> list[tuple[int, di
     if header != columns:
         raise _refuse("The first row must be the headings " + ",".join(columns))
     out = []
-    for line, cells in enumerate(rows[1:], start=2):
-        if not any(c.strip() for c in cells):
+    for line, raw in enumerate(rows[1:], start=2):
+        cells = [c.strip() for c in raw]
+        if not any(cells):
             continue
         for name, cell in zip(columns, cells, strict=False):
-            if _is_formula(cell.strip()):
-                raise _refuse(f"Row {line}, column {name} starts with {cell.strip()[:1]!r}, "
-                              "so a spreadsheet would run it as a formula. Remove it and "
-                              "upload again: nothing was stored")
-        out.append((line, dict(zip(columns, (c.strip() for c in cells), strict=False))
-                    | {"_columns": str(len(cells))}))
+            if cell[:1] in _FORMULA_FIRST and _is_formula(cell):
+                raise _refuse(f"Row {line}, column {name} starts with {cell[:1]!r}, so a "
+                              "spreadsheet would run it as a formula. Remove it and upload "
+                              "again: nothing was stored")
+        row = dict(zip(columns, cells, strict=False))
+        row["_columns"] = str(len(cells))
+        out.append((line, row))
     if len(out) > MAX_ROWS:
         raise _refuse(f"The file has {len(out):,} rows: send at most {MAX_ROWS:,} at a time")
     return out
