@@ -162,3 +162,22 @@ def no_gc():
         yield
     finally:
         gc.enable()
+
+
+def fresh_database(backend: str, name: str) -> str:
+    """An empty database of a benchmark's own: `.bench/<name>.db`, or PostgreSQL `<name>`."""
+    import sqlalchemy as sa
+
+    if backend == "sqlite":
+        BENCH_DIR.mkdir(exist_ok=True)
+        path = BENCH_DIR / f"{name.replace('_', '-')}.db"
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+        return f"sqlite:///{path}"
+    admin = sa.create_engine(f"{PG_SERVER}/postgres", isolation_level="AUTOCOMMIT",
+                             poolclass=sa.pool.NullPool)
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        conn.exec_driver_sql(f"CREATE DATABASE {name}")
+    admin.dispose()
+    return f"{PG_SERVER}/{name}"

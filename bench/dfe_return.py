@@ -49,18 +49,7 @@ REASONS = [r for r in DFE_REASONS if r not in ("Unknown", "Not recorded")]
 
 
 def _url(backend: str) -> str:
-    if backend == "sqlite":
-        path = common.BENCH_DIR / "dfe-return.db"
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{path}{suffix}").unlink(missing_ok=True)
-        return f"sqlite:///{path}"
-    admin = sa.create_engine(f"{common.PG_SERVER}/postgres", isolation_level="AUTOCOMMIT",
-                             poolclass=sa.pool.NullPool)
-    with admin.connect() as conn:
-        conn.exec_driver_sql("DROP DATABASE IF EXISTS cme_bench_dfe WITH (FORCE)")
-        conn.exec_driver_sql("CREATE DATABASE cme_bench_dfe")
-    admin.dispose()
-    return f"{common.PG_SERVER}/cme_bench_dfe"
+    return common.fresh_database(backend, "cme_bench_dfe")
 
 
 def _episode_rows(rnd: random.Random, cases, today: date, now: datetime):

@@ -55,19 +55,7 @@ LETTERS = "ABDEFGHJLNPQRSTUWXYZ"  # a postcode's last two letters (no C, I, K, M
 
 
 def _url(backend: str) -> str:
-    if backend == "sqlite":
-        path = common.BENCH_DIR / "returns-import.db"
-        common.BENCH_DIR.mkdir(exist_ok=True)
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{path}{suffix}").unlink(missing_ok=True)
-        return f"sqlite:///{path}"
-    admin = sa.create_engine(f"{common.PG_SERVER}/postgres", isolation_level="AUTOCOMMIT",
-                             poolclass=sa.pool.NullPool)
-    with admin.connect() as conn:
-        conn.exec_driver_sql("DROP DATABASE IF EXISTS cme_bench_returns WITH (FORCE)")
-        conn.exec_driver_sql("CREATE DATABASE cme_bench_returns")
-    admin.dispose()
-    return f"{common.PG_SERVER}/cme_bench_returns"
+    return common.fresh_database(backend, "cme_bench_returns")
 
 
 def make_rows(rnd: random.Random, round_no: int, today: date) -> list[dict[str, str]]:

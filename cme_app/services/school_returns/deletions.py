@@ -143,13 +143,21 @@ def receive_all(session: Session, batch: list[Deletion], *, by: Actor | None, vi
         {"child_id": p.child_id, "start_date": p.deletion.deletion_date,
          "deletion_return_id": return_id}
         for p, return_id in zip(plans, ids, strict=True) if p.rule.route == Route.EHE_LIST])
+    references = _references(session, {p.case_id for p in plans if p.case_id}, opened)
+    _audit(session, list(zip(plans, ids, strict=True)), by, via, references)
+    _tell_the_team(session, plans, opened, references)
+    session.flush()
+    return [(i, row["public_id"]) for i, row in zip(ids, rows, strict=True)]
+
+
+def _audit(session: Session, received: list[tuple[_Plan, int]], by: Actor | None, via: str,
+           references: dict[int, str]) -> None:
+    """One event per return about a child the LA holds a record of (so the child's trail
+    shows it), one per episode started; the returns that name no record in one event."""
     who = {"actor_id": by.user_id if by else None, "ip": by.ip if by else None,
            "actor_role": str(by.role) if by else "system"}
-    references = _references(session, {p.case_id for p in plans if p.case_id}, opened)
-    # One event per return about a child the LA holds a record of (so the child's trail
-    # shows it); the rest, which name no record, in one event.
-    about_a_child = [(p, i) for p, i in zip(plans, ids, strict=True) if p.child_id]
-    record_only = [(p, i) for p, i in zip(plans, ids, strict=True) if not p.child_id]
+    about_a_child = [(p, i) for p, i in received if p.child_id]
+    record_only = [(p, i) for p, i in received if not p.child_id]
     if len(record_only) == 1:
         about_a_child += record_only
     elif record_only:
@@ -170,10 +178,7 @@ def receive_all(session: Session, batch: list[Deletion], *, by: Actor | None, vi
         **who, "action": "episode.started", "entity_type": "case",
         "entity_id": references[p.case_id], "child_id": p.child_id,
         "detail": {"episode_id": p.episode_id, "from": "deletion_return"}}
-        for p in plans if p.episode_started])
-    _tell_the_team(session, plans, opened, references)
-    session.flush()
-    return [(i, row["public_id"]) for i, row in zip(ids, rows, strict=True)]
+        for p, _i in received if p.episode_started])
 
 
 def _row(plan: _Plan, by: Actor | None, via: str) -> dict[str, Any]:
