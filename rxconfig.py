@@ -18,6 +18,12 @@ _settings = get_settings()
 # Reflex reads its WebSocket frame limit from the environment; give it ours (≤ 1 MB).
 os.environ["REFLEX_SOCKET_MAX_HTTP_BUFFER_SIZE"] = str(_settings.socket_max_frame_bytes)
 
+# Tab state: in Redis where one is configured (REFLEX_REDIS_URL: the production profile, whose
+# workers share it); otherwise in this process's memory, dropped when a tab's token expires.
+# Never Reflex's default disk manager, which pickles every tab's state into world-readable
+# .states/*.pkl, the socket handshake's session cookie and open case files included.
+_tab_state = {} if os.environ.get("REFLEX_REDIS_URL") else {"state_manager_mode": "memory"}
+
 config = rx.Config(
     app_name="cme_app",
     db_url=_settings.db_url,
@@ -27,4 +33,5 @@ config = rx.Config(
     telemetry_enabled=False,
     show_built_with_reflex=False,
     disable_plugins=[SitemapPlugin],
+    **_tab_state,
 )
