@@ -11,7 +11,8 @@ pytest=${PYTEST:-.venv/bin/pytest}
 if [ "$#" -gt 0 ]; then exec "$pytest" "$@"; fi
 
 browser_log=$(mktemp)
-"$pytest" tests/e2e >"$browser_log" 2>&1 &
+# The slowest journeys are listed: this half is .ci/run's critical path.
+"$pytest" tests/e2e --durations=25 >"$browser_log" 2>&1 &
 browser=$!
 nice -n 19 "$pytest" --ignore=tests/e2e
 rest=$?
