@@ -89,10 +89,28 @@ def _school_names(session: Session, ids: set[int]) -> dict[int, str]:
     return dict(session.exec(select(School.id, School.name).where(col(School.id).in_(ids))).all())
 
 
-def _deletion_status(session: Session, ret: DeletionReturn) -> tuple[str, str]:
+@dataclass(frozen=True)
+class _StatusFacts:
+    """What the school's status words need besides the returns: loaded once per list."""
+
+    school_names: dict[str, str]  # destination URN: name, for registered schools
+    cases: dict[int, tuple[str, str | None]]  # case id: (stage, outcome)
+
+
+def _status_facts(session: Session, rets: list[DeletionReturn]) -> _StatusFacts:
+    urns = {r.destination_school_urn for r in rets if r.route == Route.MATCH_ROLL}
+    case_ids = {r.case_id for r in rets if r.route == Route.CME and r.case_id}
+    return _StatusFacts(
+        dict(session.exec(select(School.urn, School.name).where(
+            col(School.urn).in_(urns))).all()) if urns else {},
+        {i: (stage, outcome) for i, stage, outcome in session.exec(
+            select(Case.id, Case.stage, Case.outcome).where(col(Case.id).in_(case_ids)))}
+        if case_ids else {})
+
+
+def _deletion_status(ret: DeletionReturn, facts: _StatusFacts) -> tuple[str, str]:
     if ret.route == Route.MATCH_ROLL:
-        dest = session.exec(select(School.name).where(
-            School.urn == ret.destination_school_urn)).first()
+        dest = facts.school_names.get(ret.destination_school_urn or "")
         if ret.new_pupil_return_id:
             return "Matched", f"{dest} has recorded the pupil as a new pupil. Nothing more to do."
         if dest:
@@ -102,9 +120,9 @@ def _deletion_status(session: Session, ret: DeletionReturn) -> tuple[str, str]:
     if ret.route == Route.EHE_LIST:
         return "Received", "Passed to the elective home education team."
     if ret.route == Route.CME:
-        case = session.get(Case, ret.case_id) if ret.case_id else None
-        if case is not None and case.stage == Stage.CLOSED:
-            return "Closed", school_outcome_text(case.outcome) or "The CME team has finished."
+        stage, outcome = facts.cases.get(ret.case_id or 0, ("", None))
+        if stage == Stage.CLOSED:
+            return "Closed", school_outcome_text(outcome) or "The CME team has finished."
         return "Being looked into", ("The CME team is making enquiries to find the pupil and "
                                      "may contact you for more information.")
     return "Received", "Recorded. Nothing more to do."
@@ -112,7 +130,7 @@ def _deletion_status(session: Session, ret: DeletionReturn) -> tuple[str, str]:
 
 def sent_deletion(session: Session, ret: DeletionReturn) -> SentReturn:
     """The confirmation for a deletion return just received: the same words as the list."""
-    status, step = _deletion_status(session, ret)
+    status, step = _deletion_status(ret, _status_facts(session, [ret]))
     return SentReturn(ret.public_id, f"{ret.first_name} {ret.last_name}", status,
                       _COLOURS[status], step)
 
@@ -128,10 +146,12 @@ def school_list(session: Session, *, actor: Actor | None) -> list[SchoolReturnRo
     the child was known to the CME team is not the school's to learn."""
     actor = require_school_user(actor, Capability.SCHOOL_RETURNS)
     rows: list[tuple[object, SchoolReturnRow]] = []
-    for d in session.exec(select(DeletionReturn).where(
-            DeletionReturn.school_id == actor.school_id)
-            .order_by(col(DeletionReturn.id).desc()).limit(LIST_LIMIT)).all():
-        status, step = _deletion_status(session, d)
+    deleted = session.exec(select(DeletionReturn).where(
+        DeletionReturn.school_id == actor.school_id)
+        .order_by(col(DeletionReturn.id).desc()).limit(LIST_LIMIT)).all()
+    facts = _status_facts(session, deleted)
+    for d in deleted:
+        status, step = _deletion_status(d, facts)
         rows.append((d.received_at, SchoolReturnRow(
             d.public_id, "Deletion", f"{d.first_name} {d.last_name}",
             f"Deleted {short_date(d.deletion_date)}", ground_words(d.ground), status,
