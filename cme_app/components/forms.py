@@ -232,6 +232,17 @@ FOCUS_ERROR_SUMMARY = (
 )
 
 
+def submitted(form_data: object) -> dict[str, str]:
+    """A submitted form as trimmed strings, cut to size: any browser can send anything to a
+    public handler, so at most 100 fields, names of 60 characters and values of 4,000."""
+    if not isinstance(form_data, dict):
+        return {}
+    return {
+        str(k)[:60]: ("" if v is None else str(v)).strip()[:4000]
+        for k, v in list(form_data.items())[:100]
+    }
+
+
 def prefixed_fields(form_data: object, prefix: str) -> dict[str, str]:
     """One form's fields, without the form's id prefix, from a page with several forms.
     Anything a browser sends is cut to size: at most 100 fields of 4,000 characters."""

@@ -20,8 +20,6 @@ from ...services.intake import referral_form as rf
 from ...state.auth import AuthState
 from ...state.handlers import PageFeedback, handler, page_load
 
-MAX_VALUE = 4000
-
 
 def _open_case(state: CaseNewState, case) -> rx.event.EventSpec:
     state.values = {}
@@ -46,10 +44,7 @@ class CaseNewState(PageFeedback, AuthState):
     @rx.event
     @handler(Capability.INBOUND_LOG, then=_open_case)
     def submit_form(self, form_data: dict):
-        data = {
-            str(k)[:60]: ("" if v is None else str(v)).strip()[:MAX_VALUE]
-            for k, v in (form_data.items() if isinstance(form_data, dict) else ())
-        }
+        data = forms.submitted(form_data)
         self.values = data  # kept, so the form shows what was typed beside any errors
         return partial(inbound.log_inbound, form=data)
 

@@ -21,7 +21,6 @@ from ...state.auth import AuthState
 from ...state.handlers import PageFeedback, focus_script, handler, page_load
 from .parts import return_form, section, sent_panel
 
-MAX_VALUE = 4000
 MOVED_TO = {"uk": "Somewhere else in the UK", "abroad": "Abroad", "unknown": "Not known"}
 GROUND_I_CONFIRMATION = (
     f"Every day of the absence was coded {', '.join(GROUND_I_CODES[:-1])} or "
@@ -79,10 +78,7 @@ class DeletionReturnState(PageFeedback, AuthState):
     @rx.event
     @handler(Capability.SCHOOL_RETURNS, then=_sent)
     def submit_form(self, form_data: dict):
-        data = {
-            str(k)[:60]: ("" if v is None else str(v)).strip()[:MAX_VALUE]
-            for k, v in (list(form_data.items())[:100] if isinstance(form_data, dict) else ())
-        }
+        data = forms.submitted(form_data)
         self.values = data  # kept, so the form shows what was typed beside any errors
         return partial(_send, form=data)
 

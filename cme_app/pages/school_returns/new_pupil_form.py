@@ -18,7 +18,6 @@ from ...state.auth import AuthState
 from ...state.handlers import PageFeedback, focus_script, handler, page_load
 from .parts import return_form, section, sent_panel
 
-MAX_VALUE = 400
 FIELDS = ("school_urn", "upn", "first_name", "last_name", "date_of_birth", "start_date",
           "postcode")
 
@@ -78,9 +77,8 @@ class NewPupilState(PageFeedback, AuthState):
     @rx.event
     @handler(Capability.NEW_PUPIL_RECORD, then=_sent)
     def submit_form(self, form_data: dict):
-        raw = form_data if isinstance(form_data, dict) else {}
-        data = {k: ("" if raw.get(k) is None else str(raw.get(k))).strip()[:MAX_VALUE]
-                for k in FIELDS}
+        sent = forms.submitted(form_data)
+        data = {k: sent.get(k, "") for k in FIELDS}
         self.values = data
         return partial(_record, form=data)
 
