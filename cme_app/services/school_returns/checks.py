@@ -7,7 +7,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import NamedTuple
+from typing import Any, NamedTuple
+
+from sqlalchemy import ColumnElement, func
 
 from ...domain import DELETION_GROUNDS, GROUND_I_CODES, GROUNDS_NAMING_A_SCHOOL
 from ...models import School
@@ -41,6 +43,30 @@ class Pupil:
     first_name: str
     last_name: str
     date_of_birth: date
+
+
+# ----- One pupil, two returns: the same rule as Python keys (a file's rows) and as SQL
+
+
+def pupil_keys(scope: tuple, upn: str | None, first: str, last: str,
+               dob: date) -> list[tuple]:
+    """Keys a stored pupil is found by within `scope`: name and date of birth, and UPN."""
+    keys = [(*scope, "name", first.strip().lower(), last.strip().lower(), dob)]
+    return [*keys, (*scope, "upn", upn)] if upn else keys
+
+
+def pupil_key(scope: tuple, p: Pupil) -> tuple:
+    """The key a pupil is looked up by: the UPN where given, else name and date of birth."""
+    return pupil_keys(scope, p.upn, p.first_name, p.last_name, p.date_of_birth)[-1]
+
+
+def same_pupil(model: Any, p: Pupil) -> ColumnElement[bool]:
+    """`pupil_key`'s rule as a condition on a return table's columns."""
+    if p.upn:
+        return model.upn == p.upn
+    return ((func.lower(model.first_name) == p.first_name.lower())
+            & (func.lower(model.last_name) == p.last_name.lower())
+            & (model.date_of_birth == p.date_of_birth))
 
 
 @dataclass(frozen=True)

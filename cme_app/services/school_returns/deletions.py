@@ -46,7 +46,7 @@ from ..intake.child_records import propose_matches_many
 from ..intake.opening import open_cases
 from ..notify import notifications
 from ..trust import audit
-from .checks import Deletion, Pupil, check_deletion
+from .checks import Deletion, check_deletion, pupil_key, pupil_keys
 from .routing import Route, Rule, reason_for, rule_for
 
 SOURCE_TAG = "deletion_return"  # where the child's address and parents came from
@@ -76,18 +76,6 @@ def submit_deletion(session: Session, *, actor: Actor | None, form: object,
 REPEAT = "Your school already sent a deletion return for this pupil with this deletion date"
 
 
-def _pupil_keys(scope: tuple, upn: str | None, first: str, last: str,
-                dob: date) -> list[tuple]:
-    """Keys a stored pupil is found by within `scope`: name and date of birth, and UPN."""
-    keys = [(*scope, "name", first.strip().lower(), last.strip().lower(), dob)]
-    return [*keys, (*scope, "upn", upn)] if upn else keys
-
-
-def _pupil_key(scope: tuple, p: Pupil) -> tuple:
-    """The key a pupil is looked up by: the UPN where given, else name and date of birth."""
-    return _pupil_keys(scope, p.upn, p.first_name, p.last_name, p.date_of_birth)[-1]
-
-
 def repeated(session: Session, batch: list[Deletion]) -> set[int]:
     """Positions in `batch` that repeat a return already received, or an earlier one in the
     batch (a re-uploaded file, a second click): the same school, deletion date and pupil (by
@@ -98,13 +86,13 @@ def repeated(session: Session, batch: list[Deletion]) -> set[int]:
             DeletionReturn.first_name, DeletionReturn.last_name, DeletionReturn.date_of_birth)
             .where(col(DeletionReturn.school_id).in_({d.school.id for d in batch}),
                    col(DeletionReturn.deletion_date).in_({d.deletion_date for d in batch}))):
-        seen.update(_pupil_keys(row[:2], *row[2:]))
+        seen.update(pupil_keys(row[:2], *row[2:]))
     out = set()
     for n, d in enumerate(batch):
         scope, p = (d.school.id, d.deletion_date), d.pupil
-        if _pupil_key(scope, p) in seen:
+        if pupil_key(scope, p) in seen:
             out.add(n)
-        seen.update(_pupil_keys(scope, p.upn, p.first_name, p.last_name, p.date_of_birth))
+        seen.update(pupil_keys(scope, p.upn, p.first_name, p.last_name, p.date_of_birth))
     return out
 
 
@@ -372,11 +360,11 @@ def _match_new_pupils(session: Session, plans: list[_Plan]) -> None:
             .join(School, School.id == NewPupilReturn.school_id)
             .where(col(School.urn).in_(urns))).all():
         urn, return_id, *pupil = row
-        for key in _pupil_keys((urn,), *pupil):
+        for key in pupil_keys((urn,), *pupil):
             arrived.setdefault(key, return_id)
     for plan in moving:
         plan.new_pupil_return_id = arrived.get(
-            _pupil_key((plan.deletion.destination_school_urn,), plan.deletion.pupil))
+            pupil_key((plan.deletion.destination_school_urn,), plan.deletion.pupil))
 
 
 def _tell_the_team(session: Session, plans: list[_Plan], opened: list[Case],

@@ -6,7 +6,6 @@ lead then approves, as for any closure)."""
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
 
 from sqlalchemy import func
 from sqlmodel import Session, col, select
@@ -19,7 +18,7 @@ from ...permissions import Actor, Capability, allows, require
 from ..casework import closure
 from ..notify import notifications
 from ..trust import audit
-from .checks import NewPupil, Pupil, check_new_pupil
+from .checks import NewPupil, Pupil, check_new_pupil, same_pupil
 
 PROPOSED, CONFIRMED, DISMISSED = "proposed", "confirmed", "dismissed"
 
@@ -65,19 +64,11 @@ def refuse_repeat(session: Session, pupil: NewPupil) -> None:
         raise ValidationFailed([FieldError("start_date", REPEAT)])
 
 
-def _same_pupil(model: Any, p: Pupil):
-    if p.upn:
-        return model.upn == p.upn
-    return ((func.lower(model.first_name) == p.first_name.lower())
-            & (func.lower(model.last_name) == p.last_name.lower())
-            & (model.date_of_birth == p.date_of_birth))
-
-
 def already_received(session: Session, pupil: NewPupil) -> int | None:
     return session.exec(select(NewPupilReturn.id).where(
         NewPupilReturn.school_id == pupil.school.id,
         NewPupilReturn.start_date == pupil.start_date,
-        _same_pupil(NewPupilReturn, pupil.pupil))).first()
+        same_pupil(NewPupilReturn, pupil.pupil))).first()
 
 
 def receive(session: Session, pupil: NewPupil, *, by: Actor | None, via: str) -> NewPupilReturn:
@@ -133,7 +124,7 @@ def _confirm_deletions_into(session: Session, ret: NewPupilReturn) -> None:
     waiting = session.exec(select(DeletionReturn).where(
         DeletionReturn.destination_school_urn == school.urn,
         col(DeletionReturn.new_pupil_return_id).is_(None),
-        _same_pupil(DeletionReturn, Pupil(ret.upn, ret.first_name, ret.last_name,
+        same_pupil(DeletionReturn, Pupil(ret.upn, ret.first_name, ret.last_name,
                                           ret.date_of_birth)))).all()
     for deletion in waiting:
         deletion.new_pupil_return_id = ret.id

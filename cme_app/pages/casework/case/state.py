@@ -206,8 +206,7 @@ class CaseState(PageFeedback, AuthState):
     def record_la_response(self, form_data: dict):
         """The row's form names its notification in a hidden field (a foreach row's value
         can't be bound into a memoised form's submit handler)."""
-        nid = _number((form_data or {}).get("notification_id") if isinstance(form_data, dict)
-                      else None)
+        nid = _number(form_data.get("notification_id") if isinstance(form_data, dict) else None)
         prefix = f"resp-{nid}-"
         work = partial(records.record_la_response, reference=self._ref(), notification_id=nid,
                        form=forms.prefixed_fields(form_data, prefix))
@@ -217,8 +216,7 @@ class CaseState(PageFeedback, AuthState):
     @handler(C.LA_NOTIFY, done="Our reply to the other LA is recorded.")
     def record_la_reply(self, form_data: dict):
         """As record_la_response, for a notice another LA sent us."""
-        nid = _number((form_data or {}).get("notification_id") if isinstance(form_data, dict)
-                      else None)
+        nid = _number(form_data.get("notification_id") if isinstance(form_data, dict) else None)
         prefix = f"reply-{nid}-"
         work = partial(records.record_la_reply, reference=self._ref(), notification_id=nid,
                        form=forms.prefixed_fields(form_data, prefix))
