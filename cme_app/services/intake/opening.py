@@ -87,17 +87,13 @@ def _triage_facts(session: Session,
     return out
 
 
-def possible_matches(session: Session, *, case: Case, child: Child) -> list[str]:
-    """Cases of other children at the child's last known address (same first line and
-    postcode): the household candidates the case page offers to link. The same child's other
-    records are `ChildMatch` proposals instead, and the same record's own cases are its
-    history."""
-    return possible_matches_many(session, [(case, child)])[0]
-
-
 def possible_matches_many(session: Session,
                           pairs: list[tuple[Case | None, Child | ChildFacts]]
                           ) -> list[list[str]]:
+    """For each (case, child): cases of other children at the child's last known address (same
+    first line and postcode), the household candidates the case page offers to link. The same
+    child's other records are `ChildMatch` proposals instead, and the same record's own cases
+    are its history. A case about to open is None."""
     homes: dict[int, set[tuple[str, str]]] = {}
     for child_id, line1, postcode in session.exec(
             select(Address.child_id, Address.line1, Address.postcode).where(
