@@ -96,7 +96,7 @@ async def _json_object(request: Request) -> dict[str, Any]:
             raise _BadBody(413, "too_large")
     try:
         body = json.loads(raw)
-    except ValueError:  # also bytes that are not UTF-8
+    except (ValueError, RecursionError):  # also bytes that are not UTF-8, or 20,000 [s
         raise _BadBody(400, "bad_request") from None
     if not isinstance(body, dict):
         raise _BadBody(400, "bad_request")

@@ -17,6 +17,7 @@ import reflex as rx
 from ..dates import clock
 from ..db import session_scope
 from ..models import utcnow
+from ..numbers import row_id
 from ..permissions import Actor, Capability, allows
 from ..services.visits import lone_working, safety
 from ..services.visits.desk_alerts import DeskAlert, desk_alerts
@@ -116,7 +117,7 @@ class AlertsMixin(PageFeedback, mixin=True):
         the alert, as there is one form per alert)."""
         data = form_data if isinstance(form_data, dict) else {}
         raw = str(data.get("alert_id") or "")
-        alert_id = int(raw) if raw.isdigit() and len(raw) < 10 else 0
+        alert_id = row_id(raw) or 0
         prefix = f"safe-{alert_id}-"
         note = str(data.get(prefix + "note") or "")[:1000]
         resolve = partial(lone_working.resolve_alerts, alert_id=alert_id, note=note)

@@ -368,3 +368,38 @@ def test_rxconfig_passes_trusted_proxy_hops_to_reflex(proxy_hops, monkeypatch):
         monkeypatch.delenv("CME_TRUSTED_PROXY_HOPS")
         get_settings.cache_clear()
         importlib.reload(rxconfig)
+
+
+# ---------------------------------------------------------------------------------------------
+# Edge input (issue 18, part 7): each is a clear 4xx with a message, never a 500.
+
+DEEP = "[" * 20_000 + "]" * 20_000
+
+
+@pytest.mark.parametrize("path", ["/api/v1/session", SYNC])
+def test_deeply_nested_json_is_a_bad_request(client, world, db, path):
+    token = world["tokens"]["officer"]
+    r = client.post(path, content=DEEP, headers={
+        "Content-Type": "application/json", "Origin": "http://localhost:3000", **cookie(token)})
+    assert r.status_code == 400, r.text
+    assert r.json()["error"] == "bad_request"
+    assert visit_count(db) == 0
+
+
+@pytest.mark.parametrize("year", [1, 9999])
+def test_a_visit_stamped_in_year_1_or_9999_is_refused_with_field_errors(client, world, db, year):
+    doc = document(world)
+    doc["check_in"]["at"] = f"{year:04d}-06-01T10:00:00+00:00"
+    doc["check_out"] = {"at": f"{year:04d}-06-01T10:30:00+00:00"}
+    r = post(client, SYNC, doc, world["tokens"]["officer"])
+    assert 400 <= r.status_code < 500, r.text
+    assert r.json()["error"] == "invalid"
+    assert any(e["field"].startswith("check_") for e in r.json()["errors"]), r.json()
+    assert visit_count(db) == 0
+
+
+def test_an_alert_id_past_any_database_integer_is_not_found(client, world):
+    r = client.post(resolve_url(2**63), content='{"note": "safe"}', headers={
+        "Content-Type": "application/json", **cookie(world["tokens"]["officer"])})
+    assert r.status_code == 404, r.text
+    assert r.json()["error"] == "not_found"

@@ -18,13 +18,13 @@ from ...components.layout import page
 from ...dates import relative_date_time, uk_today
 from ...db import session_scope
 from ...errors import NotFound
+from ...numbers import row_id
 from ...permissions import Actor, Capability
 from ...services.notify import notifications
 from ...state.auth import AuthState
 from ...state.handlers import PageFeedback, focus_script, handler, page_load
 
 FILTERS = ("all", "unread")
-MAX_ID = 2**31 - 1
 NOT_FOUND = "That notification was not found. It may not be yours, or it may have been removed."
 
 
@@ -44,13 +44,7 @@ class InboxRow:
 
 def parse_id(value: object) -> int | None:
     """A notification id from the browser: a positive int (or its digits), nothing else."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, str) and value.isdigit() and len(value) <= 10:
-        value = int(value)
-    if isinstance(value, int) and 0 < value <= MAX_ID:
-        return value
-    return None
+    return row_id(value)
 
 
 def _safe_link(link: str) -> str | None:

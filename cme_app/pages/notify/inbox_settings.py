@@ -17,6 +17,7 @@ from ...components import forms
 from ...components.content import status_line
 from ...components.layout import page
 from ...db import session_scope
+from ...numbers import row_id
 from ...permissions import Actor, Capability, allows
 from ...services.notify import notifications, preferences
 from ...state.auth import AuthState
@@ -125,7 +126,7 @@ class InboxSettingsState(PageFeedback, AuthState):
         all."""
         data = form_data if isinstance(form_data, dict) else {}
         raw = str(data.get("duty_officer") or "")
-        duty = int(raw) if raw.isdigit() and len(raw) <= 10 else 0
+        duty = row_id(raw) or 0
         return partial(preferences.set_team_settings,
                        rules=_fields(data, "enabled-", "default-"), officer_id=duty)
 

@@ -43,6 +43,7 @@ from ...models import (
     SafeguardingContact,
     utcnow,
 )
+from ...numbers import digits
 from ...permissions import Actor, Capability, require
 from ...settings import get_settings
 from ..intake.referral_form import parse_date
@@ -370,7 +371,7 @@ def clean_evidence(outcome: str, evidence: Any) -> dict[str, str]:
 def _field_error(session: Session, case: Case, f: EvidenceField, value: str) -> str | None:
     if f.kind == "date" and parse_date(value) is None:
         return f"{f.label} must be a real date"
-    if f.kind == "urn" and not (value.isdigit() and len(value) == 6):
+    if f.kind == "urn" and not (digits(value) and len(value) == 6):
         return "School URN must be 6 digits, like 107999"
     if f.kind == "case_ref":
         other = session.exec(select(Case).where(Case.reference == case_reference(value))).first()

@@ -36,6 +36,7 @@ from ...models import (
     User,
     utcnow,
 )
+from ...numbers import digits
 from ...permissions import Actor, Capability, allows, require
 from ..forms import YES_NO, Form
 from ..intake import referral_form as rf
@@ -230,7 +231,7 @@ def send_la_notification(
     f = Form(form, today)
     la_name = f.text("la_name", "Enter the local authority's name", limit=120)
     la_code = f.text("la_code", "", required=False, limit=3)
-    if la_code and not (la_code.isdigit() and len(la_code) == 3):
+    if la_code and not (digits(la_code) and len(la_code) == 3):
         f.errors.append(FieldError("la_code", "LA code must be 3 digits, like 380"))
     contact = f.text("contact", "Enter the contact officer or secure email")
     question = f.text("question", "Enter what you are asking the LA", limit=2000)

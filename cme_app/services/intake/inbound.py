@@ -30,6 +30,7 @@ from ...models import (
     Referral,
     utcnow,
 )
+from ...numbers import digits
 from ...permissions import Actor, Capability, require
 from ..forms import Form
 from ..notify import notifications
@@ -153,7 +154,7 @@ def _read(form: dict, today: date) -> _Notice:
     if source == SourceType.OTHER_LA:
         la_name = f.text("la_name", "Enter the local authority that notified you", limit=120)
         la_code = f.text("la_code", "", required=False, limit=3)
-        if la_code and not (la_code.isdigit() and len(la_code) == 3):
+        if la_code and not (digits(la_code) and len(la_code) == 3):
             f.errors.append(FieldError("la_code", "LA code must be 3 digits, like 384"))
     received_on = f.day("received_on", "date it was received")
     referrer = _read_referrer(f, source)

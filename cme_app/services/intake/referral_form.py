@@ -17,6 +17,7 @@ from stdnum.gb import upn as upn_check
 from ...dates import compulsory_school_age
 from ...domain import DELETION_GROUNDS
 from ...errors import FieldError
+from ...numbers import digits
 
 MAX_VALUE_LENGTH = 4000
 MAX_ROWS = 30
@@ -470,7 +471,7 @@ def _absence(c: _Checker) -> None:
             "Date school became aware must be the same as or after the date last attended",
         )
     days = c.form.get("absence_days", "")
-    if days and (not days.isdigit() or int(days) > 400):
+    if days and (not digits(days) or int(days) > 400):
         c.add("absence_days", "Days of unauthorised absence must be a whole number, like 12")
     ground = c.form.get("proposed_deletion_ground", "")
     if ground and ground not in DELETION_GROUNDS:

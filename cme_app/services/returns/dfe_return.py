@@ -16,6 +16,7 @@ from sqlmodel import Session, col, select
 from ...dates import academic_year_start, long_date
 from ...errors import FieldError, NotFound, ValidationFailed
 from ...models import Case, CensusDate, Child, DfeReason
+from ...numbers import digits
 from ...permissions import Actor, Capability, allows, require
 from ..trust import audit
 from . import census as cme_census
@@ -131,7 +132,7 @@ def _check_day(session: Session, on: str, term: str) -> tuple[date, str]:
 
 def _term_ok(label: str) -> bool:
     season, _, year = label.partition(" ")
-    return season in SEASONS and len(year) == 4 and year.isdigit()
+    return season in SEASONS and len(year) == 4 and digits(year)
 
 
 def add_census_day(session: Session, *, actor: Actor | None, on: str, term: str) -> CensusDate:

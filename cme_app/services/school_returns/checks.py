@@ -22,7 +22,7 @@ PARENT_SLOTS = (1, 2)
 _URN = re.compile(r"\d{6}")
 _LA_CODE = re.compile(r"\d{3}")
 _POSTCODE = re.compile(r"[A-Z]{1,2}\d[A-Z\d]? ?\d[A-Z]{2}")
-_PHONE = re.compile(r"\+?[\d ()-]{10,20}")
+_PHONE = re.compile(r"\+?[0-9 ()-]{10,20}")
 OLDEST_PUPIL_YEARS = 25
 # A new pupil's start date may be this far ahead: a school registers a pupil from the day
 # they are expected to attend.

@@ -17,6 +17,7 @@ from sqlmodel import Session, col, select
 from ...domain import ROLE_LABELS, STAFF_ROLES, Role
 from ...errors import FieldError, ValidationFailed
 from ...models import School, User
+from ...numbers import digits
 from ...permissions import Actor, Capability, require
 from . import audit
 
@@ -52,7 +53,7 @@ class UserPage:
 
 
 def _page_number(page: Any) -> int:
-    if isinstance(page, str) and page.strip().isdigit() and len(page.strip()) <= 6:
+    if isinstance(page, str) and digits(page.strip()) and len(page.strip()) <= 6:
         page = int(page.strip())
     if not isinstance(page, int) or isinstance(page, bool) or not 1 <= page <= MAX_PAGE:
         raise ValidationFailed([FieldError("page", "Page must be a whole number from 1")])

@@ -19,6 +19,7 @@ from ...dates import short_date_time, uk_midnight
 from ...domain import case_reference, is_case_reference
 from ...errors import FieldError, ValidationFailed
 from ...models import AuditEvent, Case, Child, User
+from ...numbers import row_id
 from ...permissions import Actor, Capability, require
 from ..intake.child_ids import record_ids
 from ..reporting.reports import safe_cell
@@ -147,15 +148,6 @@ class Filters:
 # ---- validation ---------------------------------------------------------------------------
 
 
-def _int(value: Any) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    text = str(value).strip()
-    return int(text) if text.isdigit() and len(text) <= 12 else None
-
-
 def _day(value: Any) -> date | None:
     if isinstance(value, datetime):
         return None
@@ -178,7 +170,7 @@ def resolve_child(session: Session, value: Any) -> int | None:
     text = case_reference(value)
     if is_case_reference(text):
         return session.exec(select(Case.child_id).where(Case.reference == text)).first()
-    number = _int(value)
+    number = row_id(value)
     if number is None:
         return None
     return number if session.get(Child, number) is not None else None
@@ -198,7 +190,7 @@ def _child_filter(session: Session, value: Any, errors: list[FieldError]) -> int
 def _user_filter(session: Session, value: Any, errors: list[FieldError]) -> int | None:
     if _blank(value):
         return None
-    user = _int(value)
+    user = row_id(value)
     if user is None or session.get(User, user) is None:
         errors.append(FieldError("user", "Select a user from the list"))
         return None
@@ -242,7 +234,7 @@ def check_filters(
 
 
 def _page_numbers(page: Any, page_size: Any) -> tuple[int, int]:
-    number, size = _int(page), _int(page_size)
+    number, size = row_id(page), row_id(page_size)
     errors = []
     if number is None or not 1 <= number <= MAX_PAGE:
         errors.append(FieldError("page", "Page must be a whole number from 1"))

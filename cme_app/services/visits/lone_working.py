@@ -17,6 +17,7 @@ from sqlmodel import Session, col, select
 from ...dates import clock
 from ...errors import FieldError, NotFound, ValidationFailed
 from ...models import Case, HomeVisit, LoneWorkingAlert, User, utcnow
+from ...numbers import row_id
 from ...permissions import Actor, Capability, allows, require
 from ...settings import get_settings
 from ..notify import notifications
@@ -253,11 +254,8 @@ def resolve_alerts(session: Session, *, actor: Actor | None, alert_id: int, note
     """The recipient of an alert, or any lead, records that the officer is safe. Every open
     alert of that visit is resolved; returns how many."""
     actor = require(actor, Capability.LONE_WORKING_RESPOND)
-    alert = (
-        session.get(LoneWorkingAlert, alert_id)
-        if isinstance(alert_id, int) and not isinstance(alert_id, bool)
-        else None
-    )
+    valid_id = row_id(alert_id) if isinstance(alert_id, int) else None
+    alert = session.get(LoneWorkingAlert, valid_id) if valid_id else None
     anyone = allows(actor.role, Capability.WHOLE_CASELOAD)
     if alert is None or (alert.recipient_id != actor.user_id and not anyone):
         audit.record(
@@ -266,7 +264,7 @@ def resolve_alerts(session: Session, *, actor: Actor | None, alert_id: int, note
             action="visit.alert_resolved",
             outcome="not_found",
             entity_type="alert",
-            entity_id=alert_id if isinstance(alert_id, int) else None,
+            entity_id=valid_id,
         )
         raise NotFound("No such alert.")
     note = str(note or "").strip() if isinstance(note, str) else ""

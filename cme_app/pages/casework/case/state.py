@@ -17,6 +17,7 @@ from ....components import forms
 from ....db import session_scope
 from ....domain import STAGE_LABELS, case_reference
 from ....errors import NotFound, ServiceError
+from ....numbers import row_id
 from ....permissions import Actor, Capability
 from ....services.casework import case_file, closure, lifecycle, records, triage
 from ....services.casework.case_file_types import CaseFile, FactorChoice
@@ -35,10 +36,7 @@ C = Capability
 
 def _number(raw: object) -> int:
     """A record id from a form or a click: digits only, else 0 (names no record)."""
-    if isinstance(raw, int) and not isinstance(raw, bool):
-        return raw
-    text = str(raw or "")
-    return int(text) if text.isdigit() and len(text) < 10 else 0
+    return row_id(raw if isinstance(raw, int) else str(raw or "")) or 0
 
 
 class CaseState(PageFeedback, AuthState):
