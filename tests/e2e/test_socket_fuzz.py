@@ -49,7 +49,8 @@ scalars = st.one_of(
     st.none(), st.booleans(), st.integers(min_value=-(2**63), max_value=2**63),
     st.floats(allow_nan=True), st.text(max_size=40),
     st.sampled_from(["CME-2026-00001", "../../etc/passwd", "<script>alert(1)</script>",
-                     "'; DROP TABLE case; --", "\u202e\x00\r\n", "1e309"]),
+                     "'; DROP TABLE case; --", "\u202e\x00\r\n", "1e309", "²", "①",
+                     "0001-01-01T00:00:00", "9999-12-31T23:59:59"]),
 )
 long_strings = st.integers(min_value=10_000, max_value=80_000).map(lambda n: "A" * n)
 nested = st.recursive(scalars, lambda kids: st.one_of(
