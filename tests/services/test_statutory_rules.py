@@ -285,7 +285,8 @@ def test_rule_10_already_deleted_needs_date_and_ground_and_h_or_i_is_flagged(ses
     assert {"roll_deleted_on", "roll_deletion_ground"} <= set(problems)
 
     case = submit(session, team, on_roll_status="deleted", roll_deletion_ground="I",
-                  roll_deleted_on=(TODAY - timedelta(days=2)).isoformat())
+                  roll_deleted_on=(TODAY - timedelta(days=2)).isoformat(),
+                  absence_codes_confirmed="yes")
 
     flagged = session.exec(select(DeletionReturn).where(
         DeletionReturn.case_id == case.id)).one()
