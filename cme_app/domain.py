@@ -186,6 +186,7 @@ class NotifyEvent(StrEnum):
     VISIT_FLAGGED = "visit_flagged"
     POSSIBLE_OFF_ROLLING = "possible_off_rolling"
     NEW_PUPIL_MATCH = "new_pupil_match"
+    UNTRACEABLE_RECHECK = "untraceable_recheck"
 
 
 class Delivery(StrEnum):

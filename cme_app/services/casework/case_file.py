@@ -224,6 +224,10 @@ def view_case(
         cme_episode=episodes.episode_panel(session, case.child_id),
         can=_abilities(actor, case, r.referral),
         school_returns=school_returns_part(session, case),
+        police_report=police_report_words(case),
+        police_reported_on=case.police_reported_on.isoformat()
+        if case.police_reported_on else "",
+        police_reference=case.police_reference or "",
     )
 
 
@@ -394,6 +398,15 @@ def _referral_rows(session: Session, referral: Referral) -> list[Row]:
             ("DSL appraisal", dsl.appraisal),
         ]
     return [Row(label, value) for label, value in rows if value]
+
+
+def police_report_words(case: Case) -> str:
+    if not case.reported_missing_to_police:
+        return ""
+    words = "Reported missing to police"
+    if case.police_reported_on:
+        words += f" on {long_date(case.police_reported_on)}"
+    return words + (f" (reference {case.police_reference})" if case.police_reference else "")
 
 
 def _told(told: str | None, on: date | None) -> str:
