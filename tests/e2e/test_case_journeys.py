@@ -31,6 +31,9 @@ RED_FORM = {
     "concerns_narrative": "Sister was taken abroad last summer.",
     "mash_referred_on": TODAY,
     "mash_reference": "MASH-0001",
+    # Open to social care: the school says whether the social worker was told (issue 17).
+    "social_worker_told": "yes",
+    "social_worker_told_on": TODAY,
 }
 MASH_GATE = (
     "A Red case can't leave Triage until a CSC, MASH or Front Door notification is recorded."

@@ -72,6 +72,7 @@ class EvidenceField:
     hint: str = ""
     # Required only when the case's facts say so (an EvidenceCheck decides); the words say when.
     needed_when: str = ""
+    missing: str = ""  # what to say when it is left out, if not "Enter the <label>"
 
 
 # A blocker reads the case and answers why the outcome can't be chosen yet (None: it can).
@@ -243,7 +244,9 @@ _OUTCOME_LIST = (
             EvidenceField("beyond_reasonable_distance",
                           "Does the family now live beyond reasonable distance of the school?",
                           "yesno", hint="This decides the ground the school may use: G if "
-                          "yes, I if no"),
+                          "yes, I if no",
+                          missing="Select whether the family now lives beyond reasonable "
+                          "distance of the school"),
         ),
         blockers=(_other_la_answered,),
         on_close=send_ground_notice,
@@ -395,7 +398,8 @@ def _field_errors(session: Session, case: Case, outcome: str, evidence: dict) ->
         value = evidence.get(f.name, "")
         if not value:
             if f.required and not f.needed_when:
-                errors.append(FieldError(f.name, f"Enter the {f.label[0].lower()}{f.label[1:]}"))
+                errors.append(FieldError(f.name, f.missing or
+                                         f"Enter the {f.label[0].lower()}{f.label[1:]}"))
             continue
         message = _field_error(session, case, f, value)
         if message:

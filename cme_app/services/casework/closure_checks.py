@@ -15,6 +15,7 @@ from .deletion_grounds import (
     check_off_roll_date,
     deletion_ground_for,
     exhausted_notice,
+    ground_not_met,
     ground_notice,
 )
 
@@ -32,7 +33,9 @@ def off_roll_date_check(session: Session, case: Case, evidence: dict, today: dat
     day = parse_date(evidence.get("off_roll_date"))
     if not evidence.get("off_roll_date"):
         return [FieldError("off_roll_date", "Enter the off-roll date agreed with the school")]
-    problem = check_off_roll_date(advice, day, today) if day else None
+    if day is None or (ground_not_met(advice) and day >= today):
+        return []  # not a date (said already); a ground not yet met is a blocker of its own
+    problem = check_off_roll_date(advice, day, today)
     return [FieldError("off_roll_date", problem)] if problem else []
 
 

@@ -483,7 +483,8 @@ def _people(c: _Checker) -> None:
 def never_started(form: dict[str, str]) -> bool:
     """The child never attended: the form asks for the expected start date instead of the
     date last attended, and ground I's clock runs from it."""
-    return form.get("on_roll_status") == "never_started" or form.get("category") == "failed_to_start"
+    return (form.get("on_roll_status") == "never_started"
+            or form.get("category") == "failed_to_start")
 
 
 def _absence(c: _Checker) -> None:
