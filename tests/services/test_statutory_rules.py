@@ -13,7 +13,7 @@ from sqlmodel import select
 
 from cme_app.dates import uk_today
 from cme_app.domain import NotifyEvent, Outcome, SourceType
-from cme_app.errors import ValidationFailed
+from cme_app.errors import NotAllowed, ValidationFailed
 from cme_app.models import (
     AuditEvent,
     Case,
@@ -25,10 +25,16 @@ from cme_app.models import (
     Referral,
 )
 from cme_app.ops.demo import example_referral_form
-from cme_app.services.casework import closure, records
+from cme_app.services.casework import case_file, closure, records
+from cme_app.services.casework.deletion_grounds import (
+    check_off_roll_date,
+    deletion_ground_for,
+    ground_for_case,
+)
 from cme_app.services.intake import referral_form as rf
 from cme_app.services.intake import referrals
 from cme_app.services.intake.referral_view import view_referral
+from cme_app.services.notify import reminders
 from cme_app.services.school_calendar.school_days import load_calendar
 from cme_app.services.school_returns import views
 from cme_app.settings import get_settings
@@ -98,8 +104,6 @@ def untraceable_ready(session, team, **form) -> Case:
 
 
 def test_rule_1_no_roll_to_delete_from_means_no_notice_and_no_off_roll_date(session, team):
-    from cme_app.services.casework.deletion_grounds import deletion_ground_for
-
     case = make_case(session, stage="enquiries", risk="green", officer_id=team["officer"].user_id,
                      source_type=SourceType.NEW_TO_COUNTRY)
     session.commit()
@@ -154,8 +158,6 @@ def test_rule_3_the_off_roll_date_may_not_be_in_the_past(session, team):
 
 
 def test_rule_3_the_off_roll_date_may_not_come_before_the_ground_is_met(session, team):
-    from cme_app.services.casework.deletion_grounds import check_off_roll_date, deletion_ground_for
-
     case = to_enquiries(session, team, submit(session, team))
     advice = deletion_ground_for(session, case, TODAY)
     assert advice.ground == "I" and advice.ground_met_on > TODAY
@@ -214,8 +216,6 @@ def test_rule_6_outcome_texts_name_the_ground_the_school_may_use(session, team):
 
 
 def test_rule_6_the_notice_can_be_worked_out_while_the_case_stays_open(session, team):
-    from cme_app.services.casework.deletion_grounds import deletion_ground_for
-
     case = untraceable_ready(session, team)
     advice = deletion_ground_for(session, case, TODAY)
     assert advice.applies and advice.ground == "I" and advice.met
@@ -223,6 +223,14 @@ def test_rule_6_the_notice_can_be_worked_out_while_the_case_stays_open(session, 
     assert moved.ground == "G"
     assert "reasonable distance" in moved.reason_words
     assert fresh(session, case).stage == "enquiries"
+
+    # Staff read it through the audited entry point; a school can't.
+    read = ground_for_case(session, actor=team["officer"], reference=case.reference, today=TODAY)
+    assert read == advice
+    assert session.exec(select(AuditEvent).where(
+        AuditEvent.action == "case.ground_advice")).one().actor_id == team["officer"].user_id
+    with pytest.raises(NotAllowed):
+        ground_for_case(session, actor=team["school"], reference=case.reference)
 
 
 # ----- 7. Social care: Red only when current
@@ -260,8 +268,6 @@ def test_rule_8_open_to_social_care_asks_whether_the_social_worker_was_told(sess
 
 
 def test_rule_9_never_started_asks_for_the_expected_start_date(session, team):
-    from cme_app.services.casework.deletion_grounds import deletion_ground_for
-
     problems = refused(session, team, on_roll_status="never_started", date_last_attended="")
     assert "expected_start_date" in problems
     assert "date_last_attended" not in problems
@@ -296,6 +302,8 @@ def test_rule_10_already_deleted_needs_date_and_ground_and_h_or_i_is_flagged(ses
     told = session.exec(select(Notification).where(
         Notification.event == NotifyEvent.POSSIBLE_OFF_ROLLING)).all()
     assert {n.recipient_id for n in told} == {team["lead"].user_id}
+    # Off the roll already: no roll to delete from, so no exhausted-enquiries notice (rule 1).
+    assert deletion_ground_for(session, case, TODAY).applies is False
 
 
 # ----- 11. Completed school days only
@@ -322,8 +330,6 @@ def test_rule_11_today_is_not_a_completed_school_day(session, team):
 
 
 def test_rule_12_untraceable_child_stays_cme_with_a_recheck_on_the_officers_list(session, team):
-    from cme_app.services.notify import reminders
-
     case = untraceable_ready(session, team)
     close(session, team, case, Outcome.UNTRACEABLE, {"off_roll_date": TODAY.isoformat()})
 
@@ -370,8 +376,6 @@ def test_rule_13_an_la_suitability_assessment_is_enough(session, team):
 
 
 def test_rule_14_reported_missing_to_police_is_recorded_shown_and_audited(session, team):
-    from cme_app.services.casework import case_file
-
     case = to_enquiries(session, team, submit(session, team))
     records.record_police_report(session, actor=team["officer"], reference=case.reference,
                                  form={"reported": "yes", "reported_on": TODAY.isoformat(),

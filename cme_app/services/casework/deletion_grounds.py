@@ -18,11 +18,14 @@ from datetime import date, timedelta
 
 from sqlmodel import Session
 
-from ...dates import long_date
+from ...dates import long_date, uk_today
 from ...domain import SourceType, ground_regulation, ground_words
 from ...models import Case, Referral
+from ...permissions import Actor, Capability, require
 from ...settings import get_settings
 from ..school_calendar.school_days import CalendarNotSeeded, SchoolCalendar, load_calendar
+from ..trust import audit
+from .lifecycle import load_case
 
 # Ground H: the pupil has not returned within this many school days of the end of the leave.
 LEAVE_SCHOOL_DAYS = 10
@@ -112,6 +115,21 @@ def deletion_ground_for(session: Session, case: Case, today: date, *,
     return GroundAdvice(True, "I", None, False, f"{needed} continuous school days' absence "
                         "without permission (the school gave no date to count from).",
                         needed=needed)
+
+
+def ground_for_case(session: Session, *, actor: Actor | None, reference: str,
+                    today: date | None = None, moved_beyond_reasonable_distance: bool = False
+                    ) -> GroundAdvice:
+    """`deletion_ground_for` for staff, on a case that may stay open: the facts a notice to
+    the school is made from (an audited read of the child's case)."""
+    actor = require(actor, Capability.CASE_VIEW)
+    case = load_case(session, actor=actor, reference=reference, action="case.ground_advice",
+                     lock=False)
+    advice = deletion_ground_for(session, case, today or uk_today(),
+                                 moved_beyond_reasonable_distance=moved_beyond_reasonable_distance)
+    audit.case_event(session, actor=actor, case=case, action="case.ground_advice",
+                     detail={"ground": advice.ground, "applies": advice.applies})
+    return advice
 
 
 def ground_not_met(advice: GroundAdvice) -> str | None:
