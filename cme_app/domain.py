@@ -186,6 +186,7 @@ class NotifyEvent(StrEnum):
     VISIT_FLAGGED = "visit_flagged"
     POSSIBLE_OFF_ROLLING = "possible_off_rolling"
     NEW_PUPIL_MATCH = "new_pupil_match"
+    UNTRACEABLE_RECHECK = "untraceable_recheck"
 
 
 class Delivery(StrEnum):
@@ -408,6 +409,22 @@ JOINT_ENQUIRY_GROUNDS = frozenset({"H", "I"})
 # Attendance codes ground I's whole period must carry (unauthorised; no reason to believe
 # sickness or unavoidable cause).
 GROUND_I_CODES = ("G", "N", "O")
+# What the school confirms before ground I (the return's form and the referral form alike).
+GROUND_I_CONFIRMATION = (
+    f"Every day of the absence was coded {', '.join(GROUND_I_CODES[:-1])} or "
+    f"{GROUND_I_CODES[-1]}, and there is no reason to believe the pupil is ill or unable to "
+    "attend"
+)
+GROUND_I_CONFIRM_FIRST = (
+    f"Confirm that every day of the absence was coded {', '.join(GROUND_I_CODES[:-1])} or "
+    f"{GROUND_I_CODES[-1]} and there is no reason to believe the pupil is ill or unable to "
+    "attend"
+)
+
+
+def ground_regulation(letter: str) -> str:
+    """The regulation a ground is under, as a notice cites it: 'regulation 9(1)(i)'."""
+    return f"regulation 9(1)({letter.lower()})"
 
 
 def ground_words(letter: str | None) -> str:

@@ -36,6 +36,20 @@ def _frame_limit(value: str) -> int:
     return limit
 
 
+GROUND_I_MIN_SCHOOL_DAYS = 20  # reg 9(1)(i), 2024 Registration Regulations
+
+
+def _ground_i_days(value: str) -> int:
+    """Ground I's continuous school days: the law sets 20, so an LA may wait longer, never less."""
+    days = int(value)
+    if days < GROUND_I_MIN_SCHOOL_DAYS:
+        raise RuntimeError(
+            f"CME_UNTRACEABLE_SCHOOL_DAYS must be at least {GROUND_I_MIN_SCHOOL_DAYS}: ground I "
+            "(regulation 9(1)(i)) needs 20 continuous school days' absence by law"
+        )
+    return days
+
+
 def _local_secret() -> str:
     """A per-checkout secret for local runs, made once and kept out of git."""
     try:
@@ -125,7 +139,8 @@ def get_settings() -> Settings:
         triage_working_days=_three(env.get("CME_TRIAGE_WORKING_DAYS", "0,1,2")),
         first_visit_days=_three(env.get("CME_FIRST_VISIT_DAYS", "1,5,10")),
         la_response_working_days=int(env.get("CME_LA_RESPONSE_WORKING_DAYS", "10")),
-        untraceable_min_school_days=int(env.get("CME_UNTRACEABLE_SCHOOL_DAYS", "20")),
+        untraceable_min_school_days=_ground_i_days(
+            env.get("CME_UNTRACEABLE_SCHOOL_DAYS", "20")),
         untraceable_review_days=int(env.get("CME_UNTRACEABLE_REVIEW_DAYS", "90")),
         episode_missing_school_days=int(env.get("CME_EPISODE_MISSING_SCHOOL_DAYS", "10")),
         board_recent_closed_days=int(env.get("CME_BOARD_CLOSED_DAYS", "30")),

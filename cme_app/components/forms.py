@@ -152,9 +152,11 @@ def radios(
     *,
     hint: str = "",
     inline: bool = True,
+    on_change=None,
 ) -> rx.Component:
     """A radio group. The group, not an option, carries the id: Reflex reads a form control
     with an id through its ref, and a radio's ref gives its value even when unchecked."""
+    extra = {"on_change": on_change} if on_change is not None else {}
     options = []
     for value, text in choices.items():
         option_id = f"{name}-{value}"
@@ -166,6 +168,7 @@ def radios(
                     name=name,
                     value=value,
                     default_checked=values[name].to(str) == value,
+                    **extra,
                 ),
                 rx.el.label(text, html_for=option_id),
                 class_name="choice",

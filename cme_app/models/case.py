@@ -41,6 +41,10 @@ class Case(SQLModel, table=True):
     legal_hold_reason: str | None = Field(default=None, max_length=1000)
     legal_hold_by_id: int | None = Field(default=None, foreign_key="user.id")
     legal_hold_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # Reported missing to the police (yes/no, when, their reference): shown in the header.
+    reported_missing_to_police: bool = Field(default=False)
+    police_reported_on: date | None = None
+    police_reference: str | None = Field(default=None, max_length=60)
     episode: int = Field(default=1)
     reopened_from_id: int | None = Field(default=None, foreign_key="case.id")
     version: int = Field(default=1)

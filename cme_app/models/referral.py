@@ -41,6 +41,15 @@ class Referral(SQLModel, table=True):
     date_school_aware: date | None = None
     absence_days: int | None = None
     absence_codes: str | None = Field(default=None, max_length=40)
+    # Ground I: every day coded G, N or O, no reason to believe sickness or unavoidable cause.
+    absence_codes_confirmed: bool = Field(default=False)
+    # Never started / failed to start: the day the child was expected (ground I's clock).
+    expected_start_date: date | None = None
+    # Not back after agreed leave: the day the leave ended (ground H's clock).
+    leave_ends_on: date | None = None
+    # "Already removed from our roll": when and under which ground (reg 9(1)).
+    roll_deleted_on: date | None = None
+    roll_deletion_ground: str | None = Field(default=None, max_length=1)
     history_of_non_attendance: bool = Field(default=False)
     believed_destination: str | None = Field(default=None, max_length=1000)
     proposed_deletion_ground: str | None = Field(default=None, max_length=2)
@@ -98,6 +107,12 @@ class DslAppraisal(SQLModel, table=True):
     mash_referred_on: date | None = None
     mash_reference: str | None = Field(default=None, max_length=60)
     mash_outcome: str | None = Field(default=None, max_length=1000)
+    # A child already open to social care: was the allocated social worker told, and when;
+    # for a child in care, the virtual school too (yes | no; None: not asked).
+    social_worker_told: str | None = Field(default=None, max_length=10)
+    social_worker_told_on: date | None = None
+    virtual_school_told: str | None = Field(default=None, max_length=10)
+    virtual_school_told_on: date | None = None
     appraisal: str = Field(max_length=4000)
 
 

@@ -397,6 +397,8 @@ def _demo_cases(session: Session) -> int:
                 "concern-fgm": "on",
                 "mash_referred_on": today.isoformat(),
                 "mash_reference": "MASH-DEMO-1",
+                "social_worker_told": "yes",
+                "social_worker_told_on": today.isoformat(),
                 "concerns_narrative": "An older sister was taken abroad last summer.",
             }
         ref = referrals.submit(session, actor=school_users[school], form=form).reference

@@ -336,7 +336,8 @@ def _scan(now: datetime) -> int:
     today = uk_date(now)
     with session_scope() as session:
         made = reminders.scan_targets(session, today=today)
-        return made + reminders.scan_la_chases(session, today=today)
+        made += reminders.scan_la_chases(session, today=today)
+        return made + reminders.scan_untraceable_rechecks(session, today=today)
 
 
 def run_once(*, now: datetime | None = None) -> Round:

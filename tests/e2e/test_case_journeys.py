@@ -31,6 +31,9 @@ RED_FORM = {
     "concerns_narrative": "Sister was taken abroad last summer.",
     "mash_referred_on": TODAY,
     "mash_reference": "MASH-0001",
+    # Open to social care: the school says whether the social worker was told (issue 17).
+    "social_worker_told": "yes",
+    "social_worker_told_on": TODAY,
 }
 MASH_GATE = (
     "A Red case can't leave Triage until a CSC, MASH or Front Door notification is recorded."
@@ -181,6 +184,8 @@ def test_notify_another_la_then_lead_closes_as_transferred(page: Page, team, ses
     close.get_by_label("Outcome").select_option(label="Transferred to another LA")
     summary = close.get_by_label("Summary of the LA's response")
     summary.fill("Bradford accepted the case; school place application in process.")
+    # The ground the school may now use depends on it (issue 17 rule 6).
+    close.locator("#close-transferred_other_la-beyond_reasonable_distance-yes").check()
     expect(close.get_by_role("button", name="Propose closure")).to_have_count(0)
     close.get_by_role("button", name="Close case").click()
     expect_done(page, "Case closed: Transferred to another LA")

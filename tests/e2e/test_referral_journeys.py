@@ -293,3 +293,34 @@ def test_submit_while_offline_shows_no_confirmation_and_is_stored_once_on_reconn
         (stored,) = fresh.exec(select(Referral).where(Referral.status == "submitted")).all()
         assert stored.submission_id is not None and len(stored.submission_id) == 32
     assert reference.startswith(f"CME-{date.today().year}-")
+
+
+def test_a_child_who_never_started_or_was_already_removed_is_asked_the_right_dates(
+        page: Page, team, session):
+    """Issue 17 rules 9 and 10: a child who never started gives the expected start date, not a
+    date last attended; a child already removed from the roll gives the date and ground, and
+    ground I needs the attendance codes confirmed."""
+    sign_in(page, "school.107999@example.org", viewport=DESKTOP)
+    open_new_referral(page)
+    fill_referral(page)
+    page.locator("#on_roll_status-never_started").check()
+    expect(page.get_by_label("Date the child was expected to start")).to_be_visible()
+    expect(page.get_by_label("Date last attended")).to_have_count(0)
+    page.get_by_label("Date the child was expected to start").fill(
+        (date.today() - timedelta(days=12)).isoformat())
+
+    page.locator("#on_roll_status-deleted").check()
+    expect(page.get_by_label("Date last attended")).to_be_visible()
+    page.get_by_label("Date last attended").fill((date.today() - timedelta(days=13)).isoformat())
+    page.get_by_label("Date removed from your roll").fill(date.today().isoformat())
+    page.get_by_label("Ground you removed the child under").select_option("I")
+    page.get_by_role("button", name="Submit referral").click()
+    summary = page.locator(".error-summary")
+    expect(summary).to_contain_text("Confirm that every day of the absence was coded G, N or O")
+    assert_no_axe_violations(page, "referral-form-ground-i")
+    page.locator("#absence_codes_confirmed-yes").check()
+    page.get_by_role("button", name="Submit referral").click()
+    expect(page.locator(".panel")).to_contain_text("Referral submitted")
+    with fresh_session(session) as fresh:
+        stored = fresh.exec(select(Referral).where(Referral.status == "submitted")).one()
+        assert (stored.roll_deletion_ground, stored.absence_codes_confirmed) == ("I", True)

@@ -178,7 +178,8 @@ def _work_the_case(session) -> dict:
                               evidence={"reasons": c["PropReasons"],
                                         "checks_done": c["PropChecks"]})
     closing.close_case(session, actor=lead, reference=ref, outcome="transferred_other_la",
-                         evidence={"summary": c["CloseSummary"]}, version=version(),
+                         evidence={"summary": c["CloseSummary"],
+                                   "beyond_reasonable_distance": "yes"}, version=version(),
                          today=TODAY)
     notifications.notify(session, event=NotifyEvent.CASE_ALLOCATED,
                          recipients=[officer.user_id], key=f"canary:{ref}", reference=ref,

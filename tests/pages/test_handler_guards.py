@@ -256,6 +256,8 @@ def _args_for(handler_name: str, fn, world) -> list:
         "close-outcome": "untraceable", "close-untraceable-off_roll_date": "2026-01-05",
         "reopen_reason": "Hostile reason to reopen the case",
         "safety-warning_markers": "Hostile markers", "safety-joint_visit_required": "on",
+        "police-reported": "yes", "police-reported_on": "2026-01-05",
+        "police-police_reference": "Hostile police reference",
         # /cases/new as a partner's referral (the LA's fields come along, as the page sends them).
         "source_type": "health", "la_name": "Wakefield", "received_on": "2026-01-05",
         "received_via": "phone", "referrer_organisation": "Hostile Health Trust",

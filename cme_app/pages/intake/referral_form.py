@@ -11,7 +11,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from ... import routes
 from ...components import forms
 from ...components.layout import page
-from ...domain import DELETION_GROUNDS, ground_words
+from ...domain import DELETION_GROUNDS, GROUND_I_CONFIRMATION, ground_words
 from ...errors import FieldError
 from ...permissions import Capability
 from ...services.intake import referral_form as rf
@@ -56,6 +56,7 @@ class ReferralFormState(PageFeedback, AuthState):
     enquiry_rows: list[str] = []
     enquiry_kinds: dict[str, str] = {}
     category: str = ""
+    on_roll: str = ""  # the on-roll answer: which dates and grounds the form asks for
     intent: str = "submit"
     saved_at: str = ""
     submitted_reference: str = ""
@@ -88,6 +89,7 @@ class ReferralFormState(PageFeedback, AuthState):
             rid: values.get(f"enquiry-{rid}-kind", "") for rid in self.enquiry_rows
         }
         self.category = values.get("category", "")
+        self.on_roll = values.get("on_roll_status", "")
         self.saved_at, self.submitted_reference, self.submitted_late = "", "", False
         self.not_found, self.intent = False, "submit"
         self.form_key += 1
@@ -161,6 +163,11 @@ class ReferralFormState(PageFeedback, AuthState):
     @handler(Capability.REFERRAL_WRITE, quiet=True)
     def set_category(self, value: str):
         self.category = value if value in rf.CATEGORY_CHOICES else ""
+
+    @rx.event
+    @handler(Capability.REFERRAL_WRITE, quiet=True)
+    def set_on_roll(self, value: str):
+        self.on_roll = value if value in rf.ON_ROLL_CHOICES else ""
 
     @rx.event
     @handler(Capability.REFERRAL_WRITE, quiet=True)
@@ -343,15 +350,41 @@ def _people() -> rx.Component:
     )
 
 
+def _deleted() -> rx.Component:
+    """Already removed from the roll: when and under which ground."""
+    return rx.el.div(
+        forms.date_field("roll_deleted_on", "Date removed from your roll", S.values, S.errors),
+        forms.select_field("roll_deletion_ground", "Ground you removed the child under",
+                           {g: ground_words(g) for g in DELETION_GROUNDS}, S.values, S.errors),
+        class_name="grid-2",
+    )
+
+
+def _first_date() -> rx.Component:
+    """A child who never started: the day they were expected instead of the last day seen."""
+    return rx.cond(
+        (S.on_roll == "never_started") | (S.category == "failed_to_start"),
+        forms.date_field("expected_start_date", "Date the child was expected to start",
+                         S.values, S.errors),
+        forms.date_field("date_last_attended", "Date last attended", S.values, S.errors),
+    )
+
+
 def _absence() -> rx.Component:
     return _section(
         "The absence",
         forms.radios("on_roll_status", "Is the child on your school roll?", rf.ON_ROLL_CHOICES,
-                     S.values, S.errors, inline=False),
+                     S.values, S.errors, inline=False, on_change=S.set_on_roll),
+        rx.cond(S.on_roll == "deleted", _deleted()),
         forms.select_field("category", "Why are you referring the child?",
                            rf.CATEGORY_CHOICES, S.values, S.errors, on_change=S.set_category),
+        rx.cond(
+            S.category == "not_returned_after_leave",
+            forms.date_field("leave_ends_on", "Date the agreed leave ended (optional)", S.values,
+                             S.errors, hint="Only if the school agreed a leave of absence"),
+        ),
         rx.el.div(
-            forms.date_field("date_last_attended", "Date last attended", S.values, S.errors),
+            _first_date(),
             forms.date_field("date_school_aware", "Date school became aware", S.values,
                              S.errors, hint="When the school knew the child was missing. "
                              "Refer within 4 weeks of this date."),
@@ -364,6 +397,9 @@ def _absence() -> rx.Component:
                              S.errors, width="input--w10", hint="For example G, N or O"),
             class_name="grid-2",
         ),
+        forms.radios("absence_codes_confirmed", GROUND_I_CONFIRMATION, rf.YES_NO, S.values,
+                     S.errors, hint="Needed if you intend to use, or used, ground I (20 school "
+                     "days' continuous absence)"),
         forms.checkbox("history_of_non_attendance",
                        "The child has a history of poor attendance or term-time leave",
                        S.values),
@@ -466,13 +502,37 @@ def _concerns() -> rx.Component:
     )
 
 
+def _social_worker() -> rx.Component:
+    """For a child already open to social care: who was told, and when."""
+    return rx.el.div(
+        rx.el.h3("If the child is open to social care now"),
+        rx.el.div(
+            forms.radios("social_worker_told", "Have you told the child's social worker?",
+                         rf.YES_NO, S.values, S.errors),
+            forms.date_field("social_worker_told_on", "Date you told the social worker",
+                             S.values, S.errors),
+            class_name="grid-2",
+        ),
+        rx.el.div(
+            forms.radios("virtual_school_told", "For a child in care: have you told the virtual "
+                         "school?", rf.YES_NO, S.values, S.errors),
+            forms.date_field("virtual_school_told_on", "Date you told the virtual school",
+                             S.values, S.errors),
+            class_name="grid-2",
+        ),
+        class_name="row-card",
+    )
+
+
 def _dsl() -> rx.Component:
     return _section(
         "Designated safeguarding lead's appraisal",
         forms.text_field("dsl_name", "Name of the designated safeguarding lead", S.values,
                          S.errors, width="input--w20"),
         forms.radios("known_to_csc", "Is the child known to children's social care?",
-                     rf.YNU_CHOICES, S.values, S.errors),
+                     rf.CSC_CHOICES, S.values, S.errors, inline=False,
+                     hint="Open to social care now means a child in need, child protection or "
+                     "looked after (in care) case"),
         forms.radios("cp_plan", "Does the child have a child protection plan?", rf.YNU_CHOICES,
                      S.values, S.errors),
         forms.radios("child_in_need", "Is the child a child in need?", rf.YNU_CHOICES, S.values,
@@ -481,17 +541,20 @@ def _dsl() -> rx.Component:
                      S.values, S.errors),
         forms.radios("significant_harm", "Do you suspect the child is at risk of significant "
                      "harm?", rf.YNU_CHOICES, S.values, S.errors),
+        _social_worker(),
         rx.el.div(
             forms.date_field("mash_referred_on", "Date referred to the Front Door (MASH)",
-                             S.values, S.errors, hint="If you have referred the child"),
+                             S.values, S.errors, hint="For a new concern: if you have referred "
+                             "the child"),
             forms.text_field("mash_reference", "Front Door reference (optional)", S.values,
                              S.errors),
             class_name="grid-2",
         ),
         forms.textarea_field("dsl_appraisal", "Appraisal of the risk to the child", S.values,
                              S.errors),
-        hint="If the child has a child protection plan, is in care or is a child in need, or you "
-        "fear for their safety, contact the Front Door now. This referral does not replace that.",
+        hint="If the child is open to social care, tell their social worker now (and the virtual "
+        "school for a child in care). If you fear for a child's safety and they are not open to "
+        "social care, contact the Front Door now. This referral does not replace either.",
     )
 
 

@@ -14,7 +14,7 @@ from ... import routes
 from ...components import forms
 from ...components.content import feedback
 from ...components.layout import page
-from ...domain import DELETION_GROUNDS, GROUND_I_CODES, GROUNDS_NAMING_A_SCHOOL
+from ...domain import DELETION_GROUNDS, GROUND_I_CONFIRMATION, GROUNDS_NAMING_A_SCHOOL
 from ...permissions import Capability
 from ...services.school_returns import checks, deletions, views
 from ...state.auth import AuthState
@@ -22,10 +22,6 @@ from ...state.handlers import PageFeedback, focus_script, handler, page_load
 from .parts import return_form, section, sent_panel
 
 MOVED_TO = {"uk": "Somewhere else in the UK", "abroad": "Abroad", "unknown": "Not known"}
-GROUND_I_CONFIRMATION = (
-    f"Every day of the absence was coded {', '.join(GROUND_I_CODES[:-1])} or "
-    f"{GROUND_I_CODES[-1]}, and there is no reason to believe the pupil is ill or unable to "
-    "attend")
 FOCUS_SENT = focus_script("return-sent")
 
 

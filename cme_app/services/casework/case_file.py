@@ -22,6 +22,7 @@ from ...domain import (
     Role,
     SourceType,
     Stage,
+    ground_words,
 )
 from ...models import (
     Case,
@@ -223,6 +224,10 @@ def view_case(
         cme_episode=episodes.episode_panel(session, case.child_id),
         can=_abilities(actor, case, r.referral),
         school_returns=school_returns_part(session, case),
+        police_report=police_report_words(case),
+        police_reported_on=case.police_reported_on.isoformat()
+        if case.police_reported_on else "",
+        police_reference=case.police_reference or "",
     )
 
 
@@ -363,6 +368,11 @@ def _referral_rows(session: Session, referral: Referral) -> list[Row]:
         ("Submitted", short_date_time(referral.submitted_at)),
         ("Reason for referral", rf.CATEGORY_CHOICES.get(referral.category or "", "")),
         ("Date last attended", short_date(referral.date_last_attended)),
+        ("Expected start date", short_date(referral.expected_start_date)),
+        ("Agreed leave ended", short_date(referral.leave_ends_on)),
+        ("Removed from the school's roll",
+         f"{short_date(referral.roll_deleted_on)}: {ground_words(referral.roll_deletion_ground)}"
+         if referral.roll_deleted_on else ""),
         # A referral the team logged keeps the day it arrived in the same column.
         ("Date school became aware" if referral.school_id else "Date received",
          short_date(referral.date_school_aware)),
@@ -376,15 +386,33 @@ def _referral_rows(session: Session, referral: Referral) -> list[Row]:
     if dsl is not None:
         rows += [
             ("DSL", dsl.dsl_name),
-            ("Known to children's social care", YES_NO_UNKNOWN.get(dsl.known_to_csc, "")),
+            ("Known to children's social care",
+             rf.CSC_CHOICES.get(dsl.known_to_csc, YES_NO_UNKNOWN.get(dsl.known_to_csc, ""))),
             ("Child protection plan", YES_NO_UNKNOWN.get(dsl.cp_plan, "")),
             ("Child in need", YES_NO_UNKNOWN.get(dsl.child_in_need, "")),
             ("Looked after", YES_NO_UNKNOWN.get(dsl.looked_after, "")),
             ("Significant harm suspected", YES_NO_UNKNOWN.get(dsl.significant_harm, "")),
             ("MASH reference", dsl.mash_reference or ""),
+            ("Social worker told", _told(dsl.social_worker_told, dsl.social_worker_told_on)),
+            ("Virtual school told", _told(dsl.virtual_school_told, dsl.virtual_school_told_on)),
             ("DSL appraisal", dsl.appraisal),
         ]
     return [Row(label, value) for label, value in rows if value]
+
+
+def police_report_words(case: Case) -> str:
+    if not case.reported_missing_to_police:
+        return ""
+    words = "Reported missing to police"
+    if case.police_reported_on:
+        words += f" on {long_date(case.police_reported_on)}"
+    return words + (f" (reference {case.police_reference})" if case.police_reference else "")
+
+
+def _told(told: str | None, on: date | None) -> str:
+    if told == "yes":
+        return f"Yes, {short_date(on)}" if on else "Yes"
+    return "No" if told == "no" else ""
 
 
 def _household_part(session: Session, r: _Records, today: date) -> dict:

@@ -369,3 +369,7 @@ class CaseFile:
     # Schools' deletion and new-pupil returns about this child: off-rolling flags, deletions,
     # new pupils that may be this child.
     school_returns: CaseReturnsPart = field(default_factory=CaseReturnsPart)
+    # "Reported missing to police on 7 December 2026 (reference WY-1)"; "" when not reported.
+    police_report: str = ""
+    police_reported_on: str = ""  # ISO, for the form
+    police_reference: str = ""

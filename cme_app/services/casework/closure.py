@@ -18,11 +18,12 @@ from typing import Any
 
 from sqlmodel import Session, col, func, select
 
-from ...dates import compulsory_school_age, long_date
+from ...dates import compulsory_school_age
 from ...domain import (
     OPEN_STAGES,
     STAGE_LABELS,
     EpisodeEndReason,
+    EpisodeStartBasis,
     LaDirection,
     Outcome,
     Risk,
@@ -45,14 +46,20 @@ from ...models import (
 )
 from ...numbers import digits
 from ...permissions import Actor, Capability, require
-from ...settings import get_settings
 from ..intake.referral_form import parse_date
 from ..notify import notifications
 from ..returns import episodes
 from ..returns.episodes import WHEREABOUTS_UNKNOWN
-from ..school_calendar.school_days import CalendarNotSeeded, load_calendar
 from ..trust import audit
 from . import records
+from .closure_checks import (
+    REGISTRATION,
+    off_roll_date_check,
+    registered_or_assessed,
+    send_exhausted_notice,
+    send_ground_notice,
+)
+from .deletion_grounds import deletion_ground_for, ground_not_met
 from .lifecycle import MoveRefused, case_state, check_version, enter_stage, load_case, touch
 from .pathway import UNTRACEABLE_CHECKS
 
@@ -61,13 +68,18 @@ from .pathway import UNTRACEABLE_CHECKS
 class EvidenceField:
     name: str
     label: str
-    kind: str  # text | textarea | date | urn | case_ref
+    kind: str  # text | textarea | date | urn | case_ref | registration | yesno
     required: bool = True
     hint: str = ""
+    # Required only when the case's facts say so (an EvidenceCheck decides); the words say when.
+    needed_when: str = ""
+    missing: str = ""  # what to say when it is left out, if not "Enter the <label>"
 
 
 # A blocker reads the case and answers why the outcome can't be chosen yet (None: it can).
 Blocker = Callable[[Session, Case, date], "str | list[str] | None"]
+# A rule across the evidence fields, or between them and the case: its field errors.
+EvidenceCheck = Callable[[Session, Case, dict, date], list[FieldError]]
 # Done when the case closes with the outcome (a notice, a link), after the closure row exists.
 OnClose = Callable[[Session, Case, CaseClosure, dict, Actor, date], None]
 
@@ -81,6 +93,7 @@ class ClosureOutcome:
     from_stages: tuple[str, ...]
     fields: tuple[EvidenceField, ...] = ()
     blockers: tuple[Blocker, ...] = ()
+    checks: tuple[EvidenceCheck, ...] = ()
     locates_child: bool = False  # the child was found: counts towards "days to locate"
     on_close: OnClose | None = None
     # What closing does to the child's open CME episode: ends it for this reason
@@ -163,21 +176,10 @@ def _untraceable_enquiries_done(session: Session, case: Case, today: date) -> li
             if not done]
 
 
-def _ground_i_school_days(session: Session, case: Case, today: date) -> str | None:
-    """Ground I (reg 9(1)(i)): at least 20 continuous school days' absence since the child
-    last attended (CME_UNTRACEABLE_SCHOOL_DAYS), counted on the school calendar."""
-    referral = session.get(Referral, case.referral_id)
-    last = referral.date_last_attended if referral else None
-    if last is None:
-        return None
-    needed = get_settings().untraceable_min_school_days
-    try:
-        absent = load_calendar(session).school_days_between(last, today)
-    except CalendarNotSeeded:
-        return "Term dates are missing, so school days can't be counted."
-    if absent < needed:
-        return f"Ground I requires ≥ {needed} continuous school days' absence (so far {absent})."
-    return None
+def _ground_met(session: Session, case: Case, today: date) -> str | None:
+    """Ground H's or I's clock, where the school referred a child on its roll: completed
+    school days counted on the school calendar (deletion_grounds.py)."""
+    return ground_not_met(deletion_ground_for(session, case, today))
 
 
 def _past_compulsory_school_age(session: Session, case: Case, today: date) -> str | None:
@@ -189,26 +191,6 @@ def _past_compulsory_school_age(session: Session, case: Case, today: date) -> st
 
 # ---------------------------------------------------------------------------------------------
 # What closing does besides closing
-
-
-def _send_exhausted_notice(session, case, closure, evidence, actor, today) -> None:
-    """The 'joint reasonable enquiries exhausted' notice for the school (SC-14, BR-L11)."""
-    referral = session.get(Referral, case.referral_id)
-    last = referral.date_last_attended if referral else None
-    off_roll = parse_date(evidence.get("off_roll_date"))
-    lines = [
-        f"Case {case.reference}: joint reasonable enquiries exhausted.",
-        f"The school and the local authority have jointly made reasonable enquiries and "
-        f"have not been able to establish the pupil's whereabouts (as of {long_date(today)}).",
-    ]
-    if last:
-        lines.append(f"Date last attended: {long_date(last)}.")
-    if off_roll:
-        lines.append(
-            f"Agreed off-roll date: {long_date(off_roll)}, under regulation 9(1)(i) "
-            "(ground I). Upload a lost CTF (XXXXXXX) to S2S."
-        )
-    closure.school_notice = "\n".join(lines)
 
 
 def _link_duplicate(session, case, closure, evidence, actor, today) -> None:
@@ -254,10 +236,21 @@ _OUTCOME_LIST = (
     ),
     ClosureOutcome(
         Outcome.TRANSFERRED_OTHER_LA, "Transferred to another LA",
-        "Child lives in another area; that area's CME team has the case. You may proceed "
-        "under ground A once the child is on roll there.", "#1d70b8", _ENQUIRING,
-        (EvidenceField("summary", "Summary of the LA's response", "textarea"),),
+        "Child lives in another area; that area's CME team has the case. You may remove the "
+        "pupil from roll under ground G if the family now lives beyond reasonable distance of "
+        "the school, otherwise under ground I once it is met (ground A once the child is on "
+        "roll there).", "#1d70b8", _ENQUIRING,
+        (
+            EvidenceField("summary", "Summary of the LA's response", "textarea"),
+            EvidenceField("beyond_reasonable_distance",
+                          "Does the family now live beyond reasonable distance of the school?",
+                          "yesno", hint="This decides the ground the school may use: G if "
+                          "yes, I if no",
+                          missing="Select whether the family now lives beyond reasonable "
+                          "distance of the school"),
+        ),
         blockers=(_other_la_answered,),
+        on_close=send_ground_notice,
         locates_child=True,
         episode_end=EpisodeEndReason.MOVED_OTHER_LA,
     ),
@@ -271,7 +264,9 @@ _OUTCOME_LIST = (
     ),
     ClosureOutcome(
         Outcome.LEFT_UK_UNVERIFIED, "Left the UK – not verified",
-        "Child is believed to have left the UK. Send a lost CTF to XXXXXXX.", "#6f72af",
+        "Child is believed to have left the UK. You may remove the pupil from roll under "
+        "ground I once it is met (ground G if the family no longer lives within reasonable "
+        "distance). Send a lost CTF to XXXXXXX.", "#6f72af",
         _ENQUIRING,
         (
             EvidenceField("reasons", "Why the child is believed to have left the UK",
@@ -279,6 +274,7 @@ _OUTCOME_LIST = (
             EvidenceField("checks_done", "Checks done", "textarea"),
         ),
         blockers=(_red_needs_csc_consultation,),
+        on_close=send_ground_notice,
         episode_end=EpisodeEndReason.LEFT_UK_UNVERIFIED,
     ),
     ClosureOutcome(
@@ -297,8 +293,17 @@ _OUTCOME_LIST = (
         "Child is receiving suitable education elsewhere", "#b58840", _AFTER_TRIAGE,
         (
             EvidenceField("provider", "Provider (independent school, AP or EOTAS)", "text"),
+            EvidenceField("provider_registration", "Provider's URN or DfE number",
+                          "registration", needed_when="Unless the LA assessed the education "
+                          "itself: a URN is 6 digits, like 107999; a DfE number is like "
+                          "383/6001"),
+            EvidenceField("assessed_on", "Date of the LA's suitability assessment", "date",
+                          required=False, hint="If the provider is not registered"),
+            EvidenceField("assessed_by", "Who made the LA's suitability assessment", "text",
+                          required=False, hint="Name and role"),
             EvidenceField("confirmed_on", "Date the provider confirmed", "date"),
         ),
+        checks=(registered_or_assessed,),
         locates_child=True,
         episode_end=EpisodeEndReason.SUITABLE_EDUCATION,
     ),
@@ -313,10 +318,14 @@ _OUTCOME_LIST = (
     ClosureOutcome(
         Outcome.UNTRACEABLE, "Untraceable – enquiries exhausted",
         "Joint reasonable enquiries exhausted – see the notice below", "#d4351c", _ENQUIRING,
-        (EvidenceField("off_roll_date", "Off-roll date agreed with the school", "date"),),
-        blockers=(_untraceable_enquiries_done, _ground_i_school_days),
-        on_close=_send_exhausted_notice,
+        (EvidenceField("off_roll_date", "Off-roll date agreed with the school", "date",
+                       needed_when="When a school referred a child on its roll: today or "
+                       "later, never backdated"),),
+        blockers=(_untraceable_enquiries_done, _ground_met),
+        checks=(off_roll_date_check,),
+        on_close=send_exhausted_notice,
         episode_end=WHEREABOUTS_UNKNOWN,
+        episode_ends_on="off_roll_date",
     ),
     ClosureOutcome(
         Outcome.CEASED_CSA, "Ceased compulsory school age",
@@ -373,6 +382,10 @@ def _field_error(session: Session, case: Case, f: EvidenceField, value: str) -> 
         return f"{f.label} must be a real date"
     if f.kind == "urn" and not (digits(value) and len(value) == 6):
         return "School URN must be 6 digits, like 107999"
+    if f.kind == "registration" and not REGISTRATION.fullmatch(value):
+        return "Enter a URN of 6 digits, like 107999, or a DfE number as NNN/NNNN, like 383/6001"
+    if f.kind == "yesno" and value not in ("yes", "no"):
+        return "Select yes or no"
     if f.kind == "case_ref":
         other = session.exec(select(Case).where(Case.reference == case_reference(value))).first()
         if other is None or other.id == case.id:
@@ -385,8 +398,9 @@ def _field_errors(session: Session, case: Case, outcome: str, evidence: dict) ->
     for f in OUTCOMES[outcome].fields:
         value = evidence.get(f.name, "")
         if not value:
-            if f.required:
-                errors.append(FieldError(f.name, f"Enter the {f.label[0].lower()}{f.label[1:]}"))
+            if f.required and not f.needed_when:
+                errors.append(FieldError(f.name, f.missing or
+                                         f"Enter the {f.label[0].lower()}{f.label[1:]}"))
             continue
         message = _field_error(session, case, f, value)
         if message:
@@ -417,6 +431,8 @@ def _validate_closure(
     if outcome not in OUTCOMES:
         raise ValidationFailed([FieldError("outcome", "Choose an outcome")])
     errors = _field_errors(session, case, outcome, evidence)
+    for check in OUTCOMES[outcome].checks:
+        errors += check(session, case, evidence, today)
     if errors:
         raise ValidationFailed(errors)
     blockers = closure_blockers(session, case=case, outcome=outcome, today=today)
@@ -520,8 +536,11 @@ def close_case(
     if found.on_close is not None:
         found.on_close(session, case, closure, evidence, actor, today)
     ends_on = parse_date(evidence.get(found.episode_ends_on or "")) or today
+    # An off-roll date: the child becomes CME the day the school deletes them.
+    basis = EpisodeStartBasis.DELETED_FROM_ROLL if evidence.get("off_roll_date") \
+        else EpisodeStartBasis.IDENTIFIED_NO_ROLL
     episodes.after_closure(session, case=case, actor=actor, episode_end=found.episode_end,
-                           end_on=ends_on)
+                           end_on=ends_on, start_basis=basis)
     session.add(closure)
     enter_stage(session, case, Stage.CLOSED, actor, reason=found.label)
     case.outcome = outcome

@@ -110,6 +110,40 @@ def record_safeguarding(
     return row
 
 
+def _police(case: Case) -> dict[str, Any]:
+    return {"reported": case.reported_missing_to_police,
+            "reported_on": case.police_reported_on.isoformat()
+            if case.police_reported_on else None,
+            "police_reference": case.police_reference}
+
+
+def record_police_report(session: Session, *, actor: Actor | None, reference: str, form: dict,
+                         version: int) -> Case:
+    """Whether the child was reported missing to the police, when, and the police's
+    reference (shown in the case header; a closed untraceable case too)."""
+    action = "case.police_report"
+    actor = require(actor, Capability.CASE_RECORD)
+    case = lifecycle.load_case(session, actor=actor, reference=reference, action=action)
+    lifecycle.check_version(session, case, version)
+    f = Form(form, date.today())
+    reported = f.choice("reported", YES_NO,
+                        "Select whether the child was reported missing to the police") == "yes"
+    on = f.day("reported_on", "date the child was reported missing to the police",
+               required=reported)
+    police_ref = f.text("police_reference", "", required=False, limit=60)
+    f.check()
+    before = _police(case)
+    case.reported_missing_to_police = reported
+    case.police_reported_on = on if reported else None
+    case.police_reference = (police_ref or None) if reported else None
+    lifecycle.touch(case, actor)
+    session.add(case)
+    audit.case_event(session, actor=actor, case=case, action=action,
+                     detail=audit.changes(before, _police(case)))
+    session.flush()
+    return case
+
+
 def log_enquiry(
     session: Session, *, actor: Actor | None, reference: str, form: dict
 ) -> EnquiryAction:

@@ -26,7 +26,7 @@ from ...permissions import Actor
 RED_FACTORS: dict[str, str] = {
     "cp_plan": "Child protection plan",
     "looked_after": "Looked after child",
-    "child_in_need": "Child in need or open to social care",
+    "child_in_need": "Child in need or open to social care now",
     "significant_harm": "Significant harm suspected",
     "fgm": "FGM risk",
     "forced_marriage": "Forced marriage risk",
@@ -43,6 +43,7 @@ AMBER_FACTORS: dict[str, str] = {
     "health": "Health needs",
     "young_carer": "Young carer",
     "leave_abroad": "Unauthorised leave abroad",
+    "csc_past": "Known to social care in the past",
 }
 RISK_FACTORS: dict[str, str] = {**RED_FACTORS, **AMBER_FACTORS}
 
@@ -121,8 +122,12 @@ def _dsl_factors(dsl: DslAppraisal | None) -> set[str]:
         found.add("cp_plan")
     if dsl.looked_after == yes:
         found.add("looked_after")
-    if yes in (dsl.child_in_need, dsl.known_to_csc):
+    # Red only while the involvement is current ("yes": answers given before the form asked
+    # current or past, read the safe way).
+    if dsl.child_in_need == yes or dsl.known_to_csc in (yes, "current"):
         found.add("child_in_need")
+    elif dsl.known_to_csc == "past":
+        found.add("csc_past")
     if dsl.significant_harm == yes:
         found.add("significant_harm")
     return found

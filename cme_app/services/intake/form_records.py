@@ -140,5 +140,16 @@ def _appraisal(data: dict[str, str], referral: Referral) -> DslAppraisal:
         significant_harm=data["significant_harm"],
         mash_referred_on=rf.parse_date(data.get("mash_referred_on")),
         mash_reference=data.get("mash_reference") or None,
+        **_told(data, "social_worker", rf.open_to_social_care(data)),
+        **_told(data, "virtual_school",
+                rf.open_to_social_care(data) and data["looked_after"] == "yes"),
         appraisal=data["dsl_appraisal"],
     )
+
+
+def _told(data: dict[str, str], who: str, asked: bool) -> dict:
+    """Whether (and when) the social worker or virtual school was told, where the form asked."""
+    told = data.get(f"{who}_told") if asked else None
+    return {f"{who}_told": told or None,
+            f"{who}_told_on": rf.parse_date(data.get(f"{who}_told_on")) if told == "yes"
+            else None}

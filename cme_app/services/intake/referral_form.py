@@ -15,7 +15,7 @@ from stdnum.exceptions import InvalidChecksum, InvalidLength, ValidationError
 from stdnum.gb import upn as upn_check
 
 from ...dates import compulsory_school_age
-from ...domain import DELETION_GROUNDS
+from ...domain import DELETION_GROUNDS, GROUND_I_CONFIRM_FIRST
 from ...errors import FieldError
 from ...numbers import digits
 
@@ -24,6 +24,15 @@ MAX_ROWS = 30
 
 SEX_CHOICES = {"female": "Female", "male": "Male", "other": "Other", "unknown": "Not known"}
 YNU_CHOICES = {"yes": "Yes", "no": "No", "unknown": "Not known"}
+YES_NO = {"yes": "Yes", "no": "No"}
+# Social care: only current involvement makes the child Red (risk.py); past involvement is
+# worth knowing, no more.
+CSC_CHOICES = {
+    "current": "Yes, open to social care now",
+    "past": "Yes, in the past only",
+    "no": "No",
+    "unknown": "Not known",
+}
 SEN_CHOICES = {
     "none": "No special educational needs",
     "sen_support": "SEN support",
@@ -179,6 +188,11 @@ ABSENCE_FIELDS = (
     "date_school_aware",
     "absence_days",
     "absence_codes",
+    "absence_codes_confirmed",
+    "expected_start_date",
+    "leave_ends_on",
+    "roll_deleted_on",
+    "roll_deletion_ground",
     "history_of_non_attendance",
     "believed_destination",
     "proposed_deletion_ground",
@@ -197,6 +211,10 @@ DSL_FIELDS = (
     "significant_harm",
     "mash_referred_on",
     "mash_reference",
+    "social_worker_told",
+    "social_worker_told_on",
+    "virtual_school_told",
+    "virtual_school_told_on",
     "dsl_appraisal",
 )
 REASON_FIELDS = tuple(f"reason-{k.code}" for k in ENQUIRY_KINDS if k.code != "other")
@@ -335,7 +353,8 @@ ENQUIRY_ROW_RULES = (
     ("method", METHOD_CHOICES, "Select how they were contacted"),
     ("result", None, "Enter the result of the enquiry"),
 )
-# Any "yes" here means the child must already have been referred to the Front Door (MASH).
+# A "yes" to the first three means the child is open to social care: their social worker is
+# told. Suspected significant harm in a child not open to social care goes to the Front Door.
 DSL_FLAGS = (
     ("cp_plan", "Select whether the child has a child protection plan"),
     ("child_in_need", "Select whether the child is a child in need"),
@@ -347,9 +366,10 @@ NOT_OF_SCHOOL_AGE = (
     "'The date of birth is correct' to refer anyway"
 )
 MASH_FIRST = (
-    "Enter the date you referred the child to the Front Door (MASH). Children with a plan, in "
-    "care, in need or at risk of significant harm must be referred there first"
+    "Enter the date you referred the child to the Front Door (MASH). A child you suspect is at "
+    "risk of significant harm who is not open to social care must be referred there first"
 )
+OPEN_TO_CSC_FLAGS = ("cp_plan", "child_in_need", "looked_after")
 
 
 @dataclass
@@ -461,21 +481,45 @@ def _people(c: _Checker) -> None:
         c.past_date(f"{prefix}-date_of_birth", "person's date of birth", required=False)
 
 
+def never_started(form: dict[str, str]) -> bool:
+    """The child never attended: the form asks for the expected start date instead of the
+    date last attended, and ground I's clock runs from it."""
+    return (form.get("on_roll_status") == "never_started"
+            or form.get("category") == "failed_to_start")
+
+
 def _absence(c: _Checker) -> None:
     c.choice("category", CATEGORY_CHOICES, "Select why you are referring the child")
-    last = c.past_date("date_last_attended", "date the child last attended")
+    if never_started(c.form):
+        first = c.past_date("expected_start_date", "date the child was expected to start")
+        what = "the date the child was expected to start"
+    else:
+        first = c.past_date("date_last_attended", "date the child last attended")
+        what = "the date last attended"
     aware = c.past_date("date_school_aware", "date the school became aware the child was missing")
-    if last and aware and aware < last:
-        c.add(
-            "date_school_aware",
-            "Date school became aware must be the same as or after the date last attended",
-        )
+    if first and aware and aware < first:
+        c.add("date_school_aware", f"Date school became aware must be the same as or after {what}")
     days = c.form.get("absence_days", "")
     if days and (not digits(days) or int(days) > 400):
         c.add("absence_days", "Days of unauthorised absence must be a whole number, like 12")
+    if c.form.get("category") == "not_returned_after_leave":
+        c.past_date("leave_ends_on", "date the agreed leave ended", required=False)
+    _grounds(c)
+
+
+def _grounds(c: _Checker) -> None:
+    """A deletion already made needs its date and ground (reg 9(1)); ground I, proposed or
+    used, needs the school's confirmation of the attendance codes."""
     ground = c.form.get("proposed_deletion_ground", "")
     if ground and ground not in DELETION_GROUNDS:
         c.add("proposed_deletion_ground", "Select a deletion ground from A to O")
+    used = ""
+    if c.form.get("on_roll_status") == "deleted":
+        c.past_date("roll_deleted_on", "date the child was removed from your roll")
+        used = c.choice("roll_deletion_ground", DELETION_GROUNDS,
+                        "Select the ground you removed the child from your roll under")
+    if "I" in (ground, used) and c.form.get("absence_codes_confirmed") != "yes":
+        c.add("absence_codes_confirmed", GROUND_I_CONFIRM_FIRST)
 
 
 def _enquiries(c: _Checker) -> None:
@@ -502,16 +546,33 @@ def _concerns(c: _Checker) -> None:
         c.add("concerns_narrative", "Describe the concerns you have selected")
 
 
+def open_to_social_care(form: dict[str, str]) -> bool:
+    return form.get("known_to_csc") == "current" or any(
+        form.get(name) == "yes" for name in OPEN_TO_CSC_FLAGS)
+
+
+def _told(c: _Checker, who: str, question: str, what: str) -> None:
+    if c.choice(f"{who}_told", YES_NO, question) == "yes":
+        c.past_date(f"{who}_told_on", what)
+
+
 def _dsl(c: _Checker) -> None:
     c.required("dsl_name", "Enter the name of the designated safeguarding lead")
     c.choice(
-        "known_to_csc", YNU_CHOICES, "Select whether the child is known to children's social care"
+        "known_to_csc", CSC_CHOICES, "Select whether the child is known to children's social care"
     )
-    flags = [c.choice(name, YNU_CHOICES, message) for name, message in DSL_FLAGS]
+    flags = {name: c.choice(name, YNU_CHOICES, message) for name, message in DSL_FLAGS}
     mash_on = c.past_date(
         "mash_referred_on", "date concerns were referred to the Front Door", required=False
     )
-    if "yes" in flags and mash_on is None and not c.form.get("mash_referred_on"):
+    if open_to_social_care(c.form):
+        _told(c, "social_worker", "Select whether you told the child's social worker",
+              "date you told the social worker")
+        if flags["looked_after"] == "yes":
+            _told(c, "virtual_school", "Select whether you told the virtual school",
+                  "date you told the virtual school")
+    elif flags["significant_harm"] == "yes" and mash_on is None \
+            and not c.form.get("mash_referred_on"):
         c.add("mash_referred_on", MASH_FIRST)
     c.required("dsl_appraisal", "Enter the designated safeguarding lead's appraisal of the risk")
 

@@ -179,7 +179,9 @@ def view_referral(session: Session, *, actor: Actor | None, reference: str) -> R
         upn=upn or NOT_GIVEN,
         home_address=_home_address(session, referral),
         category=rf.CATEGORY_CHOICES.get(referral.category or "", NOT_GIVEN),
-        date_last_attended=long_date(referral.date_last_attended) or NOT_GIVEN,
+        date_last_attended=long_date(referral.date_last_attended) or (
+            f"Never started (expected {long_date(referral.expected_start_date)})"
+            if referral.expected_start_date else NOT_GIVEN),
         date_school_aware=long_date(referral.date_school_aware) or NOT_GIVEN,
         concerns=_concerns(session, referral),
         enquiries=_enquiries(session, referral),

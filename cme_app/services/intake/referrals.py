@@ -20,6 +20,7 @@ from ...permissions import Actor, Capability, require_school_user
 from ...settings import get_settings
 from ..casework import lifecycle
 from ..notify import notifications
+from ..school_returns import deletions
 from ..trust import audit
 from . import form_records
 from . import referral_form as rf
@@ -172,6 +173,8 @@ def submit(
     notifications.referral_arrived(
         session, case=case, red=case.proposed_risk == Risk.RED, resubmitted=resubmission
     )
+    deletions.deletion_from_referral(session, actor=actor, case=case, referral=referral,
+                                     child=child)
     return case
 
 
@@ -221,7 +224,17 @@ def _mark_submitted(
     for name in ("referrer_name", "referrer_job_title", "referrer_phone", "referrer_email",
                  "on_roll_status", "category"):
         setattr(referral, name, data[name])
-    referral.date_last_attended = rf.parse_date(data["date_last_attended"])
+    started_late = rf.never_started(data)
+    referral.date_last_attended = None if started_late else rf.parse_date(
+        data.get("date_last_attended"))
+    referral.expected_start_date = rf.parse_date(data.get("expected_start_date")) \
+        if started_late else None
+    referral.leave_ends_on = rf.parse_date(data.get("leave_ends_on")) \
+        if data["category"] == "not_returned_after_leave" else None
+    deleted = data["on_roll_status"] == "deleted"
+    referral.roll_deleted_on = rf.parse_date(data.get("roll_deleted_on")) if deleted else None
+    referral.roll_deletion_ground = data.get("roll_deletion_ground") if deleted else None
+    referral.absence_codes_confirmed = data.get("absence_codes_confirmed") == "yes"
     referral.date_school_aware = aware
     referral.absence_days = int(data["absence_days"]) if data.get("absence_days") else None
     for name in ("absence_codes", "believed_destination", "proposed_deletion_ground",

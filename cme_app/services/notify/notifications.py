@@ -107,6 +107,11 @@ EVENTS: dict[NotifyEvent, EventInfo] = {
         "The allocated officer (every lead if nobody active is allocated)",
         TEAM,
     ),
+    NotifyEvent.UNTRACEABLE_RECHECK: EventInfo(
+        "An untraceable child's re-check is due (Lost Pupils Database, social care)",
+        "The allocated officer (every lead if nobody active is allocated)",
+        TEAM,
+    ),
 }
 DELIVERY_LABELS = {Delivery.IMMEDIATE: "Email me straight away", Delivery.DIGEST: "Daily digest"}
 

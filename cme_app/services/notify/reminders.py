@@ -1,5 +1,6 @@
 """Reminders the notifications worker scans for: response targets due today or missed
-(BR-L3), and other LAs that have not replied by their due date (SC-11). Each is told once per
+(BR-L3), other LAs that have not replied by their due date (SC-11), and untraceable children
+whose re-check is due. Each is told once per
 state: the key holds what changed.
 """
 
@@ -13,7 +14,7 @@ from sqlmodel import Session, col, select
 from ... import routes
 from ...dates import long_date
 from ...domain import OPEN_STAGES, LaDirection, NotifyEvent, Stage
-from ...models import Case, HomeVisit, LaNotification
+from ...models import Case, CmeEpisode, HomeVisit, LaNotification
 from ..casework.targets import current_due
 from .notifications import active_leads, active_of, notify
 
@@ -96,4 +97,34 @@ def scan_la_chases(session: Session, *, today: date) -> int:
                 link=routes.case_url(case.reference),
             )
         )
+    return made
+
+
+def scan_untraceable_rechecks(session: Session, *, today: date) -> int:
+    """An untraceable child stays counted as CME with whereabouts unknown; on the episode's
+    review date the allocated officer re-checks the Lost Pupils Database and social care.
+    Told once per review date."""
+    rows = session.exec(
+        select(CmeEpisode, Case)
+        .join(Case, Case.id == CmeEpisode.case_id)
+        .where(
+            CmeEpisode.whereabouts_unknown == True,  # noqa: E712
+            col(CmeEpisode.end_date).is_(None),
+            col(CmeEpisode.review_on) <= today,
+        )
+    ).all()
+    made = 0
+    for episode, case in rows:
+        recipients = active_of(session, [case.allocated_officer_id]) or active_leads(session)
+        made += len(notify(
+            session, event=NotifyEvent.UNTRACEABLE_RECHECK, recipients=recipients,
+            key=f"recheck:{case.reference}:{episode.id}:{episode.review_on}",
+            reference=case.reference,
+            subject=f"Re-check due on {case.reference}: whereabouts unknown",
+            body=(f"The child on case {case.reference} is still counted as missing education "
+                  f"with whereabouts unknown. The re-check was due {long_date(episode.review_on)}"
+                  ": search the S2S Lost Pupils Database, check with children's social care, "
+                  "and reopen the case if either finds the child."),
+            link=routes.case_url(case.reference),
+        ))
     return made

@@ -339,12 +339,27 @@ def _saved(session: Session, episode: CmeEpisode) -> None:
 WHEREABOUTS_UNKNOWN = "whereabouts_unknown"  # the untraceable outcome: stays CME, reviewed
 
 
+def _untraceable_episode(session: Session, case: Case, actor: Actor, basis: str,
+                         start_on: date) -> CmeEpisode:
+    """An untraceable child with no open episode (the school's roll had them until now)
+    becomes CME from the off-roll date, or from the closure."""
+    episode = begin(session, child_id=case.child_id, case_id=case.id, start_date=start_on,
+                    basis=basis, reason="Unknown", lives_in_la=True, by_id=actor.user_id)
+    audit.case_event(session, actor=actor, case=case, action="episode.started",
+                     detail={"episode_id": episode.id, "from": "untraceable closure",
+                             **_state(episode)})
+    return episode
+
+
 def after_closure(
-    session: Session, *, case: Case, actor: Actor, episode_end: str | None, end_on: date
+    session: Session, *, case: Case, actor: Actor, episode_end: str | None, end_on: date,
+    start_basis: str = EpisodeStartBasis.IDENTIFIED_NO_ROLL,
 ) -> CmeEpisode | None:
     """End the child's open episode as the closure says; an untraceable child stays counted
     as CME with whereabouts unknown and a review date, as DfE counts them."""
     episode = open_episode(session, case.child_id)
+    if episode is None and episode_end == WHEREABOUTS_UNKNOWN:
+        episode = _untraceable_episode(session, case, actor, start_basis, end_on)
     if episode is None or episode_end is None:
         return episode
     before = _state(episode)

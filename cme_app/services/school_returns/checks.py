@@ -11,7 +11,7 @@ from typing import Any, NamedTuple
 
 from sqlalchemy import ColumnElement, func
 
-from ...domain import DELETION_GROUNDS, GROUND_I_CODES, GROUNDS_NAMING_A_SCHOOL
+from ...domain import DELETION_GROUNDS, GROUND_I_CONFIRM_FIRST, GROUNDS_NAMING_A_SCHOOL
 from ...models import School
 from ..forms import Form
 from ..intake import referral_form as rf
@@ -160,10 +160,7 @@ def _urn(f: Form, name: str, message: str, *, required: bool) -> str:
 def _ground_facts(f: Form, ground: str) -> tuple[bool, str]:
     confirmed = f.yes("absence_codes_confirmed")
     if ground == "I" and not confirmed:
-        f.error("absence_codes_confirmed",
-                "Confirm that every day of the absence was coded "
-                f"{', '.join(GROUND_I_CODES[:-1])} or {GROUND_I_CODES[-1]} and there is no "
-                "reason to believe the pupil is ill or unable to attend")
+        f.error("absence_codes_confirmed", GROUND_I_CONFIRM_FIRST)
     destination = _urn(f, "destination_school_urn",
                        "Enter the URN of the school the pupil is now registered at",
                        required=ground in GROUNDS_NAMING_A_SCHOOL)

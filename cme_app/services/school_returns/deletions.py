@@ -330,20 +330,68 @@ def _summary(d: Deletion) -> str:
     return "\n".join(lines)[:4000]
 
 
-def _flag_off_rolling(session: Session, plans: list[_Plan]) -> None:
-    """H or I without the LA having confirmed to the school that joint enquiries about this
-    child were exhausted (an approved 'untraceable' closure of a case the school referred)."""
-    joint = [p for p in plans if p.rule.joint_enquiries and p.rule.route == Route.CME]
-    if not joint:
-        return
-    confirmed = set(session.exec(
+def enquiries_confirmed(session: Session, child_ids: set[int]) -> set[tuple[int, int]]:
+    """(child, school) pairs where the LA confirmed to the school that joint enquiries about
+    the child were exhausted (an approved 'untraceable' closure of a case it referred)."""
+    if not child_ids:
+        return set()
+    return set(session.exec(
         select(Case.child_id, Referral.school_id).join(CaseClosure, CaseClosure.case_id == Case.id)
         .join(Referral, Referral.id == Case.referral_id)
-        .where(col(Case.child_id).in_({p.child_id for p in joint}),
+        .where(col(Case.child_id).in_(child_ids),
                CaseClosure.outcome == Outcome.UNTRACEABLE, CaseClosure.status == "closed")
     ).all())
+
+
+def _flag_off_rolling(session: Session, plans: list[_Plan]) -> None:
+    """H or I without the LA having confirmed to the school that joint enquiries about this
+    child were exhausted: possible off-rolling."""
+    joint = [p for p in plans if p.rule.joint_enquiries and p.rule.route == Route.CME]
+    confirmed = enquiries_confirmed(session, {p.child_id for p in joint})
     for plan in joint:
         plan.off_rolling = (plan.child_id, plan.deletion.school.id) not in confirmed
+
+
+def deletion_from_referral(session: Session, *, actor: Actor, case: Case, referral: Referral,
+                           child: Child) -> DeletionReturn | None:
+    """A school's referral saying it already removed the child from its roll is that school's
+    deletion return too: kept with the others, and an H or I deletion made before the LA
+    confirmed joint enquiries were exhausted goes on the possible off-rolling list."""
+    if referral.roll_deleted_on is None or not referral.roll_deletion_ground:
+        return None
+    if session.exec(select(DeletionReturn.id).where(
+            DeletionReturn.case_id == case.id, DeletionReturn.received_via == "referral")).first():
+        return None  # a resubmitted referral: its deletion is on record already
+    school = session.get(School, referral.school_id)
+    ground = referral.roll_deletion_ground
+    rule = rule_for(ground, names_school=False)
+    flagged = rule.joint_enquiries and (child.id, school.id) not in enquiries_confirmed(
+        session, {child.id})
+    home = session.exec(select(Address).where(Address.referral_id == referral.id,
+                                              Address.kind == AddressKind.LAST_KNOWN)).first()
+    parents = session.exec(select(Person).where(
+        Person.referral_id == referral.id, Person.kind == PersonKind.PARENT_CARER)).all()
+    ret = DeletionReturn(
+        school_id=school.id, child_id=child.id, upn=child.upn, first_name=child.first_name,
+        last_name=child.last_name, date_of_birth=child.date_of_birth, sex=child.sex,
+        address_line1=home.line1 if home else "", town=home.town if home else None,
+        postcode=home.postcode if home else None,
+        parents=[{"name": p.full_name, "address": p.address_text or "", "phone": p.phone or ""}
+                 for p in parents],
+        deletion_date=referral.roll_deleted_on, ground=ground,
+        absence_codes_confirmed=referral.absence_codes_confirmed, route=str(rule.route),
+        case_id=case.id, possible_off_rolling=flagged, received_via="referral",
+        submitted_by_id=actor.user_id)
+    session.add(ret)
+    session.flush()
+    audit.record(session, actor=actor, action="deletion_return.received",
+                 entity_type="deletion_return", entity_id=ret.id, child_id=child.id,
+                 detail={"school": school.urn, "ground": ground, "via": "referral",
+                         "case_id": case.id, "possible_off_rolling": flagged})
+    if flagged:
+        notifications.possible_off_rolling(session, case=case, school_name=school.name,
+                                           ground=ground)
+    return ret
 
 
 def _match_new_pupils(session: Session, plans: list[_Plan]) -> None:

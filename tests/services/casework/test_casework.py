@@ -99,6 +99,9 @@ RED_FORM = {
     "concerns_narrative": "Sister was taken abroad last summer.",
     "mash_referred_on": TODAY.isoformat(),
     "mash_reference": "MASH-0001",
+    # Open to social care: the school says whether the social worker was told (issue 17).
+    "social_worker_told": "yes",
+    "social_worker_told_on": TODAY.isoformat(),
 }
 
 
@@ -455,7 +458,8 @@ def test_transfer_to_other_la_needs_acknowledgement_and_response(session, team):
     note_id = view.la_notifications[0].id
     assert view.due_label.startswith("LA response due")
     with pytest.raises(MoveRefused, match="acknowledgement and response"):
-        close(session, team, case, "transferred_other_la", {"summary": "Application in"})
+        close(session, team, case, "transferred_other_la",
+              {"summary": "Application in", "beyond_reasonable_distance": "no"})
     session.rollback()
     records.record_la_response(
         session,
@@ -469,7 +473,8 @@ def test_transfer_to_other_la_needs_acknowledgement_and_response(session, team):
         },
     )
     session.commit()
-    close(session, team, case, "transferred_other_la", {"summary": "Application in process"})
+    close(session, team, case, "transferred_other_la",
+          {"summary": "Application in process", "beyond_reasonable_distance": "no"})
     assert fresh(session, case).outcome == "transferred_other_la"
 
 
@@ -619,7 +624,8 @@ def test_each_outcome_demands_its_evidence(session, team, outcome, evidence, fie
     ("outcome", "evidence"),
     [
         ("ehe", {"notice_date": TODAY.isoformat(), "ehe_accepted_on": TODAY.isoformat()}),
-        ("other_suitable_education", {"provider": "Leeds AP", "confirmed_on": TODAY.isoformat()}),
+        ("other_suitable_education", {"provider": "Leeds AP", "confirmed_on": TODAY.isoformat(),
+                                      "provider_registration": "383/6001"}),
         ("not_cme_attendance", {"residence_evidence": "Parent seen; family still living here"}),
         ("deceased", {"source": "Registrar, 3 Nov"}),
         (

@@ -25,7 +25,7 @@ def test_every_outcome_is_one_complete_entry():
         assert re.fullmatch(r"#[0-9a-f]{6}", outcome.colour), code
         assert set(outcome.from_stages) <= set(OPEN_STAGES), code
         assert {f.kind for f in outcome.fields} <= {"text", "textarea", "date", "urn",
-                                                    "case_ref"}, code
+                                                    "case_ref", "registration", "yesno"}, code
     # The dashboard's "child located" count reads the same flags.
     assert {c for c, o in OUTCOMES.items() if o.locates_child} == reports.LOCATING_OUTCOMES
 
@@ -63,7 +63,8 @@ def test_an_outcome_is_refused_from_a_stage_it_does_not_close_from(session, team
     with pytest.raises(MoveRefused, match="can't be closed as 'Untraceable"):
         closure.close_case(session, actor=team["lead"], reference=case.reference,
                            outcome=Outcome.UNTRACEABLE,
-                           evidence={"off_roll_date": "2026-01-05"}, version=case.version)
+                           evidence={"off_roll_date": date.today().isoformat()},
+                           version=case.version)
     with pytest.raises(ValidationFailed):  # its evidence field is required
         closure.close_case(session, actor=team["lead"], reference=case.reference,
                            outcome=Outcome.UNTRACEABLE, evidence={}, version=case.version)

@@ -178,7 +178,9 @@ def test_valid_and_temporary_upns_are_accepted(upn):
 def test_upn_required_only_when_child_is_or_was_on_roll():
     assert "upn" in errors_for(complete(upn="", on_roll_status="on_roll"))
     assert "upn" in errors_for(complete(upn="", on_roll_status="deleted"))
-    assert errors_for(complete(upn="", on_roll_status="never_started")) == {}
+    never_started = complete(upn="", on_roll_status="never_started", date_last_attended="",
+                             expected_start_date="2026-11-02")
+    assert errors_for(never_started) == {}
 
 
 # ---- dates ---------------------------------------------------------------------------------
@@ -354,11 +356,22 @@ def test_concerns_none_selected_both_selected_and_missing_narrative():
     }
 
 
-@pytest.mark.parametrize("flag", ["cp_plan", "child_in_need", "looked_after", "significant_harm"])
-def test_children_known_to_social_care_need_a_front_door_referral_date(flag):
-    errors = errors_for(complete(**{flag: "yes"}))
+def test_suspected_significant_harm_needs_a_front_door_referral_date():
+    """The Front Door is for new concerns: a child not open to social care."""
+    errors = errors_for(complete(significant_harm="yes"))
     assert list(errors) == ["mash_referred_on"]
-    assert errors_for(complete(**{flag: "yes", "mash_referred_on": "2026-11-20"})) == {}
+    assert errors_for(complete(significant_harm="yes", mash_referred_on="2026-11-20")) == {}
+
+
+@pytest.mark.parametrize("flag", ["cp_plan", "child_in_need", "looked_after"])
+def test_children_open_to_social_care_say_whether_their_social_worker_was_told(flag):
+    """Issue 17 rule 8 (this test asked for a Front Door referral date before)."""
+    errors = errors_for(complete(**{flag: "yes"}))
+    assert "social_worker_told" in errors and "mash_referred_on" not in errors
+    told = {flag: "yes", "social_worker_told": "yes", "social_worker_told_on": "2026-11-20"}
+    if flag == "looked_after":
+        told |= {"virtual_school_told": "no"}
+    assert errors_for(complete(**told)) == {}
 
 
 # ---- nothing is written on failure ------------------------------------------------------------

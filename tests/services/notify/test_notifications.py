@@ -19,6 +19,7 @@ from cme_app.errors import NotAllowed, NotFound, ValidationFailed
 from cme_app.models import (
     AuditEvent,
     Case,
+    CmeEpisode,
     EmailMessage,
     HomeVisit,
     LaNotification,
@@ -56,6 +57,9 @@ RED = {
     "concerns_narrative": "Sister was taken abroad last summer.",
     "mash_referred_on": TODAY.isoformat(),
     "mash_reference": "MASH-0001",
+    # Open to social care: the school says whether the social worker was told (issue 17).
+    "social_worker_told": "yes",
+    "social_worker_told_on": TODAY.isoformat(),
 }
 AMBER = {"sen_status": "sen_support"}
 NOT_CME = {"residence_evidence": "Mother confirms they still live there."}
@@ -1149,6 +1153,10 @@ def test_no_notification_or_email_carries_a_childs_details(session, team):
     new_pupils.record_new_pupil(session, actor=team["school_b"], form={
         "first_name": "Zephyrine", "last_name": "Quillfeather", "date_of_birth": "2014-03-02",
         "start_date": date.today().isoformat()})  # new_pupil_match
+    episode = session.get(CmeEpisode, deleted.episode_id)
+    episode.whereabouts_unknown, episode.review_on = True, date.today()
+    session.add(episode)
+    assert reminders.scan_untraceable_rechecks(session, today=date.today()) > 0  # re-check
     session.commit()
 
     made = items(session)

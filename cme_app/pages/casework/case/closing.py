@@ -7,6 +7,7 @@ import reflex as rx
 
 from ....components import content, forms
 from ....services.casework.closure import OUTCOMES, EvidenceField
+from ....services.forms import YES_NO
 from .parts import V, form, not_open
 from .state import CaseState as S
 
@@ -15,13 +16,16 @@ OUTCOME_CHOICES = {code: o.label for code, o in OUTCOMES.items()}
 
 def _evidence_field(outcome: str, f: EvidenceField) -> rx.Component:
     name = f"close-{outcome}-{f.name}"
-    label = f.label if f.required else f"{f.label} (optional)"
+    label = f.label if f.required or f.needed_when else f"{f.label} (optional)"
+    hint = f.needed_when or f.hint
     if f.kind == "textarea":
-        return forms.textarea_field(name, label, V, S.errors, hint=f.hint, rows=3)
+        return forms.textarea_field(name, label, V, S.errors, hint=hint, rows=3)
     if f.kind == "date":
-        return forms.date_field(name, label, V, S.errors, hint=f.hint)
-    width = "input--w10" if f.kind in ("urn", "case_ref") else ""
-    return forms.text_field(name, label, V, S.errors, hint=f.hint, width=width)
+        return forms.date_field(name, label, V, S.errors, hint=hint)
+    if f.kind == "yesno":
+        return forms.radios(name, label, YES_NO, V, S.errors, hint=hint)
+    width = "input--w10" if f.kind in ("urn", "case_ref", "registration") else ""
+    return forms.text_field(name, label, V, S.errors, hint=hint, width=width)
 
 
 def _evidence() -> rx.Component:

@@ -50,6 +50,7 @@ def header(c: rx.Var) -> rx.Component:
             _meta("Episode", c.episode.to(str), show=c.episode > 1),
             _meta("Source", c.source_label),
             _meta("Outcome", S.closed_outcome, show=S.closed_outcome != ""),
+            _meta("Police", c.police_report, show=c.police_report != ""),
             class_name="case-meta",
         ),
         class_name=rx.match(

@@ -167,6 +167,12 @@ class CaseState(PageFeedback, AuthState):
                        form=forms.prefixed_fields(form_data, "sg-"))
 
     @rx.event
+    @handler(C.CASE_RECORD, prefix="police-", done="Report to the police saved.")
+    def save_police_report(self, form_data: dict):
+        return self._service(records.record_police_report,
+                             form=forms.prefixed_fields(form_data, "police-"))
+
+    @rx.event
     @handler(C.CASE_RECORD, prefix="enq-", done="Enquiry logged.")
     def log_enquiry(self, form_data: dict):
         return partial(records.log_enquiry, reference=self._ref(),

@@ -8,6 +8,7 @@ from ....components import content, forms
 from ....domain import RISK_LABELS
 from ....services.casework import pathway
 from ....services.casework.records import SAFEGUARDING_KINDS
+from ....services.forms import YES_NO
 from .parts import V, form
 from .state import CaseState as S
 
@@ -161,6 +162,32 @@ SAFEGUARDING_KINDS_LONG = {
 assert set(SAFEGUARDING_KINDS_LONG) == set(SAFEGUARDING_KINDS)
 
 
+def _police_form(c: rx.Var) -> rx.Component:
+    values = rx.Var.create({
+        "police-reported": rx.cond(c.police_report != "", "yes", ""),
+        "police-reported_on": c.police_reported_on,
+        "police-police_reference": c.police_reference,
+    })
+    return content.disclosure(
+        "Record a report to the police",
+        form(
+            forms.radios("police-reported", "Has the child been reported missing to the police?",
+                         YES_NO, values, S.errors),
+            rx.el.div(
+                forms.date_field("police-reported_on", "Date reported", values, S.errors,
+                                 hint="Needed if the child was reported"),
+                forms.text_field("police-police_reference", "Police reference (optional)",
+                                 values, S.errors),
+                class_name="grid-2",
+            ),
+            on_submit=S.save_police_report,
+            button="Save report to the police",
+            style="secondary",
+            key="police",
+        ),
+    )
+
+
 def safeguarding(c: rx.Var) -> rx.Component:
     return content.section(
         "safeguarding", "Safeguarding",
@@ -172,4 +199,7 @@ def safeguarding(c: rx.Var) -> rx.Component:
              ("Reference", "reference"), ("Notes", "notes")],
             c.safeguarding, empty="No CSC, MASH or Front Door contact recorded."),
         rx.cond(c.can.record, _safeguarding_form(c)),
+        rx.el.h3("Reported missing to the police"),
+        rx.el.p(rx.cond(c.police_report != "", c.police_report, "Not reported.")),
+        rx.cond(c.can.record, _police_form(c)),
     )
