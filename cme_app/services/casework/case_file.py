@@ -51,7 +51,7 @@ from ..returns import episodes
 from ..school_returns.views import case_part as school_returns_part
 from ..trust import audit, purpose
 from ..visits.history import visit_row
-from . import lifecycle, risk, targets
+from . import lifecycle, risk, securing, targets
 from .board import origin_label
 from .case_file_types import (
     AddressRow,
@@ -223,6 +223,7 @@ def view_case(
         cme_episode=episodes.episode_panel(session, case.child_id),
         can=_abilities(actor, case, r.referral),
         school_returns=school_returns_part(session, case),
+        securing=securing.panel(session, actor=actor, case=case, today=today),
     )
 
 

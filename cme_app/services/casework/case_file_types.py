@@ -306,6 +306,31 @@ class CaseReturnsPart:
 
 
 @dataclass(frozen=True)
+class StepRow:
+    """One securing-education step as the case page lists it (services/casework/securing)."""
+
+    id: int
+    version: int
+    kind: str
+    title: str
+    rows: list[Row]
+    due_label: str  # "" when done or with no due date
+    due_state: str  # overdue | today | due | done | ""
+    values: dict[str, str]  # the update form's fields, keyed by their names on the page
+
+
+@dataclass(frozen=True)
+class SecuringPanel:
+    """The case page's "Securing education" section."""
+
+    shown: bool = False  # the case is, or was, in Located
+    editable: bool = False
+    steps: list[StepRow] = field(default_factory=list)
+    reason_note: str = ""  # why the episode's reason does not follow the steps, if it doesn't
+    kinds: list[list[str]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
 class CaseFile:
     reference: str
     version: int
@@ -369,3 +394,5 @@ class CaseFile:
     # Schools' deletion and new-pupil returns about this child: off-rolling flags, deletions,
     # new pupils that may be this child.
     school_returns: CaseReturnsPart = field(default_factory=CaseReturnsPart)
+    # Securing education once the child is found (stage Located, read-only after).
+    securing: SecuringPanel = field(default_factory=SecuringPanel)

@@ -54,6 +54,7 @@ from ..trust import audit
 from . import records
 from .lifecycle import MoveRefused, case_state, check_version, enter_stage, load_case, touch
 from .pathway import UNTRACEABLE_CHECKS
+from .securing import agreed_start
 
 
 @dataclass(frozen=True)
@@ -186,6 +187,17 @@ def _past_compulsory_school_age(session: Session, case: Case, today: date) -> st
     return None
 
 
+def _started_school(session: Session, case: Case, today: date) -> str | None:
+    """On roll only from the agreed start date: until then the child is still missing
+    education, waiting to start school (securing.agreed_start)."""
+    start = agreed_start(session, case)
+    if start is not None and start > today:
+        return (f"The child is due to start school on {long_date(start)}. Until then they "
+                f"are still missing education (waiting school start), so the case can be "
+                f"closed as on roll at a Leeds school on or after {long_date(start)}.")
+    return None
+
+
 # ---------------------------------------------------------------------------------------------
 # What closing does besides closing
 
@@ -235,6 +247,7 @@ _OUTCOME_LIST = (
             EvidenceField("sas_keyworker", "School Attendance Service keyworker", "text",
                           required=False, hint="If attendance support is needed"),
         ),
+        blockers=(_started_school,),
         locates_child=True,
         episode_end=EpisodeEndReason.ON_ROLL,
         episode_ends_on="start_date",
