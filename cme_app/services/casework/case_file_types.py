@@ -316,7 +316,7 @@ class StepRow:
     rows: list[Row]
     due_label: str  # "" when done or with no due date
     due_state: str  # overdue | today | due | done | ""
-    values: dict[str, str]  # the update form's fields, keyed by their names on the page
+    form_values: dict[str, str]  # the update form's fields, keyed by their names on the page
 
 
 @dataclass(frozen=True)
@@ -328,6 +328,7 @@ class SecuringPanel:
     steps: list[StepRow] = field(default_factory=list)
     reason_note: str = ""  # why the episode's reason does not follow the steps, if it doesn't
     kinds: list[list[str]] = field(default_factory=list)
+    has_keyworker: bool = False  # the keyworker step exists (made on entering Located)
 
 
 @dataclass(frozen=True)

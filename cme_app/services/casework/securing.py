@@ -414,11 +414,12 @@ def panel(session: Session, *, actor: Actor, case: Case, today: date) -> Securin
         label, state = _due(s, today, steps)
         rows.append(StepRow(id=s.id or 0, version=s.version, kind=s.kind, title=KINDS[s.kind],
                             rows=_facts(s, names), due_label=label, due_state=state,
-                            values=_values(s)))
+                            form_values=_values(s)))
     return SecuringPanel(
         shown=True, editable=entered and allows(actor.role, Capability.CASE_RECORD),
         steps=rows, reason_note=_reason_note(session, case, steps, today),
         kinds=[[k, v] for k, v in KINDS.items()],
+        has_keyworker=any(s.kind == "keyworker" for s in steps),
     )
 
 

@@ -19,6 +19,7 @@ from . import (
     moves,
     records,
     school_returns,
+    securing,
     triage,
     visits,
 )
@@ -40,6 +41,7 @@ def _case_file(c: rx.Var) -> rx.Component:
         triage.safeguarding(c),
         moves.move(c),
         episode.episode(c),
+        securing.securing(c),
         household.child(c),
         child_record.child_record(c),
         household.referral(c),
