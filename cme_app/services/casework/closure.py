@@ -245,7 +245,8 @@ _OUTCOME_LIST = (
             EvidenceField("start_date", "Start date", "date"),
             EvidenceField("confirmed_by", "Confirmed by (school or admissions)", "text"),
             EvidenceField("sas_keyworker", "School Attendance Service keyworker", "text",
-                          required=False, hint="If attendance support is needed"),
+                          required=False, hint="If attendance support is needed and no "
+                          "keyworker is recorded under Securing education"),
         ),
         blockers=(_started_school,),
         locates_child=True,

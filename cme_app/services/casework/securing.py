@@ -320,8 +320,9 @@ def _follow(session: Session, case: Case, actor: Actor, today: date) -> None:
 def _done(step: SecuringStep, today: date, steps: list[SecuringStep]) -> bool:
     if step.kind == "keyworker":
         return step.done_on is not None
-    if step.kind == "application":
-        return step.outcome in ("offered", "refused")
+    if step.kind == "application":  # decided, or answered by an offer recorded after it
+        return step.outcome in ("offered", "refused") or any(
+            s.kind == "offer" and (s.id or 0) > (step.id or 0) for s in steps)
     if step.kind == "offer":
         return step.outcome == "no" or bool(step.start_on and step.start_on <= today)
     if step.kind == "fair_access":
@@ -342,7 +343,7 @@ def _due(step: SecuringStep, today: date, steps: list[SecuringStep]) -> tuple[st
         return f"{what} overdue (due {long_date(step.due_on)})", "overdue"
     if today == step.due_on:
         return f"{what} due today", "today"
-    return f"{what} due {long_date(step.due_on)}", "due"
+    return f"{what} due by {long_date(step.due_on)}", "due"
 
 
 def _facts(step: SecuringStep, names: dict[int, str]) -> list[Row]:

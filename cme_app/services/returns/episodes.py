@@ -411,6 +411,10 @@ def after_closure(
 # The case page's panel
 
 
+_HOW = {REASON_BY_HAND: ", chosen by hand", REASON_FROM_STEPS: ", following the "
+        "securing-education steps"}
+
+
 def _choices(labels: dict[str, str]) -> list[list[str]]:
     return [[value, text] for value, text in labels.items()]
 
@@ -458,7 +462,8 @@ def episode_panel(session: Session, child_id: int) -> EpisodePanel:
         reason_history=[
             Row(
                 f"From {long_date(h.from_date)}",
-                f"{h.reason} (recorded by {names.get(h.changed_by_id, 'the system')})",
+                f"{h.reason} (recorded by {names.get(h.changed_by_id, 'the system')}"
+                f"{_HOW.get(h.source or '', '')})",
             )
             for h in history
         ],

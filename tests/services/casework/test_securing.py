@@ -217,6 +217,7 @@ def test_a_reason_chosen_by_hand_is_not_overwritten(session, team):
     assert _history(session, episode)[-1] == (
         "Difficulty accessing suitable school place", "officer")
     view = view_case(session, actor=team["officer"], reference=reference)
+    assert view.cme_episode.reason_history[-1].value.endswith(", chosen by hand)")
     assert "chosen by hand" in view.securing.reason_note
     assert "School application awaiting outcome" in view.securing.reason_note
 
@@ -332,3 +333,32 @@ def test_another_officers_case_needs_the_purpose_first(session, team):
     _record(session, team, reference, "application", form, who="officer2")
     [row] = _steps(session, reference, "application")
     assert row.recorded_by_id == team["officer2"].user_id
+
+
+# ---------------------------------------------------------------------------------------------
+# The case page's section: due and overdue tags
+
+
+def test_the_section_tags_each_step_due_overdue_or_done(session, team):
+    reference = _located(session, team)
+    [keyworker] = _steps(session, reference)
+    case = _case(session, reference)
+    [row] = securing.panel(session, actor=team["officer"], case=case, today=TODAY).steps
+    assert (row.due_state, row.due_label) == ("due", f"Keyworker due by "
+                                              f"{long_date(keyworker.due_on)}")
+    late = keyworker.due_on + timedelta(days=1)
+    [row] = securing.panel(session, actor=team["officer"], case=case, today=late).steps
+    assert (row.due_state, row.due_label) == (
+        "overdue", f"Keyworker overdue (due {long_date(keyworker.due_on)})")
+
+    _record(session, team, reference, "application", {
+        "school": "Aire Valley Primary", "done_on": TODAY.isoformat(), "outcome": "awaiting"})
+    _record(session, team, reference, "offer", {
+        "school": "Aire Valley Primary", "done_on": TODAY.isoformat(), "outcome": "awaiting"})
+    panel = securing.panel(session, actor=team["officer"], case=_case(session, reference),
+                           today=TODAY)
+    states = {r.kind: r.due_state for r in panel.steps}
+    assert states == {"keyworker": "due", "application": "done", "offer": "due"}
+    assert panel.editable and panel.has_keyworker
+    assert not securing.panel(session, actor=team["admin"], case=_case(session, reference),
+                              today=TODAY).editable

@@ -36,7 +36,7 @@ def _case_file(c: rx.Var) -> rx.Component:
         header.matches(c),
         school_returns.school_returns(c),
         visits.safety(c),
-        header.contents(),
+        header.contents(c),
         triage.risk(c),
         triage.safeguarding(c),
         moves.move(c),

@@ -108,9 +108,22 @@ _NEW = (
 )
 
 
+def _disclosure(summary, *children, key, open_=False) -> rx.Component:
+    """content.disclosure, closed again after a save (its key follows the page's form_key),
+    so the step just saved shows above instead of an empty form."""
+    return rx.el.details(
+        rx.el.summary(rx.el.span(summary, class_name="disclosure__summary-text"),
+                      class_name="disclosure__summary"),
+        rx.el.div(*children, class_name="disclosure__text"),
+        class_name="disclosure",
+        open=open_,
+        key=key,
+    )
+
+
 def _new_form(kind: str, summary: str) -> rx.Component:
     p = f"sec-{kind}-"
-    return content.disclosure(
+    return _disclosure(
         summary,
         form(
             rx.el.input(type="hidden", name="kind", value=kind),
@@ -118,6 +131,7 @@ def _new_form(kind: str, summary: str) -> rx.Component:
             _notes(p, V),
             on_submit=S.record_securing, button="Save", key=f"securing-{kind}",
         ),
+        key=S.form_key.to(str) + f"securing-open-{kind}",
     )
 
 
@@ -128,7 +142,7 @@ def _update_form(step: rx.Var) -> rx.Component:
         *[(kind, rx.fragment(*build(p, step.form_values))) for kind, build in _FIELDS.items()],
         rx.fragment(),
     )
-    return content.disclosure(
+    return _disclosure(
         rx.cond(step.kind == "keyworker", "Record or change the keyworker", "Update this step"),
         rx.el.form(
             rx.el.input(type="hidden", name="kind", value=step.kind),
@@ -145,6 +159,7 @@ def _update_form(step: rx.Var) -> rx.Component:
             no_validate=True,
         ),
         open_=(step.kind == "keyworker") & (step.due_state != "done"),
+        key=S.form_key.to(str) + "securing-open-" + step.id.to(str),
     )
 
 
