@@ -92,7 +92,8 @@ def test_officer_secures_a_school_place_and_closes_from_the_start_date(
     offer.get_by_label("Agreed start date").fill(start.isoformat())
     offer.get_by_role("button", name="Save").click()
     expect_done(page, "Offer of a school place recorded")
-    expect(section).to_contain_text(long_date(start))
+    expect(section).to_contain_text(f"Starts on {long_date(start)}")
+    expect(section).to_contain_text("Offer recorded")  # the application it answers
     assert [s.kind for s in _steps(session)] == ["keyworker", "application", "offer"]
     assert_no_axe_violations(page, "securing-steps")
 

@@ -334,9 +334,12 @@ def _done(step: SecuringStep, today: date, steps: list[SecuringStep]) -> bool:
 
 def _due(step: SecuringStep, today: date, steps: list[SecuringStep]) -> tuple[str, str]:
     if _done(step, today, steps):
-        return "Done", "done"
+        awaiting = step.kind == "application" and step.outcome == "awaiting"
+        return ("Offer recorded" if awaiting else "Done"), "done"
     if step.due_on is None:
         return "", ""
+    if step.kind == "offer" and step.start_on and today <= step.due_on:
+        return f"Starts on {long_date(step.start_on)}", "due"
     what = {"keyworker": "Keyworker", "application": "Decision", "offer": "Start",
             "fair_access": "School place", "s437_notice": "Response"}.get(step.kind, "Step")
     if today > step.due_on:

@@ -359,6 +359,19 @@ def test_the_section_tags_each_step_due_overdue_or_done(session, team):
                            today=TODAY)
     states = {r.kind: r.due_state for r in panel.steps}
     assert states == {"keyworker": "due", "application": "done", "offer": "due"}
+    labels = {r.kind: r.due_label for r in panel.steps}
+    assert labels["application"] == "Offer recorded"  # not "Done" while it says awaiting
+    offer = _steps(session, reference, "offer")[0]
+    start = TODAY + timedelta(days=2)
+    _record(session, team, reference, "offer", {
+        "school": "Aire Valley Primary", "done_on": TODAY.isoformat(), "outcome": "yes",
+        "start_on": start.isoformat()}, step=offer)
+    panel = securing.panel(session, actor=team["officer"], case=_case(session, reference),
+                           today=TODAY)
+    assert panel.steps[-1].due_label == f"Starts on {long_date(start)}"
+    later = securing.panel(session, actor=team["officer"], case=_case(session, reference),
+                           today=start)
+    assert later.steps[-1].due_state == "done"
     assert panel.editable and panel.has_keyworker
     assert not securing.panel(session, actor=team["admin"], case=_case(session, reference),
                               today=TODAY).editable
