@@ -14,6 +14,7 @@ from sqlmodel import select
 from cme_app.dates import long_date, uk_today
 from cme_app.models import CmeEpisode, SecuringStep
 from cme_app.services.casework import lifecycle
+from cme_app.services.returns import episodes
 from tests.e2e.helpers import (
     DESKTOP,
     PHONE,
@@ -43,6 +44,10 @@ def _located(session, team) -> str:
     reference = case_in_enquiries(session, team)
     lifecycle.move_case(session, actor=team["officer"], reference=reference,
                         to_stage="located", version=stored_case(session, reference).version)
+    session.commit()
+    episodes.start_episode(session, actor=team["officer"], reference=reference, form={
+        "start_date": (TODAY - timedelta(days=20)).isoformat(), "start_basis": "arrived_in_la",
+        "lives_in_la": "yes", "primary_reason": "Moved in from another local authority"})
     session.commit()
     return reference
 
@@ -82,6 +87,8 @@ def test_officer_secures_a_school_place_and_closes_from_the_start_date(
     apply.get_by_role("button", name="Save").click()
     expect_done(page, "In-year admission application recorded")
     expect(section).to_contain_text("Decision due")
+    expect(page.get_by_role("region", name="CME episode")).to_contain_text(
+        "School application awaiting outcome")
 
     # The school offers; the parent accepts, starting in three days.
     offer = open_details(section, "Record an offer of a school place")
@@ -95,6 +102,10 @@ def test_officer_secures_a_school_place_and_closes_from_the_start_date(
     expect(section).to_contain_text(f"Starts on {long_date(start)}")
     expect(section).to_contain_text("Offer recorded")  # the application it answers
     assert [s.kind for s in _steps(session)] == ["keyworker", "application", "offer"]
+    # The child's DfE reason followed the steps: still CME, waiting to start school.
+    episode = page.get_by_role("region", name="CME episode")
+    expect(episode).to_contain_text("Waiting school start")
+    expect(episode).to_contain_text("following the securing-education steps")
     assert_no_axe_violations(page, "securing-steps")
 
     _shot(page, "securing-desktop-1280", section)
@@ -138,4 +149,5 @@ def test_officer_secures_a_school_place_and_closes_from_the_start_date(
     expect_done(page, "Closure proposed")
     assert_no_axe_violations(page, "securing-proposed")
     with fresh_session(session) as fresh:
-        assert fresh.exec(select(CmeEpisode)).first() is None  # no episode: nothing to follow
+        [episode_row] = fresh.exec(select(CmeEpisode)).all()
+    assert episode_row.primary_reason == "Waiting school start"
