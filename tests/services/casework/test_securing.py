@@ -4,7 +4,7 @@ chose it by hand; and the case closes as on roll at a Leeds school only from the
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlmodel import select
@@ -17,9 +17,10 @@ from cme_app.services.casework.case_file import view_case
 from cme_app.services.casework.lifecycle import MoveRefused, StaleCase
 from cme_app.services.returns import episodes
 from cme_app.services.school_calendar.school_days import load_calendar
+from cme_app.services.trust import retention, sar
 from cme_app.services.trust.purpose import PurposeRequired
 from cme_app.settings import get_settings
-from tests.factories import audit_events, case_in_enquiries
+from tests.factories import audit_events, case_in_enquiries, make_case
 
 TODAY = date.today()
 
@@ -375,3 +376,28 @@ def test_the_section_tags_each_step_due_overdue_or_done(session, team):
     assert panel.editable and panel.has_keyworker
     assert not securing.panel(session, actor=team["admin"], case=_case(session, reference),
                               today=TODAY).editable
+
+
+# ---------------------------------------------------------------------------------------------
+# Data protection: the steps are the child's record like any other
+
+
+def test_steps_go_with_the_case_at_retention_and_come_with_a_subject_access_export(
+    session, team
+):
+    kept_until = date(2026, 11, 28)
+    closed = make_case(session, stage="closed", outcome="onroll_leeds",
+                       closed_at=datetime(2018, 6, 1, 12, tzinfo=UTC))
+    session.add(SecuringStep(case_id=closed.id, kind="offer", school="Canary Primary",
+                             done_on=date(2018, 5, 1), outcome="yes",
+                             start_on=date(2018, 5, 8)))
+    session.commit()
+    doc = sar.export_child(session, child_id=closed.child_id)
+    assert [s["school"] for s in doc["securing_education"]] == ["Canary Primary"]
+
+    retention.approve(session, actor=team["lead"], items=[["closed_case", closed.id]],
+                      today=kept_until)
+    result = retention.destroy_approved(session, today=kept_until)
+    assert result.destroyed == [closed.reference]
+    assert session.exec(select(SecuringStep).where(SecuringStep.case_id == closed.id)
+                        ).all() == []
