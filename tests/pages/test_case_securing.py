@@ -2,7 +2,7 @@
 drives it: a bad form shows GOV.UK errors at its own fields and records nothing; a new step and
 an update show on the reloaded case file; and the two handlers give nothing to people who may
 not record (signed out, a forged session, a school, admin, the auditor, another officer who has
-not given a purpose)."""
+not given a purpose), nor does handing the reason back to the steps."""
 
 from __future__ import annotations
 
@@ -11,9 +11,10 @@ from sqlmodel import select
 
 import cme_app.pages  # noqa: F401  (registers every page state)
 from cme_app.dates import uk_today
-from cme_app.models import SecuringStep
+from cme_app.models import CmeEpisode, EpisodeReason, SecuringStep
 from cme_app.pages.casework.case.state import CaseState
-from cme_app.services.casework import lifecycle
+from cme_app.services.casework import lifecycle, securing
+from cme_app.services.returns import episodes
 from tests.factories import (
     call_handler,
     case_in_enquiries,
@@ -142,3 +143,45 @@ def test_nobody_else_records_a_step(session, team):
     assert state.case.securing.steps[0].due_state == "done"
     assert state.case.securing.steps[0].form_values[f"upd-{keyworker_id}-done_on"] == (
         TODAY.isoformat())
+
+
+def test_handing_the_reason_back_to_the_steps_is_for_caseworkers_only(session, team):
+    reference = _located(session, team)
+    officer = team["officer"]
+    episodes.start_episode(session, actor=officer, reference=reference, form={
+        "start_date": TODAY.isoformat(), "start_basis": "arrived_in_la", "lives_in_la": "yes",
+        "primary_reason": "Unknown"})
+    session.commit()
+    episode = session.exec(select(CmeEpisode)).one()
+    episodes.change_episode(session, actor=officer, reference=reference, episode_id=episode.id,
+                            version=episode.version, form={
+                                "start_date": TODAY.isoformat(), "start_basis": "arrived_in_la",
+                                "lives_in_la": "yes", "primary_reason": "Other"})
+    session.commit()
+    securing.record_step(session, actor=officer, reference=reference, kind="application",
+                         form={"school": "Aire Valley Primary", "done_on": TODAY.isoformat(),
+                               "outcome": "awaiting"})
+    session.commit()
+
+    def reasons() -> int:
+        n = session.exec(select(func.count()).select_from(EpisodeReason)).one()
+        session.rollback()
+        return n
+
+    before = reasons()
+    for who, email in {"anonymous": "", "school": team["school"].email,
+                       "admin": team["admin"].email, "auditor": team["auditor"].email,
+                       "officer2": team["officer2"].email}.items():
+        token = session_token(session, email) if email else ""
+        session.commit()
+        state = state_for(CaseState, token, path=f"/cases/{reference}")
+        call_handler(state, "follow_securing_reason")
+        assert reasons() == before, f"{who} changed the reason"
+
+    state = _tab(session, officer.email, reference)
+    assert state.case.securing.reason_by_hand
+    call_handler(state, "follow_securing_reason")
+    assert state.message == "The primary reason now follows the securing-education steps."
+    assert reasons() == before + 1
+    assert state.case.cme_episode.primary_reason == "School application awaiting outcome"
+    assert not state.case.securing.reason_by_hand

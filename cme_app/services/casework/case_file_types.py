@@ -327,6 +327,7 @@ class SecuringPanel:
     editable: bool = False
     steps: list[StepRow] = field(default_factory=list)
     reason_note: str = ""  # why the episode's reason does not follow the steps, if it doesn't
+    reason_by_hand: bool = False  # chosen by hand while the steps give one: can be handed back
     kinds: list[list[str]] = field(default_factory=list)
     has_keyworker: bool = False  # the keyworker step exists (made on entering Located)
 

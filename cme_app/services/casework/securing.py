@@ -307,6 +307,22 @@ def record_step(
     return step
 
 
+def follow_again(session: Session, *, actor: Actor | None, reference: str,
+                 today: date | None = None):
+    """An officer hands the episode's reason back to the steps after choosing it by hand."""
+    today = today or uk_today()
+    actor, case = _load(session, actor, reference, "episode.reason_followed")
+    said = reason_from_steps(case_steps(session, case), today)
+    episode = episodes.open_episode(session, case.child_id)
+    if episode is None or said is None:
+        raise Refusal("The steps recorded so far give no DfE reason, so the reason chosen by "
+                      "hand stays. Change it in the CME episode section if it is wrong.")
+    row = episodes.follow_steps(session, case=case, actor=actor, reason=said[0], on=today,
+                                again=True)
+    session.flush()
+    return row
+
+
 def _follow(session: Session, case: Case, actor: Actor, today: date) -> None:
     said = reason_from_steps(case_steps(session, case), today)
     if said is not None:
@@ -413,6 +429,7 @@ def panel(session: Session, *, actor: Actor, case: Case, today: date) -> Securin
     ids = {s.updated_by_id for s in steps if s.updated_by_id}
     names = dict(session.exec(select(User.id, User.name).where(col(User.id).in_(ids))).all()
                  ) if ids else {}
+    note, by_hand = _reason_note(session, case, steps, today)
     rows = []
     for s in steps:
         label, state = _due(s, today, steps)
@@ -421,21 +438,24 @@ def panel(session: Session, *, actor: Actor, case: Case, today: date) -> Securin
                             form_values=_values(s)))
     return SecuringPanel(
         shown=True, editable=entered and allows(actor.role, Capability.CASE_RECORD),
-        steps=rows, reason_note=_reason_note(session, case, steps, today),
+        steps=rows, reason_note=note, reason_by_hand=by_hand,
         kinds=[[k, v] for k, v in KINDS.items()],
         has_keyworker=any(s.kind == "keyworker" for s in steps),
     )
 
 
-def _reason_note(session: Session, case: Case, steps: list[SecuringStep], today: date) -> str:
+def _reason_note(session: Session, case: Case, steps: list[SecuringStep], today: date
+                 ) -> tuple[str, bool]:
+    """Why the episode's reason does not follow the steps, if it doesn't; and whether that
+    is because an officer chose it by hand while the steps give one (it can be handed back)."""
     episode = episodes.open_episode(session, case.child_id)
     said = reason_from_steps(steps, today)
     if episode is None:
         return ("The child has no open CME episode, so these steps set no DfE reason. Start "
-                "one in the CME episode section if the child is missing education.")
+                "one in the CME episode section if the child is missing education."), False
     by_hand = episodes.reason_set_by_hand(session, episode)
-    if by_hand is not None and said is not None and said[0] != episode.primary_reason:
+    if by_hand is not None and said is not None:
         return (f"The primary reason \"{episode.primary_reason}\" was chosen by hand on "
-                f"{long_date(by_hand.from_date)}, so these steps do not change it (they would "
-                f"give \"{said[0]}\").")
-    return ""
+                f"{long_date(by_hand.from_date)}, so these steps do not change it (they "
+                f"give \"{said[0]}\")."), True
+    return "", False

@@ -350,14 +350,16 @@ def reason_set_by_hand(session: Session, episode: CmeEpisode) -> EpisodeReason |
 
 
 def follow_steps(session: Session, *, case: Case, actor: Actor, reason: str,
-                 on: date) -> EpisodeReason | None:
+                 on: date, again: bool = False) -> EpisodeReason | None:
     """Set the child's open episode's primary reason to what the steps say, from `on` (kept
     after the last change, so the history stays in date order), unless an officer chose the
-    reason by hand. The new history row, or None when nothing changed."""
+    reason by hand (`again`: an officer hands it back to the steps). The new history row, or
+    None when nothing changed."""
     episode = open_episode(session, case.child_id)
-    if episode is None or episode.primary_reason == reason:
+    if episode is None:
         return None
-    if reason_set_by_hand(session, episode) is not None:
+    by_hand = reason_set_by_hand(session, episode) is not None
+    if (by_hand and not again) or (episode.primary_reason == reason and not by_hand):
         return None
     history = reason_history(session, episode.id)
     floor = [d for d in (history[-1].from_date if history else None, episode.start_date) if d]

@@ -10,7 +10,7 @@ import pytest
 from sqlmodel import select
 
 from cme_app.dates import long_date
-from cme_app.errors import NotAllowed, ValidationFailed
+from cme_app.errors import NotAllowed, Refusal, ValidationFailed
 from cme_app.models import Case, CmeEpisode, EpisodeReason, SecuringStep
 from cme_app.services.casework import closure, lifecycle, securing
 from cme_app.services.casework.case_file import view_case
@@ -401,3 +401,34 @@ def test_steps_go_with_the_case_at_retention_and_come_with_a_subject_access_expo
     assert result.destroyed == [closed.reference]
     assert session.exec(select(SecuringStep).where(SecuringStep.case_id == closed.id)
                         ).all() == []
+
+
+def test_an_officer_can_hand_the_reason_back_to_the_steps(session, team):
+    reference = _located(session, team)
+    _start_episode(session, team, reference)
+    episode = _episode(session, reference)
+    with pytest.raises(Refusal, match="give no DfE reason"):
+        securing.follow_again(session, actor=team["officer"], reference=reference)
+    session.rollback()
+    episodes.change_episode(session, actor=team["officer"], reference=reference,
+                            episode_id=episode.id, version=episode.version, form={
+                                "start_date": episode.start_date.isoformat(),
+                                "start_basis": "arrived_in_la", "lives_in_la": "yes",
+                                "primary_reason": "Other"})
+    session.commit()
+    _record(session, team, reference, "application", {
+        "school": "Aire Valley Primary", "done_on": TODAY.isoformat(), "outcome": "awaiting"})
+    assert _episode(session, reference).primary_reason == "Other"
+    assert view_case(session, actor=team["officer"], reference=reference
+                     ).securing.reason_by_hand
+
+    securing.follow_again(session, actor=team["officer"], reference=reference)
+    session.commit()
+    episode = _episode(session, reference)
+    assert episode.primary_reason == "School application awaiting outcome"
+    assert _history(session, episode)[-1] == ("School application awaiting outcome", "steps")
+    # From now on the steps lead again.
+    _record(session, team, reference, "offer", {
+        "school": "Aire Valley Primary", "done_on": TODAY.isoformat(), "outcome": "awaiting"})
+    assert _episode(session, reference).primary_reason == (
+        "Offered school place but not yet accepted")

@@ -194,7 +194,14 @@ def securing(c: rx.Var) -> rx.Component:
             rx.el.p("The child has been found living in the area without a school place. "
                     "Record each step towards suitable education; each is due by the team's "
                     "target."),
-            rx.cond(s.reason_note != "", rx.el.div(s.reason_note, class_name="inset-text")),
+            rx.cond(s.reason_note != "", rx.el.div(
+                rx.el.p(s.reason_note),
+                rx.cond(s.editable & s.reason_by_hand, rx.el.button(
+                    "Let the steps set the reason", type="button",
+                    class_name="button button--secondary",
+                    on_click=S.follow_securing_reason)),
+                class_name="inset-text",
+            )),
             rx.cond(
                 s.steps.length() > 0,
                 rx.el.ul(rx.foreach(s.steps, lambda step: _step(step, s.editable)),

@@ -394,3 +394,8 @@ class CaseState(PageFeedback, AuthState):
                        step_id=step_id, version=version,
                        form=forms.prefixed_fields(data, prefix))
         return errors_at(work, prefix, {"kind": prefix + "done_on", "step": prefix + "done_on"})
+
+    @rx.event
+    @handler(C.CASE_RECORD, done="The primary reason now follows the securing-education steps.")
+    def follow_securing_reason(self):
+        return partial(securing.follow_again, reference=self._ref())
