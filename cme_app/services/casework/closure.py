@@ -54,7 +54,7 @@ from ..trust import audit
 from . import records
 from .lifecycle import MoveRefused, case_state, check_version, enter_stage, load_case, touch
 from .pathway import UNTRACEABLE_CHECKS
-from .securing import agreed_start
+from .securing import not_started_yet
 
 
 @dataclass(frozen=True)
@@ -189,13 +189,8 @@ def _past_compulsory_school_age(session: Session, case: Case, today: date) -> st
 
 def _started_school(session: Session, case: Case, today: date) -> str | None:
     """On roll only from the agreed start date: until then the child is still missing
-    education, waiting to start school (securing.agreed_start)."""
-    start = agreed_start(session, case)
-    if start is not None and start > today:
-        return (f"The child is due to start school on {long_date(start)}. Until then they "
-                f"are still missing education (waiting school start), so the case can be "
-                f"closed as on roll at a Leeds school on or after {long_date(start)}.")
-    return None
+    education, waiting to start school (securing.not_started_yet)."""
+    return not_started_yet(session, case, today)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -81,6 +81,17 @@ def agreed_start(session: Session, case: Case) -> date | None:
     return offers[-1].start_on if offers else None
 
 
+def not_started_yet(session: Session, case: Case, today: date) -> str | None:
+    """Why the case can't close as on roll at a Leeds school yet (the closure's blocker):
+    the agreed start date has not come, so the child is still CME, waiting school start."""
+    start = agreed_start(session, case)
+    if start is None or start <= today:
+        return None
+    return (f"The child is due to start school on {long_date(start)}. Until then they are "
+            f"still missing education (waiting school start), so the case can be closed as "
+            f"on roll at a Leeds school on or after {long_date(start)}.")
+
+
 def reason_from_steps(steps: list[SecuringStep], today: date) -> tuple[str, date] | None:
     """The DfE primary reason the steps give today, and the day it applies from (None: they
     give none). A challenged order comes first; then the latest offer; then the latest
