@@ -81,6 +81,15 @@ class Settings:
     untraceable_min_school_days: int = 20
     # An untraceable child stays counted as CME; their episode is reviewed after this many days.
     untraceable_review_days: int = 90
+    # Securing education once a child is found (services/casework/securing.py): a keyworker
+    # allocated, an in-year application decided (15 school days is the statutory expectation),
+    # a start within so many school days of the offer, a Fair Access place; school days.
+    keyworker_school_days: int = 5
+    admission_decision_school_days: int = 15
+    school_start_school_days: int = 10
+    fair_access_school_days: int = 20
+    # The parent's time to answer an s.437(1) notice: at least 15 days in law (never fewer).
+    s437_response_days: int = 15
     # The DfE return warns about an open case with no CME episode older than this.
     episode_missing_school_days: int = 10
     board_recent_closed_days: int = 30
@@ -142,6 +151,11 @@ def get_settings() -> Settings:
         untraceable_min_school_days=_ground_i_days(
             env.get("CME_UNTRACEABLE_SCHOOL_DAYS", "20")),
         untraceable_review_days=int(env.get("CME_UNTRACEABLE_REVIEW_DAYS", "90")),
+        keyworker_school_days=int(env.get("CME_KEYWORKER_SCHOOL_DAYS", "5")),
+        admission_decision_school_days=int(env.get("CME_ADMISSION_DECISION_SCHOOL_DAYS", "15")),
+        school_start_school_days=int(env.get("CME_SCHOOL_START_SCHOOL_DAYS", "10")),
+        fair_access_school_days=int(env.get("CME_FAIR_ACCESS_SCHOOL_DAYS", "20")),
+        s437_response_days=_s437_days(env.get("CME_S437_RESPONSE_DAYS", "15")),
         episode_missing_school_days=int(env.get("CME_EPISODE_MISSING_SCHOOL_DAYS", "10")),
         board_recent_closed_days=int(env.get("CME_BOARD_CLOSED_DAYS", "30")),
         lone_working_grace_minutes=int(env.get("CME_LONE_WORKING_GRACE_MINUTES", "15")),
@@ -164,6 +178,14 @@ def get_settings() -> Settings:
         backup_key_file=env.get("CME_BACKUP_KEY_FILE", ""),
         argon2_cost=_hash_cost(env.get("CME_ARGON2_COST", "standard"), production),
     )
+
+
+def _s437_days(value: str) -> int:
+    days = int(value)
+    if days < 15:
+        raise RuntimeError("CME_S437_RESPONSE_DAYS must be at least 15: the law gives the "
+                           "parent at least 15 days to answer an s.437(1) notice")
+    return days
 
 
 def _hash_cost(value: str, production: bool) -> str:

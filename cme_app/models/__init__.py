@@ -28,6 +28,7 @@ from .notification import (
 from .referral import DslAppraisal, Referral, ReferralConcern, ReferralEnquiry, ReferralFacts
 from .school import LoginAttempt, MfaAttempt, School, User, UserSession
 from .school_return import DeletionReturn, EheRecord, NewPupilReturn
+from .securing import SecuringStep
 
 __all__ = [
     "Address",
@@ -71,6 +72,7 @@ __all__ = [
     "RiskAssessment",
     "SafeguardingContact",
     "School",
+    "SecuringStep",
     "ShareRecord",
     "StageChange",
     "TeamSettings",

@@ -59,6 +59,10 @@ class EpisodeReason(SQLModel, table=True):
     changed_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     changed_by_id: int | None = Field(default=None, foreign_key="user.id")
     note: str | None = Field(default=None, max_length=1000)
+    # How it was set: "start" (the episode began with it), "officer" (chosen by hand on the
+    # episode form; the securing-education steps then leave it alone) or "steps" (followed
+    # the securing-education steps). None: before this was recorded.
+    source: str | None = Field(default=None, max_length=10)
 
 
 class CensusDate(SQLModel, table=True):

@@ -290,6 +290,12 @@ def _args_for(handler_name: str, fn, world) -> list:
         f"review-{world['deletion_public_id']}-note": "Hostile review of the off-rolling flag",
         "return_id": str(world["proposal_id"]),
         f"not-child-{world['proposal_id']}-reason": "Hostile reason: not this child",
+        # Securing education: a new step, and an update to step 1 (tests/pages/
+        # test_case_securing.py aims these at a case in Located).
+        "kind": "application", "sec-application-school": "Hostile school",
+        "sec-application-done_on": "2026-01-05", "sec-application-outcome": "awaiting",
+        "step_id": "1", "step_version": "1", "upd-1-school": "Hostile school",
+        "upd-1-done_on": "2026-01-05", "upd-1-outcome": "awaiting",
     }
     values = {
         "form_data": {

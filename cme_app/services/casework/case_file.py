@@ -52,7 +52,7 @@ from ..returns import episodes
 from ..school_returns.views import case_part as school_returns_part
 from ..trust import audit, purpose
 from ..visits.history import visit_row
-from . import lifecycle, risk, targets
+from . import lifecycle, risk, securing, targets
 from .board import origin_label
 from .case_file_types import (
     AddressRow,
@@ -228,6 +228,7 @@ def view_case(
         police_reported_on=case.police_reported_on.isoformat()
         if case.police_reported_on else "",
         police_reference=case.police_reference or "",
+        securing=securing.panel(session, actor=actor, case=case, today=today),
     )
 
 

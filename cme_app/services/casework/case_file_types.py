@@ -306,6 +306,33 @@ class CaseReturnsPart:
 
 
 @dataclass(frozen=True)
+class StepRow:
+    """One securing-education step as the case page lists it (services/casework/securing)."""
+
+    id: int
+    version: int
+    kind: str
+    title: str
+    rows: list[Row]
+    due_label: str  # "" when done or with no due date
+    due_state: str  # overdue | today | due | done | ""
+    form_values: dict[str, str]  # the update form's fields, keyed by their names on the page
+
+
+@dataclass(frozen=True)
+class SecuringPanel:
+    """The case page's "Securing education" section."""
+
+    shown: bool = False  # the case is, or was, in Located
+    editable: bool = False
+    steps: list[StepRow] = field(default_factory=list)
+    reason_note: str = ""  # why the episode's reason does not follow the steps, if it doesn't
+    reason_by_hand: bool = False  # chosen by hand while the steps give one: can be handed back
+    kinds: list[list[str]] = field(default_factory=list)
+    has_keyworker: bool = False  # the keyworker step exists (made on entering Located)
+
+
+@dataclass(frozen=True)
 class CaseFile:
     reference: str
     version: int
@@ -373,3 +400,5 @@ class CaseFile:
     police_report: str = ""
     police_reported_on: str = ""  # ISO, for the form
     police_reference: str = ""
+    # Securing education once the child is found (stage Located, read-only after).
+    securing: SecuringPanel = field(default_factory=SecuringPanel)

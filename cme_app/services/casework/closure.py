@@ -62,6 +62,7 @@ from .closure_checks import (
 from .deletion_grounds import deletion_ground_for, ground_not_met
 from .lifecycle import MoveRefused, case_state, check_version, enter_stage, load_case, touch
 from .pathway import UNTRACEABLE_CHECKS
+from .securing import not_started_yet
 
 
 @dataclass(frozen=True)
@@ -189,6 +190,12 @@ def _past_compulsory_school_age(session: Session, case: Case, today: date) -> st
     return None
 
 
+def _started_school(session: Session, case: Case, today: date) -> str | None:
+    """On roll only from the agreed start date: until then the child is still missing
+    education, waiting to start school (securing.not_started_yet)."""
+    return not_started_yet(session, case, today)
+
+
 # ---------------------------------------------------------------------------------------------
 # What closing does besides closing
 
@@ -216,8 +223,10 @@ _OUTCOME_LIST = (
             EvidenceField("start_date", "Start date", "date"),
             EvidenceField("confirmed_by", "Confirmed by (school or admissions)", "text"),
             EvidenceField("sas_keyworker", "School Attendance Service keyworker", "text",
-                          required=False, hint="If attendance support is needed"),
+                          required=False, hint="If attendance support is needed and no "
+                          "keyworker is recorded under Securing education"),
         ),
+        blockers=(_started_school,),
         locates_child=True,
         episode_end=EpisodeEndReason.ON_ROLL,
         episode_ends_on="start_date",

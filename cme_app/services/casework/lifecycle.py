@@ -294,6 +294,11 @@ def move_case(
         child_id=case.child_id,
         detail={"from": before, "to": to_stage, **audit.changes(was, case_state(case))},
     )
+    if to_stage == Stage.LOCATED:
+        # Every CME child found living in Leeds gets a School Attendance Service keyworker.
+        from .securing import keyworker_due  # securing reads cases through this module
+
+        keyworker_due(session, case=case, actor=actor, today=today or date.today())
     session.flush()
     return case
 

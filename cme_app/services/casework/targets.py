@@ -40,6 +40,15 @@ def la_response_due(sent_on: date, cal: SchoolCalendar) -> date:
     return cal.add_working_days(sent_on, get_settings().la_response_working_days)
 
 
+def school_days_due(start: date, days: int, cal: SchoolCalendar) -> date:
+    """`days` school days after `start` (securing-education targets count school days)."""
+    try:
+        return cal.add_school_days(start, days)
+    except CalendarNotSeeded:
+        # No term dates for this stretch: working days are the nearest safe reading.
+        return cal.add_working_days(start, days)
+
+
 @dataclass(frozen=True)
 class Due:
     what: str  # "Triage" | "First visit" | "LA response"

@@ -28,6 +28,10 @@ from ..casework.lifecycle import StaleCase, load_case
 from ..trust import audit
 from .reasons import reason_labels
 
+# How a reason was set (EpisodeReason.source): a reason chosen by hand stays until an officer
+# changes it; the securing-education steps replace any other.
+REASON_AT_START, REASON_BY_HAND, REASON_FROM_STEPS = "start", "officer", "steps"
+
 # The bases an officer may choose (migrated is the migration's own).
 START_CHOICES = {k: v for k, v in EPISODE_START_LABELS.items() if k != EpisodeStartBasis.MIGRATED}
 END_CHOICES = dict(EPISODE_END_LABELS)
@@ -217,7 +221,7 @@ def begin(session: Session, *, child_id: int, case_id: int | None, start_date: d
     session.add(episode)
     session.flush()
     session.add(EpisodeReason(episode_id=episode.id, reason=reason, from_date=start_date,
-                              changed_by_id=by_id))
+                              changed_by_id=by_id, source=REASON_AT_START))
     return episode
 
 
@@ -261,6 +265,7 @@ def change_episode(
                 reason=checked.reason,
                 from_date=checked.reason_from or today,
                 changed_by_id=actor.user_id if actor else None,
+                source=REASON_BY_HAND,
             )
         )
         episode.primary_reason = checked.reason
@@ -334,6 +339,44 @@ def _saved(session: Session, episode: CmeEpisode) -> None:
 
 
 # ---------------------------------------------------------------------------------------------
+# The securing-education steps (services/casework/securing.py) set the reason
+
+
+def reason_set_by_hand(session: Session, episode: CmeEpisode) -> EpisodeReason | None:
+    """The reason in force, if an officer chose it by hand (the steps then leave it)."""
+    history = reason_history(session, episode.id)
+    last = history[-1] if history else None
+    return last if last is not None and last.source == REASON_BY_HAND else None
+
+
+def follow_steps(session: Session, *, case: Case, actor: Actor, reason: str,
+                 on: date, again: bool = False) -> EpisodeReason | None:
+    """Set the child's open episode's primary reason to what the steps say, from `on` (kept
+    after the last change, so the history stays in date order), unless an officer chose the
+    reason by hand (`again`: an officer hands it back to the steps). The new history row, or
+    None when nothing changed."""
+    episode = open_episode(session, case.child_id)
+    if episode is None:
+        return None
+    by_hand = reason_set_by_hand(session, episode) is not None
+    if (by_hand and not again) or (episode.primary_reason == reason and not by_hand):
+        return None
+    history = reason_history(session, episode.id)
+    floor = [d for d in (history[-1].from_date if history else None, episode.start_date) if d]
+    from_date = max([on, *floor])
+    before = _state(episode)
+    row = EpisodeReason(episode_id=episode.id, reason=reason, from_date=from_date,
+                        changed_by_id=actor.user_id, source=REASON_FROM_STEPS)
+    session.add(row)
+    episode.primary_reason = reason
+    _saved(session, episode)
+    audit.case_event(session, actor=actor, case=case, action="episode.reason_followed",
+                     detail={"episode_id": episode.id, "from_date": from_date.isoformat(),
+                             **audit.changes(before, _state(episode))})
+    return row
+
+
+# ---------------------------------------------------------------------------------------------
 # Closing a case (closure.ClosureOutcome.episode_end says what each outcome does)
 
 WHEREABOUTS_UNKNOWN = "whereabouts_unknown"  # the untraceable outcome: stays CME, reviewed
@@ -385,6 +428,10 @@ def after_closure(
 # The case page's panel
 
 
+_HOW = {REASON_BY_HAND: ", chosen by hand", REASON_FROM_STEPS: ", following the "
+        "securing-education steps"}
+
+
 def _choices(labels: dict[str, str]) -> list[list[str]]:
     return [[value, text] for value, text in labels.items()]
 
@@ -432,7 +479,8 @@ def episode_panel(session: Session, child_id: int) -> EpisodePanel:
         reason_history=[
             Row(
                 f"From {long_date(h.from_date)}",
-                f"{h.reason} (recorded by {names.get(h.changed_by_id, 'the system')})",
+                f"{h.reason} (recorded by {names.get(h.changed_by_id, 'the system')}"
+                f"{_HOW.get(h.source or '', '')})",
             )
             for h in history
         ],

@@ -28,6 +28,7 @@ from ...models import (
     ReferralEnquiry,
     RiskAssessment,
     SafeguardingContact,
+    SecuringStep,
     ShareRecord,
     StageChange,
     Tombstone,
@@ -91,6 +92,7 @@ def _case_parts(session: Session, cases: list[Case]) -> dict[str, Any]:
         "case_links": of_cases(CaseLink),
         "closures": of_cases(CaseClosure),
         "shares": of_cases(ShareRecord),
+        "securing_education": of_cases(SecuringStep),
     }
 
 

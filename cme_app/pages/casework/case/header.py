@@ -161,11 +161,16 @@ def pending(c: rx.Var) -> rx.Component:
     )
 
 
-def contents() -> rx.Component:
+def contents(c: rx.Var) -> rx.Component:
+    items = [rx.el.li(rx.el.a(label, href=f"#{anchor}")) for anchor, label in CONTENTS]
+    # Securing education shows once the case has reached Located: after the CME episode.
+    at = [anchor for anchor, _ in CONTENTS].index("episode") + 1
+    items.insert(at, rx.cond(c.securing.shown,
+                             rx.el.li(rx.el.a("Securing education", href="#securing"))))
     return rx.el.nav(
         rx.el.h2("Contents", class_name="contents__title"),
         rx.el.ul(
-            *[rx.el.li(rx.el.a(label, href=f"#{anchor}")) for anchor, label in CONTENTS],
+            *items,
             class_name="contents__list",
         ),
         class_name="contents",

@@ -19,7 +19,7 @@ from ....domain import STAGE_LABELS, case_reference
 from ....errors import NotFound, ServiceError
 from ....numbers import row_id
 from ....permissions import Actor, Capability
-from ....services.casework import case_file, closure, lifecycle, records, triage
+from ....services.casework import case_file, closure, lifecycle, records, securing, triage
 from ....services.casework.case_file_types import CaseFile, FactorChoice
 from ....services.casework.closure import OUTCOMES, outcome_label
 from ....services.casework.lifecycle import StaleCase
@@ -371,3 +371,35 @@ class CaseState(PageFeedback, AuthState):
         work = partial(new_pupils.dismiss, reference=self._ref(), return_id=return_id,
                        reason=reason)
         return errors_at(work, at, {"dismiss_reason": at + "reason"})
+
+    # --- securing education (stage Located): a new step's form names its kind, an update's
+    # form its step and the version it shows, in hidden fields.
+    @rx.event
+    @handler(C.CASE_RECORD, done=lambda step: f"{securing.KINDS[step.kind]} recorded.")
+    def record_securing(self, form_data: dict):
+        data = form_data if isinstance(form_data, dict) else {}
+        kind = str(data.get("kind") or "")[:20]
+        kind = kind if kind in securing.KINDS else ""
+        prefix = f"sec-{kind}-"
+        work = partial(securing.record_step, reference=self._ref(), kind=kind,
+                       form=forms.prefixed_fields(data, prefix))
+        return errors_at(work, prefix, {"kind": prefix + "done_on", "step": prefix + "done_on"})
+
+    @rx.event
+    @handler(C.CASE_RECORD, done=lambda step: f"{securing.KINDS[step.kind]} updated.")
+    def update_securing(self, form_data: dict):
+        data = form_data if isinstance(form_data, dict) else {}
+        # No step named: -1, which is no step (0 would record a new one).
+        step_id = _number(data.get("step_id")) or -1
+        version = _number(data.get("step_version"))
+        kind = str(data.get("kind") or "")[:20]
+        prefix = f"upd-{step_id}-"
+        work = partial(securing.record_step, reference=self._ref(), kind=kind,
+                       step_id=step_id, version=version,
+                       form=forms.prefixed_fields(data, prefix))
+        return errors_at(work, prefix, {"kind": prefix + "done_on", "step": prefix + "done_on"})
+
+    @rx.event
+    @handler(C.CASE_RECORD, done="The primary reason now follows the securing-education steps.")
+    def follow_securing_reason(self):
+        return partial(securing.follow_again, reference=self._ref())
