@@ -58,6 +58,7 @@ from .closure_checks import (
     registered_or_assessed,
     send_exhausted_notice,
     send_ground_notice,
+    started_by_today,
 )
 from .deletion_grounds import deletion_ground_for, ground_not_met
 from .lifecycle import MoveRefused, case_state, check_version, enter_stage, load_case, touch
@@ -227,6 +228,7 @@ _OUTCOME_LIST = (
                           "keyworker is recorded under Securing education"),
         ),
         blockers=(_started_school,),
+        checks=(started_by_today,),
         locates_child=True,
         episode_end=EpisodeEndReason.ON_ROLL,
         episode_ends_on="start_date",

@@ -8,6 +8,7 @@ from datetime import date
 
 from sqlmodel import Session
 
+from ...dates import long_date
 from ...errors import FieldError
 from ...models import Case
 from ..intake.referral_form import parse_date
@@ -71,3 +72,14 @@ def send_ground_notice(session, case, closure, evidence, actor, today) -> None:
     moved = evidence.get("beyond_reasonable_distance") == "yes"
     advice = deletion_ground_for(session, case, today, moved_beyond_reasonable_distance=moved)
     closure.school_notice = ground_notice(case, advice, today) or None
+
+
+def started_by_today(session: Session, case: Case, evidence: dict, today: date
+                     ) -> list[FieldError]:
+    """On roll from the start date the closure names, as from a recorded offer's: a child
+    due to start later is still missing education (waiting school start)."""
+    day = parse_date(evidence.get("start_date"))
+    if day is None or day <= today:
+        return []
+    return [FieldError("start_date", f"The child starts on {long_date(day)}: until then they "
+                       "are still missing education, so close the case on or after that day")]

@@ -302,6 +302,23 @@ def test_closing_as_on_roll_waits_for_the_start_date(session, team):
     assert _case(session, reference).stage == "closed"
 
 
+def test_a_start_date_typed_into_the_closure_must_have_come(session, team):
+    """Closing as on roll straight from the closure form (no offer recorded): a start date
+    still to come is refused at its field; the case stays open."""
+    reference = _located(session, team)
+    later = TODAY + timedelta(days=3)
+    with pytest.raises(ValidationFailed) as err:
+        closure.close_case(session, actor=team["lead"], reference=reference,
+                           outcome="onroll_leeds",
+                           evidence={"school_urn": "107999", "start_date": later.isoformat(),
+                                     "confirmed_by": "Admissions"},
+                           version=_case(session, reference).version, today=TODAY)
+    assert [e.field for e in err.value.errors] == ["start_date"]
+    assert f"starts on {long_date(later)}" in err.value.errors[0].message
+    session.rollback()
+    assert _case(session, reference).stage == "located"
+
+
 # ---------------------------------------------------------------------------------------------
 # Who may record
 
