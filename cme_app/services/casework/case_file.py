@@ -46,6 +46,7 @@ from ...models import (
     utcnow,
 )
 from ...permissions import Actor, Capability, allows, require, roles_with
+from ..documents import documents
 from ..intake import child_records
 from ..intake import referral_form as rf
 from ..returns import episodes
@@ -228,6 +229,7 @@ def view_case(
         police_reported_on=case.police_reported_on.isoformat()
         if case.police_reported_on else "",
         police_reference=case.police_reference or "",
+        documents=documents.case_part(session, actor=actor, case=case),
     )
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ..documents.types import DocumentsPart
+
 
 @dataclass(frozen=True)
 class Row:
@@ -373,3 +375,5 @@ class CaseFile:
     police_report: str = ""
     police_reported_on: str = ""  # ISO, for the form
     police_reference: str = ""
+    # Notices and letters made on the case (services/documents).
+    documents: DocumentsPart = field(default_factory=DocumentsPart)

@@ -22,6 +22,7 @@ from ...models import (
     CaseClosure,
     CaseLink,
     Child,
+    Document,
     DslAppraisal,
     EnquiryAction,
     HomeVisit,
@@ -309,7 +310,8 @@ def _destroy_case(session: Session, case: Case) -> None:
     if visit_ids:
         session.exec(delete(LoneWorkingAlert).where(col(LoneWorkingAlert.visit_id).in_(visit_ids)))
     for model in (HomeVisit, EnquiryAction, SafeguardingContact, LaNotification,
-                  OverseasVerification, RiskAssessment, CaseClosure, StageChange, ShareRecord):
+                  OverseasVerification, RiskAssessment, CaseClosure, StageChange, ShareRecord,
+                  Document):
         session.exec(delete(model).where(model.case_id == case.id))
     session.exec(delete(CaseLink).where(
         (CaseLink.case_id == case.id) | (CaseLink.linked_case_id == case.id)))
