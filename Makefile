@@ -29,13 +29,13 @@ export REFLEX_CHECK_LATEST_VERSION := 0
 export REFLEX_TELEMETRY_ENABLED := false
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help install python-deps js-tools test-deps run test lint bench security-scan restore-drill
+.PHONY: help install python-deps js-tools system-deps test-deps run test lint bench security-scan restore-drill
 
 help:
 	@echo "make run | make test | make bench | make restore-drill | make lint | make install | make test-deps"
 
 # ---------------------------------------------------------------------------- install
-install: python-deps js-tools
+install: system-deps python-deps js-tools
 
 python-deps: $(PY_STAMP)
 
@@ -57,6 +57,17 @@ js-tools:
 	  npm install --prefix $(TOOLS) --ignore-scripts --no-save --no-audit --no-fund \
 	    @oven/bun-linux-x64@$(BUN_VERSION) axe-core@$(AXE_VERSION); \
 	  "$(BUN)" --version >/dev/null; test -f "$(AXE)"; \
+	fi
+
+# Debian's Pango, HarfBuzz and fonts: WeasyPrint renders the notices and letters with them
+# (make run and make test both need them, so `install` has them).
+DOC_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b libharfbuzz-subset0 fonts-dejavu-core
+system-deps:
+	@if ! dpkg -s $(DOC_PACKAGES) >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" != 0 ]; then echo "Pango or fonts missing: run 'apt-get install -y $(DOC_PACKAGES)' as root" >&2; exit 1; fi; \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  if ! apt-cache show libpangoft2-1.0-0 >/dev/null 2>&1; then apt-get update; fi; \
+	  apt-get install -y $(DOC_PACKAGES) || { apt-get update && apt-get install -y $(DOC_PACKAGES); }; \
 	fi
 
 # Debian's chromium for the browser tests (downloaded Playwright browsers are unavailable).

@@ -18,13 +18,14 @@ from sqlmodel import Session
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from .db import get_engine, session_scope
-from .errors import NotFound, Refusal, ValidationFailed
+from .errors import NotAllowed, NotFound, Refusal, ValidationFailed
 from .models import utcnow
 from .permissions import Actor
+from .services.documents import documents
 from .services.trust import auth
 from .services.visits import lone_working, phone_list, phone_log
 from .settings import get_settings
@@ -240,6 +241,36 @@ async def resolve_alert(request: Request) -> JSONResponse:
     return await _serve(request, work)
 
 
+def _document(token: str, ip: str | None, public_id: str) -> documents.DocumentFile | None:
+    with session_scope() as session:
+        actor = auth.actor_for_token(session, token, ip=ip, touch=True)
+        if actor is None:
+            return None
+        return documents.fetch(session, actor=actor, public_id=public_id)
+
+
+async def download_document(request: Request) -> Response:
+    """GET: a stored notice or letter as its PDF, for whoever may read it (documents.fetch):
+    signed out 401, a role that reads no documents 403, anyone else's document 404. The
+    refusal's audit event is kept (session_scope commits on a Refusal)."""
+    token = request.cookies.get(SESSION_COOKIE, "")
+    public_id = request.path_params["public_id"]
+    try:
+        found = await run_in_threadpool(_document, token, client_ip(request), public_id)
+    except NotFound as exc:
+        return _answer({"error": "not_found", "message": str(exc)}, 404)
+    except NotAllowed:
+        return _answer({"error": "not_allowed", "message": NOT_ALLOWED}, 403)
+    except Refusal as exc:
+        return _answer({"error": "refused", "message": str(exc)}, 409)
+    if found is None:
+        return _answer({"error": "signed_out", "message": SIGNED_OUT}, 401)
+    return Response(found.content, media_type="application/pdf", headers={
+        **NO_STORE, "Content-Disposition": f'attachment; filename="{found.filename}"',
+        "X-Content-Type-Options": "nosniff",
+    })
+
+
 api = Starlette(
     routes=[
         Route("/api/v1/health", health, methods=["GET"]),
@@ -249,5 +280,6 @@ api = Starlette(
         Route("/api/v1/visits/alerts", visit_alerts, methods=["GET"]),
         Route("/api/v1/visits", sync_visit, methods=["POST"]),
         Route("/api/v1/visits/alerts/{alert_id:int}/resolve", resolve_alert, methods=["POST"]),
+        Route("/api/v1/documents/{public_id:str}", download_document, methods=["GET"]),
     ]
 )

@@ -187,6 +187,7 @@ class NotifyEvent(StrEnum):
     POSSIBLE_OFF_ROLLING = "possible_off_rolling"
     NEW_PUPIL_MATCH = "new_pupil_match"
     UNTRACEABLE_RECHECK = "untraceable_recheck"
+    DOCUMENT_SENT = "document_sent"
 
 
 class Delivery(StrEnum):

@@ -68,6 +68,9 @@ class Capability(StrEnum):
     CASE_REOPEN = "case.reopen"
     VISIT_FLAG_REVIEW = "visit.flag_review"  # a visit that arrived after its case moved on
     EPISODE_RECORD = "episode.record"  # start, change and end a child's CME episode
+    # Notices and letters on a case: make one; download one (a school: only those sent to it).
+    DOCUMENT_CREATE = "document.create"
+    DOCUMENT_READ = "document.read"
     # One record per child: confirm or reject a proposed match (confirming merges).
     CHILD_MATCH = "child.match"
     CHILD_MERGE_UNDO = "child.merge_undo"
@@ -122,6 +125,9 @@ PERMISSIONS: dict[Capability, frozenset[Role]] = {
     C.CASE_REOPEN: frozenset({LEAD}),
     C.VISIT_FLAG_REVIEW: frozenset({LEAD}),
     C.EPISODE_RECORD: frozenset({OFFICER, LEAD}),
+    C.DOCUMENT_CREATE: frozenset({OFFICER, LEAD}),
+    # The auditor (DPO) reads the audit log, not letters about a child.
+    C.DOCUMENT_READ: frozenset({SCHOOL, OFFICER, LEAD, ADMIN}),
     C.CHILD_MATCH: frozenset({OFFICER, LEAD}),
     C.CHILD_MERGE_UNDO: frozenset({LEAD}),
     C.VISIT_LOG: frozenset({OFFICER, LEAD}),

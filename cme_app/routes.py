@@ -25,10 +25,20 @@ RETURN_NEW_PUPIL = "/returns/new-pupil"
 RETURN_UPLOAD = "/returns/upload"
 RETURNS_OFF_ROLLING = "/returns/off-rolling"
 API_PREFIX = "/api/v1"
+DOCUMENTS = f"{API_PREFIX}/documents"
 
 
 def case_url(reference: str) -> str:
     return f"/cases/{reference}"
+
+
+def document_url(public_id: str) -> str:
+    """A stored notice or letter, as a PDF download (api.py)."""
+    return f"{DOCUMENTS}/{public_id}"
+
+
+def referral_url(reference: str) -> str:
+    return f"{REFERRALS}/{reference}"
 
 
 def draft_url(public_id: str) -> str:

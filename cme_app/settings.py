@@ -123,6 +123,15 @@ class Settings:
     # Argon2 cost: "standard" (pwdlib's recommended parameters) everywhere people sign in;
     # "test" (the minimum) only for the test suite, which makes hundreds of accounts.
     argon2_cost: str = "standard"
+    # The letterhead on every notice and letter (services/documents): the LA's name, postal
+    # address (lines separated by "|" in CME_LA_ADDRESS), contact details and logo (a file path,
+    # relative to the project unless absolute).
+    la_name: str = "Leeds City Council"
+    la_team: str = "Children Missing Education Team"
+    la_address: tuple[str, ...] = ("Merrion House", "110 Merrion Centre", "Leeds", "LS2 8BB")
+    la_phone: str = "0113 378 9686"
+    la_email: str = "cme@leeds.gov.uk"
+    la_logo_path: str = "assets/la-logo.svg"
 
 
 @lru_cache(maxsize=1)
@@ -177,6 +186,7 @@ def get_settings() -> Settings:
         retention_years_after_closure=int(env.get("CME_RETENTION_YEARS_AFTER_CLOSURE", "7")),
         backup_key_file=env.get("CME_BACKUP_KEY_FILE", ""),
         argon2_cost=_hash_cost(env.get("CME_ARGON2_COST", "standard"), production),
+        **_letterhead(env),
     )
 
 
@@ -186,6 +196,18 @@ def _s437_days(value: str) -> int:
         raise RuntimeError("CME_S437_RESPONSE_DAYS must be at least 15: the law gives the "
                            "parent at least 15 days to answer an s.437(1) notice")
     return days
+
+
+def _letterhead(env) -> dict:
+    found = {
+        "la_name": env.get("CME_LA_NAME"), "la_team": env.get("CME_LA_TEAM"),
+        "la_phone": env.get("CME_LA_PHONE"), "la_email": env.get("CME_LA_EMAIL"),
+        "la_logo_path": env.get("CME_LA_LOGO"),
+    }
+    if env.get("CME_LA_ADDRESS"):
+        found["la_address"] = tuple(p.strip() for p in env["CME_LA_ADDRESS"].split("|")
+                                    if p.strip())
+    return {k: v for k, v in found.items() if v}
 
 
 def _hash_cost(value: str, production: bool) -> str:

@@ -17,6 +17,7 @@ from .casework import (
 )
 from .child import Address, Child, ChildFacts, ChildMatch, ChildMerge, Person
 from .data_protection import RetentionApproval, ShareRecord, Tombstone
+from .document import Document
 from .episode import CensusDate, CmeEpisode, DfeReason, EheCount, EpisodeReason
 from .notification import (
     EmailMessage,
@@ -45,6 +46,7 @@ __all__ = [
     "CmeEpisode",
     "DeletionReturn",
     "DfeReason",
+    "Document",
     "DslAppraisal",
     "EheCount",
     "EheRecord",

@@ -96,6 +96,8 @@ EXPECTED_PERMISSIONS = {
     Capability.CASE_REOPEN: {LEAD},
     Capability.VISIT_FLAG_REVIEW: {LEAD},
     Capability.EPISODE_RECORD: {OFF, LEAD},
+    Capability.DOCUMENT_CREATE: {OFF, LEAD},
+    Capability.DOCUMENT_READ: {SCH, OFF, LEAD, ADM},
     Capability.CHILD_MATCH: {OFF, LEAD},
     Capability.CHILD_MERGE_UNDO: {LEAD},
     Capability.VISIT_LOG: {OFF, LEAD},
@@ -255,6 +257,8 @@ def _args_for(handler_name: str, fn, world) -> list:
         "link-other_reference": reference, "link-reason": "Hostile link",
         "close-outcome": "untraceable", "close-untraceable-off_roll_date": "2026-01-05",
         "reopen_reason": "Hostile reason to reopen the case",
+        # The case page's documents: a calling card needs nothing but the case.
+        "doc-kind": "calling_card", "doc-on": "2026-01-05",
         "safety-warning_markers": "Hostile markers", "safety-joint_visit_required": "on",
         "police-reported": "yes", "police-reported_on": "2026-01-05",
         "police-police_reference": "Hostile police reference",

@@ -11,6 +11,8 @@ from ...components.content import summary_row
 from ...components.layout import page
 from ...domain import case_reference
 from ...permissions import Capability
+from ...services.documents import documents
+from ...services.documents.types import DocumentRow
 from ...services.intake import referral_view
 from ...services.intake.referral_view import ReferralView
 from ...state.auth import AuthState
@@ -19,16 +21,19 @@ from ...state.handlers import PageFeedback, page_load
 
 class ReferralDetailState(PageFeedback, AuthState):
     view: ReferralView | None = None
+    # Notices and letters the CME team sent the school about this referral.
+    documents: list[DocumentRow] = []
     not_found: bool = False
 
     def _reference(self) -> str:
         return case_reference(str(self.router.url.path or "").rstrip("/").rsplit("/", 1)[-1])
 
     def _reset_page(self) -> None:
-        self.view, self.not_found = None, False
+        self.view, self.documents, self.not_found = None, [], False
 
     def _show(self, session, *, actor, reference: str) -> None:
         self.view = referral_view.view_referral(session, actor=actor, reference=reference)
+        self.documents = documents.sent_to_school(session, actor=actor, reference=reference)
 
     def _after_not_found(self, actor) -> None:
         self.not_found = True
@@ -139,9 +144,24 @@ def _people_and_enquiries(v: rx.Var) -> rx.Component:
     )
 
 
+def _documents() -> rx.Component:
+    """The letters and notices sent to the school, each a PDF download."""
+    return rx.cond(
+        ReferralDetailState.documents.length() > 0,
+        rx.fragment(
+            rx.el.h2("Letters and notices from the CME team", id="documents", tab_index=-1),
+            rx.el.ul(rx.foreach(ReferralDetailState.documents, lambda d: rx.el.li(
+                rx.el.a(d.title, " (version ", d.version.to(str), ", PDF)", href=d.url,
+                        download=True, custom_attrs={"reloadDocument": True}),
+                " – sent ", d.created_on, " by ", d.author,
+            )), class_name="list"),
+        ),
+    )
+
+
 def _details(v: rx.Var) -> rx.Component:
     return rx.fragment(
-        _heading(v), _returned_note(v), _outcome(v), _child_and_absence(v),
+        _heading(v), _returned_note(v), _outcome(v), _documents(), _child_and_absence(v),
         _people_and_enquiries(v),
     )
 

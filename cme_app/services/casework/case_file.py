@@ -46,6 +46,7 @@ from ...models import (
     utcnow,
 )
 from ...permissions import Actor, Capability, allows, require, roles_with
+from ..documents import documents
 from ..intake import child_records
 from ..intake import referral_form as rf
 from ..returns import episodes
@@ -229,6 +230,7 @@ def view_case(
         if case.police_reported_on else "",
         police_reference=case.police_reference or "",
         securing=securing.panel(session, actor=actor, case=case, today=today),
+        documents=documents.case_part(session, actor=actor, case=case),
     )
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ..documents.types import DocumentsPart
+
 
 @dataclass(frozen=True)
 class Row:
@@ -402,3 +404,5 @@ class CaseFile:
     police_reference: str = ""
     # Securing education once the child is found (stage Located, read-only after).
     securing: SecuringPanel = field(default_factory=SecuringPanel)
+    # Notices and letters made on the case (services/documents).
+    documents: DocumentsPart = field(default_factory=DocumentsPart)

@@ -102,6 +102,10 @@ EVENTS: dict[NotifyEvent, EventInfo] = {
         "A school deleted a pupil under ground H or I without the LA confirming joint "
         "enquiries (possible off-rolling)", "Every lead", frozenset({Role.LEAD})
     ),
+    NotifyEvent.DOCUMENT_SENT: EventInfo(
+        "The CME team sends your school a notice or letter", "The referring school's users",
+        frozenset({Role.SCHOOL}),
+    ),
     NotifyEvent.NEW_PUPIL_MATCH: EventInfo(
         "A school's new pupil looks like a child on your caseload",
         "The allocated officer (every lead if nobody active is allocated)",
@@ -470,6 +474,25 @@ def case_outcome(session: Session, *, case, school_id: int | None) -> None:
             "see the outcome and what your school should do next."
         ),
         link=f"{routes.REFERRALS}/{case.reference}",
+    )
+
+
+def document_sent(session: Session, *, case, school_id: int | None, document_id: str,
+                  title: str, version: int) -> None:
+    """A notice or letter for the school: its title and the referral's reference, and the
+    link to the referral page that lists it (the letter itself stays behind sign-in)."""
+    notify(
+        session,
+        event=NotifyEvent.DOCUMENT_SENT,
+        recipients=school_users(session, school_id),
+        key=f"document:{document_id}",
+        reference=case.reference,
+        subject=f"Referral {case.reference}: {title}",
+        body=(
+            f"The CME team has sent your school a document about referral {case.reference}: "
+            f"{title} (version {version}). Sign in to read and download it."
+        ),
+        link=f"{routes.referral_url(case.reference)}#documents",
     )
 
 

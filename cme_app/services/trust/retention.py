@@ -22,6 +22,7 @@ from ...models import (
     CaseClosure,
     CaseLink,
     Child,
+    Document,
     DslAppraisal,
     EnquiryAction,
     HomeVisit,
@@ -311,7 +312,7 @@ def _destroy_case(session: Session, case: Case) -> None:
         session.exec(delete(LoneWorkingAlert).where(col(LoneWorkingAlert.visit_id).in_(visit_ids)))
     for model in (HomeVisit, EnquiryAction, SafeguardingContact, LaNotification,
                   OverseasVerification, RiskAssessment, CaseClosure, StageChange, ShareRecord,
-                  SecuringStep):
+                  SecuringStep, Document):
         session.exec(delete(model).where(model.case_id == case.id))
     session.exec(delete(CaseLink).where(
         (CaseLink.case_id == case.id) | (CaseLink.linked_case_id == case.id)))

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 from sqlmodel import Session, SQLModel, col, or_, select
@@ -15,6 +16,7 @@ from ...models import (
     CaseClosure,
     CaseLink,
     Child,
+    Document,
     DslAppraisal,
     EnquiryAction,
     HomeVisit,
@@ -93,7 +95,15 @@ def _case_parts(session: Session, cases: list[Case]) -> dict[str, Any]:
         "closures": of_cases(CaseClosure),
         "shares": of_cases(ShareRecord),
         "securing_education": of_cases(SecuringStep),
+        "documents": _documents(session, ids),
     }
+
+
+def _documents(session: Session, case_ids: list[Any]) -> list[dict[str, Any]]:
+    """The notices and letters sent about the child, each with its PDF (base64)."""
+    found = _all(session, Document, col(Document.case_id).in_(case_ids)) if case_ids else []
+    return [{**d.model_dump(mode="json", exclude={"content"}),
+             "pdf_base64": base64.b64encode(d.content).decode()} for d in found]
 
 
 def _audit_trail(session: Session, child: Child, references: list[str]) -> list[AuditEvent]:

@@ -33,6 +33,7 @@ from cme_app.ops.demo import example_referral_form
 from cme_app.services.casework import closure, lifecycle, records
 from cme_app.services.casework import closure as closing
 from cme_app.services.casework import triage as triaging
+from cme_app.services.documents import documents
 from cme_app.services.intake import inbound as inbound_referrals
 from cme_app.services.intake import referrals
 from cme_app.services.intake.referral_view import view_referral
@@ -1144,6 +1145,9 @@ def test_no_notification_or_email_carries_a_childs_details(session, team):
     )
     session.commit()  # referral_new
     close(session, team, case)  # case_outcome
+    session.commit()
+    documents.generate(session, actor=team["lead"], reference=case.reference,
+                       kind="outcome_letter")  # document_sent, to the referring school
     session.commit()
     deleted = deletions.submit_deletion(session, actor=team["school"], form={
         "first_name": "Zephyrine", "last_name": "Quillfeather", "date_of_birth": "2014-03-02",

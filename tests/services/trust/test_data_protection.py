@@ -3,6 +3,7 @@ hold, approval and destruction, the sharing log, and the subject access export."
 
 from __future__ import annotations
 
+import base64
 import uuid
 from datetime import UTC, date, datetime
 
@@ -14,6 +15,7 @@ from cme_app.models import (
     Address,
     Case,
     Child,
+    Document,
     HomeVisit,
     Referral,
     RetentionApproval,
@@ -339,6 +341,12 @@ def test_sar_export_holds_the_record_and_the_audit_trail(session, team):
     sharing.case_view(session, actor=team["lead"], reference=case.reference)
     other = make_case(session, stage="enquiries", first_name="Other")
     sharing.record_share(session, actor=team["officer"], reference=other.reference, form=SHARE)
+    for of in (case, other):
+        session.add(Document(case_id=of.id, kind="calling_card", title="Calling card",
+                             version=1, author_name="Olu Officer", author_role="CME officer",
+                             recipient_kind="family", content=f"%PDF {of.reference}".encode(),
+                             sha256="0" * 64, size_bytes=19))
+    session.flush()
 
     doc = sar.export_child(session, child_id=case.child_id)
 
@@ -347,6 +355,9 @@ def test_sar_export_holds_the_record_and_the_audit_trail(session, team):
     assert len(doc["referrals"]) == 1 and len(doc["visits"]) == 1
     assert doc["addresses"][0]["line1"] == "1 Canary Street"
     assert [s["recipient_name"] for s in doc["shares"]] == ["Bradford CME team"]
+    # The letters sent about the child, with their PDFs (only this child's).
+    assert [(d["kind"], base64.b64decode(d["pdf_base64"])) for d in doc["documents"]] == [
+        ("calling_card", f"%PDF {case.reference}".encode())]
     actions = [e["action"] for e in doc["audit_trail"]]
     assert "case.shared" in actions and "case.sharing_log_viewed" in actions
     assert all(e["child_id"] in (case.child_id, None) for e in doc["audit_trail"])
@@ -358,3 +369,19 @@ def test_sar_export_holds_the_record_and_the_audit_trail(session, team):
 def test_sar_export_refuses_an_unknown_child(session, team):
     with pytest.raises(NotFound):
         sar.export_child(session, child_id=987654)
+
+
+def test_destroying_a_case_removes_its_notices_and_letters(session, team):
+    """A letter names the child: it goes with the rest of what was written about them."""
+    gone, kept = _closed(session), _closed(session)
+    for case in (gone, kept):
+        session.add(Document(case_id=case.id, kind="calling_card", title="Calling card",
+                             version=1, author_name="Olu Officer", author_role="CME officer",
+                             recipient_kind="family", content=b"%PDF-1.7 Amira",
+                             sha256="0" * 64, size_bytes=14))
+    session.flush()
+    retention.approve(session, actor=team["lead"], items=[["closed_case", gone.id]],
+                      today=TODAY)
+    assert retention.destroy_approved(session, today=TODAY).destroyed == [gone.reference]
+    assert session.exec(select(Document).where(Document.case_id == gone.id)).all() == []
+    assert session.exec(select(Document).where(Document.case_id == kept.id)).one()

@@ -21,6 +21,7 @@ CONTENTS = (
     ("visits", "Visits"),
     ("la", "Other local authorities"),
     ("overseas", "Overseas verification"),
+    ("documents", "Documents"),
     ("sharing", "Sharing log"),
     ("close", "Closing the case"),
     ("timeline", "Timeline and closures"),

@@ -13,6 +13,7 @@ from ....services.trust import purpose
 from . import (
     child_record,
     closing,
+    documents,
     episode,
     header,
     household,
@@ -49,6 +50,7 @@ def _case_file(c: rx.Var) -> rx.Component:
         visits.visits(c),
         records.other_las(c),
         records.overseas(c),
+        documents.documents(c),
         sharing_section(),
         closing.close(c),
         closing.timeline(c),

@@ -23,6 +23,7 @@ from ....services.casework import case_file, closure, lifecycle, records, securi
 from ....services.casework.case_file_types import CaseFile, FactorChoice
 from ....services.casework.closure import OUTCOMES, outcome_label
 from ....services.casework.lifecycle import StaleCase
+from ....services.documents import documents
 from ....services.intake import child_records
 from ....services.returns import episodes
 from ....services.school_returns import new_pupils
@@ -350,6 +351,17 @@ class CaseState(PageFeedback, AuthState):
     @handler(C.CHILD_MERGE_UNDO, done="Merge undone: the records are separate again.")
     def undo_child_merge(self, form_data: dict):
         return self._child_record_call(child_records.undo_merge, form_data, "merge_id", "undo-")
+
+    # --- notices and letters
+    @rx.event(background=True)
+    @handler(C.DOCUMENT_CREATE, prefix="doc-",
+             done=lambda d: f"{d.title} created (version {d.version}). It is listed below.")
+    async def create_document(self, form_data: dict):
+        # A background event: the PDF is rendered in a worker thread (the adapter's unit of
+        # work), holding neither this tab's state lock nor the event loop.
+        data = forms.prefixed_fields(form_data, "doc-")
+        return partial(documents.generate, reference=self._ref(),
+                       kind=data.get("kind", "")[:30], on=data.get("on", "")[:20])
 
     # --- schools' returns: a new pupil who may be this case's child
     @rx.event
