@@ -159,8 +159,10 @@ def check_upgraded(url: str) -> None:
             assert untraceable.review_on == date(2026, 11, 30) + timedelta(days=90)
             assert untraceable.primary_reason == "Moved in from another local authority"
             assert untraceable.created_at.tzinfo is not None
-            reasons = {r.episode_id: (r.reason, r.from_date)
-                       for r in session.exec(select(EpisodeReason)).all()}
+            # Named columns: later migrations add columns this revision's table lacks.
+            reasons = {episode_id: (reason, from_date) for episode_id, reason, from_date in
+                       session.exec(select(EpisodeReason.episode_id, EpisodeReason.reason,
+                                           EpisodeReason.from_date)).all()}
             assert reasons == {e.id: (e.primary_reason, e.start_date) for e in found.values()}
             # The return reads the migrated rows: the two open ones, both to confirm.
             figures = census.build(session, date(2026, 12, 3))
