@@ -1,7 +1,9 @@
 """Securing education on the case page, in Debian Chromium: an officer takes a child found in
 Leeds (Located – securing education) through the keyworker, the in-year application and its
 offer, the offer's acceptance and start date; closing as on roll at a Leeds school is refused
-before the start date, with the date, and proposed once the start date has come."""
+before the start date, with the date, and proposed once the start date has come; a lead
+approves it and the officer makes the outcome letter for the referring school, which has
+readmitted the child: the PDF says so, and names no ground for deleting them."""
 
 from __future__ import annotations
 
@@ -25,6 +27,7 @@ from tests.e2e.helpers import (
 )
 from tests.e2e.test_case_journeys import expect_done, open_details
 from tests.factories import case_in_enquiries, stored_case
+from tests.services.documents.test_documents import pdf_text
 
 TODAY = uk_today()
 SHOTS = Path("/tmp/shots-securing")
@@ -151,3 +154,27 @@ def test_officer_secures_a_school_place_and_closes_from_the_start_date(
     with fresh_session(session) as fresh:
         [episode_row] = fresh.exec(select(CmeEpisode)).all()
     assert episode_row.primary_reason == "Waiting school start"
+
+    # A lead approves; the officer then makes the outcome letter for the referring school.
+    sign_in(page, "lead@example.org", viewport=DESKTOP)
+    open_case(page, reference)
+    pending = page.get_by_role("region", name="Closure waiting for approval")
+    pending.get_by_role("button", name="Approve closure").click()
+    expect_done(page, "Closure approved")
+    assert stored_case(session, reference).outcome == "onroll_leeds"
+
+    sign_in(page, "officer@example.org", viewport=DESKTOP)
+    open_case(page, reference)
+    documents = page.get_by_role("region", name="Documents")
+    create = open_details(documents, "Create a document")
+    create.get_by_label("Document", exact=True).select_option(label="Outcome of your referral")
+    create.get_by_role("button", name="Create the document").click()
+    expect_done(page, "Outcome of your referral created (version 1)")
+    row = documents.get_by_role("row").filter(has_text="Outcome of your referral")
+    with page.expect_download() as info:
+        row.get_by_role("link", name="Download").click()
+    text = pdf_text(Path(info.value.path()).read_bytes())
+    assert reference in text and "on roll at a Leeds school" in text, text
+    # Readmitted by the school that referred them: no deletion ground for that school.
+    assert "on roll at your school again" in text, text
+    assert_no_axe_violations(page, "securing-outcome-letter")

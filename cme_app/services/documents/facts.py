@@ -74,10 +74,22 @@ def deletion_ground_for(session: Session, case: Case, today: date) -> tuple[str 
     """(the ground a letter about this case names, why, in words): the case's facts while it
     is open or after an outcome that leaves the pupil on the school's roll; otherwise the
     ground the outcome itself gives."""
+    if case.outcome == Outcome.ONROLL_LEEDS and _back_at_referring_school(session, case):
+        return None, ("The pupil is on roll at your school again, so no ground for deleting "
+                      "them from your admission register applies.")
     if case.outcome and case.outcome not in _FACT_GROUNDS:
         return _OUTCOME_GROUNDS.get(case.outcome), ""
     advice = ground_advice(session, case, today)
     return (advice.ground if advice.applies else None), advice.reason_words
+
+
+def _back_at_referring_school(session: Session, case: Case) -> bool:
+    """Ground A is for a pupil registered at ANOTHER school: a child found and readmitted by
+    the school that referred them stays on its roll."""
+    closure = closed_with(session, case)
+    school = school_of(session, case)
+    urn = str((closure.evidence or {}).get("school_urn") or "") if closure else ""
+    return bool(school and urn and school.urn == urn)
 
 
 def exhausted_notice_applies(session: Session, case: Case, today: date) -> str | None:

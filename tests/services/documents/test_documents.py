@@ -162,6 +162,20 @@ def test_the_outcome_letter_names_the_ground_that_now_applies(session, team, two
     assert "Quist" not in text
 
 
+@pytest.mark.parametrize(("urn", "ground_a"), [("108111", True), ("107999", False)])
+def test_on_roll_at_a_leeds_school_is_ground_a_only_at_another_school(session, team, two, urn,
+                                                                      ground_a):
+    """Found and on roll at another Leeds school: ground A. Readmitted by the school that
+    referred them: that school keeps the pupil, so no ground applies."""
+    a, _b = two
+    _closed(session, a, Outcome.ONROLL_LEEDS, {"school_urn": urn, "start_date": "2026-12-01",
+                                                "confirmed_by": "Admissions"})
+    session.commit()
+    text = pdf_text(_make(session, team, a, "outcome_letter").content)
+    assert ("Ground A" in text) is ground_a
+    assert ("on roll at your school again" in text) is not ground_a
+
+
 def test_the_outcome_letter_for_an_attendance_matter_names_no_ground(session, team, two):
     a, _b = two
     _closed(session, a, Outcome.NOT_CME_ATTENDANCE)
