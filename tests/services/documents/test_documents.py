@@ -5,7 +5,7 @@ school hears of one sent to it without the child's details."""
 from __future__ import annotations
 
 import io
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 
 import pytest
 from pypdf import PdfReader
@@ -390,18 +390,6 @@ def test_every_kind_is_listed_for_staff_who_make_them(session, team, two):
     admin = documents.case_part(session, actor=team["admin"], case=a)
     assert not admin.can_create and admin.kinds == ()
     assert documents.case_part(session, actor=team["auditor"], case=a).rows == ()
-
-
-def test_render_time_is_reported(session, team, two, capsys):
-    """Not a target: prints how long one letter takes, for the report and BENCHMARKS."""
-    import time
-
-    a, _b = two
-    _make(session, team, a, "calling_card")  # fonts loaded
-    started = time.perf_counter()
-    _make(session, team, a, "s437_notice", on=(TODAY + timedelta(days=15)).isoformat())
-    with capsys.disabled():
-        print(f"\none s437 notice, made and stored: {time.perf_counter() - started:.3f} s")
 
 
 def test_what_the_case_says_is_printed_as_text_never_as_markup(session, team, two):
