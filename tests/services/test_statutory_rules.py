@@ -339,7 +339,7 @@ def test_rule_12_untraceable_child_stays_cme_with_a_recheck_on_the_officers_list
     assert reminders.scan_untraceable_rechecks(session, today=episode.review_on) == 1
     item = session.exec(select(Notification).where(
         Notification.recipient_id == team["officer"].user_id,
-        Notification.reference == case.reference)).all()[-1]
+        Notification.reference == case.reference).order_by(Notification.id)).all()[-1]
     assert "Lost Pupils Database" in item.body and "social care" in item.body
 
 
