@@ -376,7 +376,13 @@ def _due(step: SecuringStep, today: date, steps: list[SecuringStep]) -> tuple[st
     return f"{what} due by {long_date(step.due_on)}", "due"
 
 
-def _facts(step: SecuringStep, names: dict[int, str]) -> list[Row]:
+def _application_outcome(step: SecuringStep, answered: bool) -> str | None:
+    if answered and step.outcome == "awaiting":  # an offer recorded after it is its answer
+        return "Offered (see the offer recorded below)"
+    return APPLICATION_OUTCOMES.get(step.outcome or "", step.outcome)
+
+
+def _facts(step: SecuringStep, names: dict[int, str], *, answered: bool = False) -> list[Row]:
     rows: list[Row] = []
 
     def add(label: str, value: Any) -> None:
@@ -390,7 +396,7 @@ def _facts(step: SecuringStep, names: dict[int, str]) -> list[Row]:
     elif k == "application":
         add("Schools applied for", step.school)
         add("Applied on", step.done_on)
-        add("Outcome", APPLICATION_OUTCOMES.get(step.outcome or "", step.outcome))
+        add("Outcome", _application_outcome(step, answered))
         add("Decided on", step.outcome_on)
     elif k == "offer":
         add("School", step.school)
@@ -445,7 +451,8 @@ def panel(session: Session, *, actor: Actor, case: Case, today: date) -> Securin
     for s in steps:
         label, state = _due(s, today, steps)
         rows.append(StepRow(id=s.id or 0, version=s.version, kind=s.kind, title=KINDS[s.kind],
-                            rows=_facts(s, names), due_label=label, due_state=state,
+                            rows=_facts(s, names, answered=state == "done"),
+                            due_label=label, due_state=state,
                             form_values=_values(s)))
     return SecuringPanel(
         shown=True, editable=entered and allows(actor.role, Capability.CASE_RECORD),
