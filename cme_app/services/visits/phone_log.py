@@ -124,7 +124,9 @@ def _conflicts(session: Session, *, doc: dict, case: Case, actor: Actor) -> dict
             f"The case moved from {STAGE_LABELS.get(seen['stage'], 'another stage')} to "
             f"{STAGE_LABELS.get(case.stage, case.stage)} while the visit was being logged."
         )
-    if allows(actor.role, Capability.WHOLE_CASELOAD):
+    # A lead, or an officer covering a colleague's case: reassigned while the visit was logged.
+    if (allows(actor.role, Capability.WHOLE_CASELOAD)
+            or not _was_allocated(session, case, actor.user_id)):
         seen_officer = whole_number(seen.get("officer_id"))
         reassigned = seen_officer is not None and seen_officer != case.allocated_officer_id
     else:
