@@ -21,7 +21,7 @@ from cme_app.dates import uk_today
 from cme_app.errors import NotAllowed, Refusal, ServiceError
 from cme_app.models import AuditEvent, Case
 from cme_app.ops.demo import example_referral_form
-from cme_app.services.casework import case_file, closure, lifecycle, records, triage
+from cme_app.services.casework import case_file, closure, lifecycle, records, securing, triage
 from cme_app.services.documents import documents
 from cme_app.services.intake import referrals
 from cme_app.services.returns import episodes
@@ -106,6 +106,18 @@ WRITES = {
     "record_la_reply": Write(lambda s, a, c: records.record_la_reply(
         s, actor=a, **_ref(c), notification_id=0, form={}),
         "case.la_reply_recorded", allowed=False),
+    "change_episode": Write(lambda s, a, c: episodes.change_episode(
+        s, actor=a, **_ref(c), episode_id=0, form={}, version=1),
+        "episode.changed", allowed=False),
+    "end_episode": Write(lambda s, a, c: episodes.end_episode(
+        s, actor=a, **_ref(c), episode_id=0, form={}, version=1),
+        "episode.ended", allowed=False),
+    # Securing education is for a located child (allowed with a purpose: test_securing.py).
+    "securing_record_step": Write(lambda s, a, c: securing.record_step(
+        s, actor=a, **_ref(c), kind="application", form={}),
+        "securing.recorded", allowed=False),
+    "securing_follow_again": Write(lambda s, a, c: securing.follow_again(s, actor=a, **_ref(c)),
+        "episode.reason_followed", allowed=False),
     "generate_document": Write(lambda s, a, c: documents.generate(
         s, actor=a, **_ref(c), kind="outcome_letter"),
         "document.created", allowed=False),
