@@ -28,7 +28,7 @@ from ...settings import get_settings
 from ..forms import YES_NO, Form
 from ..returns import episodes
 from ..school_calendar.school_days import load_calendar
-from ..trust import audit, purpose
+from ..trust import audit
 from . import targets
 from .case_file_types import Row, SecuringPanel, StepRow
 from .lifecycle import StaleCase, load_case
@@ -258,8 +258,7 @@ def _load(session: Session, actor: Actor | None, reference: str, action: str
     if case.stage != Stage.LOCATED:
         raise NotLocated("Securing education is recorded while the case is in Located – "
                          "securing education.")
-    # Another officer's case: as with opening it, only once the purpose was given.
-    purpose.require_given(session, actor=actor, case=case, now=utcnow())
+    # Another officer's case: `load_case` asked for the purpose (as every write does).
     return actor, case
 
 
