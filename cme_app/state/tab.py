@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 from reflex.istate.manager.memory import StateManagerMemory
 from reflex.istate.manager.token import BaseStateToken
 from reflex.middleware import Middleware
-from reflex.state import BaseState, State
+from reflex.state import BaseState
 
 if TYPE_CHECKING:
     from reflex.app import App
@@ -132,11 +132,13 @@ def _start_purge(app: App, token: str, bound: type[BaseState]) -> None:
 async def purge(manager, token: str, bound: type[BaseState]) -> None:
     """Wipe a tab's state under its lock and drop it: from memory at once; in Redis it stays
     empty until Reflex's token TTL expires the keys."""
-    key = BaseStateToken(ident=token, cls=State)
+    # Keyed by the bound class: Redis then loads its whole subtree (every app state).
+    key = BaseStateToken(ident=token, cls=bound)
     try:
         async with manager.modify_state(key) as root:
-            await wipe(root, bound)
-            setattr(await root.get_state(bound), BOUND_VAR, WIPED)
+            app_root = root.get_substate(_path(bound))
+            app_root.reset()
+            setattr(app_root, BOUND_VAR, WIPED)
             if isinstance(manager, StateManagerMemory):
                 # Under the lock, so no event sees it half gone; the next one starts afresh.
                 manager.states.pop(key.cache_key, None)
