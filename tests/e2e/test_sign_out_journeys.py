@@ -7,11 +7,14 @@ page nor any WebSocket frame ever carries the officer's case (its child's name i
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from playwright.sync_api import Page, expect
 
 from tests.e2e.helpers import (
     LAPTOP,
+    LOGIN_URL,
     PHONE,
     open_case,
     screenshot,
@@ -21,6 +24,7 @@ from tests.e2e.helpers import (
 )
 from tests.factories import CANARY_FIRST, CANARY_LAST, PASSWORD, make_case
 
+REFERRALS_URL = re.compile(r"/referrals/?$")
 TAB_TOKEN_JS = "() => window.sessionStorage.getItem('token')"
 # Every cache of the service worker and the paths it holds.
 CACHED_PATHS_JS = """async () => {
@@ -104,16 +108,16 @@ def test_after_sign_out_the_tab_has_a_new_token_back_shows_nothing_and_a_school_
 
     # Back: the page before is loaded again, signed out, and goes to the sign-in page.
     page.go_back()
-    page.wait_for_url("**/login")
+    page.wait_for_url(LOGIN_URL)
     wait_for_hydration(page)
     expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
     _no_canary_on(page)
 
-    # A school signs in on the same tab, through the form.
-    page.get_by_label("Email").fill(team["school"].email)
+    # Another school (not the one that referred the child) signs in on the same tab.
+    page.get_by_label("Email").fill(team["school_b"].email)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url("**/referrals")
+    page.wait_for_url(REFERRALS_URL)
     wait_for_hydration(page)
     expect(page.get_by_role("button", name="Sign out")).to_be_visible()
     assert page.evaluate(TAB_TOKEN_JS) not in (before, after)  # signing in starts one too
@@ -121,7 +125,7 @@ def test_after_sign_out_the_tab_has_a_new_token_back_shows_nothing_and_a_school_
 
     # The school tries the officer's case page in this tab.
     page.goto(f"/cases/{case.reference}")
-    page.wait_for_url("**/referrals")
+    page.wait_for_url(REFERRALS_URL)
     wait_for_hydration(page)
     _no_canary_on(page)
 
