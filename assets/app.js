@@ -29,8 +29,7 @@ window.cmeNewTab = (url) => {
   } catch (_) {
     // Storage refused (a privacy mode): the server has dropped the old token's state anyway.
   }
-  // Nothing of this page stays on screen while the next one loads, nor in the history.
-  document.documentElement.style.visibility = "hidden";
+  // Replace: the page signed out from is not left in the history to go Back to.
   window.location.replace(url);
 };
 
@@ -63,10 +62,11 @@ window.cmeSignOut = async () => {
 
 // Back or Forward to a page the browser kept in its back/forward cache would show it as it
 // was, with the old tab token in memory: load it again instead (pages are sent no-store, so
-// this is a fallback for browsers that keep them anyway).
+// this is a fallback for browsers that keep them anyway). A page going into that cache is
+// hidden first, so it is never shown again as it was, not even for a moment.
+window.addEventListener("pagehide", (event) => {
+  if (event.persisted) document.documentElement.style.visibility = "hidden";
+});
 window.addEventListener("pageshow", (event) => {
-  if (event.persisted) {
-    document.documentElement.style.visibility = "hidden";
-    window.location.reload();
-  }
+  if (event.persisted) window.location.reload();
 });
