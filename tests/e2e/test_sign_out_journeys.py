@@ -8,6 +8,7 @@ page nor any WebSocket frame ever carries the officer's case (its child's name i
 from __future__ import annotations
 
 import re
+import uuid
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -18,10 +19,12 @@ from tests.e2e.helpers import (
     PHONE,
     open_case,
     screenshot,
+    session_cookie,
     sign_in,
     sign_out,
     wait_for_hydration,
 )
+from tests.e2e.socket_client import EventSocket
 from tests.factories import CANARY_FIRST, CANARY_LAST, PASSWORD, make_case
 
 REFERRALS_URL = re.compile(r"/referrals/?$")
@@ -155,3 +158,26 @@ def test_back_after_sign_out_offline_shows_no_record(page: Page, officer_case):
         page.context.set_offline(False)
     for frame in frames.seen:
         assert CANARY_LAST not in frame and CANARY_FIRST not in frame, frame[:300]
+
+
+def test_a_socket_of_another_session_on_the_officers_tab_token_is_sent_nothing_of_the_case(
+    app_url: str, officer_case, team
+):
+    """The attack itself, at the socket: the officer's tab token is reused by a socket with
+    another school's cookie, then by one with none. The first update either receives (the
+    hydrate) is built after the state was reset."""
+    officer, case = officer_case
+    tab_token = str(uuid.uuid4())
+    path = f"/cases/{case.reference}"
+    with EventSocket(app_url, path=path, cookie=session_cookie(app_url, officer.email),
+                     token=tab_token) as officer_socket:
+        officer_socket.settle(0)
+        assert CANARY_LAST in officer_socket.received_text()  # the officer's case was loaded
+    for cookie in (session_cookie(app_url, team["school_b"].email), None):
+        with EventSocket(app_url, path=path, cookie=cookie, token=tab_token) as other:
+            other.settle(0)
+            other.load("/referrals")
+            text = other.received_text()
+        assert text != "[]", "the socket received nothing at all"
+        assert CANARY_LAST not in text and CANARY_FIRST not in text
+        assert case.reference not in text.replace(path, "")
