@@ -22,6 +22,7 @@ from reflex.state import State
 from reflex_base.event.context import EventContext
 
 import cme_app.pages  # noqa: F401  (registers every page state)
+from cme_app.db import session_scope
 from cme_app.pages.casework.case.state import CaseState
 from cme_app.pages.trust.login import LoginState
 from cme_app.services.trust import auth
@@ -34,6 +35,7 @@ from tests.factories import (
     PASSWORD,
     make_case,
     make_team,
+    make_user,
     session_token,
 )
 from tests.redis_server import RedisServer
@@ -184,8 +186,6 @@ def test_signing_in_wipes_the_tab_and_drops_its_state(session, officer_case):
     wipes what the tab held and drops it; the browser then loads with a new token."""
     case, tokens = officer_case
     make_school_email = "s-login@example.org"
-    from tests.factories import make_user
-
     make_user(session, "school", email=make_school_email, school_urn="107999")
     session.commit()
 
@@ -216,7 +216,6 @@ def test_a_load_after_the_session_ended_wipes_the_tab_and_starts_a_new_token(
         await t.event(CaseState, "load", cookie=tokens["officer"], path=_case_path(case))
         with_case = CANARY_LAST in json.dumps(
             (await manager.get_state(BaseStateToken(ident=TAB, cls=State))).dict(), default=str)
-        from cme_app.db import session_scope
         with session_scope() as db:  # signed out in another tab: this one's cookie is dead
             auth.sign_out(db, token=tokens["officer"], actor=None)
         answered, delta, whole = await t.event(CaseState, "load", cookie=tokens["officer"],
@@ -270,3 +269,29 @@ def test_with_redis_a_signed_out_tab_is_left_empty_and_a_stranger_socket_gets_no
     assert CANARY_LAST not in stranger_delta and CANARY_LAST not in stranger_whole
     assert stored  # the tab's keys are there (empty) until the TTL
     assert CANARY_LAST.encode() not in stored
+
+
+def test_a_handler_after_the_session_ended_wipes_the_tab_and_starts_a_new_token(
+    session, officer_case
+):
+    """The idle timeout's path: the page is still open, the session has ended, and the next
+    click (any handler) leaves nothing of the case in the tab."""
+    case, tokens = officer_case
+
+    async def scenario():
+        manager = StateManagerMemory()
+        t = Tab(manager)
+        await t.event(CaseState, "load", cookie=tokens["officer"], path=_case_path(case))
+        with session_scope() as db:
+            auth.sign_out(db, token=tokens["officer"], actor=None)
+        answered, delta, whole = await t.event(
+            CaseState, "save_triage", {"factor-no_contact": "on"}, cookie=tokens["officer"],
+            path=_case_path(case))
+        await t.purged()
+        return answered, delta, whole, TAB in manager.states
+
+    answered, delta, whole, kept = run_async(scenario())
+    assert "cmeNewTab" in repr(answered) and "/login" in repr(answered)
+    assert CANARY_LAST not in delta and CANARY_LAST not in whole
+    assert '"case_rx_state_": null' in delta
+    assert not kept
