@@ -17,9 +17,23 @@ document.addEventListener("click", (event) => {
 }, true);
 
 // Sign-in and sign-out. The session cookie is HttpOnly, so only an HTTP response can set or
-// clear it. After sign-in the login page reloads, so the WebSocket reconnects carrying the
-// cookie and the page sends the user home. Sign-out needs no reload: the server has already
-// ended the session the socket was opened with.
+// clear it. Then the next page loads in full with a new tab token: Reflex keys a tab's
+// server-side state by the token its state.js keeps in sessionStorage under "token", so
+// removing it makes the next page start a fresh state (the server has wiped and dropped the
+// old one), and the full load leaves nothing of the last person's pages in this document.
+const REFLEX_TAB_TOKEN = "token";
+
+window.cmeNewTab = (url) => {
+  try {
+    window.sessionStorage.removeItem(REFLEX_TAB_TOKEN);
+  } catch (_) {
+    // Storage refused (a privacy mode): the server has dropped the old token's state anyway.
+  }
+  // Replace: the page signed out from is not left in the history to go Back to.
+  window.location.replace(url);
+};
+
+// After sign-in: the same address again (the sign-in page, which sends the user home).
 window.cmeSignIn = async (ticket) => {
   let ok = false;
   try {
@@ -33,9 +47,26 @@ window.cmeSignIn = async (ticket) => {
   } catch (_) {
     ok = false;
   }
-  if (ok) window.location.reload();
-  else window.location.replace("/login?expired=1");
+  if (ok) window.cmeNewTab(window.location.pathname + window.location.search);
+  else window.cmeNewTab("/login?expired=1");
 };
 
-window.cmeSignOut = () =>
-  fetch("/api/v1/session", { method: "DELETE", credentials: "same-origin" }).catch(() => {});
+window.cmeSignOut = async () => {
+  try {
+    await fetch("/api/v1/session", { method: "DELETE", credentials: "same-origin" });
+  } catch (_) {
+    // Offline: the server ended the session already; the cookie is refused from now on.
+  }
+  window.cmeNewTab("/login");
+};
+
+// Back or Forward to a page the browser kept in its back/forward cache would show it as it
+// was, with the old tab token in memory: load it again instead (pages are sent no-store, so
+// this is a fallback for browsers that keep them anyway). A page going into that cache is
+// hidden first, so it is never shown again as it was, not even for a moment.
+window.addEventListener("pagehide", (event) => {
+  if (event.persisted) document.documentElement.style.visibility = "hidden";
+});
+window.addEventListener("pageshow", (event) => {
+  if (event.persisted) window.location.reload();
+});

@@ -13,10 +13,14 @@
 //   (/app.js, /outbox.js, icons...) go to the network first.
 // - The pages hold no user data (it arrives over the websocket or the JSON API), so caching
 //   their HTML keeps nothing personal. The backend routes and the API are never touched.
+// - Only the shell pages are ever kept or answered from the cache. Every other page (a case,
+//   the board, a referral) goes to the network alone, and with no network gets the "You're
+//   offline" page: after signing out, Back offline brings back nobody's page, not even an
+//   empty copy of one (issue 18).
 
 const SHELL_PREFIX = "cme-shell-";
 // Bump when the way this file caches changes, so every phone builds a fresh shell.
-const SHELL_FORMAT = "1";
+const SHELL_FORMAT = "2";
 // A cache holding this entry is complete; a half-written one never has it.
 const COMPLETE = "/__cme-shell-complete";
 // Pages to keep for offline use, as the server serves them (trailing slash, no redirect).
@@ -237,6 +241,7 @@ function pageKey(url) {
 async function page(event, url) {
   const key = pageKey(url);
   const network = fetch(event.request);
+  if (!SHELL_PAGES.includes(key)) return network.catch(offlinePage);
   // Keep a fresh copy even when the cache answered first. A 307 to the trailing-slash URL
   // passes through untouched; only real pages are kept.
   event.waitUntil(network.then((response) => {
@@ -247,12 +252,14 @@ async function page(event, url) {
     return undefined;
   }).catch(() => {}));
   const cached = await caches.match(key);
-  if (!cached) {
-    return network.catch(() => new Response(OFFLINE_PAGE, {
-      status: 503, headers: { "Content-Type": "text/html; charset=utf-8" },
-    }));
-  }
+  if (!cached) return network.catch(offlinePage);
   return networkFirst(network, cached);
+}
+
+function offlinePage() {
+  return new Response(OFFLINE_PAGE, {
+    status: 503, headers: { "Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-store" },
+  });
 }
 
 // The network's answer, or the cached copy if the network fails or is too slow.

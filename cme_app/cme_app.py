@@ -8,6 +8,7 @@ from cme_app.api import api
 from cme_app.components.offline import overlay_wrap
 from cme_app.security import install_log_redaction, security_headers
 from cme_app.socket_guard import install as guard_event_socket
+from cme_app.state.auth import bind_tabs
 
 from .ops.mail import worker as notifications_worker
 from .ops.workers import monitor
@@ -58,3 +59,5 @@ app.register_lifespan_task(notifications_worker)
 app.app_wraps[(5, "Overlay")] = overlay_wrap
 # Origin, rate and size checks on the /_event WebSocket (Reflex has none of its own).
 guard_event_socket(app)
+# A tab's state is reset before any event from a socket of another session (issue 18).
+bind_tabs(app)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from functools import partial
 
 import reflex as rx
@@ -12,16 +13,20 @@ from ..permissions import Actor, Capability
 from ..services.notify import notifications
 from ..services.trust import auth
 from ..settings import get_settings
+from . import tab
 from .handlers import handler
 
 # `__Host-` pins the cookie to this host over HTTPS with Path=/ (production only: it needs
 # Secure, which plain-http local runs cannot send).
 SESSION_COOKIE = "__Host-cme_session" if get_settings().production else "cme_session"
 # The browser's side of sign-in and sign-out (assets/app.js): the HttpOnly cookie can only be
-# set and cleared by an HTTP response; after sign-in a reload makes the WebSocket reconnect
-# carrying it.
+# set and cleared by an HTTP response. Both then load the next page in full with a new tab
+# token, so the WebSocket reconnects carrying the new cookie and nothing of the last tab's
+# state (server or browser) is reused.
 SIGN_IN_SCRIPT = "window.cmeSignIn({ticket})"
 SIGN_OUT_SCRIPT = "window.cmeSignOut()"
+# A full navigation with a new tab token (a session that ended by itself: idle, expired).
+NEW_TAB_SCRIPT = "window.cmeNewTab({url})"
 
 
 def cookie_value(header: str, name: str = SESSION_COOKIE) -> str:
@@ -41,6 +46,9 @@ class AuthState(rx.State):
     user_role: str = ""
     # The header's inbox badge: set on every page load and by the header's poll.
     unread_count: int = 0
+    # Whose session this tab's state was built for (cme_app/state/tab.py): a fingerprint of
+    # the cookie, never the cookie. Checked before every event.
+    _bound_to: str = ""
 
     def _session_token(self) -> str:
         # Reflex keeps the handshake's headers server-side and never serialises the cookie.
@@ -91,12 +99,24 @@ class AuthState(rx.State):
         # Signed out meanwhile: the poll only drops the badge, the next click goes to sign-in.
         self._set_unread(0)
 
+    def _wipe_tab(self) -> None:
+        """Forget everything this tab's state holds, on every page's state, and drop the
+        tab's state from the state manager once this event is done. The browser is about to
+        start a new tab token, so nothing of it is needed again."""
+        tab.wipe_loaded(self, AuthState)
+        tab.purge_later(self.router.session.client_token, AuthState)
+
+    def _leave(self, url: str = routes.LOGIN):
+        """The session has ended (idle, expired, revoked): wipe the tab and load `url` in
+        full with a new tab token, not a client-side move that keeps the old one."""
+        self._wipe_tab()
+        return rx.call_script(NEW_TAB_SCRIPT.format(url=json.dumps(url)))
+
     def _ended(self, _result=None):
-        """Signed out: the header forgets the user; the browser clears the HttpOnly cookie
-        (only an HTTP response can) and goes to the sign-in page."""
-        self.user_name, self.user_role = "", ""
-        self._set_unread(0)
-        return [rx.call_script(SIGN_OUT_SCRIPT), rx.redirect(routes.LOGIN)]
+        """Signed out: the tab's state is wiped; the browser clears the HttpOnly cookie (only
+        an HTTP response can) and loads the sign-in page with a new tab token."""
+        self._wipe_tab()
+        return rx.call_script(SIGN_OUT_SCRIPT)
 
     def _ended_already(self, confirmed=True):
         """Sign out pressed after the session ended (idle, or signed out elsewhere): clearing
@@ -123,3 +143,8 @@ class AuthState(rx.State):
         if confirmed is not True:
             return None
         return partial(auth.sign_out, token=self._session_token())
+
+
+def bind_tabs(app) -> None:
+    """Bind every tab's state to the session it was built for (cme_app/state/tab.py)."""
+    tab.install(app, AuthState, AuthState._session_token)

@@ -45,7 +45,6 @@ import reflex as rx
 from reflex.event import EventSpec
 from sqlalchemy.exc import SQLAlchemyError
 
-from .. import routes
 from ..db import session_scope
 from ..errors import FieldError, NotAllowed, NotFound, ServiceError, ValidationFailed
 from ..permissions import REFUSED, Actor, Capability, allows
@@ -179,8 +178,9 @@ class PageFeedback(rx.State, mixin=True):
         raise exc
 
     def _signed_out(self):
-        """Called for a handler when no one is signed in."""
-        return rx.redirect(routes.LOGIN)
+        """Called for a handler when no one is signed in: the tab is wiped and the sign-in
+        page loads with a new tab token (AuthState._leave)."""
+        return self._leave()
 
 
 @dataclass(frozen=True)
@@ -477,9 +477,8 @@ def _load_guard(self, name: str, capabilities: tuple[Capability, ...], fresh: bo
     elif isinstance(self, PageFeedback):
         self._reset_page()
     actor = self._actor()
-    if actor is None:
-        self._set_unread(0)
-        return None, rx.redirect(routes.LOGIN)
+    if actor is None:  # signed out, idle or expired: nothing of the tab is kept
+        return None, self._leave()
     if not allows(actor.role, *capabilities):
         audit_refusal(actor, type(self).__name__, name, capabilities)
         return None, rx.redirect(home_route(actor.role))

@@ -9,7 +9,7 @@ import time
 from playwright.sync_api import Page, expect
 
 from cme_app.state.auth import SESSION_COOKIE
-from tests.e2e.helpers import sign_in, sign_out, wait_for_hydration
+from tests.e2e.helpers import LOGIN_URL, sign_in, sign_out, wait_for_hydration
 
 
 def _storage_dump(page: Page) -> str:
@@ -50,6 +50,6 @@ def test_signing_out_ends_the_users_other_tabs_at_their_next_event(page: Page, t
 
     # The other browser still holds its cookie, but the server ended that session too.
     other.goto("/inbox")
-    other.wait_for_url("**/login")
+    other.wait_for_url(LOGIN_URL)
     wait_for_hydration(other)
     expect(other.get_by_role("heading", name="Sign in")).to_be_visible()

@@ -114,7 +114,10 @@ def test_signing_out_in_one_tab_sends_the_other_to_login_at_its_next_event(sessi
     assert "/login" not in repr(_call(on_laptop, "load"))
     assert on_laptop.user_role == "officer"
 
-    assert "/login" in repr(_call(_state(AuthState, phone, "/inbox"), "sign_out"))
+    # The phone's browser clears the cookie and loads the sign-in page with a new tab token.
+    assert "window.cmeSignOut()" in repr(_call(_state(AuthState, phone, "/inbox"), "sign_out"))
 
-    assert "/login" in repr(_call(on_laptop, "load"))
+    # The laptop's next load: the sign-in page, loaded in full with a new tab token.
+    answer = repr(_call(on_laptop, "load"))
+    assert "window.cmeNewTab(" in answer and "/login" in answer
     assert on_laptop.user_role == "" and on_laptop.items == []

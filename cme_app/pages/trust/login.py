@@ -155,9 +155,10 @@ class LoginState(PageFeedback, AuthState):
             self.step, self.qr_src, self.secret_text = PASSWORD_STEP, "", ""
 
     def _signed_in(self, result: auth.SignInResult):
-        self.user_name, self.user_role = result.actor.name, str(result.actor.role)
-        # The page reloads signed in and `load` sends the user home; outbox.js sends any
-        # visits left on this phone by a session that ended as soon as it loads.
+        # Nothing of this tab's state (the steps, an earlier person's pages) is kept: the
+        # page loads again signed in, with a new tab token, and `load` sends the user home;
+        # outbox.js sends any visits left on this phone by a session that ended as it loads.
+        self._wipe_tab()
         return rx.call_script(SIGN_IN_SCRIPT.format(ticket=json.dumps(result.ticket)))
 
 
