@@ -62,7 +62,7 @@ class SearchState(PageFeedback, AuthState):
     @handler(Capability.CASE_VIEW, done=None, then=lambda self, answer: self._show(answer))
     def search(self, form_data: dict):
         text = str((form_data or {}).get("q") or "")[:200] if isinstance(form_data, dict) else ""
-        if self.router.page.path != routes.SEARCH:
+        if str(self.router.url.path or "").rstrip("/") != routes.SEARCH:
             self._pending = text
             return rx.redirect(routes.SEARCH)
         return self._work(text)
@@ -70,7 +70,7 @@ class SearchState(PageFeedback, AuthState):
     @rx.event
     @page_load(Capability.CASE_VIEW)
     def load(self):
-        text = self._pending or str(self.router.page.params.get("q", "") or "")[:200]
+        text = self._pending or str(self.router.url.query_parameters.get("q", "") or "")[:200]
         self._pending = ""
         if not text:
             return None
