@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from playwright.sync_api import Page, expect
+from stdnum.gb import upn
 
 from cme_app.ops.demo import example_referral_form
 from cme_app.services.intake import referrals
@@ -27,8 +28,9 @@ def closed_case(session, team):
     case.stage, case.outcome = "closed", "onroll_leeds"
     case.closed_at = datetime.now(UTC) - timedelta(days=365)
     session.add(case)
+    body = "383200012402"
     referrals.submit(session, actor=team["school"], form=example_referral_form(
-        first_name="Adam", last_name="Brown", upn="A383200012402"))
+        first_name="Adam", last_name="Brown", upn=upn.calc_check_digit(body) + body))
     session.commit()
     return case.reference
 
@@ -51,14 +53,14 @@ def test_a_lead_finds_a_closed_case_from_the_header_and_opens_it(page: Page, clo
     assert_no_axe_violations(page, "search-results")
 
     # Too short: the GOV.UK error summary and the message at the field.
-    page.get_by_role("main").get_by_label("Search for a child").fill("zo")
+    page.get_by_role("main").get_by_role("searchbox", name="Search for a child").fill("zo")
     page.get_by_role("main").get_by_role("button", name="Search").click()
     summary = page.get_by_role("alert")
     expect(summary).to_contain_text("There is a problem")
     expect(summary.get_by_role("link", name="Enter at least 3 characters")).to_be_visible()
     assert_no_axe_violations(page, "search-error")
 
-    page.get_by_role("main").get_by_label("Search for a child").fill("kowalski")
+    page.get_by_role("main").get_by_role("searchbox", name="Search for a child").fill("kowalski")
     page.get_by_role("main").get_by_role("button", name="Search").click()
     expect(page.get_by_role("heading", level=2)).to_have_text("1 case found")
     page.get_by_role("link", name=closed_case).click()
@@ -73,7 +75,7 @@ def test_on_a_phone_the_header_has_a_search_link_that_fits(page: Page, closed_ca
     page.get_by_role("link", name="Search for a child").click()
     page.wait_for_url("**/search")
     wait_for_hydration(page)
-    page.get_by_role("main").get_by_label("Search for a child").fill("LS2 8BU")
+    page.get_by_role("main").get_by_role("searchbox", name="Search for a child").fill("LS2 8BU")
     page.get_by_role("main").get_by_role("button", name="Search").click()
     expect(page.get_by_role("heading", level=2)).to_have_text("2 cases found")
     width = page.evaluate("() => document.documentElement.scrollWidth")
