@@ -20,6 +20,7 @@ from .auth import AuthState
 from .handlers import PageFeedback, handler, page_load
 
 FIELD_ID = "q"  # the /search page's box; the header's is "header-q"
+HEADING_ID = "search-results-heading"  # "3 cases found": focus goes here after a search
 
 
 class SearchState(PageFeedback, AuthState):
@@ -29,7 +30,7 @@ class SearchState(PageFeedback, AuthState):
     searched: bool = False
     _pending: str = ""
 
-    message_id = "search-results"
+    message_id = HEADING_ID
 
     def _reset_page(self) -> None:
         self._clear_feedback()
@@ -52,7 +53,8 @@ class SearchState(PageFeedback, AuthState):
         def run(session, *, actor):
             try:
                 return search_cases(session, actor=actor, query=text)
-            except ValidationFailed as exc:
+            except ValidationFailed as exc:  # no earlier results under a new query's error
+                self.results, self.more, self.searched = [], False, False
                 self._show_field_errors(exc.errors)
                 return None
 

@@ -35,6 +35,11 @@ def closed_case(session, team):
     return case.reference
 
 
+def found(page: Page):
+    """The results' heading ("1 case found")."""
+    return page.locator("#search-results").get_by_role("heading", level=2)
+
+
 def test_a_lead_finds_a_closed_case_from_the_header_and_opens_it(page: Page, closed_case):
     sign_in(page, "lead@example.org", viewport=DESKTOP)
     box = page.get_by_role("search", name="Find a child").get_by_label("Search for a child")
@@ -48,7 +53,7 @@ def test_a_lead_finds_a_closed_case_from_the_header_and_opens_it(page: Page, clo
     row = results.get_by_role("row", name=closed_case)
     expect(row).to_contain_text("Zoë Kowalski")
     expect(row).to_contain_text("Closed")
-    expect(page.get_by_role("heading", level=2)).to_have_text("1 case found")
+    expect(found(page)).to_have_text("1 case found")
     screenshot(page, "search-results-1280")
     assert_no_axe_violations(page, "search-results")
 
@@ -58,11 +63,12 @@ def test_a_lead_finds_a_closed_case_from_the_header_and_opens_it(page: Page, clo
     summary = page.get_by_role("alert")
     expect(summary).to_contain_text("There is a problem")
     expect(summary.get_by_role("link", name="Enter at least 3 characters")).to_be_visible()
+    expect(page.locator("#search-results")).to_be_empty()  # no results under an error
     assert_no_axe_violations(page, "search-error")
 
     page.get_by_role("main").get_by_role("searchbox", name="Search for a child").fill("kowalski")
     page.get_by_role("main").get_by_role("button", name="Search").click()
-    expect(page.get_by_role("heading", level=2)).to_have_text("1 case found")
+    expect(found(page)).to_have_text("1 case found")
     page.get_by_role("link", name=closed_case).click()
     page.wait_for_url(f"**/cases/{closed_case}")
     wait_for_hydration(page)
@@ -77,7 +83,7 @@ def test_on_a_phone_the_header_has_a_search_link_that_fits(page: Page, closed_ca
     wait_for_hydration(page)
     page.get_by_role("main").get_by_role("searchbox", name="Search for a child").fill("LS2 8BU")
     page.get_by_role("main").get_by_role("button", name="Search").click()
-    expect(page.get_by_role("heading", level=2)).to_have_text("2 cases found")
+    expect(found(page)).to_have_text("2 cases found")
     width = page.evaluate("() => document.documentElement.scrollWidth")
     assert width <= PHONE["width"], f"/search scrolls sideways on a phone ({width} px)"
     screenshot(page, "search-results-360")

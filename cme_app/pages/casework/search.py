@@ -13,7 +13,7 @@ from ... import routes
 from ...components import forms
 from ...components.content import risk_tag
 from ...components.layout import page
-from ...state.search import FIELD_ID, SearchState
+from ...state.search import FIELD_ID, HEADING_ID, SearchState
 
 S = SearchState
 HINT = ("A case reference, part of a name, a UPN, a date of birth (like 3/4/2015), "
@@ -38,8 +38,7 @@ def _row(r: rx.Var) -> rx.Component:
                  data_label="Reference"),
         rx.el.td(r.child_name, data_label="Name"),
         rx.el.td(r.age.to(str), data_label="Age"),
-        rx.el.td(r.stage, rx.cond(r.closed != "", rx.el.span(" (", r.closed, ")")),
-                 data_label="Stage"),
+        rx.el.td(rx.cond(r.closed != "", r.closed, r.stage), data_label="Stage"),
         rx.el.td(risk_tag(r.risk, r.risk_label), data_label="Risk"),
         rx.el.td(r.school, data_label="School or source"),
         rx.el.td(r.officer, data_label="Officer"),
@@ -56,7 +55,8 @@ def _results() -> rx.Component:
                 count > 0,
                 rx.fragment(
                     rx.el.h2(rx.cond(S.more, "The first ", ""), count.to(str),
-                             rx.cond(count == 1, " case found", " cases found")),
+                             rx.cond(count == 1, " case found", " cases found"),
+                             id=HEADING_ID, tab_index=-1),
                     rx.cond(S.more, rx.el.p("More cases match: add a word to find fewer.",
                                             class_name="hint")),
                     rx.el.div(
@@ -69,11 +69,10 @@ def _results() -> rx.Component:
                         class_name="table-wrap",
                     ),
                 ),
-                rx.el.h2("No cases found"),
+                rx.el.h2("No cases found", id=HEADING_ID, tab_index=-1),
             ),
         ),
         id="search-results",
-        tab_index=-1,
     )
 
 
