@@ -149,11 +149,30 @@ def _note(session: OrmSession, table: str, ids: Iterable[int | None]) -> None:
         session.info.setdefault(_DIRTY, {}).setdefault(table, set()).update(found)
 
 
+# The columns a document is made of, per table: a change to any other column (a stage move,
+# a risk rating) leaves the documents alone and costs the commit nothing.
+_SEARCHED = {
+    "case": ("reference", "child_id", "referral_id"),
+    "child": ("first_name", "middle_names", "last_name", "known_as", "upn", "former_upn",
+              "date_of_birth"),
+    "referral": ("school_id", "child_id"),
+    "address": ("postcode", "child_id"),
+    "school": ("name",),
+}
+
+
+def _changed(obj, table: str) -> bool:
+    attrs = sa.inspect(obj).attrs
+    return any(attrs[name].history.has_changes() for name in _SEARCHED[table])
+
+
 @event.listens_for(OrmSession, "after_flush")
 def _after_flush(session: OrmSession, _context) -> None:
+    """Note the rows whose searchable columns this flush wrote (history is still there)."""
+    new_or_gone = {id(o) for o in (*session.new, *session.deleted)}
     for obj in (*session.new, *session.dirty, *session.deleted):
         table = getattr(obj, "__tablename__", None)
-        if table not in _TRACKED:
+        if table not in _TRACKED or (id(obj) not in new_or_gone and not _changed(obj, table)):
             continue
         if table == "address":  # the child it belongs to (and, if moved, the one it left)
             history = sa.inspect(obj).attrs.child_id.history

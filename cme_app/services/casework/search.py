@@ -144,16 +144,9 @@ def _result(row, today: date) -> SearchResult:
     )
 
 
-def search_cases(session: Session, *, actor: Actor | None, query: object,
-                 today: date | None = None) -> SearchAnswer:
-    """The cases whose search document holds every word of `query`: open ones first (by
-    last name), then closed ones (latest first). Audited as `case.search` with the number
-    found and the case ids shown, not the words."""
-    actor = require(actor, Capability.CASE_VIEW)
-    terms = parse_query(query)
-    today = today or uk_date(uk_now())
-    dialect = session.get_bind().dialect.name
-    stmt = (
+def statement(dialect: str, terms: list[str]):
+    """The one query: matching cases with what a result shows, open first, capped."""
+    return (
         select(Case, Child.first_name, Child.last_name, Child.date_of_birth, Child.upn,
                Referral.source_type, Referral.source_name, School.name,
                sa.func.coalesce(sa.func.nullif(User.name, ""), User.email))
@@ -167,6 +160,17 @@ def search_cases(session: Session, *, actor: Actor | None, query: object,
                   col(Case.closed_at).desc(), Child.last_name, Child.first_name, Case.id)
         .limit(MAX_RESULTS + 1)
     )
+
+
+def search_cases(session: Session, *, actor: Actor | None, query: object,
+                 today: date | None = None) -> SearchAnswer:
+    """The cases whose search document holds every word of `query`: open ones first (by
+    last name), then closed ones (latest first). Audited as `case.search` with the number
+    found and the case ids shown, not the words."""
+    actor = require(actor, Capability.CASE_VIEW)
+    terms = parse_query(query)
+    today = today or uk_date(uk_now())
+    stmt = statement(session.get_bind().dialect.name, terms)
     rows = list(session.exec(stmt).all())
     shown = rows[:MAX_RESULTS]
     audit.record(

@@ -10,13 +10,14 @@ import json
 from datetime import date, datetime, timedelta
 
 import pytest
+from sqlalchemy import event as sa_event
 from sqlmodel import select
 
 from cme_app.errors import NotAllowed, ValidationFailed
 from cme_app.models import Address, AuditEvent, Case, CaseSearch, Child
 from cme_app.models.base import utcnow
 from cme_app.models.search import fold, reindex
-from cme_app.services.casework.search import MAX_RESULTS, parse_query, search_cases
+from cme_app.services.casework.search import MAX_RESULTS, parse_query, search_cases, statement
 from tests.factories import make_case, referred_case
 
 TODAY = date(2026, 12, 7)
@@ -202,3 +203,40 @@ def test_parse_query_normalises_what_was_typed():
     assert parse_query("  Zoë   KOWALSKI ") == ["zoe", "kowalski"]
     assert parse_query("LS6 1AB") == ["ls61ab"]
     assert parse_query("3/4/2015") == ["2015-04-03"]
+
+
+def test_the_database_index_answers_not_a_scan(session, team, cases):
+    """SQLite asks the FTS5 trigram table; PostgreSQL can use the GIN trigram index (with
+    sequential scans off: on a few rows the planner rightly prefers one)."""
+    bind = session.get_bind()
+    compiled = statement(bind.dialect.name, ["kowal", "zo"]).compile(
+        bind, compile_kwargs={"literal_binds": True})
+    with bind.connect() as conn:
+        if bind.dialect.name == "sqlite":
+            plan = " ".join(str(r[-1]) for r in conn.exec_driver_sql(
+                f"EXPLAIN QUERY PLAN {compiled}"))
+            assert "case_search_fts VIRTUAL TABLE" in plan, plan
+        else:
+            conn.exec_driver_sql("SET enable_seqscan = off")
+            plan = " ".join(r[0] for r in conn.exec_driver_sql(f"EXPLAIN {compiled}"))
+            assert "ix_case_search_body_trgm" in plan, plan
+
+
+def test_a_change_no_document_shows_writes_no_document(session, team, cases):
+    """A stage move or a risk rating leaves the index alone (no statements at commit)."""
+    case = session.exec(select(Case).where(Case.reference == cases["zoe"])).one()
+    statements = []
+    bind = session.get_bind()
+
+    def count(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    sa_event.listen(bind, "before_cursor_execute", count)
+    try:
+        case.risk, case.stage = "red", "home_visit"
+        session.add(case)
+        session.commit()
+    finally:
+        sa_event.remove(bind, "before_cursor_execute", count)
+    assert not [s for s in statements if "case_search" in s], statements
+    assert refs(session, team["lead"], "kowalski") == {cases["zoe"]}
