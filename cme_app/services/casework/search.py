@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date
+from types import SimpleNamespace
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
@@ -123,31 +124,33 @@ def _exact(rows, terms: list[str]) -> str:
     """The one case whose reference or UPN is exactly what was typed, if just one is."""
     if len(terms) != 1:
         return ""
-    hits = {r[0].reference for r in rows
-            if terms[0] in (fold(r[0].reference), fold(r[4] or ""))}
+    hits = {r.reference for r in rows if terms[0] in (fold(r.reference), fold(r.upn or ""))}
     return hits.pop() if len(hits) == 1 else ""
 
 
 def _result(row, today: date) -> SearchResult:
-    case_, first, last, dob, _upn, source_type, source_name, school, officer = row
-    risk = case_.risk if case_.risk in RISK_LABELS else ""
+    (_id, reference, stage, risk, closed_at, outcome, first, last, dob, _upn, source_type,
+     source_name, school, officer) = row
+    risk = risk if risk in RISK_LABELS else ""
     return SearchResult(
-        reference=case_.reference,
+        reference=reference,
         child_name=f"{first} {last}",
         age=age_on(dob, today),
-        stage=STAGE_LABELS.get(case_.stage, case_.stage),
+        stage=STAGE_LABELS.get(stage, stage),
         risk=risk,
         risk_label=RISK_LABELS.get(risk, "Not rated"),
         school=origin_label(source_type, source_name, school),
         officer=officer or "Unallocated",
-        closed=closed_text(case_) if case_.stage == Stage.CLOSED else "",
+        closed=closed_text(SimpleNamespace(closed_at=closed_at, outcome=outcome))
+        if stage == Stage.CLOSED else "",
     )
 
 
 def statement(dialect: str, terms: list[str]):
     """The one query: matching cases with what a result shows, open first, capped."""
     return (
-        select(Case, Child.first_name, Child.last_name, Child.date_of_birth, Child.upn,
+        select(Case.id, Case.reference, Case.stage, Case.risk, Case.closed_at, Case.outcome,
+               Child.first_name, Child.last_name, Child.date_of_birth, Child.upn,
                Referral.source_type, Referral.source_name, School.name,
                sa.func.coalesce(sa.func.nullif(User.name, ""), User.email))
         .join(CaseSearch, CaseSearch.case_id == Case.id)
@@ -176,7 +179,7 @@ def search_cases(session: Session, *, actor: Actor | None, query: object,
     audit.record(
         session, actor=actor, action="case.search", entity_type="search",
         detail={"count": len(shown), "more": len(rows) > MAX_RESULTS,
-                "case_ids": [r[0].id for r in shown]},
+                "case_ids": [r.id for r in shown]},
     )
     return SearchAnswer(
         results=tuple(_result(r, today) for r in shown),
