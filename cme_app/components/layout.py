@@ -59,6 +59,15 @@ def _nav() -> rx.Component:
     )
 
 
+def _magnifier() -> rx.Component:
+    return rx.el.svg(
+        rx.el.circle(cx="10", cy="10", r="6.5", fill="none", stroke="currentColor",
+                     stroke_width="2.5"),
+        rx.el.line(x1="15", y1="15", x2="21", y2="21", stroke="currentColor", stroke_width="2.5"),
+        view_box="0 0 24 24", width="22", height="22", aria_hidden="true", focusable="false",
+    )
+
+
 def _search_box() -> rx.Component:
     """Staff only (the roles that may read cases): one box that finds any case. On a phone,
     an icon link to /search instead (the page has the same box)."""
@@ -71,7 +80,10 @@ def _search_box() -> rx.Component:
                 rx.el.input(id="header-q", name="q", type="search", auto_complete="off",
                             placeholder="Name, reference, UPN, date of birth, postcode",
                             class_name="header-search__input"),
-                rx.el.button("Search", type="submit", class_name="header-search__button"),
+                # "Find", not "Search": pages have Search buttons of their own (the audit
+                # log's filters), and a test or a voice user asking for one must get one.
+                rx.el.button(_magnifier(), rx.el.span("Find", class_name="visually-hidden"),
+                             type="submit", class_name="header-search__button"),
                 on_submit=SearchState.search,
                 reset_on_submit=True,
                 role="search",
@@ -79,14 +91,7 @@ def _search_box() -> rx.Component:
                 class_name="header-search",
             ),
             rx.el.a(
-                rx.el.svg(
-                    rx.el.circle(cx="10", cy="10", r="6.5", fill="none", stroke="currentColor",
-                                 stroke_width="2.5"),
-                    rx.el.line(x1="15", y1="15", x2="21", y2="21", stroke="currentColor",
-                               stroke_width="2.5"),
-                    view_box="0 0 24 24", width="24", height="24", aria_hidden="true",
-                    focusable="false",
-                ),
+                _magnifier(),
                 href=routes.SEARCH,
                 aria_label="Search for a child",
                 class_name="header-search__link",
