@@ -22,10 +22,12 @@ from tests.e2e.helpers import (
 
 @pytest.fixture
 def closed_case(session, team):
-    """Zoë Kowalski's case, closed a year ago (off the board), and an open one beside it."""
+    """Zoë Kowalski's case, closed a year ago (off the board) and allocated to Priya Patel, and
+    an open one beside it."""
     case = referrals.submit(session, actor=team["school"], form=example_referral_form(
         first_name="Zoë", last_name="Kowalski"))
     case.stage, case.outcome = "closed", "onroll_leeds"
+    case.allocated_officer_id = team["officer2"].user_id  # outside Olu Officer's caseload
     case.closed_at = datetime.now(UTC) - timedelta(days=365)
     session.add(case)
     body = "383200012402"
@@ -75,7 +77,8 @@ def test_a_lead_finds_a_closed_case_from_the_header_and_opens_it(page: Page, clo
     expect(page.get_by_role("heading", level=1)).to_contain_text("Zoë Kowalski")
 
 
-def test_on_a_phone_the_header_has_a_search_link_that_fits(page: Page, closed_case):
+def test_on_a_phone_the_header_has_a_search_link_and_opening_asks_the_purpose(
+        page: Page, closed_case):
     sign_in(page, "officer@example.org", viewport=PHONE)
     expect(page.get_by_role("search", name="Find a child")).to_be_hidden()
     page.get_by_role("link", name="Search for a child").click()
@@ -88,6 +91,13 @@ def test_on_a_phone_the_header_has_a_search_link_that_fits(page: Page, closed_ca
     assert width <= PHONE["width"], f"/search scrolls sideways on a phone ({width} px)"
     screenshot(page, "search-results-360")
     assert_no_axe_violations(page, "search-results-phone")
+
+    # A case outside Olu's caseload opens through the purpose step, as from the board.
+    page.get_by_role("link", name=closed_case).click()
+    page.wait_for_url(f"**/cases/{closed_case}")
+    wait_for_hydration(page)
+    expect(page.get_by_role("heading", level=1)).to_have_text("Why are you opening this case?")
+    assert "Kowalski" not in page.locator("main").inner_text()
 
 
 def test_a_school_user_has_no_search_box_and_search_sends_them_home(page: Page, closed_case):
