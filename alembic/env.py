@@ -15,6 +15,7 @@ from sqlmodel import SQLModel
 
 import cme_app.models  # noqa: F401  (registers every table on SQLModel.metadata)
 from alembic import context
+from cme_app.migrations import outside_models
 from cme_app.models.base import UTCDateTime
 
 config = context.config
@@ -47,6 +48,7 @@ def _configure(**kwargs) -> None:
         compare_type=True,
         compare_server_default=False,
         render_item=render_item,
+        include_name=outside_models,
         user_module_prefix="sqlmodel.sql.sqltypes.",
         **kwargs,
     )

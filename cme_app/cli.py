@@ -28,6 +28,16 @@ def _migrate(_args) -> int:
     return 0
 
 
+def _search_reindex(_args) -> int:
+    from .db import get_engine
+    from .models.search import reindex
+
+    with get_engine().begin() as conn:
+        written = reindex(conn)
+    print(f"Search index rebuilt: {written} cases.")
+    return 0
+
+
 def _demo(args) -> int:
     from .ops import demo
 
@@ -295,6 +305,9 @@ def _add_setup_commands(sub) -> None:
     sub.add_parser("migrate", help="bring the database to the latest schema").set_defaults(
         func=_migrate
     )
+    sub.add_parser("search-reindex", help="rebuild every case's search document (the "
+                   "index keeps itself up to date; for a database loaded by hand)").set_defaults(
+        func=_search_reindex)
     demo = sub.add_parser("demo", help="load demo schools, users and cases (safe to repeat)")
     demo.add_argument("--print-logins", action="store_true", help="only print the demo logins")
     demo.set_defaults(func=_demo)

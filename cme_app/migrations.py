@@ -14,6 +14,7 @@ from sqlmodel import SQLModel
 from alembic import command
 
 from . import models  # noqa: F401  (every table on SQLModel.metadata)
+from .models.search import FTS_TABLE, PG_INDEX
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 ALEMBIC_DIR = PROJECT_ROOT / "alembic"
@@ -49,13 +50,22 @@ def current_revision(url: str) -> str | None:
         engine.dispose()
 
 
+def outside_models(name: str | None, type_: str, _parent=None) -> bool:
+    """False for what migrations make that no model describes: the search index's SQLite FTS5
+    tables and its PostgreSQL trigram index (cme_app/models/search.py)."""
+    if type_ == "table" and (name or "").startswith(FTS_TABLE):
+        return False
+    return not (type_ == "index" and name == PG_INDEX)
+
+
 def check_drift(url: str) -> list[Any]:
     """Differences between the database at ``url`` and the models (empty means in sync)."""
     engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
     try:
         with engine.connect() as conn:
             ctx = MigrationContext.configure(
-                conn, opts={"compare_type": True, "compare_server_default": False}
+                conn, opts={"compare_type": True, "compare_server_default": False,
+                            "include_name": outside_models}
             )
             return list(compare_metadata(ctx, SQLModel.metadata))
     finally:

@@ -5,6 +5,7 @@ REFERRALS = "/referrals"
 REFERRAL_NEW = "/referrals/new"
 REFERRAL_DETAIL = "/referrals/[ref]"
 BOARD = "/board"
+SEARCH = "/search"  # find any case (the header's box); the words stay out of the URL
 CASE_NEW = "/cases/new"
 CASE_DETAIL = "/cases/[ref]"
 DASHBOARD = "/dashboard"

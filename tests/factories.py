@@ -368,8 +368,11 @@ def audit_guard_off(conn: Connection) -> Iterator[None]:
         yield
         return
     # SQLite DDL is transactional: drop the triggers and put them back before commit.
+    # Not the search index's triggers (cme_app/models/search.py): they keep its FTS5 table in
+    # step with `case_search`, and emptying the tables must empty the index too.
     triggers = conn.exec_driver_sql(
-        "SELECT name, sql FROM sqlite_master WHERE type = 'trigger'"
+        "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' "
+        "AND name NOT LIKE 'case\\_search\\_%' ESCAPE '\\'"
     ).all()
     for name, _sql in triggers:
         conn.exec_driver_sql(f'DROP TRIGGER "{name}"')

@@ -8,6 +8,7 @@ from .. import routes
 from ..domain import Role
 from ..permissions import Capability, allows
 from ..state.auth import AuthState
+from ..state.search import SearchState
 from .poll import every
 
 SERVICE_NAME = "Children Missing Education"
@@ -58,6 +59,47 @@ def _nav() -> rx.Component:
     )
 
 
+def _magnifier() -> rx.Component:
+    return rx.el.svg(
+        rx.el.circle(cx="10", cy="10", r="6.5", fill="none", stroke="currentColor",
+                     stroke_width="2.5"),
+        rx.el.line(x1="15", y1="15", x2="21", y2="21", stroke="currentColor", stroke_width="2.5"),
+        view_box="0 0 24 24", width="22", height="22", aria_hidden="true", focusable="false",
+    )
+
+
+def _search_box() -> rx.Component:
+    """Staff only (the roles that may read cases): one box that finds any case. On a phone,
+    an icon link to /search instead (the page has the same box)."""
+    return rx.cond(
+        _may(Capability.CASE_VIEW),
+        rx.fragment(
+            rx.el.form(
+                rx.el.label("Search for a child", html_for="header-q",
+                            class_name="visually-hidden"),
+                rx.el.input(id="header-q", name="q", type="search", auto_complete="off",
+                            placeholder="Name, reference, UPN, date of birth, postcode",
+                            class_name="header-search__input"),
+                # "Find", not "Search": pages have Search buttons of their own (the audit
+                # log's filters), and a test or a voice user asking for one must get one.
+                rx.el.button(_magnifier(), rx.el.span("Find", class_name="visually-hidden"),
+                             type="submit", class_name="header-search__button"),
+                on_submit=SearchState.search,
+                reset_on_submit=True,
+                role="search",
+                aria_label="Find a child",
+                class_name="header-search",
+            ),
+            rx.el.a(
+                _magnifier(),
+                href=routes.SEARCH,
+                aria_label="Search for a child",
+                class_name="header-search__link",
+            ),
+        ),
+    )
+
+
 def _inbox_link() -> rx.Component:
     """"Inbox 3" on screen, "Inbox, 3 unread" as its name (an aria-label: hidden spans inside
     a link get spaces of their own in the computed name)."""
@@ -104,6 +146,7 @@ def page(
                 rx.cond(
                     AuthState.user_role != "",
                     rx.fragment(
+                        _search_box(),
                         _nav(),
                         every(ms=UNREAD_POLL_MS, on_tick=unread_poll or AuthState.poll_unread),
                     ),

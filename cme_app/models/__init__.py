@@ -29,6 +29,7 @@ from .notification import (
 from .referral import DslAppraisal, Referral, ReferralConcern, ReferralEnquiry, ReferralFacts
 from .school import LoginAttempt, MfaAttempt, School, User, UserSession
 from .school_return import DeletionReturn, EheRecord, NewPupilReturn
+from .search import CaseSearch
 from .securing import SecuringStep
 
 __all__ = [
@@ -38,6 +39,7 @@ __all__ = [
     "Case",
     "CaseClosure",
     "CaseLink",
+    "CaseSearch",
     "CensusDate",
     "Child",
     "ChildFacts",

@@ -1,7 +1,7 @@
 """Importing this package registers every page. Pages are grouped by capability, as the
 services are (docs/architecture.md)."""
 
-from .casework import board, case  # noqa: F401
+from .casework import board, case, search  # noqa: F401
 from .intake import inbound, referral_detail, referral_form, referrals  # noqa: F401
 from .notify import inbox, inbox_settings  # noqa: F401
 from .reporting import dashboard, dfe_return  # noqa: F401

@@ -300,6 +300,8 @@ def _args_for(handler_name: str, fn, world) -> list:
         "sec-application-done_on": "2026-01-05", "sec-application-outcome": "awaiting",
         "step_id": "1", "step_version": "1", "upd-1-school": "Hostile school",
         "upd-1-done_on": "2026-01-05", "upd-1-outcome": "awaiting",
+        # The header's search box: school A's child by name.
+        "q": CANARY_LAST,
     }
     values = {
         "form_data": {
