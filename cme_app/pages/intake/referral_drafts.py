@@ -30,7 +30,7 @@ AUTOSAVE_FORM = "referral-autosave"
 SUBMIT_SAVED = "submit-saved-draft"
 _PUBLIC_ID = re.compile(r"[0-9a-f]{32}")
 _FIELD_NAME = re.compile(r"[a-z0-9_\-]{1,60}")
-MAX_FIELDS = 500  # more than the form has (its rows are capped too)
+MAX_FIELDS = 1000  # more than the form has (its rows are capped too)
 
 
 def public_id_or_empty(value: object) -> str:
