@@ -47,7 +47,7 @@ def sent_fields(form_data: object, max_chars: int) -> dict[str, str]:
         return {}
     try:
         fields = json.loads(raw)
-    except ValueError:  # also a JSON nesting too deep for the parser
+    except (ValueError, RecursionError):  # not JSON, or nested too deep for the parser
         return {}
     if not isinstance(fields, dict) or len(fields) > MAX_FIELDS:
         return {}
