@@ -158,6 +158,11 @@ class ReferralFormState(PageFeedback, AuthState):
     def _after_not_found(self, actor) -> None:
         self.not_found = True
 
+    def _signed_out(self):
+        """The form's small steps after the session timed out do nothing: going to the sign-in
+        page now would leave what is typed behind. Submit and Save draft keep it first."""
+        return None
+
     # ----- handlers ---------------------------------------------------------------------------
     # The form's small steps (a row added, a choice made) are quiet: they must not wipe the
     # error summary the school is working through.
