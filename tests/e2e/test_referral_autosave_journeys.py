@@ -112,6 +112,7 @@ def test_submit_after_a_timeout_signs_in_again_and_lands_on_the_kept_draft(
     wait_for_hydration(page)
     notice = page.get_by_role("region", name="You were signed out")
     expect(notice).to_contain_text("We saved your referral as a draft")
+    expect(notice).to_be_focused()
     expect(page.get_by_label("Describe the concerns")).to_have_value("Typed before the timeout.")
     expect(page.get_by_label("Middle names (optional)")).to_have_value("Typed after the timeout")
     expect(page.get_by_label("First name")).to_have_value("Amira")

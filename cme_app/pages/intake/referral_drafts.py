@@ -27,6 +27,7 @@ TOO_LONG = (
     "Press Submit referral again."
 )
 AUTOSAVE_FORM = "referral-autosave"
+TIMED_OUT_ID = "timed-out-notice"
 SUBMIT_SAVED = "submit-saved-draft"
 _PUBLIC_ID = re.compile(r"[0-9a-f]{32}")
 _FIELD_NAME = re.compile(r"[a-z0-9_\-]{1,60}")
@@ -93,7 +94,7 @@ def timed_out_notice(state) -> rx.Component:
             class_name="notification",
             role="region",
             aria_label="You were signed out",
-            id="timed-out-notice",
+            id=TIMED_OUT_ID,
             tab_index=-1,
         ),
     )

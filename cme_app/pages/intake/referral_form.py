@@ -20,7 +20,7 @@ from ...services.intake import referral_form as rf
 from ...services.intake.referrals import Receipt
 from ...settings import get_settings
 from ...state.auth import AuthState
-from ...state.handlers import PageFeedback, handler, page_load
+from ...state.handlers import PageFeedback, focus_script, handler, page_load
 from . import referral_drafts as rd
 
 GROUPS = ("address", "person", "enquiry")
@@ -167,13 +167,15 @@ class ReferralFormState(PageFeedback, AuthState):
     # The form's small steps (a row added, a choice made) are quiet: they must not wipe the
     # error summary the school is working through.
 
-    def _open(self, session, *, actor, draft: str, timed_out: bool) -> None:
+    def _open(self, session, *, actor, draft: str, timed_out: bool):
         if not draft:
             self._reset_form({"referrer_email": actor.email})
             return
         self._reset_form(referrals.open_draft(session, actor=actor, public_id=draft))
         self._draft_id = self.draft_ref = draft
         self.timed_out = timed_out
+        # Back after signing in again: say what happened first (focus moves to the message).
+        return rx.call_script(focus_script(rd.TIMED_OUT_ID)) if timed_out else None
 
     def _keep(self, fields: dict[str, str], sent_draft: str) -> str | None:
         """What the form sent after its session timed out, kept in the school's draft (the
