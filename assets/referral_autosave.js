@@ -65,7 +65,7 @@
   const send = (fields) => {
     const box = document.getElementById(AUTOSAVE);
     const form = document.getElementById(FORM);
-    if (!box || !form || fields.size === 0) return;
+    if (!box?.isConnected || !form || fields.size === 0) return;
     const max = limit(form);
     let chunk = {};
     const flush = () => {
@@ -123,10 +123,13 @@
     "submit",
     (ev) => {
       const form = ev.target;
-      if (!(form instanceof HTMLFormElement) || form.id !== FORM) return;
+      if (!(form instanceof HTMLFormElement)) return;
+      // Never the browser's own submission (a GET would put the child's details in the
+      // address): React's handler still runs and sends the event.
+      if (form.id === AUTOSAVE || form.id === FORM) ev.preventDefault();
+      if (form.id !== FORM) return;
       const whole = Object.fromEntries(fieldsOf(form));
       if (serverBytes(JSON.stringify(whole)) <= limit(form)) return; // the ordinary submit
-      ev.preventDefault();
       ev.stopPropagation();
       for (const t of timers.values()) clearTimeout(t);
       timers.clear();

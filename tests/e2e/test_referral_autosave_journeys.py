@@ -100,6 +100,15 @@ def test_submit_after_a_timeout_signs_in_again_and_lands_on_the_kept_draft(
 
     _end_sessions_by_timeout(session)
     page.get_by_label("Middle names (optional)").fill("Typed after the timeout")
+    # The pause in typing sends it: kept in the draft although the session has ended, and
+    # the form stays on screen as typed.
+    for _ in range(100):
+        if _referral(session, public_id).form_data.get("middle_names"):
+            break
+        page.wait_for_timeout(100)
+    assert _referral(session, public_id).form_data["middle_names"] == "Typed after the timeout"
+    expect(page.get_by_label("Describe the concerns")).to_have_value("Typed before the timeout.")
+    assert "fields=" not in page.url and "Amira" not in page.url
     page.get_by_role("button", name="Submit referral").click()
 
     page.wait_for_url("**/login?next=*")

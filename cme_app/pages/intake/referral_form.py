@@ -105,6 +105,9 @@ class ReferralFormState(PageFeedback, AuthState):
     # The draft being edited, also a hidden field (see `_keep`); the server checks whose it is.
     draft_ref: str = ""
     timed_out: bool = False  # back after a timeout: the draft was kept, say so
+    # The form shows once a school user has opened it, and stays while they type even if the
+    # session times out meanwhile (user_role empties at the next event; the text must not go).
+    form_open: bool = False
     _draft_id: str = ""
     _sending: str = ""  # "draft" or "submit" while the form is being sent
 
@@ -138,6 +141,7 @@ class ReferralFormState(PageFeedback, AuthState):
 
     def _reset_page(self) -> None:
         self._draft_id = self.draft_ref = ""
+        self.form_open = False
         self.submission_id = secrets.token_hex(16)
         self._reset_form({})
 
@@ -168,6 +172,7 @@ class ReferralFormState(PageFeedback, AuthState):
     # error summary the school is working through.
 
     def _open(self, session, *, actor, draft: str, timed_out: bool):
+        self.form_open = actor.role == "school"
         if not draft:
             self._reset_form({"referrer_email": actor.email})
             return
@@ -742,7 +747,7 @@ def referral_form_page() -> rx.Component:
                     rx.el.p("Tell the local authority about a child of compulsory school age "
                             "whose whereabouts you do not know, after your own enquiries. "
                             "You can save a draft and come back to it.", class_name="lead"),
-                    rx.cond(S.user_role == "school", rx.fragment(_form(), rd.hidden_parts(S))),
+                    rx.cond(S.form_open, rx.fragment(_form(), rd.hidden_parts(S))),
                 ),
             ),
         ),
