@@ -142,3 +142,35 @@ def test_signed_in_the_login_page_goes_back_only_to_a_path_on_this_site(
     returned = call_handler(state, "load")
     assert f"'{lands}'" in repr(returned) or f'"{lands}"' in repr(returned)
     assert "evil" not in repr(returned)
+
+
+def test_submit_saved_submits_the_draft_the_fields_were_sent_to(session, school_token):
+    state = _form(school_token)
+    form = example_referral_form()
+    call_handler(state, "autosave", _fields(**dict(list(form.items())[:20])))
+    call_handler(state, "autosave", _fields(**dict(list(form.items())[20:])))
+    call_handler(state, "set_intent", "submit")
+    call_handler(state, "submit_saved")
+    (referral,) = _drafts(session)
+    assert referral.status == "submitted"
+    assert state.submitted_reference.startswith("CME-")
+
+
+def test_save_draft_on_a_long_referral_keeps_it_as_a_draft(session, school_token):
+    state = _form(school_token)
+    call_handler(state, "autosave", _fields(first_name="Amira"))
+    call_handler(state, "set_intent", "draft")
+    call_handler(state, "submit_saved")
+    (referral,) = _drafts(session)
+    assert referral.status == "draft" and state.saved_at
+    assert state.submitted_reference == ""
+
+
+def test_submit_saved_with_nothing_saved_is_a_gov_uk_error_not_silence(session, school_token):
+    from cme_app.pages.intake.referral_drafts import TOO_LONG
+    from cme_app.pages.intake.referral_form import SUBMIT_BUTTON
+
+    state = _form(school_token)
+    call_handler(state, "submit_saved")
+    assert state.error_list == [[SUBMIT_BUTTON, TOO_LONG]]
+    assert _drafts(session) == []
