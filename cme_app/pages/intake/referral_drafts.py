@@ -17,6 +17,7 @@ import reflex as rx
 
 from ... import routes
 from ...services.intake import referral_form as rf
+from ...settings import get_settings
 
 TIMED_OUT = (
     "You were signed out because you had not used the service for a while. We saved your "
@@ -65,6 +66,42 @@ def sign_in_again(public_id: str | None) -> rx.event.EventSpec:
         return rx.redirect(routes.LOGIN)
     back = f"{routes.draft_url(public_id)}&timeout=1"
     return rx.redirect(f"{routes.LOGIN}?next={quote(back, safe='')}")
+
+
+# ----- the form state's hooks for these handlers (see ReferralFormState) -----------------------
+
+
+def max_event() -> int:
+    return get_settings().socket_max_event_bytes
+
+
+def autosaved(state, result):
+    """A field kept in the draft: the first one makes the draft, and the address names it."""
+    if result is None or state._draft_id == result.public_id:
+        return None
+    state._draft_id = state.draft_ref = result.public_id
+    return rx.call_script(
+        f"history.replaceState(null, '', '{routes.draft_url(result.public_id)}')"
+    )
+
+
+def keep_quietly(state, form_data=None):
+    """A field typed after the session timed out: kept in the draft, nothing said yet (the
+    timeout warning said it; Submit leads to signing in)."""
+    state._keep(sent_fields(form_data, max_event()), public_id_or_empty(
+        form_data.get("draft_id") if isinstance(form_data, dict) else None))
+
+
+def submit_after_timeout(state, form_data=None):
+    """Submit pressed after the session timed out: keep everything in the draft, then sign
+    in again and come back to it."""
+    sent = form_data.get("draft_id") if isinstance(form_data, dict) else None
+    kept = state._keep(rf.clean_form_data(form_data), public_id_or_empty(sent))
+    return sign_in_again(kept)
+
+
+def saved_after_timeout(state):
+    return sign_in_again(state._draft_id or None)
 
 
 def hidden_parts(state) -> rx.Component:

@@ -18,7 +18,6 @@ from ...permissions import Capability
 from ...services.intake import drafts, referrals
 from ...services.intake import referral_form as rf
 from ...services.intake.referrals import Receipt
-from ...settings import get_settings
 from ...state.auth import AuthState
 from ...state.handlers import PageFeedback, focus_script, handler, page_load
 from . import referral_drafts as rd
@@ -51,39 +50,6 @@ def _sent(state: ReferralFormState, result) -> rx.event.EventSpec:
         f"history.replaceState(null, '', '{routes.draft_url(result.public_id)}');"
         "window.scrollTo(0, 0)"
     )
-
-
-def _max_event() -> int:
-    return get_settings().socket_max_event_bytes
-
-
-def _autosaved(state: ReferralFormState, result):
-    """A field kept in the draft: the first one makes the draft, and the address names it."""
-    if result is None or state._draft_id == result.public_id:
-        return None
-    state._draft_id = state.draft_ref = result.public_id
-    return rx.call_script(
-        f"history.replaceState(null, '', '{routes.draft_url(result.public_id)}')"
-    )
-
-
-def _keep_quietly(state: ReferralFormState, form_data=None):
-    """A field typed after the session timed out: kept in the draft, nothing said yet (the
-    timeout warning said it; Submit leads to signing in)."""
-    state._keep(rd.sent_fields(form_data, _max_event()), rd.public_id_or_empty(
-        form_data.get("draft_id") if isinstance(form_data, dict) else None))
-
-
-def _submit_after_timeout(state: ReferralFormState, form_data=None):
-    """Submit pressed after the session timed out: keep everything in the draft, then sign
-    in again and come back to it."""
-    sent = form_data.get("draft_id") if isinstance(form_data, dict) else None
-    kept = state._keep(rf.clean_form_data(form_data), rd.public_id_or_empty(sent))
-    return rd.sign_in_again(kept)
-
-
-def _saved_after_timeout(state: ReferralFormState):
-    return rd.sign_in_again(state._draft_id or None)
 
 
 class ReferralFormState(PageFeedback, AuthState):
@@ -247,11 +213,11 @@ class ReferralFormState(PageFeedback, AuthState):
         self.intent = "draft" if intent == "draft" else "submit"
 
     @rx.event
-    @handler(Capability.REFERRAL_WRITE, quiet=True, then=_autosaved, signed_out=_keep_quietly)
+    @handler(Capability.REFERRAL_WRITE, quiet=True, then=rd.autosaved, signed_out=rd.keep_quietly)
     def autosave(self, form_data: dict):
         """One field, as the school types (assets/referral_autosave.js): kept in the draft.
         The school's activity, so it keeps the session alive."""
-        fields = rd.sent_fields(form_data, _max_event())
+        fields = rd.sent_fields(form_data, rd.max_event())
         if not fields or self.submitted_reference or self.not_found:
             return None
         if not self._draft_id:  # this state was lost (a restart): the form knows its draft
@@ -259,7 +225,7 @@ class ReferralFormState(PageFeedback, AuthState):
         return partial(drafts.autosave_quietly, fields=fields, public_id=self._draft_id or None)
 
     @rx.event
-    @handler(Capability.REFERRAL_WRITE, then=_sent, signed_out=_saved_after_timeout)
+    @handler(Capability.REFERRAL_WRITE, then=_sent, signed_out=rd.saved_after_timeout)
     def submit_saved(self):
         """Submit (or save) a referral too long for one event: its fields have been sent one
         by one (assets/referral_autosave.js), so the draft holds all of it."""
@@ -275,7 +241,7 @@ class ReferralFormState(PageFeedback, AuthState):
                        submission_id=self.submission_id)
 
     @rx.event
-    @handler(Capability.REFERRAL_WRITE, then=_sent, signed_out=_submit_after_timeout)
+    @handler(Capability.REFERRAL_WRITE, then=_sent, signed_out=rd.submit_after_timeout)
     def submit_form(self, form_data: dict):
         """Save a draft or submit, as the button pressed said (`set_intent` runs first)."""
         sent = form_data.get("submission_id") if isinstance(form_data, dict) else None
@@ -685,7 +651,7 @@ def _form() -> rx.Component:
         no_validate=True,
         id="referral-form",
         # assets/referral_autosave.js: what one event may carry, and the forms it uses.
-        custom_attrs={"data-max-event-bytes": str(_max_event())},
+        custom_attrs={"data-max-event-bytes": str(rd.max_event())},
     )
 
 
