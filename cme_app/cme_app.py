@@ -45,6 +45,8 @@ app = rx.App(
         rx.el.link(rel="icon", href="/favicon.svg", type="image/svg+xml"),
         rx.el.script(src="/app.js", defer=True),
         rx.el.script(src="/outbox.js", defer=True),
+        rx.el.script(src="/referral_autosave.js", defer=True),
+        rx.el.script(src="/session_timeout.js", defer=True),
         *_pwa_head(),
     ],
     # The JSON API mounts the Reflex app; the headers then wrap everything, static build included.

@@ -48,3 +48,19 @@ def draft_url(public_id: str) -> str:
 
 def visit_url(reference: str) -> str:
     return f"{VISIT_NEW}?case={reference}"
+
+
+def safe_return_path(value: object) -> str | None:
+    """`value` if it is a path on this site to go back to after signing in, else None: a
+    relative path starting with one "/" (never "//" or "/\\", which browsers read as another
+    host), of printable ASCII, with no scheme and no fragment. Open redirects stay shut."""
+    if not isinstance(value, str) or not 1 <= len(value) <= 300:
+        return None
+    if not value.startswith("/") or value.startswith(("//", "/\\")):
+        return None
+    if any(not (33 <= ord(c) < 127) or c in "\\#" for c in value):
+        return None
+    path = value.split("?", 1)[0]
+    if ":" in path or path.startswith(LOGIN):
+        return None
+    return value

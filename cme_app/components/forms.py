@@ -10,6 +10,9 @@ import reflex as rx
 from reflex.vars import Var
 
 Name = str | Var
+# The most any text field keeps (the services cut a value here, so the browser stops typing
+# at it instead of losing the end silently). One field always fits in one event.
+MAX_TEXT = 4000
 
 
 def _error(errors: Var, name: Name) -> rx.Component:
@@ -74,6 +77,7 @@ def text_field(
             name=name,
             type=input_type,
             default_value=values[name].to(str),
+            max_length=MAX_TEXT,
             auto_complete=autocomplete,
             **extra,
             aria_describedby=_described_by(name, hint),
@@ -102,6 +106,7 @@ def textarea_field(
             name=name,
             rows=str(rows),
             default_value=values[name].to(str),
+            max_length=MAX_TEXT,
             aria_describedby=_described_by(name, hint),
             class_name=rx.cond(errors.contains(name), "textarea textarea--error", "textarea"),
         ),

@@ -7,6 +7,8 @@ import reflex as rx
 from .. import routes
 from ..domain import Role
 from ..permissions import Capability, allows
+from ..settings import get_settings
+from ..state.activity import ActivityState
 from ..state.auth import AuthState
 from ..state.search import SearchState
 from .poll import every
@@ -122,6 +124,42 @@ def _inbox_link() -> rx.Component:
     )
 
 
+TIMEOUT_WARNING_S = 120  # the warning shows this long before the idle timeout
+
+
+def timeout_warning() -> rx.Component:
+    """The GOV.UK timeout warning: a modal dialog, 2 minutes before the idle timeout signs
+    the person out (assets/session_timeout.js opens it and moves focus to it)."""
+    idle_s = get_settings().session_idle_minutes * 60
+    return rx.el.dialog(
+        rx.el.h2("You will be signed out soon", id="timeout-warning-title"),
+        rx.el.p(
+            rx.el.span(f"You will be signed out in {TIMEOUT_WARNING_S // 60} minutes",
+                       id="timeout-warning-time"),
+            " if you do not do anything. We will keep what you have saved.",
+            id="timeout-warning-text",
+        ),
+        rx.el.div(
+            rx.el.button("Stay signed in", type="button", class_name="button",
+                         id="timeout-stay", on_click=ActivityState.still_here),
+            rx.el.button("Sign out", type="button", class_name="link-button",
+                         on_click=SIGN_OUT),
+            class_name="button-group",
+        ),
+        # Used by the page's keyboard and clicks, not shown: tells the server "still here".
+        rx.el.button("Still here", type="button", id="timeout-still-here", hidden=True,
+                     tab_index=-1, on_click=ActivityState.still_here),
+        id="timeout-warning",
+        role="alertdialog",
+        aria_modal="true",
+        aria_labelledby="timeout-warning-title",
+        aria_describedby="timeout-warning-text",
+        class_name="timeout-dialog",
+        custom_attrs={"data-idle-seconds": str(idle_s),
+                      "data-warn-seconds": str(TIMEOUT_WARNING_S)},
+    )
+
+
 def page(
     *children: rx.Component,
     narrow: bool = False,
@@ -149,6 +187,7 @@ def page(
                         _search_box(),
                         _nav(),
                         every(ms=UNREAD_POLL_MS, on_tick=unread_poll or AuthState.poll_unread),
+                        timeout_warning(),
                     ),
                 )
                 if signed_in

@@ -307,6 +307,9 @@ def _args_for(handler_name: str, fn, world) -> list:
         "form_data": {
             **hostile_form, **case_forms, "email": "school.a@example.org", "password": "guess",
             "code": "123456",
+            # The referral form's autosave: fields for school A's draft, named by its id.
+            "fields": json.dumps({"first_name": "Mallory", "concerns_narrative": "Hostile"}),
+            "draft_id": world["draft"],
         },
         "group": "enquiry",
         "row_id": "e0",

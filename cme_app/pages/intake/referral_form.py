@@ -11,14 +11,16 @@ from sqlalchemy.exc import SQLAlchemyError
 from ... import routes
 from ...components import forms
 from ...components.layout import page
+from ...db import session_scope
 from ...domain import DELETION_GROUNDS, GROUND_I_CONFIRMATION, ground_words
 from ...errors import FieldError
 from ...permissions import Capability
+from ...services.intake import drafts, referrals
 from ...services.intake import referral_form as rf
-from ...services.intake import referrals
 from ...services.intake.referrals import Receipt
 from ...state.auth import AuthState
-from ...state.handlers import PageFeedback, handler, page_load
+from ...state.handlers import PageFeedback, focus_script, handler, page_load
+from . import referral_drafts as rd
 
 GROUPS = ("address", "person", "enquiry")
 NOT_SENT = (
@@ -39,10 +41,11 @@ def _sent(state: ReferralFormState, result) -> rx.event.EventSpec:
     form. Either way the page goes back to its top."""
     state._sending = ""
     if isinstance(result, Receipt):
-        state._draft_id, state.values = "", {}
+        state._draft_id, state.draft_ref, state.values = "", "", {}
         state.submitted_reference, state.submitted_late = result.reference, result.late
         return rx.call_script("window.scrollTo(0, 0)")
-    state._draft_id, state.saved_at = result.public_id, DRAFT_SAVED
+    state._draft_id = state.draft_ref = result.public_id
+    state.saved_at = DRAFT_SAVED
     return rx.call_script(
         f"history.replaceState(null, '', '{routes.draft_url(result.public_id)}');"
         "window.scrollTo(0, 0)"
@@ -65,6 +68,12 @@ class ReferralFormState(PageFeedback, AuthState):
     # This form instance's id, sent with each submit so a retry never stores it twice. Also a
     # hidden field, so a retry still carries it if the server lost this state.
     submission_id: str = ""
+    # The draft being edited, also a hidden field (see `_keep`); the server checks whose it is.
+    draft_ref: str = ""
+    timed_out: bool = False  # back after a timeout: the draft was kept, say so
+    # The form shows once a school user has opened it, and stays while they type even if the
+    # session times out meanwhile (user_role empties at the next event; the text must not go).
+    form_open: bool = False
     _draft_id: str = ""
     _sending: str = ""  # "draft" or "submit" while the form is being sent
 
@@ -91,13 +100,14 @@ class ReferralFormState(PageFeedback, AuthState):
         self.category = values.get("category", "")
         self.on_roll = values.get("on_roll_status", "")
         self.saved_at, self.submitted_reference, self.submitted_late = "", "", False
-        self.not_found, self.intent = False, "submit"
+        self.not_found, self.intent, self.timed_out = False, "submit", False
         self.form_key += 1
 
     # ----- the adapter's hooks ----------------------------------------------------------------
 
     def _reset_page(self) -> None:
-        self._draft_id = ""
+        self._draft_id = self.draft_ref = ""
+        self.form_open = False
         self.submission_id = secrets.token_hex(16)
         self._reset_form({})
 
@@ -118,22 +128,46 @@ class ReferralFormState(PageFeedback, AuthState):
     def _after_not_found(self, actor) -> None:
         self.not_found = True
 
+    def _signed_out(self):
+        """The form's small steps after the session timed out do nothing: going to the sign-in
+        page now would leave what is typed behind. Submit and Save draft keep it first."""
+        return None
+
     # ----- handlers ---------------------------------------------------------------------------
     # The form's small steps (a row added, a choice made) are quiet: they must not wipe the
     # error summary the school is working through.
 
-    def _open(self, session, *, actor, draft: str) -> None:
+    def _open(self, session, *, actor, draft: str, timed_out: bool):
+        self.form_open = actor.role == "school"
         if not draft:
             self._reset_form({"referrer_email": actor.email})
             return
         self._reset_form(referrals.open_draft(session, actor=actor, public_id=draft))
-        self._draft_id = draft
+        self._draft_id = self.draft_ref = draft
+        self.timed_out = timed_out
+        # Back after signing in again: say what happened first (focus moves to the message).
+        return rx.call_script(focus_script(rd.TIMED_OUT_ID)) if timed_out else None
+
+    def _keep(self, fields: dict[str, str], sent_draft: str) -> str | None:
+        """What the form sent after its session timed out, kept in the school's draft (the
+        session's own school, and only one that timed out: see drafts.keep_after_timeout)."""
+        if not fields or self.submitted_reference:
+            return None
+        with session_scope() as session:
+            kept = drafts.keep_after_timeout(
+                session, token=self._session_token(), fields=fields,
+                public_id=self._draft_id or sent_draft or None, ip=self._client_ip(),
+            )
+        if kept:
+            self._draft_id = kept
+        return kept
 
     @rx.event
     @page_load(Capability.REFERRAL_WRITE)
     def load(self):
-        draft = str(self.router.url.query_parameters.get("draft", ""))[:32]
-        return partial(self._open, draft=draft)
+        query = self.router.url.query_parameters
+        draft = str(query.get("draft", ""))[:32]
+        return partial(self._open, draft=draft, timed_out=query.get("timeout") == "1")
 
     @rx.event
     @handler(Capability.REFERRAL_WRITE, quiet=True)
@@ -147,11 +181,15 @@ class ReferralFormState(PageFeedback, AuthState):
     @rx.event
     @handler(Capability.REFERRAL_WRITE, quiet=True)
     def remove_row(self, group: str, row_id: str):
-        if group not in GROUPS:
-            return
+        if group not in GROUPS or not isinstance(row_id, str):
+            return None
         setattr(self, f"{group}_rows", [r for r in getattr(self, f"{group}_rows") if r != row_id])
         if group == "enquiry":
             self.enquiry_kinds = {k: v for k, v in self.enquiry_kinds.items() if k != row_id}
+        if not self._draft_id or not row_id:
+            return None
+        return partial(drafts.drop_row, public_id=self._draft_id, group=group,
+                       row_id=row_id[:16])
 
     @rx.event
     @handler(Capability.REFERRAL_WRITE, quiet=True)
@@ -175,7 +213,35 @@ class ReferralFormState(PageFeedback, AuthState):
         self.intent = "draft" if intent == "draft" else "submit"
 
     @rx.event
-    @handler(Capability.REFERRAL_WRITE, then=_sent)
+    @handler(Capability.REFERRAL_WRITE, quiet=True, then=rd.autosaved, signed_out=rd.keep_quietly)
+    def autosave(self, form_data: dict):
+        """One field, as the school types (assets/referral_autosave.js): kept in the draft.
+        The school's activity, so it keeps the session alive."""
+        fields = rd.sent_fields(form_data, rd.max_event())
+        if not fields or self.submitted_reference or self.not_found:
+            return None
+        if not self._draft_id:  # this state was lost (a restart): the form knows its draft
+            self._draft_id = rd.public_id_or_empty(form_data.get("draft_id"))
+        return partial(drafts.autosave_quietly, fields=fields, public_id=self._draft_id or None)
+
+    @rx.event
+    @handler(Capability.REFERRAL_WRITE, then=_sent, signed_out=rd.saved_after_timeout)
+    def submit_saved(self):
+        """Submit (or save) a referral too long for one event: its fields have been sent one
+        by one (assets/referral_autosave.js), so the draft holds all of it."""
+        self._sending, self.intent = self.intent, "submit"
+        if not self._draft_id:
+            self._sending = ""
+            return self._show_field_errors([FieldError(SUBMIT_BUTTON, rd.TOO_LONG)])
+        if self._sending == "draft":
+            return partial(drafts.autosave, fields={}, public_id=self._draft_id)
+        if not referrals.is_submission_id(self.submission_id):
+            self.submission_id = secrets.token_hex(16)
+        return partial(drafts.submit_draft, public_id=self._draft_id,
+                       submission_id=self.submission_id)
+
+    @rx.event
+    @handler(Capability.REFERRAL_WRITE, then=_sent, signed_out=rd.submit_after_timeout)
     def submit_form(self, form_data: dict):
         """Save a draft or submit, as the button pressed said (`set_intent` runs first)."""
         sent = form_data.get("submission_id") if isinstance(form_data, dict) else None
@@ -186,6 +252,8 @@ class ReferralFormState(PageFeedback, AuthState):
         data = rf.clean_form_data(form_data)
         self.values = data
         self._sending, self.intent = self.intent, "submit"
+        if not self._draft_id:
+            self._draft_id = rd.public_id_or_empty(form_data.get("draft_id"))
         public_id = self._draft_id or None
         if self._sending == "draft":
             return partial(referrals.save_draft, form=data, public_id=public_id)
@@ -561,6 +629,7 @@ def _dsl() -> rx.Component:
 def _form() -> rx.Component:
     return rx.el.form(
         rx.el.input(type="hidden", name="submission_id", value=S.submission_id),
+        rx.el.input(type="hidden", name="draft_id", value=S.draft_ref),
         _referrer(),
         _child(),
         _addresses(),
@@ -580,6 +649,9 @@ def _form() -> rx.Component:
         on_submit=S.submit_form,
         reset_on_submit=False,
         no_validate=True,
+        id="referral-form",
+        # assets/referral_autosave.js: what one event may carry, and the forms it uses.
+        custom_attrs={"data-max-event-bytes": str(rd.max_event())},
     )
 
 
@@ -626,6 +698,7 @@ def referral_form_page() -> rx.Component:
                             rx.el.p(rx.el.a("Back to your referrals", href=routes.REFERRALS))),
                 rx.fragment(
                     forms.error_summary(S.error_list),
+                    rd.timed_out_notice(S),
                     rx.cond(
                         S.saved_at != "",
                         rx.el.div(
@@ -640,7 +713,7 @@ def referral_form_page() -> rx.Component:
                     rx.el.p("Tell the local authority about a child of compulsory school age "
                             "whose whereabouts you do not know, after your own enquiries. "
                             "You can save a draft and come back to it.", class_name="lead"),
-                    rx.cond(S.user_role == "school", _form()),
+                    rx.cond(S.form_open, rx.fragment(_form(), rd.hidden_parts(S))),
                 ),
             ),
         ),

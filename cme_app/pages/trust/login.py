@@ -55,7 +55,9 @@ class LoginState(PageFeedback, AuthState):
         self._forget_pending()
         actor = self._actor()
         if actor is not None:
-            return rx.redirect(auth.home_route(actor.role))
+            # Back to where the session ended (only a path on this site), else home.
+            back = routes.safe_return_path(self.router.url.query_parameters.get("next"))
+            return rx.redirect(back or auth.home_route(actor.role))
         if self.router.url.query_parameters.get("expired"):
             # Shown as the page opens; focus stays where the browser puts it.
             self._show_field_errors([FieldError("email", SIGN_IN_EXPIRED)])

@@ -153,3 +153,57 @@ def _told(data: dict[str, str], who: str, asked: bool) -> dict:
     return {f"{who}_told": told or None,
             f"{who}_told_on": rf.parse_date(data.get(f"{who}_told_on")) if told == "yes"
             else None}
+
+
+# Which column each free-text field of the form is stored in (the rest are choices, dates
+# and codes, checked by rf.validate). A row field is named by its group and field.
+_STORED_IN = {
+    "first_name": (Child, "first_name"), "middle_names": (Child, "middle_names"),
+    "last_name": (Child, "last_name"), "known_as": (Child, "known_as"),
+    "first_language": (Child, "first_language"),
+    "referrer_name": (Referral, "referrer_name"),
+    "referrer_job_title": (Referral, "referrer_job_title"),
+    "referrer_phone": (Referral, "referrer_phone"), "referrer_email": (Referral, "referrer_email"),
+    "absence_codes": (Referral, "absence_codes"),
+    "believed_destination": (Referral, "believed_destination"),
+    "concerns_narrative": (Referral, "concerns_narrative"),
+    "home_line1": (Address, "line1"), "home_line2": (Address, "line2"),
+    "home_town": (Address, "town"),
+    "dsl_name": (DslAppraisal, "dsl_name"), "mash_reference": (DslAppraisal, "mash_reference"),
+    "dsl_appraisal": (DslAppraisal, "appraisal"),
+    "address-line1": (Address, "line1"), "address-town": (Address, "town"),
+    "address-country": (Address, "country"),
+    "person-full_name": (PersonRow, "full_name"),
+    "person-relationship": (PersonRow, "relationship_to_child"),
+    "person-phone": (PersonRow, "phone"), "person-email": (PersonRow, "email"),
+    "person-school_name": (PersonRow, "school_name"),
+    "enquiry-contacted": (ReferralEnquiry, "contacted"),
+    "enquiry-result": (ReferralEnquiry, "result"),
+    **{f"reason-{k.code}": (ReferralEnquiry, "not_possible_reason") for k in rf.ENQUIRY_KINDS},
+}
+
+
+def _length_of(model, column: str) -> int | None:
+    return getattr(model.__table__.c[column].type, "length", None)
+
+
+# The most each free-text field may hold: what its column stores (checked on SQLite too, where
+# the column would not refuse it; on PostgreSQL a longer value failed the whole submit).
+MAX_LENGTHS: dict[str, int] = {
+    name: length for name, (model, column) in _STORED_IN.items()
+    if (length := _length_of(model, column)) is not None
+}
+
+
+def length_errors(data: dict[str, str]) -> list[rf.FieldError]:
+    """A field error for each answer longer than where it is stored."""
+    errors = []
+    for name, value in data.items():
+        m = rf.ROW_KEY.match(name)
+        key = f"{m.group(1)}-{m.group(3)}" if m else name
+        limit = MAX_LENGTHS.get(key)
+        if limit is not None and len(value) > limit:
+            errors.append(rf.FieldError(
+                name, f"Shorten this answer to {limit:,} characters or fewer "
+                f"(it has {len(value):,})"))
+    return errors

@@ -144,6 +144,8 @@ def submit(
         else None
     )
     errors = rf.validate(data, today=today)
+    flagged = {e.field for e in errors}
+    errors += [e for e in form_records.length_errors(data) if e.field not in flagged]
     if errors:
         raise ValidationFailed(errors)
 

@@ -42,6 +42,8 @@ ACTION_LABELS = {
     "school.added": "Added a school",
     "referral.draft_saved": "Saved a referral draft",
     "referral.draft_open": "Opened a referral draft",
+    "referral.draft_autosaved": "Saved a referral draft as it was typed",
+    "referral.draft_kept_after_timeout": "Kept a referral draft after a timed-out session",
     "referral.submitted": "Submitted a referral",
     "referral.resubmitted": "Resubmitted a referral",
     "referral.submit_repeated": "Sent an already stored referral again",

@@ -393,6 +393,30 @@ def actor_for_token(
     return _actor_for(session, user, ip)
 
 
+def actor_of_timed_out_session(
+    session: Session, token: str | None, ip: str | None = None, *, within: timedelta
+) -> Actor | None:
+    """Who a session belonged to if it ended by a timeout (idle or absolute) less than `within`
+    ago: never one that was signed out, revoked, or whose user is disabled. Only for keeping
+    what that person was typing when it ended (a referral draft); it signs no one in."""
+    if not token or len(token) > 100:
+        return None
+    row = session.exec(
+        select(UserSession).where(UserSession.token_hash == _token_hash(token))
+    ).first()
+    if row is None or row.revoked_at is not None or row.activated_at is None:
+        return None
+    now = utcnow()
+    idle_end = row.last_seen_at + timedelta(minutes=get_settings().session_idle_minutes)
+    ended_at = min(row.expires_at, idle_end)
+    if ended_at > now or now - ended_at > within:
+        return None  # still live (nothing to keep: the handler would have run), or too old
+    user = session.get(User, row.user_id)
+    if user is None or not user.is_active:
+        return None
+    return _actor_for(session, user, ip)
+
+
 def end_sessions(session: Session, *, user_id: int) -> int:
     """Revoke every open session of one user; their open tabs are signed out at their next
     event. Returns how many were open."""
