@@ -20,8 +20,8 @@ from cme_app.pages.trust.login import LoginState
 from cme_app.settings import get_settings
 from cme_app.state.auth import AuthState
 from tests.e2e.helpers import fresh_session, session_cookie
-from tests.factories import make_user
 from tests.e2e.socket_client import EventSocket, SocketRefused, handler_name
+from tests.factories import make_user
 
 POLL = handler_name(AuthState, "poll_unread")
 SIGN_IN = handler_name(LoginState, "sign_in")

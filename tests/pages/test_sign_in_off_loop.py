@@ -110,5 +110,81 @@ def test_sign_in_threads_run_below_the_event_loops_cpu_priority():
         return os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
 
     mine = niceness()
+    if mine >= 19:
+        pytest.skip("the test already runs at the lowest CPU priority")
     theirs = login.SIGN_IN_THREADS.submit(niceness).result()
-    assert theirs > mine
+    assert theirs == min(19, mine + 10)
+
+
+def test_an_administrator_setting_a_password_hashes_it_off_the_event_loop(session, monkeypatch):
+    """Adding an account and resetting a password hash a password: both are background
+    events, the hash made in the adapter's worker thread; the page still answers as before."""
+    from cme_app.pages.trust.accounts import AdminUsersState
+    from tests.factories import session_token
+
+    make_user(session, "admin", email="admin@example.org")
+    make_user(session, "officer", email="o@example.org")
+    token = session_token(session, "admin@example.org")
+    session.commit()
+    assert AdminUsersState.event_handlers["add_account"].is_background
+    assert AdminUsersState.event_handlers["confirm_action"].is_background
+    where = Where()
+    hasher = auth._hasher()
+    monkeypatch.setattr(hasher, "hash", where.wrap(hasher.hash))
+
+    state = state_for(AdminUsersState, token, path="/admin/users")
+    AdminUsersState.event_handlers["load"].fn(state)
+    new_password = "correct horse battery staple"
+    _, loop_thread = _run(state, "add_account", {
+        "email": "new@example.org", "name": "New Person", "role": "officer",
+        "password": new_password})
+    assert state.created_email == "new@example.org", state.error_list
+    assert any(r.email == "new@example.org" for r in state.rows)
+
+    row = next(r for r in state.rows if r.email == "o@example.org")
+    AdminUsersState.event_handlers["choose_action"].fn(state, "reset_password", row.id)
+    assert state.pending_action == "reset_password"
+    _run(state, "confirm_action", {"new_password": "another long passphrase here"})
+    assert state.message.startswith("Password reset for"), (state.problem, state.error_list)
+    assert state.pending_action == ""
+
+    assert len(where.calls) == 2
+    assert all(t is not loop_thread and not loop for t, loop in where.calls)
+
+
+def test_argon2_runs_with_no_unit_of_work_open(session, monkeypatch):
+    """On SQLite a transaction holds the database's write lock from its first statement: a
+    hash inside one would make every writer (a signed-in user's event on the loop too) wait
+    for it. The password step is two short units of work with the hash between them."""
+    from contextlib import contextmanager
+
+    make_school(session)
+    make_user(session, "school", email="s@example.org", school_urn="107999")
+    session.commit()
+    open_units = []
+    real_scope = login.session_scope
+
+    @contextmanager
+    def counted_scope():
+        open_units.append(1)
+        try:
+            with real_scope() as s:
+                yield s
+        finally:
+            open_units.pop()
+
+    seen: list[int] = []
+    hasher = auth._hasher()
+    real_verify = hasher.verify
+
+    def verify(*args, **kwargs):
+        seen.append(len(open_units))
+        return real_verify(*args, **kwargs)
+
+    monkeypatch.setattr(login, "session_scope", counted_scope)
+    monkeypatch.setattr(hasher, "verify", verify)
+    state = state_for(LoginState, "", path="/login")
+    returned, _ = _run(state, "sign_in", {"email": "s@example.org", "password": PASSWORD})
+    assert "cmeSignIn" in repr(returned)
+    _run(state, "sign_in", {"email": "s@example.org", "password": "wrong password 123"})
+    assert seen == [0, 0]

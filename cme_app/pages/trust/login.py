@@ -61,8 +61,7 @@ def _actor_for(token: str, ip: str | None):
 
 
 def _password_step(email: str, password: str, ip: str | None):
-    with session_scope() as session:
-        return auth.sign_in(session, email=email, password=password, ip=ip)
+    return auth.sign_in_steps(session_scope, email=email, password=password, ip=ip)
 
 
 def _enrolment(email: str) -> tuple[str, str]:
