@@ -12,6 +12,10 @@ import time
 from dataclasses import dataclass, field
 
 
+def _now() -> float:
+    return time.monotonic()
+
+
 @dataclass
 class TokenBucket:
     """`rate` events a second on average, up to `burst` at once. Refused events fill a second
@@ -22,13 +26,13 @@ class TokenBucket:
     hard_limit: float
     tokens: float = field(init=False)
     excess: float = 0.0
-    stamp: float = field(default_factory=time.monotonic)
+    stamp: float = field(default_factory=lambda: _now())
 
     def __post_init__(self) -> None:
         self.tokens = self.burst
 
     def take(self, now: float | None = None) -> bool:
-        now = time.monotonic() if now is None else now
+        now = _now() if now is None else now
         elapsed, self.stamp = max(0.0, now - self.stamp), now
         self.tokens = min(self.burst, self.tokens + elapsed * self.rate)
         self.excess = max(0.0, self.excess - elapsed * self.rate)
@@ -68,7 +72,7 @@ class Allowances:
         self.rate, self.burst, self.hard_limit = rate, burst, hard_limit
         self.forget_after = forget_after
         self.buckets: dict[str, TokenBucket] = {}
-        self._swept = time.monotonic()
+        self._swept = _now()
 
     def bucket(self, key: str) -> TokenBucket:
         found = self.buckets.get(key)
@@ -82,7 +86,7 @@ class Allowances:
         return self.bucket(key).take()
 
     def forget_idle(self, keep: set[str] | frozenset[str] = frozenset()) -> None:
-        now = time.monotonic()
+        now = _now()
         if now - self._swept < 1.0:
             return
         self._swept = now

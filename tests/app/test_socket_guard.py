@@ -157,6 +157,8 @@ def test_the_boot_event_spends_the_allowance_or_the_handshake_is_refused(db, mon
         return None
 
     monkeypatch.setattr(EventNamespace, "on_connect", accepted)
+    # The clock stands still: no refill between handshakes, however slow the machine.
+    monkeypatch.setattr("cme_app.edge_limits._now", lambda: 0.0)
     guard = _guard()
     origin = get_settings().allowed_origins[0]
     environ = {**_environ(), "HTTP_ORIGIN": origin}
@@ -168,6 +170,4 @@ def test_the_boot_event_spends_the_allowance_or_the_handshake_is_refused(db, mon
             run_async(guard.on_connect(f"s{n}", environ, boot))
         except ConnectionRefusedError:
             refused += 1
-    # The refill between handshakes is a fraction of an event each; a burst gets through.
-    assert burst <= burst + 3 - refused <= burst + 1
-    assert refused >= 2
+    assert refused == 3  # a burst of handshakes got through, then none
