@@ -78,7 +78,7 @@ def test_password_hashing_runs_in_a_thread_not_on_the_event_loop(session, monkey
     where.calls.clear()
     for email in ("s@example.org", "nobody@example.org"):
         _run(state, "sign_in", {"email": email, "password": "wrong password 123"})
-    assert len(where.calls) == 2
+    assert len(where.calls) == 2  # the refused password was never hashed
     assert all(t is not loop_thread and not loop for t, loop in where.calls)
 
 
@@ -144,11 +144,15 @@ def test_an_administrator_setting_a_password_hashes_it_off_the_event_loop(sessio
     row = next(r for r in state.rows if r.email == "o@example.org")
     AdminUsersState.event_handlers["choose_action"].fn(state, "reset_password", row.id)
     assert state.pending_action == "reset_password"
+    # A password the policy refuses: the error at the field, and the question stays open.
+    _run(state, "confirm_action", {"new_password": "short"})
+    assert state.errors and state.error_list[0][0] == "new_password", state.error_list
+    assert state.pending_action == "reset_password"
     _run(state, "confirm_action", {"new_password": "another long passphrase here"})
     assert state.message.startswith("Password reset for"), (state.problem, state.error_list)
     assert state.pending_action == ""
 
-    assert len(where.calls) == 2
+    assert len(where.calls) == 2  # the refused password was never hashed
     assert all(t is not loop_thread and not loop for t, loop in where.calls)
 
 
