@@ -54,7 +54,7 @@ STAGE_WEIGHTS = (8, 10, 30, 25, 12, 15)
 RISK_WEIGHTS = {"red": 10, "amber": 35, "green": 55}
 CLOSE_OUTCOMES = ("onroll_leeds", "onroll_other_la", "transferred_other_la", "left_uk_verified",
                   "ehe", "not_cme_attendance", "untraceable")
-FACTORS = ("cp_plan", "domestic_abuse", "child_in_need", "known_to_csc", "looked_after")
+FACTORS = ("cp_plan", "domestic_abuse", "child_in_need", "csc_past", "looked_after")
 N_OFFICERS = 10
 BATCH = 5_000
 

@@ -15,10 +15,17 @@ from starlette.testclient import TestClient
 
 from cme_app.api import MAX_BODY, api
 from cme_app.models import AuditEvent, HomeVisit, User, UserSession
+from cme_app.services.casework import case_file
 from cme_app.services.trust import auth
 from cme_app.services.visits import lone_working, phone_list
 from cme_app.settings import get_settings
-from tests.factories import add_last_known_address, checked_in_visit, make_case, session_token
+from tests.factories import (
+    actor_for,
+    add_last_known_address,
+    checked_in_visit,
+    make_case,
+    session_token,
+)
 
 MINE, ALERTS, SYNC = "/api/v1/visits/mine", "/api/v1/visits/alerts", "/api/v1/visits"
 
@@ -146,6 +153,31 @@ def test_another_officers_case_is_not_allowed_and_the_refusal_is_audited(
     assert visit_count(db) == 0
     [event] = audit_rows(db, "visit.synced")
     assert (event.outcome, event.actor_id) == ("refused", world["users"]["other"].id)
+
+
+def test_a_covering_visit_without_a_purpose_says_what_to_do_then_goes_in_with_one(
+    client, world, db, session
+):
+    """Issue 18, finding 5: a colleague's case needs the purpose for a visit too. The phone is
+    told, in words, to give it on the case page; its outbox keeps the visit (a 403 is "needs
+    attention", never dropped: assets/outbox.js), and the same document sent again after the
+    purpose was given is stored, its audit rows saying why."""
+    doc, reference = document(world), world["case"].reference
+    r = post(client, SYNC, doc, world["tokens"]["other"])
+    assert r.status_code == 403 and r.json()["error"] == "not_allowed"
+    assert r.json()["message"].startswith(f"{reference} is allocated to another officer. Open "
+                                          "the case, say why you are working on it")
+    assert visit_count(db) == 0
+    [refused] = audit_rows(db, "visit.synced")
+    assert refused.detail == {"reason": "purpose_required"}
+    case_file.view_case(session, actor=actor_for(world["users"]["other"]), reference=reference,
+                        purpose_form={"purpose": "covering"})
+    session.commit()
+    r = post(client, SYNC, doc, world["tokens"]["other"])
+    assert r.status_code == 200 and r.json()["checked_in"] is True
+    assert visit_count(db) == 1
+    [checked_in] = audit_rows(db, "visit.checked_in")
+    assert checked_in.detail["purpose"] == "covering"
 
 
 def test_another_users_visit_is_not_allowed(client, world, db, session):

@@ -114,10 +114,12 @@ def test_officer_gives_a_purpose_and_the_dpo_finds_it_and_downloads_csv(
     assert download.value.suggested_filename.startswith("accesses-child-")
     text = Path(download.value.path()).read_bytes().decode("utf-8-sig")
     rows = list(csv.reader(io.StringIO(text)))
-    assert rows[0] == ["Who", "Role", "When (UTC)", "Action", "Record", "Purpose", "IP address"]
-    given = [r for r in rows[1:] if r[5]]
-    assert [(r[0], r[1], r[3], r[4], r[5]) for r in given] == [
-        ("Priya Patel", "Officer", "Viewed a case", f"Case {reference}", f"Other: {REASON}")
+    assert rows[0] == ["Who", "Role", "When (UTC)", "Action", "Outcome", "Record", "Purpose",
+                       "IP address"]
+    given = [r for r in rows[1:] if r[6]]
+    assert [(r[0], r[1], r[3], r[4], r[5], r[6]) for r in given] == [
+        ("Priya Patel", "Officer", "Viewed a case", "Done", f"Case {reference}",
+         f"Other: {REASON}")
     ]
     assert given[0][2].endswith("+00:00") and "Privatesurname" not in text
     with fresh_session(session) as fresh:

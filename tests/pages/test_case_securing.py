@@ -15,6 +15,7 @@ from cme_app.models import CmeEpisode, EpisodeReason, SecuringStep
 from cme_app.pages.casework.case.state import CaseState
 from cme_app.services.casework import lifecycle, securing
 from cme_app.services.returns import episodes
+from cme_app.services.trust import purpose
 from tests.factories import (
     call_handler,
     case_in_enquiries,
@@ -131,7 +132,7 @@ def test_nobody_else_records_a_step(session, team):
             call_handler(state, name, form)
             assert _count(session) == before, f"{who} recorded a step via {name}"
         if who == "officer2":
-            assert state.problem == "Say why you are opening this case."
+            assert state.problem == purpose.WRITE_MESSAGE
     session.expire_all()
     assert session.get(SecuringStep, keyworker_id).who is None
     session.rollback()

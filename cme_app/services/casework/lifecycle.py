@@ -30,7 +30,7 @@ from ...models import (
 )
 from ...permissions import Actor, Capability, allows, require
 from ..notify import notifications
-from ..trust import audit
+from ..trust import audit, purpose
 from .risk import record_assessment
 
 
@@ -61,7 +61,8 @@ def load_case(
     session: Session, *, actor: Actor, reference: str, action: str, lock: bool = True
 ) -> Case:
     """The case for `reference` (locked for update unless only read); NotFound, audited,
-    if there is none."""
+    if there is none. A case locked to be changed that is outside the actor's caseload needs
+    the purpose given for it (`purpose.for_write`: PurposeRequired, audited, without one)."""
     reference = case_reference(reference)
     query = select(Case).where(Case.reference == reference)
     case = session.exec(query.with_for_update() if lock else query).first()
@@ -75,6 +76,8 @@ def load_case(
             entity_id=reference,
         )
         raise NotFound("No case with that reference.")
+    if lock:
+        purpose.for_write(session, actor=actor, case=case, action=action)
     return case
 
 

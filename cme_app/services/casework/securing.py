@@ -28,7 +28,7 @@ from ...settings import get_settings
 from ..forms import YES_NO, Form
 from ..returns import episodes
 from ..school_calendar.school_days import load_calendar
-from ..trust import audit, purpose
+from ..trust import audit
 from . import targets
 from .case_file_types import Row, SecuringPanel, StepRow
 from .lifecycle import StaleCase, load_case
@@ -258,8 +258,7 @@ def _load(session: Session, actor: Actor | None, reference: str, action: str
     if case.stage != Stage.LOCATED:
         raise NotLocated("Securing education is recorded while the case is in Located – "
                          "securing education.")
-    # Another officer's case: as with opening it, only once the purpose was given.
-    purpose.require_given(session, actor=actor, case=case, now=utcnow())
+    # Another officer's case: `load_case` asked for the purpose (as every write does).
     return actor, case
 
 
@@ -376,7 +375,13 @@ def _due(step: SecuringStep, today: date, steps: list[SecuringStep]) -> tuple[st
     return f"{what} due by {long_date(step.due_on)}", "due"
 
 
-def _facts(step: SecuringStep, names: dict[int, str]) -> list[Row]:
+def _application_outcome(step: SecuringStep, answered: bool) -> str | None:
+    if answered and step.outcome == "awaiting":  # an offer recorded after it is its answer
+        return "Offered (see the offer recorded below)"
+    return APPLICATION_OUTCOMES.get(step.outcome or "", step.outcome)
+
+
+def _facts(step: SecuringStep, names: dict[int, str], *, answered: bool = False) -> list[Row]:
     rows: list[Row] = []
 
     def add(label: str, value: Any) -> None:
@@ -390,7 +395,7 @@ def _facts(step: SecuringStep, names: dict[int, str]) -> list[Row]:
     elif k == "application":
         add("Schools applied for", step.school)
         add("Applied on", step.done_on)
-        add("Outcome", APPLICATION_OUTCOMES.get(step.outcome or "", step.outcome))
+        add("Outcome", _application_outcome(step, answered))
         add("Decided on", step.outcome_on)
     elif k == "offer":
         add("School", step.school)
@@ -445,7 +450,8 @@ def panel(session: Session, *, actor: Actor, case: Case, today: date) -> Securin
     for s in steps:
         label, state = _due(s, today, steps)
         rows.append(StepRow(id=s.id or 0, version=s.version, kind=s.kind, title=KINDS[s.kind],
-                            rows=_facts(s, names), due_label=label, due_state=state,
+                            rows=_facts(s, names, answered=state == "done"),
+                            due_label=label, due_state=state,
                             form_values=_values(s)))
     return SecuringPanel(
         shown=True, editable=entered and allows(actor.role, Capability.CASE_RECORD),

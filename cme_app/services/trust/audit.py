@@ -29,6 +29,24 @@ HEAD_ID = 1
 _VERIFY_BATCH = 1000
 # How far back a link to an earlier event is told apart from a link to a removed one.
 _FORK_WINDOW = 1000
+# The purposes this unit of work's writes on cases outside the writer's caseload were allowed
+# with (trust/purpose.py `for_write`), by (user id, case reference).
+_PURPOSES_KEY = "cme.case_purposes"
+
+
+def remember_purpose(session: Session, *, actor_id: int, reference: str,
+                     given: dict[str, str]) -> None:
+    """From now until this session ends, this person's events on this case carry `given`."""
+    session.info.setdefault(_PURPOSES_KEY, {})[(actor_id, reference)] = dict(given)
+
+
+def _with_purpose(session: Session, actor_id: int | None, entity_type: str | None,
+                  entity_id: str | None, detail: dict[str, Any]) -> dict[str, Any]:
+    purposes = session.info.get(_PURPOSES_KEY)
+    given = purposes.get((actor_id, entity_id)) if purposes and entity_type == "case" else None
+    if not given or "purpose" in detail:
+        return detail
+    return {**detail, **given}
 
 
 def _digest(prev: str | None, event: AuditEvent, *, version: int = 2) -> str:
@@ -88,15 +106,17 @@ def record(
     """Append one event, chained by hash to the previous one so edits can be detected."""
     _lock_chain(session)
     head = _chain_head(session)
+    actor_id = actor.user_id if actor else actor_id
+    entity_id = None if entity_id is None else str(entity_id)
     event = AuditEvent(
-        actor_id=actor.user_id if actor else actor_id,
+        actor_id=actor_id,
         actor_role=str(actor.role) if actor else actor_role,
         action=action,
         entity_type=entity_type,
-        entity_id=None if entity_id is None else str(entity_id),
+        entity_id=entity_id,
         child_id=child_id,
         outcome=outcome,
-        detail=detail or {},
+        detail=_with_purpose(session, actor_id, entity_type, entity_id, detail or {}),
         ip=actor.ip if actor else ip,
         prev_hash=head.last_hash,
     )

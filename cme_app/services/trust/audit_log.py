@@ -95,16 +95,99 @@ ACTION_LABELS = {
     "notification.duty_officer_changed": "Changed the duty officer",
     "audit.searched": "Searched the audit log",
     "audit.exported": "Exported a child's access record",
+    # Issue 18: every action the services and the handler adapter write has its words.
+    "permission.refused": "Used a page action their role does not have",
+    "auth.password_ok": "Entered a correct password (authentication code next)",
+    "auth.mfa_enrolled": "Set up an authentication app",
+    "auth.mfa_failed": "Entered a wrong authentication code",
+    "auth.mfa_throttled": "Entered an authentication code too often",
+    "calendar.term_added": "Added a term",
+    "calendar.term_changed": "Changed a term",
+    "calendar.term_removed": "Removed a term",
+    "calendar.non_teaching_day_added": "Added a non-teaching day",
+    "calendar.non_teaching_day_removed": "Removed a non-teaching day",
+    "case.ground_advice": "Checked which deletion ground a school may use",
+    "case.police_report": "Recorded the report to the police",
+    "case.shared": "Recorded sharing the child's information",
+    "case.sharing_log_viewed": "Viewed a case's sharing log",
+    "case.legal_hold_set": "Put a case under legal hold",
+    "case.legal_hold_cleared": "Lifted a case's legal hold",
+    "census_day.added": "Added a census day",
+    "census_day.removed": "Removed a census day",
+    "dfe_reason.added": "Added a DfE reason",
+    "dfe_reason.retired": "Retired a DfE reason",
+    "dfe_return.viewed": "Viewed the DfE return",
+    "dfe_return.children_viewed": "Viewed the children behind a DfE return figure",
+    "dfe_return.export": "Exported the DfE return",
+    "ehe.imported": "Imported the elective home education list",
+    "episode.started": "Started a CME episode",
+    "episode.changed": "Changed a CME episode",
+    "episode.ended": "Ended a CME episode",
+    "episode.closed_with_case": "Ended a CME episode with its case",
+    "episode.reason_followed": "Updated a CME episode's reason from the securing steps",
+    "securing.recorded": "Recorded a step in securing education",
+    "securing.updated": "Updated a step in securing education",
+    "securing.keyworker_due": "Keyworker step fell due",
+    "deletion_return.received": "Received a school's deletion return",
+    "deletion_return.imported": "Imported a file of deletion returns",
+    "new_pupil_return.received": "Received a school's new-pupil return",
+    "new_pupil_return.imported": "Imported a file of new-pupil returns",
+    "new_pupil_match.confirmed": "Confirmed a new pupil is the case's child",
+    "new_pupil_match.dismissed": "Said a new pupil is not the case's child",
+    "school_returns.listed": "Viewed their school's returns",
+    "school_returns.la_listed": "Viewed every school's returns",
+    "school_returns.off_rolling_listed": "Viewed the possible off-rolling list",
+    "school_returns.off_rolling_reviewed": "Reviewed a possible off-rolling",
+    "retention.listed": "Viewed the records due for deletion",
+    "retention.approved": "Approved deleting a record",
+    "retention.destroyed": "Deleted a record at the end of its retention",
+    "retention.destroy_skipped": "Kept a record due for deletion (it changed)",
+    "sar.exported": "Exported a subject access request",
 }
+# How a refused or failed attempt reads: "Tried to move a case". The first word of a label,
+# past tense, and its plain form; a label whose first word is not here ("Email failed") keeps
+# its words and gets the outcome after them.
+_PLAIN_FORM = {
+    "Added": "add", "Allocated": "allocate", "Approved": "approve", "Changed": "change",
+    "Checked": "check", "Closed": "close", "Confirmed": "confirm", "Created": "create",
+    "Deleted": "delete", "Disabled": "disable", "Downloaded": "download", "Enabled": "enable",
+    "Ended": "end", "Entered": "enter", "Exported": "export", "Imported": "import",
+    "Kept": "keep", "Lifted": "lift", "Linked": "link", "Listed": "list", "Logged": "log",
+    "Made": "make", "Marked": "mark", "Merged": "merge", "Moved": "move", "Notified": "notify",
+    "Opened": "open", "Overrode": "override", "Proposed": "propose", "Put": "put",
+    "Received": "receive", "Recorded": "record", "Removed": "remove", "Reopened": "reopen",
+    "Reset": "reset", "Resubmitted": "resubmit", "Retired": "retire", "Returned": "return",
+    "Reviewed": "review", "Said": "say", "Saved": "save", "Searched": "search", "Sent": "send",
+    "Set": "set", "Signed": "sign", "Started": "start", "Submitted": "submit",
+    "Triaged": "triage", "Undid": "undo", "Updated": "update", "Used": "use",
+    "Viewed": "view",
+}
+
+
+def describe(action: str, outcome: str) -> str:
+    """An event in plain words: "Moved a case"; a refused one "Tried to move a case: refused"
+    (so a refused attempt never reads as done). An action with no words shows its code."""
+    label = ACTION_LABELS.get(action, action)
+    if outcome == "ok":
+        return label
+    how = OUTCOME_LABELS.get(outcome, outcome)
+    how = how[:1].lower() + how[1:]
+    first, _, rest = label.partition(" ")
+    if how.split()[0] in label.lower():  # "Email failed" with outcome failed
+        return label
+    if first in _PLAIN_FORM:
+        return f"Tried to {_PLAIN_FORM[first]} {rest}: {how}".replace("  ", " ")
+    return f"{label}: {how}"
 OUTCOME_LABELS = {
     "ok": "Done",
     "not_found": "Not found",
     "refused": "Refused",
-    "throttled": "Refused: too many attempts",
+    "throttled": "Refused (too many attempts)",
     "failed": "Failed",
     "purpose_required": "Asked for a purpose",
 }
-CSV_HEADER = ["Who", "Role", "When (UTC)", "Action", "Record", "Purpose", "IP address"]
+CSV_HEADER = ["Who", "Role", "When (UTC)", "Action", "Outcome", "Record", "Purpose",
+              "IP address"]
 
 
 @dataclass(frozen=True)
@@ -269,6 +352,8 @@ def _conditions(f: Filters) -> list:
 def _record(event: AuditEvent) -> str:
     if not event.entity_type:
         return ""
+    if event.entity_type == "handler" and event.entity_id:  # "CaseState.move_case"
+        return f"Page action: {event.entity_id.rpartition('.')[2].replace('_', ' ')}"
     kind = event.entity_type.replace("_", " ").capitalize()
     return f"{kind} {event.entity_id}" if event.entity_id else kind
 
@@ -294,7 +379,7 @@ def _rows(session: Session, events: list[AuditEvent]) -> list[AuditRow]:
             when_utc=at.astimezone(UTC).isoformat(timespec="seconds"),
             who=(person.name or person.email) if person else _nobody(e.action),
             role=(e.actor_role or "").capitalize(),
-            action=ACTION_LABELS.get(e.action, e.action),
+            action=describe(e.action, e.outcome),
             action_code=e.action,
             record=_record(e),
             outcome=OUTCOME_LABELS.get(e.outcome, e.outcome),
@@ -378,8 +463,8 @@ def child_accesses(session: Session, *, actor: Actor | None, child_id: Any) -> C
 
 
 def accesses_csv(session: Session, *, actor: Actor | None, child_id: Any) -> str:
-    """The same, as CSV for a subject access request: who, role, when (UTC), action, record,
-    purpose, IP address."""
+    """The same, as CSV for a subject access request: who, role, when (UTC), action, outcome
+    (so a refused attempt never reads as a success), record, purpose, IP address."""
     actor = require(actor, Capability.AUDIT_READ)
     child, events = _child_events(session, child_id)
     out = io.StringIO()
@@ -387,7 +472,8 @@ def accesses_csv(session: Session, *, actor: Actor | None, child_id: Any) -> str
     writer.writerow(CSV_HEADER)
     for r in _rows(session, events):
         writer.writerow([
-            safe_cell(v) for v in (r.who, r.role, r.when_utc, r.action, r.record, r.purpose, r.ip)
+            safe_cell(v) for v in (r.who, r.role, r.when_utc, r.action, r.outcome, r.record,
+                                   r.purpose, r.ip)
         ])
     audit.record(
         session, actor=actor, action="audit.exported", entity_type="audit",

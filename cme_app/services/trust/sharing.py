@@ -64,7 +64,7 @@ def record_share(
     actor = audit.require_on_case(session, actor, Capability.SHARE_RECORD, action="case.shared",
                                   reference=reference)
     case = load_case(session, actor=actor, reference=reference, action="case.shared", lock=False)
-    purpose.require_given(session, actor=actor, case=case, now=utcnow())
+    purpose.for_write(session, actor=actor, case=case, action="case.shared")
     f = Form(form, uk_today())
     shared_on = f.day("shared_on", "date it was shared")
     kind = f.choice("recipient_type", RECIPIENT_TYPES, "Choose who it was shared with")

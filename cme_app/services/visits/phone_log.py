@@ -23,11 +23,14 @@ from ...models import AuditEvent, Case, HomeVisit, User, utcnow
 from ...permissions import Actor, Capability, allows, require
 from ..casework.lifecycle import load_case
 from ..notify import notifications
-from ..trust import audit
+from ..trust import audit, purpose
 from . import lone_working
 from .visit_checks import new_phases, whole_number
 
 FLAG_LIMIT = 600
+NO_PURPOSE = ("{reference} is allocated to another officer. Open the case, say why you are "
+              "working on it, then save this visit again. It stays on this phone until it is "
+              "sent.")
 
 
 def _client_uuid(value: object) -> str:
@@ -59,6 +62,28 @@ def _refuse(session: Session, actor: Actor, case: Case, client_uuid: str, why: s
         detail={"uuid": client_uuid, "reason": why},
     )
     raise NotAllowed("You can't log a visit on this case.")
+
+
+def _covering(session: Session, actor: Actor, case: Case, client_uuid: str) -> None:
+    """A new visit on a colleague's case (covering for them): only with the purpose the officer
+    gave for this case when they opened it (on the case page, within purpose.REMEMBER_FOR);
+    the visit's audit events carry it. Without one the phone is told why and what to do, and
+    its outbox keeps the visit (issue 18, finding 5). A case allocated to nobody is not yet
+    anyone's to visit: refused as before."""
+    if not purpose.needed_for_write(actor, case):
+        _refuse(session, actor, case, client_uuid, "not_allocated")
+    purpose.for_write(session, actor=actor, case=case, action="visit.synced",
+                      message=NO_PURPOSE.format(reference=case.reference))
+
+
+def _carry_purpose(session: Session, actor: Actor, case: Case) -> None:
+    """The next phase of a visit the server already holds is never refused for want of a
+    purpose (an officer checking out must always get through); if one is live it is kept."""
+    if purpose.needed_for_write(actor, case):
+        given = purpose.live(session, actor=actor, case=case, now=utcnow())
+        if given:
+            audit.remember_purpose(session, actor_id=actor.user_id, reference=case.reference,
+                                   given=given)
 
 
 def _was_allocated(session: Session, case: Case, user_id: int) -> bool:
@@ -99,7 +124,9 @@ def _conflicts(session: Session, *, doc: dict, case: Case, actor: Actor) -> dict
             f"The case moved from {STAGE_LABELS.get(seen['stage'], 'another stage')} to "
             f"{STAGE_LABELS.get(case.stage, case.stage)} while the visit was being logged."
         )
-    if allows(actor.role, Capability.WHOLE_CASELOAD):
+    # A lead, or an officer covering a colleague's case: reassigned while the visit was logged.
+    if (allows(actor.role, Capability.WHOLE_CASELOAD)
+            or not _was_allocated(session, case, actor.user_id)):
         seen_officer = whole_number(seen.get("officer_id"))
         reassigned = seen_officer is not None and seen_officer != case.allocated_officer_id
     else:
@@ -259,9 +286,10 @@ def sync_visit(
     visit = _find(session, client_uuid)
     if visit is not None:
         _check_owner(session, actor, case, visit)
+        _carry_purpose(session, actor, case)
     elif not (allows(actor.role, Capability.WHOLE_CASELOAD)
               or _was_allocated(session, case, actor.user_id)):
-        _refuse(session, actor, case, client_uuid, "not_allocated")
+        _covering(session, actor, case, client_uuid)
     phases = new_phases(session, doc=doc, visit=visit, case=case, actor=actor, now=now)
     checked_in = False
     if visit is None:

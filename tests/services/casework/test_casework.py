@@ -30,6 +30,7 @@ from cme_app.services.casework.pathway import ENQUIRY_KINDS
 from cme_app.services.intake import inbound, referrals
 from cme_app.services.intake.referral_view import view_referral
 from cme_app.services.school_calendar.school_days import load_calendar
+from cme_app.services.trust.purpose import PurposeRequired
 from tests.factories import fresh, move, to_enquiries, triage
 
 TODAY = uk_today()
@@ -237,6 +238,11 @@ def test_illegal_and_stale_moves_are_refused_and_audited(session, team):
 
 def test_officer_moves_only_own_cases_and_never_closes_by_move(session, team):
     case = to_enquiries(session, team, submit(session, team))  # allocated to "officer"
+    with pytest.raises(PurposeRequired):  # another officer's case: first, why (issue 18)
+        move(session, team, case, "home_visit", who="officer2")
+    session.rollback()
+    casework.view_case(session, actor=team["officer2"], reference=case.reference,
+                       purpose_form={"purpose": "covering"})
     with pytest.raises(MoveRefused, match="allocated officer"):
         move(session, team, case, "home_visit", who="officer2")
     session.rollback()

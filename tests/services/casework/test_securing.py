@@ -379,6 +379,9 @@ def test_the_section_tags_each_step_due_overdue_or_done(session, team):
     assert states == {"keyworker": "due", "application": "done", "offer": "due"}
     labels = {r.kind: r.due_label for r in panel.steps}
     assert labels["application"] == "Offer recorded"  # not "Done" while it says awaiting
+    [application] = [r for r in panel.steps if r.kind == "application"]
+    outcome = dict((row.label, row.value) for row in application.rows)["Outcome"]
+    assert outcome == "Offered (see the offer recorded below)"  # not "Awaiting outcome"
     offer = _steps(session, reference, "offer")[0]
     start = TODAY + timedelta(days=2)
     _record(session, team, reference, "offer", {

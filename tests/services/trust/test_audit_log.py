@@ -5,16 +5,20 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
+import cme_app
 from cme_app.domain import Role
 from cme_app.errors import NotAllowed, ValidationFailed
 from cme_app.models import utcnow
 from cme_app.permissions import Actor
 from cme_app.routes import AUDIT, BOARD
 from cme_app.services.casework import case_file as casework
+from cme_app.services.casework import lifecycle, records
 from cme_app.services.trust import audit, audit_log, auth
 from cme_app.services.trust.purpose import PurposeRequired
 from tests.factories import audit_events, audit_guard_off, make_case, make_user
@@ -166,11 +170,12 @@ def test_who_accessed_a_child_lists_every_event_and_exports_csv(session, team, c
     text = audit_log.accesses_csv(session, actor=team["auditor"], child_id=case.child_id)
     session.commit()
     table = list(csv.reader(io.StringIO(text)))
-    assert table[0] == ["Who", "Role", "When (UTC)", "Action", "Record", "Purpose", "IP address"]
+    assert table[0] == ["Who", "Role", "When (UTC)", "Action", "Outcome", "Record", "Purpose",
+                        "IP address"]
     assert [r[:2] + r[3:] for r in table[1:]] == [
-        ["Olu Officer", "Officer", "Viewed a case", f"Case {case.reference}", "",
+        ["Olu Officer", "Officer", "Viewed a case", "Done", f"Case {case.reference}", "",
          "203.0.113.7"],
-        ["Priya Patel", "Officer", "Viewed a case", f"Case {case.reference}",
+        ["Priya Patel", "Officer", "Viewed a case", "Done", f"Case {case.reference}",
          "Covering for a colleague", "203.0.113.9"],
     ]
     assert all(datetime.fromisoformat(r[2]).utcoffset() == timedelta(0) for r in table[1:])
@@ -247,3 +252,88 @@ def test_own_cases_the_teams_queue_and_leads_need_no_purpose(session, team, case
     casework.view_case(session, actor=team["officer2"], reference=unallocated.reference)
     session.commit()
     assert [(e.outcome, e.detail) for e in audit_events(session, "case.viewed")] == [("ok", {})] * 3
+
+
+# ---- the log reads as English (issue 18) ---------------------------------------------------
+
+
+def _written_actions() -> set[str]:
+    """Every action code the app writes, read from its source: literal `action="x.y"` (also
+    `action = "x.y" if ... else "x.z"` and the case page's positional ones) and the two made
+    from a variable (`f"{kind}.imported"`, `f"new_pupil_match.{answer}"`)."""
+    codes: set[str] = set()
+    for path in Path(cme_app.__file__).parent.rglob("*.py"):
+        text = path.read_text()
+        for m in re.finditer(r'action\s*=\s*"([a-z_]+\.[a-z_]+)"(?:\s+if .*? else\s+"([a-z_.]+)")?',
+                             text):
+            codes.update(g for g in m.groups() if g)
+        codes.update(re.findall(r'load_open_case\(session, actor, reference, "([a-z_.]+)"\)', text))
+    codes |= {"deletion_return.imported", "new_pupil_return.imported",
+              "new_pupil_match.confirmed", "new_pupil_match.dismissed", "auth.mfa_enrolled",
+              "auth.mfa_failed", "auth.mfa_throttled"}
+    return codes
+
+
+def test_every_action_the_app_writes_has_plain_words():
+    written = _written_actions()
+    assert {"case.moved", "permission.refused", "case.enquiry_logged"} <= written
+    assert sorted(written - set(audit_log.ACTION_LABELS)) == []
+
+
+def test_every_label_reads_as_an_attempt_when_refused():
+    """A label starting with a past tense ("Moved a case") has its plain form, so a refused
+    attempt reads "Tried to move a case: refused"; the others ("Email sent") say their outcome
+    after their words."""
+    for code, label in audit_log.ACTION_LABELS.items():
+        words = audit_log.describe(code, "refused")
+        assert words.endswith(": refused"), (code, words)
+        assert words.startswith("Tried to ") or not label.split()[0].endswith("ed"), code
+    assert audit_log.describe("case.moved", "ok") == "Moved a case"
+    assert audit_log.describe("case.moved", "refused") == "Tried to move a case: refused"
+    assert audit_log.describe("auth.sign_in", "throttled") == (
+        "Tried to sign in: refused (too many attempts)")
+    assert audit_log.describe("notification.email_failed", "failed") == "Email failed"
+
+
+def test_a_refused_page_action_reads_in_words_and_the_csv_says_refused(session, team, case):
+    """The handler adapter's `permission.refused` (tests/pages/test_handler_guards.py) and a
+    service's refused write: the DPO's view and the CSV say what was tried and that it was
+    refused, never a bare code or a success."""
+    officer = team["officer2"]
+    audit.record(session, actor=officer, action="permission.refused", outcome="refused",
+                 entity_type="handler", entity_id="CaseState.close_case",
+                 child_id=case.child_id, detail={"capabilities": ["case.close"]})
+    with pytest.raises(PurposeRequired):
+        lifecycle.move_case(session, actor=officer, reference=case.reference,
+                            to_stage="home_visit", version=case.version)
+    session.commit()
+    rows = audit_log.accesses_to_child(session, actor=team["lead"], child_id=case.reference)
+    assert [(r.who, r.role, r.action, r.record, r.outcome) for r in rows] == [
+        ("Priya Patel", "Officer",
+         "Tried to use a page action their role does not have: refused",
+         "Page action: close case", "Refused"),
+        ("Priya Patel", "Officer", "Tried to move a case: refused", f"Case {case.reference}",
+         "Refused"),
+    ]
+    table = list(csv.reader(io.StringIO(
+        audit_log.accesses_csv(session, actor=team["auditor"], child_id=case.child_id))))
+    assert [r[3:5] for r in table[1:]] == [
+        ["Tried to use a page action their role does not have: refused", "Refused"],
+        ["Tried to move a case: refused", "Refused"],
+    ]
+    assert all("permission.refused" not in cell and "case.moved" not in cell
+               for row in table for cell in row)
+
+
+def test_a_write_with_a_purpose_shows_it_in_the_log(session, team, case):
+    casework.view_case(session, actor=team["officer2"], reference=case.reference,
+                       purpose_form=COVERING)
+    session.commit()
+    records.log_enquiry(session, actor=team["officer2"], reference=case.reference, form={
+        "kind": "health", "done_on": utcnow().date().isoformat(), "method": "system",
+        "contacted": "Records team", "result": "no_trace", "summary": "Checked."})
+    session.commit()
+    rows = audit_log.accesses_to_child(session, actor=team["lead"], child_id=case.reference)
+    logged = [r for r in rows if r.action_code == "case.enquiry_logged"]
+    assert [(r.action, r.outcome, r.purpose) for r in logged] == [
+        ("Logged an enquiry", "Done", "Covering for a colleague")]

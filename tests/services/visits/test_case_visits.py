@@ -15,6 +15,7 @@ from cme_app.models import Case, HomeVisit, User
 from cme_app.services.casework import case_file as casework
 from cme_app.services.casework import records
 from cme_app.services.casework.lifecycle import MoveRefused, StaleCase
+from cme_app.services.trust.purpose import PurposeRequired
 from cme_app.services.visits import lone_working, safety
 from cme_app.services.visits import phone_log as visits
 from cme_app.services.visits.desk_alerts import desk_alerts
@@ -95,10 +96,16 @@ def test_lead_clears_markers_and_an_unchanged_save_changes_nothing(session, team
 
 
 def test_only_the_allocated_officer_or_a_lead_changes_visit_safety(session, team, case):
-    with pytest.raises(NotAllowed):
+    with pytest.raises(PurposeRequired):  # another officer's case: first, why (issue 18)
         set_safety(session, team, case, "officer2")
     session.commit()  # as the page does: the refusal's audit is kept
-    (refused,) = audit_events(session, "case.visit_safety_changed")
+    casework.view_case(session, actor=team["officer2"], reference=case.reference,
+                       purpose_form={"purpose": "covering"})
+    with pytest.raises(NotAllowed):
+        set_safety(session, team, case, "officer2")
+    session.commit()
+    no_purpose, refused = audit_events(session, "case.visit_safety_changed")
+    assert no_purpose.detail == {"reason": "purpose_required"}
     assert refused.outcome == "refused" and refused.actor_id == team["officer2"].user_id
     for who in ("admin", "auditor"):
         with pytest.raises(NotAllowed):

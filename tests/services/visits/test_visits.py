@@ -13,6 +13,8 @@ from sqlmodel import Session, select
 from cme_app.errors import NotAllowed, NotFound, ValidationFailed
 from cme_app.models import AuditEvent, Case, HomeVisit, LoneWorkingAlert, User
 from cme_app.services.casework import board, records, triage
+from cme_app.services.casework.case_file import view_case
+from cme_app.services.trust.purpose import PurposeRequired
 from cme_app.services.visits import phone_list, safety
 from cme_app.services.visits import phone_log as visits
 from tests.factories import add_last_known_address, at_once, checked_in_visit, make_case
@@ -427,11 +429,39 @@ def test_a_uuid_belongs_to_its_case(session, team, case):
         sync(session, team["officer"], {**doc, "case_reference": other_case.reference})
 
 
-def test_an_officer_not_allocated_is_refused(session, team, case):
-    with pytest.raises(NotAllowed):
+def test_an_officer_not_allocated_is_refused_without_a_purpose(session, team, case):
+    """Covering a colleague's case: the phone is told to give the purpose on the case page; its
+    outbox keeps the visit (a 403 with this message, tests/app)."""
+    with pytest.raises(PurposeRequired, match=f"{case.reference} is allocated to another"):
         sync(session, team["other"], document(case, team))
     session.commit()
     assert visit_rows(session) == []
+    event = session.exec(select(AuditEvent).where(AuditEvent.action == "visit.synced")).one()
+    assert (event.outcome, event.detail["reason"]) == ("refused", "purpose_required")
+
+
+def test_an_officer_covering_with_a_purpose_logs_the_visit_and_its_audit_says_why(
+    session, team, case
+):
+    view_case(session, actor=team["other"], reference=case.reference,
+              purpose_form={"purpose": "other", "purpose_other": "Asked to visit by lead"})
+    session.commit()
+    doc = document(case, team)
+    answer = sync(session, team["other"], doc)
+    assert answer["checked_out"] is True and answer["flagged"] is False
+    events = session.exec(select(AuditEvent).where(
+        AuditEvent.action.in_(["visit.checked_in", "visit.recorded", "visit.checked_out"]))
+    ).all()
+    assert len(events) == 3
+    assert all(e.detail["purpose"] == "other"
+               and e.detail["purpose_other"] == "Asked to visit by lead" for e in events)
+
+
+def test_a_visit_on_a_case_allocated_to_nobody_is_refused_as_before(session, team):
+    case = _case(session, team, officer=None)
+    with pytest.raises(NotAllowed):
+        sync(session, team["other"], document(case, team))
+    session.commit()
     event = session.exec(select(AuditEvent).where(AuditEvent.action == "visit.synced")).one()
     assert (event.outcome, event.detail["reason"]) == ("refused", "not_allocated")
 

@@ -106,7 +106,9 @@ class CaseState(PageFeedback, AuthState):
         self._reload(actor)
 
     def _after_refusal(self, actor: Actor, exc: ServiceError) -> None:
-        if isinstance(exc, StaleCase):  # show the latest, and empty the forms
+        if isinstance(exc, purpose.PurposeRequired):  # another officer's case: ask why first
+            self.case, self.purpose_needed = None, True
+        elif isinstance(exc, StaleCase):  # show the latest, and empty the forms
             self.form_key += 1
             self._reload(actor)
 
