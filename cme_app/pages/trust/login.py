@@ -56,6 +56,8 @@ async def off_loop(fn, /, *args, **kwargs):
 
 
 def _actor_for(token: str, ip: str | None):
+    """A session lookup (one indexed read): in the default thread pool, not queued behind the
+    sign-in threads' hashes."""
     with session_scope() as session:
         return auth.actor_for_token(session, token, ip=ip)
 
@@ -116,7 +118,7 @@ class LoginState(PageFeedback, AuthState):
             self._forget_pending()
             token, ip = self._session_token(), self._client_ip()
             expired = bool(self.router.url.query_parameters.get("expired"))
-        actor = await off_loop(_actor_for, token, ip)
+        actor = await asyncio.to_thread(_actor_for, token, ip)
         async with self:
             self._show_user(actor)
             if actor is not None:
@@ -131,7 +133,7 @@ class LoginState(PageFeedback, AuthState):
     async def go_home(self):
         async with self:
             token, ip = self._session_token(), self._client_ip()
-        actor = await off_loop(_actor_for, token, ip)
+        actor = await asyncio.to_thread(_actor_for, token, ip)
         async with self:
             self._show_user(actor)
         return rx.redirect(auth.home_route(actor.role) if actor else routes.LOGIN)
