@@ -22,6 +22,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from .db import get_engine, session_scope
+from .edge_limits import Allowances, address_key, forwarded_client_ip
 from .errors import NotAllowed, NotFound, Refusal, ValidationFailed
 from .models import utcnow
 from .permissions import Actor
@@ -37,23 +38,34 @@ MAX_BODY = 64 * 1024
 NO_STORE = {"Cache-Control": "no-store"}
 SIGNED_OUT = "Your session has ended. Sign in again: visits waiting to be sent are kept."
 NOT_ALLOWED = "You do not have permission to do that."
+TOO_MANY = "Too many attempts to sign in from this address. Wait a minute, then try again."
 
-
-def forwarded_client_ip(peer: str | None, forwarded_for: str | None, hops: int) -> str | None:
-    """The client's IP: the peer address, or with `hops` trusted reverse proxies in front, the
-    entry that many places from the end of X-Forwarded-For (entries before it are whatever
-    the client sent). The same rule as Reflex's `trusted_proxy_hops` for the WebSocket."""
-    if hops > 0 and forwarded_for:
-        entries = [e.strip() for e in forwarded_for.split(",") if e.strip()]
-        if len(entries) >= hops:
-            return entries[-hops][:64]
-    return peer
+__all__ = ["api", "client_ip", "forwarded_client_ip"]
 
 
 def client_ip(request: Request) -> str | None:
     peer = request.client.host if request.client else None
     hops = get_settings().trusted_proxy_hops
     return forwarded_client_ip(peer, request.headers.get("x-forwarded-for"), hops)
+
+
+_session_posts: Allowances | None = None
+
+
+def session_post_allowances() -> Allowances:
+    """POST /api/v1/session's allowances, per client address (this worker's)."""
+    global _session_posts
+    if _session_posts is None:
+        s = get_settings()
+        _session_posts = Allowances(rate=s.session_posts_per_second, burst=s.session_post_burst,
+                                    hard_limit=float("inf"))
+    return _session_posts
+
+
+def reset_session_post_allowances() -> None:
+    """Forget every address's allowance (tests; settings changed)."""
+    global _session_posts
+    _session_posts = None
 
 
 def _answer(body: dict[str, Any], status: int = 200) -> JSONResponse:
@@ -181,11 +193,16 @@ async def start_session(request: Request) -> JSONResponse:
     """POST {ticket}: exchange the one-time sign-in ticket for the HttpOnly session cookie."""
     if _foreign_origin(request):
         return _answer({"error": "not_allowed", "message": NOT_ALLOWED}, 403)
+    ip = client_ip(request)
+    # Nobody is signed in yet: the allowance is the client address's (edge_limits.py).
+    if not session_post_allowances().take(address_key(ip)):
+        logger.warning("POST /api/v1/session refused: over the rate limit for its address")
+        return JSONResponse({"error": "too_many", "message": TOO_MANY}, status_code=429,
+                            headers={**NO_STORE, "Retry-After": "60"})
     try:
         body = await _json_object(request)
     except _BadBody as exc:
         return _answer({"error": exc.error}, exc.status)
-    ip = client_ip(request)
     token = await run_in_threadpool(_start_session, body.get("ticket"), ip)
     if token is None:
         return _answer({"error": "signed_out", "message": SIGNED_OUT}, 401)

@@ -116,6 +116,10 @@ class Settings:
     socket_flood_disconnect: float = 100.0
     socket_max_event_bytes: int = 64 * 1024
     socket_max_frame_bytes: int = 256 * 1024
+    # POST /api/v1/session (the sign-in ticket's exchange) per client address: a browser makes
+    # one per sign-in; `session_post_burst` at once, `session_posts_per_second` after that.
+    session_posts_per_second: float = 2.0
+    session_post_burst: float = 20.0
     # Retention (BR-D4): closed cases are kept this many years after closure (Barnet: 7).
     retention_years_after_closure: int = 7
     # A file holding the passphrase that encrypts backups (cme-app backup, restore-drill).
@@ -183,6 +187,8 @@ def get_settings() -> Settings:
         socket_max_frame_bytes=_frame_limit(
             env.get("REFLEX_SOCKET_MAX_HTTP_BUFFER_SIZE", str(256 * 1024))
         ),
+        session_posts_per_second=float(env.get("CME_SESSION_POSTS_PER_SECOND", "2")),
+        session_post_burst=float(env.get("CME_SESSION_POST_BURST", "20")),
         retention_years_after_closure=int(env.get("CME_RETENTION_YEARS_AFTER_CLOSURE", "7")),
         backup_key_file=env.get("CME_BACKUP_KEY_FILE", ""),
         argon2_cost=_hash_cost(env.get("CME_ARGON2_COST", "standard"), production),

@@ -1,57 +1,35 @@
-"""The edge of the `/_event` WebSocket: Origin, per-session rate limit, event size limit.
+"""The edge of the `/_event` WebSocket: Origin, rate limit, event size limit.
 
 Reflex 0.10 checks none of these itself: python-engineio refuses a *foreign* Origin (rxconfig
 sets `cors_allowed_origins`) but lets a handshake with no Origin through, any client may send
 events as fast as it likes, and a frame may be as big as `REFLEX_SOCKET_MAX_HTTP_BUFFER_SIZE`.
 `install(app)` swaps the app's event namespace for `GuardedEventNamespace`, which adds them.
+
+The allowance belongs to the signed-in session (checked against the database at the handshake,
+in a thread); a socket with no live session spends its client address's (edge_limits.py), so
+before signing in neither opening more sockets nor sending a made-up cookie buys more.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import logging
 import time
-from dataclasses import dataclass, field
 from typing import Any
 
 from reflex.app import App, EventNamespace
 
+from .db import session_scope
+from .edge_limits import TokenBucket, address_key, forwarded_client_ip
+from .services.trust import auth as auth_service
 from .settings import Settings, get_settings
 from .state.auth import cookie_value
 
+__all__ = ["GuardedEventNamespace", "TokenBucket", "event_size", "install"]
+
 logger = logging.getLogger(__name__)
-
-
-@dataclass
-class TokenBucket:
-    """`rate` events a second on average, up to `burst` at once. Refused events fill a second
-    bucket, `excess`, that drains at the same rate: past `hard_limit` the client is flooding."""
-
-    rate: float
-    burst: float
-    hard_limit: float
-    tokens: float = field(init=False)
-    excess: float = 0.0
-    stamp: float = field(default_factory=time.monotonic)
-
-    def __post_init__(self) -> None:
-        self.tokens = self.burst
-
-    def take(self, now: float | None = None) -> bool:
-        now = time.monotonic() if now is None else now
-        elapsed, self.stamp = max(0.0, now - self.stamp), now
-        self.tokens = min(self.burst, self.tokens + elapsed * self.rate)
-        self.excess = max(0.0, self.excess - elapsed * self.rate)
-        if self.tokens >= 1:
-            self.tokens -= 1
-            return True
-        self.excess += 1
-        return False
-
-    @property
-    def flooding(self) -> bool:
-        return self.excess > self.hard_limit
 
 
 def event_size(data: Any) -> int:
@@ -74,17 +52,36 @@ class GuardedEventNamespace(EventNamespace):
         self._buckets: dict[str, TokenBucket] = {}
         self._keys: dict[str, str] = {}
 
-    @staticmethod
-    def limit_key(sid: str, environ: dict) -> str:
-        """Whose allowance an event spends: the signed-in session's, so reconnecting or opening
-        more sockets with the same cookie gives no fresh allowance; else the connection's."""
+    def client_address(self, environ: dict) -> str | None:
+        """The client's address as Reflex derives it for `router.session.client_ip` (the
+        peer, or with CME_TRUSTED_PROXY_HOPS the trusted X-Forwarded-For entry)."""
+        try:
+            peer = environ["asgi.scope"]["client"][0]
+        except (KeyError, IndexError, TypeError):
+            peer = environ.get("REMOTE_ADDR")
+        return forwarded_client_ip(peer, environ.get("HTTP_X_FORWARDED_FOR"),
+                                   self._settings.trusted_proxy_hops)
+
+    def limit_key(self, environ: dict, *, live: bool) -> str:
+        """Whose allowance an event spends: a live session's, so reconnecting or opening more
+        sockets with the same cookie gives no fresh allowance; otherwise (no cookie, or one
+        that is not a live session: made up, expired, signed out) the client address's, so
+        neither more sockets nor a forged cookie buy one either."""
         token = cookie_value(environ.get("HTTP_COOKIE", ""))
-        if token:
+        if token and live:
             return "session:" + hashlib.sha256(token.encode()).hexdigest()[:32]
-        return "sid:" + sid
+        return address_key(self.client_address(environ))
+
+    async def _key_for(self, environ: dict) -> str:
+        token = cookie_value(environ.get("HTTP_COOKIE", ""))
+        # The session lookup is a database read: in a thread, off the event loop.
+        live = bool(token) and await asyncio.to_thread(_is_live_session, token)
+        return self.limit_key(environ, live=live)
 
     def _bucket(self, sid: str) -> TokenBucket:
-        key = self._keys.get(sid, "sid:" + sid)
+        return self._bucket_for(self._keys.get(sid, "sid:" + sid))
+
+    def _bucket_for(self, key: str) -> TokenBucket:
         bucket = self._buckets.get(key)
         if bucket is None:
             s = self._settings
@@ -133,14 +130,24 @@ class GuardedEventNamespace(EventNamespace):
             logger.warning("Socket handshake refused: Origin not allowed")
             raise ConnectionRefusedError("origin not allowed")
         self._forget_idle()
-        self._keys[sid] = self.limit_key(sid, environ)
+        key = self._keys[sid] = await self._key_for(environ)
+        # The boot event (the page's hydrate, sent with the handshake) is handled like any
+        # other: it spends the same allowance, or the connection is refused.
+        boot = isinstance(auth, dict) and auth.get("event") is not None  # CONNECT_AUTH_EVENT
+        if boot and not self._bucket_for(key).take():
+            self._keys.pop(sid, None)
+            logger.warning("Socket handshake refused: over the rate limit")
+            raise ConnectionRefusedError("rate limited")
         return await super().on_connect(sid, environ, auth)
 
     def on_disconnect(self, sid: str):
-        key = self._keys.pop(sid, None)
-        if key is not None and key.startswith("sid:"):
-            self._buckets.pop(key, None)
+        self._keys.pop(sid, None)  # the bucket stays until idle: reconnecting gives no refill
         return super().on_disconnect(sid)
+
+
+def _is_live_session(token: str) -> bool:
+    with session_scope() as session:
+        return auth_service.actor_for_token(session, token, touch=False) is not None
 
 
 def install(app: App) -> None:

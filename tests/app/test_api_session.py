@@ -126,3 +126,59 @@ def test_in_production_the_cookie_is_also_secure(monkeypatch):
     attributes = [a.strip().lower() for a in _set_cookie(response).split(";")]
     assert {"secure", "httponly", "samesite=lax", "path=/"} <= set(attributes)
     assert not any(a.startswith("domain=") for a in attributes)
+
+
+@pytest.fixture
+def tight_limit(monkeypatch):
+    """Three exchanges per address, and next to no refill while the test runs."""
+    from cme_app import api as api_module
+    from cme_app.settings import get_settings
+
+    def apply(hops: int = 0) -> None:
+        monkeypatch.setenv("CME_SESSION_POST_BURST", "3")
+        monkeypatch.setenv("CME_SESSION_POSTS_PER_SECOND", "0.001")
+        monkeypatch.setenv("CME_TRUSTED_PROXY_HOPS", str(hops))
+        get_settings.cache_clear()
+        api_module.reset_session_post_allowances()
+
+    yield apply
+    monkeypatch.undo()
+    get_settings.cache_clear()
+    api_module.reset_session_post_allowances()
+
+
+def test_session_exchange_answers_429_past_the_per_address_limit(client, session, ticket,
+                                                                  tight_limit):
+    """Before signing in there is no one to key a limit on but the address: past its
+    allowance every exchange from it is refused with 429 (a valid ticket too, untouched), and
+    a forged cookie buys nothing."""
+    tight_limit()
+    for _ in range(3):
+        assert client.post(URL, json={"ticket": "guessed"}, headers=ORIGIN).status_code == 401
+    over = client.post(URL, json={"ticket": ticket}, headers=ORIGIN)
+    assert over.status_code == 429, over.text
+    assert over.json()["error"] == "too_many" and over.headers["retry-after"]
+    assert "set-cookie" not in over.headers
+    forged = client.post(URL, json={"ticket": ticket},
+                         headers={**ORIGIN, "Cookie": f"{SESSION_COOKIE}=made-up"})
+    assert forged.status_code == 429
+    session.expire_all()
+    row = session.exec(select(UserSession).where(UserSession.activated_at.is_(None))).first()
+    assert row is not None  # the ticket was never exchanged
+
+
+def test_session_exchange_limit_keys_on_the_trusted_forwarded_address(client, ticket,
+                                                                      tight_limit):
+    """With CME_TRUSTED_PROXY_HOPS=1 the X-Forwarded-For entry the proxy added is the
+    client: one client spending its allowance leaves another's behind the same proxy."""
+    tight_limit(hops=1)
+    spender = {**ORIGIN, "X-Forwarded-For": "203.0.113.7"}
+    for _ in range(3):
+        assert client.post(URL, json={"ticket": "guessed"}, headers=spender).status_code == 401
+    assert client.post(URL, json={"ticket": "guessed"}, headers=spender).status_code == 429
+    # What the client writes before the proxy's entry is not the key: still the spender.
+    assert client.post(URL, json={"ticket": "guessed"}, headers={
+        **ORIGIN, "X-Forwarded-For": "10.9.9.9, 203.0.113.7"}).status_code == 429
+    other = client.post(URL, json={"ticket": ticket},
+                        headers={**ORIGIN, "X-Forwarded-For": "192.0.2.8"})
+    assert other.status_code == 200

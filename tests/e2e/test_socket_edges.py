@@ -1,7 +1,7 @@
 """Attacks on the `/_event` WebSocket of the served production build, over a real socket.
 
-The Origin allow-list at the handshake, the per-connection event rate limit and the event size
-limit (cme_app/socket_guard.py).
+The Origin allow-list at the handshake, the event rate limit (per signed-in session, and per
+client address before signing in) and the event size limit (cme_app/socket_guard.py).
 """
 
 from __future__ import annotations
@@ -19,8 +19,9 @@ from cme_app.models import LoginAttempt
 from cme_app.pages.trust.login import LoginState
 from cme_app.settings import get_settings
 from cme_app.state.auth import AuthState
-from tests.e2e.helpers import fresh_session
+from tests.e2e.helpers import fresh_session, session_cookie
 from tests.e2e.socket_client import EventSocket, SocketRefused, handler_name
+from tests.factories import make_user
 
 POLL = handler_name(AuthState, "poll_unread")
 SIGN_IN = handler_name(LoginState, "sign_in")
@@ -82,17 +83,21 @@ def _attempts(session, email: str = FLOOD_EMAIL) -> int:
 
 
 def test_a_flooding_client_is_cut_off_and_others_stay_fast(app_url, session):
-    """500 events/s from one socket: it is throttled (and disconnected once its refusals pile
-    up), at most a burst plus the steady rate of its events run, and another user's round trips
-    stay as fast as before."""
+    """500 events/s from one anonymous socket: it is throttled (and disconnected once its
+    refusals pile up), at most a burst plus the steady rate of its events run, and a signed-in
+    user's round trips stay as fast as before. (An anonymous victim on the same address would
+    share the flooder's allowance: before signing in the limit is per address.)"""
     settings = get_settings()
+    make_user(session, "officer", email="victim@example.org")
+    session.commit()
+    victim_cookie = session_cookie(app_url, "victim@example.org")
     # Ten earlier failures: every flood sign-in is throttled (a cheap, countable write) rather
     # than an argon2 hash, so the test measures the socket limit, not password hashing.
     session.add_all(LoginAttempt(email=FLOOD_EMAIL, success=False) for _ in range(10))
     session.commit()
     before = _attempts(session)
 
-    with EventSocket(app_url, path="/login") as victim, \
+    with EventSocket(app_url, path="/login", cookie=victim_cookie) as victim, \
             EventSocket(app_url, path="/login") as flooder:
         baseline = [echo(victim) for _ in range(20)]
         during: list[float] = []

@@ -19,6 +19,7 @@ from ... import routes
 from ...components import forms
 from ...components.layout import page
 from ...components.pager import pager
+from ...db import session_scope
 from ...domain import ROLE_LABELS, Role
 from ...errors import FieldError, NotFound, ServiceError, ValidationFailed
 from ...permissions import Actor, Capability
@@ -88,6 +89,31 @@ def _create(session, *, actor: Actor, values: dict[str, str], password: str):
     return user.name, user.email, ROLE_LABELS[Role(user.role)]
 
 
+def _add(session, *, actor: Actor, values: dict[str, str], password: str):
+    """The add form's unit of work (in a worker thread: the password is hashed); what the
+    page shows comes after, in `_added`."""
+    return _create(session, actor=actor, values=values, password=password), actor
+
+
+def _change(session, *, actor: Actor, change, email: str, **kwargs):
+    """One account's change. An account that has gone since the list was shown is not found
+    (the service words it for the command line's `--email`)."""
+    try:
+        return change(session, email=email, actor=actor, **kwargs)
+    except ValidationFailed as exc:
+        if not any(e.field == "email" for e in exc.errors):
+            raise  # a new password the policy refuses: the question stays open
+        raise NotFound(NO_ACCOUNT) from None
+
+
+def _confirmed(session, *, actor: Actor, action: str, email: str, who: str,
+               password: str) -> str:
+    change, done = CONFIRMED[action]
+    extra = {"password": password} if action == "reset_password" else {}
+    _change(session, actor=actor, change=change, email=email, **extra)
+    return done.format(who=who)
+
+
 class AdminUsersState(PageFeedback, AuthState):
     loaded: bool = False
     rows: list[UserRow] = []
@@ -117,7 +143,17 @@ class AdminUsersState(PageFeedback, AuthState):
         self.created_name, self.created_email, self.created_role = "", "", ""
 
     def _after_not_found(self, actor: Actor):
+        self._clear_pending()
         return self._show_problem(NO_ACCOUNT)
+
+    def _after_refusal(self, actor: Actor, exc: ServiceError) -> None:
+        self._clear_pending()
+
+    def _after_success(self, actor: Actor, result) -> None:
+        """An account changed: the question is answered, and the list shows it as it now is."""
+        self._clear_pending()
+        with session_scope() as session:
+            self._list(session, actor, self.page)
 
     # ----- helpers -------------------------------------------------------------------------
 
@@ -151,40 +187,13 @@ class AdminUsersState(PageFeedback, AuthState):
             return None
         return next((r for r in self.rows if r.id == user_id), None)
 
-    def _added(self, created: tuple[str, str, str]):
+    def _added(self, result: tuple[tuple[str, str, str], Actor]):
+        created, actor = result
         self.created_name, self.created_email, self.created_role = created
         self.values, self.new_role = {}, ""
+        with session_scope() as session:
+            self._list(session, actor, self.page)
         return rx.call_script(focus_script("account-added"))
-
-    def _add(self, session, *, actor: Actor, values: dict[str, str], password: str):
-        created = _create(session, actor=actor, values=values, password=password)
-        self._list(session, actor, self.page)
-        return created
-
-    def _change(self, session, *, actor: Actor, change, email: str, **kwargs):
-        """One account's change, then the list as it now is. An account that has gone since
-        the list was shown is not found (the service words it for the command line's
-        `--email`)."""
-        try:
-            result = change(session, email=email, actor=actor, **kwargs)
-        except ValidationFailed as exc:
-            if not any(e.field == "email" for e in exc.errors):
-                raise  # a new password the policy refuses: the question stays open
-            self._clear_pending()
-            raise NotFound(NO_ACCOUNT) from None
-        except ServiceError:
-            self._clear_pending()
-            raise
-        self._clear_pending()
-        self._list(session, actor, self.page)
-        return result
-
-    def _confirmed(self, session, *, actor: Actor, action: str, email: str, who: str,
-                   password: str) -> str:
-        change, done = CONFIRMED[action]
-        extra = {"password": password} if action == "reset_password" else {}
-        self._change(session, actor=actor, change=change, email=email, **extra)
-        return done.format(who=who)
 
     # ----- handlers ------------------------------------------------------------------------
 
@@ -216,20 +225,23 @@ class AdminUsersState(PageFeedback, AuthState):
         if self.new_role != value:
             self.new_role = value
 
-    @rx.event
+    @rx.event(background=True)
     @handler(Capability.ACCOUNTS_MANAGE, then=_added)
-    def add_account(self, form_data: dict):
-        self._clear_pending()
+    async def add_account(self, form_data: dict):
+        """A background event: the password is hashed (argon2) in the adapter's worker
+        thread, never on the event loop."""
         data = forms.prefixed_fields(form_data, "")
         values = {k: data.get(k, "").strip()[:300] for k in ADD_FIELDS}
         password = data.pop("password", "")
         if values["role"] != Role.SCHOOL:
             values["school_urn"] = ""
-        # After a mistake the form comes back as typed, except the password: the new key
-        # redraws it with the password input empty.
-        self.values, self.new_role = values, values["role"]
-        self.form_key += 1
-        return partial(self._add, values=values, password=password)
+        async with self:
+            self._clear_pending()
+            # After a mistake the form comes back as typed, except the password: the new key
+            # redraws it with the password input empty.
+            self.values, self.new_role = values, values["role"]
+            self.form_key += 1
+        return partial(_add, values=values, password=password)
 
     @rx.event
     @handler(Capability.ACCOUNTS_MANAGE)
@@ -251,18 +263,20 @@ class AdminUsersState(PageFeedback, AuthState):
     def cancel_action(self):
         self._clear_pending()
 
-    @rx.event
+    @rx.event(background=True)
     @handler(Capability.ACCOUNTS_MANAGE, done=str, field_ids={"password": "new_password"})
-    def confirm_action(self, form_data: dict):
-        """"Yes" to the action waiting for confirmation (a new password comes with it)."""
-        action, email = self.pending_action, self._target
-        if action not in CONFIRMED or not email:
-            self._clear_pending()
-            return self._show_problem("Choose an account in the list first.")
-        self.form_key += 1  # empties the new password input, whatever the answer
+    async def confirm_action(self, form_data: dict):
+        """"Yes" to the action waiting for confirmation (a new password comes with it). A
+        background event: a new password is hashed in the adapter's worker thread."""
+        async with self:
+            action, email = self.pending_action, self._target
+            if action not in CONFIRMED or not email:
+                self._clear_pending()
+                return self._show_problem("Choose an account in the list first.")
+            self.form_key += 1  # empties the new password input, whatever the answer
+            who = f"{self.pending_name} ({email})"
         return partial(
-            self._confirmed, action=action, email=email,
-            who=f"{self.pending_name} ({email})",
+            _confirmed, action=action, email=email, who=who,
             password=forms.prefixed_fields(form_data, "").get("new_password", ""),
         )
 
@@ -275,7 +289,7 @@ class AdminUsersState(PageFeedback, AuthState):
         row = self._row(user_id)
         if row is None:
             return self._show_problem(NO_ACCOUNT)
-        return partial(self._change, change=auth.enable_user, email=row.email)
+        return partial(_change, change=auth.enable_user, email=row.email)
 
 
 S = AdminUsersState
