@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextvars
+import inspect
 import json
 from types import SimpleNamespace
 
@@ -91,6 +92,8 @@ class Tab:
             await self.binding.preprocess(app=self.app, state=root, event=None)
             state = await root.get_state(cls)
             answered = cls.event_handlers[name].fn(state, *args)
+            if inspect.iscoroutine(answered):  # a background event (the sign-in steps)
+                answered = await answered
             delta = await root._get_resolved_delta()
             root._clean()
             whole = json.dumps(root.dict(), default=str)

@@ -53,6 +53,7 @@ ACTION_LABELS = {
     "referral.inbound_logged": "Logged an inbound referral",
     "case.list": "Viewed the board",
     "case.viewed": "Viewed a case",
+    "case.search": "Searched for cases (the words are not kept)",
     "case.export": "Exported open cases",
     "case.moved": "Moved a case",
     "case.triaged": "Triaged a case",
