@@ -35,29 +35,10 @@ def autosave(
     a referral no longer editable, is not found."""
     actor = require_school_user(actor, Capability.REFERRAL_WRITE)
     changes = rf.clean_form_data(fields)
-    if public_id:
-        referral = _editable_referral(session, actor, public_id, "referral.draft_saved")
-    else:
-        referral = Referral(school_id=actor.school_id, created_by_id=actor.user_id)
-    old = dict(referral.form_data or {})
     # Clean the whole again: a draft keeps at most MAX_ROWS rows of each group.
-    merged = rf.clean_form_data({**old, **changes})
-    changed = sorted(k for k in merged.keys() | old.keys() if old.get(k) != merged.get(k))
-    if referral.id is not None and not changed:
-        return referral  # nothing new: no write, no audit row
-    referral.form_data = merged
-    referral.updated_at = utcnow()
-    session.add(referral)
-    session.flush()
-    audit.record(
-        session,
-        actor=actor,
-        action="referral.draft_autosaved",
-        entity_type="referral",
-        entity_id=referral.public_id,
-        detail={"fields_changed": changed},  # names only: the values are the child's details
-    )
-    return referral
+    return referrals.keep_draft(
+        session, actor=actor, public_id=public_id, action="referral.draft_autosaved",
+        new_data=lambda old: rf.clean_form_data({**old, **changes}), skip_unchanged=True)
 
 
 def autosave_quietly(

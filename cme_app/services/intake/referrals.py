@@ -8,6 +8,7 @@ opens in opening.py.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
@@ -75,25 +76,32 @@ def save_draft(
     """Keep a half-finished referral. Nothing is validated; only the school can resume it."""
     actor = require_school_user(actor, Capability.REFERRAL_WRITE)
     data = rf.clean_form_data(form)
+    return keep_draft(session, actor=actor, public_id=public_id, action="referral.draft_saved",
+                      new_data=lambda _old: data)
+
+
+def keep_draft(
+    session: Session, *, actor: Actor, public_id: str | None,
+    new_data: Callable[[dict], dict], action: str, skip_unchanged: bool = False,
+) -> Referral:
+    """Write the school's draft (a new one if `public_id` is empty) as `new_data(old form)`,
+    audited with the names of the fields that changed (the values are the child's details).
+    `skip_unchanged`: an existing draft that would not change is neither written nor audited."""
     if public_id:
         referral = _editable_referral(session, actor, public_id, "referral.draft_saved")
     else:
         referral = Referral(school_id=actor.school_id, created_by_id=actor.user_id)
     old = dict(referral.form_data or {})
-    # The names of the fields that changed: the values are the child's details.
+    data = new_data(old)
     changed = sorted(k for k in old.keys() | data.keys() if old.get(k) != data.get(k))
+    if skip_unchanged and referral.id is not None and not changed:
+        return referral
     referral.form_data = data
     referral.updated_at = utcnow()
     session.add(referral)
     session.flush()
-    audit.record(
-        session,
-        actor=actor,
-        action="referral.draft_saved",
-        entity_type="referral",
-        entity_id=referral.public_id,
-        detail={"fields_changed": changed},
-    )
+    audit.record(session, actor=actor, action=action, entity_type="referral",
+                 entity_id=referral.public_id, detail={"fields_changed": changed})
     return referral
 
 

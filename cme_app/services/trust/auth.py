@@ -425,6 +425,18 @@ def _actor_for(session: Session, user: User, ip: str | None) -> Actor:
     )
 
 
+def _activated_session(session: Session, token: str | None) -> UserSession | None:
+    """The session row a token names, if it was activated and not revoked (live or not)."""
+    if not token or len(token) > 100:
+        return None
+    row = session.exec(
+        select(UserSession).where(UserSession.token_hash == _token_hash(token))
+    ).first()
+    if row is None or row.revoked_at is not None or row.activated_at is None:
+        return None
+    return row
+
+
 def actor_for_token(
     session: Session, token: str | None, ip: str | None = None, *, touch: bool = True
 ) -> Actor | None:
@@ -432,12 +444,8 @@ def actor_for_token(
 
     `touch=False` for background requests (the board's poll) that must not count as activity,
     so an unattended screen still signs out after the idle limit."""
-    if not token or len(token) > 100:
-        return None
-    row = session.exec(
-        select(UserSession).where(UserSession.token_hash == _token_hash(token))
-    ).first()
-    if row is None or row.revoked_at is not None or row.activated_at is None:
+    row = _activated_session(session, token)
+    if row is None:
         return None
     now = utcnow()
     idle = timedelta(minutes=get_settings().session_idle_minutes)
@@ -459,12 +467,8 @@ def actor_of_timed_out_session(
     """Who a session belonged to if it ended by a timeout (idle or absolute) less than `within`
     ago: never one that was signed out, revoked, or whose user is disabled. Only for keeping
     what that person was typing when it ended (a referral draft); it signs no one in."""
-    if not token or len(token) > 100:
-        return None
-    row = session.exec(
-        select(UserSession).where(UserSession.token_hash == _token_hash(token))
-    ).first()
-    if row is None or row.revoked_at is not None or row.activated_at is None:
+    row = _activated_session(session, token)
+    if row is None:
         return None
     now = utcnow()
     idle_end = row.last_seen_at + timedelta(minutes=get_settings().session_idle_minutes)
