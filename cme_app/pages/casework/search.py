@@ -76,7 +76,7 @@ def _results() -> rx.Component:
     )
 
 
-@rx.page(route=routes.SEARCH, title="Search – Children Missing Education", on_load=S.load)
+@rx.page(route=routes.SEARCH, title="Find a child – Children Missing Education", on_load=S.load)
 def search_page() -> rx.Component:
     return page(
         forms.error_summary(S.error_list),
@@ -86,5 +86,4 @@ def search_page() -> rx.Component:
                 class_name="hint"),
         _form(),
         _results(),
-        wide=True,
     )
