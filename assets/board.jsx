@@ -3,8 +3,10 @@
 //
 // The component keeps its own copy of the columns and applies a move at once (no snap-back
 // flicker), then sends ONE event, onMove(reference, toStage, version). The server decides and
-// answers by bumping `revision` (and sending the changed columns); whenever `revision` or a
-// column changes, the local copy is replaced by the server's, so a refused move goes back.
+// answers by bumping `revision` (and sending the changed columns, or for a move made only the
+// moved card: `moved`, applied to the server's columns here by withServerMove); whenever
+// `revision` or the server's columns change, the local copy is replaced by the server's, so a
+// refused move goes back.
 // While the tab is visible it asks the server every `pollMs` whether the board changed.
 import { useCallback, useEffect, useRef, useState } from "react";
 import { DragDropContext, Draggable, Droppable } from "@hello-pangea/dnd";
@@ -30,6 +32,28 @@ function withCardMoved(columns, reference, toStage, toIndex) {
     const cards = [...column.cards];
     cards.splice(Math.min(toIndex ?? 0, cards.length), 0, { ...card, moves: [], pending: true });
     return { ...column, count: column.count + 1, cards };
+  });
+}
+
+// The server's answer to a move: the moved card, its old and new stage, its place in the new
+// column and both counts (services/casework/board.py BoardMove). No other card comes with it.
+function withServerMove(columns, moved) {
+  if (!moved || !moved.card) return columns;
+  const ref = moved.card.reference;
+  return columns.map((column) => {
+    if (column.stage === moved.from_stage && column.stage !== moved.to_stage) {
+      return {
+        ...column,
+        count: moved.from_count,
+        cards: column.cards.filter((c) => c.reference !== ref),
+      };
+    }
+    if (column.stage === moved.to_stage) {
+      const cards = column.cards.filter((c) => c.reference !== ref);
+      cards.splice(Math.min(moved.index, cards.length), 0, moved.card);
+      return { ...column, count: moved.to_count, cards };
+    }
+    return column;
   });
 }
 
@@ -245,8 +269,9 @@ function Column({ column, canMove, labels, closeLabel, onChoose, onShowMore, men
 }
 
 export function CaseBoard({
-  columns,
+  columns: sentColumns,
   revision,
+  moved,
   canMove,
   closeLabel,
   labels,
@@ -257,6 +282,24 @@ export function CaseBoard({
   ref: _ref, // React 19 passes ref as a prop; keep it off the DOM and off pangea
   ...rest
 }) {
+  // The server's columns: each column as last sent whole, with the move answers since applied.
+  const server = useRef({ sent: sentColumns, moved, columns: sentColumns });
+  {
+    const s = server.current;
+    let next = s.columns;
+    if (
+      sentColumns.length !== s.sent.length ||
+      sentColumns.some((column, i) => column !== s.sent[i])
+    ) {
+      next =
+        sentColumns.length !== s.sent.length
+          ? sentColumns
+          : sentColumns.map((column, i) => (column !== s.sent[i] ? column : next[i]));
+    }
+    if (moved !== s.moved) next = withServerMove(next, moved);
+    server.current = { sent: sentColumns, moved, columns: next };
+  }
+  const columns = server.current.columns;
   const [local, setLocal] = useState(columns);
   const seen = useRef({ revision, columns });
   const dragging = useRef(false);

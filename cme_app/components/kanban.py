@@ -19,6 +19,8 @@ class CaseBoard(rx.Component):
 
     columns: rx.Var[list]
     revision: rx.Var[int]
+    # The last move's answer (services.casework.board.BoardMove): the moved card only.
+    moved: rx.Var[dict]
     can_move: rx.Var[bool]
     close_label: rx.Var[str]
     labels: rx.Var[dict[str, str]]

@@ -1,6 +1,8 @@
 """/board: the case board. Officers and leads move cases; admins and auditors only look.
 
-Each column lives in its own state var, so a move re-sends only the two columns it changed.
+Each column lives in its own state var, so a reload re-sends only the columns it changed. A
+move's answer is the moved card alone (`last_move`, a BoardMove), which the board component
+applies to its copy of the columns; no other card is re-read or re-sent.
 `board_revision` goes up on every answer from the server, so the board component adopts the
 server's columns even when a refused move changed none of them.
 """
@@ -22,7 +24,7 @@ from ...domain import BOARD_STAGES, STAGE_LABELS, Stage, case_reference, is_case
 from ...errors import NotFound, ServiceError
 from ...permissions import Actor, Capability, allows
 from ...services.casework import board, lifecycle
-from ...services.casework.board import BoardColumn, BoardFilters, Option
+from ...services.casework.board import BoardColumn, BoardFilters, BoardMove, Option
 from ...state.alerts import alerts_for
 from ...state.auth import AuthState
 from ...state.handlers import PageFeedback, handler, page_load
@@ -49,6 +51,7 @@ class BoardState(alerts_for(Capability.CASE_VIEW), PageFeedback, AuthState):
     col_located: BoardColumn = BoardColumn.empty(Stage.LOCATED)
     col_closed: BoardColumn = BoardColumn.empty(Stage.CLOSED)
     board_revision: int = 0
+    last_move: BoardMove = BoardMove()
     announcement: str = ""
     announcement_is_error: bool = False
     announcement_id: int = 0
@@ -63,6 +66,9 @@ class BoardState(alerts_for(Capability.CASE_VIEW), PageFeedback, AuthState):
     _limits: dict[str, int] = {}
     _pinned: list[str] = []
     _stamp: str = ""
+    # Columns as the browser shows them after move answers (BoardMove) patched its copy; the
+    # column vars hold what was last sent whole.
+    _shown: dict[str, BoardColumn] = {}
 
     _moving: str = ""  # the reference of the move under way, for its refusal message
 
@@ -77,7 +83,8 @@ class BoardState(alerts_for(Capability.CASE_VIEW), PageFeedback, AuthState):
         )
 
     def _column(self, stage: str) -> BoardColumn:
-        return self.get_value(COLUMN_VARS[stage])
+        """The column as this tab's browser shows it."""
+        return self._shown.get(stage) or self.get_value(COLUMN_VARS[stage])
 
     def _stage_showing(self, reference: str) -> str | None:
         for stage in BOARD_STAGES:
@@ -91,6 +98,7 @@ class BoardState(alerts_for(Capability.CASE_VIEW), PageFeedback, AuthState):
         for stage, column in columns.items():
             if self._column(stage) != column:
                 setattr(self, COLUMN_VARS[stage], column)
+                self._shown = {k: v for k, v in self._shown.items() if k != stage}
                 changed = True
         return changed
 
@@ -151,7 +159,8 @@ class BoardState(alerts_for(Capability.CASE_VIEW), PageFeedback, AuthState):
         for stage, var in COLUMN_VARS.items():
             setattr(self, var, BoardColumn.empty(stage))
         self.announcement, self.announcement_is_error, self.loaded = "", False, False
-        self._limits, self._pinned, self._stamp = {}, [], ""
+        self._limits, self._pinned, self._stamp, self._shown = {}, [], "", {}
+        self.last_move = BoardMove()
         return self._show
 
     def _show(self, session, actor: Actor):
@@ -234,8 +243,22 @@ class BoardState(alerts_for(Capability.CASE_VIEW), PageFeedback, AuthState):
                                    version=version)
         self._pinned = [reference, *(r for r in self._pinned if r != reference)][
             : board.MAX_PINNED]
-        self._reload(session, actor, stages=[from_stage, case.stage] if from_stage else None,
-                     reason="move")
+        card = board.moved_card(session, actor=actor, case_=case, filters=self._filters())
+        if from_stage is None or card is None:
+            # Not on this tab's board as it stands (rare): show the board as it now is.
+            self._reload(session, actor, reason="move")
+        else:
+            # The answer carries the moved card alone (BoardMove): the board takes it out of
+            # its old column and puts it in its new one in sort order, with both counts. No
+            # other card is re-read or re-sent; `_shown` keeps this tab's columns as patched.
+            source = board.without_card(self._column(from_stage), reference)
+            target, index = board.with_moved_card(self._column(case.stage), card)
+            self._shown = {**self._shown, from_stage: source, case.stage: target}
+            self.last_move = BoardMove(
+                seq=self.last_move.seq + 1, card=card, from_stage=from_stage,
+                to_stage=case.stage, index=index, from_count=source.count,
+                to_count=target.count,
+            )
         return self._announce(f"{reference} moved to {STAGE_LABELS[to_stage]}.")
 
     @rx.event
@@ -338,6 +361,7 @@ def board_page() -> rx.Component:
         case_board(
             columns=rx.Var.create([getattr(s, var) for var in COLUMN_VARS.values()]),
             revision=s.board_revision,
+            moved=s.last_move,
             can_move=s.can_move,
             close_label=s.close_label,
             labels={str(k): v for k, v in STAGE_LABELS.items() if k in COLUMN_VARS},

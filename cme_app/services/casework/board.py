@@ -4,6 +4,17 @@ display-ready cards. Framework-free; the page state only adapts these functions.
 Query budget for a whole board, whatever the number of cases: one count query, one query per
 column with cards, two for the move guards' facts (lifecycle.guard_facts), two for the school
 calendar and two for the audit event. Nothing is queried per card.
+
+After a move the page needs only the moved card (`moved_card`): one card query, the guard
+facts and the calendar, whatever the number of cases on the board, and no view audit row (the
+move itself is audited by lifecycle.move_case).
+
+Which board views are audited (`case.list`), and why: every view a person asks for — the page
+load, a filter change (it shows other children: a new view the DPO must be able to trace),
+"Show more" (it shows children not shown before). Not the board's own automatic reloads — the
+poll's refresh and the reload after a refused stale move (`UNAUDITED_REASONS`): they repeat a
+view already recorded, every few seconds per open tab, and would bury the audit trail in rows
+no one asked for (issue 19: "viewing the board is audited once per load, not per refresh").
 """
 
 from __future__ import annotations
@@ -42,6 +53,7 @@ __all__ = [
     "BoardCard",
     "BoardColumn",
     "BoardFilters",
+    "BoardMove",
     "FilterOptions",
     "Option",
     "board_stamp",
@@ -49,12 +61,15 @@ __all__ = [
     "cases_by_stage",
     "filter_options",
     "load_board",
+    "moved_card",
     "parse_filters",
 ]
 
 CARD_LIMIT = 20  # cards first shown per column; "Show more" adds as many again
 MAX_CARD_LIMIT = 200
 MAX_PINNED = 10
+# Reloads the board does by itself, repeating a view already audited (see the module docstring).
+UNAUDITED_REASONS = frozenset({"refresh", "stale"})
 
 RISK_FILTERS: dict[str, str] = {**RISK_LABELS, "none": "Not rated"}
 UNALLOCATED = "none"
@@ -96,6 +111,21 @@ class BoardColumn:
     @classmethod
     def empty(cls, stage: str) -> BoardColumn:
         return cls(stage=stage, label=STAGE_LABELS[stage], count=0)
+
+
+@dataclass(frozen=True)
+class BoardMove:
+    """A move's answer to the board: the moved card, where it left and where it went (its
+    place in the new column) and the two columns' new counts. The board applies it to its copy
+    of the columns; no other card is sent."""
+
+    seq: int = 0  # one more per move answered, so the same move twice is applied twice
+    card: BoardCard | None = None
+    from_stage: str = ""
+    to_stage: str = ""
+    index: int = 0
+    from_count: int = 0
+    to_count: int = 0
 
 
 @dataclass(frozen=True)
@@ -418,6 +448,8 @@ def load_board(
         )
         for stage in wanted
     }
+    if reason in UNAUDITED_REASONS:
+        return columns
     audit.record(
         session,
         actor=actor,
@@ -431,6 +463,53 @@ def load_board(
         },
     )
     return columns
+
+
+def moved_card(
+    session: Session,
+    *,
+    actor: Actor | None,
+    case_: Case,
+    filters: BoardFilters = BoardFilters(),
+    today: date | None = None,
+    now: datetime | None = None,
+) -> BoardCard | None:
+    """The card of a case just moved, as its new column shows it; None when the filters hide
+    it. One card query, the guard facts and the calendar: the same few queries whatever the
+    number of cases. Not audited as a view: the move that showed it is audited."""
+    actor = require(actor, Capability.CASE_VIEW)
+    now = now or uk_now()
+    today = today or uk_date(now)
+    row = session.exec(_card_select(filters, now).where(Case.id == case_.id)).first()
+    if row is None:
+        return None
+    facts = (lifecycle.guard_facts(session, [case_.id])
+             if can_move(actor) and row[0].stage != Stage.CLOSED else None)
+    return _cards(session, actor, [row], load_calendar(session), today, facts)[0]
+
+
+def card_rank(card: BoardCard) -> int:
+    """A card's place by risk in an open column: Red, Amber, not rated, Green (as `_RISK_RANK`)."""
+    return {"red": 0, "amber": 1, "": 2}.get(card.risk, 3)
+
+
+def with_moved_card(column: BoardColumn, card: BoardCard) -> tuple[BoardColumn, int]:
+    """`column` with `card` inserted in the column's sort order, and counted; and where it went.
+    A moved case has just entered its stage, so it goes last among the cards of its risk
+    (oldest in stage first)."""
+    others = [c for c in column.cards if c.reference != card.reference]
+    at = next((i for i, c in enumerate(others) if card_rank(c) > card_rank(card)), len(others))
+    cards = (*others[:at], card, *others[at:])
+    count = column.count + (len(others) == len(column.cards))
+    return BoardColumn(stage=column.stage, label=column.label, count=count, cards=cards), at
+
+
+def without_card(column: BoardColumn, reference: str) -> BoardColumn:
+    """`column` without the card of `reference`, and counted one fewer if it was there."""
+    cards = tuple(c for c in column.cards if c.reference != reference)
+    removed = len(column.cards) - len(cards)
+    return BoardColumn(stage=column.stage, label=column.label,
+                       count=max(0, column.count - removed), cards=cards)
 
 
 def cases_by_stage(
