@@ -6,6 +6,8 @@ a drop at once, and sends one coarse event per intent; see its header comment.
 
 from __future__ import annotations
 
+from typing import Any
+
 import reflex as rx
 from reflex.event import no_args_event_spec, passthrough_event_spec
 
@@ -20,7 +22,7 @@ class CaseBoard(rx.Component):
     columns: rx.Var[list]
     revision: rx.Var[int]
     # The last move's answer (services.casework.board.BoardMove): the moved card only.
-    moved: rx.Var[dict]
+    moved: rx.Var[Any]
     can_move: rx.Var[bool]
     close_label: rx.Var[str]
     labels: rx.Var[dict[str, str]]
