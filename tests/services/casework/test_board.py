@@ -456,6 +456,12 @@ def test_the_move_answer_carries_the_moved_card_only(session, team):
                                              case.reference, green.reference]
 
 
+def test_the_board_page_compiles_with_the_move_answer():
+    from cme_app.pages.casework.board import board_page
+
+    board_page()  # a prop of the wrong type (the move answer) raises here, not only in a browser
+
+
 def test_a_moved_card_goes_in_sort_order():
     def card(ref: str, risk: str) -> board.BoardCard:
         return board.BoardCard(ref, 1, "A B", 10, "", risk, "", "", "", "", "", "", False, False)
