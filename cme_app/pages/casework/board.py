@@ -264,7 +264,9 @@ class BoardState(alerts_for(Capability.CASE_VIEW), PageFeedback, AuthState):
     @rx.event
     @handler(Capability.CASE_VIEW, touch=False, quiet=True, refresh=False)
     def refresh_if_changed(self):
-        """The board's poll. Not the user's activity: doesn't keep an idle session alive."""
+        """The board's poll. Not the user's activity: doesn't keep an idle session alive.
+        Its reloads write no `case.list` audit row: they repeat the view the load (or filter
+        change, or "Show more") already recorded (services/casework/board.py says why)."""
         return self._refresh
 
     def _refresh(self, session, actor: Actor):
