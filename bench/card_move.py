@@ -4,9 +4,9 @@ The real app's production build (`reflex run --env prod --single-port`, granian)
 design-load SQLite database (bench/seed.py). A team lead, signed in through the real ticket
 exchange (tests/e2e/helpers.session_cookie), opens /board over a real `/_event` socket
 (tests/e2e/socket_client.EventSocket) and moves one Enquiries card to Home visit and back
-(BoardState.move, each move checked by the server, audited, version-checked, the two columns
-reloaded). The baseline is bench/echo_server.py under granian, driven by the same client stack
-with a payload of the same shape. Time = send -> first update back.
+(BoardState.move, each move checked by the server, audited, version-checked; the answer is
+the moved card, issue 19). The baseline is bench/echo_server.py under granian, driven by the
+same client stack with a payload of the same shape. Time = send -> first update back.
 
 Each round does --n moves, then --n echoes (interleaved rounds); ratio per round =
 median(move) / median(echo); reported: median of the rounds. Target <= 2x (perf-security.md P5
@@ -180,7 +180,11 @@ def main(argv=None) -> int:
     try:
         app_url = args.app_url
         if not app_url:
-            proc, app_url = common.start_app(url)
+            # One socket sends moves back to back, faster than a person can: lift the socket's
+            # per-connection rate limit (cme_app/socket_guard.py; 20 events/s, burst 40), which
+            # otherwise silently drops the moves past the burst once each takes < 50 ms.
+            proc, app_url = common.start_app(url, extra_env={
+                "CME_SOCKET_EVENTS_PER_SECOND": "10000", "CME_SOCKET_EVENT_BURST": "10000"})
             procs.append(proc)
         proc, echo_url = common.start_echo()
         procs.append(proc)
