@@ -29,7 +29,6 @@ from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session, select
 
 from ...dates import uk_today
-
 from ...models.calendar import NonTeachingDay, TermPeriod
 
 __all__ = ["CalendarNotSeeded", "SchoolCalendar", "academic_year_of", "forget_calendars",
