@@ -141,10 +141,13 @@ def _candidates_many(session: Session,
             live, col(Child.upn).in_(upns))).all() if upns else ():
         by_upn.setdefault(upn, []).append(other)
     by_name: dict[tuple[str, str, date], list[int]] = {}
+    wanted = {_name_key(c.first_name, c.last_name, c.date_of_birth) for c in children}
     for other, first, last, dob in session.exec(select(
             Child.id, Child.first_name, Child.last_name, Child.date_of_birth).where(
             live, col(Child.date_of_birth).in_({c.date_of_birth for c in children}))).all():
-        by_name.setdefault(_name_key(first, last, dob), []).append(other)
+        key = (first.strip().lower(), last.strip().lower(), dob)  # _name_key, inline: hot
+        if key in wanted:
+            by_name.setdefault(key, []).append(other)
     by_home = _same_home_and_surname_many(session, children)
     for c in children:
         found[c.id].update((o, "upn") for o in by_upn.get(c.upn or "", ()))
