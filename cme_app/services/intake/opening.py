@@ -89,6 +89,10 @@ def _triage_facts(session: Session,
     return out
 
 
+# Made once: a new alias per call would make a new statement each time, compiled afresh.
+_HOME, _OTHER = aliased(Address, name="home"), aliased(Address, name="other_home")
+
+
 def possible_matches_many(session: Session,
                           pairs: list[tuple[Case | None, Child | ChildFacts]]
                           ) -> list[list[str]]:
@@ -96,7 +100,7 @@ def possible_matches_many(session: Session,
     first line and postcode), the household candidates the case page offers to link. The same
     child's other records are `ChildMatch` proposals instead, and the same record's own cases
     are its history. A case about to open is None."""
-    home, other = aliased(Address), aliased(Address)
+    home, other = _HOME, _OTHER
     at: dict[int, set[tuple[str, int, int]]] = {}
     # One query (issue 19): each child's last known home, joined to every case of a child
     # whose last known home has the same postcode; the first lines are compared here, as
