@@ -19,12 +19,12 @@ from tests.factories import make_team, make_user
 TODAY = date(2026, 11, 27)
 # What one submit needs, whoever is told (BENCHMARKS.md §2 lists them): BEGIN; the child,
 # the referral and the form's rows, one statement per table (7, plus 1 id read); the case
-# reference (3); possible duplicate records and their proposal (7, audited: 4); the triage
+# reference (1); possible duplicate records and their proposal (7, audited: 4); the triage
 # facts (7); the case and its first stage (5, with the reload); the submit's audit event
 # (2); who to tell and how (6); the items in a savepoint with the search index the flush
-# brings along (8, plus 1 id read); their audit events (3); COMMIT. 55 on SQLite (BEGIN
+# brings along (8, plus 1 id read); their audit events (3); COMMIT. 53 on SQLite (BEGIN
 # IMMEDIATE counted) (see `seen` when it fails); it was 74 with two people told, 90 with six.
-MAX_STATEMENTS = 55
+MAX_STATEMENTS = 53
 
 
 @contextmanager
