@@ -90,9 +90,10 @@ def propose_matches(session: Session, child: Child) -> list[ChildMatch]:
     return propose_matches_many(session, [child])
 
 
-def propose_matches_many(session: Session,
-                         children: list[Child] | list[ChildFacts]) -> list[ChildMatch]:
-    """`propose_matches` for many new records at once (a bulk import), in a few queries."""
+def propose_matches_many(session: Session, children: list[Child] | list[ChildFacts], *,
+                         load: bool = True) -> list[ChildMatch]:
+    """`propose_matches` for many new records at once (a bulk import), in a few queries.
+    load=False: propose only, and return nothing (opening a case needs no rows back)."""
     live = [c for c in children
             if c is not None and c.id is not None and c.merged_into_id is None]
     if not live:
@@ -117,6 +118,8 @@ def propose_matches_many(session: Session,
                                "candidate_id": row["candidate_id"]}}
                    for about in (row["child_id"], row["candidate_id"])]
     audit.record_many(session, events)
+    if not load:
+        return []
     return list(session.exec(select(ChildMatch).where(col(ChildMatch.id).in_(ids))
                              .order_by(col(ChildMatch.id))).all())
 

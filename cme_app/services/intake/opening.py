@@ -77,7 +77,7 @@ def _triage_facts(session: Session,
                   items: list[tuple[Case | None, Referral | ReferralFacts, Child | ChildFacts]],
                   *, today: date) -> list[dict[str, Any]]:
     """Each case's triage facts (its columns), for cases open or about to open (None)."""
-    child_records.propose_matches_many(session, [child for _c, _r, child in items])
+    child_records.propose_matches_many(session, [child for _c, _r, child in items], load=False)
     factors = risk.factors_many(session, [(referral, child) for _c, referral, child in items])
     households = possible_matches_many(session, [(case, child) for case, _r, child in items])
     calendar = load_calendar(session)
