@@ -16,7 +16,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -44,9 +44,18 @@ _serial = [int(time.time()) % 500_000]
 def a_form(today: date) -> dict:
     _serial[0] += 1
     n = _serial[0]
+    # A different date of birth too (spread over eight school years): with one shared date,
+    # every run left more same-birthday children for the name-and-birth-date match to read,
+    # so the figure grew with how often the bench had been run on its seeded database
+    # (issue 19).
+    born = date(2012, 1, 1) + timedelta(days=n % 2920)
     form = example_referral_form(first_name=f"Bench{n}", last_name=f"Submit{n % 991}",
-                                 upn=_upn(n % 999_999), today=today)
+                                 upn=_upn(n % 999_999), date_of_birth=born.isoformat(),
+                                 today=today)
     form["home_line1"] = f"{n} Benchmark Road"
+    # Postcodes as bench/seed.py spreads them (about 40 children each), not one postcode that
+    # every run of the bench filled up further.
+    form["home_postcode"] = f"LS{n % 28 + 1} {n % 9}AB"
     return form
 
 

@@ -46,6 +46,7 @@ from sqlmodel import Session, SQLModel  # noqa: E402
 from cme_app import models  # noqa: E402, F401
 from cme_app.db import get_engine  # noqa: E402
 from cme_app.migrations import upgrade_to_head  # noqa: E402
+from cme_app.services.school_calendar.school_days import forget_calendars  # noqa: E402
 from tests.factories import audit_guard_off, make_case, make_team  # noqa: E402
 
 # Searches every log of the run for the personal-data canaries (tests/log_canaries.py).
@@ -98,6 +99,7 @@ def _wipe(engine) -> None:
     than TRUNCATE on tables this small), and a deadlock with the server is retried; on SQLite
     the transaction is BEGIN IMMEDIATE, so the server waits."""
     tables = list(reversed(SQLModel.metadata.sorted_tables))
+    forget_calendars()  # the term dates go behind the app's back
     for attempt in range(5):
         try:
             with engine.begin() as conn, audit_guard_off(conn):

@@ -90,9 +90,10 @@ def propose_matches(session: Session, child: Child) -> list[ChildMatch]:
     return propose_matches_many(session, [child])
 
 
-def propose_matches_many(session: Session,
-                         children: list[Child] | list[ChildFacts]) -> list[ChildMatch]:
-    """`propose_matches` for many new records at once (a bulk import), in a few queries."""
+def propose_matches_many(session: Session, children: list[Child] | list[ChildFacts], *,
+                         load: bool = True) -> list[ChildMatch]:
+    """`propose_matches` for many new records at once (a bulk import), in a few queries.
+    load=False: propose only, and return nothing (opening a case needs no rows back)."""
     live = [c for c in children
             if c is not None and c.id is not None and c.merged_into_id is None]
     if not live:
@@ -117,6 +118,8 @@ def propose_matches_many(session: Session,
                                "candidate_id": row["candidate_id"]}}
                    for about in (row["child_id"], row["candidate_id"])]
     audit.record_many(session, events)
+    if not load:
+        return []
     return list(session.exec(select(ChildMatch).where(col(ChildMatch.id).in_(ids))
                              .order_by(col(ChildMatch.id))).all())
 
@@ -141,10 +144,13 @@ def _candidates_many(session: Session,
             live, col(Child.upn).in_(upns))).all() if upns else ():
         by_upn.setdefault(upn, []).append(other)
     by_name: dict[tuple[str, str, date], list[int]] = {}
+    wanted = {_name_key(c.first_name, c.last_name, c.date_of_birth) for c in children}
     for other, first, last, dob in session.exec(select(
             Child.id, Child.first_name, Child.last_name, Child.date_of_birth).where(
             live, col(Child.date_of_birth).in_({c.date_of_birth for c in children}))).all():
-        by_name.setdefault(_name_key(first, last, dob), []).append(other)
+        key = (first.strip().lower(), last.strip().lower(), dob)  # _name_key, inline: hot
+        if key in wanted:
+            by_name.setdefault(key, []).append(other)
     by_home = _same_home_and_surname_many(session, children)
     for c in children:
         found[c.id].update((o, "upn") for o in by_upn.get(c.upn or "", ()))

@@ -9,6 +9,8 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from sqlalchemy import and_
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from ...domain import AddressKind, Stage
@@ -75,7 +77,7 @@ def _triage_facts(session: Session,
                   items: list[tuple[Case | None, Referral | ReferralFacts, Child | ChildFacts]],
                   *, today: date) -> list[dict[str, Any]]:
     """Each case's triage facts (its columns), for cases open or about to open (None)."""
-    child_records.propose_matches_many(session, [child for _c, _r, child in items])
+    child_records.propose_matches_many(session, [child for _c, _r, child in items], load=False)
     factors = risk.factors_many(session, [(referral, child) for _c, referral, child in items])
     households = possible_matches_many(session, [(case, child) for case, _r, child in items])
     calendar = load_calendar(session)
@@ -87,6 +89,10 @@ def _triage_facts(session: Session,
     return out
 
 
+# Made once: a new alias per call would make a new statement each time, compiled afresh.
+_HOME, _OTHER = aliased(Address, name="home"), aliased(Address, name="other_home")
+
+
 def possible_matches_many(session: Session,
                           pairs: list[tuple[Case | None, Child | ChildFacts]]
                           ) -> list[list[str]]:
@@ -94,21 +100,21 @@ def possible_matches_many(session: Session,
     first line and postcode), the household candidates the case page offers to link. The same
     child's other records are `ChildMatch` proposals instead, and the same record's own cases
     are its history. A case about to open is None."""
-    homes: dict[int, set[tuple[str, str]]] = {}
-    for child_id, line1, postcode in session.exec(
-            select(Address.child_id, Address.line1, Address.postcode).where(
-                col(Address.child_id).in_({c.id for _k, c in pairs}),
-                Address.kind == AddressKind.LAST_KNOWN, col(Address.postcode).is_not(None))):
-        homes.setdefault(child_id, set()).add((postcode, line1.lower()))
-    postcodes = {p for places in homes.values() for p, _l in places}
-    at: dict[tuple[str, str], list[tuple[str, int, int]]] = {}
-    for ref, case_id, child_id, line1, postcode in session.exec(
-            select(Case.reference, Case.id, Case.child_id, Address.line1, Address.postcode)
-            .join(Address, Address.child_id == Case.child_id)
-            .where(Address.kind == AddressKind.LAST_KNOWN,
-                   col(Address.postcode).in_(postcodes))).all() if postcodes else ():
-        at.setdefault((postcode, line1.lower()), []).append((ref, case_id, child_id))
-    return [sorted({ref for place in homes.get(child.id, ()) for ref, case_id, child_id
-                    in at.get(place, ()) if (case is None or case_id != case.id)
-                    and child_id != child.id})
+    home, other = _HOME, _OTHER
+    at: dict[int, set[tuple[str, int, int]]] = {}
+    # One query (issue 19): each child's last known home, joined to every case of a child
+    # whose last known home has the same postcode; the first lines are compared here, as
+    # people type them (any case).
+    for child_id, line1, other_line1, ref, case_id, other_child in session.exec(
+            select(home.child_id, home.line1, other.line1, Case.reference, Case.id,
+                   Case.child_id)
+            .join(other, and_(other.postcode == home.postcode,
+                              other.kind == AddressKind.LAST_KNOWN))
+            .join(Case, Case.child_id == other.child_id)
+            .where(col(home.child_id).in_({c.id for _k, c in pairs}),
+                   home.kind == AddressKind.LAST_KNOWN, col(home.postcode).is_not(None))):
+        if line1.lower() == other_line1.lower():
+            at.setdefault(child_id, set()).add((ref, case_id, other_child))
+    return [sorted({ref for ref, case_id, child_id in at.get(child.id, ())
+                    if (case is None or case_id != case.id) and child_id != child.id})
             for case, child in pairs]

@@ -36,6 +36,7 @@ from ...models import (
     User,
     utcnow,
 )
+from ...models.base import allocate_ids
 from ...permissions import Actor, Capability, roles_with
 from ...settings import get_settings
 from ..trust import audit
@@ -211,50 +212,53 @@ def _insert(session: Session, row: Notification) -> bool:
         return False
 
 
-def _queue_email(session: Session, user: User, item: Notification, now: datetime) -> None:
-    """The email of an item delivered at once, linked to it."""
-    email = EmailMessage(
-        recipient_id=user.id,
-        to_address=user.email,
-        kind=Delivery.IMMEDIATE,
-        dedupe_key=f"n:{item.id}",
-        message_id=new_message_id(),
-        subject=item.subject,
-        body=email_body(item.body, item.link),
-        next_attempt_at=now,
-        created_at=now,
-    )
-    session.add(email)
-    session.flush()
-    item.email_id = email.id
-    session.add(item)
+def _insert_all(session: Session, items: list[Notification]) -> list[Notification]:
+    """Insert every item in one savepoint (one batched INSERT). If another worker (or a
+    repeated scan) already gave someone this event, the unique key refuses the batch: then
+    each item goes in on its own savepoint, as `_insert` does, and only the duplicate is
+    left out."""
+    if not items:
+        return []
+    # Ids taken first, so the rows go in with one executemany (no RETURNING per row).
+    for item, item_id in zip(items, allocate_ids(session, "notification", len(items)),
+                             strict=True):
+        item.id = item_id
+    try:
+        with session.begin_nested():
+            session.add_all(items)
+        return items
+    except IntegrityError:
+        fresh = [Notification(**item.model_dump(exclude={"id"})) for item in items]
+        return [item for item in fresh if _insert(session, item)]
 
 
-def _tell(session: Session, user: User, item: Notification, now: datetime) -> bool:
-    """Store one person's item (and its email if due at once); False if they had it."""
-    if session.exec(
-        select(Notification.id).where(
-            Notification.recipient_id == user.id, Notification.dedupe_key == item.dedupe_key
+def _queue_emails(session: Session, pairs: list[tuple[User, Notification]],
+                  now: datetime) -> None:
+    """The emails of items delivered at once, each linked to its item (one batched insert)."""
+    emails = [
+        EmailMessage(
+            recipient_id=user.id,
+            to_address=user.email,
+            kind=Delivery.IMMEDIATE,
+            dedupe_key=f"n:{item.id}",
+            message_id=new_message_id(),
+            subject=item.subject,
+            body=email_body(item.body, item.link),
+            next_attempt_at=now,
+            created_at=now,
         )
-    ).first() or not _insert(session, item):
-        return False
-    if item.delivery == Delivery.IMMEDIATE:
-        _queue_email(session, user, item, now)
-    audit.record(
-        session,
-        actor=None,
-        actor_role="system",
-        action="notification.created",
-        entity_type="notification",
-        entity_id=item.id,
-        detail={
-            "event": item.event,
-            "recipient": user.id,
-            "reference": item.reference,
-            "delivery": str(item.delivery),
-        },
-    )
-    return True
+        for user, item in pairs
+    ]
+    if not emails:
+        return
+    for email, email_id in zip(emails, allocate_ids(session, "emailmessage", len(emails)),
+                               strict=True):
+        email.id = email_id
+    session.add_all(emails)
+    session.flush()
+    for (_user, item), email in zip(pairs, emails, strict=True):
+        item.email_id = email.id
+        session.add(item)
 
 
 def notify(
@@ -270,9 +274,12 @@ def notify(
     now: datetime | None = None,
 ) -> list[Notification]:
     """One inbox item per active recipient, once per (recipient, key); and, for immediate
-    delivery, its email in the queue. Returns the items this call created."""
+    delivery, its email in the queue. Returns the items this call created. A few statements
+    whoever is told: the people, their choices and who already has it are read at once, the
+    items, emails and audit events written in batches (in recipient order)."""
     info = EVENTS[event]
-    if not info.urgent and not rule(session, event).enabled:
+    team_rule = None if info.urgent else rule(session, event)
+    if team_rule is not None and not team_rule.enabled:
         return []
     now = now or utcnow()
     ids = sorted({r for r in recipients if r})
@@ -280,10 +287,24 @@ def notify(
         return []
     users = session.exec(
         select(User).where(col(User.id).in_(ids), col(User.is_active).is_(True))
+        .order_by(User.id)
     ).all()
-    made = []
-    for user in users:
-        item = Notification(
+    if not users:
+        return []
+    wanted = [u.id for u in users]
+    chosen: dict[int, str] = {}
+    if team_rule is not None:
+        chosen = dict(session.exec(
+            select(NotificationPreference.user_id, NotificationPreference.delivery).where(
+                col(NotificationPreference.user_id).in_(wanted),
+                NotificationPreference.event == str(event))).all())
+    had = set(session.exec(
+        select(Notification.recipient_id).where(
+            col(Notification.recipient_id).in_(wanted), Notification.dedupe_key == key)
+    ).all())
+    by_id = {u.id: u for u in users}
+    items = [
+        Notification(
             recipient_id=user.id,
             event=str(event),
             dedupe_key=key,
@@ -292,11 +313,21 @@ def notify(
             subject=subject,
             body=body,
             link=link,
-            delivery=delivery_for(session, user.id, event),
+            delivery=Delivery.IMMEDIATE if team_rule is None
+            else Delivery(chosen.get(user.id, team_rule.default_delivery)),
             created_at=now,
         )
-        if _tell(session, user, item, now):
-            made.append(item)
+        for user in users if user.id not in had
+    ]
+    made = _insert_all(session, items)
+    _queue_emails(session, [(by_id[i.recipient_id], i) for i in made
+                            if i.delivery == Delivery.IMMEDIATE], now)
+    audit.record_many(session, [
+        {"actor_role": "system", "action": "notification.created",
+         "entity_type": "notification", "entity_id": item.id,
+         "detail": {"event": item.event, "recipient": item.recipient_id,
+                    "reference": item.reference, "delivery": str(item.delivery)}}
+        for item in made])
     session.flush()
     return made
 

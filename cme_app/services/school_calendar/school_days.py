@@ -5,6 +5,12 @@ School days: weekdays inside a term period that are neither bank holidays nor no
 Bank holidays are England's from the `holidays` package (England and Wales share one list).
 
 Build one `SchoolCalendar` per request/render and reuse it: lookups are set/bisect based.
+`load_calendar` keeps the one it built, per database and per UK day, in this process: a
+referral submit no longer reads and builds the calendar each time (issue 19). Any flush that
+adds, changes or removes a term or a non-teaching day (the admin's calendar pages, seeding)
+drops it, and again when that transaction commits or rolls back; until then the changing
+session builds its own, uncached. Another worker process cannot see that flush, so a kept
+calendar is also rebuilt after KEEP_SECONDS: every worker sees a change within a minute.
 """
 
 from __future__ import annotations
@@ -13,13 +19,21 @@ from bisect import bisect_right
 from collections.abc import Iterable, Mapping
 from datetime import date, timedelta
 from functools import lru_cache
+from itertools import chain
+from threading import Lock
+from time import monotonic
+from weakref import WeakKeyDictionary
 
 import holidays
+from sqlalchemy import event
+from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session, select
 
+from ...dates import uk_today
 from ...models.calendar import NonTeachingDay, TermPeriod
 
-__all__ = ["CalendarNotSeeded", "SchoolCalendar", "academic_year_of", "load_calendar"]
+__all__ = ["CalendarNotSeeded", "SchoolCalendar", "academic_year_of", "forget_calendars",
+           "load_calendar"]
 
 
 class CalendarNotSeeded(LookupError):
@@ -199,7 +213,52 @@ def _merge_year_spans(years: set[int]) -> list[tuple[date, date]]:
     return spans
 
 
-def load_calendar(session: Session) -> SchoolCalendar:
-    terms = [(t.starts_on, t.ends_on) for t in session.exec(select(TermPeriod)).all()]
-    closures = {n.on: n.reason for n in session.exec(select(NonTeachingDay)).all()}
+# Built calendars: per engine, (UK day, built at (monotonic), calendar). Dropped whole by
+# `forget_calendars`; rebuilt after KEEP_SECONDS (other workers' changes).
+KEEP_SECONDS = 60.0
+_CACHE: WeakKeyDictionary = WeakKeyDictionary()
+_CACHE_LOCK = Lock()
+_CHANGED_KEY = "cme.calendar_changed"  # session.info: this transaction changed the calendar
+
+
+def forget_calendars() -> None:
+    """Drop every kept calendar (the term dates or non-teaching days changed)."""
+    with _CACHE_LOCK:
+        _CACHE.clear()
+
+
+def _build(session: Session) -> SchoolCalendar:
+    terms = session.exec(select(TermPeriod.starts_on, TermPeriod.ends_on)).all()
+    closures = dict(session.exec(select(NonTeachingDay.on, NonTeachingDay.reason)).all())
     return SchoolCalendar(terms=terms, non_teaching_days=closures)
+
+
+def load_calendar(session: Session) -> SchoolCalendar:
+    """The school calendar as stored; kept per database and UK day (see the module's note).
+    Callers must not change what it returns."""
+    if session.info.get(_CHANGED_KEY):
+        return _build(session)  # this transaction's own, uncommitted, term dates
+    engine, today = session.get_bind().engine, uk_today()
+    with _CACHE_LOCK:
+        kept = _CACHE.get(engine)
+    if kept is not None and kept[0] == today and monotonic() - kept[1] < KEEP_SECONDS:
+        return kept[2]
+    calendar = _build(session)
+    with _CACHE_LOCK:
+        _CACHE[engine] = (today, monotonic(), calendar)
+    return calendar
+
+
+@event.listens_for(OrmSession, "after_flush")
+def _calendar_flushed(session, _flush_context) -> None:
+    if any(isinstance(row, TermPeriod | NonTeachingDay)
+           for row in chain(session.new, session.dirty, session.deleted)):
+        session.info[_CHANGED_KEY] = True
+        forget_calendars()
+
+
+@event.listens_for(OrmSession, "after_commit")
+@event.listens_for(OrmSession, "after_rollback")
+def _calendar_settled(session) -> None:
+    if session.info.pop(_CHANGED_KEY, None):
+        forget_calendars()

@@ -32,6 +32,8 @@ _FORK_WINDOW = 1000
 # The purposes this unit of work's writes on cases outside the writer's caseload were allowed
 # with (trust/purpose.py `for_write`), by (user id, case reference).
 _PURPOSES_KEY = "cme.case_purposes"
+# The chain head this session's transaction has locked and read: (transaction, head row).
+_HEAD_KEY = "cme.audit_head"
 
 
 def remember_purpose(session: Session, *, actor_id: int, reference: str,
@@ -89,6 +91,24 @@ def _chain_head(session: Session) -> AuditChainHead:
     return head
 
 
+def _held_head(session: Session) -> AuditChainHead:
+    """The chain head for an append: locked and read once per transaction, then kept. The
+    lock (BEGIN IMMEDIATE on SQLite, the advisory lock on PostgreSQL) is held to the end of
+    the transaction, so no other writer can move the head meanwhile, and every append of this
+    transaction moves the kept row itself. A savepoint rolled back expires the row (it is read
+    again) or, if it was new, removes it from the session (then the whole read is redone)."""
+    held = session.info.get(_HEAD_KEY)
+    txn = session.get_transaction()
+    if held is not None and txn is not None and held[0] is txn and txn.is_active \
+            and held[1] in session:
+        return held[1]
+    _lock_chain(session)
+    head = _chain_head(session)
+    session.add(head)
+    session.info[_HEAD_KEY] = (session.get_transaction(), head)
+    return head
+
+
 def record(
     session: Session,
     *,
@@ -103,9 +123,10 @@ def record(
     actor_role: str | None = None,
     ip: str | None = None,
 ) -> AuditEvent:
-    """Append one event, chained by hash to the previous one so edits can be detected."""
-    _lock_chain(session)
-    head = _chain_head(session)
+    """Append one event, chained by hash to the previous one so edits can be detected. The
+    head row's update is left to the next flush (one UPDATE for all of a transaction's
+    appends); the event is flushed at once for its id."""
+    head = _held_head(session)
     actor_id = actor.user_id if actor else actor_id
     entity_id = None if entity_id is None else str(entity_id)
     event = AuditEvent(
@@ -125,8 +146,6 @@ def record(
     session.flush()
     head.count += 1
     head.last_id, head.last_hash = event.id, event.hash
-    session.add(head)
-    session.flush()
     return event
 
 
@@ -137,8 +156,7 @@ def record_many(session: Session, events: list[dict[str, Any]]) -> int:
     detail...)."""
     if not events:
         return 0
-    _lock_chain(session)
-    head = _chain_head(session)
+    head = _held_head(session)
     ids = allocate_ids(session, "auditevent", len(events))
     now = utcnow()
     rows, prev = [], head.last_hash
@@ -153,8 +171,6 @@ def record_many(session: Session, events: list[dict[str, Any]]) -> int:
     session.execute(insert(AuditEvent), rows)
     head.count += len(rows)
     head.last_id, head.last_hash = ids[-1], prev
-    session.add(head)
-    session.flush()
     return len(rows)
 
 
@@ -222,6 +238,7 @@ class ChainReport:
 def verify_chain(session: Session) -> ChainReport:
     """Walk every event in id order, recompute its hash and check its link, then compare the
     end of the chain with the head row. Reports the first problem found."""
+    session.flush()  # this session's own appends, and its head, are part of what is checked
     prev_hash: str | None = None
     last_id: int | None = None
     recent: deque[str] = deque(maxlen=_FORK_WINDOW)
