@@ -35,7 +35,7 @@ def _form() -> rx.Component:
 def _row(r: rx.Var) -> rx.Component:
     return rx.el.tr(
         rx.el.td(rx.el.a(r.reference, href="/cases/" + r.reference.to(str)),
-                 data_label="Reference"),
+                 data_label="Reference", class_name="nowrap"),
         rx.el.td(r.child_name, data_label="Name"),
         rx.el.td(r.age.to(str), data_label="Age"),
         rx.el.td(rx.cond(r.closed != "", r.closed, r.stage), data_label="Stage"),
