@@ -10,6 +10,8 @@ officer's caseload, exactly as when it is opened from the board.
 
 from __future__ import annotations
 
+from functools import partial
+
 import reflex as rx
 
 from .. import routes
@@ -36,29 +38,20 @@ class SearchState(PageFeedback, AuthState):
         self._clear_feedback()
         self.query, self.results, self.more, self.searched = "", [], False, False
 
-    def _show(self, answer: SearchAnswer | None):
+    def _show(self, answer: SearchAnswer):
         """The answer on the page, or the case itself for one exact reference or UPN."""
-        if answer is None:  # field errors, already shown
-            return rx.call_script("window.setTimeout(() => document.getElementById("
-                                  "'error-summary')?.focus(), 50)")
         self.results, self.more, self.searched = list(answer.results), answer.more, True
         if answer.open_reference:
             return rx.redirect(routes.case_url(answer.open_reference))
         return self._focus_message()
 
     def _work(self, text: str):
-        """The search as a unit of work; field errors go to the page's error summary."""
+        """The search as a unit of work. No earlier results stay under a new query (or under
+        its field errors, which the adapter shows)."""
         self.query = text
-
-        def run(session, *, actor):
-            try:
-                return search_cases(session, actor=actor, query=text)
-            except ValidationFailed as exc:  # no earlier results under a new query's error
-                self.results, self.more, self.searched = [], False, False
-                self._show_field_errors(exc.errors)
-                return None
-
-        return run
+        if self.results or self.more or self.searched:
+            self.results, self.more, self.searched = [], False, False
+        return partial(search_cases, query=text)
 
     @rx.event
     @handler(Capability.CASE_VIEW, done=None, then=lambda self, answer: self._show(answer))
@@ -79,6 +72,9 @@ class SearchState(PageFeedback, AuthState):
         work = self._work(text)
 
         def run(session, *, actor):
-            return self._show(work(session, actor=actor))
+            try:
+                return self._show(work(session, actor=actor))
+            except ValidationFailed as exc:  # a page load has no field-error mapping of its own
+                return self._show_field_errors(exc.errors)
 
         return run

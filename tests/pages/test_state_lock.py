@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import time
 
-import pytest
 from redis.asyncio import Redis
 from reflex.istate.manager.redis import StateManagerRedis
 from reflex.istate.manager.token import StateToken
@@ -18,21 +17,9 @@ from reflex_base.utils.exceptions import LockExpiredError
 
 from cme_app.pages.reporting.dashboard import DashboardState
 from cme_app.services.reporting import reports
-from tests.e2e.helpers import free_port
 from tests.factories import make_team, run_async, session_token, state_for
-from tests.redis_server import RedisServer
 
 LOCK_MS = 600
-
-
-@pytest.fixture
-def redis_url():
-    server = RedisServer(free_port())
-    server.start()
-    try:
-        yield server.url
-    finally:
-        server.stop()
 
 
 def test_a_handler_that_outlives_the_lock_cannot_overwrite_the_newer_state(redis_url):

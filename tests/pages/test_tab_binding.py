@@ -29,7 +29,6 @@ from cme_app.pages.trust.login import LoginState
 from cme_app.services.trust import auth
 from cme_app.state import tab
 from cme_app.state.auth import SESSION_COOKIE, AuthState
-from tests.e2e.helpers import free_port
 from tests.factories import (
     CANARY_FIRST,
     CANARY_LAST,
@@ -39,7 +38,6 @@ from tests.factories import (
     make_user,
     session_token,
 )
-from tests.redis_server import RedisServer
 
 TAB = "tab-0001"
 
@@ -231,16 +229,6 @@ def test_a_load_after_the_session_ended_wipes_the_tab_and_starts_a_new_token(
     assert "cmeNewTab" in repr(answered) and "/login" in repr(answered)
     assert CANARY_LAST not in delta and CANARY_LAST not in whole
     assert not kept
-
-
-@pytest.fixture
-def redis_url():
-    server = RedisServer(free_port())
-    server.start()
-    try:
-        yield server.url
-    finally:
-        server.stop()
 
 
 def test_with_redis_a_signed_out_tab_is_left_empty_and_a_stranger_socket_gets_nothing(
