@@ -127,17 +127,17 @@ def profile() -> int:
     import cme_app.pages  # noqa: F401
     from cme_app.db import get_engine
     from cme_app.pages.reporting.dashboard import DashboardState
-    from tests.factories import session_token, state_for
+    from tests.factories import call_handler, session_token, state_for
 
     with Session(get_engine()) as session:
         token = session_token(session, seed.lead_email(1), seed.PASSWORD)
         session.commit()
     state = state_for(DashboardState, token, path="/dashboard")
-    DashboardState.event_handlers["download_csv"].fn(state)
+    call_handler(state, "download_csv")
     profiler = Profiler(interval=0.0005)
     profiler.start()
     for _ in range(3):
-        DashboardState.event_handlers["download_csv"].fn(state)
+        call_handler(state, "download_csv")
     profiler.stop()
     print(profiler.output_text(unicode=False, color=False))
     return 0
