@@ -48,7 +48,7 @@ from cme_app.services.intake import schools  # noqa: E402
 from cme_app.services.school_calendar.default_terms import seed_term_dates  # noqa: E402
 from cme_app.services.trust import auth  # noqa: E402
 from cme_app.settings import get_settings  # noqa: E402
-from tests.factories import session_token, state_for  # noqa: E402
+from tests.factories import call_handler, session_token, state_for  # noqa: E402
 
 PASSWORD = "bench password 2026"  # noqa: S105 (a throwaway temp database)
 OPEN = ("new_referral", "triage", "enquiries", "home_visit", "awaiting_verification", "located")
@@ -113,7 +113,7 @@ def fresh_board(url: str) -> tuple[rx.State, BoardState]:
 
 
 def call(state: BoardState, name: str, *args):
-    return BoardState.event_handlers[name].fn(state, *args)
+    return call_handler(state, name, *args)
 
 
 def delta_bytes(root: rx.State) -> int:

@@ -135,7 +135,7 @@ def profile(moves: int = 20) -> int:
     import cme_app.pages  # noqa: F401  (registers the page states)
     from cme_app.db import get_engine
     from cme_app.pages.casework.board import BoardState
-    from tests.factories import session_token, state_for
+    from tests.factories import call_handler, session_token, state_for
 
     use_db(common.seeded("sqlite"))
     with Session(get_engine()) as session:
@@ -143,7 +143,7 @@ def profile(moves: int = 20) -> int:
         session.commit()
     state = state_for(BoardState, token, path="/board")
     root = state.parent_state.parent_state
-    BoardState.event_handlers["load"].fn(state)
+    call_handler(state, "load")
     root._clean()
 
     class Local:  # Mover's bookkeeping without a socket
@@ -154,7 +154,7 @@ def profile(moves: int = 20) -> int:
     profiler.start()
     for _ in range(moves):
         payload = mover.payload()
-        BoardState.event_handlers["move"].fn(state, *payload.values())
+        call_handler(state, "move", *payload.values())
         assert "moved to" in state.announcement, state.announcement
         json_dumps(root.get_delta())
         root._clean()

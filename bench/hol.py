@@ -7,9 +7,11 @@ see). The attacker is a lead on /dashboard pressing "Download open cases (CSV)" 
 rx.download of the file through the socket). Each round: the victim alone for --seconds
 (baseline), then the victim while the attacker exports for --seconds. Ratio per round =
 victim p99 under export / victim p99 alone; reported: median of the rounds. Target <= 2x
-(perf-security.md P8).
+(perf-security.md P8). `--attack dashboard` / `board` (issue 19: every action, not only the
+export): the attacker instead reloads the dashboard (the heaviest ordinary handler, 156 ms on
+the loop before handlers ran in a thread: bench/loop_block.py) or the whole board back to back.
 
-    .venv/bin/python bench/hol.py [--rounds 5] [--seconds 10] [--app-url URL]
+    .venv/bin/python bench/hol.py [--rounds 5] [--seconds 10] [--attack export|dashboard|board]
 """
 
 from __future__ import annotations
@@ -50,15 +52,28 @@ def exported(sock, export: str) -> float:
     return time.perf_counter() - t0
 
 
-def run(app_url: str, rounds: int, seconds: float) -> dict:
+def _attacker(app_url: str, attack: str):
+    """A lead's socket and one heavy action on it, returning its round trip in seconds."""
+    from cme_app.pages.casework.board import BoardState
     from cme_app.pages.reporting.dashboard import DashboardState
     from tests.e2e.socket_client import handler_name
 
+    if attack == "export":
+        sock = lead_socket(app_url, path="/dashboard")
+        name = handler_name(DashboardState, "download_csv")
+        return sock, lambda: exported(sock, name)
+    path, state = {"dashboard": ("/dashboard", DashboardState),
+                   "board": ("/board", BoardState)}[attack]
+    sock = lead_socket(app_url, path=path)
+    name = handler_name(state, "load")
+    return sock, lambda: sock.round_trip(name, {}, timeout=120)
+
+
+def run(app_url: str, rounds: int, seconds: float, attack: str = "export") -> dict:
     victim = lead_socket(app_url, path="/board", email=seed.officer_email(2))
-    attacker = lead_socket(app_url, path="/dashboard")
-    export = handler_name(DashboardState, "download_csv")
+    attacker, act = _attacker(app_url, attack)
     export_s: list[float] = []
-    export_s.append(exported(attacker, export))  # warm-up; also checks it answers
+    export_s.append(act())  # warm-up; also checks it answers
     victim_loop(victim, 2)
     ratios, base_p99, hol_p99, hol_max = [], [], [], []
     try:
@@ -68,7 +83,7 @@ def run(app_url: str, rounds: int, seconds: float) -> dict:
 
             def attack(stop=stop):
                 while not stop.is_set():
-                    export_s.append(exported(attacker, export))
+                    export_s.append(act())
 
             thread = threading.Thread(target=attack)
             thread.start()
@@ -93,6 +108,9 @@ def main(argv=None) -> int:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--app-url", help="an app already serving the seeded SQLite database")
+    parser.add_argument("--attack", default="export", choices=("export", "dashboard", "board"),
+                        help="the heavy action: the CSV export (default), or a lead loading "
+                             "the dashboard or the whole board back to back")
     parser.add_argument("--profile", action="store_true",
                         help="profile the export in-process instead (pyinstrument)")
     args = parser.parse_args(argv)
@@ -107,14 +125,15 @@ def main(argv=None) -> int:
             proc, app_url = common.start_app(url, name="app-hol")
             procs.append(proc)
         print(f"[hol] {common.load_note()}", flush=True)
-        r = run(app_url, max(5, args.rounds), args.seconds)
+        r = run(app_url, max(5, args.rounds), args.seconds, args.attack)
     finally:
         for p in procs:
             common.stop(p)
     ok = r["over"] < 3
-    print(f"[hol] victim p99 alone {r['base_p99']:.0f} ms, during exports {r['hol_p99']:.0f} ms "
+    print(f"[hol] {args.attack}: victim p99 alone {r['base_p99']:.0f} ms, during it "
+          f"{r['hol_p99']:.0f} ms "
           f"(worst {r['hol_max']:.0f} ms); ratio median {r['ratio']:.1f}x "
-          f"[{', '.join(f'{x:.1f}' for x in r['ratios'])}]; export round trip p50 "
+          f"[{', '.join(f'{x:.1f}' for x in r['ratios'])}]; its round trip p50 "
           f"{r['export_p50']:.0f} ms x {r['exports']} (target <= {TARGET:.0f}x) "
           f"{'PASS' if ok else 'MISS'}", flush=True)
     return 0 if ok else 1
@@ -127,17 +146,17 @@ def profile() -> int:
     import cme_app.pages  # noqa: F401
     from cme_app.db import get_engine
     from cme_app.pages.reporting.dashboard import DashboardState
-    from tests.factories import session_token, state_for
+    from tests.factories import call_handler, session_token, state_for
 
     with Session(get_engine()) as session:
         token = session_token(session, seed.lead_email(1), seed.PASSWORD)
         session.commit()
     state = state_for(DashboardState, token, path="/dashboard")
-    DashboardState.event_handlers["download_csv"].fn(state)
+    call_handler(state, "download_csv")
     profiler = Profiler(interval=0.0005)
     profiler.start()
     for _ in range(3):
-        DashboardState.event_handlers["download_csv"].fn(state)
+        call_handler(state, "download_csv")
     profiler.stop()
     print(profiler.output_text(unicode=False, color=False))
     return 0

@@ -61,7 +61,7 @@ def tab_size(cls, email: str, path: str, query: dict | None = None) -> dict:
 
     import cme_app.pages  # noqa: F401  (registers the page states)
     from cme_app.db import get_engine
-    from tests.factories import session_token, state_for
+    from tests.factories import call_handler, session_token, state_for
 
     with Session(get_engine()) as session:
         token = session_token(session, email, seed.PASSWORD)
@@ -70,7 +70,7 @@ def tab_size(cls, email: str, path: str, query: dict | None = None) -> dict:
     root = state
     while root.parent_state is not None:
         root = root.parent_state
-    result = cls.event_handlers["load"].fn(state)
+    result = call_handler(state, "load")
     load_json = len(json_dumps(root.get_delta()).encode())
     root._clean()
     stored, biggest, tripped = 0, ("", 0), ""

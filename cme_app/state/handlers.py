@@ -357,16 +357,24 @@ def _is_event(value: Any) -> bool:
     return isinstance(value, EventSpec)
 
 
+def _steps(self, fn, declared: _Declared, args, kwargs):
+    actor, answer = _guard(self, declared, args, kwargs)
+    if actor is None:
+        return answer
+    work = fn(self, *args, **kwargs)
+    if not callable(work):
+        return work
+    return _answer(self, actor, work, _unit_of_work(work, actor), declared)
+
+
 def _run(fn, declared: _Declared):
     @functools.wraps(fn)
-    def run(self, *args, **kwargs):
-        actor, answer = _guard(self, declared, args, kwargs)
-        if actor is None:
-            return answer
-        work = fn(self, *args, **kwargs)
-        if not callable(work):
-            return work
-        return _answer(self, actor, work, _unit_of_work(work, actor), declared)
+    async def run(self, *args, **kwargs):
+        # Every step (the session check, the body, the unit of work, the answer) runs in a
+        # worker thread, so the worker's one event loop keeps serving other tabs meanwhile.
+        # The tab's state lock is held for the whole event, so nothing else touches this
+        # state while the thread does.
+        return await asyncio.to_thread(_steps, self, fn, declared, args, kwargs)
 
     return run
 
@@ -455,14 +463,18 @@ def page_load(*capabilities: Capability, fresh: bool = False):
     if not capabilities:
         raise TypeError("a page needs at least one capability")
 
+    def steps(self, fn, args, kwargs):
+        actor, answer = _load_guard(self, fn.__name__, capabilities, fresh)
+        if actor is None:
+            return answer
+        work = fn(self, *args, **kwargs)
+        return _load_work(self, actor, work) if callable(work) else work
+
     def decorate(fn):
         @functools.wraps(fn)
-        def run(self, *args, **kwargs):
-            actor, answer = _load_guard(self, fn.__name__, capabilities, fresh)
-            if actor is None:
-                return answer
-            work = fn(self, *args, **kwargs)
-            return _load_work(self, actor, work) if callable(work) else work
+        async def run(self, *args, **kwargs):
+            # Off the event loop, as for every handler (see _run).
+            return await asyncio.to_thread(steps, self, fn, args, kwargs)
 
         setattr(run, CAPABILITIES_ATTR, capabilities)
         return run

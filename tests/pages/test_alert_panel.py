@@ -14,7 +14,7 @@ from cme_app.pages.casework.board import BoardState
 from cme_app.pages.reporting.dashboard import DashboardState
 from cme_app.services.visits import lone_working
 from cme_app.services.visits import phone_log as visits
-from tests.factories import checked_in_visit, make_case, session_token, state_for
+from tests.factories import call_handler, checked_in_visit, make_case, session_token, state_for
 
 # Two hours ago: the panel asks about "now", so every step below has already happened.
 TEN = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=2)
@@ -83,7 +83,7 @@ def test_the_next_person_on_the_tab_never_sees_the_last_ones_alerts(session, tea
 def _mark_safe(cls, session, email: str, form: dict):
     state = state_for(cls, session_token(session, email), path="/board")
     session.commit()
-    returned = type(state).event_handlers["mark_safe"].fn(state, form)
+    returned = call_handler(state, "mark_safe", form)
     session.expire_all()
     return state, returned
 

@@ -16,7 +16,7 @@ from cme_app.models import User
 from cme_app.pages.trust import login
 from cme_app.pages.trust.login import CODE_STEP, LoginState
 from cme_app.services.trust import auth, mfa
-from tests.factories import PASSWORD, make_school, make_user, run_async, state_for
+from tests.factories import PASSWORD, call_handler, make_school, make_user, run_async, state_for
 
 SECRET = "DEMOLEADAAAAAAAAAAAAAAAAAAAAAAAA"
 # Every pre-sign-in step that reads or writes the database, or hashes.
@@ -133,7 +133,7 @@ def test_an_administrator_setting_a_password_hashes_it_off_the_event_loop(sessio
     monkeypatch.setattr(hasher, "hash", where.wrap(hasher.hash))
 
     state = state_for(AdminUsersState, token, path="/admin/users")
-    AdminUsersState.event_handlers["load"].fn(state)
+    call_handler(state, "load")
     new_password = "correct horse battery staple"
     _, loop_thread = _run(state, "add_account", {
         "email": "new@example.org", "name": "New Person", "role": "officer",
@@ -142,7 +142,7 @@ def test_an_administrator_setting_a_password_hashes_it_off_the_event_loop(sessio
     assert any(r.email == "new@example.org" for r in state.rows)
 
     row = next(r for r in state.rows if r.email == "o@example.org")
-    AdminUsersState.event_handlers["choose_action"].fn(state, "reset_password", row.id)
+    call_handler(state, "choose_action", "reset_password", row.id)
     assert state.pending_action == "reset_password"
     # A password the policy refuses: the error at the field, and the question stays open.
     _run(state, "confirm_action", {"new_password": "short"})

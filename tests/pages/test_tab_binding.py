@@ -90,7 +90,7 @@ class Tab:
             await self.binding.preprocess(app=self.app, state=root, event=None)
             state = await root.get_state(cls)
             answered = cls.event_handlers[name].fn(state, *args)
-            if inspect.iscoroutine(answered):  # a background event (the sign-in steps)
+            if inspect.iscoroutine(answered):  # every adapter handler is a coroutine
                 answered = await answered
             delta = await root._get_resolved_delta()
             root._clean()

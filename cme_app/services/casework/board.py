@@ -246,7 +246,10 @@ def _one_card_select(filters: BoardFilters):
     return _filtered(_card_columns(), filters).where(Case.id == bindparam("case_id"))
 
 
+@lru_cache(maxsize=1)
 def _card_columns():
+    """Built once: building it cost more than running it, and its alias (has_proposed_match)
+    made anew gave every call a new cache key, so SQLAlchemy compiled each query afresh."""
     visited = exists().where(
         HomeVisit.case_id == Case.id, col(HomeVisit.outcome).is_not(None)
     )

@@ -24,7 +24,7 @@ from cme_app.services.casework import board, lifecycle
 from cme_app.services.casework.board import BoardFilters, parse_filters
 from cme_app.services.school_calendar.default_terms import seed_term_dates
 from cme_app.services.school_calendar.school_days import load_calendar
-from tests.factories import Person, make_case, session_token, state_for
+from tests.factories import Person, call_handler, make_case, session_token, state_for
 
 # Friday of a normal teaching week in the seeded 2026-27 calendar.
 TODAY = date(2026, 11, 27)
@@ -389,7 +389,7 @@ def _board_state(session, email: str) -> BoardState:
 
 
 def call(state: BoardState, handler: str, *args):
-    return BoardState.event_handlers[handler].fn(state, *args)
+    return call_handler(state, handler, *args)
 
 
 def _sent(root, state) -> dict:

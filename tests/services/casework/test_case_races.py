@@ -16,7 +16,7 @@ from sqlmodel import select
 import cme_app.pages  # noqa: F401  (registers every page state)
 from cme_app.models import Case, CaseClosure, LaNotification, StageChange
 from cme_app.pages.casework.case.state import CaseState
-from tests.factories import make_case, session_token, state_for
+from tests.factories import call_handler, make_case, session_token, state_for
 
 WINNER_MARKERS = "Dog at the address"
 # A lead in the second tab; everyone named after their email ("changed by officer").
@@ -34,13 +34,13 @@ def tab(session, email: str, reference: str) -> CaseState:
     token = session_token(session, email)
     session.commit()
     state = state_for(CaseState, token, path=f"/cases/{reference}")
-    CaseState.event_handlers["load"].fn(state)
+    call_handler(state, "load")
     assert state.case is not None
     return state
 
 
 def call(state: CaseState, handler: str, *args):
-    return CaseState.event_handlers[handler].fn(state, *args)
+    return call_handler(state, handler, *args)
 
 
 def case_row(session, case: Case) -> Case:

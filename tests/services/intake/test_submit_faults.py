@@ -28,7 +28,7 @@ from cme_app.models import AuditEvent, Case, Referral
 from cme_app.ops.demo import example_referral_form
 from cme_app.pages.intake.referral_form import ReferralFormState
 from cme_app.services.intake import referrals
-from tests.factories import session_token, state_for, two_schools
+from tests.factories import call_handler, session_token, state_for, two_schools
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -151,13 +151,13 @@ def _form_state(session, school) -> ReferralFormState:
     token = session_token(session, school.email)
     session.commit()
     state = state_for(ReferralFormState, token, path="/referrals/new")
-    ReferralFormState.event_handlers["load"].fn(state)
+    call_handler(state, "load")
     return state
 
 
 def _press_submit(state: ReferralFormState, form: dict):
-    ReferralFormState.event_handlers["set_intent"].fn(state, "submit")
-    return ReferralFormState.event_handlers["submit_form"].fn(state, form)
+    call_handler(state, "set_intent", "submit")
+    return call_handler(state, "submit_form", form)
 
 
 def _fail_at_commit(monkeypatch, when: str) -> None:
@@ -180,7 +180,7 @@ def test_the_form_makes_a_well_formed_submission_id_per_opening(session, schools
     state = _form_state(session, schools[0])
     first = state.submission_id
     assert referrals.is_submission_id(first)
-    ReferralFormState.event_handlers["load"].fn(state)
+    call_handler(state, "load")
     assert referrals.is_submission_id(state.submission_id) and state.submission_id != first
 
 

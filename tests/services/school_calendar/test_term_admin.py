@@ -12,7 +12,7 @@ from cme_app.models import AuditEvent
 from cme_app.models.calendar import NonTeachingDay, TermPeriod
 from cme_app.services.school_calendar import terms as term_admin
 from cme_app.services.school_calendar.school_days import CalendarNotSeeded, load_calendar
-from tests.factories import audit_events
+from tests.factories import audit_events, call_handler
 
 D = date
 TODAY = D(2026, 11, 28)  # in 2026-27
@@ -253,7 +253,7 @@ def test_page_changes_and_removes_only_what_the_admin_confirmed(session, team):
     state = state_for(S, token, path="/admin/calendar")
 
     def call(name, *args):
-        return S.event_handlers[name].fn(state, *args)
+        return call_handler(state, name, *args)
 
     call("load")
     call("show_year", "2026-27")
