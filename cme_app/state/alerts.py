@@ -10,6 +10,7 @@ only a lead may, and on the board an officer too.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from functools import partial
 
 import reflex as rx
@@ -98,6 +99,11 @@ class AlertsMixin(PageFeedback, mixin=True):
         rows = [_row(a, shown=shown) for a in found]
         if not _same(rows, self.alerts):
             self.alerts = rows
+
+    def _alerts_due(self, session, actor: Actor) -> datetime | None:
+        """When the alerts next change by the clock alone (the viewer's own visit running
+        past its expected end); every other change is a write the page hears about."""
+        return lone_working.next_alert_due(session, actor=actor, now=utcnow())
 
     def _reload_alerts(self, actor: Actor) -> None:
         with session_scope() as session:
