@@ -6,9 +6,11 @@ changes through Redis."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from datetime import timedelta
 
 import pytest
+from reflex.istate.data import ReflexURL
 from sqlalchemy import event
 from sqlmodel import select
 
@@ -190,3 +192,24 @@ def test_redis_carries_a_change_to_another_workers_boards(redis_url):
     finally:
         worker_a.close()
         worker_b.close()
+
+
+def test_a_tab_gone_elsewhere_stops_listening_at_the_next_change(session, team, bus):
+    case = make_case(session, stage="new_referral")
+    session.commit()
+    state = _board(session, "officer@example.org")
+    root = state.parent_state.parent_state
+
+    async def scenario():
+        listening = asyncio.create_task(_listen(state))
+        await _until_waiting(bus)
+        # The tab went to a case page (Reflex normally cancels the listener as it does).
+        root.router = dataclasses.replace(root.router, url=ReflexURL(
+            f"http://localhost:3000/cases/{case.reference}"))
+        await asyncio.to_thread(_move, team["lead"], case.reference, "triage")
+        return await asyncio.wait_for(listening, 5)
+
+    revision = state.board_revision
+    assert run_async(scenario()) is None
+    assert state.board_revision == revision  # not reloaded for a page nobody looks at
+    assert bus.listeners() == 0

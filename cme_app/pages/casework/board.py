@@ -26,6 +26,7 @@ from functools import partial
 from urllib.parse import urlencode
 
 import reflex as rx
+from reflex_base.registry import RegistrationContext
 
 from ... import routes
 from ...components.alerts import alert_panel, review_list
@@ -286,6 +287,18 @@ class BoardState(alerts_for(Capability.CASE_VIEW), PageFeedback, AuthState):
     def _listen_key(self) -> str:
         return self.router.session.client_token
 
+    def _still_showing(self) -> bool:
+        """The tab is still on the board, with its socket on this worker. (Reflex cancels the
+        listener itself when the tab navigates or disconnects: this is the check that does not
+        depend on it.)"""
+        if self.router.url.path.rstrip("/") != routes.BOARD:
+            return False
+        try:
+            namespace = RegistrationContext.get().app.event_namespace
+        except (LookupError, AttributeError):  # no app running (the page tests)
+            return True
+        return namespace is None or self._listen_key() in namespace.token_to_sid
+
     def _next_due(self, session, actor: Actor) -> float:
         """The next moment the board changes with no write to hear about: the viewer's own
         visit running past its expected end (the alert panel), or UK midnight (school days in
@@ -343,6 +356,9 @@ class BoardState(alerts_for(Capability.CASE_VIEW), PageFeedback, AuthState):
                                                        board_events.CLOSED):
                     return None
                 async with self:
+                    if not self._still_showing():
+                        bus.drop(sub)
+                        return None
                     # Under the tab's lock, as any event; the database work in a thread.
                     answer, refreshed = await asyncio.to_thread(self._refresh_step)
                 if not refreshed:  # signed out, expired, or no longer allowed: stop
