@@ -310,12 +310,14 @@ export function CaseBoard({
   callbacks.current = { onMove, onShowMore };
 
   // The server answered (or another user's change arrived): adopt its columns. Never in the
-  // middle of a drag; the drop handler starts from the latest columns instead.
+  // middle of a drag, nor under an open Move menu (a pushed change would pull the card from
+  // under it); the drop handler starts from the latest columns instead, and closing the menu
+  // re-renders, which adopts them.
   const changed =
     revision !== seen.current.revision ||
     columns.length !== seen.current.columns.length ||
     columns.some((column, i) => column !== seen.current.columns[i]);
-  if (changed && !dragging.current) {
+  if (changed && !dragging.current && !openMenu) {
     seen.current = { revision, columns };
     pending.current = 0;
     setLocal(columns);
