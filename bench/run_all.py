@@ -14,7 +14,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCHES = ("board_move", "submit", "card_move", "concurrency", "memory", "hol", "lighthouse",
-           "dfe_return", "returns_import", "search", "sign_in_flood")
+           "dfe_return", "returns_import", "search", "sign_in_flood", "live_update")
 
 
 def main(argv=None) -> int:
