@@ -250,6 +250,9 @@ def test_a_colleagues_move_appears_on_an_open_board_without_a_reload(new_context
     expect(card(lead_b, "Triage", case.reference)).to_have_count(0)
     assert lead_b.evaluate("() => performance.getEntriesByType('navigation').length") == 1
     assert_no_axe_violations(lead_b, "board after a live update")
+    screenshot(lead_b, "board-live-update-desktop")
+    lead_b.set_viewport_size(PHONE)
+    screenshot(lead_b, "board-live-update-phone")
 
 
 # ----- filters, show more, closing, readers, phone -------------------------------------------
