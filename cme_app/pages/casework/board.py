@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
 from datetime import datetime, timedelta
 from functools import partial
@@ -27,6 +28,7 @@ from urllib.parse import urlencode
 
 import reflex as rx
 from reflex_base.registry import RegistrationContext
+from sqlalchemy.exc import SQLAlchemyError
 
 from ... import routes
 from ...components.alerts import alert_panel, review_list
@@ -43,6 +45,7 @@ from ...state.alerts import alerts_for
 from ...state.auth import AuthState
 from ...state.handlers import PageFeedback, handler, page_load
 
+logger = logging.getLogger(__name__)
 COLUMN_VARS: dict[str, str] = {
     Stage.NEW_REFERRAL: "col_new_referral",
     Stage.TRIAGE: "col_triage",
@@ -359,8 +362,14 @@ class BoardState(alerts_for(Capability.CASE_VIEW), PageFeedback, AuthState):
                     if not self._still_showing():
                         bus.drop(sub)
                         return None
-                    # Under the tab's lock, as any event; the database work in a thread.
-                    answer, refreshed = await asyncio.to_thread(self._refresh_step)
+                    try:
+                        # Under the tab's lock, as any event; the database work in a thread.
+                        answer, refreshed = await asyncio.to_thread(self._refresh_step)
+                    except SQLAlchemyError:
+                        # The database is unreachable for now: keep listening; the next
+                        # change (or due moment) tries again.
+                        logger.warning("Board refresh failed; still listening", exc_info=True)
+                        continue
                 if not refreshed:  # signed out, expired, or no longer allowed: stop
                     bus.drop(sub)
                     return answer
