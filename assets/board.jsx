@@ -7,7 +7,7 @@
 // moved card: `moved`, applied to the server's columns here by withServerMove); whenever
 // `revision` or the server's columns change, the local copy is replaced by the server's, so a
 // refused move goes back.
-// While the tab is visible it asks the server every `pollMs` whether the board changed.
+// Other people's changes arrive pushed by the server (BoardState.listen): no polling here.
 import { useCallback, useEffect, useRef, useState } from "react";
 import { DragDropContext, Draggable, Droppable } from "@hello-pangea/dnd";
 
@@ -275,10 +275,8 @@ export function CaseBoard({
   canMove,
   closeLabel,
   labels,
-  pollMs,
   onMove,
   onShowMore,
-  onPoll,
   ref: _ref, // React 19 passes ref as a prop; keep it off the DOM and off pangea
   ...rest
 }) {
@@ -309,15 +307,17 @@ export function CaseBoard({
   menuOpen.current = openMenu;
   const focusAfter = useRef(null);
   const callbacks = useRef({});
-  callbacks.current = { onMove, onShowMore, onPoll };
+  callbacks.current = { onMove, onShowMore };
 
   // The server answered (or another user's change arrived): adopt its columns. Never in the
-  // middle of a drag; the drop handler starts from the latest columns instead.
+  // middle of a drag, nor under an open Move menu (a pushed change would pull the card from
+  // under it); the drop handler starts from the latest columns instead, and closing the menu
+  // re-renders, which adopts them.
   const changed =
     revision !== seen.current.revision ||
     columns.length !== seen.current.columns.length ||
     columns.some((column, i) => column !== seen.current.columns[i]);
-  if (changed && !dragging.current) {
+  if (changed && !dragging.current && !openMenu) {
     seen.current = { revision, columns };
     pending.current = 0;
     setLocal(columns);
@@ -335,24 +335,6 @@ export function CaseBoard({
     }
     document.querySelector(`[data-move-for="${CSS.escape(reference)}"]`)?.focus();
   });
-
-  // Cheap poll while the tab is visible and nobody is in the middle of something.
-  useEffect(() => {
-    if (!pollMs) return undefined;
-    const tick = () => {
-      if (document.visibilityState !== "visible") return;
-      if (dragging.current || menuOpen.current) return;
-      if (pending.current && Date.now() - pending.current < PENDING_TIMEOUT_MS) return;
-      callbacks.current.onPoll?.();
-    };
-    const timer = window.setInterval(tick, pollMs);
-    const onVisible = () => document.visibilityState === "visible" && tick();
-    document.addEventListener("visibilitychange", onVisible);
-    return () => {
-      window.clearInterval(timer);
-      document.removeEventListener("visibilitychange", onVisible);
-    };
-  }, [pollMs]);
 
   const move = useCallback((card, toStage, toIndex) => {
     if (toStage === CLOSED) {

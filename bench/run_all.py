@@ -14,7 +14,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCHES = ("board_move", "submit", "card_move", "concurrency", "memory", "hol", "lighthouse",
-           "dfe_return", "returns_import", "search", "sign_in_flood", "loop_block")
+           "dfe_return", "returns_import", "search", "sign_in_flood", "loop_block",
+           "live_update")
 
 
 def main(argv=None) -> int:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 import reflex as rx
-from reflex.event import no_args_event_spec, passthrough_event_spec
+from reflex.event import passthrough_event_spec
 
 BOARD_JSX = rx.asset("board.jsx")
 
@@ -26,14 +26,11 @@ class CaseBoard(rx.Component):
     can_move: rx.Var[bool]
     close_label: rx.Var[str]
     labels: rx.Var[dict[str, str]]
-    poll_ms: rx.Var[int]
 
     # (reference, to_stage, version): one event per move the user makes.
     on_move: rx.EventHandler[passthrough_event_spec(str, str, int)]
     # (stage): show more cards in one column.
     on_show_more: rx.EventHandler[passthrough_event_spec(str)]
-    # Every few seconds while the tab is visible: has the board changed?
-    on_poll: rx.EventHandler[no_args_event_spec]
 
 
 case_board = CaseBoard.create

@@ -1,8 +1,9 @@
 """Lone-working alerts and flagged visits on the desk pages (board and dashboard).
 
 A state mixin: the board and the dashboard each get their own copy, so the board refreshes its
-alerts inside the poll it already makes (the same event and actor lookup) instead of sending a
-second one. A page mixes in `alerts_for(<its own capability>)`: marking an officer safe needs
+alerts inside the live update it already makes (the same event and actor lookup) instead of
+sending a second one, and wakes for them when they fall due by the clock (`_alerts_due`).
+A page mixes in `alerts_for(<its own capability>)`: marking an officer safe needs
 the page's capability as well as LONE_WORKING_RESPOND, so on the dashboard (leads and admins)
 only a lead may, and on the board an officer too.
 """
@@ -10,6 +11,7 @@ only a lead may, and on the board an officer too.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from functools import partial
 
 import reflex as rx
@@ -86,7 +88,7 @@ class AlertsMixin(PageFeedback, mixin=True):
     _alerts_user: int = 0
 
     def _refresh_alerts(self, session, actor: Actor) -> None:
-        """The viewer's open alerts; assigned only when they changed, so a quiet poll sends
+        """The viewer's open alerts; assigned only when they changed, so a quiet refresh sends
         nothing to the browser. Alerts the page already showed are no longer new."""
         if actor.user_id != self._alerts_user:
             self.alerts, self.flagged, self._alerts_user = [], [], actor.user_id
@@ -98,6 +100,11 @@ class AlertsMixin(PageFeedback, mixin=True):
         rows = [_row(a, shown=shown) for a in found]
         if not _same(rows, self.alerts):
             self.alerts = rows
+
+    def _alerts_due(self, session, actor: Actor) -> datetime | None:
+        """When the alerts next change by the clock alone (the viewer's own visit running
+        past its expected end); every other change is a write the page hears about."""
+        return lone_working.next_alert_due(session, actor=actor, now=utcnow())
 
     def _reload_alerts(self, actor: Actor) -> None:
         with session_scope() as session:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from playwright.sync_api import Locator, Page, expect
 from sqlmodel import select
 
@@ -88,7 +89,8 @@ def test_lead_drags_a_card_to_the_next_stage_and_it_stays(page: Page, team, sess
     expect(card(page, "Triage", case.reference)).to_be_visible()
     expect(card(page, "New referral", case.reference)).to_have_count(0)
     assert stage_of(session, case.reference) == "triage"
-    page.wait_for_timeout(3500)  # through at least one poll: still where it was dropped
+    # Its own move comes back to the board as a live update too: still where it was dropped.
+    page.wait_for_timeout(1000)
     expect(card(page, "Triage", case.reference)).to_be_visible()
     expect(column(page, "Triage").locator("xpath=..").locator(".board-col__count")).to_have_text(
         re.compile(r"^1")
@@ -224,6 +226,33 @@ def test_two_people_see_each_others_moves_and_a_stale_move_is_refused(
     expect(card(officer, "Located – securing education", second.reference)).to_have_count(0)
     assert stage_of(session, second.reference) == "home_visit"
     screenshot(officer, "board-stale-refused-desktop")
+
+
+@pytest.mark.team(extra=("lead2",))
+def test_a_colleagues_move_appears_on_an_open_board_without_a_reload(new_context, team, session):
+    """Pushed, not polled (issue 19): lead B's board shows lead A's move as it commits. On the
+    production profile the two tabs are on different workers, so it crosses Redis."""
+    case = case_in(session, team, "triage", first_name="Lin")
+    lead_a = new_context(viewport=DESKTOP).new_page()
+    lead_b = new_context(viewport=DESKTOP).new_page()
+    sign_in(lead_a, "lead@example.org")
+    sign_in(lead_b, "lead2@example.org")
+    if WORKERS > 1:
+        on_another_worker(lead_b, lead_a)
+    expect(card(lead_b, "Triage", case.reference)).to_be_visible()
+
+    item = card(lead_a, "Triage", case.reference)
+    item.get_by_role("button", name="Move").click()
+    item.get_by_role("button", name="Enquiries").click()
+    expect(announcement(lead_a)).to_have_text(f"{case.reference} moved to Enquiries.")
+
+    expect(card(lead_b, "Enquiries", case.reference)).to_be_visible(timeout=5000)
+    expect(card(lead_b, "Triage", case.reference)).to_have_count(0)
+    assert lead_b.evaluate("() => performance.getEntriesByType('navigation').length") == 1
+    assert_no_axe_violations(lead_b, "board after a live update")
+    screenshot(lead_b, "board-live-update-desktop")
+    lead_b.set_viewport_size(PHONE)
+    screenshot(lead_b, "board-live-update-phone")
 
 
 # ----- filters, show more, closing, readers, phone -------------------------------------------

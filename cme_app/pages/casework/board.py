@@ -5,31 +5,47 @@ move's answer is the moved card alone (`last_move`, a BoardMove), which the boar
 applies to its copy of the columns; no other card is re-read or re-sent.
 `board_revision` goes up on every answer from the server, so the board component adopts the
 server's columns even when a refused move changed none of them.
+
+Live updates, without polling (issue 19): the board's load subscribes the tab to the change
+bus (services/casework/board_events.py) and starts `listen`, a background event that waits
+on it without touching the database. When a colleague's commit changes the board, or the next
+moment the board changes by the clock alone comes (an officer's own visit running late, UK
+midnight for the day counts), it reloads through `refresh_if_changed`'s guard and sends only
+the columns that changed. It ends when the tab navigates away or disconnects (Reflex cancels
+the page load's chain, which it belongs to), when the tab loads the board again (the new
+subscription replaces it), and when the session has ended (the guard sends the tab to sign in).
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
+import time
+from datetime import datetime, timedelta
 from functools import partial
 from urllib.parse import urlencode
 
 import reflex as rx
+from reflex_base.registry import RegistrationContext
+from sqlalchemy.exc import SQLAlchemyError
 
 from ... import routes
 from ...components.alerts import alert_panel, review_list
 from ...components.kanban import case_board
 from ...components.layout import page
+from ...dates import LONDON, uk_now
 from ...db import session_scope
 from ...domain import BOARD_STAGES, STAGE_LABELS, Stage, case_reference, is_case_reference
 from ...errors import NotFound, ServiceError
 from ...permissions import Actor, Capability, allows
-from ...services.casework import board, lifecycle
+from ...services.casework import board, board_events, lifecycle
 from ...services.casework.board import BoardColumn, BoardFilters, BoardMove, Option
 from ...state.alerts import alerts_for
 from ...state.auth import AuthState
 from ...state.handlers import PageFeedback, handler, page_load
 
-POLL_MS = 3000
+logger = logging.getLogger(__name__)
 COLUMN_VARS: dict[str, str] = {
     Stage.NEW_REFERRAL: "col_new_referral",
     Stage.TRIAGE: "col_triage",
@@ -66,6 +82,10 @@ class BoardState(alerts_for(Capability.CASE_VIEW), PageFeedback, AuthState):
     _limits: dict[str, int] = {}
     _pinned: list[str] = []
     _stamp: str = ""
+    # When the board next changes by the clock alone (epoch seconds; see `_next_due`), and
+    # whether the last `refresh_if_changed` got past its guard (the listener goes on if so).
+    _due_at: float = 0.0
+    _refreshed: bool = False
     # Columns as the browser shows them after move answers (BoardMove) patched its copy; the
     # column vars hold what was last sent whole.
     _shown: dict[str, BoardColumn] = {}
@@ -161,6 +181,8 @@ class BoardState(alerts_for(Capability.CASE_VIEW), PageFeedback, AuthState):
         self.announcement, self.announcement_is_error, self.loaded = "", False, False
         self._limits, self._pinned, self._stamp, self._shown = {}, [], "", {}
         self.last_move = BoardMove()
+        # Before the board is read, so a change committed meanwhile is heard, not missed.
+        board_events.get_bus().subscribe(self._listen_key())
         return self._show
 
     def _show(self, session, actor: Actor):
@@ -176,8 +198,10 @@ class BoardState(alerts_for(Capability.CASE_VIEW), PageFeedback, AuthState):
                             else "Propose closure…")
         self.loaded = True
         self.board_revision += 1
+        self._due_at = self._next_due(session, actor)
         given = dict(self.router.url.query_parameters.items())
-        return self._url_script() if given != self._filters().query() else None
+        url = [self._url_script()] if given != self._filters().query() else []
+        return [*url, BoardState.listen()]
 
     def _filtered(self, **changed: str):
         current = {"risk": self.risk_filter, "officer": self.officer_filter,
@@ -261,22 +285,97 @@ class BoardState(alerts_for(Capability.CASE_VIEW), PageFeedback, AuthState):
             )
         return self._announce(f"{reference} moved to {STAGE_LABELS[to_stage]}.")
 
+    # ----- live updates ------------------------------------------------------------------------
+
+    def _listen_key(self) -> str:
+        return self.router.session.client_token
+
+    def _still_showing(self) -> bool:
+        """The tab is still on the board, with its socket on this worker. (Reflex cancels the
+        listener itself when the tab navigates or disconnects: this is the check that does not
+        depend on it.)"""
+        if self.router.url.path.rstrip("/") != routes.BOARD:
+            return False
+        try:
+            namespace = RegistrationContext.get().app.event_namespace
+        except (LookupError, AttributeError):  # no app running (the page tests)
+            return True
+        return namespace is None or self._listen_key() in namespace.token_to_sid
+
+    def _next_due(self, session, actor: Actor) -> float:
+        """The next moment the board changes with no write to hear about: the viewer's own
+        visit running past its expected end (the alert panel), or UK midnight (school days in
+        stage, due badges)."""
+        now = uk_now()
+        midnight = datetime.combine(now.date() + timedelta(days=1), datetime.min.time(),
+                                    tzinfo=LONDON)
+        moments = [midnight, self._alerts_due(session, actor)]
+        return min(m for m in moments if m is not None).timestamp()
+
     @rx.event
     @handler(Capability.CASE_VIEW, touch=False, quiet=True, refresh=False)
     def refresh_if_changed(self):
-        """The board's poll. Not the user's activity: doesn't keep an idle session alive.
-        Its reloads write no `case.list` audit row: they repeat the view the load (or filter
-        change, or "Show more") already recorded (services/casework/board.py says why)."""
+        """The board's reload when `listen` hears a change (and the stale-move reload's
+        cousin). Not the user's activity: doesn't keep an idle session alive. Its reloads
+        write no `case.list` audit row: they repeat the view the load (or filter change, or
+        "Show more") already recorded (services/casework/board.py says why)."""
         return self._refresh
 
     def _refresh(self, session, actor: Actor):
+        self._refreshed = True
         self._refresh_alerts(session, actor)
+        self._due_at = self._next_due(session, actor)
         stamp = board.board_stamp(session, actor=actor)
         if stamp == self._stamp:
             return
         self._stamp = stamp
         if self._reload(session, actor, reason="refresh"):
             self.board_revision += 1
+
+    def _refresh_step(self):
+        """`refresh_if_changed` as the browser would call it: (its answer, whether its guard
+        let it through)."""
+        self._refreshed = False
+        answer = BoardState.event_handlers["refresh_if_changed"].fn(self)
+        return answer, self._refreshed
+
+    @rx.event(background=True)
+    @handler(Capability.CASE_VIEW, touch=False, quiet=True, refresh=False)
+    async def listen(self):
+        """Wait for the board to change and reload it, until the tab goes (see the module
+        docstring). While nothing changes it runs no query at all."""
+        async with self:
+            key = self._listen_key()
+        bus = board_events.get_bus()
+        sub = bus.subscription(key)
+        if sub is None:  # this tab has not loaded the board (or its listening was replaced)
+            return None
+        try:
+            while True:
+                async with self:
+                    due_at = self._due_at
+                timeout = max(0.0, due_at - time.time()) if due_at else None
+                if await sub.wait(timeout=timeout) in (board_events.REPLACED,
+                                                       board_events.CLOSED):
+                    return None
+                async with self:
+                    if not self._still_showing():
+                        bus.drop(sub)
+                        return None
+                    try:
+                        # Under the tab's lock, as any event; the database work in a thread.
+                        answer, refreshed = await asyncio.to_thread(self._refresh_step)
+                    except SQLAlchemyError:
+                        # The database is unreachable for now: keep listening; the next
+                        # change (or due moment) tries again.
+                        logger.warning("Board refresh failed; still listening", exc_info=True)
+                        continue
+                if not refreshed:  # signed out, expired, or no longer allowed: stop
+                    bus.drop(sub)
+                    return answer
+        except asyncio.CancelledError:
+            bus.drop(sub)  # the tab navigated away or disconnected
+            raise
 
 
 # ----- page ------------------------------------------------------------------------------------
@@ -367,10 +466,8 @@ def board_page() -> rx.Component:
             can_move=s.can_move,
             close_label=s.close_label,
             labels={str(k): v for k, v in STAGE_LABELS.items() if k in COLUMN_VARS},
-            poll_ms=POLL_MS,
             on_move=s.move,
             on_show_more=s.show_more,
-            on_poll=s.refresh_if_changed,
         ),
         wide=True,
     )

@@ -12,9 +12,10 @@ move itself is audited by lifecycle.move_case).
 Which board views are audited (`case.list`), and why: every view a person asks for — the page
 load, a filter change (it shows other children: a new view the DPO must be able to trace),
 "Show more" (it shows children not shown before). Not the board's own automatic reloads — the
-poll's refresh and the reload after a refused stale move (`UNAUDITED_REASONS`): they repeat a
-view already recorded, every few seconds per open tab, and would bury the audit trail in rows
-no one asked for (issue 19: "viewing the board is audited once per load, not per refresh").
+live update's refresh (a colleague's change pushed to every open board) and the reload after a
+refused stale move (`UNAUDITED_REASONS`): they repeat a view already recorded, for every open
+tab at every change, and would bury the audit trail in rows no one asked for (issue 19:
+"viewing the board is audited once per load, not per refresh").
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import exists, update
+from sqlalchemy import exists, func, update
 from sqlmodel import Session, col, select
 
 from ...dates import clock
@@ -285,3 +285,17 @@ def resolve_alerts(session: Session, *, actor: Actor | None, alert_id: int, note
         detail={"uuid": visit.client_uuid, "alerts": resolved},
     )
     return len(resolved)
+
+
+def next_alert_due(session: Session, *, actor: Actor | None, now: datetime) -> datetime | None:
+    """When the actor's desk alerts next change by the clock alone: the earliest expected end
+    of their own open visits still to come (past it, `open_alerts_for` shows it as their own
+    overdue visit). Every other change to the alerts is a write (check-in, check-out, an alert
+    raised or resolved), which the board hears as it commits. One query; None if nothing is
+    due."""
+    if actor is None or not allows(actor.role, Capability.LONE_WORKING_RESPOND):
+        return None
+    return session.exec(
+        _open(select(func.min(HomeVisit.expected_end_at)))
+        .where(HomeVisit.officer_id == actor.user_id, col(HomeVisit.expected_end_at) >= now)
+    ).one()
