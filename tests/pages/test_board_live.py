@@ -19,7 +19,7 @@ from cme_app.db import get_engine, session_scope
 from cme_app.models import Case, HomeVisit, UserSession, utcnow
 from cme_app.pages.casework.board import BoardState
 from cme_app.services.casework import board, board_events, lifecycle
-from tests.factories import make_case, run_async, session_token, state_for
+from tests.factories import call_handler, make_case, run_async, session_token, state_for
 
 pytestmark = pytest.mark.team(without=("officer2",), term_dates=False)
 
@@ -37,7 +37,7 @@ def _board(session, email: str) -> BoardState:
     token = session_token(session, email)
     session.commit()
     state = state_for(BoardState, token, path="/board")
-    BoardState.event_handlers["load"].fn(state)
+    call_handler(state, "load")
     return state
 
 
@@ -170,7 +170,7 @@ def test_a_second_board_load_on_the_tab_ends_the_first_listener(session, team, b
     async def scenario():
         first = asyncio.create_task(_listen(state))
         await _until_waiting(bus)
-        await asyncio.to_thread(BoardState.event_handlers["load"].fn, state)
+        await BoardState.event_handlers["load"].fn(state)
         return await asyncio.wait_for(first, 5)
 
     assert run_async(scenario()) is None

@@ -332,11 +332,11 @@ class BoardState(alerts_for(Capability.CASE_VIEW), PageFeedback, AuthState):
         if self._reload(session, actor, reason="refresh"):
             self.board_revision += 1
 
-    def _refresh_step(self):
-        """`refresh_if_changed` as the browser would call it: (its answer, whether its guard
-        let it through)."""
+    async def _refresh_step(self):
+        """`refresh_if_changed` as the browser would call it (its database work in a worker
+        thread, as every handler's): (its answer, whether its guard let it through)."""
         self._refreshed = False
-        answer = BoardState.event_handlers["refresh_if_changed"].fn(self)
+        answer = await BoardState.event_handlers["refresh_if_changed"].fn(self)
         return answer, self._refreshed
 
     @rx.event(background=True)
@@ -364,7 +364,7 @@ class BoardState(alerts_for(Capability.CASE_VIEW), PageFeedback, AuthState):
                         return None
                     try:
                         # Under the tab's lock, as any event; the database work in a thread.
-                        answer, refreshed = await asyncio.to_thread(self._refresh_step)
+                        answer, refreshed = await self._refresh_step()
                     except SQLAlchemyError:
                         # The database is unreachable for now: keep listening; the next
                         # change (or due moment) tries again.
