@@ -85,15 +85,20 @@ V = rx.Var.create({})
 
 
 def legal_hold_tag() -> rx.Component:
-    """Under the case header: a tag while the case is under legal hold."""
-    return rx.cond(
-        S.dp & S.dp.legal_hold,
-        rx.el.p(
-            rx.el.strong("Legal hold", class_name="tag tag--purple"),
-            " Not to be destroyed. Set by ", S.dp.hold_by, " on ", S.dp.hold_on, ": ",
-            S.dp.hold_reason,
-            class_name="legal-hold body-s",
+    """Under the case header: a tag while the case is under legal hold. The sharing log is
+    read when this (always drawn) part mounts, not when its tab is opened, so the tag shows
+    whichever tab is on show."""
+    return rx.el.div(
+        rx.cond(
+            S.dp & S.dp.legal_hold,
+            rx.el.p(
+                rx.el.strong("Legal hold", class_name="tag tag--purple"),
+                " Not to be destroyed. Set by ", S.dp.hold_by, " on ", S.dp.hold_on, ": ",
+                S.dp.hold_reason,
+                class_name="legal-hold body-s",
+            ),
         ),
+        on_mount=S.load,
     )
 
 
@@ -205,5 +210,4 @@ def sharing_section() -> rx.Component:
         ),
         class_name="section case-section",
         aria_labelledby="sharing",
-        on_mount=S.load,
     )

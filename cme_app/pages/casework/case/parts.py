@@ -6,6 +6,7 @@ import reflex as rx
 
 from ....components import content
 from .state import CaseState as S
+from .tabs import TAB_OF_ANCHOR
 
 V = rx.Var.create({})  # the case page's forms start empty
 
@@ -14,6 +15,13 @@ def form(*children, on_submit, button: str, key: str, style: str = "primary") ->
     """A case-page form: emptied after each success (the state's form_key changes)."""
     return content.action_form(*children, on_submit=on_submit, button=button,
                                form_key=S.form_key, key=key, style=style)
+
+
+def section_link(text, anchor: str) -> rx.Component:
+    """A link to a section that may be on another tab: opens the tab and focuses the section
+    (a plain `#anchor` link would find nothing on a tab not shown)."""
+    return rx.el.a(text, href=f"?tab={TAB_OF_ANCHOR[anchor]}#{anchor}",
+                   on_click=S.show_section(anchor).prevent_default)
 
 
 def due_tag(c: rx.Var) -> rx.Component:
