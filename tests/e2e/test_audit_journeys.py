@@ -118,7 +118,7 @@ def test_officer_gives_a_purpose_and_the_dpo_finds_it_and_downloads_csv(
                        "IP address"]
     given = [r for r in rows[1:] if r[6]]
     assert [(r[0], r[1], r[3], r[4], r[5], r[6]) for r in given] == [
-        ("Priya Patel", "Officer", "Viewed a case", "Done", f"Case {reference}",
+        ("Priya Patel", "CME officer", "Viewed a case", "Done", f"Case {reference}",
          f"Other: {REASON}")
     ]
     assert given[0][2].endswith("+00:00") and "Privatesurname" not in text
