@@ -67,7 +67,7 @@ def test_officer_secures_a_school_place_and_closes_from_the_start_date(
     reference = _located(session, team)
     sign_in(page, "officer@example.org", viewport=DESKTOP)
     open_case(page, reference)
-    open_tab(page, "Episode and education")
+    open_tab(page, "CME episode")
     section = page.get_by_role("region", name="Securing education")
     expect(section).to_contain_text("Keyworker due")
 
@@ -138,7 +138,7 @@ def test_officer_secures_a_school_place_and_closes_from_the_start_date(
     assert stored_case(session, reference).stage == "located"
 
     # The start date moves to today (the school could take the child sooner).
-    open_tab(page, "Episode and education")
+    open_tab(page, "CME episode")
     offer_row = section.get_by_role("listitem").filter(has_text="Offer of a school place")
     update = open_details(offer_row, "Update this step")
     update.get_by_label("Agreed start date").fill(TODAY.isoformat())
@@ -169,7 +169,7 @@ def test_officer_secures_a_school_place_and_closes_from_the_start_date(
 
     sign_in(page, "officer@example.org", viewport=DESKTOP)
     open_case(page, reference)
-    open_tab(page, "Documents and sharing")
+    open_tab(page, "Documents")
     documents = page.get_by_role("region", name="Documents")
     create = open_details(documents, "Create a document")
     create.get_by_label("Document", exact=True).select_option(label="Outcome of your referral")

@@ -8,7 +8,7 @@ import reflex as rx
 
 from ....components import content, forms
 from . import tabs
-from .parts import V, due_tag, form, section_link
+from .parts import V, form, section_link
 from .state import CaseState as S
 
 
@@ -55,9 +55,7 @@ def header(c: rx.Var) -> rx.Component:
             _meta("Stage", rx.el.strong(c.stage_label, class_name="tag")),
             _meta("Risk", risk),
             _meta("Officer", c.officer),
-            _meta("Next due", rx.fragment(
-                rx.cond(c.due_label != "", rx.fragment(due_tag(c), " ")), _next_action(c),
-            ), wide=True),
+            _meta("Next due", _next_action(c), wide=True),
             _meta("Episode", c.episode.to(str), show=c.episode > 1),
             _meta("Source", c.source_label),
             _meta("Outcome", S.closed_outcome, show=S.closed_outcome != ""),

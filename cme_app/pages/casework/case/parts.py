@@ -24,18 +24,6 @@ def section_link(text, anchor: str) -> rx.Component:
                    on_click=S.show_section(anchor).prevent_default)
 
 
-def due_tag(c: rx.Var) -> rx.Component:
-    return rx.el.strong(
-        c.due_label,
-        class_name=rx.match(
-            c.due_state,
-            ("overdue", "tag tag--red"),
-            ("today", "tag tag--yellow"),
-            "tag tag--grey",
-        ),
-    )
-
-
 def not_open(c: rx.Var) -> rx.Component:
     return rx.el.p(
         rx.cond(

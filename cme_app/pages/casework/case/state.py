@@ -160,6 +160,7 @@ class CaseState(PageFeedback, AuthState):
         if not isinstance(tab, str) or tab not in tabs.KEYS:
             return None
         self.tab = tab
+        self._clear_feedback()  # the last answer belongs to the tab it was given on
         return rx.call_script(
             f"window.history.replaceState(window.history.state, '', {json.dumps('?tab=' + tab)})"
         )
@@ -173,6 +174,7 @@ class CaseState(PageFeedback, AuthState):
         if not section:
             return None
         self.tab = tabs.TAB_OF_ANCHOR[section]
+        self._clear_feedback()
         return [
             rx.call_script(f"window.history.replaceState(window.history.state, '', "
                            f"{json.dumps('?tab=' + self.tab + '#' + section)})"),

@@ -12,8 +12,8 @@ TABS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("child", "Child and family", ("child", "child-record", "referral")),
     ("enquiries", "Enquiries", ("enquiries", "la", "overseas")),
     ("visits", "Visits", ("safety", "visits")),
-    ("education", "Episode and education", ("episode", "securing")),
-    ("documents", "Documents and sharing", ("documents", "sharing")),
+    ("education", "CME episode", ("episode", "securing")),
+    ("documents", "Documents", ("documents", "sharing")),
     ("close", "Closing", ("close", "timeline")),
 )
 DEFAULT = TABS[0][0]
