@@ -14,6 +14,7 @@ from cme_app.services.trust import auth
 from tests.e2e.helpers import (
     DESKTOP,
     LARGE_PHONE,
+    PHONE,
     assert_no_axe_violations,
     fresh_session,
     screenshot,
@@ -38,9 +39,12 @@ def accounts(session):
 def _shots(page: Page, name: str) -> None:
     assert_no_axe_violations(page, name)
     screenshot(page, f"{name}-desktop")
-    page.set_viewport_size(LARGE_PHONE)
-    screenshot(page, f"{name}-phone")
-    assert_no_axe_violations(page, f"{name}-phone")
+    for size, label in ((LARGE_PHONE, "phone"), (PHONE, "360")):
+        page.set_viewport_size(size)
+        screenshot(page, f"{name}-{label}")
+        assert_no_axe_violations(page, f"{name}-{label}")
+    width = page.evaluate("() => document.documentElement.scrollWidth")
+    assert width <= PHONE["width"], f"/admin/users scrolls sideways at 360 px ({width} px)"
     page.set_viewport_size(DESKTOP)
 
 
