@@ -20,12 +20,17 @@ from ....services.trust import retention, sharing
 from ....services.trust.sharing import DataProtectionView
 from ....state.auth import AuthState
 from ....state.handlers import PageFeedback, handler
+from .state import KEEP_PLACE
 
 
 class DataProtectionState(PageFeedback, AuthState):
     dp: DataProtectionView | None = None
 
     message_id: ClassVar[str] = "sharing-message"
+
+    def _focus_message(self):
+        """As the rest of the case page: the answer in the status bar, the page in place."""
+        return rx.call_script(KEEP_PLACE)
 
     def _reference(self) -> str:
         return case_reference(str(self.router.url.path or "").rstrip("/").rsplit("/", 1)[-1])
@@ -103,7 +108,27 @@ def legal_hold_tag() -> rx.Component:
 
 
 def _messages() -> rx.Component:
-    return content.feedback(S.error_list, S.problem, S.message, element_id="sharing-message")
+    """Field errors in the section (its forms are there); answers in the status bar."""
+    return forms.error_summary(S.error_list)
+
+
+def status() -> rx.Component:
+    """This part's answer in the case page's status bar (header.messages)."""
+    return rx.fragment(
+        rx.cond(
+            S.problem != "",
+            rx.el.div(rx.el.strong("This can't be done yet. "), S.problem,
+                      id="sharing-problem", role="alert",
+                      class_name="case-status__text case-status__text--problem"),
+        ),
+        rx.el.div(
+            rx.cond(S.message != "",
+                    rx.el.p(rx.el.strong("Done. "), S.message, class_name="case-status__text")),
+            id="sharing-message",
+            aria_live="polite",
+            role=rx.cond(S.message != "", "status", "none"),
+        ),
+    )
 
 
 def _share_form() -> rx.Component:

@@ -74,14 +74,16 @@ def header(c: rx.Var) -> rx.Component:
     )
 
 
-def messages() -> rx.Component:
+def messages(*others: rx.Component) -> rx.Component:
     """The GOV.UK error summary at the top (focus goes to it, as GOV.UK's does); the answer to
     an action in a status bar that stays in view at the foot of the window, so the page keeps
     its place (state.KEEP_PLACE). The status region is always on the page, so a screen reader
-    announces each new message; it takes no clicks, so it never covers a button."""
+    announces each new message; it takes no clicks, so it never covers a button. `others`:
+    the answers of the page's other parts (the sharing log's)."""
     return rx.fragment(
         forms.error_summary(S.error_list),
         rx.el.div(
+            *others,
             rx.cond(
                 S.problem != "",
                 rx.el.div(rx.el.strong("This can't be done yet. "), S.problem,

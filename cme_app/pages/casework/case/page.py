@@ -26,6 +26,7 @@ from . import (
     visits,
 )
 from .data_protection import legal_hold_tag, sharing_section
+from .data_protection import status as sharing_status
 from .state import CaseState as S
 
 # Each tab's sections, in the order of tabs.TABS.
@@ -59,7 +60,7 @@ def _case_file(c: rx.Var) -> rx.Component:
     return rx.el.div(
         header.header(c),
         legal_hold_tag(),
-        header.messages(),
+        header.messages(sharing_status()),
         header.pending(c),
         header.matches(c),
         school_returns.school_returns(c),
