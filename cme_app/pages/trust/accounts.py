@@ -368,6 +368,8 @@ def _filters() -> rx.Component:
         on_submit=S.search,
         reset_on_submit=False,
         no_validate=True,
+        # The browser would put back the last choices on a reload, over the filters applied.
+        auto_complete="off",
         aria_labelledby="find-accounts",
         role="search",
     )
