@@ -181,3 +181,17 @@ def test_a_refused_move_is_announced_where_the_page_is(session, team):
     answer = call_handler(state, "move", "awaiting_verification")
     assert state.problem
     assert "cmeKeepPlace" in _script(answer) and "scrollIntoView" not in _script(answer)
+
+
+def test_the_sharing_log_answers_where_the_page_is_too(session, team):
+    from cme_app.pages.casework.case.data_protection import DataProtectionState
+    reference = case_in_enquiries(session, team)
+    token = session_token(session, team["lead"].email)
+    session.commit()
+    state = state_for(DataProtectionState, token, path=f"/cases/{reference}")
+    call_handler(state, "load")
+    assert state.dp is not None
+    answer = call_handler(state, "save_legal_hold",
+                          {"hold-action": "set", "hold-reason": "Court order"})
+    assert state.message.startswith("Legal hold set")
+    assert KEEP_PLACE in _script(answer) and "scrollIntoView" not in _script(answer)
