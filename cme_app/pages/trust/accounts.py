@@ -370,6 +370,9 @@ def _filters() -> rx.Component:
         no_validate=True,
         # The browser would put back the last choices on a reload, over the filters applied.
         auto_complete="off",
+        # Drawn again whenever the applied filters change (a search, a new visit): the fields'
+        # default values only count when they are first drawn.
+        key=S.filters.to_string(),
         aria_labelledby="find-accounts",
         role="search",
     )
