@@ -70,3 +70,59 @@ window.addEventListener("pagehide", (event) => {
 window.addEventListener("pageshow", (event) => {
   if (event.persisted) window.location.reload();
 });
+
+// The case page keeps its place after an action (issue 20). Before an action in the case file
+// ([data-keep-place]), remember which button was used, in which section, and where it was on
+// the screen; when the answer has rendered (the server sends cmeKeepPlace), focus that button
+// again (the form was redrawn empty, so it is a new element) or, if it has gone (a move that
+// is no longer open), its section's heading, and scroll so it sits where it was.
+let cmePlace = null;
+
+const cmeRemember = (el) => {
+  if (!el || !el.closest("[data-keep-place]")) return;
+  const section = el.closest("section[aria-labelledby]");
+  cmePlace = {
+    section: section ? section.getAttribute("aria-labelledby") : null,
+    text: el.textContent.trim(),
+    top: el.getBoundingClientRect().top,
+    y: window.scrollY,
+  };
+};
+
+document.addEventListener("submit", (event) => {
+  cmeRemember(event.submitter || event.target.querySelector("button[type=submit]"));
+}, true);
+document.addEventListener("click", (event) => {
+  const button = event.target.closest && event.target.closest("button");
+  if (button && button.type !== "submit") cmeRemember(button);
+}, true);
+
+window.cmeKeepPlace = () => {
+  const place = cmePlace;
+  if (!place) return;
+  const heading = place.section && document.getElementById(place.section);
+  const section = heading && heading.closest("section");
+  const same = section && [...section.querySelectorAll("button")]
+    .find((b) => b.textContent.trim() === place.text);
+  if (same) {
+    same.focus({ preventScroll: true });
+    window.scrollBy(0, same.getBoundingClientRect().top - place.top);
+  } else {
+    if (heading) heading.focus({ preventScroll: true });
+    window.scrollTo(0, place.y);
+  }
+};
+
+// Tabs (the WAI-ARIA pattern): arrow keys, Home and End move to another tab and open it.
+document.addEventListener("keydown", (event) => {
+  const tab = event.target.closest && event.target.closest('[role="tab"]');
+  if (!tab) return;
+  const tabs = [...tab.closest('[role="tablist"]').querySelectorAll('[role="tab"]')];
+  const at = tabs.indexOf(tab);
+  const to = { ArrowRight: at + 1, ArrowLeft: at - 1, Home: 0, End: tabs.length - 1 }[event.key];
+  if (to === undefined) return;
+  event.preventDefault();
+  const next = tabs[(to + tabs.length) % tabs.length];
+  next.focus();
+  next.click();
+});

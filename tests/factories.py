@@ -320,9 +320,10 @@ def session_token(session: Session, email: str, password: str = PASSWORD) -> str
     return auth.activate_session(session, ticket=ticket)
 
 
-def state_for(cls, token: str, *, path: str = "/", query: dict | None = None):
+def state_for(cls, token: str, *, path: str = "/", query: dict | None = None,
+              fragment: str = ""):
     """A page state as one browser tab sees it: the session cookie arrives only with the
-    socket handshake's headers."""
+    socket handshake's headers. `fragment`: the URL's #part, as the browser sends it."""
     import reflex as rx
     from reflex.istate.data import RouterData
 
@@ -333,7 +334,8 @@ def state_for(cls, token: str, *, path: str = "/", query: dict | None = None):
     query = query or {}
     root.router = RouterData.from_router_data({
         "pathname": path,
-        "asPath": f"{path}?{urlencode(query)}" if query else path,
+        "asPath": (f"{path}?{urlencode(query)}" if query else path)
+        + (f"#{fragment}" if fragment else ""),
         "query": query,
         "headers": {"origin": "http://localhost:3000", "cookie": f"{SESSION_COOKIE}={token}"},
     })

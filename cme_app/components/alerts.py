@@ -17,7 +17,7 @@ def _fact(label: str, value) -> rx.Component:
 def _times(a: rx.Var) -> rx.Component:
     # The message already names the officer and the address.
     return rx.el.dl(
-        _fact("Case", rx.el.a(a.reference, href="/cases/" + a.reference)),
+        _fact("Case", rx.el.a(a.reference, href="/cases/" + a.reference + "?tab=visits")),
         _fact("Checked in", a.checked_in),
         _fact("Expected back", a.expected_back),
         _fact("Alert raised", a.raised),

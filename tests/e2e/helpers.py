@@ -226,6 +226,14 @@ def open_case(page: Page, reference: str) -> None:
     expect(page.get_by_role("heading", level=1)).to_contain_text(reference)
 
 
+def open_tab(page: Page, name: str) -> None:
+    """Open one of the case page's tabs ("Enquiries", "Closing", ...) and wait until it shows."""
+    tab = page.get_by_role("tab", name=name, exact=True)
+    tab.click()
+    expect(tab).to_have_attribute("aria-selected", "true")
+    expect(page.get_by_role("tabpanel", name=name, exact=True)).to_be_visible()
+
+
 def axe_check(page: Page, *, impacts: tuple[str, ...] = ("serious", "critical")) -> list[dict]:
     """Run axe-core on the current page; return violations with the given impacts."""
     if not AXE_JS.exists():

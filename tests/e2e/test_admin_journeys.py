@@ -14,6 +14,7 @@ from cme_app.services.trust import auth
 from tests.e2e.helpers import (
     DESKTOP,
     LARGE_PHONE,
+    PHONE,
     assert_no_axe_violations,
     fresh_session,
     screenshot,
@@ -38,10 +39,22 @@ def accounts(session):
 def _shots(page: Page, name: str) -> None:
     assert_no_axe_violations(page, name)
     screenshot(page, f"{name}-desktop")
-    page.set_viewport_size(LARGE_PHONE)
-    screenshot(page, f"{name}-phone")
-    assert_no_axe_violations(page, f"{name}-phone")
+    for size, label in ((LARGE_PHONE, "phone"), (PHONE, "360")):
+        page.set_viewport_size(size)
+        screenshot(page, f"{name}-{label}")
+        assert_no_axe_violations(page, f"{name}-{label}")
+    width = page.evaluate("() => document.documentElement.scrollWidth")
+    assert width <= PHONE["width"], f"/admin/users scrolls sideways at 360 px ({width} px)"
     page.set_viewport_size(DESKTOP)
+
+
+def open_menu(row):
+    """Open a row's Actions menu (a disclosure), if it is closed."""
+    menu = row.locator("details.row-menu")
+    if menu.get_attribute("open") is None:
+        menu.locator("summary").click()
+    expect(menu).to_have_attribute("open", "")
+    return menu
 
 
 def test_admin_adds_an_account_and_disables_it(page: Page, session, accounts):
@@ -91,7 +104,11 @@ def test_admin_adds_an_account_and_disables_it(page: Page, session, accounts):
         nia = fresh.exec(select(User).where(User.email == "nia.new@example.org")).one()
         assert (nia.role, nia.name, nia.is_active) == ("officer", "Nia Newton", True)
 
-    row.get_by_role("button", name="Disable account for Nia Newton").click()
+    # "Add an account" comes first; no row leads with a red button: actions are in a menu.
+    found = page.get_by_role("search", name="Find accounts")
+    assert add.bounding_box()["y"] < found.bounding_box()["y"] < table.bounding_box()["y"]
+    expect(row.get_by_role("button", name="Disable account for Nia Newton")).to_be_hidden()
+    open_menu(row).get_by_role("button", name="Disable account for Nia Newton").click()
     confirm = page.locator("#confirm-action")
     expect(confirm).to_contain_text("Disable account for Nia Newton")
     screenshot(page, "admin-users-confirm-desktop")
@@ -100,7 +117,16 @@ def test_admin_adds_an_account_and_disables_it(page: Page, session, accounts):
         "Account disabled for Nia Newton (nia.new@example.org)"
     )
     expect(row).to_contain_text("Disabled")
-    expect(row.get_by_role("button", name="Enable account for Nia Newton")).to_be_visible()
+    expect(open_menu(row).get_by_role("button", name="Enable account for Nia Newton")
+           ).to_be_visible()
+    # The Status filter finds her among the disabled accounts.
+    page.get_by_label("Status").select_option(label="Disabled")
+    page.get_by_role("button", name="Search").click()
+    expect(table.get_by_role("row")).to_have_count(2)  # the header and Nia's row
+    expect(table).to_contain_text("Nia Newton")
+    page.goto("/admin/users")
+    wait_for_hydration(page)
+    expect(page.get_by_label("Status")).to_have_value("")  # a new visit: no filter
     # The admin's own row offers no way to lock themselves out.
     expect(table.get_by_role("row").filter(has_text="Ada Admin")).to_contain_text("Your account")
     _shots(page, "admin-users")

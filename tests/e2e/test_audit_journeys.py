@@ -100,7 +100,7 @@ def test_officer_gives_a_purpose_and_the_dpo_finds_it_and_downloads_csv(
     page.get_by_label("Action").select_option(label="Viewed a case")
     page.get_by_role("button", name="Search").click()
     found = page.get_by_role("row", name=f"Other: {REASON}")
-    expect(found).to_contain_text("Priya Patel (Officer)")
+    expect(found).to_contain_text("Priya Patel (CME officer)")
     expect(found).to_contain_text(f"Case {reference}")
     expect(page.get_by_text("(3 events)")).to_be_visible()
 
@@ -118,7 +118,7 @@ def test_officer_gives_a_purpose_and_the_dpo_finds_it_and_downloads_csv(
                        "IP address"]
     given = [r for r in rows[1:] if r[6]]
     assert [(r[0], r[1], r[3], r[4], r[5], r[6]) for r in given] == [
-        ("Priya Patel", "Officer", "Viewed a case", "Done", f"Case {reference}",
+        ("Priya Patel", "CME officer", "Viewed a case", "Done", f"Case {reference}",
          f"Other: {REASON}")
     ]
     assert given[0][2].endswith("+00:00") and "Privatesurname" not in text

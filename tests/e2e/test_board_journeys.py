@@ -320,6 +320,9 @@ def test_closing_from_the_board_goes_to_the_case_page(page: Page, team, session)
     page.wait_for_url(f"**/cases/{case.reference}#close", wait_until="commit")
     wait_for_hydration(page)
     expect(page.get_by_role("heading", level=1)).to_contain_text("Cal Example")
+    # The old deep link opens the Closing tab, with focus on its section.
+    expect(page.get_by_role("tab", name="Closing")).to_have_attribute("aria-selected", "true")
+    expect(page.get_by_role("heading", name="Close case", level=2)).to_be_focused()
     assert stage_of(session, case.reference) == "located"  # closing is never a board move
 
 

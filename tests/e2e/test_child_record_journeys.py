@@ -16,6 +16,7 @@ from tests.e2e.helpers import (
     assert_no_axe_violations,
     fresh_session,
     open_case,
+    open_tab,
     screenshot,
     sign_in,
 )
@@ -34,6 +35,7 @@ def test_officer_merges_a_second_schools_referral_into_the_known_child(
 
     sign_in(page, "officer@example.org", viewport=DESKTOP)
     open_case(page, second_ref)
+    open_tab(page, "Child and family")
     record = page.get_by_role("region", name="Child's record over time")
     expect(record).to_contain_text("Records that may be this child")
     expect(record).to_contain_text(first_ref)

@@ -15,6 +15,7 @@ from tests.e2e.helpers import (
     LARGE_PHONE,
     assert_no_axe_violations,
     fresh_session,
+    open_tab,
     screenshot,
     sign_in,
     wait_for_hydration,
@@ -48,6 +49,7 @@ def test_lead_holds_a_case_records_a_share_and_reviews_the_destruction_list(
     sign_in(page, "lead@example.org", viewport=DESKTOP)
     page.goto(f"/cases/{cases['hold']}")
     wait_for_hydration(page)
+    open_tab(page, "Documents")
     section = page.get_by_role("region", name="Sharing log")
     expect(section).to_contain_text("Nothing has been shared outside the team yet.")
 

@@ -20,6 +20,7 @@ from tests.e2e.helpers import (
     assert_no_axe_violations,
     fresh_session,
     open_case,
+    open_tab,
     sign_in,
     wait_for_hydration,
 )
@@ -60,6 +61,7 @@ def test_officer_makes_the_outcome_letter_and_the_school_downloads_it(page: Page
     reference = _closed_case(session, team)
     sign_in(page, "officer@example.org", viewport=DESKTOP)
     open_case(page, reference)
+    open_tab(page, "Documents")
     section = page.get_by_role("region", name="Documents")
     expect(section).to_contain_text("No notices or letters have been made on this case yet")
 

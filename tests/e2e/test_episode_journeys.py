@@ -17,6 +17,7 @@ from tests.e2e.helpers import (
     assert_no_axe_violations,
     fresh_session,
     open_case,
+    open_tab,
     screenshot,
     sign_in,
 )
@@ -41,6 +42,7 @@ def test_officer_starts_and_changes_the_childs_cme_episode(page: Page, team, ses
     reference = case_in_enquiries(session, team)
     sign_in(page, "officer@example.org", viewport=DESKTOP)
     open_case(page, reference)
+    open_tab(page, "CME episode")
     section = _section(page)
     expect(section).to_contain_text("not recorded as missing education")
 

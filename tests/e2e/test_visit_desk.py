@@ -243,7 +243,7 @@ def test_an_overdue_visit_alerts_the_lead_on_the_board_who_marks_the_officer_saf
 
     # The case page shows the visit still under way, and overdue, in words.
     panel(page).get_by_role("link", name=case.reference).click()
-    page.wait_for_url(f"**/cases/{case.reference}")
+    page.wait_for_url(f"**/cases/{case.reference}?tab=visits")  # the alert opens Visits
     wait_for_hydration(page)
     under_way = section(page, "visits").get_by_role("listitem").first
     expected = (started + timedelta(minutes=30)).astimezone(LONDON).strftime("%H:%M")

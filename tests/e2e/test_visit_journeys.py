@@ -236,7 +236,7 @@ def test_full_visit_logged_online(new_context, team, session):
     page.wait_for_load_state("networkidle")
     desk = new_context(**ON_A_LAPTOP).new_page()
     sign_in(desk, "lead@example.org")
-    desk.goto(f"/cases/{reference}")
+    desk.goto(f"/cases/{reference}?tab=visits")
     wait_for_hydration(desk)
     section = desk.get_by_role("region", name="Visits", exact=True)
     expect(section).to_contain_text("No reply, property appears vacant")

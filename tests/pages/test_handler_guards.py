@@ -321,6 +321,9 @@ def _args_for(handler_name: str, fn, world) -> list:
         # School A's user's inbox item.
         "notification_id": world["notification_id"],
         "visit_id": world["visit_id"],
+        # The case page's tabs and its links to a section on another tab.
+        "tab": "visits",
+        "anchor": "close",
         "outcome": "untraceable",
         "stage": "closed",
         # The board: school A's case, moved one legal step.

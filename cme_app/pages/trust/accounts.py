@@ -1,5 +1,6 @@
-"""/admin/users: the administrator's accounts page. Find an account, add one, disable or
-enable it, reset its password or its authentication app.
+"""/admin/users: the administrator's accounts page. Add an account (first on the page), find
+one by name or email, role and status, 25 to a page, and from the row's Actions menu reset its
+password or its authentication app, or disable or enable it.
 
 The same services as `cme-app users ...`; every one checks the caller is an administrator and
 writes the audit trail. Passwords typed here go straight to the service: they are never put in
@@ -31,6 +32,7 @@ from ...state.handlers import PageFeedback, focus_script, handler, page_load
 
 ADD_FIELDS = ("email", "name", "role", "school_urn")  # the password is never kept
 ROLE_CHOICES = {str(r): label for r, label in ROLE_LABELS.items()}
+FILTERS = ("search", "filter_role", "filter_status")
 # Plainer words on the page than the command line's for the two choices made from a list.
 PAGE_MESSAGES = {
     "role": "Select the person's role",
@@ -167,7 +169,7 @@ class AdminUsersState(PageFeedback, AuthState):
         f = self.filters if filters is None else filters
         found = users.list_users(
             session, actor=actor, query=f.get("search", ""), role=f.get("filter_role", ""),
-            page=number,
+            status=f.get("filter_status", ""), page=number,
         )
         if filters is not None:
             self.filters = filters
@@ -207,7 +209,7 @@ class AdminUsersState(PageFeedback, AuthState):
     def search(self, form_data: dict):
         self._clear_pending()
         data = forms.prefixed_fields(form_data, "")
-        wanted = {k: data.get(k, "").strip()[:200] for k in ("search", "filter_role")}
+        wanted = {k: data.get(k, "").strip()[:200] for k in FILTERS}
         return partial(self._list, number=1, filters=wanted)
 
     @rx.event
@@ -334,24 +336,29 @@ def _messages() -> rx.Component:
     )
 
 
+def _select(name: str, label: str, choices: dict[str, str], everything: str) -> rx.Component:
+    return forms._group(
+        S.errors, name,
+        rx.el.label(label, html_for=name, class_name="label"),
+        forms._error(S.errors, name),
+        rx.el.select(
+            rx.el.option(everything, value=""),
+            *[rx.el.option(text, value=value) for value, text in choices.items()],
+            id=name, name=name, default_value=S.filters[name].to(str),
+            aria_describedby=f"{name}-error",
+            class_name=rx.cond(S.errors.contains(name), "select select--error", "select"),
+        ),
+    )
+
+
 def _filters() -> rx.Component:
-    name = "filter_role"
     return rx.el.form(
+        rx.el.h2("Find accounts", id="find-accounts"),
         rx.el.div(
             forms.text_field("search", "Search by name or email", S.filters, S.errors),
-            forms._group(
-                S.errors, name,
-                rx.el.label("Role", html_for=name, class_name="label"),
-                forms._error(S.errors, name),
-                rx.el.select(
-                    rx.el.option("All roles", value=""),
-                    *[rx.el.option(text, value=value) for value, text in ROLE_CHOICES.items()],
-                    id=name, name=name, default_value=S.filters[name].to(str),
-                    aria_describedby=f"{name}-error",
-                    class_name=rx.cond(S.errors.contains(name), "select select--error", "select"),
-                ),
-            ),
-            class_name="audit-filters",
+            _select("filter_role", "Role", ROLE_CHOICES, "All roles"),
+            _select("filter_status", "Status", users.STATUS_CHOICES, "Active and disabled"),
+            class_name="audit-filters users-filters",
         ),
         rx.el.div(
             rx.el.button("Search", type="submit", class_name="button"),
@@ -361,31 +368,46 @@ def _filters() -> rx.Component:
         on_submit=S.search,
         reset_on_submit=False,
         no_validate=True,
-        aria_label="Find accounts",
+        # The browser would put back the last choices on a reload, over the filters applied.
+        auto_complete="off",
+        # Drawn again whenever the applied filters change (a search, a new visit): the fields'
+        # default values only count when they are first drawn.
+        key=S.filters.to_string(),
+        aria_labelledby="find-accounts",
         role="search",
     )
 
 
 def _actions(r: rx.Var) -> rx.Component:
-    def button(text: str, on_click, kind: str = "button--secondary") -> rx.Component:
-        return rx.el.button(text, type="button", on_click=on_click,
-                            aria_label=text + " for " + r.name,
-                            class_name=f"button {kind} users-action")
+    """The row's actions in a menu (a disclosure): nothing red leads the row, and each action
+    is asked about before it is done (`_confirm`)."""
+    def button(text: str, on_click, kind: str = "") -> rx.Component:
+        return rx.el.li(rx.el.button(
+            text, type="button", on_click=on_click, aria_label=text + " for " + r.name,
+            class_name=f"row-menu__action {kind}".strip(),
+        ))
 
     return rx.cond(
         r.is_you,
         rx.el.span("Your account", class_name="hint"),
-        rx.fragment(
-            rx.cond(
-                r.active,
-                button("Disable account", S.choose_action("disable", r.id), "button--warning"),
-                button("Enable account", S.enable_account(r.id)),
+        rx.el.details(
+            rx.el.summary("Actions", rx.el.span(" for ", r.name, class_name="visually-hidden"),
+                          class_name="row-menu__summary"),
+            rx.el.ul(
+                button("Reset password", S.choose_action("reset_password", r.id)),
+                rx.cond(
+                    r.mfa_set_up,
+                    button("Reset authentication app", S.choose_action("reset_mfa", r.id)),
+                ),
+                rx.cond(
+                    r.active,
+                    button("Disable account", S.choose_action("disable", r.id),
+                           "row-menu__action--warning"),
+                    button("Enable account", S.enable_account(r.id)),
+                ),
+                class_name="row-menu__list",
             ),
-            button("Reset password", S.choose_action("reset_password", r.id)),
-            rx.cond(
-                r.mfa_set_up,
-                button("Reset authentication app", S.choose_action("reset_mfa", r.id)),
-            ),
+            class_name="row-menu",
         ),
     )
 
@@ -477,19 +499,26 @@ def _confirm() -> rx.Component:
 
 
 def _add_form() -> rx.Component:
+    """First on the page, and compact: two fields a row on a wide screen."""
     return rx.el.section(
         rx.el.h2("Add an account", id="add-account"),
         rx.el.form(
-            forms.text_field("email", "Email", S.values, S.errors, input_type="email",
-                             width="input--w20", hint="Their work email address. They sign in "
-                             "with it."),
-            forms.text_field("name", "Full name", S.values, S.errors, width="input--w20"),
-            forms.select_field("role", "Role", ROLE_CHOICES, S.values, S.errors,
-                               on_change=S.set_new_role),
-            rx.cond(
-                S.new_role == "school",
-                forms.select_field("school_urn", "School", S.school_options, S.values, S.errors,
-                                   hint="The school this person works at, by name and URN."),
+            rx.el.div(
+                forms.text_field("email", "Email", S.values, S.errors, input_type="email",
+                                 hint="Their work email address. They sign in with it."),
+                forms.text_field("name", "Full name", S.values, S.errors),
+                class_name="grid-2",
+            ),
+            rx.el.div(
+                forms.select_field("role", "Role", ROLE_CHOICES, S.values, S.errors,
+                                   on_change=S.set_new_role),
+                rx.cond(
+                    S.new_role == "school",
+                    forms.select_field("school_urn", "School", S.school_options, S.values,
+                                       S.errors,
+                                       hint="The school this person works at, by name and URN."),
+                ),
+                class_name="grid-2",
             ),
             # `values` never holds a password, so the input always starts empty.
             forms.text_field("password", "Password", S.values, S.errors, hint=POLICY_HINT,
@@ -504,7 +533,7 @@ def _add_form() -> rx.Component:
             key=S.form_key,
         ),
         aria_labelledby="add-account",
-        class_name="section",
+        class_name="section users-add",
     )
 
 
@@ -518,6 +547,7 @@ def admin_users_page() -> rx.Component:
             rx.fragment(
                 rx.el.p("Everyone who signs in: staff of the CME team and of schools. Every "
                         "change is recorded in the audit trail.", class_name="hint"),
+                _add_form(),
                 _filters(),
                 _confirm(),
                 rx.el.h2("Accounts", id="accounts"),
@@ -526,7 +556,6 @@ def admin_users_page() -> rx.Component:
                     rx.el.p("No accounts match this search."),
                     rx.fragment(_table(), _pager()),
                 ),
-                _add_form(),
             ),
         ),
     )

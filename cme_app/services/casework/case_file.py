@@ -18,6 +18,7 @@ from ...domain import (
     REFERRAL_CHANNELS,
     RISK_LABELS,
     STAGE_LABELS,
+    AddressKind,
     LaDirection,
     Role,
     SourceType,
@@ -25,6 +26,7 @@ from ...domain import (
     ground_words,
 )
 from ...models import (
+    Address,
     Case,
     CaseClosure,
     CaseLink,
@@ -59,6 +61,7 @@ from .case_file_types import (
     AddressRow,
     CaseAbilities,
     CaseFile,
+    CaseSummary,
     CheckItem,
     Choice,
     ClosureRow,
@@ -207,6 +210,7 @@ def view_case(
     case = load_case(session, actor=actor, reference=reference, action="case.viewed", lock=False)
     _record_view(session, actor, case, purpose_form, now)
     r = _Records.load(session, case)
+    due = _due(r, today)
     return CaseFile(
         reference=case.reference,
         version=case.version,
@@ -214,7 +218,7 @@ def view_case(
         stage_label=STAGE_LABELS.get(case.stage, case.stage),
         episode=case.episode,
         is_open=_is_open(case),
-        **_risk_part(session, r, actor, today),
+        **_risk_part(session, r, actor, due),
         **_referral_part(session, r),
         **_household_part(session, r, today),
         **child_records.case_file_part(session, actor=actor, case=case),
@@ -231,6 +235,7 @@ def view_case(
         police_reference=case.police_reference or "",
         securing=securing.panel(session, actor=actor, case=case, today=today),
         documents=documents.case_part(session, actor=actor, case=case),
+        summary=_summary(session, r.child, due, today),
     )
 
 
@@ -290,11 +295,45 @@ def _abilities(actor: Actor, case: Case, referral: Referral) -> CaseAbilities:
 # Parts of the file
 
 
-def _risk_part(session: Session, r: _Records, actor: Actor, today: date) -> dict:
+def _due(r: _Records, today: date) -> targets.Due | None:
+    """The one response target that matters now (the header's tag and the summary's next
+    action). Only a recorded visit meets the first-visit target; a check-in alone doesn't."""
+    return targets.current_due(r.case, today=today, visited=any(v.outcome for v in r.visits),
+                               response_due_on=_response_due(r.notices))
+
+
+def _next_action(due: targets.Due | None) -> str:
+    if due is None:
+        return ""
+    words = f"{due.what} due by {long_date(due.on)}"
+    if due.overdue:
+        return words + " (overdue)"
+    return words + " (today)" if due.today else words
+
+
+def _summary(session: Session, child: Child, due: targets.Due | None,
+             today: date) -> CaseSummary:
+    """Who, where and what is due next, for the top of the case page."""
+    names = " ".join(p for p in (child.first_name, child.last_name) if p)
+    if child.known_as:
+        names += f" (known as {child.known_as})"
+    last_known = session.exec(
+        select(Address).where(Address.child_id == child.id,
+                              Address.kind == AddressKind.LAST_KNOWN)
+        .order_by(col(Address.id).desc()).limit(1)
+    ).first()
+    address = ", ".join(p for p in (last_known.line1, last_known.line2, last_known.town,
+                                    last_known.postcode) if p) if last_known else ""
+    if last_known and last_known.country != "United Kingdom":
+        address += f", {last_known.country}"
+    born = (f"{long_date(child.date_of_birth)} (age {age_on(child.date_of_birth, today)})"
+            if child.date_of_birth else "Not known")
+    return CaseSummary(name=names, born=born, address=address or "Not known",
+                       next_action=_next_action(due), next_action_state=due.state if due else "")
+
+
+def _risk_part(session: Session, r: _Records, actor: Actor, due: targets.Due | None) -> dict:
     case = r.case
-    # Only a recorded visit meets the first-visit target; a check-in alone doesn't.
-    due = targets.current_due(case, today=today, visited=any(v.outcome for v in r.visits),
-                              response_due_on=_response_due(r.notices))
     return dict(
         risk=case.risk or "",
         risk_label=RISK_LABELS.get(case.risk or "", "Not rated"),

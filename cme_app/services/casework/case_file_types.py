@@ -17,6 +17,18 @@ class Row:
 
 
 @dataclass(frozen=True)
+class CaseSummary:
+    """The top of the case page: who the child is, where they were last known to live, and
+    the one thing due next (from the response targets: services/casework/targets.py)."""
+
+    name: str = ""
+    born: str = ""  # "3 March 2015 (age 11)"
+    address: str = ""  # the last known address, or "Not known"
+    next_action: str = ""  # "First visit due by 9 December 2026"; "" when none is due
+    next_action_state: str = ""  # overdue | today | due | ""
+
+
+@dataclass(frozen=True)
 class Choice:
     """One option of a select: the value sent back and what people read."""
 
@@ -406,3 +418,5 @@ class CaseFile:
     securing: SecuringPanel = field(default_factory=SecuringPanel)
     # Notices and letters made on the case (services/documents).
     documents: DocumentsPart = field(default_factory=DocumentsPart)
+    # The summary at the top of the page.
+    summary: CaseSummary = field(default_factory=CaseSummary)

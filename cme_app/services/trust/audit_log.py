@@ -16,7 +16,7 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from ...dates import short_date_time, uk_midnight
-from ...domain import case_reference, is_case_reference
+from ...domain import ROLE_LABELS, case_reference, is_case_reference
 from ...errors import FieldError, ValidationFailed
 from ...models import AuditEvent, Case, Child, User
 from ...numbers import row_id
@@ -361,6 +361,14 @@ def _record(event: AuditEvent) -> str:
     return f"{kind} {event.entity_id}" if event.entity_id else kind
 
 
+def _role(code: str | None) -> str:
+    """The role in words ("CME team lead"), as the accounts page says it; "System" for the
+    app's own work."""
+    if not code:
+        return ""
+    return ROLE_LABELS.get(code, "System" if code == "system" else code.capitalize())
+
+
 def _nobody(action: str) -> str:
     # A failed sign-in has no user yet; anything else without one was the system itself.
     return "Not signed in" if action.startswith("auth.") else "System"
@@ -381,7 +389,7 @@ def _rows(session: Session, events: list[AuditEvent]) -> list[AuditRow]:
             when=short_date_time(at),
             when_utc=at.astimezone(UTC).isoformat(timespec="seconds"),
             who=(person.name or person.email) if person else _nobody(e.action),
-            role=(e.actor_role or "").capitalize(),
+            role=_role(e.actor_role),
             action=describe(e.action, e.outcome),
             action_code=e.action,
             record=_record(e),

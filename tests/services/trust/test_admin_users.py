@@ -103,25 +103,44 @@ def test_list_arguments_are_validated(session, people):
         users.list_users(session, actor=admin, query=["olu"])
 
 
-def test_paging_is_fifty_a_page_with_a_total(session, people):
-    for i in range(60):
+def test_paging_is_twenty_five_a_page_with_a_total(session, people):
+    for i in range(30):
         auth.create_user(session, email=f"officer{i:02}@example.org", role="officer",
                          password=PASSWORD, name=f"Officer {i:02}")
     session.commit()
     admin = people["admin"]
     first = users.list_users(session, actor=admin)
-    assert (first.total, first.pages, first.page, len(first.rows)) == (65, 2, 1, 50)
+    assert (first.total, first.pages, first.page, len(first.rows)) == (35, 2, 1, 25)
     second = users.list_users(session, actor=admin, page=2)
-    assert len(second.rows) == 15 and second.page == 2
+    assert len(second.rows) == 10 and second.page == 2
     assert not {r.id for r in first.rows} & {r.id for r in second.rows}
     assert users.list_users(session, actor=admin, page=9).page == 2  # past the end: the last
+
+
+def test_the_status_filter_lists_active_or_disabled_accounts(session, people):
+    admin = people["admin"]
+    auth.disable_user(session, email="lead@example.org", actor=admin)
+    session.commit()
+    disabled = users.list_users(session, actor=admin, status="disabled")
+    assert [r.name for r in disabled.rows] == ["Lee Lead"]
+    assert disabled.rows[0].status == "Disabled"
+    active = users.list_users(session, actor=admin, status="active")
+    assert "Lee Lead" not in [r.name for r in active.rows] and active.total == 4
+    assert users.list_users(session, actor=admin, status="").total == 5
+    # With the other filters: a disabled officer, none.
+    assert users.list_users(session, actor=admin, status="disabled", role="officer").total == 0
+    for bad in ("Disabled", "all", 1, True, ["active"], {"x": 1}):
+        with pytest.raises(ValidationFailed) as exc:
+            users.list_users(session, actor=admin, status=bad)
+        assert [e.field for e in exc.value.errors] == ["filter_status"]
 
 
 def test_listing_is_audited_without_names(session, people):
     users.list_users(session, actor=people["admin"], query="Olu Officer", role="officer")
     [event] = audit_events(session, "user.list")
     assert event.actor_id == people["admin"].user_id
-    assert event.detail == {"searched": True, "role": "officer", "page": 1, "results": 1}
+    assert event.detail == {"searched": True, "role": "officer", "page": 1, "status": "",
+                            "results": 1}
     assert "Olu" not in json.dumps(event.detail)
 
 
@@ -331,6 +350,31 @@ def test_page_search_paging_and_stale_or_forged_targets(session, people, admin_p
     session.expire_all()
     assert all(u.is_active for u in session.exec(select(User)).all())
     session.rollback()
+
+
+def test_page_filters_by_status_and_pages_through_the_list(session, people, admin_page):
+    state = admin_page
+    for i in range(30):
+        auth.create_user(session, email=f"officer{i:02}@example.org", role="officer",
+                         password=PASSWORD, name=f"Officer {i:02}")
+    auth.disable_user(session, email="lead@example.org", actor=people["admin"])
+    session.commit()
+    call_handler(state, "search", {"search": "", "filter_role": "", "filter_status": "disabled"})
+    assert [r.name for r in state.rows] == ["Lee Lead"] and state.total == 1
+    assert state.filters["filter_status"] == "disabled"
+    call_handler(state, "search", {"search": "", "filter_role": "officer",
+                                   "filter_status": "active"})
+    assert (state.total, state.pages, state.page, len(state.rows)) == (31, 2, 1, 25)
+    call_handler(state, "go_to_page", 2)
+    assert state.page == 2 and len(state.rows) == 6
+    assert all(r.role == "officer" and r.active for r in state.rows)  # the filters stay
+    # A forged status or page changes nothing: the error is shown, the last good list stays.
+    call_handler(state, "search", {"search": "", "filter_role": "", "filter_status": "gone"})
+    assert [f for f, _m in state.error_list] == ["filter_status"]
+    assert state.page == 2 and state.filters["filter_status"] == "active"
+    for bad in (0, -1, "2", 2.5, True, None, [2], 10**9):
+        call_handler(state, "go_to_page", bad)
+        assert state.page == 2 and len(state.rows) == 6
 
 
 @pytest.mark.parametrize("role", ["officer", "lead", "auditor", "school"])

@@ -98,7 +98,7 @@ def test_search_filters_by_child_user_action_and_uk_date(session, team, case):
     row = audit_log.search(session, actor=team["lead"], child_id=case.reference,
                            user_id=officer.user_id, action="case.viewed").rows[0]
     assert (row.who, row.role, row.action, row.record, row.outcome) == (
-        "Olu Officer", "Officer", "Viewed a case", f"Case {case.reference}", "Done"
+        "Olu Officer", "CME officer", "Viewed a case", f"Case {case.reference}", "Done"
     )
     assert (row.when, row.when_utc) == ("1 Jul 2026 00:30", "2026-06-30T23:30:00+00:00")
 
@@ -173,9 +173,9 @@ def test_who_accessed_a_child_lists_every_event_and_exports_csv(session, team, c
     assert table[0] == ["Who", "Role", "When (UTC)", "Action", "Outcome", "Record", "Purpose",
                         "IP address"]
     assert [r[:2] + r[3:] for r in table[1:]] == [
-        ["Olu Officer", "Officer", "Viewed a case", "Done", f"Case {case.reference}", "",
+        ["Olu Officer", "CME officer", "Viewed a case", "Done", f"Case {case.reference}", "",
          "203.0.113.7"],
-        ["Priya Patel", "Officer", "Viewed a case", "Done", f"Case {case.reference}",
+        ["Priya Patel", "CME officer", "Viewed a case", "Done", f"Case {case.reference}",
          "Covering for a colleague", "203.0.113.9"],
     ]
     assert all(datetime.fromisoformat(r[2]).utcoffset() == timedelta(0) for r in table[1:])
@@ -309,10 +309,10 @@ def test_a_refused_page_action_reads_in_words_and_the_csv_says_refused(session, 
     session.commit()
     rows = audit_log.accesses_to_child(session, actor=team["lead"], child_id=case.reference)
     assert [(r.who, r.role, r.action, r.record, r.outcome) for r in rows] == [
-        ("Priya Patel", "Officer",
+        ("Priya Patel", "CME officer",
          "Tried to use a page action their role does not have: refused",
          "Page action: close case", "Refused"),
-        ("Priya Patel", "Officer", "Tried to move a case: refused", f"Case {case.reference}",
+        ("Priya Patel", "CME officer", "Tried to move a case: refused", f"Case {case.reference}",
          "Refused"),
     ]
     table = list(csv.reader(io.StringIO(

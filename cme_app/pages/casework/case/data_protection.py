@@ -20,12 +20,17 @@ from ....services.trust import retention, sharing
 from ....services.trust.sharing import DataProtectionView
 from ....state.auth import AuthState
 from ....state.handlers import PageFeedback, handler
+from .state import KEEP_PLACE
 
 
 class DataProtectionState(PageFeedback, AuthState):
     dp: DataProtectionView | None = None
 
     message_id: ClassVar[str] = "sharing-message"
+
+    def _focus_message(self):
+        """As the rest of the case page: the answer in the status bar, the page in place."""
+        return rx.call_script(KEEP_PLACE)
 
     def _reference(self) -> str:
         return case_reference(str(self.router.url.path or "").rstrip("/").rsplit("/", 1)[-1])
@@ -85,20 +90,45 @@ V = rx.Var.create({})
 
 
 def legal_hold_tag() -> rx.Component:
-    """Under the case header: a tag while the case is under legal hold."""
-    return rx.cond(
-        S.dp & S.dp.legal_hold,
-        rx.el.p(
-            rx.el.strong("Legal hold", class_name="tag tag--purple"),
-            " Not to be destroyed. Set by ", S.dp.hold_by, " on ", S.dp.hold_on, ": ",
-            S.dp.hold_reason,
-            class_name="legal-hold body-s",
+    """Under the case header: a tag while the case is under legal hold. The sharing log is
+    read when this (always drawn) part mounts, not when its tab is opened, so the tag shows
+    whichever tab is on show."""
+    return rx.el.div(
+        rx.cond(
+            S.dp & S.dp.legal_hold,
+            rx.el.p(
+                rx.el.strong("Legal hold", class_name="tag tag--purple"),
+                " Not to be destroyed. Set by ", S.dp.hold_by, " on ", S.dp.hold_on, ": ",
+                S.dp.hold_reason,
+                class_name="legal-hold body-s",
+            ),
         ),
+        on_mount=S.load,
     )
 
 
 def _messages() -> rx.Component:
-    return content.feedback(S.error_list, S.problem, S.message, element_id="sharing-message")
+    """Field errors in the section (its forms are there); answers in the status bar."""
+    return forms.error_summary(S.error_list)
+
+
+def status() -> rx.Component:
+    """This part's answer in the case page's status bar (header.messages)."""
+    return rx.fragment(
+        rx.cond(
+            S.problem != "",
+            rx.el.div(rx.el.strong("This can't be done yet. "), S.problem,
+                      id="sharing-problem", role="alert",
+                      class_name="case-status__text case-status__text--problem"),
+        ),
+        rx.el.div(
+            rx.cond(S.message != "",
+                    rx.el.p(rx.el.strong("Done. "), S.message, class_name="case-status__text")),
+            id="sharing-message",
+            aria_live="polite",
+            role=rx.cond(S.message != "", "status", "none"),
+        ),
+    )
 
 
 def _share_form() -> rx.Component:
@@ -205,5 +235,4 @@ def sharing_section() -> rx.Component:
         ),
         class_name="section case-section",
         aria_labelledby="sharing",
-        on_mount=S.load,
     )

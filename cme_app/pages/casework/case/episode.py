@@ -7,7 +7,7 @@ import reflex as rx
 
 from ....components import content, forms
 from ....services.forms import YES_NO
-from .parts import V, form
+from .parts import V, form, section_link
 from .state import CaseState as S
 
 _START_HINT = ("The day of the fact the episode starts from: the deletion from roll, the arrival "
@@ -106,5 +106,5 @@ def episode(c: rx.Var) -> rx.Component:
                 rx.cond(may, _start(e)),
             ),
         ),
-        rx.el.p(rx.el.a("Every episode of this child", href="#child-record")),
+        rx.el.p(section_link("Every episode of this child", "child-record")),
     )

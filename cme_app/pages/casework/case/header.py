@@ -1,39 +1,45 @@
-"""The top of the case page: who the child is and where the case stands, what just happened,
-and anything waiting (a closure to approve, a possible match)."""
+"""The top of the case page: who the child is, where they live and where the case stands
+(the summary), what just happened, anything waiting (a closure to approve, a possible match),
+and the tab list that opens one group of sections at a time."""
 
 from __future__ import annotations
 
 import reflex as rx
 
 from ....components import content, forms
-from .parts import V, due_tag, form
+from . import tabs
+from .parts import V, form, section_link
 from .state import CaseState as S
 
-CONTENTS = (
-    ("risk", "Triage and risk"),
-    ("safeguarding", "Safeguarding"),
-    ("move", "Move the case"),
-    ("episode", "CME episode"),
-    ("child", "Child and household"),
-    ("child-record", "Child's record over time"),
-    ("referral", "Original referral"),
-    ("enquiries", "Enquiry log"),
-    ("visits", "Visits"),
-    ("la", "Other local authorities"),
-    ("overseas", "Overseas verification"),
-    ("documents", "Documents"),
-    ("sharing", "Sharing log"),
-    ("close", "Closing the case"),
-    ("timeline", "Timeline and closures"),
-)
 
-
-def _meta(term: str, value, *, show: rx.Var | bool = True) -> rx.Component:
-    item = rx.el.div(rx.el.dt(term), rx.el.dd(value), class_name="case-meta__item")
+def _meta(term: str, value, *, show: rx.Var | bool = True, wide: bool = False
+          ) -> rx.Component:
+    item = rx.el.div(rx.el.dt(term), rx.el.dd(value),
+                     class_name="case-meta__item case-meta__item--wide" if wide
+                     else "case-meta__item")
     return item if show is True else rx.cond(show, item)
 
 
+def _next_action(c: rx.Var) -> rx.Component:
+    n = c.summary
+    return rx.cond(
+        n.next_action != "",
+        rx.el.span(
+            n.next_action,
+            class_name=rx.match(
+                n.next_action_state,
+                ("overdue", "next-action next-action--overdue"),
+                ("today", "next-action next-action--today"),
+                "next-action",
+            ),
+        ),
+        rx.el.span("Nothing due at this stage", class_name="next-action"),
+    )
+
+
 def header(c: rx.Var) -> rx.Component:
+    """The summary: who (name, date of birth and age), where (last known address), risk,
+    stage, officer and the next due action, then what else identifies the case."""
     risk = rx.fragment(
         content.risk_tag(c.risk, c.risk_label),
         rx.cond(
@@ -42,16 +48,20 @@ def header(c: rx.Var) -> rx.Component:
         ),
     )
     return rx.el.div(
-        rx.el.h1(rx.el.span(c.reference, class_name="caption"), c.child_name),
+        rx.el.h1(rx.el.span(c.reference, class_name="caption"), c.summary.name),
         rx.el.dl(
+            _meta("Date of birth", c.summary.born),
+            _meta("Last known address", c.summary.address, wide=True),
             _meta("Stage", rx.el.strong(c.stage_label, class_name="tag")),
             _meta("Risk", risk),
             _meta("Officer", c.officer),
-            _meta("Target", due_tag(c), show=c.due_label != ""),
+            _meta("Next due", _next_action(c), wide=True),
             _meta("Episode", c.episode.to(str), show=c.episode > 1),
             _meta("Source", c.source_label),
             _meta("Outcome", S.closed_outcome, show=S.closed_outcome != ""),
             _meta("Police", c.police_report, show=c.police_report != ""),
+            _meta("Visit safety", section_link("Warning markers: read before a visit", "safety"),
+                  show=(c.warning_markers != "") | c.joint_visit_required),
             class_name="case-meta",
         ),
         class_name=rx.match(
@@ -64,9 +74,32 @@ def header(c: rx.Var) -> rx.Component:
     )
 
 
-def messages() -> rx.Component:
-    return content.feedback(S.error_list, S.problem, S.message, element_id="case-message",
-                            problem_title="This can't be done yet", message_title="Done")
+def messages(*others: rx.Component) -> rx.Component:
+    """The GOV.UK error summary at the top (focus goes to it, as GOV.UK's does); the answer to
+    an action in a status bar that stays in view at the foot of the window, so the page keeps
+    its place (state.KEEP_PLACE). The status region is always on the page, so a screen reader
+    announces each new message; it takes no clicks, so it never covers a button. `others`:
+    the answers of the page's other parts (the sharing log's)."""
+    return rx.fragment(
+        forms.error_summary(S.error_list),
+        rx.el.div(
+            *others,
+            rx.cond(
+                S.problem != "",
+                rx.el.div(rx.el.strong("This can't be done yet. "), S.problem,
+                          id="case-problem", role="alert",
+                          class_name="case-status__text case-status__text--problem"),
+            ),
+            rx.el.div(
+                rx.cond(S.message != "",
+                        rx.el.p(rx.el.strong("Done. "), S.message, class_name="case-status__text")),
+                id="case-message",
+                aria_live="polite",
+                role=rx.cond(S.message != "", "status", "none"),
+            ),
+            class_name="case-status",
+        ),
+    )
 
 
 def _link_household(c: rx.Var) -> rx.Component:
@@ -108,7 +141,7 @@ def matches(c: rx.Var) -> rx.Component:
                     c.child_matches.length() > 0,
                     rx.el.p(
                         "Another record may be this child. ",
-                        rx.el.a("Check it under Child's record over time", href="#child-record"),
+                        section_link("Check it under Child's record over time", "child-record"),
                         ", then merge the records or say they are not the same child.",
                         class_name="notification__heading",
                     ),
@@ -162,18 +195,27 @@ def pending(c: rx.Var) -> rx.Component:
     )
 
 
-def contents(c: rx.Var) -> rx.Component:
-    items = [rx.el.li(rx.el.a(label, href=f"#{anchor}")) for anchor, label in CONTENTS]
-    # Securing education shows once the case has reached Located: after the CME episode.
-    at = [anchor for anchor, _ in CONTENTS].index("episode") + 1
-    items.insert(at, rx.cond(c.securing.shown,
-                             rx.el.li(rx.el.a("Securing education", href="#securing"))))
-    return rx.el.nav(
-        rx.el.h2("Contents", class_name="contents__title"),
-        rx.el.ul(
-            *items,
-            class_name="contents__list",
-        ),
-        class_name="contents",
-        aria_label="Contents",
+def tab_list() -> rx.Component:
+    """The case's sections, one tab at a time (the WAI-ARIA tabs pattern: arrow keys, Home and
+    End move between tabs, in assets/app.js). Each tab is a link to its own URL."""
+    def tab(key: str, label: str) -> rx.Component:
+        chosen = S.tab == key
+        return rx.el.a(
+            label,
+            href=f"?tab={key}",
+            role="tab",
+            id=f"tab-{key}",
+            aria_selected=rx.cond(chosen, "true", "false"),
+            aria_controls="case-tabpanel",
+            tab_index=rx.cond(chosen, 0, -1),
+            on_click=S.show_tab(key).prevent_default,
+            class_name=rx.cond(chosen, "case-tabs__tab case-tabs__tab--selected",
+                               "case-tabs__tab"),
+        )
+
+    return rx.el.div(
+        *[tab(key, label) for key, label, _ in tabs.TABS],
+        role="tablist",
+        aria_label="Case sections",
+        class_name="case-tabs",
     )

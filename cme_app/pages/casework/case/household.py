@@ -46,11 +46,13 @@ def referral(c: rx.Var) -> rx.Component:
         ),
         rx.cond(c.referrer_rows.length() > 0,
                 rx.fragment(rx.el.h3("Referrer"), content.summary_list(c.referrer_rows))),
-        rx.el.h3("What the referral says"),
-        content.summary_list(c.referral_rows),
-        rx.el.h3("Enquiries the referrer made"),
-        content.field_table(
-            [("Enquiry", "enquiry"), ("Date", "made_on"), ("Who", "contacted"),
-             ("How", "method"), ("Result", "result")],
-            c.referral_enquiries, empty="None recorded."),
+        # The referral as sent is long and read once: shown on request, so the tab stays short.
+        content.disclosure("What the referral says", content.summary_list(c.referral_rows)),
+        content.disclosure(
+            "Enquiries the referrer made",
+            content.field_table(
+                [("Enquiry", "enquiry"), ("Date", "made_on"), ("Who", "contacted"),
+                 ("How", "method"), ("Result", "result")],
+                c.referral_enquiries, empty="None recorded."),
+        ),
     )

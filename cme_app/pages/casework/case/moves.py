@@ -5,21 +5,17 @@ from __future__ import annotations
 import reflex as rx
 
 from ....components import content, forms
-from .parts import V, form, not_open
+from .parts import V, form, not_open, section_link
 from .state import CaseState as S
 
 
 def _move_buttons(c: rx.Var) -> rx.Component:
-    """Open moves as buttons; blocked ones look secondary and point at why (a click explains
-    again, in the message)."""
+    """Only the moves open now are buttons; a move not open yet is said in words with its
+    reason (below), never drawn as a button that looks as if it would work."""
     return rx.el.div(
         rx.foreach(c.allowed_moves, lambda m: rx.el.button(
             "Move to " + m.label, type="button", class_name="button",
             on_click=S.move(m.stage), key=m.stage,
-        )),
-        rx.foreach(c.blocked_moves, lambda m: rx.el.button(
-            "Move to " + m.label, type="button", class_name="button button--secondary",
-            on_click=S.move(m.stage), key=m.stage, aria_describedby="blocked-moves",
         )),
         class_name="button-group button-group--tight",
     )
@@ -46,21 +42,26 @@ def _return_form() -> rx.Component:
 def _moves(c: rx.Var) -> rx.Component:
     return rx.fragment(
         rx.cond(
-            (c.allowed_moves.length() > 0) | (c.blocked_moves.length() > 0),
+            c.allowed_moves.length() > 0,
             _move_buttons(c),
-            rx.el.p("You can't move this case.", class_name="hint"),
+            rx.el.p(rx.cond(c.blocked_moves.length() > 0,
+                            "No move is open yet.", "You can't move this case."),
+                    class_name="hint"),
         ),
         rx.cond(
             c.blocked_moves.length() > 0,
-            rx.el.ul(
-                rx.foreach(S.blocked_reasons,
-                           lambda m: rx.el.li(rx.el.strong("Not yet – ", m[0], ": "), m[1])),
-                id="blocked-moves",
-                class_name="list blocked-moves",
-                aria_label="Moves not open yet",
+            rx.fragment(
+                rx.el.h3("Moves not open yet", id="blocked-moves-title"),
+                rx.el.ul(
+                    rx.foreach(S.blocked_reasons,
+                               lambda m: rx.el.li(rx.el.strong("Move to ", m[0]), ": ", m[1])),
+                    id="blocked-moves",
+                    class_name="list blocked-moves",
+                    aria_labelledby="blocked-moves-title",
+                ),
             ),
         ),
-        rx.el.p(rx.el.a("Close the case with an outcome", href="#close")),
+        rx.el.p(section_link("Close the case with an outcome", "close")),
         rx.cond(c.can.return_to_referrer, _return_form()),
     )
 

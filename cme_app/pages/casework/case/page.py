@@ -21,39 +21,54 @@ from . import (
     records,
     school_returns,
     securing,
+    tabs,
     triage,
     visits,
 )
 from .data_protection import legal_hold_tag, sharing_section
+from .data_protection import status as sharing_status
 from .state import CaseState as S
+
+# Each tab's sections, in the order of tabs.TABS.
+PANELS = {
+    "overview": lambda c: (moves.move(c), triage.risk(c), triage.safeguarding(c)),
+    "child": lambda c: (household.child(c), child_record.child_record(c), household.referral(c)),
+    "enquiries": lambda c: (records.enquiries(c), records.other_las(c), records.overseas(c)),
+    "visits": lambda c: (visits.safety(c), visits.visits(c)),
+    "education": lambda c: (episode.episode(c), securing.securing(c)),
+    "documents": lambda c: (documents.documents(c), sharing_section()),
+    "close": lambda c: (closing.close(c), closing.timeline(c)),
+}
+
+
+def _panel(c: rx.Var) -> rx.Component:
+    """Only the chosen tab's sections are drawn: the page is as long as one group."""
+    return rx.el.div(
+        rx.match(
+            S.tab,
+            *[(key, rx.fragment(*PANELS[key](c))) for key, _, _ in tabs.TABS],
+            rx.fragment(*PANELS[tabs.DEFAULT](c)),
+        ),
+        role="tabpanel",
+        id="case-tabpanel",
+        aria_labelledby="tab-" + S.tab,
+        class_name="case-tabpanel",
+    )
 
 
 def _case_file(c: rx.Var) -> rx.Component:
-    return rx.fragment(
+    return rx.el.div(
         header.header(c),
         legal_hold_tag(),
-        header.messages(),
+        header.messages(sharing_status()),
         header.pending(c),
         header.matches(c),
         school_returns.school_returns(c),
-        visits.safety(c),
-        header.contents(c),
-        triage.risk(c),
-        triage.safeguarding(c),
-        moves.move(c),
-        episode.episode(c),
-        securing.securing(c),
-        household.child(c),
-        child_record.child_record(c),
-        household.referral(c),
-        records.enquiries(c),
-        visits.visits(c),
-        records.other_las(c),
-        records.overseas(c),
-        documents.documents(c),
-        sharing_section(),
-        closing.close(c),
-        closing.timeline(c),
+        header.tab_list(),
+        _panel(c),
+        # assets/app.js keeps the place of an action taken in here (state.KEEP_PLACE).
+        data_keep_place="",
+        class_name="case-file",
     )
 
 

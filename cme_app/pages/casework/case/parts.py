@@ -6,6 +6,7 @@ import reflex as rx
 
 from ....components import content
 from .state import CaseState as S
+from .tabs import TAB_OF_ANCHOR
 
 V = rx.Var.create({})  # the case page's forms start empty
 
@@ -16,16 +17,11 @@ def form(*children, on_submit, button: str, key: str, style: str = "primary") ->
                                form_key=S.form_key, key=key, style=style)
 
 
-def due_tag(c: rx.Var) -> rx.Component:
-    return rx.el.strong(
-        c.due_label,
-        class_name=rx.match(
-            c.due_state,
-            ("overdue", "tag tag--red"),
-            ("today", "tag tag--yellow"),
-            "tag tag--grey",
-        ),
-    )
+def section_link(text, anchor: str) -> rx.Component:
+    """A link to a section that may be on another tab: opens the tab and focuses the section
+    (a plain `#anchor` link would find nothing on a tab not shown)."""
+    return rx.el.a(text, href=f"?tab={TAB_OF_ANCHOR[anchor]}#{anchor}",
+                   on_click=S.show_section(anchor).prevent_default)
 
 
 def not_open(c: rx.Var) -> rx.Component:

@@ -8,6 +8,7 @@ loaded, so a change made meanwhile by someone else is refused, not overwritten.
 
 from __future__ import annotations
 
+import json
 from functools import partial
 from typing import ClassVar
 
@@ -30,9 +31,17 @@ from ....services.school_returns import new_pupils
 from ....services.trust import purpose
 from ....services.visits import safety
 from ....state.auth import AuthState
-from ....state.handlers import PageFeedback, errors_at, handler, page_load
+from ....state.handlers import PageFeedback, errors_at, focus_script, handler, page_load
+from . import tabs
 
 C = Capability
+
+
+# After an action the page stays where it was: focus goes back to the button that was used
+# (or its section's heading, if the button has gone) without scrolling, and the result is
+# announced by the status region (assets/app.js, cmeKeepPlace). Moving focus to a message at
+# the top, as other pages do, scrolled a long case page to the top after every action.
+KEEP_PLACE = "window.setTimeout(() => window.cmeKeepPlace && window.cmeKeepPlace(), 50)"
 
 
 def _number(raw: object) -> int:
@@ -47,8 +56,13 @@ class CaseState(PageFeedback, AuthState):
     close_blockers: list[str] = []
     # Out-of-caseload access: nothing of the child is sent until a purpose is given.
     purpose_needed: bool = False
+    tab: str = tabs.DEFAULT  # the tab on show: from the URL, then the tab list
 
     message_id: ClassVar[str] = "case-message"
+
+    def _focus_message(self):
+        """Answers (done or refused) are announced where the page is, not at its top."""
+        return rx.call_script(KEEP_PLACE)
 
     # ------------------------------------------------------------------ display helpers
     @rx.var
@@ -120,13 +134,52 @@ class CaseState(PageFeedback, AuthState):
         return partial(fn, reference=self._ref(), version=self._version(), **kwargs)
 
     # ------------------------------------------------------------------ loading
+    def _show_at(self, session, actor: Actor, section: str = ""):
+        """The case, then focus on the section a deep link names (`#close`)."""
+        self._show(session, actor)
+        if section and self.case is not None:
+            return rx.call_script(focus_script(section))
+        return None
+
     @rx.event
     @page_load(C.CASE_VIEW)
     def load(self):
         self.case, self.not_found, self.purpose_needed = None, False, False
         self._clear_feedback()
         self.close_outcome, self.close_blockers = "", []
-        return self._show
+        url = self.router.url
+        fragment = str(url.fragment or "")
+        self.tab = tabs.tab_for(url.query_parameters.get("tab", ""), fragment)
+        return partial(self._show_at, section=tabs.section_of(fragment))
+
+    @rx.event
+    @handler(C.CASE_VIEW, quiet=True, refresh=False)
+    def show_tab(self, tab: str):
+        """A tab chosen from the tab list: shown, and its URL put in the address bar (so a
+        reload or a shared link opens it) without reloading the case."""
+        if not isinstance(tab, str) or tab not in tabs.KEYS:
+            return None
+        self.tab = tab
+        self._clear_feedback()  # the last answer belongs to the tab it was given on
+        return rx.call_script(
+            f"window.history.replaceState(window.history.state, '', {json.dumps('?tab=' + tab)})"
+        )
+
+    @rx.event
+    @handler(C.CASE_VIEW, quiet=True, refresh=False)
+    def show_section(self, anchor: str):
+        """A link to a section on another tab ("Close the case with an outcome"): its tab,
+        and focus on the section's heading."""
+        section = tabs.section_of(anchor)
+        if not section:
+            return None
+        self.tab = tabs.TAB_OF_ANCHOR[section]
+        self._clear_feedback()
+        return [
+            rx.call_script(f"window.history.replaceState(window.history.state, '', "
+                           f"{json.dumps('?tab=' + self.tab + '#' + section)})"),
+            rx.call_script(focus_script(section)),
+        ]
 
     @rx.event
     @handler(C.CASE_VIEW, refresh=False)
