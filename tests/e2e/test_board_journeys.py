@@ -13,6 +13,7 @@ from sqlmodel import select
 from cme_app.models import Case
 from tests.e2e.helpers import (
     DESKTOP,
+    LAPTOP,
     PHONE,
     WORKERS,
     assert_no_axe_violations,
@@ -372,3 +373,80 @@ def test_board_screens_at_desktop_and_phone_width(page: Page, team, session):
     assert region.evaluate("el => el.scrollWidth > el.clientWidth")  # columns scroll inside
     screenshot(page, "board-lead-phone")
     assert_no_axe_violations(page, "board-phone")
+
+
+# ----- a full board ---------------------------------------------------------------------------
+
+# Cards whose box lies wholly inside the viewport and inside every box that clips it (a column
+# that scrolls, the board's sideways scroll): what a person sees at once without scrolling.
+CARDS_IN_VIEW_JS = """() => {
+  const within = (r, b) => r.left >= b.left - 0.5 && r.right <= b.right + 0.5
+    && r.top >= b.top - 0.5 && r.bottom <= b.bottom + 0.5;
+  const screen = {left: 0, top: 0, right: innerWidth, bottom: innerHeight};
+  let cards = 0;
+  for (const li of document.querySelectorAll(".board-col li.card")) {
+    const r = li.getBoundingClientRect();
+    let seen = within(r, screen);
+    for (let p = li.parentElement; seen && p && p !== document.body; p = p.parentElement) {
+      const s = getComputedStyle(p);
+      if (/auto|scroll|hidden|clip/.test(s.overflowX + s.overflowY)) {
+        seen = within(r, p.getBoundingClientRect());
+      }
+    }
+    cards += seen ? 1 : 0;
+  }
+  const heights = [...document.querySelectorAll(".board-col li.card")].map(
+    (li) => li.getBoundingClientRect().height);
+  return {cards, page_height: document.documentElement.scrollHeight,
+          page_width: document.documentElement.scrollWidth,
+          tallest_card: Math.max(...heights), shortest_card: Math.min(...heights)};
+}"""
+
+
+def cards_in_view(page: Page) -> dict:
+    return page.evaluate(CARDS_IN_VIEW_JS)
+
+
+def test_a_board_of_300_cases_at_desktop_and_phone_width(page: Page, team, session):
+    """A caseload's worth of open cases (test data of its own: the next test starts from an
+    empty database): every column header in view at 1280 px, axe clean at both widths."""
+    stages = ["new_referral", "triage", "enquiries", "home_visit", "awaiting_verification",
+              "located"]
+    surnames = ["Example", "Okonkwo-Smith", "Li", "Nowak", "Fernández García", "Ahmed"]
+    now = datetime.now(UTC)
+    for i in range(300):
+        make_case(
+            session, stage=stages[i % 6], risk=("red", "amber", "green", None)[i % 4],
+            first_name=f"Child{i}", last_name=surnames[i % len(surnames)],
+            officer_id=team["officer"].user_id if i % 3 else None,
+            school_id=team["school"].school_id, entered_at=now - timedelta(days=i % 40 + 1),
+            factors=[["cp_plan", "domestic_abuse"], ["sen"], [], []][i % 4],
+            triage_due_on=(now - timedelta(days=i % 5 - 2)).date(),
+        )
+    session.commit()
+    sign_in(page, "lead@example.org", viewport=LAPTOP)
+    headers = page.locator(".board-col__title")
+    expect(headers).to_have_count(7)
+    expect(column(page, "Enquiries").get_by_role("listitem")).to_have_count(20)
+    measured = cards_in_view(page)
+    page.evaluate("() => window.scrollTo(0, document.querySelector('.board').offsetTop)")
+    scrolled = cards_in_view(page)
+    page.evaluate("() => window.scrollTo(0, 0)")
+    print(f"\n300-case board at 1280x800: {measured} (board scrolled to the top: {scrolled})")
+    screenshot(page, "board-300-desktop", full_page=False)
+    screenshot(page, "board-300-desktop-full")
+    for i in range(7):
+        box = headers.nth(i).bounding_box()
+        assert box and box["x"] >= 0 and box["x"] + box["width"] <= LAPTOP["width"], (
+            f"column header {i + 1} is not within the 1280 px viewport: {box}")
+    assert measured["page_width"] <= LAPTOP["width"]
+    assert_no_axe_violations(page, "board-300-desktop")
+
+    page.set_viewport_size({"width": 360, "height": 800})
+    page.wait_for_timeout(300)
+    phone = cards_in_view(page)
+    print(f"300-case board at 360x800: {phone}")
+    screenshot(page, "board-300-phone", full_page=False)
+    screenshot(page, "board-300-phone-full")
+    assert phone["page_width"] <= 360, "the page scrolls sideways at 360 px"
+    assert_no_axe_violations(page, "board-300-phone")
