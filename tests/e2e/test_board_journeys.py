@@ -61,15 +61,18 @@ def announcement(page: Page) -> Locator:
     return page.locator("[aria-live=polite]#board-announcement")
 
 
-def drag(page: Page, item: Locator, target: Locator) -> None:
-    """A real mouse drag: press, nudge past pangea's click threshold, travel, drop."""
+def drag(page: Page, item: Locator, target: Locator, *, at_bottom: bool = False) -> None:
+    """A real mouse drag: press on the card's name line, nudge past pangea's click threshold,
+    travel, drop near the top of `target` (or, at_bottom, just past its middle: lower, and
+    pangea would start scrolling the window under the pointer)."""
     item.scroll_into_view_if_needed()
-    box, goal = item.bounding_box(), target.bounding_box()
-    start_x, start_y = box["x"] + box["width"] / 2, box["y"] + 30
+    box, goal = item.locator(".card__child").bounding_box(), target.bounding_box()
+    start_x, start_y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
     page.mouse.move(start_x, start_y)
     page.mouse.down()
     page.mouse.move(start_x + 10, start_y + 10, steps=4)
-    page.mouse.move(goal["x"] + goal["width"] / 2, goal["y"] + 40, steps=20)
+    goal_y = goal["y"] + (goal["height"] * 0.55 if at_bottom else 40)
+    page.mouse.move(goal["x"] + goal["width"] / 2, goal_y, steps=20)
     page.wait_for_timeout(250)  # let pangea settle over the target list
     page.mouse.up()
 
@@ -96,6 +99,27 @@ def test_lead_drags_a_card_to_the_next_stage_and_it_stays(page: Page, team, sess
     expect(column(page, "Triage").locator("xpath=..").locator(".board-col__count")).to_have_text(
         re.compile(r"^1")
     )
+
+
+def test_a_card_dropped_on_the_empty_foot_of_a_column_lands_there(page: Page, team, session):
+    page.set_viewport_size(LAPTOP)
+    case = case_in(session, team, "triage", first_name="Efe")
+    waiting = case_in(session, team, "enquiries", first_name="Wren")
+    sign_in(page, "lead@example.org")
+    enquiries = column(page, "Enquiries")
+    # The list reaches the foot of the column, far below its one card: the drop lands well
+    # below the card, on what used to be no drop target at all.
+    list_box = enquiries.bounding_box()
+    card_box = card(page, "Enquiries", waiting.reference).bounding_box()
+    assert list_box["y"] + list_box["height"] > card_box["y"] + card_box["height"] + 300
+    assert list_box["y"] + list_box["height"] * 0.55 > card_box["y"] + card_box["height"] + 100
+
+    drag(page, card(page, "Triage", case.reference), enquiries, at_bottom=True)
+
+    expect(announcement(page)).to_have_text(f"{case.reference} moved to Enquiries.")
+    expect(card(page, "Enquiries", case.reference)).to_be_visible()
+    expect(card(page, "Triage", case.reference)).to_have_count(0)
+    assert stage_of(session, case.reference) == "enquiries"
 
 
 # ----- (2) keyboard only ------------------------------------------------------------------------
@@ -168,6 +192,9 @@ def test_illegal_moves_are_refused_and_the_card_returns_with_the_reason(
     drag(page, red_card, column(page, "Enquiries"))
     expect(announcement(page)).to_have_text(f"{red.reference} was not moved. {RED_GUARD}")
     expect(card(page, "Triage", red.reference)).to_be_visible()
+    # ... and on the card itself, where the person was looking.
+    expect(card(page, "Triage", red.reference).locator(".card__refusal")).to_have_text(
+        f"{red.reference} was not moved. {RED_GUARD}")
     expect(card(page, "Enquiries", red.reference)).to_have_count(0)
     screenshot(page, "board-refused-desktop")
 
