@@ -199,6 +199,15 @@ function CardBody({ card, expanded, onToggle }) {
           , <span className="visually-hidden">age </span>
           {card.age}
         </span>
+        <button
+          type="button"
+          className={`card__toggle${flagged ? " card__toggle--flagged" : ""}`}
+          aria-expanded={expanded ? "true" : "false"}
+          aria-controls={detailsId}
+          onClick={onToggle}
+        >
+          <span className="visually-hidden">Details for {card.reference}</span>
+        </button>
       </p>
       <p className="card__meta">
         <strong className={riskClass}>{card.risk_label}</strong>
@@ -217,15 +226,6 @@ function CardBody({ card, expanded, onToggle }) {
           </strong>
         )}
         {card.pending && <span className="card__saving">Saving…</span>}
-        <button
-          type="button"
-          className={`card__toggle${flagged ? " card__toggle--flagged" : ""}`}
-          aria-expanded={expanded ? "true" : "false"}
-          aria-controls={detailsId}
-          onClick={onToggle}
-        >
-          <span className="visually-hidden">Details for {card.reference}</span>
-        </button>
       </p>
       <div className="card__details" id={detailsId} hidden={!expanded}>
         <p>{card.origin}</p>

@@ -181,7 +181,13 @@ def test_illegal_moves_are_refused_and_the_card_returns_with_the_reason(
     # The Move menu offers only what is allowed now, and says why there is nothing.
     red_card = card(page, "Triage", red.reference)
     expect(red_card).to_contain_text("Red")
-    expect(red_card).to_contain_text("Child protection plan")
+    # The card's details (here the risk factors) open from its Details button, by keyboard too.
+    expect(red_card.get_by_text("Child protection plan")).to_be_hidden()
+    details = red_card.get_by_role("button", name=f"Details for {red.reference}")
+    details.focus()
+    page.keyboard.press("Enter")
+    expect(details).to_have_attribute("aria-expanded", "true")
+    expect(red_card.get_by_text("Child protection plan")).to_be_visible()
     red_card.get_by_role("button", name="Move").click()
     expect(red_card.locator(".move__menu").get_by_role("button")).to_have_count(0)
     expect(red_card.locator(".move__menu")).to_contain_text(RED_GUARD)
