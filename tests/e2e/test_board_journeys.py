@@ -478,7 +478,9 @@ def test_a_board_of_300_cases_at_desktop_and_phone_width(page: Page, team, sessi
     page.set_viewport_size({"width": 360, "height": 800})
     page.wait_for_timeout(300)
     phone = cards_in_view(page)
-    print(f"300-case board at 360x800: {phone}")
+    page.evaluate("() => window.scrollTo(0, document.querySelector('.board').offsetTop)")
+    print(f"300-case board at 360x800: {phone} (scrolled to the board: {cards_in_view(page)})")
+    page.evaluate("() => window.scrollTo(0, 0)")
     screenshot(page, "board-300-phone", full_page=False)
     screenshot(page, "board-300-phone-full")
     assert phone["page_width"] <= 360, "the page scrolls sideways at 360 px"
