@@ -473,6 +473,16 @@ def test_a_board_of_300_cases_at_desktop_and_phone_width(page: Page, team, sessi
         assert box and box["x"] >= 0 and box["x"] + box["width"] <= LAPTOP["width"], (
             f"column header {i + 1} is not within the 1280 px viewport: {box}")
     assert measured["page_width"] <= LAPTOP["width"]
+    assert measured["page_height"] < 2 * LAPTOP["height"], "the page, not the columns, scrolls"
+    # A column scrolls on its own; its name, count and sort order stay in view above its cards.
+    section = page.locator("#board-col-enquiries")
+    expect(section.locator(".board-col__sort")).to_have_text("Red first, longest waiting")
+    assert section.evaluate("el => el.scrollHeight > el.clientHeight + 500")
+    section.evaluate("el => { el.scrollTop = 600; }")
+    page.wait_for_timeout(100)
+    top = section.bounding_box()["y"]
+    assert abs(section.locator(".board-col__title").bounding_box()["y"] - top) < 12
+    assert page.evaluate("() => window.scrollY") == 0
     assert_no_axe_violations(page, "board-300-desktop")
 
     page.set_viewport_size({"width": 360, "height": 800})
