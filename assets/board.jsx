@@ -8,13 +8,31 @@
 // `revision` or the server's columns change, the local copy is replaced by the server's, so a
 // refused move goes back.
 // Other people's changes arrive pushed by the server (BoardState.listen): no polling here.
-import { useCallback, useEffect, useRef, useState } from "react";
+//
+// Layout (assets/styles.css "The case board"): every column fits the screen's width at
+// 1280 px and is as tall as the space left under the page's header, scrolling on its own under
+// a sticky header; its card list fills it, so the whole column is a drop target. Cards show
+// three lines (reference, child, risk/officer/due); the rest opens with each card's Details
+// button. A refused move's reason shows on the card (as well as in #board-announcement).
+import { useCallback, useEffect, useLayoutEffect, useRef, useState } from "react";
 import { DragDropContext, Draggable, Droppable } from "@hello-pangea/dnd";
 
 const CLOSED = "closed";
 const PENDING_TIMEOUT_MS = 15000;
 
-function withCardMoved(columns, reference, toStage, toIndex) {
+// A card's place by risk in an open column: Red, Amber, not rated, Green (the server's
+// card_rank in services/casework/board.py). A moved case has just entered its stage, so it
+// goes last among its risk: where the server will put it, so it never jumps on the answer.
+function cardRank(card) {
+  return { red: 0, amber: 1, "": 2 }[card.risk ?? ""] ?? 3;
+}
+
+function sortedIndex(cards, card) {
+  const at = cards.findIndex((c) => cardRank(c) > cardRank(card));
+  return at < 0 ? cards.length : at;
+}
+
+function withCardMoved(columns, reference, toStage) {
   let card = null;
   const without = columns.map((column) => {
     const i = column.cards.findIndex((c) => c.reference === reference);
@@ -30,7 +48,7 @@ function withCardMoved(columns, reference, toStage, toIndex) {
   return without.map((column) => {
     if (column.stage !== toStage) return column;
     const cards = [...column.cards];
-    cards.splice(Math.min(toIndex ?? 0, cards.length), 0, { ...card, moves: [], pending: true });
+    cards.splice(sortedIndex(cards, card), 0, { ...card, moves: [], pending: true });
     return { ...column, count: column.count + 1, cards };
   });
 }
@@ -69,6 +87,23 @@ function dueClass(state) {
   if (state === "overdue") return "tag tag--red";
   if (state === "today") return "tag tag--orange";
   return "tag tag--grey";
+}
+
+// The due badge's short form on the card ("Due 3 Dec"); the full label ("First visit due
+// 3 Dec") is read out with it and shows in the card's details.
+function dueShort(card) {
+  if (card.due_state === "overdue") return "Overdue";
+  if (card.due_state === "today") return "Due today";
+  const on = card.due_label.split(" due ")[1];
+  return on ? `Due ${on}` : card.due_label;
+}
+
+function initials(name) {
+  if (name.includes("@")) return name.slice(0, 2).toUpperCase();
+  const words = name.split(/\s+/).filter(Boolean);
+  if (words.length === 0) return "";
+  const last = words.length > 1 ? words[words.length - 1][0] : "";
+  return (words[0][0] + last).toUpperCase();
 }
 
 function MoveMenu({ card, labels, closeLabel, onChoose, openMenu, setOpenMenu }) {
@@ -147,39 +182,71 @@ function MoveMenu({ card, labels, closeLabel, onChoose, openMenu, setOpenMenu })
   );
 }
 
-function CardBody({ card, stage }) {
+function CardBody({ card, expanded, onToggle }) {
   const riskClass = `tag risk risk--${card.risk || "none"}`;
+  const detailsId = `card-details-${card.reference}`;
+  const flagged = card.possible_match || card.closure_proposed;
   return (
     <>
-      <div className="card__head">
-        <a className="card__ref" href={`/cases/${card.reference}`}>
-          {card.reference}
-        </a>
-        <strong className={riskClass}>{card.risk_label}</strong>
-      </div>
+      <a className="card__ref" href={`/cases/${card.reference}`}>
+        {card.reference}
+      </a>
       <p className="card__child">
-        {card.child_name}, age {card.age}
+        <span className="card__name" title={card.child_name}>
+          {card.child_name}
+        </span>
+        <span className="card__age">
+          , <span className="visually-hidden">age </span>
+          {card.age}
+        </span>
+        <button
+          type="button"
+          className={`card__toggle${flagged ? " card__toggle--flagged" : ""}`}
+          aria-expanded={expanded ? "true" : "false"}
+          aria-controls={detailsId}
+          onClick={onToggle}
+        >
+          <span className="visually-hidden">Details for {card.reference}</span>
+        </button>
       </p>
-      <p className="card__line">{card.origin}</p>
-      {card.factors && <p className="card__line card__factors">{card.factors}</p>}
-      <p className="card__line">
-        {card.officer === "Unallocated" ? <em>Unallocated</em> : <>Officer: {card.officer}</>}
+      <p className="card__meta">
+        <strong className={riskClass}>{card.risk_label}</strong>
+        {card.officer === "Unallocated" ? (
+          <em className="card__officer">Unallocated</em>
+        ) : (
+          <span className="card__officer" title={card.officer}>
+            <span aria-hidden="true">{initials(card.officer)}</span>
+            <span className="visually-hidden">Officer: {card.officer}</span>
+          </span>
+        )}
+        {card.due_label && (
+          <strong className={`${dueClass(card.due_state)} card__due`} title={card.due_label}>
+            <span aria-hidden="true">{dueShort(card)}</span>
+            <span className="visually-hidden">{card.due_label}</span>
+          </strong>
+        )}
+        {card.pending && <span className="card__saving">Saving…</span>}
       </p>
-      <p className="card__line">{card.in_stage}</p>
-      {(card.due_label || card.possible_match || card.closure_proposed || card.pending) && (
-        <p className="card__tags">
-          {card.due_label && <strong className={dueClass(card.due_state)}>{card.due_label}</strong>}
-          {card.possible_match && <strong className="tag tag--yellow">Possible match</strong>}
-          {card.closure_proposed && <strong className="tag">Closure proposed</strong>}
-          {card.pending && <span className="card__saving">Saving…</span>}
-        </p>
-      )}
+      <div className="card__details" id={detailsId} hidden={!expanded}>
+        <p>{card.origin}</p>
+        {card.factors && <p className="card__factors">{card.factors}</p>}
+        <p>{card.officer === "Unallocated" ? "Unallocated" : <>Officer: {card.officer}</>}</p>
+        <p>{card.in_stage}</p>
+        {card.due_label && <p>{card.due_label}</p>}
+        {flagged && (
+          <p className="card__tags">
+            {card.possible_match && <strong className="tag tag--yellow">Possible match</strong>}
+            {card.closure_proposed && <strong className="tag">Closure proposed</strong>}
+          </p>
+        )}
+      </div>
     </>
   );
 }
 
-function Card({ card, index, stage, canMove, labels, closeLabel, onChoose, menu }) {
+function Card({ card, index, stage, canMove, labels, closeLabel, onChoose, menu, refusal }) {
   const draggable = canMove && stage !== CLOSED && !card.pending;
+  const [expanded, setExpanded] = useState(false);
   return (
     <Draggable draggableId={card.reference} index={index} isDragDisabled={!draggable}>
       {(provided, snapshot) => {
@@ -198,7 +265,8 @@ function Card({ card, index, stage, canMove, labels, closeLabel, onChoose, menu 
               card.pending ? "card--pending" : "",
             ].join(" ")}
           >
-            <CardBody card={card} stage={stage} />
+            <CardBody card={card} expanded={expanded} onToggle={() => setExpanded(!expanded)} />
+            {refusal && <p className="card__refusal">{refusal}</p>}
             {canMove && stage !== CLOSED && (
               <MoveMenu
                 card={card}
@@ -215,19 +283,29 @@ function Card({ card, index, stage, canMove, labels, closeLabel, onChoose, menu 
   );
 }
 
-function Column({ column, canMove, labels, closeLabel, onChoose, onShowMore, menu }) {
+// How each column is sorted (services/casework/board.py _card_rows), shown under its name: a
+// moved card takes its place in this order, not where it was dropped.
+const SORT_OPEN = "Red first, longest waiting";
+const SORT_CLOSED = "Recently closed, latest first";
+
+function Column({ column, canMove, labels, closeLabel, onChoose, onShowMore, menu, refusal }) {
   const headingId = `stage-${column.stage}`;
   const hidden = column.count - column.cards.length;
+  const refusedHere = refusal && refusal.stage === column.stage;
+  const onCard = refusedHere && column.cards.some((c) => c.reference === refusal.reference);
   return (
     <section className={`board-col board-col--${column.stage}`} id={`board-col-${column.stage}`}>
-      <h2 className="board-col__title">
-        <span id={headingId}>{column.label}</span>
-        <span className="board-col__count">
-          {column.count}
-          <span className="visually-hidden"> {column.count === 1 ? "case" : "cases"}</span>
-        </span>
-      </h2>
-      {column.stage === CLOSED && <p className="board-col__hint">Closed recently</p>}
+      <div className="board-col__head">
+        <h2 className="board-col__title">
+          <span id={headingId}>{column.label}</span>
+          <span className="board-col__count">
+            {column.count}
+            <span className="visually-hidden"> {column.count === 1 ? "case" : "cases"}</span>
+          </span>
+        </h2>
+        <p className="board-col__sort">{column.stage === CLOSED ? SORT_CLOSED : SORT_OPEN}</p>
+      </div>
+      {refusedHere && !onCard && <p className="card__refusal">{refusal.text}</p>}
       {column.count === 0 && <p className="board-col__empty">No cases</p>}
       <Droppable droppableId={column.stage} isDropDisabled={!canMove}>
         {(provided, snapshot) => (
@@ -248,6 +326,7 @@ function Column({ column, canMove, labels, closeLabel, onChoose, onShowMore, men
                 closeLabel={closeLabel}
                 onChoose={onChoose}
                 menu={menu}
+                refusal={onCard && card.reference === refusal.reference ? refusal.text : null}
               />
             ))}
             {provided.placeholder}
@@ -272,6 +351,9 @@ export function CaseBoard({
   columns: sentColumns,
   revision,
   moved,
+  notice,
+  noticeError,
+  noticeId,
   canMove,
   closeLabel,
   labels,
@@ -308,6 +390,51 @@ export function CaseBoard({
   const focusAfter = useRef(null);
   const callbacks = useRef({});
   callbacks.current = { onMove, onShowMore };
+  // The move sent last and not yet answered, and a refusal to show on its card.
+  const awaiting = useRef(null);
+  const [refusal, setRefusal] = useState(null);
+  const boardRef = useRef(null);
+
+  // The server's answer to a move comes with a new notice (#board-announcement says it too).
+  // A refusal is also written on the card, where the person's eyes are, or at the top of the
+  // column it came from when the card is no longer on this board.
+  const seenNotice = useRef(noticeId);
+  useEffect(() => {
+    if (noticeId === seenNotice.current) return;
+    seenNotice.current = noticeId;
+    const sent = awaiting.current;
+    awaiting.current = null;
+    if (!sent) return;
+    setRefusal(noticeError && notice ? { ...sent, text: notice } : null);
+  }, [noticeId, notice, noticeError]);
+
+  // The board takes the height left under the page's header, so every column scrolls on its
+  // own and the page itself hardly does (--board-top: the board's distance from the page top).
+  useLayoutEffect(() => {
+    const board = boardRef.current;
+    if (!board) return undefined;
+    let frame = 0;
+    const place = () => {
+      frame = 0;
+      const top = `${Math.round(board.getBoundingClientRect().top + window.scrollY)}px`;
+      if (board.style.getPropertyValue("--board-top") !== top) {
+        board.style.setProperty("--board-top", top);
+      }
+    };
+    place();
+    // In the next frame, not in the observer's callback: the board's new height resizes the body.
+    const later = () => {
+      if (!frame) frame = window.requestAnimationFrame(place);
+    };
+    const observer = new ResizeObserver(later);
+    observer.observe(document.body);
+    window.addEventListener("resize", later);
+    return () => {
+      observer.disconnect();
+      window.removeEventListener("resize", later);
+      if (frame) window.cancelAnimationFrame(frame);
+    };
+  }, []);
 
   // The server answered (or another user's change arrived): adopt its columns. Never in the
   // middle of a drag, nor under an open Move menu (a pushed change would pull the card from
@@ -336,26 +463,35 @@ export function CaseBoard({
     document.querySelector(`[data-move-for="${CSS.escape(reference)}"]`)?.focus();
   });
 
-  const move = useCallback((card, toStage, toIndex) => {
+  const move = useCallback((card, toStage) => {
+    const from = findCard(local, card.reference);
+    awaiting.current = { reference: card.reference, stage: from ? from.column.stage : null };
+    setRefusal(null);
     if (toStage === CLOSED) {
       // Closing needs an outcome and evidence: the server sends the user to the case page.
       callbacks.current.onMove?.(card.reference, CLOSED, card.version);
       return;
     }
     pending.current = Date.now();
-    setLocal((current) => withCardMoved(current, card.reference, toStage, toIndex));
+    setLocal((current) => withCardMoved(current, card.reference, toStage));
     callbacks.current.onMove?.(card.reference, toStage, card.version);
-  }, []);
+  }, [local]);
 
   const choose = useCallback(
     (card, toStage) => {
       focusAfter.current = card.reference;
-      move(card, toStage, 0);
+      move(card, toStage);
     },
     [move],
   );
 
   const label = (stage) => labels?.[stage] ?? stage;
+  // The refused card may now be in another column (a colleague moved it first): show it there.
+  const refusedCard = refusal && findCard(local, refusal.reference);
+  const shownRefusal = refusal && {
+    ...refusal,
+    stage: refusedCard ? refusedCard.column.stage : refusal.stage,
+  };
 
   return (
     <DragDropContext
@@ -394,7 +530,7 @@ export function CaseBoard({
         const found = findCard(latest ?? local, draggableId);
         if (!found) return;
         provided.announce(`${draggableId} dropped on ${label(destination.droppableId)}.`);
-        move(found.card, destination.droppableId, destination.index);
+        move(found.card, destination.droppableId);
       }}
     >
       <nav className="board-stages" aria-label="Stages">
@@ -410,6 +546,7 @@ export function CaseBoard({
       </nav>
       <div
         {...rest}
+        ref={boardRef}
         className="board"
         role="region"
         aria-label="Case board"
@@ -425,6 +562,7 @@ export function CaseBoard({
             onChoose={choose}
             onShowMore={(stage) => callbacks.current.onShowMore?.(stage)}
             menu={{ openMenu, setOpenMenu }}
+            refusal={shownRefusal}
           />
         ))}
       </div>

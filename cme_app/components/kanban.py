@@ -23,6 +23,11 @@ class CaseBoard(rx.Component):
     revision: rx.Var[int]
     # The last move's answer (services.casework.board.BoardMove): the moved card only.
     moved: rx.Var[Any]
+    # The last answer's words (#board-announcement's), and whether it refused: a refused
+    # move's reason is also shown on the card.
+    notice: rx.Var[str]
+    notice_error: rx.Var[bool]
+    notice_id: rx.Var[int]
     can_move: rx.Var[bool]
     close_label: rx.Var[str]
     labels: rx.Var[dict[str, str]]

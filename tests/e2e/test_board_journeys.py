@@ -13,6 +13,7 @@ from sqlmodel import select
 from cme_app.models import Case
 from tests.e2e.helpers import (
     DESKTOP,
+    LAPTOP,
     PHONE,
     WORKERS,
     assert_no_axe_violations,
@@ -60,15 +61,18 @@ def announcement(page: Page) -> Locator:
     return page.locator("[aria-live=polite]#board-announcement")
 
 
-def drag(page: Page, item: Locator, target: Locator) -> None:
-    """A real mouse drag: press, nudge past pangea's click threshold, travel, drop."""
+def drag(page: Page, item: Locator, target: Locator, *, at_bottom: bool = False) -> None:
+    """A real mouse drag: press on the card's name line, nudge past pangea's click threshold,
+    travel, drop near the top of `target` (or, at_bottom, just past its middle: lower, and
+    pangea would start scrolling the window under the pointer)."""
     item.scroll_into_view_if_needed()
-    box, goal = item.bounding_box(), target.bounding_box()
-    start_x, start_y = box["x"] + box["width"] / 2, box["y"] + 30
+    box, goal = item.locator(".card__child").bounding_box(), target.bounding_box()
+    start_x, start_y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
     page.mouse.move(start_x, start_y)
     page.mouse.down()
     page.mouse.move(start_x + 10, start_y + 10, steps=4)
-    page.mouse.move(goal["x"] + goal["width"] / 2, goal["y"] + 40, steps=20)
+    goal_y = goal["y"] + (goal["height"] * 0.55 if at_bottom else 40)
+    page.mouse.move(goal["x"] + goal["width"] / 2, goal_y, steps=20)
     page.wait_for_timeout(250)  # let pangea settle over the target list
     page.mouse.up()
 
@@ -95,6 +99,27 @@ def test_lead_drags_a_card_to_the_next_stage_and_it_stays(page: Page, team, sess
     expect(column(page, "Triage").locator("xpath=..").locator(".board-col__count")).to_have_text(
         re.compile(r"^1")
     )
+
+
+def test_a_card_dropped_on_the_empty_foot_of_a_column_lands_there(page: Page, team, session):
+    page.set_viewport_size(LAPTOP)
+    case = case_in(session, team, "triage", first_name="Efe")
+    waiting = case_in(session, team, "enquiries", first_name="Wren")
+    sign_in(page, "lead@example.org")
+    enquiries = column(page, "Enquiries")
+    # The list reaches the foot of the column, far below its one card: the drop lands well
+    # below the card, on what used to be no drop target at all.
+    list_box = enquiries.bounding_box()
+    card_box = card(page, "Enquiries", waiting.reference).bounding_box()
+    assert list_box["y"] + list_box["height"] > card_box["y"] + card_box["height"] + 300
+    assert list_box["y"] + list_box["height"] * 0.55 > card_box["y"] + card_box["height"] + 100
+
+    drag(page, card(page, "Triage", case.reference), enquiries, at_bottom=True)
+
+    expect(announcement(page)).to_have_text(f"{case.reference} moved to Enquiries.")
+    expect(card(page, "Enquiries", case.reference)).to_be_visible()
+    expect(card(page, "Triage", case.reference)).to_have_count(0)
+    assert stage_of(session, case.reference) == "enquiries"
 
 
 # ----- (2) keyboard only ------------------------------------------------------------------------
@@ -156,7 +181,13 @@ def test_illegal_moves_are_refused_and_the_card_returns_with_the_reason(
     # The Move menu offers only what is allowed now, and says why there is nothing.
     red_card = card(page, "Triage", red.reference)
     expect(red_card).to_contain_text("Red")
-    expect(red_card).to_contain_text("Child protection plan")
+    # The card's details (here the risk factors) open from its Details button, by keyboard too.
+    expect(red_card.get_by_text("Child protection plan")).to_be_hidden()
+    details = red_card.get_by_role("button", name=f"Details for {red.reference}")
+    details.focus()
+    page.keyboard.press("Enter")
+    expect(details).to_have_attribute("aria-expanded", "true")
+    expect(red_card.get_by_text("Child protection plan")).to_be_visible()
     red_card.get_by_role("button", name="Move").click()
     expect(red_card.locator(".move__menu").get_by_role("button")).to_have_count(0)
     expect(red_card.locator(".move__menu")).to_contain_text(RED_GUARD)
@@ -167,6 +198,9 @@ def test_illegal_moves_are_refused_and_the_card_returns_with_the_reason(
     drag(page, red_card, column(page, "Enquiries"))
     expect(announcement(page)).to_have_text(f"{red.reference} was not moved. {RED_GUARD}")
     expect(card(page, "Triage", red.reference)).to_be_visible()
+    # ... and on the card itself, where the person was looking.
+    expect(card(page, "Triage", red.reference).locator(".card__refusal")).to_have_text(
+        f"{red.reference} was not moved. {RED_GUARD}")
     expect(card(page, "Enquiries", red.reference)).to_have_count(0)
     screenshot(page, "board-refused-desktop")
 
@@ -372,3 +406,92 @@ def test_board_screens_at_desktop_and_phone_width(page: Page, team, session):
     assert region.evaluate("el => el.scrollWidth > el.clientWidth")  # columns scroll inside
     screenshot(page, "board-lead-phone")
     assert_no_axe_violations(page, "board-phone")
+
+
+# ----- a full board ---------------------------------------------------------------------------
+
+# Cards whose box lies wholly inside the viewport and inside every box that clips it (a column
+# that scrolls, the board's sideways scroll): what a person sees at once without scrolling.
+CARDS_IN_VIEW_JS = """() => {
+  const within = (r, b) => r.left >= b.left - 0.5 && r.right <= b.right + 0.5
+    && r.top >= b.top - 0.5 && r.bottom <= b.bottom + 0.5;
+  const screen = {left: 0, top: 0, right: innerWidth, bottom: innerHeight};
+  let cards = 0;
+  for (const li of document.querySelectorAll(".board-col li.card")) {
+    const r = li.getBoundingClientRect();
+    let seen = within(r, screen);
+    for (let p = li.parentElement; seen && p && p !== document.body; p = p.parentElement) {
+      const s = getComputedStyle(p);
+      if (/auto|scroll|hidden|clip/.test(s.overflowX + s.overflowY)) {
+        seen = within(r, p.getBoundingClientRect());
+      }
+    }
+    cards += seen ? 1 : 0;
+  }
+  const heights = [...document.querySelectorAll(".board-col li.card")].map(
+    (li) => li.getBoundingClientRect().height);
+  return {cards, page_height: document.documentElement.scrollHeight,
+          page_width: document.documentElement.scrollWidth,
+          tallest_card: Math.max(...heights), shortest_card: Math.min(...heights)};
+}"""
+
+
+def cards_in_view(page: Page) -> dict:
+    return page.evaluate(CARDS_IN_VIEW_JS)
+
+
+def test_a_board_of_300_cases_at_desktop_and_phone_width(page: Page, team, session):
+    """A caseload's worth of open cases (test data of its own: the next test starts from an
+    empty database): every column header in view at 1280 px, axe clean at both widths."""
+    stages = ["new_referral", "triage", "enquiries", "home_visit", "awaiting_verification",
+              "located"]
+    surnames = ["Example", "Okonkwo-Smith", "Li", "Nowak", "Fernández García", "Ahmed"]
+    now = datetime.now(UTC)
+    for i in range(300):
+        make_case(
+            session, stage=stages[i % 6], risk=("red", "amber", "green", None)[i % 4],
+            first_name=f"Child{i}", last_name=surnames[i % len(surnames)],
+            officer_id=team["officer"].user_id if i % 3 else None,
+            school_id=team["school"].school_id, entered_at=now - timedelta(days=i % 40 + 1),
+            factors=[["cp_plan", "domestic_abuse"], ["sen"], [], []][i % 4],
+            triage_due_on=(now - timedelta(days=i % 5 - 2)).date(),
+        )
+    session.commit()
+    sign_in(page, "lead@example.org", viewport=LAPTOP)
+    headers = page.locator(".board-col__title")
+    expect(headers).to_have_count(7)
+    expect(column(page, "Enquiries").get_by_role("listitem")).to_have_count(20)
+    measured = cards_in_view(page)
+    page.evaluate("() => window.scrollTo(0, document.querySelector('.board').offsetTop)")
+    scrolled = cards_in_view(page)
+    page.evaluate("() => window.scrollTo(0, 0)")
+    print(f"\n300-case board at 1280x800: {measured} (board scrolled to the top: {scrolled})")
+    screenshot(page, "board-300-desktop", full_page=False)
+    screenshot(page, "board-300-desktop-full")
+    for i in range(7):
+        box = headers.nth(i).bounding_box()
+        assert box and box["x"] >= 0 and box["x"] + box["width"] <= LAPTOP["width"], (
+            f"column header {i + 1} is not within the 1280 px viewport: {box}")
+    assert measured["page_width"] <= LAPTOP["width"]
+    assert measured["page_height"] < 2 * LAPTOP["height"], "the page, not the columns, scrolls"
+    # A column scrolls on its own; its name, count and sort order stay in view above its cards.
+    section = page.locator("#board-col-enquiries")
+    expect(section.locator(".board-col__sort")).to_have_text("Red first, longest waiting")
+    assert section.evaluate("el => el.scrollHeight > el.clientHeight + 500")
+    section.evaluate("el => { el.scrollTop = 600; }")
+    page.wait_for_timeout(100)
+    top = section.bounding_box()["y"]
+    assert abs(section.locator(".board-col__title").bounding_box()["y"] - top) < 12
+    assert page.evaluate("() => window.scrollY") == 0
+    assert_no_axe_violations(page, "board-300-desktop")
+
+    page.set_viewport_size({"width": 360, "height": 800})
+    page.wait_for_timeout(300)
+    phone = cards_in_view(page)
+    page.evaluate("() => window.scrollTo(0, document.querySelector('.board').offsetTop)")
+    print(f"300-case board at 360x800: {phone} (scrolled to the board: {cards_in_view(page)})")
+    page.evaluate("() => window.scrollTo(0, 0)")
+    screenshot(page, "board-300-phone", full_page=False)
+    screenshot(page, "board-300-phone-full")
+    assert phone["page_width"] <= 360, "the page scrolls sideways at 360 px"
+    assert_no_axe_violations(page, "board-300-phone")

@@ -449,7 +449,8 @@ def _live_region() -> rx.Component:
 def board_page() -> rx.Component:
     s = BoardState
     return page(
-        rx.el.h1("Case board"),
+        # The title and the filters share a row on a wide screen: the height goes to the board.
+        rx.el.div(rx.el.h1("Case board"), _filters(), class_name="board-top"),
         alert_panel(s),
         review_list(s),
         rx.cond(
@@ -457,12 +458,14 @@ def board_page() -> rx.Component:
             rx.el.p("You can look at the board. Only CME officers and team leads move cases.",
                     class_name="hint"),
         ),
-        _filters(),
         _live_region(),
         case_board(
             columns=rx.Var.create([getattr(s, var) for var in COLUMN_VARS.values()]),
             revision=s.board_revision,
             moved=s.last_move,
+            notice=s.announcement,
+            notice_error=s.announcement_is_error,
+            notice_id=s.announcement_id,
             can_move=s.can_move,
             close_label=s.close_label,
             labels={str(k): v for k, v in STAGE_LABELS.items() if k in COLUMN_VARS},
