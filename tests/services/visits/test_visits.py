@@ -409,8 +409,9 @@ def test_a_joint_visit_needs_a_second_officer(session, team):
 
 
 def test_the_limits_themselves_are_allowed(session, team, case):
-    """The edges of each rule are inside it: 15 and 120 minutes (the list's ends), a clock 10 minutes ahead, a
-    next action due on the day of the visit, people with a name or only a description."""
+    """The edges of each rule are inside it: 15 and 120 minutes (the ends of the list offered),
+    a clock 10 minutes ahead, a next action due on the day of the visit, people with a name or
+    only a description."""
     for minutes in (15, 120):
         doc = document(case, team)
         doc["check_in"]["expected_minutes"] = minutes
