@@ -415,6 +415,7 @@ def test_visit_pages_have_no_serious_accessibility_problems(new_context, team, s
     expect(page.get_by_label("Next action", exact=True)).to_be_focused()
     assert_in_view(page, page.locator("label[for=record-next_action]"))
     assert_in_view(page, page.locator("#record-next_action-error"))
+    screenshot(page, "visits-phone-error-link-in-view", full_page=False)
     expect(page.get_by_role("button", name="End visit")).to_be_disabled()
     assert_fits(page)
     screenshot(page, "visits-phone-record-errors")
@@ -839,6 +840,9 @@ def test_a_visit_ended_offline_never_shows_in_progress_after_reconnecting(new_co
     assert_fits(page)
     screenshot(page, "visits-phone-ended-after-reconnect")
     assert_no_axe_violations(page, "visits-list-after-reconnect")
+    page.set_viewport_size(LAPTOP)
+    screenshot(page, "visits-desktop-ended-after-reconnect")
+    page.set_viewport_size(ON_A_360_PHONE["viewport"])
     rows = visits_for(session, reference)
     assert len(rows) == 1 and rows[0].checked_out_at is not None
 
