@@ -1,6 +1,27 @@
 // Error summary links move focus to the field, as GOV.UK Frontend does: a plain fragment link
-// only scrolls. A group (radios, checkboxes) focuses its first input. Capture phase, because
-// the router turns the link into a route change before it would bubble up to us.
+// only scrolls, and scrolls the field itself to the very top, hiding its label, hint and error
+// message. Here the field's form group (label or legend, hint, message) is scrolled to the top
+// and the field is focused without scrolling again. A group (radios, checkboxes) focuses its
+// first input. Capture phase, because the router turns the link into a route change before it
+// would bubble up to us. Every error summary uses it: the Reflex pages' and the visit pages'.
+const CONTROLS = "input:not([type=hidden]), select, textarea, button";
+
+function errorLinkAnchor(target, control) {
+  const near = (el) => {
+    // Near enough that the field is still on screen once `el` is at the top.
+    const top = el.getBoundingClientRect().top;
+    return !control || control.getBoundingClientRect().bottom - top < window.innerHeight * 0.75;
+  };
+  const group = target.closest(".form-group");
+  if (group && near(group)) return group;
+  const legend = target.querySelector("legend") || target.closest("fieldset")?.querySelector("legend");
+  if (legend && near(legend)) return legend;
+  const label = control && control.id
+    ? document.querySelector(`label[for="${CSS.escape(control.id)}"]`)
+    : null;
+  return label || target;
+}
+
 document.addEventListener("click", (event) => {
   const link = event.target.closest(".error-summary a");
   if (!link || !link.hash) return;
@@ -8,12 +29,9 @@ document.addEventListener("click", (event) => {
   if (!target) return;
   event.preventDefault();
   event.stopPropagation();
-  const input = target.matches("input, select, textarea, button")
-    ? target
-    : target.querySelector("input, select, textarea, button");
-  const legend = target.closest("fieldset")?.querySelector("legend") || target.querySelector("legend");
-  (legend || target).scrollIntoView();
-  (input || target).focus({ preventScroll: true });
+  const control = target.matches(CONTROLS) ? target : target.querySelector(CONTROLS);
+  errorLinkAnchor(target, control).scrollIntoView({ block: "start" });
+  (control || target).focus({ preventScroll: true });
 }, true);
 
 // Sign-in and sign-out. The session cookie is HttpOnly, so only an HTTP response can set or
@@ -33,6 +51,8 @@ window.cmeNewTab = (url) => {
   window.location.replace(url);
 };
 
+const PHONE_SCREEN = "(max-width: 767px)";
+
 // After sign-in: the same address again (the sign-in page, which sends the user home).
 window.cmeSignIn = async (ticket) => {
   let ok = false;
@@ -47,8 +67,16 @@ window.cmeSignIn = async (ticket) => {
   } catch (_) {
     ok = false;
   }
-  if (ok) window.cmeNewTab(window.location.pathname + window.location.search);
-  else window.cmeNewTab("/login?expired=1");
+  if (!ok) {
+    window.cmeNewTab("/login?expired=1");
+    return;
+  }
+  // A phone-sized screen: officers start on their visit log, not the board. The width only
+  // picks the start page (pages/trust/login.py); every page still checks the role.
+  const next = new URL(window.location.href);
+  next.searchParams.delete("phone");
+  if (window.matchMedia(PHONE_SCREEN).matches) next.searchParams.set("phone", "1");
+  window.cmeNewTab(next.pathname + next.search);
 };
 
 window.cmeSignOut = async () => {

@@ -12,7 +12,15 @@
 //           nothing changed meanwhile. A visit still in progress stays (already sent), so a
 //           reload can carry on with it.
 //   cache   key "mine": the last GET /api/v1/visits/mine body and when it was saved;
-//           key "last_sync": when the server last confirmed a visit.
+//           key "last_sync": when the server last confirmed a visit;
+//           key "ended": {client_uuid: when the server confirmed its end} for visits ended on
+//           this phone that have left the outbox, written in the same transaction as the
+//           removal. A list of open visits fetched before the end reached the server still
+//           names them; they are left out of it until a list fetched later no longer does.
+//
+// The visit pages read the outbox through view(): the items, the server's list and the ended
+// visits in one transaction, so "Waiting to send" and "Visits in progress" come from one
+// reading of one store and never drift apart (an ended visit never shows as in progress).
 //
 // Replays on page load, on the `online` event and after each put; backs off 2 s doubling to
 // 5 minutes while the server can't be reached. Only the user the server says is signed in
@@ -80,6 +88,21 @@
       const tx = db.transaction(storeName, mode);
       let result;
       body(tx.objectStore(storeName), (value) => {
+        result = value;
+      });
+      tx.oncomplete = () => resolve(result);
+      tx.onerror = () => reject(tx.error);
+      tx.onabort = () => reject(tx.error || new Error("transaction aborted"));
+    });
+  }
+
+  // One transaction over several stores: `body(tx, setResult)`, same rules as run().
+  async function runAll(storeNames, mode, body) {
+    const db = await openDb();
+    return new Promise((resolve, reject) => {
+      const tx = db.transaction(storeNames, mode);
+      let result;
+      body(tx, (value) => {
         result = value;
       });
       tx.oncomplete = () => resolve(result);
@@ -258,7 +281,8 @@
   }
 
   async function markSent(clientUuid, sentRevision, answer) {
-    const outcome = await run("outbox", "readwrite", (store, set) => {
+    const outcome = await runAll(["outbox", "cache"], "readwrite", (tx, set) => {
+      const store = tx.objectStore("outbox");
       const request = store.get(clientUuid);
       request.onsuccess = () => {
         const item = request.result;
@@ -279,7 +303,16 @@
           return set("changed");
         }
         if (answer.checked_out) {
+          // Leaves the outbox and joins the ended visits at once: no moment when neither
+          // says it is over.
           store.delete(clientUuid);
+          const cache = tx.objectStore("cache");
+          const ended = cache.get("ended");
+          ended.onsuccess = () => {
+            const value = (ended.result && ended.result.value) || {};
+            value[clientUuid] = now();
+            cache.put({ key: "ended", value });
+          };
           return set("deleted");
         }
         item.sent_revision = sentRevision;
@@ -317,6 +350,7 @@
   function refreshMine() {
     if (!mineInFlight) {
       mineInFlight = (async () => {
+        const asked = now();
         let response;
         try {
           response = await fetch(MINE, {
@@ -339,10 +373,10 @@
         }
         const changedUser = !verifiedUser || verifiedUser.id !== body.user.id;
         verifiedUser = body.user;
-        await saveMine(body);
+        const ended = await saveMine(body, asked);
         if (state === "signed_out" || state === "offline") setState("idle");
         if (changedUser) replay();
-        return { ok: true, status: 200, body };
+        return { ok: true, status: 200, body: withoutEnded(body, ended) };
       })().finally(() => {
         mineInFlight = null;
       });
@@ -350,13 +384,91 @@
     return mineInFlight;
   }
 
-  async function saveMine(body) {
-    await writeCache("mine", { body, saved_at: now() });
-    notify();
+  // The server's list without the visits this phone has ended (see "ended" above).
+  function withoutEnded(body, ended) {
+    if (!body || !Array.isArray(body.open_visits) || !ended) return body;
+    return { ...body, open_visits: body.open_visits.filter((v) => !(v.client_uuid in ended)) };
   }
 
-  function loadMine() {
-    return readCache("mine");
+  /** Keep the server's list. `asked`: when it was requested; an ended visit the list no
+   *  longer names, asked for after the end was confirmed, needs remembering no more. */
+  async function saveMine(body, asked) {
+    const ended = await runAll(["cache"], "readwrite", (tx, set) => {
+      const cache = tx.objectStore("cache");
+      cache.put({ key: "mine", value: { body, saved_at: now() } });
+      const request = cache.get("ended");
+      request.onsuccess = () => {
+        const value = (request.result && request.result.value) || {};
+        const listed = new Set((body.open_visits || []).map((v) => v.client_uuid));
+        for (const [uuid, at] of Object.entries(value)) {
+          if (asked && asked > at && !listed.has(uuid)) delete value[uuid];
+        }
+        cache.put({ key: "ended", value });
+        set(value);
+      };
+    });
+    notify();
+    return ended;
+  }
+
+  async function loadMine() {
+    const [mine, ended] = await Promise.all([readCache("mine"), readCache("ended")]);
+    return mine ? { ...mine, body: withoutEnded(mine.body, ended) } : null;
+  }
+
+  /**
+   * Everything the visit list shows, read in one transaction: the user's items, what is
+   * waiting to send, what needs attention, the visits in progress (started here and not
+   * ended, then the server's open visits this phone neither holds nor has ended), the
+   * server's list (`mine`) and when a visit was last sent. userId: the list's user, else the
+   * cached list's.
+   */
+  async function view(userId) {
+    const read = await runAll(["outbox", "cache"], "readonly", (tx, set) => {
+      const got = {};
+      const items = tx.objectStore("outbox").getAll();
+      items.onsuccess = () => {
+        got.items = items.result || [];
+      };
+      const cache = tx.objectStore("cache");
+      for (const key of ["mine", "ended", "last_sync"]) {
+        const request = cache.get(key);
+        request.onsuccess = () => {
+          got[key] = request.result ? request.result.value : null;
+        };
+      }
+      set(got);
+    });
+    const mine = read.mine ? { ...read.mine, body: withoutEnded(read.mine.body, read.ended) }
+      : null;
+    const body = mine ? mine.body : null;
+    const owner = userId ?? (body && body.user ? body.user.id : null);
+    const own = read.items
+      .filter((i) => owner != null && i.user_id === owner)
+      .sort((a, b) => (a.created_at < b.created_at ? -1 : 1));
+    const held = new Set(read.items.map((i) => i.client_uuid));
+    const open = [
+      ...own.filter(inProgress).map((i) => {
+        const checkIn = i.doc.check_in;
+        const started = (i.draft && i.draft.started) || {};
+        const at = checkIn ? checkIn.at : started.at;
+        const end = checkIn
+          ? new Date(new Date(checkIn.at).getTime() + checkIn.expected_minutes * 60000)
+            .toISOString()
+          : started.expected_end_at;
+        return { client_uuid: i.client_uuid, reference: i.reference, checked_in_at: at,
+          expected_end_at: end || null, overdue: false };
+      }),
+      ...((body && body.open_visits) || []).filter((v) => !held.has(v.client_uuid)),
+    ];
+    return {
+      mine,
+      lastSync: read.last_sync,
+      items: own,
+      waiting: own.filter(isPending),
+      attention: own.filter(needsAttention),
+      open,
+    };
   }
 
   function lastSync() {
@@ -545,6 +657,7 @@
     refreshMine,
     saveMine,
     loadMine,
+    view,
     lastSync,
     lastAnswer: (clientUuid) => answers.get(clientUuid) || null,
     status: snapshot,

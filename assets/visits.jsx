@@ -275,7 +275,9 @@ function tooLong(value, limit) {
   return typeof value === "string" && value.trim().length > limit;
 }
 
-export function checkInErrors(checkIn, { joint, colleagues }) {
+// The lengths offered and their message come from the server's list (options), so the
+// message always names the range the list offers.
+export function checkInErrors(checkIn, { joint, colleagues, minutes, minutesError }) {
   const errors = [];
   const add = (field, message) => errors.push({ field: `check_in.${field}`, message });
   if (checkIn.risk_check_done !== true) {
@@ -297,8 +299,10 @@ export function checkInErrors(checkIn, { joint, colleagues }) {
     add("buddy_id", "Your buddy can't be the officer going with you");
   }
   const m = checkIn.expected_minutes;
-  if (!Number.isInteger(m) || m < 5 || m > 240) {
-    add("expected_minutes", "Enter how long the visit will take, from 5 to 240 minutes");
+  const shortest = minutes.length ? Math.min(...minutes) : 0;
+  const longest = minutes.length ? Math.max(...minutes) : 0;
+  if (!Number.isInteger(m) || m < shortest || m > longest) {
+    add("expected_minutes", minutesError || "Choose how long the visit will take");
   }
   return errors;
 }
@@ -316,17 +320,17 @@ function realDate(value) {
   return !Number.isNaN(d.getTime()) && d.toISOString().slice(0, 10) === value;
 }
 
-export function recordErrors(record, { outcomes, relationships, visitDate }) {
+// "Child seen" is asked once and decides the outcome (services/visits/visit_checks.py): seen
+// is the server's child_seen_outcome; not seen asks which of the other outcomes it was.
+export function recordErrors(record, { notSeenOutcomes, relationships, visitDate }) {
   const errors = [];
   const add = (field, message) => errors.push({ field: `record.${field}`, message });
   const yesNo = (v) => v === "yes" || v === "no";
-  if (!outcomes.includes(record.outcome)) add("outcome", "Choose the outcome of the visit");
   if (!yesNo(record.child_seen)) add("child_seen", "Say whether the child was seen");
   else if (record.child_seen === "yes" && !yesNo(record.seen_alone)) {
     add("seen_alone", "Say whether the child was seen alone");
-  }
-  if (record.outcome === "child_seen_safe" && record.child_seen === "no") {
-    add("child_seen", "The outcome says the child was seen: choose Yes, or another outcome");
+  } else if (record.child_seen === "no" && !notSeenOutcomes.includes(record.outcome)) {
+    add("outcome", "Choose the outcome of the visit");
   }
   const people = record.people_spoken_to || [];
   if (people.length > 20) add("people_spoken_to", "Enter up to 20 people");
@@ -375,10 +379,10 @@ export function recordErrors(record, { outcomes, relationships, visitDate }) {
 }
 
 // What is sent: blank people rows dropped, free text trimmed, answers that don't apply cleared.
-function cleanRecord(r) {
+function cleanRecord(r, seenOutcome) {
   const text = (v) => (v || "").trim();
   return {
-    outcome: r.outcome,
+    outcome: r.child_seen === "yes" ? seenOutcome : r.outcome,
     child_seen: r.child_seen,
     seen_alone: r.child_seen === "yes" ? r.seen_alone : "",
     people_spoken_to: (r.people_spoken_to || [])
@@ -413,15 +417,19 @@ function errorMap(errors) {
 
 // ----- The outbox status (shared by both pages) ---------------------------------------------
 
-function useOutboxItems(outbox) {
-  const [items, setItems] = useState([]);
+// The list page reads the outbox through one view (assets/outbox.js, view()): what waits to
+// be sent and what is in progress come from one reading, so they can't contradict each other.
+function useOutboxView(outbox) {
+  const [view, setView] = useState(null);
   const [status, setStatus] = useState({ state: "idle" });
-  const [lastSync, setLastSync] = useState(null);
+  const reads = useRef(0);
   const refresh = useCallback(async () => {
     if (!outbox) return;
-    const [all, synced] = await Promise.all([outbox.list(), outbox.lastSync()]);
-    setItems(all);
-    setLastSync(synced);
+    // Readings can finish out of order: only the latest one is shown.
+    const n = ++reads.current;
+    const next = await outbox.view();
+    if (n !== reads.current) return;
+    setView(next);
     setStatus(outbox.status());
   }, [outbox]);
   useEffect(() => {
@@ -429,7 +437,7 @@ function useOutboxItems(outbox) {
     refresh();
     return outbox.subscribe(() => refresh());
   }, [outbox, refresh]);
-  return { items, status, lastSync, refresh };
+  return { view, status, refresh };
 }
 
 function waitingLine(item, caseByRef) {
@@ -606,25 +614,18 @@ function CaseCard({ c, openHref }) {
 export function VisitList() {
   const outbox = useOutbox();
   const online = useOnline();
-  const { items, status, lastSync, refresh } = useOutboxItems(outbox);
-  const [mine, setMine] = useState(null); // {body, saved_at}
+  const { view, status, refresh } = useOutboxView(outbox);
   const [fresh, setFresh] = useState(false);
   const [loaded, setLoaded] = useState(false);
   const [alerts, setAlerts] = useState(null);
 
+  // Ask the server for the list when there is signal; the outbox keeps it and tells us.
   const load = useCallback(async () => {
     if (!outbox) return;
-    const cached = await outbox.loadMine();
-    if (cached) setMine(cached);
     if (navigator.onLine) {
       const answer = await outbox.refreshMine();
-      if (answer.ok) {
-        setMine(await outbox.loadMine());
-        setFresh(true);
-        setAlerts(null);
-      } else {
-        setFresh(false);
-      }
+      setFresh(answer.ok);
+      if (answer.ok) setAlerts(null);
     } else {
       setFresh(false);
     }
@@ -647,6 +648,16 @@ export function VisitList() {
       window.removeEventListener("offline", gone);
     };
   }, [outbox, load]);
+
+  // A visit ended here has just been sent: ask for the list again, so the server's own
+  // open visits and next-visit dates catch up (view() already leaves the visit out).
+  const sentCount = useRef(null);
+  const waitingNow = view ? view.waiting.length : null;
+  useEffect(() => {
+    if (waitingNow == null) return;
+    if (sentCount.current != null && waitingNow < sentCount.current && navigator.onLine) load();
+    sentCount.current = waitingNow;
+  }, [waitingNow, load]);
 
   const pollAlerts = useCallback(async () => {
     if (!navigator.onLine || document.visibilityState !== "visible") return;
@@ -676,24 +687,19 @@ export function VisitList() {
     };
   }, [fresh, pollAlerts]);
 
+  const mine = view ? view.mine : null; // {body, saved_at}
   const body = mine ? mine.body : null;
-  const userId = body && body.user ? body.user.id : null;
-  const own = items.filter((i) => userId != null && i.user_id === userId);
-  const waiting = own.filter((i) => outbox && outbox.isPending(i));
-  const attention = own.filter((i) => outbox && outbox.needsAttention(i));
-  const localOpen = own.filter((i) => outbox && outbox.inProgress(i));
-  const localUuids = new Set(own.map((i) => i.client_uuid));
-  const serverOpen = ((body && body.open_visits) || []).filter(
-    (v) => !localUuids.has(v.client_uuid),
-  );
+  const lastSync = view ? view.lastSync : null;
+  const waiting = view ? view.waiting : [];
+  const attention = view ? view.attention : [];
+  const open = view ? view.open : [];
   const cases = (body && body.cases) || [];
   const caseByRef = Object.fromEntries(cases.map((c) => [c.reference, c]));
   const openByRef = {};
-  for (const v of serverOpen) openByRef[v.reference] = caseUrl(v.reference, v.client_uuid);
-  for (const i of localOpen) openByRef[i.reference] = caseUrl(i.reference, i.client_uuid);
+  for (const v of open) openByRef[v.reference] = caseUrl(v.reference, v.client_uuid);
   const shownAlerts = alerts || (body && Array.isArray(body.alerts) ? body.alerts : []);
 
-  if (!loaded && !body) {
+  if ((!loaded || !view) && !body) {
     return <p className="visits-loading">Loading your visits…</p>;
   }
   if (!body) {
@@ -760,17 +766,11 @@ export function VisitList() {
         </section>
       ) : null}
 
-      {localOpen.length || serverOpen.length ? (
+      {open.length ? (
         <section aria-labelledby="open-title">
           <h2 id="open-title">Visits in progress</h2>
           <ul className="plain-list">
-            {localOpen.map((i) => (
-              <OpenVisit key={i.client_uuid} reference={i.reference}
-                child={caseByRef[i.reference] ? caseByRef[i.reference].child_name : ""}
-                checkedInAt={startedOf(i).at} expectedEndAt={startedOf(i).end}
-                href={caseUrl(i.reference, i.client_uuid)} />
-            ))}
-            {serverOpen.map((v) => (
+            {open.map((v) => (
               <OpenVisit key={v.client_uuid} reference={v.reference}
                 child={caseByRef[v.reference] ? caseByRef[v.reference].child_name : ""}
                 checkedInAt={v.checked_in_at} expectedEndAt={v.expected_end_at}
@@ -893,7 +893,6 @@ function BeforeYouGo({ c, options, userId, initial, serverErrors, onStart }) {
   const [errors, setErrors] = useState(serverErrors || []);
   const [attempt, setAttempt] = useState(serverErrors && serverErrors.length ? 1 : 0);
   const withOfficer = joint || accompanied === "yes";
-  const ready = checked && (!joint || second !== "");
   const e = errorMap(errors);
 
   const start = (event) => {
@@ -908,15 +907,17 @@ function BeforeYouGo({ c, options, userId, initial, serverErrors, onStart }) {
       buddy_id: buddy ? Number(buddy) : null,
       expected_minutes: expected ? Number(expected) : null,
     };
-    const found = checkInErrors(checkIn, { joint, colleagues: colleagues.map((p) => p.id) });
+    // Never a disabled button: pressed with something missing, it says what and where.
+    const found = checkInErrors(checkIn, {
+      joint,
+      colleagues: colleagues.map((p) => p.id),
+      minutes,
+      minutesError: options.expected_minutes_error,
+    });
     setErrors(found);
     setAttempt((n) => n + 1);
     if (!found.length) onStart(checkIn);
   };
-
-  let blocked = "";
-  if (!checked) blocked = "Tick “I have reviewed the warning markers” to start the visit.";
-  else if (joint && !second) blocked = "Choose the second officer to start the visit.";
 
   return (
     <form className="visit-step" onSubmit={start} noValidate aria-labelledby="step-before">
@@ -987,11 +988,7 @@ function BeforeYouGo({ c, options, userId, initial, serverErrors, onStart }) {
         value={expected} onChange={setExpected}
         options={minutes.map((m) => [String(m), minutesLabel(m)])}
         error={e["check_in.expected_minutes"]} placeholder="Choose a length" />
-      {blocked ? <p className="hint" id="start-visit-hint">{blocked}</p> : null}
-      <button className="button" type="submit" disabled={!ready}
-        aria-describedby={blocked ? "start-visit-hint" : undefined}>
-        Start visit
-      </button>
+      <button className="button" type="submit">Start visit</button>
     </form>
   );
 }
@@ -1026,7 +1023,10 @@ function VisitRecord({ options, initial, visitDate, serverErrors, onChangeDraft,
   const [errors, setErrors] = useState(serverErrors || []);
   const [attempt, setAttempt] = useState(serverErrors && serverErrors.length ? 1 : 0);
   const addRef = useRef(null);
-  const outcomes = (options.outcomes || []).map((o) => [o.value, o.label]);
+  const seenOutcome = options.child_seen_outcome || "child_seen_safe";
+  const notSeen = (options.outcomes || [])
+    .filter((o) => o.value !== seenOutcome)
+    .map((o) => [o.value, o.label]);
   const relationships = options.relationships || [];
   const e = errorMap(errors);
   const set = (key) => (value) => setR((old) => ({ ...old, [key]: value }));
@@ -1047,13 +1047,13 @@ function VisitRecord({ options, initial, visitDate, serverErrors, onChangeDraft,
   const save = (event) => {
     event.preventDefault();
     // Blank people rows go first, so error paths (people_spoken_to.<i>) match the rows shown.
-    const record = cleanRecord(r);
+    const record = cleanRecord(r, seenOutcome);
     const kept = r.people_spoken_to.filter(
       (p) => (p.name || "").trim() || (p.description || "").trim() || p.relationship);
     setR((old) => ({ ...old, people_spoken_to: kept.length ? kept : [{ ...EMPTY_PERSON }] }));
     const found = recordErrors(
       { ...record, people_spoken_to: kept },
-      { outcomes: outcomes.map(([v]) => v), relationships, visitDate },
+      { notSeenOutcomes: notSeen.map(([v]) => v), relationships, visitDate },
     );
     setErrors(found);
     setAttempt((n) => n + 1);
@@ -1064,8 +1064,6 @@ function VisitRecord({ options, initial, visitDate, serverErrors, onChangeDraft,
     <form className="visit-step" onSubmit={save} noValidate aria-labelledby="step-record">
       <ErrorSummary errors={errors} focusKey={attempt} />
       <h2 id="step-record">The visit</h2>
-      <Radios id="record-outcome" legend="Outcome" value={r.outcome} onChange={set("outcome")}
-        options={outcomes} error={e["record.outcome"]} />
       <Radios id="record-child_seen" legend="Child seen" value={r.child_seen}
         onChange={set("child_seen")} options={YES_NO} inline error={e["record.child_seen"]}>
         {r.child_seen === "yes" ? (
@@ -1073,6 +1071,13 @@ function VisitRecord({ options, initial, visitDate, serverErrors, onChangeDraft,
             <Radios id="record-seen_alone" legend="Seen alone" value={r.seen_alone}
               onChange={set("seen_alone")} options={YES_NO} inline
               error={e["record.seen_alone"]} />
+          </Conditional>
+        ) : null}
+        {r.child_seen === "no" ? (
+          <Conditional>
+            <Radios id="record-outcome" legend="Outcome" hint="What happened at the visit?"
+              value={r.outcome === seenOutcome ? "" : r.outcome} onChange={set("outcome")}
+              options={notSeen} error={e["record.outcome"]} />
           </Conditional>
         ) : null}
       </Radios>

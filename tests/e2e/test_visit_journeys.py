@@ -20,13 +20,15 @@ import urllib.request
 import uuid
 from datetime import date, timedelta
 
+import pyotp
 import pytest
 from playwright.sync_api import BrowserContext, Page, Route, expect
 from playwright.sync_api import Error as PlaywrightError
 from sqlmodel import select
 
-from cme_app.models import Case, HomeVisit, LoneWorkingAlert, utcnow
+from cme_app.models import Case, HomeVisit, LoneWorkingAlert, User, utcnow
 from cme_app.ops.demo import example_referral_form
+from cme_app.services.trust import mfa
 from cme_app.services.visits import lone_working
 from cme_app.services.visits import phone_log as visits
 from tests.conftest import TEST_DB_URL
@@ -126,8 +128,9 @@ def radio(page: Page, legend: str, option: str) -> None:
 
 
 def record(page: Page, *, due: str | None = None) -> None:
-    radio(page, "Outcome", "No reply, property appears vacant")
+    # "Child seen" is asked first; the outcome is asked only when the child was not seen.
     radio(page, "Child seen", "No")
+    radio(page, "Outcome", "No reply, property appears vacant")
     people = page.get_by_role("group", name="People spoken to")
     people.get_by_label("Relationship to the child").select_option("Neighbour")
     people.get_by_label("Description, if they won’t give a name").fill("Woman at No. 14, about 60")
@@ -155,6 +158,13 @@ def outbox_count(page: Page) -> int:
     return page.evaluate("() => window.cmeOutbox.count()")
 
 
+def assert_in_view(page: Page, locator) -> None:
+    """The element is inside the viewport (top and bottom), as a person would see it."""
+    box = locator.evaluate("el => { const r = el.getBoundingClientRect();"
+                           " return {top: r.top, bottom: r.bottom, height: innerHeight}; }")
+    assert box["top"] >= 0 and box["bottom"] <= box["height"], box
+
+
 def assert_fits(page: Page) -> None:
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 360, f"{page.url} scrolls sideways at 360 px ({width} px wide)"
@@ -177,14 +187,25 @@ def test_full_visit_logged_online(new_context, team, session):
     screenshot(page, "visits-phone-list")
     start_from_list(page, reference)
 
-    # The safety check gates Start visit; a joint visit also needs the second officer.
+    # Start visit is never disabled: pressed with nothing done, it says what is missing, with
+    # a link to each field (the safety check; a joint visit's second officer; buddy; length).
     start = page.get_by_role("button", name="Start visit")
     expect(page.get_by_text(MARKERS)).to_be_visible()
-    expect(start).to_be_disabled()
-    page.get_by_label("I have reviewed the warning markers").check()
-    expect(start).to_be_disabled()
-    page.get_by_label("Second officer (required)").select_option(label="Sam Second")
     expect(start).to_be_enabled()
+    start.click()
+    summary = page.get_by_role("alert").filter(has_text="There is a problem")
+    expect(summary).to_be_focused()
+    expect(summary.get_by_role("link")).to_have_text([
+        "Confirm you have reviewed the warning markers",
+        "Choose the officer who is going with you",
+        "Choose your buddy: a colleague who will check you are safe",
+        "Choose how long the visit will take, from 15 minutes to 2 hours",
+    ])
+    summary.get_by_role("link", name="Confirm you have reviewed the warning markers").click()
+    expect(page.get_by_label("I have reviewed the warning markers")).to_be_focused()
+    screenshot(page, "visits-phone-start-visit-missing")
+    page.get_by_label("I have reviewed the warning markers").check()
+    page.get_by_label("Second officer (required)").select_option(label="Sam Second")
     assert_fits(page)
     screenshot(page, "visits-phone-before-you-go")
     check_in(page, second="Sam Second")
@@ -368,15 +389,18 @@ def test_visit_pages_have_no_serious_accessibility_problems(new_context, team, s
     expect(page.get_by_role("heading", name="The visit")).to_be_visible()
     assert_no_axe_violations(page, "visits-record")
 
-    # The same rules as the server: "Child seen and safe" needs Child seen: yes; a person
-    # needs a name and relationship, or a description.
-    radio(page, "Outcome", "Child seen and safe")
+    # "Child seen" is asked once: yes needs no outcome (it is "Child seen and safe"); no asks
+    # for one of the others, never "Child seen and safe", so the two can't contradict.
+    radio(page, "Child seen", "Yes")
+    expect(page.get_by_role("group", name="Outcome", exact=True)).to_have_count(0)
     radio(page, "Child seen", "No")
+    outcome = page.get_by_role("group", name="Outcome", exact=True)
+    expect(outcome.get_by_label("Child seen and safe")).to_have_count(0)
     page.get_by_role("group", name="Person 1").get_by_label("Name", exact=True).fill("Mr Khan")
     page.get_by_role("button", name="Save visit").click()
     summary = page.get_by_role("alert").filter(has_text="There is a problem")
     expect(summary).to_be_focused()
-    for message in ("The outcome says the child was seen: choose Yes, or another outcome",
+    for message in ("Choose the outcome of the visit",
                     "Person 1: choose how they are related to the child",
                     "Say whether you left a calling card",
                     "Enter the next action",
@@ -384,6 +408,14 @@ def test_visit_pages_have_no_serious_accessibility_problems(new_context, team, s
         expect(summary.get_by_role("link", name=message)).to_be_visible()
     summary.get_by_role("link", name="Person 1: choose how they are related to the child").click()
     expect(page.get_by_label("Relationship to the child")).to_be_focused()
+    # GOV.UK's behaviour: the field's label (and its message) stay in view above it.
+    assert_in_view(page, page.get_by_text("Relationship to the child", exact=True))
+    assert_in_view(page, page.get_by_label("Relationship to the child"))
+    summary.get_by_role("link", name="Enter the next action").click()
+    expect(page.get_by_label("Next action", exact=True)).to_be_focused()
+    assert_in_view(page, page.locator("label[for=record-next_action]"))
+    assert_in_view(page, page.locator("#record-next_action-error"))
+    screenshot(page, "visits-phone-error-link-in-view", full_page=False)
     expect(page.get_by_role("button", name="End visit")).to_be_disabled()
     assert_fits(page)
     screenshot(page, "visits-phone-record-errors")
@@ -733,3 +765,103 @@ def test_api_process_killed_mid_sync_and_restarted_gives_exactly_one_visit(
         assert len(rows) == 1, f"{when}: {len(rows)} rows"
         assert rows[0].outcome == "no_reply_vacant" and rows[0].checked_out_at is not None
     assert outbox_count(page) == 0
+
+
+# ----- Issue 20: the phone tells the truth -------------------------------------------------
+
+ON_A_360_PHONE = {**ON_A_PHONE, "viewport": {"width": 360, "height": 800}}
+
+# Watches the list page from now on: every change to the page is checked at once (not once at
+# the end), noting whether `reference` ever shows under "Visits in progress" or has a
+# "Continue visit" link, and every "Waiting to send (N)" shown.
+WATCH_JS = """(reference) => {
+  window.__cme_watch = {inProgress: [], counts: []};
+  const look = () => {
+    const open = document.querySelector("section[aria-labelledby=open-title]");
+    const cont = document.querySelector(`a[aria-label="Continue visit to ${reference}"]`);
+    if ((open && open.textContent.includes(reference)) || cont) {
+      window.__cme_watch.inProgress.push(new Date().toISOString());
+    }
+    const count = document.querySelector(".sync-status__count");
+    const counts = window.__cme_watch.counts;
+    if (count && counts[counts.length - 1] !== count.textContent) counts.push(count.textContent);
+  };
+  look();
+  new MutationObserver(look).observe(document.body,
+    {subtree: true, childList: true, characterData: true});
+}"""
+
+
+@pytest.mark.browser_context_args(service_workers="allow")  # the list reloads offline
+def test_a_visit_ended_offline_never_shows_in_progress_after_reconnecting(new_context, team,
+                                                                            session):
+    reference = allocated_case(session, team)
+    context: BrowserContext = new_context(**ON_A_360_PHONE)
+    page = context.new_page()
+    sign_in(page, "officer@example.org")
+    open_visits(page)
+    page.evaluate(SW_CONTROLS_JS)
+    start_from_list(page, reference)
+    check_in(page)
+    expect(page.get_by_role("status").filter(has_text="Sent to the office")).to_be_visible(
+        timeout=SYNC_TIMEOUT)
+
+    # Online, the list (and the copy the phone keeps) shows the visit in progress.
+    open_visits(page)
+    expect(page.get_by_role("link", name=f"Continue visit to {reference}").first).to_be_visible()
+    page.get_by_role("link", name=f"Continue visit to {reference}").first.click()
+    expect(page.get_by_role("heading", name="The visit")).to_be_visible()
+    wait_for_hydration(page)
+
+    # No signal: record and end it, then back to the list, still offline.
+    context.set_offline(True)
+    record(page)
+    save_and_end(page)
+    page.get_by_role("link", name="Back to your visits").click()
+    waiting(page, 1)
+    expect(page.get_by_text(re.compile(r"Showing the list saved at"))).to_be_visible()
+    expect(page.get_by_text("Visits in progress")).to_have_count(0)
+    expect(page.get_by_role("link", name=f"Start a visit for {reference}")).to_be_visible()
+    screenshot(page, "visits-phone-ended-offline-list")
+    page.evaluate(WATCH_JS, reference)
+
+    # Signal again: the outbox sends the end; all through the sync the visit is never shown
+    # as in progress, and the count goes from 1 to 0.
+    context.set_offline(False)
+    waiting(page, 0)
+    expect(page.get_by_text(re.compile(r"Last sent \d\d:\d\d"))).to_be_visible()
+    page.wait_for_timeout(3000)  # and stays so once the server's list comes back
+    watch = page.evaluate("() => window.__cme_watch")
+    assert watch["inProgress"] == [], watch
+    assert watch["counts"][0] == "Waiting to send (1)" and watch["counts"][-1] == (
+        "Waiting to send (0)"), watch
+    expect(page.get_by_text("Visits in progress")).to_have_count(0)
+    assert outbox_count(page) == 0
+    assert_fits(page)
+    screenshot(page, "visits-phone-ended-after-reconnect")
+    assert_no_axe_violations(page, "visits-list-after-reconnect")
+    page.set_viewport_size(LAPTOP)
+    screenshot(page, "visits-desktop-ended-after-reconnect")
+    page.set_viewport_size(ON_A_360_PHONE["viewport"])
+    rows = visits_for(session, reference)
+    assert len(rows) == 1 and rows[0].checked_out_at is not None
+
+    # A reload agrees (the server's list no longer names it either).
+    open_visits(page)
+    waiting(page, 0)
+    expect(page.get_by_text("Visits in progress")).to_have_count(0)
+    page.wait_for_load_state("networkidle")
+
+
+def test_an_officer_signing_in_on_a_phone_lands_on_the_visit_log(new_context, team, session):
+    """The sign-in page knows the screen's width; on a phone an officer starts on /visits
+    (on a desktop, the board: tests/e2e/test_sign_in_journeys.py)."""
+    secret = "DEMOOFFICERONEAAAAAAAAAAAAAAAAAA"
+    mfa.set_secret(session, session.get(User, team["officer"].user_id), secret)
+    session.commit()
+    page = new_context(**ON_A_360_PHONE).new_page()
+    code = pyotp.TOTP(secret).at(utcnow() + timedelta(seconds=30))
+    sign_in(page, "officer@example.org", by_form=True, code=code, lands_on="/visits")
+    expect(page.get_by_role("heading", name="Visits", exact=True)).to_be_visible()
+    expect(page.get_by_role("heading", name="Your cases", exact=False)).to_be_visible()
+    assert_fits(page)

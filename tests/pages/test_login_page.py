@@ -121,3 +121,29 @@ def test_signing_out_in_one_tab_sends_the_other_to_login_at_its_next_event(sessi
     answer = repr(_call(on_laptop, "load"))
     assert "window.cmeNewTab(" in answer and "/login" in answer
     assert on_laptop.user_role == "" and on_laptop.items == []
+
+
+def test_signed_in_on_a_phone_sized_screen_officers_and_leads_start_on_their_visits(session):
+    """app.js adds ?phone=1 after signing in on a narrow screen. It only picks the start page:
+    a school or the DPO starts where they always do, and /visits checks the role itself."""
+    make_school(session)
+    for role, email in (("officer", "o@example.org"), ("lead", "l@example.org"),
+                        ("school", "s@example.org"), ("auditor", "a@example.org")):
+        make_user(session, role, email=email, **({"school_urn": "107999"} if role == "school"
+                                                 else {}))
+    tokens = {email: session_token(session, email) for email in
+              ("o@example.org", "l@example.org", "s@example.org", "a@example.org")}
+    session.commit()
+    expected = {"o@example.org": ("/visits", "/board"), "l@example.org": ("/visits", "/board"),
+                "s@example.org": ("/referrals", "/referrals"),
+                "a@example.org": ("/audit", "/audit")}
+    for email, (on_phone, on_desk) in expected.items():
+        phone = repr(_call(state_for(LoginState, tokens[email], path="/login",
+                                     query={"phone": "1"}), "load"))
+        desk = repr(_call(state_for(LoginState, tokens[email], path="/login"), "load"))
+        assert f'"{on_phone}"' in phone, (email, phone)
+        assert f'"{on_desk}"' in desk, (email, desk)
+    # A return path after a timed-out session still wins over the start page.
+    back = repr(_call(state_for(LoginState, tokens["o@example.org"], path="/login",
+                                query={"phone": "1", "next": "/cases/CME-2026-00001"}), "load"))
+    assert '"/cases/CME-2026-00001"' in back

@@ -28,6 +28,8 @@ from ...state.handlers import PageFeedback, focus_script, public
 # The sign-in ticket was not exchanged in time (or the connection dropped mid-way).
 SIGN_IN_EXPIRED = "Your sign-in did not finish. Enter your email address and password again."
 PASSWORD_STEP, CODE_STEP, ENROL_STEP = "password", "code", "enrol"
+# The query flag assets/app.js adds after signing in on a phone-sized screen (cmeSignIn).
+PHONE_QUERY = "phone"
 QR_ALT = (
     "QR code to add this service to your authenticator app. If you cannot scan it, "
     "enter the setup key shown below the code instead."
@@ -121,11 +123,13 @@ class LoginState(PageFeedback, AuthState):
             expired = bool(query.get("expired"))
             # Back to where the session ended (only a path on this site), else home.
             back = routes.safe_return_path(query.get("next"))
+            # Set by app.js's cmeSignIn from the screen's width: it only picks the start page.
+            phone = query.get(PHONE_QUERY) == "1"
         actor = await asyncio.to_thread(_actor_for, token, ip)
         async with self:
             self._show_user(actor)
             if actor is not None:
-                return rx.redirect(back or auth.home_route(actor.role))
+                return rx.redirect(back or auth.home_route(actor.role, phone=phone))
             if expired:
                 # Shown as the page opens; focus stays where the browser puts it.
                 self._show_field_errors([FieldError("email", SIGN_IN_EXPIRED)])

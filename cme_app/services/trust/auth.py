@@ -21,7 +21,7 @@ from ...domain import STAFF_ROLES, Role
 from ...errors import FieldError, NotAllowed, ValidationFailed
 from ...models import LoginAttempt, School, User, UserSession, utcnow
 from ...permissions import Actor, Capability, allows
-from ...routes import AUDIT, BOARD, REFERRALS
+from ...routes import AUDIT, BOARD, REFERRALS, VISITS
 from ...settings import get_settings
 from . import audit
 
@@ -588,8 +588,13 @@ def enable_user(session: Session, *, email: str, actor: Actor | None = None) -> 
     return user
 
 
-def home_route(role: Role) -> str:
+def home_route(role: Role, *, phone: bool = False) -> str:
+    """Where a user starts. `phone`: the sign-in page found a phone-sized screen (the browser
+    says so; it only picks a start page, every page checks the role itself). Officers and
+    leads then start on their visit log instead of the seven-column board."""
     if role == Role.SCHOOL:
         return REFERRALS
+    if phone and allows(role, Capability.VISIT_LOG):
+        return VISITS
     # The DPO reads the audit log; they have no casework.
     return AUDIT if role == Role.AUDITOR else BOARD

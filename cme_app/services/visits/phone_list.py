@@ -18,7 +18,13 @@ from ...permissions import Actor, Capability, require
 from ..casework.pathway import VISIT_OUTCOMES
 from ..trust import audit
 from . import lone_working
-from .visit_checks import EXPECTED_MINUTES, RELATIONSHIPS, colleagues
+from .visit_checks import (
+    CHILD_SEEN_OUTCOME,
+    EXPECTED_MINUTES,
+    EXPECTED_MINUTES_ERROR,
+    RELATIONSHIPS,
+    colleagues,
+)
 
 _RISK_ORDER = {Risk.RED: 0, Risk.AMBER: 1, Risk.GREEN: 2}
 
@@ -154,6 +160,10 @@ def _options(session: Session, actor: Actor) -> dict:
             for i, name, role in colleagues(session, actor)
         ],
         "expected_minutes": list(EXPECTED_MINUTES),
+        # The phone shows the server's own message, so the two can't disagree.
+        "expected_minutes_error": EXPECTED_MINUTES_ERROR,
+        # "Child seen: yes" is this outcome; "no" asks for one of the others.
+        "child_seen_outcome": CHILD_SEEN_OUTCOME,
     }
 
 

@@ -29,11 +29,29 @@ RELATIONSHIPS = (
     "New occupant",
     "Other",
 )
+# The lengths the phone offers. The rule and its message come from this one list, so the
+# message never names a range the list doesn't offer.
 EXPECTED_MINUTES = (15, 30, 45, 60, 90, 120)
-MIN_MINUTES, MAX_MINUTES = 5, 240
+MIN_MINUTES, MAX_MINUTES = EXPECTED_MINUTES[0], EXPECTED_MINUTES[-1]
+# The phone asks "Child seen" first: seen gives this outcome; not seen asks for one of the rest.
+CHILD_SEEN_OUTCOME = "child_seen_safe"
+NOT_SEEN_OUTCOMES = {k: v for k, v in VISIT_OUTCOMES.items() if k != CHILD_SEEN_OUTCOME}
 CLOCK_SKEW = timedelta(minutes=10)  # how far ahead of the server a phone's clock may be
 OLDEST_CHECK_IN = timedelta(days=14)
 MAX_PEOPLE = 20
+
+
+def minutes_label(minutes: int) -> str:
+    """90 -> "1 hour 30 minutes", as the phone shows each length (assets/visits.jsx)."""
+    hours, rest = divmod(minutes, 60)
+    parts = [f"{hours} {'hour' if hours == 1 else 'hours'}"] if hours else []
+    return " ".join([*parts, f"{rest} minutes"] if rest else parts)
+
+
+EXPECTED_MINUTES_ERROR = (
+    f"Choose how long the visit will take, from {minutes_label(MIN_MINUTES)} "
+    f"to {minutes_label(MAX_MINUTES)}"
+)
 
 
 def colleagues(session: Session, actor: Actor) -> list[tuple[int, str, str]]:
@@ -115,10 +133,7 @@ def check_in(
     accompanied, second, buddy = _company(f, case, colleagues)
     minutes = whole_number(f.data.get("expected_minutes"))
     if minutes is None or not MIN_MINUTES <= minutes <= MAX_MINUTES:
-        f.error(
-            "expected_minutes",
-            f"Enter how long the visit will take, from {MIN_MINUTES} to {MAX_MINUTES} minutes",
-        )
+        f.error("expected_minutes", EXPECTED_MINUTES_ERROR)
     values = {
         "checked_in_at": at,
         "visited_on": uk_date(at) if at else None,
@@ -171,17 +186,24 @@ def _people(f: Form, raw: object) -> list[dict[str, str]]:
     return people
 
 
-def _child_seen(f: Form, outcome: str) -> tuple[bool, bool]:
-    """Whether the child was seen, and seen alone."""
+def _seen_and_outcome(f: Form) -> tuple[str, bool, bool]:
+    """"Child seen" is asked once and decides the outcome: seen is "Child seen and safe";
+    not seen needs what happened instead. Returns the outcome, seen, and seen alone."""
     seen = f.choice("child_seen", YES_NO, "Say whether the child was seen")
-    alone = (
-        f.choice("seen_alone", YES_NO, "Say whether the child was seen alone")
-        if seen == "yes"
-        else "no"
-    )
-    if outcome == "child_seen_safe" and seen == "no":
+    sent = str(f.data.get("outcome") or "")
+    if seen == "yes":
+        alone = f.choice("seen_alone", YES_NO, "Say whether the child was seen alone")
+        if sent not in ("", CHILD_SEEN_OUTCOME):
+            f.error("outcome", "The child was seen, so the outcome is "
+                    f"“{VISIT_OUTCOMES[CHILD_SEEN_OUTCOME]}”")
+        return CHILD_SEEN_OUTCOME, True, alone == "yes"
+    if sent == CHILD_SEEN_OUTCOME and seen == "no":
         f.error("child_seen", "The outcome says the child was seen: choose Yes, or another outcome")
-    return seen == "yes", seen == "yes" and alone == "yes"
+        return sent, False, False
+    # Not seen (or not answered yet): what happened, from the outcomes without the child.
+    outcome = f.choice("outcome", NOT_SEEN_OUTCOMES, "Choose the outcome of the visit") \
+        if seen == "no" or sent else ""
+    return outcome, False, False
 
 
 def _neighbours(f: Form) -> tuple[bool, str]:
@@ -232,8 +254,7 @@ def record(
     raw: object, *, visited_on: date | None, now: datetime
 ) -> tuple[dict[str, Any], list[FieldError]]:
     f = Form(raw, uk_date(now), prefix="record.")
-    outcome = f.choice("outcome", VISIT_OUTCOMES, "Choose the outcome of the visit")
-    seen, alone = _child_seen(f, outcome)
+    outcome, seen, alone = _seen_and_outcome(f)
     people = _people(f, f.data.get("people_spoken_to"))
     neighbours, said = _neighbours(f)
     card = f.choice("calling_card_left", YES_NO, "Say whether you left a calling card")

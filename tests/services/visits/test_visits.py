@@ -278,6 +278,10 @@ RULES = [
      "check_in.second_officer_id"),
     ("minutes too few", _set("check_in.expected_minutes", 4), "check_in.expected_minutes"),
     ("minutes too many", _set("check_in.expected_minutes", 241), "check_in.expected_minutes"),
+    ("minutes under the shortest offered", _set("check_in.expected_minutes", 14),
+     "check_in.expected_minutes"),
+    ("minutes over the longest offered", _set("check_in.expected_minutes", 121),
+     "check_in.expected_minutes"),
     ("minutes as text", _set("check_in.expected_minutes", "30"), "check_in.expected_minutes"),
     ("minutes fraction", _set("check_in.expected_minutes", 30.5), "check_in.expected_minutes"),
     ("outcome missing", _set("record.outcome", ""), "record.outcome"),
@@ -286,6 +290,8 @@ RULES = [
     ("seen alone missing", lambda d, t: d["record"].update(
         outcome="child_seen_safe", child_seen="yes", seen_alone=""), "record.seen_alone"),
     ("seen and safe but not seen", _set("record.outcome", "child_seen_safe"), "record.child_seen"),
+    ("seen but an outcome without the child", lambda d, t: d["record"].update(
+        child_seen="yes", seen_alone="no"), "record.outcome"),
     ("too many people", _set("record.people_spoken_to", _people(21)),
      "record.people_spoken_to"),
     ("people not a list", _set("record.people_spoken_to", "Mum"), "record.people_spoken_to"),
@@ -324,6 +330,39 @@ RULES = [
     ("check-out ahead", _set("check_out.at", "2026-11-28T10:42:00+00:00"), "check_out.at"),
     ("check-out missing time", _set("check_out.at", None), "check_out.at"),
 ]
+
+
+def test_the_length_message_is_the_one_the_phone_shows(session, team, case):
+    doc = document(case, team, phases=("check_in",))
+    doc["check_in"]["expected_minutes"] = 240
+    with pytest.raises(ValidationFailed) as failed:
+        sync(session, team["officer"], doc)
+    [error] = failed.value.errors
+    assert error.message == phone_list.phone_list(
+        session, actor=team["officer"])["options"]["expected_minutes_error"]
+
+
+def test_child_seen_yes_gives_the_outcome_without_asking_for_it(session, team, case):
+    doc = document(case, team)
+    doc["record"].update(outcome="", child_seen="yes", seen_alone="yes")
+    sync(session, team["officer"], doc)
+    [v] = visit_rows(session)
+    assert (v.outcome, v.child_seen, v.seen_alone) == ("child_seen_safe", True, True)
+
+
+def test_child_not_seen_needs_an_outcome_without_the_child(session, team, case):
+    doc = document(case, team)
+    doc["record"].update(outcome="", child_seen="", seen_alone="")
+    with pytest.raises(ValidationFailed) as failed:
+        sync(session, team["officer"], doc)
+    # Nothing answered: only "Child seen" is asked (the outcome follows from it).
+    assert [e.field for e in failed.value.errors] == ["record.child_seen"]
+    session.rollback()
+    doc["record"].update(child_seen="no")
+    with pytest.raises(ValidationFailed) as failed:
+        sync(session, team["officer"], doc)
+    assert [(e.field, e.message) for e in failed.value.errors] == [
+        ("record.outcome", "Choose the outcome of the visit")]
 
 
 @pytest.mark.parametrize(("change", "field"), [r[1:] for r in RULES], ids=[r[0] for r in RULES])
@@ -370,9 +409,10 @@ def test_a_joint_visit_needs_a_second_officer(session, team):
 
 
 def test_the_limits_themselves_are_allowed(session, team, case):
-    """The edges of each rule are inside it: 5 and 240 minutes, a clock 10 minutes ahead, a
-    next action due on the day of the visit, people with a name or only a description."""
-    for minutes in (5, 240):
+    """The edges of each rule are inside it: 15 and 120 minutes (the ends of the list offered),
+    a clock 10 minutes ahead, a next action due on the day of the visit, people with a name or
+    only a description."""
+    for minutes in (15, 120):
         doc = document(case, team)
         doc["check_in"]["expected_minutes"] = minutes
         doc["check_in"]["at"] = "2026-11-28T10:41:00+00:00"
@@ -707,6 +747,10 @@ def test_phone_list_has_the_callers_open_cases_in_visit_order(session, team):
     assert mine["options"]["outcomes"][0] == {"value": "child_seen_safe",
                                               "label": "Child seen and safe"}
     assert mine["options"]["expected_minutes"] == [15, 30, 45, 60, 90, 120]
+    # One source: the message names the shortest and the longest length the list offers.
+    assert mine["options"]["expected_minutes_error"] == (
+        "Choose how long the visit will take, from 15 minutes to 2 hours")
+    assert mine["options"]["child_seen_outcome"] == "child_seen_safe"
     assert "Neighbour" in mine["options"]["relationships"]
     event = session.exec(
         select(AuditEvent).where(AuditEvent.action == "visits.list_viewed")
