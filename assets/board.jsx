@@ -385,8 +385,6 @@ export function CaseBoard({
   const dragging = useRef(false);
   const pending = useRef(0);
   const [openMenu, setOpenMenu] = useState(null);
-  const menuOpen = useRef(null);
-  menuOpen.current = openMenu;
   const focusAfter = useRef(null);
   const callbacks = useRef({});
   callbacks.current = { onMove, onShowMore };
@@ -440,11 +438,17 @@ export function CaseBoard({
   // middle of a drag, nor under an open Move menu (a pushed change would pull the card from
   // under it); the drop handler starts from the latest columns instead, and closing the menu
   // re-renders, which adopts them.
+  // Nor while this tab's own move is unanswered: a colleague's change pushed meanwhile would
+  // put the card back where it was until the answer came (the answer brings a new notice).
   const changed =
     revision !== seen.current.revision ||
     columns.length !== seen.current.columns.length ||
     columns.some((column, i) => column !== seen.current.columns[i]);
-  if (changed && !dragging.current && !openMenu) {
+  const ownMoveUnanswered =
+    pending.current > 0 &&
+    Date.now() - pending.current < PENDING_TIMEOUT_MS &&
+    noticeId === seenNotice.current;
+  if (changed && !dragging.current && !openMenu && !ownMoveUnanswered) {
     seen.current = { revision, columns };
     pending.current = 0;
     setLocal(columns);
