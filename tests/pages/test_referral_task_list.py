@@ -16,9 +16,9 @@ from cme_app.ops.demo import example_referral_form
 from cme_app.pages.intake import referral_answers as ra
 from cme_app.pages.intake import referral_tasks as rt
 from cme_app.pages.intake.referral_form import ReferralFormState
+from cme_app.services.casework import lifecycle
 from cme_app.services.intake import referral_form as rf
 from cme_app.services.intake import referrals
-from cme_app.services.casework import lifecycle
 from tests.factories import call_handler, make_user, session_token, state_for, two_schools
 
 TODAY = date.today()

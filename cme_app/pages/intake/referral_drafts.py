@@ -24,8 +24,8 @@ TIMED_OUT = (
     "referral as a draft, with everything you had typed. Check it, then submit it."
 )
 TOO_LONG = (
-    "Your referral could not be sent. Nothing you typed is lost: it is still on this page. "
-    "Press Submit referral again."
+    "Your answers could not be saved. Nothing you typed is lost: it is still on this page. "
+    "Press Save and continue again."
 )
 AUTOSAVE_FORM = "referral-autosave"
 TIMED_OUT_ID = "timed-out-notice"

@@ -327,8 +327,7 @@ class ReferralFormState(PageFeedback, AuthState):
 
     def _form_now(self) -> dict[str, str]:
         """The draft's fields as the page was drawn with them (no date boxes)."""
-        return {k: v for k, v in self.values.items()
-                if not (k.endswith(("-day", "-month", "-year")) and rt.is_date(k.rsplit("-", 1)[0]))}
+        return {k: v for k, v in self.values.items() if not rt.is_date_box(k)}
 
 
 def forms_ticked(value: object) -> bool:

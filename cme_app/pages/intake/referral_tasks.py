@@ -72,6 +72,12 @@ def page_of(field_id: str) -> str:
     return section_of(field_id)
 
 
+def is_date_box(key: str) -> bool:
+    """One of a date input's three boxes (`<date field>-day`, `-month`, `-year`)."""
+    m = _PART_KEY.match(key)
+    return bool(m) and is_date(m.group(1))
+
+
 def is_date(field_id: str) -> bool:
     m = rf.ROW_KEY.match(field_id)
     return m.group(3) in ROW_DATE_FIELDS if m else field_id in DATE_FIELDS
@@ -79,9 +85,9 @@ def is_date(field_id: str) -> bool:
 
 def _started(form: dict[str, str], section: Section) -> bool:
     for key, value in form.items():
-        if value and key not in PREFILLED and section_of(key) == section.key:
-            if not (key.startswith("enquiry-") and key.endswith("-kind")):
-                return True
+        kind_only = key.startswith("enquiry-") and key.endswith("-kind")  # see done_checks
+        if value and key not in PREFILLED and not kind_only and section_of(key) == section.key:
+            return True
     # Enquiries: ticking which checks were done is an answer too.
     return section.key == "enquiries" and bool(done_checks(form))
 
