@@ -303,7 +303,7 @@ def test_a_school_completes_the_task_list_on_a_phone_leaving_half_way_and_resumi
         locator.click()
 
     sign_in(page, "school.107999@example.org", viewport=PHONE_TALL)
-    click(page.get_by_role("link", name="Make a new referral"))
+    click(page.get_by_role("button", name="Make a new referral"))
     expect(page.get_by_role("heading", level=1)).to_have_text("Refer a child missing education")
     wait_for_hydration(page)
     screenshot(page, "referral-task-list-phone")
