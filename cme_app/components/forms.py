@@ -94,10 +94,12 @@ def date_field(name: Name, label: str | Var, values: Var, errors: Var, *, hint: 
 
 
 def date_input(name: str | Var, legend: str | Var, values: Var, errors: Var, *,
-               hint: str = "") -> rx.Component:
+               hint: str | None = None) -> rx.Component:
     """The GOV.UK date input: Day, Month and Year boxes under one legend, the error on the
     group. The boxes are `<name>-day`, `-month`, `-year`; the group carries the id, so an
-    error's link lands on it with its legend and message in view."""
+    error's link lands on it with its legend and message in view. `hint`: by default an
+    example date; "" for none."""
+    hint = "For example, 27 3 2014" if hint is None else hint
     def box(part: str, label: str, width: str) -> rx.Component:
         box_id = name + "-" + part
         return rx.el.div(
@@ -115,13 +117,13 @@ def date_input(name: str | Var, legend: str | Var, values: Var, errors: Var, *,
     return rx.el.div(
         rx.el.fieldset(
             rx.el.legend(legend, class_name="legend legend--s"),
-            _hint(name, hint or "For example, 27 3 2014"),
+            _hint(name, hint),
             _error(errors, name),
             rx.el.div(box("day", "Day", "input--w2"), box("month", "Month", "input--w2"),
                       box("year", "Year", "input--w4"), class_name="date-input"),
             class_name="fieldset",
             role="group",
-            aria_describedby=_described_by(name, "hint"),
+            aria_describedby=_described_by(name, hint),
             custom_attrs={"data-date-input": name},
         ),
         id=name,

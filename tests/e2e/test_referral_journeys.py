@@ -369,6 +369,7 @@ def test_a_school_completes_the_task_list_on_a_phone_leaving_half_way_and_resumi
     page.get_by_role("link", name="Change date of birth").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("The child")
     wait_for_hydration(page)
+    expect(page.get_by_role("group", name="Date of birth").get_by_label("Day")).to_be_focused()
     fill_date(page, "Date of birth", date(2014, 4, 5))
     page.get_by_role("button", name="Save and go back to check your answers").click()
     expect(page.get_by_role("heading", level=1)).to_have_text(

@@ -174,6 +174,17 @@ def _answer(row: rx.Var) -> rx.Component:
     )
 
 
+def _answers_of(section: rt.Section) -> rx.Component:
+    """One section's answers. (rx.foreach passes a second argument, the index, to a function
+    that takes two: the section's key is closed over instead.)"""
+    key = section.key
+    return rx.fragment(
+        rx.el.h2(section.title, class_name="heading-m"),
+        rx.el.dl(rx.foreach(S.answers, lambda r: rx.cond(r[0] == key, _answer(r))),
+                 class_name="summary-list"),
+    )
+
+
 def _check_answers() -> rx.Component:
     return rx.fragment(
         rx.link("Back to task list", href=_section_url(""), class_name="back-link"),
@@ -181,11 +192,7 @@ def _check_answers() -> rx.Component:
         _caption(),
         rx.el.h1("Check your answers before sending your referral"),
         _request(),
-        *[rx.fragment(
-            rx.el.h2(s.title, class_name="heading-m"),
-            rx.el.dl(rx.foreach(S.answers, lambda r, key=s.key: rx.cond(r[0] == key, _answer(r))),
-                     class_name="summary-list"),
-        ) for s in rt.SECTIONS],
+        *[_answers_of(s) for s in rt.SECTIONS],
         rx.el.h2("Now send your referral", class_name="heading-m"),
         rx.el.p("By sending this referral you confirm that, to the best of your knowledge, the "
                 "details you are providing are correct."),
@@ -230,7 +237,7 @@ def _task_list_page() -> rx.Component:
         forms.error_summary(S.error_list),
         rd.timed_out_notice(S),
         _saved_notice(),
-        _caption(),
+        rx.cond(S.resubmitting, _caption()),
         _task_list(),
     )
 

@@ -33,9 +33,12 @@ def _about_you() -> rx.Component:
 def _child() -> rx.Component:
     dob_given = S.values["date_of_birth"].to(str) != ""
     return rx.fragment(
-        forms.text_field("first_name", "First name", S.values, S.errors),
-        forms.text_field("middle_names", "Middle names (optional)", S.values, S.errors),
-        forms.text_field("last_name", "Last name", S.values, S.errors),
+        forms.text_field("first_name", "First name", S.values, S.errors,
+                         width="input--w20"),
+        forms.text_field("middle_names", "Middle names (optional)", S.values, S.errors,
+                         width="input--w20"),
+        forms.text_field("last_name", "Last name", S.values, S.errors,
+                         width="input--w20"),
         forms.text_field("known_as", "Other names used (optional)", S.values, S.errors,
                          hint="Aliases, previous surnames and other spellings"),
         forms.date_input("date_of_birth", "Date of birth", S.values, S.errors),
@@ -236,12 +239,18 @@ def _check_details(row: rx.Var) -> rx.Component:
     p = "enquiry-" + row[0]
     return rx.el.fieldset(
         rx.el.legend(row[1], class_name="legend legend--s"),
-        forms.date_input(p + "-made_on", "Date of the check", S.values, S.errors),
-        forms.select_field(p + "-time_of_day", "Time of day (optional)",
-                           rf.TIME_OF_DAY_CHOICES, S.values, S.errors),
-        forms.text_field(p + "-contacted", "Who was contacted", S.values, S.errors,
-                         hint="Name and relationship, or the place visited"),
-        forms.select_field(p + "-method", "How", rf.METHOD_CHOICES, S.values, S.errors),
+        rx.el.div(
+            forms.date_input(p + "-made_on", "Date of the check", S.values, S.errors, hint=""),
+            forms.select_field(p + "-time_of_day", "Time of day (optional)",
+                               rf.TIME_OF_DAY_CHOICES, S.values, S.errors),
+            class_name="grid-2",
+        ),
+        rx.el.div(
+            forms.text_field(p + "-contacted", "Who was contacted", S.values, S.errors,
+                             hint="Name and relationship, or the place visited"),
+            forms.select_field(p + "-method", "How", rf.METHOD_CHOICES, S.values, S.errors),
+            class_name="grid-2",
+        ),
         forms.textarea_field(p + "-result", "Result", S.values, S.errors, rows=2),
         key=row[0],
         class_name="row-card fieldset",

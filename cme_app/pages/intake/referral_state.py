@@ -37,6 +37,8 @@ DRAFT_NOT_SAVED = "Your answers were not saved. Try again."
 DRAFT_SAVED = "Your draft has been saved. Only staff at your school can open it."
 SUBMIT_BUTTON = "submit-referral"  # problems with sending link to the button that sends
 _FIELD_ID = rd._FIELD_NAME
+# The empty person box a new referral shows: a fixed id, so an error's link finds it again.
+FIRST_PERSON = "p1"
 
 
 def _new_row_id() -> str:
@@ -127,7 +129,7 @@ class ReferralFormState(PageFeedback, AuthState):
         """Draw the page for the draft's fields."""
         self.values = rt.with_date_parts(form)
         self.address_rows = rf.row_ids(form, "address")
-        self.person_rows = rf.row_ids(form, "person") or [_new_row_id()]
+        self.person_rows = rf.row_ids(form, "person") or [FIRST_PERSON]
         self.check_rows = rt.check_rows(form)
         self.reasons_needed = rt.reasons_needed(form)
         self.done_checks = rt.done_checks(form)
@@ -143,12 +145,19 @@ class ReferralFormState(PageFeedback, AuthState):
             errors = (rf.validate(form, today=today) if page == rt.CHECK
                       else [FieldError(f, m) for f, m in rt.errors_on_page(form, page,
                                                                             today=today)])
-            self._show_field_errors(errors)
+            self._show_field_errors(errors, field_ids=self._first_person())
+            if "add-person" in [e.field for e in errors]:  # the empty person box says it too
+                self.errors = {**self.errors, "add-person": self.errors[
+                    self._first_person()["add-person"]]}
+
+    def _first_person(self) -> dict[str, str]:
+        """"Add at least one parent or carer" links to the first person's first question."""
+        return {"add-person": f"person-{self.person_rows[0]}-kind"}
 
     def _reset_form(self) -> None:
         self.values, self.errors, self.error_list = {}, {}, []
         self.statuses, self.answers, self.completed = {}, [], 0
-        self.address_rows, self.person_rows, self.check_rows = [], [_new_row_id()], []
+        self.address_rows, self.person_rows, self.check_rows = [], [FIRST_PERSON], []
         self.reasons_needed, self.done_checks = [], []
         self.category = self.on_roll = ""
         self.saved_at, self.submitted_reference, self.submitted_late = "", "", False
@@ -204,7 +213,10 @@ class ReferralFormState(PageFeedback, AuthState):
         if timed_out:
             return rx.call_script(focus_script(rd.TIMED_OUT_ID))
         if field and _FIELD_ID.fullmatch(field):  # from an error's link: to its field
-            return rx.call_script(focus_script(field, "main-content"))
+            field = self._first_person().get(field, field)
+            # A date: its Day box, as GOV.UK's error links do; the group if it is not there.
+            first = f"{field}-day" if rt.is_date(field) else field
+            return rx.call_script(focus_script(first, field, "main-content"))
         return None
 
     def _keep(self, fields: dict[str, str], sent_draft: str) -> str | None:
