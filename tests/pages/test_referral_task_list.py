@@ -282,3 +282,17 @@ def test_dates_in_the_past_are_kept_whole(session, school_token):
         "date_school_aware-day": str(aware.day), "date_school_aware-month": str(aware.month),
         "date_school_aware-year": str(aware.year), "on_roll_status": "on_roll"})
     assert _drafts(session)[0].form_data["date_school_aware"] == aware.isoformat()
+
+
+def test_another_schools_draft_is_not_found_and_not_changed(session, school_token):
+    state = _page(school_token, section="child")
+    call_handler(state, "save_page", {"first_name": "Amira"})
+    (draft,) = _drafts(session)
+    other = session_token(session, "school.108111@example.org")
+    session.commit()
+    theirs = _page(other, draft=draft.public_id, section="child")
+    assert theirs.not_found and theirs.values == {}
+    theirs.section = "child"
+    call_handler(theirs, "save_page", {"first_name": "Mallory", "draft_id": draft.public_id})
+    assert _drafts(session)[0].form_data == {"first_name": "Amira"} | {
+        k: "" for k in ("interpreter_needed", "traveller_family", "dob_confirmed")}
