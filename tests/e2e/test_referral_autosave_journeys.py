@@ -67,9 +67,10 @@ def _save_back(page: Page) -> None:
 
 
 def test_a_referral_too_long_for_one_event_is_submitted_whole(page: Page, team, session):
-    """Long answers on one page, past what one event may carry: the page is kept whole and the
-    form goes on; then a GOV.UK error at the one answer longer than it can be stored, linked
-    to its page, with nothing lost; then, shortened, the whole referral is accepted."""
+    """Long answers on several pages, together far past what one event may carry: each page
+    is saved on its own and the draft submitted whole; first a GOV.UK error at the one answer
+    longer than it can be stored, linked to its page, with nothing lost; then, shortened, the
+    whole referral is accepted as typed."""
     sign_in(page, SCHOOL, viewport=DESKTOP)
     open_new_referral(page)
     fill_referral(page)
@@ -78,14 +79,17 @@ def test_a_referral_too_long_for_one_event_is_submitted_whole(page: Page, team, 
     where = page.get_by_label("Where do you think the child may be? (optional)")
     where.fill(_long(1200, "Where:"))  # its column keeps 1,000
     _save_back(page)
-    _change(page, "Home visit", "Details of the checks")
-    results = page.get_by_label("Result", exact=True)
-    for i in range(results.count()):
-        results.nth(i).fill(_long(4000, f"Result {i + 1}:"))
-    _save_back(page)  # 6 x 4,000 characters of Urdu: about 144 KB, sent in pieces
+    long_answers = [("Home visit", "Home visit", "Result", "Result:"),
+                    ("Description", "Specific concerns", "Describe the concerns", "Concerns:"),
+                    ("Appraisal of the risk", "Safeguarding lead's view",
+                     "Appraisal of the risk to the child", "Appraisal:")]
+    for question, heading, label, start in long_answers:
+        _change(page, question, heading)
+        page.get_by_label(label).fill(_long(4000, start))  # 24 KB each as the server counts
+        _save_back(page)
     kept = _referral(session, public_id)
     assert kept.status == "draft"
-    assert kept.form_data["enquiry-homevisit-result"] == _long(4000, "Result 5:")
+    assert kept.form_data["enquiry-homevisit-result"] == _long(4000, "Result:")
 
     page.get_by_role("button", name="Submit referral").click()
     summary = page.locator(".error-summary")
@@ -103,7 +107,8 @@ def test_a_referral_too_long_for_one_event_is_submitted_whole(page: Page, team, 
     sent = _referral(session, public_id)
     assert sent.status == "submitted"
     assert sent.believed_destination == _long(1000, "Where:")
-    assert sent.form_data["enquiry-homevisit-result"] == _long(4000, "Result 5:")
+    assert sent.concerns_narrative == _long(4000, "Concerns:")
+    assert sent.form_data["dsl_appraisal"] == _long(4000, "Appraisal:")
 
 
 def test_save_after_a_timeout_signs_in_again_and_lands_on_the_kept_draft(

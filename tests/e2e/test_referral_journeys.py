@@ -46,7 +46,8 @@ def save_and_continue(page: Page, next_heading: str, shot: str = "") -> None:
     if shot:
         screenshot(page, shot)
     page.get_by_role("button", name="Save and continue").click()
-    expect(page.get_by_role("heading", level=1)).to_have_text(next_heading)
+    # Generous: the machine running the journeys may be busy.
+    expect(page.get_by_role("heading", level=1)).to_have_text(next_heading, timeout=15_000)
     wait_for_hydration(page)
 
 
@@ -95,22 +96,33 @@ def fill_absence(page: Page) -> None:
     fill_date(page, "Date school became aware", today - timedelta(days=10))
 
 
-def fill_enquiries(page: Page, shot: str = "") -> None:
-    """Which checks were done, then the details of each and why the others were not."""
+def fill_enquiries(page: Page, shot: str = "", *, heights: dict | None = None) -> None:
+    """Which checks were done, then a page for each check's details, then why the others were
+    not done. Ends on the concerns page."""
     for label, *_ in CHECKS_DONE:
         page.get_by_label(label, exact=True).check()
-    save_and_continue(page, "Details of the checks", f"{shot}-enquiries" if shot else "")
+    save_and_continue(page, CHECKS_DONE[0][0], f"{shot}-enquiries" if shot else "")
     aware = date.today() - timedelta(days=10)
-    for label, who, how, result in CHECKS_DONE:
-        row = page.get_by_role("group", name=label, exact=True)
-        fill_date(page, "Date of the check", aware, within=row)
-        row.get_by_label("Who was contacted").fill(who)
-        row.get_by_label("How").select_option(how)
-        row.get_by_label("Result").fill(result)
+    for i, (_label, who, how, result) in enumerate(CHECKS_DONE):
+        if heights is not None:
+            heights[f"check-{i + 1}"] = page_height(page)
+        fill_date(page, "Date of the check", aware)
+        page.get_by_label("Who was contacted").fill(who)
+        page.get_by_label("How", exact=True).select_option(how)
+        page.get_by_label("Result").fill(result)
+        after = CHECKS_DONE[i + 1][0] if i + 1 < len(CHECKS_DONE) else "Checks you could not do"
+        save_and_continue(page, after, f"{shot}-check-{i + 1}" if shot and i == 0 else "")
+    if heights is not None:
+        heights["reasons"] = page_height(page)
     page.get_by_label("Why this was not possible: Schools of siblings contacted").fill(
         "No siblings at other schools")
     page.get_by_label("Why this was not possible: Agencies known to be involved contacted").fill(
         "No agencies involved")
+    save_and_continue(page, "Specific concerns", f"{shot}-reasons" if shot else "")
+
+
+def page_height(page: Page) -> int:
+    return page.evaluate("() => document.documentElement.scrollHeight")
 
 
 def fill_safeguarding(page: Page) -> None:
@@ -144,7 +156,6 @@ def fill_referral(page: Page, *, upn: str = "A383200012401", last_name: str = "T
     fill_absence(page)
     save_and_continue(page, "Enquiries already made", name("absence"))
     fill_enquiries(page, shot)
-    save_and_continue(page, "Specific concerns", name("enquiry-details"))
     if concerns:
         concerns(page)
     else:
@@ -344,12 +355,8 @@ def test_a_school_completes_the_task_list_on_a_phone_leaving_half_way_and_resumi
     clicks += 1
     save_and_continue(page, "Enquiries already made", "referral-absence-phone")
     heights["enquiries"] = page.evaluate("() => document.documentElement.scrollHeight")
-    clicks += 1
-    fill_enquiries(page, "referral-phone")
-    heights["enquiry-details"] = page.evaluate("() => document.documentElement.scrollHeight")
-    assert_no_axe_violations(page, "referral-enquiry-details-phone")
-    clicks += 1
-    save_and_continue(page, "Specific concerns", "referral-enquiry-details-phone")
+    clicks += 1 + len(CHECKS_DONE) + 1  # the checks page, a page per check, the reasons
+    fill_enquiries(page, "referral-phone", heights=heights)
     heights["concerns"] = page.evaluate("() => document.documentElement.scrollHeight")
     page.get_by_label("None known").check()
     clicks += 1
@@ -384,7 +391,7 @@ def test_a_school_completes_the_task_list_on_a_phone_leaving_half_way_and_resumi
     assert submitted_count(session) == 1
     screens = {k: round(h / PHONE_TALL["height"], 1) for k, h in heights.items()}
     print(f"\nphone screens (800 px) per page: {screens}; clicks to submit: {clicks}")
-    assert max(screens.values()) <= 6, screens
+    assert max(screens.values()) <= 4, screens
 
 
 def test_school_user_cannot_open_the_board(page: Page, team):

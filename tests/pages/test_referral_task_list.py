@@ -61,7 +61,7 @@ def test_errors_go_to_the_page_of_their_field():
     assert rt.section_of("on_roll_status") == "absence"
     assert rt.section_of("add-person") == "people"
     assert rt.section_of("person-ab12-phone") == "people"
-    assert rt.page_of("reason-home_visit") == rt.DETAILS
+    assert rt.page_of("reason-home_visit") == rt.REASONS
     assert rt.page_of("enquiry-homevisit-made_on") == rt.DETAILS
     fields = [e.field for e in rf.validate({}, today=TODAY)]
     assert all(rt.page_of(f) for f in fields), [f for f in fields if not rt.page_of(f)]
@@ -153,7 +153,7 @@ def test_check_your_answers_reads_in_words_and_links_each_answer_to_its_page():
     by_question = {r[1]: r for r in rows}
     assert by_question["Date of birth"][2] == "2 March 2014"
     assert by_question["Sex"][2] == "Female"
-    assert by_question["Home visit"][3] == rt.DETAILS
+    assert by_question["Home visit"][3] == "enquiry-details&check=e4"
     assert by_question["Date of birth"][3:] == ["child", "date_of_birth"]
     assert {r[0] for r in rows} == {s.key for s in rt.SECTIONS}
 
@@ -202,21 +202,38 @@ def test_save_and_continue_keeps_the_page_in_a_draft_and_goes_to_the_next_page(
     assert page.values["date_of_birth-day"] == "2" and page.values["first_name"] == "Amira"
 
 
-def test_the_checks_page_then_the_details_page(session, school_token):
+def test_the_checks_page_then_one_page_per_check_then_the_reasons(session, school_token):
     state = _page(school_token, section="enquiries")
-    call_handler(state, "save_page", {"done-home_visit": True, "done-letter": "on"})
+    returned = call_handler(state, "save_page", {"done-home_visit": True, "done-letter": "on"})
     (draft,) = _drafts(session)
-    details = _page(school_token, draft=draft.public_id, section=rt.DETAILS)
+    assert "section=enquiry-details&check=letter" in repr(returned)
+    details = _page(school_token, draft=draft.public_id, section=rt.DETAILS, check="homevisit")
+    assert details.check_row == ["homevisit", "Home visit"]
     assert [r[0] for r in details.check_rows] == ["letter", "homevisit"]
-    assert "home_visit" not in [c for c, _ in details.reasons_needed]
     returned = call_handler(details, "save_page", {
         "enquiry-homevisit-made_on-day": "1", "enquiry-homevisit-made_on-month": "12",
         "enquiry-homevisit-made_on-year": "2026", "enquiry-homevisit-result": "No reply",
-        "reason-first_day_call": "No contacts on file"})
+        "reason-first_day_call": "not on this page"})
     kept = _drafts(session)[0].form_data
     assert kept["enquiry-homevisit-made_on"] == "2026-12-01"
-    assert kept["reason-first_day_call"] == "No contacts on file"
+    assert "reason-first_day_call" not in kept
+    assert "section=enquiry-reasons" in repr(returned)  # the last check: then the reasons
+    reasons = _page(school_token, draft=draft.public_id, section=rt.REASONS)
+    assert "home_visit" not in [c for c, _ in reasons.reasons_needed]
+    returned = call_handler(reasons, "save_page", {"reason-first_day_call": "No contacts"})
+    assert _drafts(session)[0].form_data["reason-first_day_call"] == "No contacts"
     assert "section=concerns" in repr(returned)
+
+
+def test_the_next_page_after_each_check():
+    form = rt.apply_done_checks({}, {"home_visit", "letter"})
+    assert rt.next_page(form, "enquiries") == "enquiry-details&check=letter"
+    assert rt.next_page(form, rt.DETAILS, "letter") == "enquiry-details&check=homevisit"
+    assert rt.next_page(form, rt.DETAILS, "homevisit") == rt.REASONS
+    every = rt.apply_done_checks({}, {k.code for k in rt.CHECKS if k.required})
+    assert rt.next_page(every, rt.DETAILS, "socialmedia") == "concerns"  # no reason needed
+    assert rt.next_page({}, "enquiries") == rt.REASONS
+    assert rt.next_page({}, "safeguarding") == rt.CHECK
 
 
 def test_submit_on_check_your_answers_links_each_error_to_its_page_and_field(

@@ -112,12 +112,13 @@ def _enquiries(form):
         done = ", ".join(p for p in (_date(row["made_on"]), row["contacted"],
                                      rf.METHOD_CHOICES.get(row["method"], "")) if p)
         value = f"{done}: {row['result']}" if row["result"] else done
-        out.append(_row("enquiries", label, value, f"enquiry-{rid}-made_on", rt.DETAILS))
+        field = f"enquiry-{rid}-made_on"
+        out.append(_row("enquiries", label, value, field, rt.page_query(field)))
     for code, label in rt.reasons_needed(form):
         reason = form.get(f"reason-{code}", "")
         out.append(_row("enquiries", label, f"Not done: {reason}" if reason else "",
-                        f"reason-{code}", rt.DETAILS))
-    return out or [_row("enquiries", "Checks done", "", "done-first_day_call")]
+                        f"reason-{code}", rt.REASONS))
+    return out or [_row("enquiries", "Checks done", "", "done-first_day_call", "enquiries")]
 
 
 def _concerns(form):

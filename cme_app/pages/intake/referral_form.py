@@ -119,7 +119,9 @@ def _section_page() -> rx.Component:
         forms.error_summary(S.error_list),
         rd.timed_out_notice(S),
         _caption(),
-        rx.el.h1(rx.match(S.section, *sections.PAGE_TITLES.items(), "")),
+        # A check's page is headed by the check.
+        rx.el.h1(rx.match(S.section, *sections.PAGE_TITLES.items(),
+                          (rt.DETAILS, S.check_row[1].to(str)), "")),
         rx.el.form(
             rx.el.input(type="hidden", name="draft_id", value=S.draft_ref),
             sections.body(),

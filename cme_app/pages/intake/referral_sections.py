@@ -235,25 +235,22 @@ def _enquiry_checks() -> rx.Component:
     )
 
 
-def _check_details(row: rx.Var) -> rx.Component:
-    p = "enquiry-" + row[0]
-    return rx.el.fieldset(
-        rx.el.legend(row[1], class_name="legend legend--s"),
+def _check_details() -> rx.Component:
+    """One check's page: the date, who was contacted, how, and what happened."""
+    p = "enquiry-" + S.check_row[0].to(str)
+    return rx.cond(
+        S.check_row.length() > 0,
         rx.el.div(
-            forms.date_input(p + "-made_on", "Date of the check", S.values, S.errors, hint=""),
+            forms.date_input(p + "-made_on", "Date of the check", S.values, S.errors),
             forms.select_field(p + "-time_of_day", "Time of day (optional)",
                                rf.TIME_OF_DAY_CHOICES, S.values, S.errors),
-            class_name="grid-2",
-        ),
-        rx.el.div(
             forms.text_field(p + "-contacted", "Who was contacted", S.values, S.errors,
                              hint="Name and relationship, or the place visited"),
             forms.select_field(p + "-method", "How", rf.METHOD_CHOICES, S.values, S.errors),
-            class_name="grid-2",
+            forms.textarea_field(p + "-result", "Result", S.values, S.errors, rows=3),
+            key=S.check_row[0].to(str),
         ),
-        forms.textarea_field(p + "-result", "Result", S.values, S.errors, rows=2),
-        key=row[0],
-        class_name="row-card fieldset",
+        rx.el.p("You have not said that any checks were done."),
     )
 
 
@@ -262,17 +259,11 @@ def _reason(check: rx.Var) -> rx.Component:
                                 S.values, S.errors, rows=2)
 
 
-def _enquiry_details() -> rx.Component:
+def _enquiry_reasons() -> rx.Component:
     return rx.fragment(
-        rx.cond(S.check_rows.length() > 0, rx.fragment(
-            _hint("For each check: the date, who you contacted, how, and what happened."),
-            rx.foreach(S.check_rows, _check_details),
-        )),
-        rx.cond(S.reasons_needed.length() > 0, rx.fragment(
-            rx.el.h2("Checks not done", class_name="heading-m"),
-            _hint("Say why each of these was not possible."),
-            rx.foreach(S.reasons_needed, _reason),
-        )),
+        _hint("The CME team expects these checks before a referral. Say why each was not "
+              "possible."),
+        rx.foreach(S.reasons_needed, _reason),
     )
 
 
@@ -352,12 +343,13 @@ def _safeguarding() -> rx.Component:
 
 PAGE_BODIES = {
     "about-you": _about_you, "child": _child, "addresses": _addresses, "people": _people,
-    "absence": _absence, "enquiries": _enquiry_checks, rt.DETAILS: _enquiry_details,
+    "absence": _absence, "enquiries": _enquiry_checks, rt.DETAILS: _check_details,
+    rt.REASONS: _enquiry_reasons,
     "concerns": _concerns, "safeguarding": _safeguarding,
 }
 PAGE_TITLES = {
     **{s.key: s.title for s in rt.SECTIONS},
-    rt.DETAILS: "Details of the checks",
+    rt.REASONS: "Checks you could not do",
 }
 
 

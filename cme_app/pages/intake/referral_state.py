@@ -9,6 +9,7 @@ the whole draft, and its errors link to the page and field they are about.
 
 from __future__ import annotations
 
+import re
 import secrets
 from functools import partial
 
@@ -39,6 +40,7 @@ SUBMIT_BUTTON = "submit-referral"  # problems with sending link to the button th
 _FIELD_ID = rd._FIELD_NAME
 # The empty person box a new referral shows: a fixed id, so an error's link finds it again.
 FIRST_PERSON = "p1"
+_ROW_ID = re.compile(r"[a-z0-9]{1,16}")
 
 
 def _new_row_id() -> str:
@@ -56,9 +58,11 @@ def _saved(state: ReferralFormState, result) -> rx.event.EventSpec:
     """A page saved: on to the next page (back to Check your answers after a Change link, to
     the task list after Save draft)."""
     state._sending = ""
+    form = {}
     if result is not None:
         state._draft_id = state.draft_ref = result.public_id
-    return rx.redirect(state._next_url())
+        form = dict(result.form_data or {})
+    return rx.redirect(state._next_url(form))
 
 
 def _save_after_timeout(state: ReferralFormState, form_data=None) -> rx.event.EventSpec:
@@ -79,7 +83,8 @@ class ReferralFormState(PageFeedback, AuthState):
     completed: int = 0
     address_rows: list[str] = []
     person_rows: list[str] = []
-    check_rows: list[list[str]] = []  # the enquiry details page: [row id, check's words]
+    check_rows: list[list[str]] = []  # the checks done: [row id, check's words]
+    check_row: list[str] = []  # the check whose page this is (`?check=`)
     reasons_needed: list[list[str]] = []  # checks not done that need a reason: [code, words]
     done_checks: list[str] = []
     category: str = ""
@@ -103,6 +108,7 @@ class ReferralFormState(PageFeedback, AuthState):
     _draft_id: str = ""
     _sending: str = ""
     _tried: str = ""  # the draft a submit was tried on: its pages show the errors left
+    _check: str = ""  # `?check=`: the row of the check whose page is asked for
 
     @rx.var
     def resubmitting(self) -> bool:
@@ -113,17 +119,20 @@ class ReferralFormState(PageFeedback, AuthState):
         """Check your answers' error summary: [the page and field's address, message]."""
         return [
             [f"#{field}" if field == SUBMIT_BUTTON else routes.referral_page(
-                self.draft_ref, rt.page_of(field), back_to_check=True, field=field), message]
+                self.draft_ref, rt.page_query(field), back_to_check=True, field=field), message]
             for field, message in self.error_list
         ]
 
-    def _next_url(self) -> str:
+    def _next_url(self, form: dict[str, str]) -> str:
+        """Where Save goes: the task list (Save draft), back to Check your answers (from a
+        Change link; ticking more checks first asks their details), else the next page."""
         if self.intent == "draft":
             return routes.referral_page(self._draft_id) + ("&saved=1" if self._draft_id else "")
-        if self.back_to_check or self.section == rt.PAGES[-1]:
+        if self.back_to_check and self.section != "enquiries":
             return routes.referral_page(self._draft_id, rt.CHECK)
-        at = rt.PAGES.index(self.section) if self.section in rt.PAGES else -1
-        return routes.referral_page(self._draft_id, rt.PAGES[at + 1])
+        row = self.check_row[0] if self.check_row else ""
+        return routes.referral_page(self._draft_id, rt.next_page(form, self.section, row),
+                                    back_to_check=self.back_to_check)
 
     def _show(self, form: dict[str, str]) -> None:
         """Draw the page for the draft's fields."""
@@ -131,6 +140,8 @@ class ReferralFormState(PageFeedback, AuthState):
         self.address_rows = rf.row_ids(form, "address")
         self.person_rows = rf.row_ids(form, "person") or [FIRST_PERSON]
         self.check_rows = rt.check_rows(form)
+        self.check_row = next((r for r in self.check_rows if r[0] == self._check),
+                              self.check_rows[0] if self.check_rows else [])
         self.reasons_needed = rt.reasons_needed(form)
         self.done_checks = rt.done_checks(form)
         self.category = form.get("category", "")
@@ -142,9 +153,10 @@ class ReferralFormState(PageFeedback, AuthState):
             self.answers = ra.answers(form) if self.section == rt.CHECK else []
         if self._tried and self._tried == self._draft_id:
             page = self.section
+            row = self.check_row[0] if self.check_row else ""
             errors = (rf.validate(form, today=today) if page == rt.CHECK
-                      else [FieldError(f, m) for f, m in rt.errors_on_page(form, page,
-                                                                            today=today)])
+                      else [FieldError(f, m) for f, m in rt.errors_on_page(
+                          form, page, today=today, row=row)])
             self._show_field_errors(errors, field_ids=self._first_person())
             if "add-person" in [e.field for e in errors]:  # the empty person box says it too
                 self.errors = {**self.errors, "add-person": self.errors[
@@ -158,6 +170,7 @@ class ReferralFormState(PageFeedback, AuthState):
         self.values, self.errors, self.error_list = {}, {}, []
         self.statuses, self.answers, self.completed = {}, [], 0
         self.address_rows, self.person_rows, self.check_rows = [], [FIRST_PERSON], []
+        self.check_row = []
         self.reasons_needed, self.done_checks = [], []
         self.category = self.on_roll = ""
         self.saved_at, self.submitted_reference, self.submitted_late = "", "", False
@@ -243,6 +256,8 @@ class ReferralFormState(PageFeedback, AuthState):
         section = str(query.get("section", ""))
         self.section = section if section in (*rt.PAGES, rt.CHECK) else ""
         self.back_to_check = query.get("from") == "check" and self.section in rt.PAGES
+        check = str(query.get("check", ""))
+        self._check = check if _ROW_ID.fullmatch(check) else ""
         if query.get("saved") == "1" and draft:
             self.saved_at = DRAFT_SAVED
         return partial(self._open, draft=draft, timed_out=query.get("timeout") == "1",

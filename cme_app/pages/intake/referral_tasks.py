@@ -16,7 +16,8 @@ from ...services.intake import referral_form as rf
 
 NOT_STARTED, IN_PROGRESS, COMPLETED = "Not started", "In progress", "Completed"
 CHECK = "check"  # the Check your answers page's key in the address
-DETAILS = "enquiry-details"  # the enquiries section's second page
+DETAILS = "enquiry-details"  # the enquiries section: one page per check done (`check=`)
+REASONS = "enquiry-reasons"  # then one page for why the checks not done were not possible
 
 
 @dataclass(frozen=True)
@@ -39,7 +40,7 @@ SECTIONS: tuple[Section, ...] = (
     Section("safeguarding", "Safeguarding lead's view", rf.DSL_FIELDS),
 )
 BY_KEY = {s.key: s for s in SECTIONS}
-PAGES = (*[s.key for s in SECTIONS[:6]], DETAILS, *[s.key for s in SECTIONS[6:]])
+PAGES = (*[s.key for s in SECTIONS[:6]], DETAILS, REASONS, *[s.key for s in SECTIONS[6:]])
 _SCALAR_SECTION = {name: s.key for s in SECTIONS for name in (*s.fields, *s.extra_ids)}
 _GROUP_SECTION = {g: s.key for s in SECTIONS for g in s.groups}
 # Filled in for the school before it types anything: not a sign the section was started.
@@ -66,10 +67,19 @@ def section_of(field_id: str) -> str:
 
 
 def page_of(field_id: str) -> str:
-    """The page a field is on: the enquiries' details and reasons are on their second page."""
-    if field_id.startswith("reason-") or field_id.startswith("enquiry-"):
+    """The page a field is on: a check's details on its own page, the reasons on theirs."""
+    if field_id.startswith("reason-"):
+        return REASONS
+    if field_id.startswith("enquiry-"):
         return DETAILS
     return section_of(field_id)
+
+
+def page_query(field_id: str) -> str:
+    """The page a field is on as the address names it: a check's page names its row."""
+    page = page_of(field_id)
+    m = rf.ROW_KEY.match(field_id)
+    return f"{page}&check={m.group(2)}" if page == DETAILS and m else page
 
 
 def is_date_box(key: str) -> bool:
@@ -103,10 +113,27 @@ def statuses(form: dict[str, str], *, today: date) -> dict[str, str]:
     }
 
 
-def errors_on_page(form: dict[str, str], page: str, *, today: date) -> list[list[str]]:
-    """The service's errors for the fields on one page: [field, message]."""
+def errors_on_page(form: dict[str, str], page: str, *, today: date,
+                   row: str = "") -> list[list[str]]:
+    """The service's errors for the fields on one page (a check's page: its row's):
+    [field, message]."""
+    where = f"{page}&check={row}" if page == DETAILS else page
     return [[e.field, e.message] for e in rf.validate(form, today=today)
-            if page_of(e.field) == page]
+            if page_query(e.field) == where]
+
+
+def next_page(form: dict[str, str], page: str, row: str = "") -> str:
+    """The page after `page` (and, on a check's page, its `row`), as the address names it:
+    each done check's page in turn, then the reasons if any are needed, then on."""
+    if page in ("enquiries", DETAILS):
+        rows = [r for r, _label in check_rows(form)]
+        after = rows[rows.index(row) + 1:] if page == DETAILS and row in rows else (
+            [] if page == DETAILS else rows)
+        if after:
+            return f"{DETAILS}&check={after[0]}"
+        return REASONS if reasons_needed(form) else "concerns"
+    at = PAGES.index(page)
+    return PAGES[at + 1] if at + 1 < len(PAGES) else CHECK
 
 
 # ----- dates ------------------------------------------------------------------------------
@@ -227,7 +254,9 @@ def page_fields(page: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
     if page == "enquiries":
         return (), ()
     if page == DETAILS:
-        return rf.REASON_FIELDS, ("enquiry",)
+        return (), ("enquiry",)
+    if page == REASONS:
+        return rf.REASON_FIELDS, ()
     section = BY_KEY[page]
     return section.fields, section.groups
 
