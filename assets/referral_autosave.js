@@ -112,8 +112,21 @@
     send(new Map([[el.name, value]]));
   };
 
-  document.addEventListener("change", (ev) => saveField(ev.target), true);
-  document.addEventListener("focusout", (ev) => saveField(ev.target), true);
+  // Few events: the socket allows 20 a second (cme_app/socket_guard.py) and drops the rest.
+  // A date's boxes are sent once, when the date input is left; a field left for its form's
+  // Save button is not sent, as the save carries it.
+  const inDate = (el) => el.closest?.("[data-date-input]");
+  const leaving = (ev) => {
+    const el = ev.target;
+    const to = ev.relatedTarget;
+    if (to && to.form === el.form && to.type === "submit") return;
+    const group = inDate(el);
+    if (group && to && group.contains(to)) return;
+    saveField(el);
+  };
+  document.addEventListener("change", (ev) => { if (!inDate(ev.target)) saveField(ev.target); },
+    true);
+  document.addEventListener("focusout", leaving, true);
   document.addEventListener(
     "input",
     (ev) => {

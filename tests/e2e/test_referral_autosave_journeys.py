@@ -61,6 +61,7 @@ def _change(page: Page, question: str, heading: str) -> None:
 
 
 def _save_back(page: Page) -> None:
+    page.wait_for_timeout(300)  # as a person would (see save_and_continue)
     page.get_by_role("button", name="Save and go back to check your answers").click()
     expect(page.get_by_role("heading", level=1)).to_have_text(CHECK_ANSWERS)
     wait_for_hydration(page)

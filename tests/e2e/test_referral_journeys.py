@@ -45,6 +45,9 @@ def save_and_continue(page: Page, next_heading: str, shot: str = "") -> None:
     """Save the page and wait for the next one; a screenshot of the page first if named."""
     if shot:
         screenshot(page, shot)
+    # A person takes a moment before pressing Save; the socket allows 20 events a second
+    # (cme_app/socket_guard.py) and a test typing at machine speed would outrun it.
+    page.wait_for_timeout(300)
     page.get_by_role("button", name="Save and continue").click()
     # Generous: the machine running the journeys may be busy.
     expect(page.get_by_role("heading", level=1)).to_have_text(next_heading, timeout=15_000)
