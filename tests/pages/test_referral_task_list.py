@@ -313,3 +313,14 @@ def test_another_schools_draft_is_not_found_and_not_changed(session, school_toke
     call_handler(theirs, "save_page", {"first_name": "Mallory", "draft_id": draft.public_id})
     assert _drafts(session)[0].form_data == {"first_name": "Amira"} | {
         k: "" for k in ("interpreter_needed", "traveller_family", "dob_confirmed")}
+
+
+def test_who_was_told_is_asked_only_for_a_child_open_to_social_care(session, school_token):
+    state = _page(school_token, section="safeguarding")
+    assert not state.open_to_care
+    call_handler(state, "set_care", "known_to_csc", "past")
+    assert not state.open_to_care
+    call_handler(state, "set_care", "looked_after", "yes")
+    assert state.open_to_care
+    call_handler(state, "set_care", "session_token", "yes")  # not a question of this page
+    assert "session_token" not in state._care

@@ -321,16 +321,18 @@ def _safeguarding() -> rx.Component:
         forms.radios("known_to_csc", "Is the child known to children's social care?",
                      rf.CSC_CHOICES, S.values, S.errors, inline=False,
                      hint="Open to social care now means a child in need, child protection or "
-                     "looked after (in care) case"),
+                     "looked after (in care) case",
+                     on_change=lambda v: S.set_care("known_to_csc", v)),
         forms.radios("cp_plan", "Does the child have a child protection plan?", rf.YNU_CHOICES,
-                     S.values, S.errors),
+                     S.values, S.errors, on_change=lambda v: S.set_care("cp_plan", v)),
         forms.radios("child_in_need", "Is the child a child in need?", rf.YNU_CHOICES, S.values,
-                     S.errors),
+                     S.errors, on_change=lambda v: S.set_care("child_in_need", v)),
         forms.radios("looked_after", "Is the child looked after (in care)?", rf.YNU_CHOICES,
-                     S.values, S.errors),
+                     S.values, S.errors, on_change=lambda v: S.set_care("looked_after", v)),
         forms.radios("significant_harm", "Do you suspect the child is at risk of significant "
                      "harm?", rf.YNU_CHOICES, S.values, S.errors),
-        _social_worker(),
+        # Only for a child open to social care: who was told, and when.
+        rx.cond(S.open_to_care, _social_worker()),
         forms.date_input("mash_referred_on", "Date referred to the Front Door (MASH)",
                          S.values, S.errors, hint="For a new concern: if you have referred the "
                          "child"),

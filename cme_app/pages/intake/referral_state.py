@@ -40,6 +40,8 @@ SUBMIT_BUTTON = "submit-referral"  # problems with sending link to the button th
 _FIELD_ID = rd._FIELD_NAME
 # The empty person box a new referral shows: a fixed id, so an error's link finds it again.
 FIRST_PERSON = "p1"
+# The answers that make a child open to social care (services/intake/referral_form.py).
+CARE_QUESTIONS = ("known_to_csc", *rf.OPEN_TO_CSC_FLAGS)
 _ROW_ID = re.compile(r"[a-z0-9]{1,16}")
 
 
@@ -88,6 +90,9 @@ class ReferralFormState(PageFeedback, AuthState):
     reasons_needed: list[list[str]] = []  # checks not done that need a reason: [code, words]
     done_checks: list[str] = []
     category: str = ""
+    # The child is open to social care (the lead's answers so far): ask who was told.
+    open_to_care: bool = False
+    _care: dict[str, str] = {}
     on_roll: str = ""  # the on-roll answer: which dates and grounds the page asks for
     intent: str = "continue"
     saved_at: str = ""
@@ -146,6 +151,8 @@ class ReferralFormState(PageFeedback, AuthState):
         self.done_checks = rt.done_checks(form)
         self.category = form.get("category", "")
         self.on_roll = form.get("on_roll_status", "")
+        self._care = {k: form.get(k, "") for k in CARE_QUESTIONS}
+        self.open_to_care = rf.open_to_social_care(self._care)
         today = uk_today()
         if self.section in ("", rt.CHECK):
             self.statuses = rt.statuses(form, today=today)
@@ -294,6 +301,14 @@ class ReferralFormState(PageFeedback, AuthState):
     @handler(Capability.REFERRAL_WRITE, quiet=True)
     def set_on_roll(self, value: str):
         self.on_roll = value if value in rf.ON_ROLL_CHOICES else ""
+
+    @rx.event
+    @handler(Capability.REFERRAL_WRITE, quiet=True)
+    def set_care(self, question: str, value: str):
+        """An answer about social care: whether to ask who was told."""
+        if question in CARE_QUESTIONS and isinstance(value, str):
+            self._care = {**self._care, question: value[:20]}
+            self.open_to_care = rf.open_to_social_care(self._care)
 
     @rx.event
     @handler(Capability.REFERRAL_WRITE, quiet=True)
