@@ -218,8 +218,8 @@ def _enquiry_checks() -> rx.Component:
     return rx.el.div(
         rx.el.fieldset(
             rx.el.legend("Which checks have you done?", class_name="legend legend--s"),
-            _hint("Select all that apply. On the next page you give the details of each, and "
-                  "for a check you could not do, the reason."),
+            _hint("Select all that apply. Next you give the details of each check on its own "
+                  "page, then the reason for any you could not do."),
             rx.el.div(
                 *[rx.el.div(
                     rx.el.input(type="checkbox", id=f"done-{k.code}", name=f"done-{k.code}",
