@@ -324,3 +324,25 @@ def test_who_was_told_is_asked_only_for_a_child_open_to_social_care(session, sch
     assert state.open_to_care
     call_handler(state, "set_care", "session_token", "yes")  # not a question of this page
     assert "session_token" not in state._care
+
+
+def test_add_a_parent_or_carer_marks_the_empty_person_box_and_links_to_its_first_question(
+        session, school_token):
+    state = _page(school_token, section="child")
+    call_handler(state, "save_page", {"first_name": "Amira"})
+    (draft,) = _drafts(session)
+    check = _page(school_token, draft=draft.public_id, section=rt.CHECK)
+    call_handler(check, "submit_referral")
+    links = {m: href for href, m in check.error_links}
+    assert links["Add at least one parent or carer"].endswith("section=people&from=check"
+                                                               "&field=add-person")
+    people = state_for(ReferralFormState, school_token, path="/referrals/new",
+                       query={"draft": draft.public_id, "section": "people",
+                              "field": "add-person"})
+    people._tried = draft.public_id
+    focus = call_handler(people, "load")
+    message = "Add at least one parent or carer"
+    assert people.errors["add-person"] == message  # the box is marked
+    assert people.errors["person-p1-kind"] == message  # and its first question
+    assert people.error_list == [["person-p1-kind", message]]
+    assert "person-p1-kind" in repr(focus)
