@@ -351,6 +351,7 @@ def test_a_school_completes_the_task_list_on_a_phone_leaving_half_way_and_resumi
     # Half-way: away to the list, then back to the draft where it was left.
     page.goto("/referrals")
     wait_for_hydration(page)
+    screenshot(page, "referrals-list-phone")
     page.get_by_role("link", name="Continue draft for Amira Test").click()
     page.wait_for_url("**/referrals/new?draft=*")
     wait_for_hydration(page)
@@ -401,9 +402,18 @@ def test_a_school_completes_the_task_list_on_a_phone_leaving_half_way_and_resumi
     screenshot(page, "referral-submitted-phone")
     assert_no_axe_violations(page, "referral-submitted-phone")
     assert submitted_count(session) == 1
+    reference = page.locator(".panel strong").inner_text()
     screens = {k: round(h / PHONE_TALL["height"], 1) for k, h in heights.items()}
     print(f"\nphone screens (800 px) per page: {screens}; clicks to submit: {clicks}")
     assert max(screens.values()) <= 3.5, screens
+
+    # The school's page for it: the status in words, and what happens next.
+    page.get_by_role("link", name="View your referrals").click()
+    page.get_by_role("link", name=reference).click()
+    expect(page.get_by_role("region", name="What happens next")).to_be_visible()
+    expect(page.get_by_role("heading", name="Status history")).to_be_visible()
+    screenshot(page, "referral-detail-phone")
+    assert_no_axe_violations(page, "referral-detail-phone")
 
 
 def test_school_user_cannot_open_the_board(page: Page, team):
