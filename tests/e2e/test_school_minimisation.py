@@ -231,7 +231,7 @@ def _walk_school_pages(sock: EventSocket, reference: str, item_id: int | None) -
     sock.call(handler_name(form_state, "set_intent"), {"intent": "draft"})
     sock.call(handler_name(form_state, "save_page"), {"form_data": {"first_name": "Draft"}})
     sock.load("/referrals/new?section=check")
-    sock.call(handler_name(form_state, "submit_referral"))
+    sock.call(handler_name(form_state, "submit_referral"), {"form_data": {}})
     sock.load("/inbox")
     inbox = InboxState
     sock.call(handler_name(inbox, "poll"), timeout=QUIET_CALL)

@@ -158,7 +158,7 @@ def test_a_page_too_long_for_one_event_goes_on_with_what_the_draft_holds(session
     call_handler(state, "set_intent", "continue")
     returned = call_handler(state, "continue_saved")
     assert f"draft={state.draft_ref}&section=check" in repr(returned)
-    call_handler(state, "submit_referral")
+    call_handler(state, "submit_referral", {})
     (referral,) = _drafts(session)
     assert referral.status == "submitted"
     assert state.submitted_reference.startswith("CME-")

@@ -242,7 +242,7 @@ def test_submit_on_check_your_answers_links_each_error_to_its_page_and_field(
     call_handler(state, "save_page", {"first_name": "Amira"})
     (draft,) = _drafts(session)
     check = _page(school_token, draft=draft.public_id, section=rt.CHECK)
-    call_handler(check, "submit_referral")
+    call_handler(check, "submit_referral", {})
     assert _drafts(session)[0].status == "draft"
     links = dict((m, href) for href, m in check.error_links)
     assert links["Enter the child's last name"] == (
@@ -272,7 +272,7 @@ def test_a_complete_draft_is_submitted_from_check_your_answers(session, school_t
     session.commit()
     check = _page(school_token, draft=draft.public_id, section=rt.CHECK)
     assert check.completed == 8
-    call_handler(check, "submit_referral")
+    call_handler(check, "submit_referral", {})
     assert check.submitted_reference.startswith(f"CME-{TODAY.year}-")
     assert _drafts(session)[0].status == "submitted"
 
@@ -332,7 +332,7 @@ def test_add_a_parent_or_carer_marks_the_empty_person_box_and_links_to_its_first
     call_handler(state, "save_page", {"first_name": "Amira"})
     (draft,) = _drafts(session)
     check = _page(school_token, draft=draft.public_id, section=rt.CHECK)
-    call_handler(check, "submit_referral")
+    call_handler(check, "submit_referral", {})
     links = {m: href for href, m in check.error_links}
     assert links["Add at least one parent or carer"].endswith("section=people&from=check"
                                                                "&field=add-person")

@@ -198,9 +198,15 @@ def _check_answers() -> rx.Component:
         rx.el.h2("Now send your referral", class_name="heading-m"),
         rx.el.p("By sending this referral you confirm that, to the best of your knowledge, the "
                 "details you are providing are correct."),
-        rx.el.button(rx.cond(S.resubmitting, "Resubmit referral", "Submit referral"),
-                     type="button", class_name="button", id=SUBMIT_BUTTON,
-                     on_click=S.submit_referral),
+        rx.el.form(
+            rx.el.input(type="hidden", name="submission_id", value=S.submission_id),
+            rx.el.input(type="hidden", name="draft_id", value=S.draft_ref),
+            rx.el.button(rx.cond(S.resubmitting, "Resubmit referral", "Submit referral"),
+                         type="submit", class_name="button", id=SUBMIT_BUTTON),
+            on_submit=S.submit_referral,
+            reset_on_submit=False,
+            id="send-referral",
+        ),
     )
 
 

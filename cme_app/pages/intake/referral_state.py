@@ -76,6 +76,13 @@ def _save_after_timeout(state: ReferralFormState, form_data=None) -> rx.event.Ev
     return rd.sign_in_again(kept)
 
 
+def _submit_after_timeout(state: ReferralFormState, form_data=None) -> rx.event.EventSpec:
+    """Submit pressed after the session timed out: sign in again and come back to the draft."""
+    sent = form_data if isinstance(form_data, dict) else {}
+    return rd.sign_in_again(state._draft_id or rd.public_id_or_empty(sent.get("draft_id"))
+                            or None)
+
+
 class ReferralFormState(PageFeedback, AuthState):
     values: dict[str, str] = {}
     section: str = ""  # the page shown: "" task list, a section's key, "check"
@@ -190,8 +197,7 @@ class ReferralFormState(PageFeedback, AuthState):
     def _reset_page(self) -> None:
         self._draft_id = self.draft_ref = ""
         self.form_open = False
-        if not referrals.is_submission_id(self.submission_id):
-            self.submission_id = secrets.token_hex(16)
+        self.submission_id = secrets.token_hex(16)  # one per opening of a page
         self._reset_form()
 
     def _clear_feedback(self) -> None:
@@ -355,11 +361,18 @@ class ReferralFormState(PageFeedback, AuthState):
         return partial(drafts.autosave, fields={}, public_id=self._draft_id)
 
     @rx.event
-    @handler(Capability.REFERRAL_WRITE, then=_submitted, signed_out=rd.saved_after_timeout)
-    def submit_referral(self):
-        """Check your answers' Submit: the draft as the server holds it, through every rule."""
+    @handler(Capability.REFERRAL_WRITE, then=_submitted, signed_out=_submit_after_timeout)
+    def submit_referral(self, form_data: dict):
+        """Check your answers' Submit: the draft as the server holds it, through every rule.
+        The page's hidden fields carry the draft and this opening's submission id, so a retry
+        after the server lost this state is still recognised and never stored twice."""
+        sent = form_data if isinstance(form_data, dict) else {}
         if not referrals.is_submission_id(self.submission_id):
-            self.submission_id = secrets.token_hex(16)
+            # State lost (a restarted server): the page's own id, if well formed, else a new one.
+            valid = referrals.is_submission_id(sent.get("submission_id"))
+            self.submission_id = sent["submission_id"] if valid else secrets.token_hex(16)
+        if not self._draft_id:
+            self._draft_id = rd.public_id_or_empty(sent.get("draft_id"))
         self._tried = self._draft_id or "new"
         if not self._draft_id:  # nothing answered yet: the service says what is missing
             return partial(referrals.submit_with_receipt, form={},
