@@ -126,13 +126,17 @@ def _person_row(rid: rx.Var, index: rx.Var) -> rx.Component:
         forms.date_input(p + "-date_of_birth", "Date of birth (optional)", S.values, S.errors),
         forms.text_field(p + "-school_name", "Their school, for siblings (optional)",
                          S.values, S.errors),
-        rx.el.div(
-            forms.checkbox(p + "-lives_with_child", "The child lives with this person",
-                           S.values),
-            forms.checkbox(p + "-parental_responsibility", "Has parental responsibility",
-                           S.values),
-            forms.checkbox(p + "-emergency_contact", "Is an emergency contact", S.values),
-            class_name="choices form-group",
+        rx.el.fieldset(
+            rx.el.legend("Select any that apply (optional)", class_name="legend legend--s"),
+            rx.el.div(
+                forms.checkbox(p + "-lives_with_child", "The child lives with this person",
+                               S.values),
+                forms.checkbox(p + "-parental_responsibility", "Has parental responsibility",
+                               S.values),
+                forms.checkbox(p + "-emergency_contact", "Is an emergency contact", S.values),
+                class_name="choices",
+            ),
+            class_name="fieldset form-group",
         ),
         rx.cond(
             S.person_rows.length() > 1,
