@@ -5,13 +5,14 @@
 // typing pauses. Several fields go in one event, never more than the socket takes in one
 // (`data-max-event-bytes` on the form, measured as the server measures it).
 //
-// Submit or Save draft on a referral too long to send in one event: every field not yet sent
-// goes first, in events that fit, then the hidden "submit the saved draft" button submits the
-// draft the server now holds. Nothing typed is lost, and no event is refused for its size.
+// A date input's three boxes are sent together. Save and continue (or Save draft) on a page
+// too long to send in one event: every field not yet sent goes first, in events that fit,
+// then the hidden "continue with the saved draft" button goes on with the draft the server
+// now holds. Nothing typed is lost, and no event is refused for its size.
 (() => {
   const FORM = "referral-form";
   const AUTOSAVE = "referral-autosave";
-  const SUBMIT_SAVED = "submit-saved-draft";
+  const SUBMIT_SAVED = "submit-saved-draft"; // "go on with what the draft holds"
   const TYPING_PAUSE_MS = 1500;
   const ENVELOPE_BYTES = 8192; // the event's name, token and router data, with room to spare
   const SKIP = new Set(["submission_id", "draft_id"]);
@@ -100,11 +101,32 @@
     timers.delete(el.name);
     const value = valueOf(el);
     if (sent.get(el.name) === value) return;
+    // A GOV.UK date input's Day, Month and Year go together: the server keeps one date.
+    const group = el.closest("[data-date-input]");
+    if (group) {
+      const parts = new Map();
+      for (const box of group.querySelectorAll("input[name]")) parts.set(box.name, valueOf(box));
+      send(parts);
+      return;
+    }
     send(new Map([[el.name, value]]));
   };
 
-  document.addEventListener("change", (ev) => saveField(ev.target), true);
-  document.addEventListener("focusout", (ev) => saveField(ev.target), true);
+  // Few events: the socket allows 20 a second (cme_app/socket_guard.py) and drops the rest.
+  // A date's boxes are sent once, when the date input is left; a field left for its form's
+  // Save button is not sent, as the save carries it.
+  const inDate = (el) => el.closest?.("[data-date-input]");
+  const leaving = (ev) => {
+    const el = ev.target;
+    const to = ev.relatedTarget;
+    if (to && to.form === el.form && to.type === "submit") return;
+    const group = inDate(el);
+    if (group && to && group.contains(to)) return;
+    saveField(el);
+  };
+  document.addEventListener("change", (ev) => { if (!inDate(ev.target)) saveField(ev.target); },
+    true);
+  document.addEventListener("focusout", leaving, true);
   document.addEventListener(
     "input",
     (ev) => {

@@ -46,6 +46,17 @@ def draft_url(public_id: str) -> str:
     return f"{REFERRAL_NEW}?draft={public_id}"
 
 
+def referral_page(public_id: str, section: str = "", *, back_to_check: bool = False,
+                  field: str = "") -> str:
+    """A page of the referral form: the task list (no section), a section's page, or
+    Check your answers ("check"); `back_to_check` for a Change link, `field` to focus."""
+    query = [f"draft={public_id}"] if public_id else []
+    query += [f"section={section}"] if section else []
+    query += ["from=check"] if back_to_check else []
+    query += [f"field={field}"] if field else []
+    return REFERRAL_NEW + ("?" + "&".join(query) if query else "")
+
+
 def visit_url(reference: str) -> str:
     return f"{VISIT_NEW}?case={reference}"
 

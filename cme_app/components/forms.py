@@ -93,6 +93,45 @@ def date_field(name: Name, label: str | Var, values: Var, errors: Var, *, hint: 
                       width="input--w10")
 
 
+def date_input(name: str | Var, legend: str | Var, values: Var, errors: Var, *,
+               hint: str | None = None) -> rx.Component:
+    """The GOV.UK date input: Day, Month and Year boxes under one legend, the error on the
+    group. The boxes are `<name>-day`, `-month`, `-year`; the group carries the id, so an
+    error's link lands on it with its legend and message in view. `hint`: by default an
+    example date; "" for none."""
+    hint = "For example, 27 3 2014" if hint is None else hint
+    def box(part: str, label: str, width: str) -> rx.Component:
+        box_id = name + "-" + part
+        return rx.el.div(
+            rx.el.label(label, html_for=box_id, class_name="label date-input__label"),
+            rx.el.input(
+                id=box_id, name=box_id, type="text", input_mode="numeric",
+                default_value=values[box_id].to(str), max_length=4 if part == "year" else 2,
+                auto_complete="off", spell_check=False,
+                class_name=rx.cond(errors.contains(name), f"input input--error {width}",
+                                   f"input {width}"),
+            ),
+            class_name="date-input__item",
+        )
+
+    return rx.el.div(
+        rx.el.fieldset(
+            rx.el.legend(legend, class_name="legend legend--s"),
+            _hint(name, hint),
+            _error(errors, name),
+            rx.el.div(box("day", "Day", "input--w2"), box("month", "Month", "input--w2"),
+                      box("year", "Year", "input--w4"), class_name="date-input"),
+            class_name="fieldset",
+            role="group",
+            aria_describedby=_described_by(name, hint),
+            custom_attrs={"data-date-input": name},
+        ),
+        id=name,
+        tab_index=-1,
+        class_name=rx.cond(errors.contains(name), "form-group form-group--error", "form-group"),
+    )
+
+
 def textarea_field(
     name: Name, label: str | Var, values: Var, errors: Var, *, hint: str = "", rows: int = 4
 ) -> rx.Component:

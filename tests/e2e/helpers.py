@@ -56,6 +56,7 @@ DESKTOP = {"width": 1280, "height": 900}
 LAPTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 360, "height": 740}  # a small Android phone: the narrowest width served
 LARGE_PHONE = {"width": 390, "height": 844}
+PHONE_TALL = {"width": 360, "height": 800}  # issue 20's phone: form length in 800 px screens
 
 # The production profile (docs/deploy.md): state in Redis and several backend workers, each
 # socket served by whichever worker the kernel hands it to. CI runs the PostgreSQL pass this way,

@@ -137,8 +137,20 @@ def test_returned_referral_comes_back_to_new_referral_after_the_school_resubmits
     notice.get_by_role("link", name="Add the information and resubmit").click()
     page.wait_for_url("**/referrals/new?draft=*")
     wait_for_hydration(page)
-    expect(page.get_by_label("First name")).to_have_value("Amira")
-    page.get_by_role("button", name="Submit referral").click()
+    # Issue 20: the page says what was asked, names the referral and says "resubmit".
+    expect(page.get_by_role("heading", level=1)).to_have_text("Resubmit referral")
+    request = page.get_by_role("region", name="The CME team needs more information")
+    expect(request).to_contain_text(note)
+    expect(request).to_contain_text(reference)
+    assert_no_axe_violations(page, "referral-resubmit")
+    screenshot(page, "referral-resubmit-desktop")
+    page.get_by_role("link", name="Check your answers").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(
+        "Check your answers before sending your referral")
+    expect(page.get_by_role("region", name="The CME team needs more information")).to_contain_text(
+        note)
+    page.get_by_role("button", name="Resubmit referral").click()
+    expect(page.locator(".panel")).to_contain_text("Referral resubmitted")
     expect(page.locator(".panel")).to_contain_text(reference)
 
     case = stored_case(session, reference)

@@ -56,10 +56,12 @@ def test_red_referral_reaches_the_leads_inbox_and_opening_it_clears_the_count(
     # Nothing for the school yet: the link says just "Inbox".
     expect(inbox_link(page)).to_have_accessible_name("Inbox")
     open_new_referral(page)
-    fill_referral(page)
-    page.get_by_label("None known").uncheck()
-    page.get_by_label(RED_CONCERN).check()
-    page.get_by_label("Describe the concerns").fill("An older sister was taken abroad.")
+
+    def red_concern(p: Page) -> None:
+        p.get_by_label(RED_CONCERN).check()
+        p.get_by_label("Describe the concerns").fill("An older sister was taken abroad.")
+
+    fill_referral(page, concerns=red_concern)
     page.get_by_role("button", name="Submit referral").click()
     panel = page.locator(".panel")
     expect(panel).to_contain_text("Referral submitted")

@@ -223,13 +223,15 @@ def _walk_school_pages(sock: EventSocket, reference: str, item_id: int | None) -
     # The polls answer nothing when nothing changed: wait a second, not the 10 s timeout (any
     # later answer is still searched below, with everything else received).
     sock.call(handler_name(AuthState, "poll_unread"), path=detail, timeout=QUIET_CALL)
-    sock.load("/referrals/new")
+    sock.load("/referrals/new?section=child")
     form_state = ReferralFormState
-    sock.call(handler_name(form_state, "add_row"), {"group": "enquiry"})
+    sock.call(handler_name(form_state, "add_row"), {"group": "person"})
     sock.call(handler_name(form_state, "set_category"), {"value": "whereabouts_unknown"})
-    sock.call(handler_name(form_state, "submit_form"), {"form_data": {"first_name": ""}})
+    sock.call(handler_name(form_state, "save_page"), {"form_data": {"first_name": ""}})
     sock.call(handler_name(form_state, "set_intent"), {"intent": "draft"})
-    sock.call(handler_name(form_state, "submit_form"), {"form_data": {"first_name": "Draft"}})
+    sock.call(handler_name(form_state, "save_page"), {"form_data": {"first_name": "Draft"}})
+    sock.load("/referrals/new?section=check")
+    sock.call(handler_name(form_state, "submit_referral"), {"form_data": {}})
     sock.load("/inbox")
     inbox = InboxState
     sock.call(handler_name(inbox, "poll"), timeout=QUIET_CALL)

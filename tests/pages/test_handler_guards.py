@@ -315,6 +315,7 @@ def _args_for(handler_name: str, fn, world) -> list:
         "row_id": "e0",
         "kind": "home_visit",
         "intent": "submit",
+        "question": "known_to_csc",
         "value": "moved_out_of_area",
         "reference": reference,
         "version": 1,

@@ -90,27 +90,29 @@ def test_malformed_autosave_writes_nothing(session, school_token):
     assert _drafts(session) == []
 
 
-def test_submit_after_a_timeout_keeps_the_whole_form_and_leads_back_to_it(session,
-                                                                          school_token):
+def test_save_after_a_timeout_keeps_the_page_and_leads_back_to_it(session, school_token):
     state = _form(school_token)
+    state.section = "concerns"
     call_handler(state, "autosave", _fields(first_name="Amira"))
     _idle_for(session, school_token, 31)
-    form = {**example_referral_form(), "concerns_narrative": "Typed after the timeout",
-            "submission_id": state.submission_id, "draft_id": state.draft_ref}
-    returned = call_handler(state, "submit_form", form)
+    page = {"concerns_narrative": "Typed after the timeout", "concern-none_known": True,
+            "draft_id": state.draft_ref}
+    returned = call_handler(state, "save_page", page)
     (draft,) = _drafts(session)
     assert draft.status == "draft"
     assert draft.form_data["concerns_narrative"] == "Typed after the timeout"
+    assert draft.form_data["first_name"] == "Amira"
     back = quote(f"/referrals/new?draft={draft.public_id}&timeout=1", safe="")
     assert f"/login?next={back}" in repr(returned)
 
 
-def test_submit_after_signing_out_keeps_nothing_and_goes_to_sign_in(session, school_token):
+def test_save_after_signing_out_keeps_nothing_and_goes_to_sign_in(session, school_token):
     state = _form(school_token)
+    state.section = "child"
     with session.begin_nested():
         auth.sign_out(session, token=school_token, actor=None)
     session.commit()
-    returned = call_handler(state, "submit_form", example_referral_form())
+    returned = call_handler(state, "save_page", {"first_name": "Amira"})
     assert _drafts(session) == []
     assert "/login" in repr(returned) and "next=" not in repr(returned)
 
@@ -144,33 +146,40 @@ def test_signed_in_the_login_page_goes_back_only_to_a_path_on_this_site(
     assert "evil" not in repr(returned)
 
 
-def test_submit_saved_submits_the_draft_the_fields_were_sent_to(session, school_token):
+def test_a_page_too_long_for_one_event_goes_on_with_what_the_draft_holds(session,
+                                                                         school_token):
+    """Its fields were sent one by one (assets/referral_autosave.js); then Check your answers
+    submits the draft."""
     state = _form(school_token)
+    state.section = "safeguarding"
     form = example_referral_form()
     call_handler(state, "autosave", _fields(**dict(list(form.items())[:20])))
     call_handler(state, "autosave", _fields(**dict(list(form.items())[20:])))
-    call_handler(state, "set_intent", "submit")
-    call_handler(state, "submit_saved")
+    call_handler(state, "set_intent", "continue")
+    returned = call_handler(state, "continue_saved")
+    assert f"draft={state.draft_ref}&section=check" in repr(returned)
+    call_handler(state, "submit_referral", {})
     (referral,) = _drafts(session)
     assert referral.status == "submitted"
     assert state.submitted_reference.startswith("CME-")
 
 
-def test_save_draft_on_a_long_referral_keeps_it_as_a_draft(session, school_token):
+def test_save_draft_on_a_long_page_keeps_it_as_a_draft(session, school_token):
     state = _form(school_token)
+    state.section = "concerns"
     call_handler(state, "autosave", _fields(first_name="Amira"))
     call_handler(state, "set_intent", "draft")
-    call_handler(state, "submit_saved")
+    returned = call_handler(state, "continue_saved")
     (referral,) = _drafts(session)
-    assert referral.status == "draft" and state.saved_at
-    assert state.submitted_reference == ""
+    assert referral.status == "draft" and state.submitted_reference == ""
+    assert f"draft={referral.public_id}&saved=1" in repr(returned)
 
 
-def test_submit_saved_with_nothing_saved_is_a_gov_uk_error_not_silence(session, school_token):
+def test_going_on_with_nothing_saved_is_a_gov_uk_error_not_silence(session, school_token):
     from cme_app.pages.intake.referral_drafts import TOO_LONG
     from cme_app.pages.intake.referral_form import SUBMIT_BUTTON
 
     state = _form(school_token)
-    call_handler(state, "submit_saved")
+    call_handler(state, "continue_saved")
     assert state.error_list == [[SUBMIT_BUTTON, TOO_LONG]]
     assert _drafts(session) == []

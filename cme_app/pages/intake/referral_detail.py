@@ -17,6 +17,7 @@ from ...services.intake import referral_view
 from ...services.intake.referral_view import ReferralView
 from ...state.auth import AuthState
 from ...state.handlers import PageFeedback, page_load
+from .referrals import status_tag
 
 
 class ReferralDetailState(PageFeedback, AuthState):
@@ -49,7 +50,7 @@ def _heading(v: rx.Var) -> rx.Component:
         rx.el.span(v.school_name, class_name="caption"),
         rx.el.h1("Referral ", v.reference),
         rx.el.p(
-            rx.el.strong(v.status, class_name="tag"),
+            status_tag(v.status),
             rx.cond(v.late, rx.el.span(" ", rx.el.strong("Submitted after 4 weeks",
                                                          class_name="tag tag--red"))),
             rx.cond(v.outside_csa, rx.el.span(" ", rx.el.strong(
@@ -85,6 +86,35 @@ def _returned_note(v: rx.Var) -> rx.Component:
                     class_name="button",
                 ),
             ),
+        ),
+    )
+
+
+def _history_item(row: rx.Var) -> rx.Component:
+    """[date, status, what happens next]"""
+    return rx.el.li(
+        rx.el.h3(status_tag(row[1]), " ", rx.el.span(row[0], class_name="hint"),
+                 class_name="heading-s"),
+        rx.el.p(row[2]),
+        class_name="history__item",
+    )
+
+
+def _history(v: rx.Var) -> rx.Component:
+    """The statuses over time; the last one is now, with what happens next."""
+    last = v.history[v.history.length() - 1].to(list[str])
+    return rx.cond(
+        v.history.length() > 0,
+        rx.fragment(
+            rx.el.div(
+                rx.el.h2("What happens next", class_name="notification__title"),
+                rx.el.div(rx.el.p(last[2]), class_name="notification__body"),
+                class_name="notification",
+                role="region",
+                aria_label="What happens next",
+            ),
+            rx.el.h2("Status history"),
+            rx.el.ol(rx.foreach(v.history, _history_item), class_name="history"),
         ),
     )
 
@@ -161,8 +191,8 @@ def _documents() -> rx.Component:
 
 def _details(v: rx.Var) -> rx.Component:
     return rx.fragment(
-        _heading(v), _returned_note(v), _outcome(v), _documents(), _child_and_absence(v),
-        _people_and_enquiries(v),
+        _heading(v), _returned_note(v), _outcome(v), _history(v), _documents(),
+        _child_and_absence(v), _people_and_enquiries(v),
     )
 
 

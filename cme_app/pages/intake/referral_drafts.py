@@ -24,8 +24,8 @@ TIMED_OUT = (
     "referral as a draft, with everything you had typed. Check it, then submit it."
 )
 TOO_LONG = (
-    "Your referral could not be sent. Nothing you typed is lost: it is still on this page. "
-    "Press Submit referral again."
+    "Your answers could not be saved. Nothing you typed is lost: it is still on this page. "
+    "Press Save and continue again."
 )
 AUTOSAVE_FORM = "referral-autosave"
 TIMED_OUT_ID = "timed-out-notice"
@@ -80,9 +80,8 @@ def autosaved(state, result):
     if result is None or state._draft_id == result.public_id:
         return None
     state._draft_id = state.draft_ref = result.public_id
-    return rx.call_script(
-        f"history.replaceState(null, '', '{routes.draft_url(result.public_id)}')"
-    )
+    url = routes.referral_page(result.public_id, state.section, back_to_check=state.back_to_check)
+    return rx.call_script(f"history.replaceState(null, '', '{url}')")
 
 
 def keep_quietly(state, form_data=None):
@@ -115,8 +114,8 @@ def hidden_parts(state) -> rx.Component:
             on_submit=state.autosave,
             reset_on_submit=False,
         ),
-        rx.el.button("Submit the saved draft", type="button", id=SUBMIT_SAVED, tab_index=-1,
-                     on_click=state.submit_saved),
+        rx.el.button("Continue with the saved draft", type="button", id=SUBMIT_SAVED,
+                     tab_index=-1, on_click=state.continue_saved),
         hidden=True,
         aria_hidden="true",
     )

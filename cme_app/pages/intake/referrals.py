@@ -30,17 +30,22 @@ class ReferralsState(PageFeedback, AuthState):
         return self._show
 
 
-def _status_tag(row: rx.Var) -> rx.Component:
+def status_tag(status: rx.Var) -> rx.Component:
+    """A referral's status as a tag, one colour per status wherever it is shown."""
     return rx.el.strong(
-        row.status,
+        status,
         class_name=rx.match(
-            row.status,
+            status,
             ("Draft – not sent", "tag tag--grey"),
             ("More information needed", "tag tag--orange"),
             ("Closed", "tag tag--green"),
             "tag",
         ),
     )
+
+
+def _status_tag(row: rx.Var) -> rx.Component:
+    return status_tag(row.status)
 
 
 def _row(row: rx.Var) -> rx.Component:

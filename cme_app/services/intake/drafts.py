@@ -9,13 +9,14 @@ draft (`keep_after_timeout`), for its school only, and the school finds it after
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlmodel import Session, select
 
-from ...domain import Role
+from ...domain import ReferralStatus, Role
 from ...errors import NotFound
-from ...models import Referral, utcnow
+from ...models import Case, Referral, utcnow
 from ...permissions import Actor, Capability, require_school_user
 from ..trust import audit, auth
 from . import referral_form as rf
@@ -122,3 +123,27 @@ def submit_draft(
     # otherwise not found (audited).
     return referrals.submit_with_receipt(session, actor=actor, form=form, public_id=public_id,
                                          submission_id=submission_id)
+
+
+@dataclass(frozen=True)
+class OpenedDraft:
+    """A draft as the form opens it; for a referral the CME team sent back, its reference
+    and what the team asked for."""
+
+    form: dict[str, str]
+    reference: str = ""
+    request: str = ""
+
+
+def open_with_request(session: Session, *, actor: Actor | None, public_id: str) -> OpenedDraft:
+    """The school's draft (audited by `referrals.open_draft`), and the team's request if the
+    referral was sent back for more information."""
+    form = referrals.open_draft(session, actor=actor, public_id=public_id)
+    row = session.exec(
+        select(Referral.status, Referral.return_note, Case.reference)
+        .join(Case, Case.referral_id == Referral.id, isouter=True)
+        .where(Referral.public_id == public_id[:32])
+    ).first()
+    if row is None or row[0] != ReferralStatus.RETURNED:
+        return OpenedDraft(form)
+    return OpenedDraft(form, reference=row[2] or "", request=row[1] or "")

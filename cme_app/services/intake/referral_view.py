@@ -3,7 +3,7 @@ open too). Which referrals each may see is visibility.py's rule."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlmodel import Session, select
 
@@ -19,6 +19,7 @@ from ...models import (
     ReferralConcern,
     ReferralEnquiry,
     School,
+    StageChange,
 )
 from ...models import Person as PersonRow
 from ...permissions import Actor, Capability, require, require_school_user
@@ -36,6 +37,25 @@ SCHOOL_STATUS: dict[str, str] = {
     Stage.AWAITING_VERIFICATION: "Enquiries under way",
     Stage.LOCATED: "Child found – securing education",
     Stage.CLOSED: "Closed",
+    Stage.RETURNED: "More information needed",
+}
+# What happens next at each status, in the school's words: what the team does and what the
+# school does now.
+NEXT_STEPS: dict[str, str] = {
+    "Received": "The CME team will check your referral and decide how urgent it is. Keep the "
+    "child on your roll and tell the team at once if the child comes back.",
+    "Being checked by the CME team": "The team is checking what is already known about the "
+    "child and how urgent the referral is. They may call you for more information.",
+    "More information needed": "The CME team needs more information before it can go on. Add "
+    "it to the referral and resubmit it.",
+    "Enquiries under way": "The CME team is making its own enquiries, which may include a home "
+    "visit and checks with other councils. Tell the team at once if you hear where the child "
+    "is.",
+    "Child found – securing education": "The CME team has found the child and is making sure "
+    "they get an education. Keep the child on your roll until the team or a new school "
+    "confirms where the child is being educated; the team will tell you.",
+    "Closed": "The CME team has closed the case. The outcome above says what it means for "
+    "your school, including whether you can now remove the child from your roll.",
 }
 
 
@@ -72,6 +92,8 @@ class ReferralView:
     enquiries: list[list[str]]
     people: list[list[str]]
     school_name: str
+    # [date, status in words, what happens next], oldest first.
+    history: list[list[str]] = field(default_factory=list)
     return_note: str = ""
     draft_id: str = ""
     outcome: str = ""
@@ -187,9 +209,29 @@ def view_referral(session: Session, *, actor: Actor | None, reference: str) -> R
         enquiries=_enquiries(session, referral),
         people=_people(session, referral),
         school_name=school.name if school else "",
+        history=_history(session, case, referral),
         **_returned(referral, actor),
         **_outcome(session, case),
     )
+
+
+def _history(session: Session, case: Case, referral: Referral) -> list[list[str]]:
+    """The referral's statuses over time in the school's words, each with what happens next.
+    Stages the school sees as one status (enquiries, a home visit) read as one; the team's
+    reasons for a move stay with the team."""
+    rows: list[list[str]] = []
+    if referral.submitted_at is None:
+        return rows
+    changes = session.exec(
+        select(StageChange.to_stage, StageChange.at)
+        .where(StageChange.case_id == case.id).order_by(StageChange.at, StageChange.id)
+    ).all()
+    for stage, at in [(Stage.NEW_REFERRAL, referral.submitted_at), *changes]:
+        words = SCHOOL_STATUS.get(stage, "Received")
+        if rows and rows[-1][1] == words:
+            continue
+        rows.append([long_date(at), words, NEXT_STEPS.get(words, "")])
+    return rows
 
 
 def _home_address(session: Session, referral: Referral) -> str:

@@ -531,3 +531,22 @@ def test_refused_attempts_stay_audited_through_the_unit_of_work(session):
     refused = session.exec(select(AuditEvent).where(AuditEvent.actor_id == school_b.user_id)).all()
     assert [(e.action, e.outcome) for e in refused] == [("referral.view", "not_found")]
     assert count(session, Referral) == 1
+
+
+def test_the_school_sees_its_referrals_history_in_words_with_what_happens_next(session):
+    """Issue 20: each status once, in the school's words, with the next step; the team's
+    reason for sending it back stays in the request, not in the history."""
+    from cme_app.services.casework import lifecycle
+
+    school, _other = two_schools(session)
+    lead = make_user(session, "lead")
+    case = referrals.submit(session, actor=school, form=example_referral_form())
+    lifecycle.return_to_referrer(session, actor=lead, reference=case.reference,
+                                 note="Please add the home visit", version=case.version)
+    view = referral_view.view_referral(session, actor=school, reference=case.reference)
+    assert [row[1] for row in view.history] == ["Received", "More information needed"]
+    assert all(row[0] and row[2] for row in view.history)
+    assert "resubmit" in view.history[-1][2]
+    assert "Please add the home visit" not in str(view.history)
+    for words in set(referral_view.SCHOOL_STATUS.values()):
+        assert referral_view.NEXT_STEPS[words]

@@ -147,17 +147,22 @@ def test_a_submission_id_never_reaches_another_schools_referral(session, schools
 # ---- the form: "submitted" only once the service returned ----------------------------------
 
 
-def _form_state(session, school) -> ReferralFormState:
+def _form_state(session, school, form: dict | None = None) -> ReferralFormState:
+    """Check your answers for a draft of `form` (the referral's pages saved it)."""
     token = session_token(session, school.email)
+    query = {"section": "check"}
+    if form is not None:
+        query["draft"] = referrals.save_draft(session, actor=school, form=form).public_id
     session.commit()
-    state = state_for(ReferralFormState, token, path="/referrals/new")
+    state = state_for(ReferralFormState, token, path="/referrals/new", query=query)
     call_handler(state, "load")
     return state
 
 
 def _press_submit(state: ReferralFormState, form: dict):
-    call_handler(state, "set_intent", "submit")
-    return call_handler(state, "submit_form", form)
+    """Submit referral, with the page's hidden fields: the submission id and the draft."""
+    sent = {"submission_id": form.get("submission_id", ""), "draft_id": state.draft_ref}
+    return call_handler(state, "submit_referral", sent)
 
 
 def _fail_at_commit(monkeypatch, when: str) -> None:
@@ -189,7 +194,7 @@ def test_no_confirmation_unless_stored_and_the_retry_gives_one_referral(
     session, schools, when, monkeypatch
 ):
     school_a, _ = schools
-    state = _form_state(session, school_a)
+    state = _form_state(session, school_a, example_referral_form())
     form = {**example_referral_form(), "submission_id": state.submission_id}
 
     with monkeypatch.context() as patch:
@@ -200,7 +205,7 @@ def test_no_confirmation_unless_stored_and_the_retry_gives_one_referral(
         "Your referral may not have been sent. Press Submit referral again: it will not be "
         "sent twice."
     )]]
-    assert state.values["first_name"] == "Amira"  # the form is kept for the retry
+    assert state.values["first_name"] == "Amira"  # the answers are kept for the retry
     stored = referrals_with(session, state.submission_id)
     assert len(stored) == (1 if when == "after_commit" else 0)
 
@@ -215,18 +220,19 @@ def test_a_retry_after_the_server_lost_the_form_state_uses_the_forms_id(session,
     """A restarted server without Redis forgets the tab's state; the hidden field still carries
     the id, so the queued submit is recognised. A malformed one is replaced, never used."""
     school_a, _ = schools
-    state = _form_state(session, school_a)
-    sid = state.submission_id
+    state = _form_state(session, school_a, example_referral_form())
+    sid, draft = state.submission_id, state.draft_ref
     _press_submit(state, {**example_referral_form(), "submission_id": sid})
     first = state.submitted_reference
 
     fresh = _form_state(session, school_a)
     fresh.submission_id = ""  # as a brand-new state would have it
+    fresh.draft_ref = draft  # the page's hidden field
     _press_submit(fresh, {**example_referral_form(), "submission_id": sid})
     assert fresh.submitted_reference == first
     assert len(referrals_with(session, sid)) == 1
 
-    forged = _form_state(session, school_a)
+    forged = _form_state(session, school_a, example_referral_form())
     forged.submission_id = ""
     _press_submit(forged, {**example_referral_form(), "submission_id": "not-an-id"})
     assert referrals.is_submission_id(forged.submission_id)
