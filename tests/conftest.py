@@ -180,3 +180,15 @@ def pytest_runtest_logreport(report):
 def pytest_terminal_summary(terminalreporter):
     for phase, seconds in sorted(_PHASE_SECONDS.items()):
         terminalreporter.write_line(f"=== phase \"{phase}\": {seconds:.0f}s ===")
+
+
+@pytest.fixture
+def bus():
+    """The board's change bus of this test's own, in-process (services/casework/board_events)."""
+    from cme_app.services.casework import board_events
+
+    local = board_events.LocalBus()
+    old = board_events.use_bus(local)
+    yield local
+    board_events.use_bus(old)
+    local.close()

@@ -24,15 +24,6 @@ from tests.factories import call_handler, make_case, run_async, session_token, s
 pytestmark = pytest.mark.team(without=("officer2",), term_dates=False)
 
 
-@pytest.fixture
-def bus():
-    local = board_events.LocalBus()
-    old = board_events.use_bus(local)
-    yield local
-    board_events.use_bus(old)
-    local.close()
-
-
 def _board(session, email: str) -> BoardState:
     token = session_token(session, email)
     session.commit()

@@ -5,7 +5,6 @@ did the work; `make bench`'s loop_block measures the stall, no timings here)."""
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 import threading
 
@@ -16,6 +15,7 @@ from cme_app.services.trust import auth
 from cme_app.state.handlers import capabilities_of
 from tests.factories import case_in_enquiries, run_async, session_token, state_for, stored_case
 from tests.pages.test_handler_guards import app_states
+from tests.pages.test_sign_in_off_loop import Where
 
 
 def _declared() -> list[tuple[str, object]]:
@@ -32,25 +32,6 @@ def test_every_declared_handler_and_page_load_is_a_coroutine():
     assert len(declared) > 50  # the adapter's handlers were found
     on_the_loop = [name for name, fn in declared if not inspect.iscoroutinefunction(fn)]
     assert on_the_loop == []
-
-
-class Where:
-    """The threads the wrapped function ran in, and whether an event loop ran there."""
-
-    def __init__(self):
-        self.calls: list[tuple[threading.Thread, bool]] = []
-
-    def wrap(self, fn):
-        def recorded(*args, **kwargs):
-            try:
-                asyncio.get_running_loop()
-                on_a_loop = True
-            except RuntimeError:
-                on_a_loop = False
-            self.calls.append((threading.current_thread(), on_a_loop))
-            return fn(*args, **kwargs)
-
-        return recorded
 
 
 def test_a_move_and_the_board_load_do_their_database_work_off_the_loop(session, team,

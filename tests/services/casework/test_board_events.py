@@ -5,20 +5,9 @@ from __future__ import annotations
 
 import asyncio
 
-import pytest
-
 from cme_app.models import Notification
 from cme_app.services.casework import board_events, lifecycle
 from tests.factories import make_case, run_async
-
-
-@pytest.fixture
-def bus():
-    local = board_events.LocalBus()
-    old = board_events.use_bus(local)
-    yield local
-    board_events.use_bus(old)
-    local.close()
 
 
 def heard(sub: board_events.Subscription) -> bool:
