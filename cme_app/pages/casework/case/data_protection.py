@@ -20,6 +20,7 @@ from ....services.trust import retention, sharing
 from ....services.trust.sharing import DataProtectionView
 from ....state.auth import AuthState
 from ....state.handlers import PageFeedback, handler
+from .parts import status_lines
 from .state import KEEP_PLACE
 
 
@@ -114,21 +115,8 @@ def _messages() -> rx.Component:
 
 def status() -> rx.Component:
     """This part's answer in the case page's status bar (header.messages)."""
-    return rx.fragment(
-        rx.cond(
-            S.problem != "",
-            rx.el.div(rx.el.strong("This can't be done yet. "), S.problem,
-                      id="sharing-problem", role="alert",
-                      class_name="case-status__text case-status__text--problem"),
-        ),
-        rx.el.div(
-            rx.cond(S.message != "",
-                    rx.el.p(rx.el.strong("Done. "), S.message, class_name="case-status__text")),
-            id="sharing-message",
-            aria_live="polite",
-            role=rx.cond(S.message != "", "status", "none"),
-        ),
-    )
+    return status_lines(S.problem, S.message, problem_id="sharing-problem",
+                        message_id="sharing-message")
 
 
 def _share_form() -> rx.Component:

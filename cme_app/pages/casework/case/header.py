@@ -8,7 +8,7 @@ import reflex as rx
 
 from ....components import content, forms
 from . import tabs
-from .parts import V, form, section_link
+from .parts import V, form, section_link, status_lines
 from .state import CaseState as S
 
 
@@ -84,19 +84,8 @@ def messages(*others: rx.Component) -> rx.Component:
         forms.error_summary(S.error_list),
         rx.el.div(
             *others,
-            rx.cond(
-                S.problem != "",
-                rx.el.div(rx.el.strong("This can't be done yet. "), S.problem,
-                          id="case-problem", role="alert",
-                          class_name="case-status__text case-status__text--problem"),
-            ),
-            rx.el.div(
-                rx.cond(S.message != "",
-                        rx.el.p(rx.el.strong("Done. "), S.message, class_name="case-status__text")),
-                id="case-message",
-                aria_live="polite",
-                role=rx.cond(S.message != "", "status", "none"),
-            ),
+            status_lines(S.problem, S.message, problem_id="case-problem",
+                         message_id="case-message"),
             class_name="case-status",
         ),
     )

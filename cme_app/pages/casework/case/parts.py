@@ -33,3 +33,24 @@ def not_open(c: rx.Var) -> rx.Component:
             "referral when the school resubmits it.",
         ),
     )
+
+
+def status_lines(problem: rx.Var, message: rx.Var, *, problem_id: str,
+                 message_id: str) -> rx.Component:
+    """An answer in the case page's status bar: a refusal (an alert) or what was done (a
+    polite status, always on the page so a screen reader hears it arrive)."""
+    return rx.fragment(
+        rx.cond(
+            problem != "",
+            rx.el.div(rx.el.strong("This can't be done yet. "), problem,
+                      id=problem_id, role="alert",
+                      class_name="case-status__text case-status__text--problem"),
+        ),
+        rx.el.div(
+            rx.cond(message != "",
+                    rx.el.p(rx.el.strong("Done. "), message, class_name="case-status__text")),
+            id=message_id,
+            aria_live="polite",
+            role=rx.cond(message != "", "status", "none"),
+        ),
+    )
