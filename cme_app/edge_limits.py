@@ -42,20 +42,6 @@ class TokenBucket:
         self.excess += 1
         return False
 
-    def reserve(self, max_wait: float, now: float | None = None) -> float | None:
-        """Like `take`, but an event just over the rate may wait its turn: the seconds to wait
-        (0: go now), or None when even waiting `max_wait` would not reach it (refused, and
-        counted towards flooding as `take` counts it)."""
-        now = _now() if now is None else now
-        if self.take(now):
-            return 0.0
-        wait = (1 - self.tokens) / self.rate
-        if wait > max_wait:
-            return None
-        self.excess -= 1  # waiting its turn is not a refusal
-        self.tokens -= 1  # the refill pays it back before its turn comes
-        return wait
-
     @property
     def flooding(self) -> bool:
         return self.excess > self.hard_limit

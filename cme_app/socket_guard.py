@@ -43,9 +43,6 @@ class GuardedEventNamespace(EventNamespace):
     # Socket events that open or close the connection; never rate-limited.
     _LIFECYCLE = frozenset({"connect", "disconnect"})
 
-    # An event over the rate waits up to this long for its turn before it is refused.
-    _MAX_WAIT_S = 2.0
-
     # Buckets of sessions nobody has used for this long are forgotten (memory stays bounded).
     _FORGET_AFTER_S = 600.0
 
@@ -105,18 +102,13 @@ class GuardedEventNamespace(EventNamespace):
             return await super().trigger_event(event, *args)
         sid = args[0]
         bucket = self._bucket(sid)
-        wait = bucket.reserve(self._MAX_WAIT_S)
-        if wait is None:
+        if not bucket.take():
             if bucket.flooding:
                 # Log once: the disconnect stops the flood, and ids only (no payload).
                 bucket.excess = 0.0
                 logger.warning("Socket %s disconnected: event flood", sid)
                 await self.disconnect(sid)
             return None
-        if wait:
-            # Just over the rate (a fast typist's autosaves): slowed, not dropped. Reflex's
-            # client waits for each event's answer, so a dropped event would freeze the tab.
-            await asyncio.sleep(wait)
         if event == "event":
             data = args[1] if len(args) > 1 else None
             if not isinstance(data, dict):

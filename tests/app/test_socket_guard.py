@@ -17,21 +17,6 @@ def test_bucket_allows_a_burst_then_the_steady_rate():
     assert sum(bucket.take(now + 0.5) for _ in range(11)) == 10
 
 
-def test_an_event_just_over_the_rate_waits_its_turn_and_a_flood_is_still_refused():
-    bucket = TokenBucket(rate=20, burst=40, hard_limit=100)
-    now = bucket.stamp
-    assert [bucket.reserve(2.0, now) for _ in range(40)] == [0.0] * 40
-    # The next 40 wait their turns, 1/20 s apart, up to 2 s; none counts as a refusal.
-    waits = [bucket.reserve(2.0, now) for _ in range(40)]
-    assert waits == pytest.approx([(i + 1) / 20 for i in range(40)])
-    assert bucket.excess == 0 and not bucket.flooding
-    # Past two seconds' worth they are refused, and a flood is still a flood.
-    assert all(bucket.reserve(2.0, now) is None for _ in range(101))
-    assert bucket.flooding
-    # Once the queue has drained, events go at once again.
-    assert bucket.reserve(2.0, now + 2.0 + 40 / 20) == 0.0
-
-
 def test_bucket_flags_a_flood_but_not_a_busy_person():
     bucket = TokenBucket(rate=20, burst=40, hard_limit=100)
     t = bucket.stamp
