@@ -359,6 +359,7 @@ export function CaseBoard({
   labels,
   onMove,
   onShowMore,
+  onReload,
   ref: _ref, // React 19 passes ref as a prop; keep it off the DOM and off pangea
   ...rest
 }) {
@@ -387,7 +388,7 @@ export function CaseBoard({
   const [openMenu, setOpenMenu] = useState(null);
   const focusAfter = useRef(null);
   const callbacks = useRef({});
-  callbacks.current = { onMove, onShowMore };
+  callbacks.current = { onMove, onShowMore, onReload };
   // The move sent last and not yet answered, and a refusal to show on its card.
   const awaiting = useRef(null);
   const [refusal, setRefusal] = useState(null);
@@ -433,6 +434,14 @@ export function CaseBoard({
       if (frame) window.cancelAnimationFrame(frame);
     };
   }, []);
+
+  // Every answer raises the revision; back at 0, the server has lost this tab's state (Redis
+  // restarted empty) and answered from a fresh, empty one: ask for the board again.
+  const lastRevision = useRef(revision);
+  useEffect(() => {
+    if (revision === 0 && lastRevision.current > 0) callbacks.current.onReload?.();
+    lastRevision.current = revision;
+  }, [revision]);
 
   // The server answered (or another user's change arrived): adopt its columns. Never in the
   // middle of a drag, nor under an open Move menu (a pushed change would pull the card from

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 import reflex as rx
-from reflex.event import passthrough_event_spec
+from reflex.event import no_args_event_spec, passthrough_event_spec
 
 BOARD_JSX = rx.asset("board.jsx")
 
@@ -36,6 +36,9 @@ class CaseBoard(rx.Component):
     on_move: rx.EventHandler[passthrough_event_spec(str, str, int)]
     # (stage): show more cards in one column.
     on_show_more: rx.EventHandler[passthrough_event_spec(str)]
+    # The server lost this tab's state (Redis restarted empty) and answers from a fresh one:
+    # load the board again (which also starts its live updates again).
+    on_reload: rx.EventHandler[no_args_event_spec]
 
 
 case_board = CaseBoard.create

@@ -471,6 +471,7 @@ def board_page() -> rx.Component:
             labels={str(k): v for k, v in STAGE_LABELS.items() if k in COLUMN_VARS},
             on_move=s.move,
             on_show_more=s.show_more,
+            on_reload=s.load,
         ),
         wide=True,
     )
