@@ -22,7 +22,7 @@ import asyncio
 import json
 import logging
 import time
-from datetime import datetime, timedelta
+from datetime import timedelta
 from functools import partial
 from urllib.parse import urlencode
 
@@ -34,7 +34,7 @@ from ... import routes
 from ...components.alerts import alert_panel, review_list
 from ...components.kanban import case_board
 from ...components.layout import page
-from ...dates import LONDON, uk_now
+from ...dates import uk_midnight, uk_today
 from ...db import session_scope
 from ...domain import BOARD_STAGES, STAGE_LABELS, Stage, case_reference, is_case_reference
 from ...errors import NotFound, ServiceError
@@ -306,9 +306,7 @@ class BoardState(alerts_for(Capability.CASE_VIEW), PageFeedback, AuthState):
         """The next moment the board changes with no write to hear about: the viewer's own
         visit running past its expected end (the alert panel), or UK midnight (school days in
         stage, due badges)."""
-        now = uk_now()
-        midnight = datetime.combine(now.date() + timedelta(days=1), datetime.min.time(),
-                                    tzinfo=LONDON)
+        midnight = uk_midnight(uk_today() + timedelta(days=1))
         moments = [midnight, self._alerts_due(session, actor)]
         return min(m for m in moments if m is not None).timestamp()
 
