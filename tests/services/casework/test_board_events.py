@@ -96,21 +96,14 @@ def test_one_listener_per_tab_and_a_new_load_replaces_it():
 def test_the_lone_working_monitors_alert_is_published(session, team, bus):
     """The monitor runs in every worker (cme_app.py's lifespan task): the alert it raises
     reaches the open boards' alert panels through the bus, as a move does."""
-    from datetime import UTC, datetime, timedelta
+    from datetime import timedelta
 
     from cme_app.services.visits import lone_working
-    from cme_app.services.visits import phone_log as visits
-    from tests.factories import checked_in_visit
+    from tests.pages.test_alert_panel import TEN, overdue
 
-    start = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=2)
-    case = make_case(session, stage="enquiries", officer_id=team["officer"].user_id)
-    session.commit()
-    visits.sync_visit(session, actor=team["officer"], now=start, payload=checked_in_visit(
-        case.reference, officer_id=team["officer"].user_id, buddy_id=team["officer2"].user_id,
-        at=start))
-    session.commit()
+    overdue(session, team, TEN)
     sub = bus.subscribe("tab-1")
     assert not heard(sub)
-    assert lone_working.escalate_overdue(session, now=start + timedelta(minutes=46))
+    assert lone_working.escalate_overdue(session, now=TEN + timedelta(minutes=46))
     session.commit()
     assert heard(sub)
