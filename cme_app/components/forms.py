@@ -114,21 +114,11 @@ def date_input(name: str | Var, legend: str | Var, values: Var, errors: Var, *,
             class_name="date-input__item",
         )
 
-    return rx.el.div(
-        rx.el.fieldset(
-            rx.el.legend(legend, class_name="legend legend--s"),
-            _hint(name, hint),
-            _error(errors, name),
-            rx.el.div(box("day", "Day", "input--w2"), box("month", "Month", "input--w2"),
-                      box("year", "Year", "input--w4"), class_name="date-input"),
-            class_name="fieldset",
-            role="group",
-            aria_describedby=_described_by(name, hint),
-            custom_attrs={"data-date-input": name},
-        ),
-        id=name,
-        tab_index=-1,
-        class_name=rx.cond(errors.contains(name), "form-group form-group--error", "form-group"),
+    return _fieldset_group(
+        name, legend, hint, errors,
+        rx.el.div(box("day", "Day", "input--w2"), box("month", "Month", "input--w2"),
+                  box("year", "Year", "input--w4"), class_name="date-input"),
+        role="group", custom_attrs={"data-date-input": name},
     )
 
 
@@ -218,14 +208,25 @@ def radios(
                 class_name="choice",
             )
         )
+    return _fieldset_group(
+        name, legend, hint, errors,
+        rx.el.div(*options, class_name="choices choices--inline" if inline else "choices"),
+    )
+
+
+def _fieldset_group(name: str | Var, legend: str | Var, hint: str | None, errors: Var,
+                    body: rx.Component, **fieldset_attrs) -> rx.Component:
+    """A GOV.UK fieldset (legend, hint, error, then its controls) in its form group, which
+    the error summary links to (`id=name`)."""
     return rx.el.div(
         rx.el.fieldset(
             rx.el.legend(legend, class_name="legend legend--s"),
             _hint(name, hint),
             _error(errors, name),
-            rx.el.div(*options, class_name="choices choices--inline" if inline else "choices"),
+            body,
             class_name="fieldset",
             aria_describedby=_described_by(name, hint),
+            **fieldset_attrs,
         ),
         id=name,
         tab_index=-1,
