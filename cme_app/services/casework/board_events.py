@@ -160,10 +160,9 @@ class Bus:
         """Tell every subscription of this process that the board changed."""
         now = time.monotonic()
         with self._lock:
+            for sub in [s for s in self._subs.values() if s.abandoned(now)]:
+                del self._subs[sub.key]
             subs = list(self._subs.values())
-            for sub in subs:
-                if sub.abandoned(now):
-                    del self._subs[sub.key]
         for sub in subs:
             sub.notify()
 
