@@ -118,6 +118,7 @@ class PageFeedback(rx.State, mixin=True):
     errors: dict[str, str] = {}
     error_list: list[list[str]] = []
     form_key: int = 0
+    _loaded_address: str = ""  # the page last loaded in this tab (see _load_guard)
 
     message_id: ClassVar[str] = "page-message"
     refused_message: ClassVar[str] = REFUSED
@@ -484,10 +485,20 @@ def page_load(*capabilities: Capability, fresh: bool = False):
 
 def _load_guard(self, name: str, capabilities: tuple[Capability, ...], fresh: bool):
     """(actor, None) for a visit that may go on; otherwise (None, where to send them)."""
+    feedback = isinstance(self, PageFeedback)
+    if feedback:
+        # The page on screen loaded again (Reflex hydrates afresh after a reconnect): its forms
+        # keep their key, or React would redraw them and lose what was typed meanwhile.
+        address, key = str(self.router.url), self.form_key
+        again = address == self._loaded_address
     if fresh:
         self.reset()
-    elif isinstance(self, PageFeedback):
+    elif feedback:
         self._reset_page()
+    if feedback:
+        self._loaded_address = address
+        if again:
+            self.form_key = key
     actor = self._actor()
     if actor is None:  # signed out, idle or expired: nothing of the tab is kept
         return None, self._leave()

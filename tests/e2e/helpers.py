@@ -77,6 +77,7 @@ CONNECTION_PROBE = """
   const onDisconnect = hooks.onSocketDisconnect;
   hooks.onSocketConnect = function (...args) {
     window.__cme_socket_connected = true;
+    window.__cme_connects = (window.__cme_connects || 0) + 1;
     return onConnect?.apply(this, args);
   };
   hooks.onSocketDisconnect = function (...args) {

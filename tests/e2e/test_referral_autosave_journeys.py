@@ -18,7 +18,7 @@ from tests.e2e.helpers import (
     sign_in,
     wait_for_hydration,
 )
-from tests.e2e.test_referral_journeys import fill_referral, open_new_referral
+from tests.e2e.test_referral_journeys import DROPPABLE_SOCKETS, fill_referral, open_new_referral
 from tests.factories import PASSWORD
 
 SCHOOL = "school.107999@example.org"
@@ -114,6 +114,29 @@ def test_a_referral_too_long_for_one_event_is_submitted_whole(page: Page, team, 
     assert sent.believed_destination == _long(1000, "Where:")
     assert sent.concerns_narrative == _long(4000, "Concerns:")
     assert sent.form_data["dsl_appraisal"] == _long(4000, "Appraisal:")
+
+
+def test_an_answer_typed_before_the_connection_drops_is_kept_when_it_comes_back(
+        page: Page, team, session):
+    """The connection drops while a school is typing and comes back: Reflex loads the page
+    again, and the answer typed meanwhile must still be on it and be what Save keeps."""
+    page.add_init_script(DROPPABLE_SOCKETS)
+    sign_in(page, SCHOOL, viewport=DESKTOP)
+    open_new_referral(page)
+    fill_referral(page)
+    public_id = _draft_id(page)
+    _change(page, "Home visit", "Home visit")
+    result = page.get_by_label("Result")
+    typed = "A neighbour says the family left in March for Bradford"
+    result.fill(typed)
+    connects = page.evaluate("() => window.__cme_connects")
+    page.evaluate("() => window.__cmeDropSockets()")
+    page.wait_for_function(f"() => window.__cme_connects > {connects}", timeout=30_000)
+    wait_for_hydration(page)
+    page.wait_for_timeout(500)  # the page's load again has answered
+    expect(result).to_have_value(typed)
+    _save_back(page)
+    assert _referral(session, public_id).form_data["enquiry-homevisit-result"] == typed
 
 
 def test_save_after_a_timeout_signs_in_again_and_lands_on_the_kept_draft(

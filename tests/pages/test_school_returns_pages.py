@@ -10,6 +10,7 @@ from datetime import timedelta
 from sqlmodel import select
 
 import cme_app.pages  # noqa: F401  (registers every page state)
+from cme_app import routes
 from cme_app.dates import uk_today
 from cme_app.models import Case, CaseClosure, Child, DeletionReturn, NewPupilReturn
 from cme_app.ops.demo import example_deletion_form
@@ -132,3 +133,21 @@ def test_the_officer_proposes_closing_from_a_new_pupil_match(session, team):
     assert state.case.pending.outcome != ""
     assert list(state.case.school_returns.proposals) == []
     assert session.exec(select(CaseClosure.status)).all() == ["proposed"]
+
+
+def test_the_deletion_form_is_not_redrawn_when_its_page_loads_again(session, team):
+    """Reflex loads the page again after a reconnect: the form keeps its key, so what the
+    school typed stays in it. Opening the page at another address draws it afresh."""
+    from reflex.istate.data import RouterData
+
+    state = _tab(session, team["school"].email, DeletionReturnState, routes.RETURN_NEW)
+    drawn = state.form_key
+    call_handler(state, "load")
+    assert state.form_key == drawn
+    root = state.parent_state.parent_state
+    headers = dict(root.router.headers.raw_headers)
+    root.router = RouterData.from_router_data({
+        "pathname": routes.RETURN_NEW, "asPath": routes.RETURN_NEW + "?from=list",
+        "query": {"from": "list"}, "headers": headers})
+    call_handler(state, "load")
+    assert state.form_key != drawn

@@ -134,7 +134,10 @@ def _section_page() -> rx.Component:
                              on_click=S.set_intent("draft")),
                 class_name="button-group",
             ),
-            key=S.form_key.to(str) + S.section,
+            # One form per page, never redrawn by a load of the same page again (a reconnect,
+            # even to fresh state): that would lose what was typed. A check's page is keyed
+            # inside (sections.py).
+            key=S.section,
             on_submit=S.save_page,
             reset_on_submit=False,
             no_validate=True,

@@ -190,7 +190,6 @@ class ReferralFormState(PageFeedback, AuthState):
         self.saved_at, self.submitted_reference, self.submitted_late = "", "", False
         self.not_found, self.intent, self.timed_out = False, "continue", False
         self.resubmit_reference = self.team_request = ""
-        self.form_key += 1
 
     # ----- the adapter's hooks ----------------------------------------------------------------
 
