@@ -20,6 +20,7 @@ with the same client load is the ceiling this 2-core box reaches with this clien
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import sys
 import threading
@@ -190,6 +191,47 @@ def part_b(url: str, workers: list[int], seconds: float, clients: int = 16) -> d
     return results
 
 
+def profile(events: int = 60) -> int:
+    """Where a filter change's server time goes: the real handler in-process on the seeded
+    database, with Reflex's delta encoding (pyinstrument)."""
+    from pyinstrument import Profiler
+    from reflex_base.utils.format import json_dumps
+    from sqlmodel import Session
+
+    import cme_app.pages  # noqa: F401  (registers the page states)
+    from bench import seed
+    from cme_app.db import get_engine
+    from cme_app.pages.casework.board import BoardState
+    from cme_app.state import handlers
+    from tests.factories import call_handler, session_token, state_for
+
+    async def inline(fn, *args, **kwargs):  # the profiler sees only its own thread
+        return fn(*args, **kwargs)
+
+    handlers.asyncio.to_thread = inline
+    use_db(common.seeded("sqlite"))
+    with Session(get_engine()) as session:
+        token = session_token(session, seed.lead_email(1), seed.PASSWORD)
+        session.commit()
+    state = state_for(BoardState, token, path="/board")
+    root = state.parent_state.parent_state
+    call_handler(state, "load")
+    root._clean()
+    filter_handler = BoardState.event_handlers["set_risk_filter"].fn
+    profiler = Profiler(interval=0.0005)
+    started = time.perf_counter()
+    profiler.start()
+    for k in range(events):
+        asyncio.run(filter_handler(state, *filter_payload(k).values()))
+        json_dumps(root.get_delta())
+        root._clean()
+    profiler.stop()
+    took = (time.perf_counter() - started) / events * 1000
+    print(profiler.output_text(unicode=False, color=False))
+    print(f"[concurrency] {took:.1f} ms per filter change (profiled)")
+    return 0
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sessions", type=int, default=50)
@@ -201,7 +243,11 @@ def main(argv=None) -> int:
     parser.add_argument("--backend", default="sqlite", choices=("sqlite", "pg"))
     parser.add_argument("--skip-a", action="store_true")
     parser.add_argument("--skip-b", action="store_true")
+    parser.add_argument("--profile", action="store_true",
+                        help="profile the filter change in-process instead (pyinstrument)")
     args = parser.parse_args(argv)
+    if args.profile:
+        return profile()
     url = common.seeded(args.backend)
     use_db(url)
     ok = True
