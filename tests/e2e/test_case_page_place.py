@@ -110,3 +110,39 @@ def test_an_action_low_on_the_case_page_keeps_the_place_and_is_announced(
     _screens(page, "case-tab-visits")
     open_tab(page, "Closing")
     _screens(page, "case-tab-closing")
+
+
+def test_a_desk_visit_asks_child_seen_once_and_shows_what_follows(page: Page, team, session):
+    """The case page's desk visit form asks "Child seen" first, as the phone does: Yes asks
+    whether the child was seen alone; No asks what happened. An empty record says what is
+    missing; the recorded visit shows the outcome the answer gave."""
+    reference = case_in_enquiries(session, team)
+    sign_in(page, "officer@example.org", viewport=DESKTOP)
+    open_case(page, reference)
+    open_tab(page, "Visits")
+    form = open_details(page.locator("section[aria-labelledby=visits]"),
+                        "Record a visit at your desk")
+    alone = form.get_by_role("group", name="Seen alone")
+    what = form.get_by_role("group", name="Outcome")
+    expect(alone).to_be_hidden()
+    expect(what).to_be_hidden()
+    form.get_by_role("button", name="Record visit").click()
+    summary = page.locator(".error-summary")
+    expect(summary).to_contain_text("Say whether the child was seen")
+    assert_no_axe_violations(page, "case-desk-visit-errors")
+
+    form.locator("#visit-child_seen-yes").check()
+    expect(alone).to_be_visible()
+    expect(what).to_be_hidden()
+    form.locator("#visit-child_seen-no").check()
+    expect(alone).to_be_hidden()
+    expect(what).to_be_visible()
+    expect(what.get_by_role("radio", name="Child seen and safe")).to_have_count(0)
+    form.locator("#visit-visited_on").fill("2026-11-30")
+    form.get_by_label("Address visited").fill("14 Example Street, Leeds")
+    what.get_by_role("radio", name="No reply, property appears vacant").check()
+    _screens(page, "case-desk-visit")
+    form.get_by_role("button", name="Record visit").click()
+    expect(page.get_by_role("status").filter(has_text="Done")).to_contain_text("Visit recorded")
+    visits = page.locator("section[aria-labelledby=visits] .visit-list")
+    expect(visits).to_contain_text("No reply, property appears vacant")

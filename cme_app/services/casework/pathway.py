@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from ..forms import YES_NO, Form
+
 ENQUIRY_KINDS: dict[str, str] = {
     "csws": "Social care systems (CSWS)",
     "education_db": "Education and admissions databases, including the EHE register",
@@ -60,6 +62,30 @@ VISIT_OUTCOMES: dict[str, str] = {
     "wrong_address": "Wrong address or address does not exist",
     "aborted": "Visit aborted (safety)",
 }
+# A visit record asks "Child seen" first: seen gives this outcome; not seen asks for one of the
+# rest (the phone's visit log and the case page's desk form alike).
+CHILD_SEEN_OUTCOME = "child_seen_safe"
+NOT_SEEN_OUTCOMES = {k: v for k, v in VISIT_OUTCOMES.items() if k != CHILD_SEEN_OUTCOME}
+
+
+def seen_and_outcome(f: Form) -> tuple[str, bool, bool]:
+    """"Child seen" is asked once and decides the outcome: seen is "Child seen and safe";
+    not seen needs what happened instead. Returns the outcome, seen, and seen alone."""
+    seen = f.choice("child_seen", YES_NO, "Say whether the child was seen")
+    sent = str(f.data.get("outcome") or "")
+    if seen == "yes":
+        alone = f.choice("seen_alone", YES_NO, "Say whether the child was seen alone")
+        if sent not in ("", CHILD_SEEN_OUTCOME):
+            f.error("outcome", "The child was seen, so the outcome is "
+                    f"“{VISIT_OUTCOMES[CHILD_SEEN_OUTCOME]}”")
+        return CHILD_SEEN_OUTCOME, True, alone == "yes"
+    if sent == CHILD_SEEN_OUTCOME and seen == "no":
+        f.error("child_seen", "The outcome says the child was seen: choose Yes, or another outcome")
+        return sent, False, False
+    # Not seen (or not answered yet): what happened, from the outcomes without the child.
+    outcome = f.choice("outcome", NOT_SEEN_OUTCOMES, "Choose the outcome of the visit") \
+        if seen == "no" or sent else ""
+    return outcome, False, False
 
 SAFEGUARDING_AGENCIES: dict[str, str] = {
     "csc": "Children's social care (CSC)",

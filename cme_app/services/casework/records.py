@@ -49,7 +49,7 @@ from .pathway import (
     ENQUIRY_METHODS,
     ENQUIRY_RESULTS,
     SAFEGUARDING_AGENCIES,
-    VISIT_OUTCOMES,
+    seen_and_outcome,
 )
 
 
@@ -202,9 +202,7 @@ def record_visit(
     f = Form(form, date.today())
     visited_on = f.day("visited_on", "date of the visit")
     address = f.text("address", "Enter the address visited", limit=400)
-    outcome = f.choice("outcome", VISIT_OUTCOMES, "Choose the outcome of the visit")
-    child_seen = f.choice("child_seen", YES_NO, "Say whether the child was seen") == "yes"
-    seen_alone = child_seen and f.yes("seen_alone")
+    outcome, child_seen, seen_alone = seen_and_outcome(f)
     notes = f.text("notes", "", required=False, limit=4000)
     f.check()
     row = HomeVisit(

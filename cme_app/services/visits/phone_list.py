@@ -15,11 +15,10 @@ from sqlmodel import Session, col, select
 from ...domain import OPEN_STAGES, RISK_LABELS, STAGE_LABELS, AddressKind, Risk
 from ...models import Address, Case, Child, HomeVisit, utcnow
 from ...permissions import Actor, Capability, require
-from ..casework.pathway import VISIT_OUTCOMES
+from ..casework.pathway import CHILD_SEEN_OUTCOME, VISIT_OUTCOMES
 from ..trust import audit
 from . import lone_working
 from .visit_checks import (
-    CHILD_SEEN_OUTCOME,
     EXPECTED_MINUTES,
     EXPECTED_MINUTES_ERROR,
     RELATIONSHIPS,

@@ -14,7 +14,7 @@ from ...dates import uk_date
 from ...errors import FieldError, ValidationFailed
 from ...models import Case, HomeVisit, User
 from ...permissions import Actor, Capability, roles_with
-from ..casework.pathway import VISIT_OUTCOMES
+from ..casework.pathway import seen_and_outcome
 from ..forms import YES_NO, Form
 
 RELATIONSHIPS = (
@@ -33,9 +33,6 @@ RELATIONSHIPS = (
 # message never names a range the list doesn't offer.
 EXPECTED_MINUTES = (15, 30, 45, 60, 90, 120)
 MIN_MINUTES, MAX_MINUTES = EXPECTED_MINUTES[0], EXPECTED_MINUTES[-1]
-# The phone asks "Child seen" first: seen gives this outcome; not seen asks for one of the rest.
-CHILD_SEEN_OUTCOME = "child_seen_safe"
-NOT_SEEN_OUTCOMES = {k: v for k, v in VISIT_OUTCOMES.items() if k != CHILD_SEEN_OUTCOME}
 CLOCK_SKEW = timedelta(minutes=10)  # how far ahead of the server a phone's clock may be
 OLDEST_CHECK_IN = timedelta(days=14)
 MAX_PEOPLE = 20
@@ -186,26 +183,6 @@ def _people(f: Form, raw: object) -> list[dict[str, str]]:
     return people
 
 
-def _seen_and_outcome(f: Form) -> tuple[str, bool, bool]:
-    """"Child seen" is asked once and decides the outcome: seen is "Child seen and safe";
-    not seen needs what happened instead. Returns the outcome, seen, and seen alone."""
-    seen = f.choice("child_seen", YES_NO, "Say whether the child was seen")
-    sent = str(f.data.get("outcome") or "")
-    if seen == "yes":
-        alone = f.choice("seen_alone", YES_NO, "Say whether the child was seen alone")
-        if sent not in ("", CHILD_SEEN_OUTCOME):
-            f.error("outcome", "The child was seen, so the outcome is "
-                    f"“{VISIT_OUTCOMES[CHILD_SEEN_OUTCOME]}”")
-        return CHILD_SEEN_OUTCOME, True, alone == "yes"
-    if sent == CHILD_SEEN_OUTCOME and seen == "no":
-        f.error("child_seen", "The outcome says the child was seen: choose Yes, or another outcome")
-        return sent, False, False
-    # Not seen (or not answered yet): what happened, from the outcomes without the child.
-    outcome = f.choice("outcome", NOT_SEEN_OUTCOMES, "Choose the outcome of the visit") \
-        if seen == "no" or sent else ""
-    return outcome, False, False
-
-
 def _neighbours(f: Form) -> tuple[bool, str]:
     spoken = f.choice(
         "neighbours_spoken", {**YES_NO, "": ""}, "Say whether you spoke to neighbours"
@@ -254,7 +231,7 @@ def record(
     raw: object, *, visited_on: date | None, now: datetime
 ) -> tuple[dict[str, Any], list[FieldError]]:
     f = Form(raw, uk_date(now), prefix="record.")
-    outcome, seen, alone = _seen_and_outcome(f)
+    outcome, seen, alone = seen_and_outcome(f)
     people = _people(f, f.data.get("people_spoken_to"))
     neighbours, said = _neighbours(f)
     card = f.choice("calling_card_left", YES_NO, "Say whether you left a calling card")

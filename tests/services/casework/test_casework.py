@@ -708,6 +708,35 @@ def test_visit_is_idempotent_on_client_uuid_and_meets_first_visit_target(session
     assert Row("Outcome", "No reply, property appears occupied") in view.visits[0].rows
 
 
+def test_a_desk_visit_asks_child_seen_once_and_derives_the_outcome(session, team):
+    """As on the phone: seen is "Child seen and safe" (no outcome asked); not seen needs what
+    happened instead; the two can never contradict each other."""
+    case = to_enquiries(session, team, submit(session, team))
+    base = {"visited_on": TODAY.isoformat(), "address": "14 Example Street"}
+
+    def record(**answers):
+        return records.record_visit(session, actor=team["officer"], reference=case.reference,
+                                    form={**base, **answers})
+
+    for answers, field, message in [
+        ({"child_seen": "no"}, "outcome", "Choose the outcome of the visit"),
+        ({"child_seen": "yes"}, "seen_alone", "Say whether the child was seen alone"),
+        ({"child_seen": "yes", "seen_alone": "no", "outcome": "no_reply_vacant"}, "outcome",
+         "The child was seen, so the outcome is “Child seen and safe”"),
+        ({"child_seen": "no", "outcome": "child_seen_safe"}, "child_seen",
+         "The outcome says the child was seen: choose Yes, or another outcome"),
+    ]:
+        with pytest.raises(ValidationFailed) as err:
+            record(**answers)
+        assert (field, message) in [(e.field, e.message) for e in err.value.errors]
+        session.rollback()
+    seen = record(child_seen="yes", seen_alone="yes")
+    assert (seen.outcome, seen.child_seen, seen.seen_alone) == ("child_seen_safe", True, True)
+    not_seen = record(child_seen="no", outcome="refused", seen_alone="yes")
+    assert (not_seen.outcome, not_seen.child_seen, not_seen.seen_alone) == (
+        "refused", False, False)
+
+
 def test_enquiry_log_covers_every_pathway_type_and_validates(session, team):
     case = to_enquiries(session, team, submit(session, team))
     with pytest.raises(ValidationFailed) as err:

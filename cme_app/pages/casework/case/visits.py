@@ -103,11 +103,17 @@ def _desk_visit_form() -> rx.Component:
         form(
             forms.date_field("visit-visited_on", "Date of visit", V, S.errors),
             forms.text_field("visit-address", "Address visited", V, S.errors),
-            forms.select_field("visit-outcome", "Outcome", pathway.VISIT_OUTCOMES, V, S.errors),
+            # "Child seen" once, as on the phone: seen is the outcome; not seen asks what
+            # happened instead (services/casework/pathway.seen_and_outcome).
+            forms.radios("visit-child_seen", "Child seen", YES_NO, V, S.errors),
             rx.el.div(
-                forms.radios("visit-child_seen", "Child seen", YES_NO, V, S.errors),
-                forms.radios("visit-seen_alone", "Child seen alone", YES_NO, V, S.errors),
-                class_name="grid-2",
+                forms.radios("visit-seen_alone", "Seen alone", YES_NO, V, S.errors),
+                class_name="conditional reveal reveal--seen",
+            ),
+            rx.el.div(
+                forms.radios("visit-outcome", "Outcome", pathway.NOT_SEEN_OUTCOMES, V, S.errors,
+                             hint="What happened at the visit?", inline=False),
+                class_name="conditional reveal reveal--not-seen",
             ),
             forms.textarea_field("visit-notes", "Notes", V, S.errors, rows=3,
                                  hint="Keep what you saw separate from your opinion."),
