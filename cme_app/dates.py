@@ -7,6 +7,7 @@ and cards where space is short.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -128,3 +129,48 @@ def year_group(dob: date, on: date) -> str | None:
     if 5 <= age <= 15:
         return f"Year {age - 4}"
     return None
+
+
+# ----- the GOV.UK date input: Day, Month and Year boxes, one date to the services ----------
+
+DATE_BOX = re.compile(r"(.+)-(day|month|year)")
+_BOXES = ("day", "month", "year")
+
+
+def join_date(day: str, month: str, year: str) -> str:
+    """Three boxes as the service reads a date. Anything not a date is kept as typed, so the
+    service's own message ("... must be a real date") answers it."""
+    day, month, year = (p.strip() for p in (day, month, year))
+    if not (day or month or year):
+        return ""
+    if day.isdigit() and month.isdigit() and year.isdigit():
+        return f"{int(year):04d}-{int(month):02d}-{int(day):02d}"
+    return f"{year}-{month}-{day}"
+
+
+def split_date(value: str) -> dict[str, str]:
+    """A stored date as the three boxes show it (no leading zeros, as a person types)."""
+    parts = (value or "").split("-", 2)
+    if len(parts) != 3:
+        return {"day": "", "month": "", "year": value or ""}
+    year, month, day = parts
+    strip = lambda p: p.lstrip("0") or p  # noqa: E731
+    return {"day": strip(day), "month": strip(month), "year": year}
+
+
+def join_date_boxes(fields: dict) -> dict:
+    """A submitted form with each GOV.UK date input (`<name>-day`, `-month`, `-year`, all
+    three sent) as one `<name>` the way the services read a date; everything else as sent."""
+    boxes: dict[str, set[str]] = {}
+    for key in fields:
+        if isinstance(key, str) and (m := DATE_BOX.fullmatch(key)):
+            boxes.setdefault(m.group(1), set()).add(m.group(2))
+    whole = {name for name, parts in boxes.items() if len(parts) == len(_BOXES)}
+    if not whole:
+        return fields
+    out = {k: v for k, v in fields.items()
+           if not (isinstance(k, str) and (m := DATE_BOX.fullmatch(k)) and m.group(1) in whole)}
+    for name in sorted(whole):
+        parts = (fields[f"{name}-{box}"] for box in _BOXES)
+        out[name] = join_date(*(p if isinstance(p, str) else "" for p in parts))
+    return out

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import reflex as rx
 from reflex.vars import Var
+from reflex.vars.base import VarData
+
+from ..dates import uk_today
 
 Name = str | Var
 # The most any text field keeps (the services cut a value here, so the browser stops typing
@@ -89,24 +92,43 @@ def text_field(
 
 
 def date_field(name: Name, label: str | Var, values: Var, errors: Var, *, hint: str = ""):
-    return text_field(name, label, values, errors, hint=hint, input_type="date",
-                      width="input--w10")
+    """A date as the GOV.UK date input, its boxes showing the date `values[name]` holds
+    (YYYY-MM-DD); the handler adapter joins the boxes back into `name` (dates.join_date_boxes),
+    so no page or service sees them."""
+    born = isinstance(label, str) and "birth" in label
+    example = f"For example, 27 3 {2014 if born else uk_today().year}"
+    return date_input(name, label, values, errors, hint=hint or example, from_date=True)
+
+
+def _date_part(values: Var, name: Name, index: int) -> Var:
+    """One part of the YYYY-MM-DD date `values[name]` (0 year, 1 month, 2 day), as a person
+    types it (no leading zero); "" when there is none. Written out because `values[name]` may
+    be missing, which Reflex's own string operations don't allow for."""
+    key = Var.create(name)
+    part = f'((({values})?.[{key}] ?? "") + "").split("-")[{index}] ?? ""'
+    if index:
+        part = f'({part}).replace(/^0+(?=\\d)/, "")'
+    return Var(_js_expr=f"({part})", _var_type=str,
+               _var_data=VarData.merge(values._get_all_var_data(), key._get_all_var_data()))
 
 
 def date_input(name: str | Var, legend: str | Var, values: Var, errors: Var, *,
-               hint: str | None = None) -> rx.Component:
+               hint: str | None = None, from_date: bool = False) -> rx.Component:
     """The GOV.UK date input: Day, Month and Year boxes under one legend, the error on the
     group. The boxes are `<name>-day`, `-month`, `-year`; the group carries the id, so an
     error's link lands on it with its legend and message in view. `hint`: by default an
-    example date; "" for none."""
+    example date; "" for none. The boxes show `values[<name>-day]` and so on, or with
+    `from_date` the parts of the date `values[name]`."""
     hint = "For example, 27 3 2014" if hint is None else hint
     def box(part: str, label: str, width: str) -> rx.Component:
         box_id = name + "-" + part
+        shown = (_date_part(values, name, ("year", "month", "day").index(part)) if from_date
+                 else values[box_id].to(str))
         return rx.el.div(
             rx.el.label(label, html_for=box_id, class_name="label date-input__label"),
             rx.el.input(
                 id=box_id, name=box_id, type="text", input_mode="numeric",
-                default_value=values[box_id].to(str), max_length=4 if part == "year" else 2,
+                default_value=shown, max_length=4 if part == "year" else 2,
                 auto_complete="off", spell_check=False,
                 class_name=rx.cond(errors.contains(name), f"input input--error {width}",
                                    f"input {width}"),

@@ -45,6 +45,7 @@ import reflex as rx
 from reflex.event import EventSpec
 from sqlalchemy.exc import SQLAlchemyError
 
+from ..dates import join_date_boxes
 from ..db import session_scope
 from ..errors import FieldError, NotAllowed, NotFound, ServiceError, ValidationFailed
 from ..permissions import REFUSED, Actor, Capability, allows
@@ -358,7 +359,17 @@ def _is_event(value: Any) -> bool:
     return isinstance(value, EventSpec)
 
 
+def _with_dates_joined(args: tuple, kwargs: dict) -> tuple[tuple, dict]:
+    """A form's GOV.UK date inputs arrive as three boxes; every handler and service reads one
+    date (`dates.join_date_boxes`). Reflex passes a browser's arguments by name."""
+    def joined(value):
+        return join_date_boxes(value) if isinstance(value, dict) else value
+
+    return tuple(joined(a) for a in args), {k: joined(v) for k, v in kwargs.items()}
+
+
 def _steps(self, fn, declared: _Declared, args, kwargs):
+    args, kwargs = _with_dates_joined(args, kwargs)
     actor, answer = _guard(self, declared, args, kwargs)
     if actor is None:
         return answer
@@ -386,6 +397,7 @@ def _run_in_background(fn, declared: _Declared):
 
     @functools.wraps(fn)
     async def run(self, *args, **kwargs):
+        args, kwargs = _with_dates_joined(args, kwargs)
         async with self:
             actor, answer = _guard(self, declared, args, kwargs)
         if actor is None:

@@ -16,6 +16,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.conftest import TEST_DB_URL
 from tests.e2e.helpers import (
@@ -44,6 +45,12 @@ document.addEventListener("securitypolicyviolation", (e) => {
 });
 """
 _csp_violations: list[str] = []
+
+# An answer may take longer than Playwright's default 5 s to show when the production profile's
+# four workers, Redis, PostgreSQL and Chromium share CI's two cores: a CI run once failed on a
+# case page still "Loading…" at 5 s. A wait that succeeds costs nothing more; only a failure is
+# reported later.
+expect.set_options(timeout=10_000)
 
 
 def pytest_collection_modifyitems(config, items):

@@ -10,12 +10,13 @@ import socket
 import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import date
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
 import redis
-from playwright.sync_api import BrowserContext, Page, expect
+from playwright.sync_api import BrowserContext, Locator, Page, expect
 from sqlmodel import Session, select
 
 from cme_app.db import get_engine
@@ -302,3 +303,13 @@ def on_another_worker(page: Page, other: Page, tries: int = 30) -> str:
         page.reload()
         wait_for_hydration(page)
     raise AssertionError(f"{tries} reloads all landed on worker {avoid}")
+
+
+def fill_date(scope: Page | Locator, legend: str, value: date | str, *, within=None) -> None:
+    """A GOV.UK date input: Day, Month and Year under one legend (`value` a date or
+    YYYY-MM-DD), in `scope` (a page or part of one)."""
+    day = value if isinstance(value, date) else date.fromisoformat(value)
+    group = (within or scope).get_by_role("group", name=legend, exact=True)
+    group.get_by_label("Day").fill(str(day.day))
+    group.get_by_label("Month").fill(str(day.month))
+    group.get_by_label("Year").fill(str(day.year))

@@ -17,6 +17,7 @@ from tests.e2e.helpers import (
     DESKTOP,
     LARGE_PHONE,
     assert_no_axe_violations,
+    fill_date,
     fresh_session,
     screenshot,
     sign_in,
@@ -46,8 +47,8 @@ def test_admin_adds_a_school_year_and_an_inset_day(page: Page, session, admin):
     form = page.get_by_role("form", name="Add a term")
     form.get_by_label("School year", exact=True).fill("2028-29")
     form.get_by_label("Term name", exact=True).fill("Autumn 1")
-    form.get_by_label("First day", exact=True).fill("2028-09-02")  # a Saturday
-    form.get_by_label("Last day", exact=True).fill("2028-10-20")
+    fill_date(form, "First day", "2028-09-02")  # a Saturday
+    fill_date(form, "Last day", "2028-10-20")
     form.get_by_role("button", name="Add term").click()
 
     summary = page.get_by_role("alert").filter(has_text="There is a problem")
@@ -64,8 +65,9 @@ def test_admin_adds_a_school_year_and_an_inset_day(page: Page, session, admin):
     assert_no_axe_violations(page, "admin-calendar-error")
     screenshot(page, "admin-calendar-error", full_page=False)
     link.click()
-    expect(form.get_by_label("First day", exact=True)).to_be_focused()
-    form.get_by_label("First day", exact=True).fill("2028-09-04")
+    # The GOV.UK date input's first box, as its error link does on GOV.UK.
+    expect(form.get_by_role("group", name="First day").get_by_label("Day")).to_be_focused()
+    fill_date(form, "First day", "2028-09-04")
     form.get_by_role("button", name="Add term").click()
     expect(page.locator("#calendar-message")).to_contain_text("Autumn 1 added to 2028-29.")
     expect(page.get_by_role("alert").filter(has_text="There is a problem")).to_have_count(0)
@@ -76,7 +78,7 @@ def test_admin_adds_a_school_year_and_an_inset_day(page: Page, session, admin):
         expect(row).to_contain_text(text)
 
     day_form = page.get_by_role("form", name="Add a non-teaching day")
-    day_form.get_by_label("Date", exact=True).fill("2028-09-04")
+    fill_date(day_form, "Date", "2028-09-04")
     day_form.get_by_label("Reason", exact=True).fill("INSET day")
     day_form.get_by_role("button", name="Add non-teaching day").click()
     expect(page.locator("#calendar-message")).to_contain_text(

@@ -15,6 +15,7 @@ from tests.e2e.helpers import (
     DESKTOP,
     PHONE,
     assert_no_axe_violations,
+    fill_date,
     open_case,
     open_tab,
     screenshot,
@@ -78,7 +79,7 @@ def test_an_action_low_on_the_case_page_keeps_the_place_and_is_announced(
     form.get_by_label("Type of evidence").select_option(
         label="Letter or email from the school on letterhead")
     form.locator("#os-independent-yes").check()
-    form.locator("#os-received_on").fill("2026-11-30")
+    fill_date(form, "Date received", "2026-11-30")
     form.locator("#os-translated-no").check()
     button = form.get_by_role("button", name="Record evidence")
     # The button low in the window, as an officer would have it after filling the form.
@@ -138,7 +139,7 @@ def test_a_desk_visit_asks_child_seen_once_and_shows_what_follows(page: Page, te
     expect(alone).to_be_hidden()
     expect(what).to_be_visible()
     expect(what.get_by_role("radio", name="Child seen and safe")).to_have_count(0)
-    form.locator("#visit-visited_on").fill("2026-11-30")
+    fill_date(form, "Date of visit", "2026-11-30")
     form.get_by_label("Address visited").fill("14 Example Street, Leeds")
     what.get_by_role("radio", name="No reply, property appears vacant").check()
     _screens(page, "case-desk-visit")

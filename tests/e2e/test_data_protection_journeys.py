@@ -14,6 +14,7 @@ from tests.e2e.helpers import (
     DESKTOP,
     LARGE_PHONE,
     assert_no_axe_violations,
+    fill_date,
     fresh_session,
     open_tab,
     screenshot,
@@ -61,7 +62,7 @@ def test_lead_holds_a_case_records_a_share_and_reviews_the_destruction_list(
     expect(page.locator(".legal-hold")).to_contain_text("IICSA retention instruction")
 
     share = open_details(section, "Record a share")
-    share.get_by_label("Date shared").fill("2026-11-20")
+    fill_date(share, "Date shared", "2026-11-20")
     share.get_by_label("Shared with").select_option("other_la")
     share.get_by_label("Recipient").fill("Bradford CME team")
     share.get_by_label("Addresses").check()

@@ -15,6 +15,7 @@ from tests.e2e.helpers import (
     DESKTOP,
     PHONE,
     assert_no_axe_violations,
+    fill_date,
     fresh_session,
     open_case,
     open_tab,
@@ -47,8 +48,7 @@ def test_officer_starts_and_changes_the_childs_cme_episode(page: Page, team, ses
     expect(section).to_contain_text("not recorded as missing education")
 
     start = open_details(section, "Start a CME episode")
-    start.get_by_label("Date the child became missing education").fill(
-        (TODAY + timedelta(days=3)).isoformat())
+    fill_date(start, "Date the child became missing education", TODAY + timedelta(days=3))
     start.get_by_role("button", name="Start the episode").click()
     summary = page.get_by_role("alert")
     expect(summary).to_contain_text("must be today or in the past")
@@ -56,8 +56,7 @@ def test_officer_starts_and_changes_the_childs_cme_episode(page: Page, team, ses
     assert fresh_episodes(session) == []
     assert_no_axe_violations(page, "episode-errors")
 
-    start.get_by_label("Date the child became missing education").fill(
-        (TODAY - timedelta(days=20)).isoformat())
+    fill_date(start, "Date the child became missing education", TODAY - timedelta(days=20))
     start.get_by_label("What that date is the date of").select_option(
         label="Deleted from a school roll")
     start.get_by_label("Yes").check()
@@ -71,8 +70,7 @@ def test_officer_starts_and_changes_the_childs_cme_episode(page: Page, team, ses
     change = open_details(section, "Change the episode")
     change.get_by_label("Primary reason (DfE's list)").select_option(
         "Moved in from another country")
-    change.get_by_label("If the reason changed: the date it applies from").fill(
-        (TODAY - timedelta(days=2)).isoformat())
+    fill_date(change, "If the reason changed: the date it applies from", TODAY - timedelta(days=2))
     change.get_by_role("button", name="Save the episode").click()
     expect_done(page, "CME episode saved")
     expect(section.get_by_text("Primary reason over time")).to_be_visible()

@@ -18,6 +18,7 @@ from tests.e2e.helpers import (
     PHONE_TALL,
     WORKERS,
     assert_no_axe_violations,
+    fill_date,
     fresh_session,
     screenshot,
     sign_in,
@@ -31,14 +32,6 @@ def open_new_referral(page: Page) -> None:
     page.goto("/referrals/new")
     wait_for_hydration(page)
     expect(page.get_by_role("heading", level=1)).to_have_text("Refer a child missing education")
-
-
-def fill_date(page: Page, legend: str, value: date, *, within=None) -> None:
-    """A GOV.UK date input: Day, Month and Year under one legend."""
-    group = (within or page).get_by_role("group", name=legend, exact=True)
-    group.get_by_label("Day").fill(str(value.day))
-    group.get_by_label("Month").fill(str(value.month))
-    group.get_by_label("Year").fill(str(value.year))
 
 
 def save_and_continue(page: Page, next_heading: str, shot: str = "") -> None:

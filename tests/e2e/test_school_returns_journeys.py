@@ -21,6 +21,7 @@ from tests.e2e.helpers import (
     DESKTOP,
     PHONE,
     assert_no_axe_violations,
+    fill_date,
     fresh_session,
     open_case,
     screenshot,
@@ -57,13 +58,13 @@ def fill_deletion(page: Page) -> None:
     page.get_by_label("UPN (optional)").fill("")
     page.get_by_label("First name").fill("Kai")
     page.get_by_label("Last name").fill("Return")
-    page.get_by_label("Date of birth").fill("2013-05-04")
+    fill_date(page, "Date of birth", "2013-05-04")
     page.get_by_label("Male", exact=True).check()
     page.get_by_label("Address", exact=True).fill("3 Example Row")
     page.get_by_label("Postcode (optional)").fill("LS6 2AB")
     page.get_by_label("Parent or carer's full name", exact=True).fill("Ria Return")
     page.get_by_label("Their emergency phone number", exact=True).fill("07700 900456")
-    page.get_by_label("Date the pupil was deleted from the register").fill(DELETED)
+    fill_date(page, "Date the pupil was deleted from the register", DELETED)
     page.get_by_label(GROUND_I).check()
 
 
@@ -242,9 +243,8 @@ def test_an_officer_proposes_closing_when_a_school_records_the_child(page: Page,
     both_widths(page, "new-pupil-form")
     page.get_by_label("First name").fill("Amira")
     page.get_by_label("Last name").fill("Test")
-    page.get_by_label("Date of birth").fill("2014-03-02")
-    page.get_by_label("Date the pupil joined the admission register").fill(
-        (TODAY - timedelta(days=1)).isoformat())
+    fill_date(page, "Date of birth", "2014-03-02")
+    fill_date(page, "Date the pupil joined the admission register", TODAY - timedelta(days=1))
     page.get_by_role("button", name="Record new pupil").click()
     sent = page.locator("#return-sent")
     expect(sent.get_by_role("heading", level=1)).to_have_text("New pupil recorded")

@@ -21,6 +21,7 @@ from tests.e2e.helpers import (
     DESKTOP,
     PHONE,
     assert_no_axe_violations,
+    fill_date,
     fresh_session,
     open_case,
     open_tab,
@@ -74,7 +75,7 @@ def test_officer_secures_a_school_place_and_closes_from_the_start_date(
     # The keyworker the case was given on entering Located.
     keyworker = open_details(section, "Record or change the keyworker")
     keyworker.get_by_label("Keyworker's name and team").fill("Pat Keyworker, SAS East")
-    keyworker.get_by_label("Date allocated").fill(TODAY.isoformat())
+    fill_date(keyworker, "Date allocated", TODAY)
     keyworker.get_by_role("button", name="Save changes").click()
     expect_done(page, "School Attendance Service keyworker updated")
     expect(section).to_contain_text("Pat Keyworker, SAS East")
@@ -85,7 +86,7 @@ def test_officer_secures_a_school_place_and_closes_from_the_start_date(
     expect(page.get_by_role("alert")).to_contain_text(
         "Enter the school or schools applied for")
     apply.get_by_label("School or schools applied for").fill("Aire Valley Primary (107999)")
-    apply.get_by_label("Date applied").fill((TODAY - timedelta(days=2)).isoformat())
+    fill_date(apply, "Date applied", TODAY - timedelta(days=2))
     apply.get_by_label("Outcome").select_option(label="Awaiting outcome")
     apply.get_by_role("button", name="Save").click()
     expect_done(page, "In-year admission application recorded")
@@ -96,10 +97,10 @@ def test_officer_secures_a_school_place_and_closes_from_the_start_date(
     # The school offers; the parent accepts, starting in three days.
     offer = open_details(section, "Record an offer of a school place")
     offer.get_by_label("School offered").fill("Aire Valley Primary")
-    offer.get_by_label("Date of the offer").fill(TODAY.isoformat())
+    fill_date(offer, "Date of the offer", TODAY)
     offer.get_by_label("Has the parent accepted the offer?").select_option(label="Accepted")
     start = TODAY + timedelta(days=3)
-    offer.get_by_label("Agreed start date").fill(start.isoformat())
+    fill_date(offer, "Agreed start date", start)
     offer.get_by_role("button", name="Save").click()
     expect_done(page, "Offer of a school place recorded")
     expect(section).to_contain_text(f"Starts on {long_date(start)}")
@@ -127,7 +128,7 @@ def test_officer_secures_a_school_place_and_closes_from_the_start_date(
     expect(warning).to_contain_text(f"due to start school on {long_date(start)}")
     expect(warning).to_contain_text("waiting school start")
     close.get_by_label("School URN").fill("107999")
-    close.get_by_label("Start date").fill(start.isoformat())
+    fill_date(close, "Start date", start)
     close.get_by_label("Confirmed by (school or admissions)").fill("Admissions team")
     close.get_by_role("button", name="Propose closure").click()
     # The start date typed here has not come either: an error at its field.
@@ -141,7 +142,7 @@ def test_officer_secures_a_school_place_and_closes_from_the_start_date(
     open_tab(page, "CME episode")
     offer_row = section.get_by_role("listitem").filter(has_text="Offer of a school place")
     update = open_details(offer_row, "Update this step")
-    update.get_by_label("Agreed start date").fill(TODAY.isoformat())
+    fill_date(update, "Agreed start date", TODAY)
     update.get_by_role("button", name="Save changes").click()
     expect_done(page, "Offer of a school place updated")
 
@@ -150,7 +151,7 @@ def test_officer_secures_a_school_place_and_closes_from_the_start_date(
     close.get_by_label("Outcome").select_option(label="Located – on roll at a Leeds school")
     expect(close.locator(".warning-box")).to_have_count(0)
     close.get_by_label("School URN").fill("107999")
-    close.get_by_label("Start date").fill(TODAY.isoformat())
+    fill_date(close, "Start date", TODAY)
     close.get_by_label("Confirmed by (school or admissions)").fill("Admissions team")
     close.get_by_role("button", name="Propose closure").click()
     expect_done(page, "Closure proposed")

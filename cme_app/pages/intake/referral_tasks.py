@@ -8,10 +8,10 @@ is "Completed" when it has answers and the service's own rules find nothing wron
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import date
 
+from ...dates import DATE_BOX, join_date, split_date
 from ...services.intake import referral_form as rf
 
 NOT_STARTED, IN_PROGRESS, COMPLETED = "Not started", "In progress", "Completed"
@@ -55,7 +55,6 @@ DATE_FIELDS = frozenset({
 })
 ROW_DATE_FIELDS = frozenset({"date_of_birth", "made_on"})
 PARTS = ("day", "month", "year")
-_PART_KEY = re.compile(r"^(.+)-(day|month|year)$")
 
 
 def section_of(field_id: str) -> str:
@@ -84,7 +83,7 @@ def page_query(field_id: str) -> str:
 
 def is_date_box(key: str) -> bool:
     """One of a date input's three boxes (`<date field>-day`, `-month`, `-year`)."""
-    m = _PART_KEY.match(key)
+    m = DATE_BOX.fullmatch(key)
     return bool(m) and is_date(m.group(1))
 
 
@@ -139,33 +138,12 @@ def next_page(form: dict[str, str], page: str, row: str = "") -> str:
 # ----- dates ------------------------------------------------------------------------------
 
 
-def join_date(day: str, month: str, year: str) -> str:
-    """Three boxes as the service reads a date. Anything not a date is kept as typed, so the
-    service's own message ("... must be a real date") answers it."""
-    day, month, year = (p.strip() for p in (day, month, year))
-    if not (day or month or year):
-        return ""
-    if day.isdigit() and month.isdigit() and year.isdigit():
-        return f"{int(year):04d}-{int(month):02d}-{int(day):02d}"
-    return f"{year}-{month}-{day}"
-
-
-def split_date(value: str) -> dict[str, str]:
-    """A stored date as the three boxes show it (no leading zeros, as a person types)."""
-    parts = (value or "").split("-", 2)
-    if len(parts) != 3:
-        return {"day": "", "month": "", "year": value or ""}
-    year, month, day = parts
-    strip = lambda p: p.lstrip("0") or p  # noqa: E731
-    return {"day": strip(day), "month": strip(month), "year": year}
-
-
 def join_dates(fields: dict[str, str]) -> dict[str, str]:
     """The form's `<field>-day`, `-month`, `-year` boxes as one `<field>` each."""
     out: dict[str, str] = {}
     parts: dict[str, dict[str, str]] = {}
     for key, value in fields.items():
-        m = _PART_KEY.match(key)
+        m = DATE_BOX.fullmatch(key)
         if m and is_date(m.group(1)):
             parts.setdefault(m.group(1), {})[m.group(2)] = value if isinstance(value, str) else ""
         else:
