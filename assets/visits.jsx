@@ -1060,6 +1060,11 @@ function VisitRecord({ options, initial, visitDate, serverErrors, onChangeDraft,
     if (!found.length) onSave({ ...record, saved_at: new Date().toISOString() });
   };
 
+  const endTooSoon = () => {
+    setErrors([{ field: "record.save", message: "Save the visit record before you end the visit" }]);
+    setAttempt((n) => n + 1);
+  };
+
   return (
     <form className="visit-step" onSubmit={save} noValidate aria-labelledby="step-record">
       <ErrorSummary errors={errors} focusKey={attempt} />
@@ -1145,9 +1150,10 @@ function VisitRecord({ options, initial, visitDate, serverErrors, onChangeDraft,
       <TextField id="record-next_action_due" label="Next action due" type="date"
         width="input--w10" value={r.next_action_due} onChange={set("next_action_due")}
         error={e["record.next_action_due"]} />
-      <button className="button" type="submit">Save visit</button>
+      <button className="button" type="submit" id="record-save">Save visit</button>
       <p className="hint" id="end-visit-hint">Save the visit before you end it.</p>
-      <button className="button button--secondary" type="button" disabled
+      {/* Never a disabled button (GOV.UK): pressed too soon, it says what to do first. */}
+      <button className="button button--secondary" type="button" onClick={endTooSoon}
         aria-describedby="end-visit-hint">
         End visit
       </button>

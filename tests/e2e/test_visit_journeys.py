@@ -145,8 +145,6 @@ def record(page: Page, *, due: str | None = None) -> None:
 
 
 def save_and_end(page: Page) -> None:
-    end = page.get_by_role("button", name="End visit")
-    expect(end).to_be_disabled()
     page.get_by_role("button", name="Save visit").click()
     expect(page.get_by_role("heading", name="Visit record saved")).to_be_visible()
     expect(page.get_by_role("button", name="End visit")).to_be_enabled()
@@ -416,7 +414,13 @@ def test_visit_pages_have_no_serious_accessibility_problems(new_context, team, s
     assert_in_view(page, page.locator("label[for=record-next_action]"))
     assert_in_view(page, page.locator("#record-next_action-error"))
     screenshot(page, "visits-phone-error-link-in-view", full_page=False)
-    expect(page.get_by_role("button", name="End visit")).to_be_disabled()
+    # End visit before saving: never a disabled button, it says what to do first.
+    page.get_by_role("button", name="End visit").click()
+    summary = page.locator("#error-summary")
+    expect(summary.get_by_role("link")).to_have_text(
+        ["Save the visit record before you end the visit"])
+    summary.get_by_role("link").click()
+    expect(page.get_by_role("button", name="Save visit")).to_be_focused()
     assert_fits(page)
     screenshot(page, "visits-phone-record-errors")
     assert_no_axe_violations(page, "visits-record-errors")
