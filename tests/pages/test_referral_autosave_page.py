@@ -183,3 +183,19 @@ def test_going_on_with_nothing_saved_is_a_gov_uk_error_not_silence(session, scho
     call_handler(state, "continue_saved")
     assert state.error_list == [[SUBMIT_BUTTON, TOO_LONG]]
     assert _drafts(session) == []
+
+
+def test_the_confirmation_loaded_again_shows_the_reference_not_draft_not_found(session,
+                                                                              school_token):
+    """After the submit the address still names the draft: a reload, or a reconnect whose
+    page load Reflex runs after the submit it had queued, shows the same confirmation."""
+    state = _form(school_token)
+    call_handler(state, "autosave", _fields(**example_referral_form()))
+    draft = state.draft_ref
+    call_handler(state, "submit_referral", {"draft_id": draft})
+    reference = state.submitted_reference
+    assert reference.startswith("CME-")
+    again = state_for(ReferralFormState, school_token, path="/referrals/new",
+                      query={"draft": draft, "section": "check"})
+    call_handler(again, "load")
+    assert (again.submitted_reference, again.not_found) == (reference, False)

@@ -225,6 +225,10 @@ class ReferralFormState(PageFeedback, AuthState):
 
     def _open(self, session, *, actor, draft: str, timed_out: bool, field: str):
         self.form_open = actor.role == "school"
+        if draft and (sent := drafts.sent_receipt(session, actor=actor, public_id=draft)):
+            # Already sent: its confirmation again, not "Draft not found".
+            self.submitted_reference, self.submitted_late = sent.reference, sent.late
+            return None
         if draft:
             opened = drafts.open_with_request(session, actor=actor, public_id=draft)
             self._draft_id = self.draft_ref = draft

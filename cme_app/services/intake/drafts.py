@@ -125,6 +125,24 @@ def submit_draft(
                                          submission_id=submission_id)
 
 
+def sent_receipt(session: Session, *, actor: Actor | None, public_id: str) -> Receipt | None:
+    """The confirmation of the school's own referral that this draft has become: its page
+    loaded again after the submit (a reload, or a reconnect whose load came after the submit it
+    had queued). None when the draft is still editable, or not this school's."""
+    actor = require_school_user(actor, Capability.REFERRAL_WRITE)
+    row = session.exec(
+        select(Referral.public_id, Referral.late, Case.reference)
+        .join(Case, Case.referral_id == Referral.id)
+        .where(Referral.public_id == (public_id or "")[:32], visible_to(actor),
+               Referral.status.not_in(EDITABLE))
+    ).first()
+    if row is None:
+        return None
+    audit.record(session, actor=actor, action="referral.receipt_shown", entity_type="referral",
+                 entity_id=row[0])
+    return Receipt(reference=row[2], late=bool(row[1]))
+
+
 @dataclass(frozen=True)
 class OpenedDraft:
     """A draft as the form opens it; for a referral the CME team sent back, its reference

@@ -47,6 +47,7 @@ ACTION_LABELS = {
     "referral.submitted": "Submitted a referral",
     "referral.resubmitted": "Resubmitted a referral",
     "referral.submit_repeated": "Sent an already stored referral again",
+    "referral.receipt_shown": "Saw the confirmation of a sent referral again",
     "referral.returned": "Returned a referral to the school",
     "referral.list": "Listed referrals",
     "referral.view": "Viewed a referral",

@@ -141,6 +141,22 @@ def test_the_draft_is_submitted_as_the_server_holds_it(session):
     assert again.reference == receipt.reference
 
 
+def test_a_sent_drafts_page_opened_again_shows_its_receipt_to_its_school_only(session):
+    """Reloading the confirmation (its address still names the draft), or a reconnect whose
+    page load comes after the submit: the receipt again, audited; not for another school, and
+    nothing for a draft still being written."""
+    school_a, school_b = two_schools(session)
+    draft = drafts.autosave(session, actor=school_a, fields=example_referral_form())
+    assert drafts.sent_receipt(session, actor=school_a, public_id=draft.public_id) is None
+    receipt = drafts.submit_draft(session, actor=school_a, public_id=draft.public_id)
+    again = drafts.sent_receipt(session, actor=school_a, public_id=draft.public_id)
+    assert again == receipt
+    assert [e.entity_id for e in audit_events(session, "referral.receipt_shown")] == [
+        draft.public_id]
+    assert drafts.sent_receipt(session, actor=school_b, public_id=draft.public_id) is None
+    assert drafts.sent_receipt(session, actor=school_a, public_id="0" * 32) is None
+
+
 def test_an_incomplete_draft_gets_field_errors_and_stays_a_draft(session):
     school_a, _ = two_schools(session)
     draft = drafts.autosave(session, actor=school_a, fields={"first_name": "Amira"})
