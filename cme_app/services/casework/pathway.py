@@ -87,6 +87,7 @@ def seen_and_outcome(f: Form) -> tuple[str, bool, bool]:
         if seen == "no" or sent else ""
     return outcome, False, False
 
+
 SAFEGUARDING_AGENCIES: dict[str, str] = {
     "csc": "Children's social care (CSC)",
     "mash": "MASH",
