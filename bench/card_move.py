@@ -18,6 +18,7 @@ asks <= 3x and p95 <= 20 ms; the issue asks 2x).
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
 import sys
@@ -125,18 +126,22 @@ def run(app_url: str, echo_url: str, rounds: int, n: int) -> dict:
             "over": sum(r > TARGET for r in ratios), "rounds": rounds}
 
 
-def profile(moves: int = 20) -> int:
-    """Where a move's server time goes: the real handler in-process on the seeded database
-    (load the board as a tab does, then move back and forth), with Reflex's delta encoding."""
-    from pyinstrument import Profiler
-    from reflex_base.utils.format import json_dumps
+def board_tab_in_process():
+    """For --profile: a lead's /board tab on the seeded SQLite database, loaded, with each
+    handler's thread steps run inline (pyinstrument sees only the thread it runs on).
+    Returns the board state and its root state."""
     from sqlmodel import Session
 
     import cme_app.pages  # noqa: F401  (registers the page states)
     from cme_app.db import get_engine
     from cme_app.pages.casework.board import BoardState
+    from cme_app.state import handlers
     from tests.factories import call_handler, session_token, state_for
 
+    async def inline(fn, *args, **kwargs):
+        return fn(*args, **kwargs)
+
+    handlers.asyncio.to_thread = inline
     use_db(common.seeded("sqlite"))
     with Session(get_engine()) as session:
         token = session_token(session, seed.lead_email(1), seed.PASSWORD)
@@ -145,6 +150,21 @@ def profile(moves: int = 20) -> int:
     root = state.parent_state.parent_state
     call_handler(state, "load")
     root._clean()
+    return state, root
+
+
+def run_handler(state, name: str, *args) -> None:
+    """A handler as Reflex runs it, on this thread (see board_tab_in_process)."""
+    asyncio.run(type(state).event_handlers[name].fn(state, *args))
+
+
+def profile(moves: int = 20) -> int:
+    """Where a move's server time goes: the real handler in-process on the seeded database
+    (load the board as a tab does, then move back and forth), with Reflex's delta encoding."""
+    from pyinstrument import Profiler
+    from reflex_base.utils.format import json_dumps
+
+    state, root = board_tab_in_process()
 
     class Local:  # Mover's bookkeeping without a socket
         updates: list = []
@@ -154,7 +174,7 @@ def profile(moves: int = 20) -> int:
     profiler.start()
     for _ in range(moves):
         payload = mover.payload()
-        call_handler(state, "move", *payload.values())
+        run_handler(state, "move", *payload.values())
         assert "moved to" in state.announcement, state.announcement
         json_dumps(root.get_delta())
         root._clean()

@@ -20,7 +20,6 @@ with the same client load is the ceiling this 2-core box reaches with this clien
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import sys
 import threading
@@ -30,7 +29,15 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import common  # first: sets the environment
-from bench.card_move import Mover, echo_socket, lead_socket, timed, use_db
+from bench.card_move import (
+    Mover,
+    board_tab_in_process,
+    echo_socket,
+    lead_socket,
+    run_handler,
+    timed,
+    use_db,
+)
 
 REDIS = "redis://127.0.0.1:6379/2"
 ERRORS: list[str] = []
@@ -196,33 +203,13 @@ def profile(events: int = 60) -> int:
     database, with Reflex's delta encoding (pyinstrument)."""
     from pyinstrument import Profiler
     from reflex_base.utils.format import json_dumps
-    from sqlmodel import Session
 
-    import cme_app.pages  # noqa: F401  (registers the page states)
-    from bench import seed
-    from cme_app.db import get_engine
-    from cme_app.pages.casework.board import BoardState
-    from cme_app.state import handlers
-    from tests.factories import call_handler, session_token, state_for
-
-    async def inline(fn, *args, **kwargs):  # the profiler sees only its own thread
-        return fn(*args, **kwargs)
-
-    handlers.asyncio.to_thread = inline
-    use_db(common.seeded("sqlite"))
-    with Session(get_engine()) as session:
-        token = session_token(session, seed.lead_email(1), seed.PASSWORD)
-        session.commit()
-    state = state_for(BoardState, token, path="/board")
-    root = state.parent_state.parent_state
-    call_handler(state, "load")
-    root._clean()
-    filter_handler = BoardState.event_handlers["set_risk_filter"].fn
+    state, root = board_tab_in_process()
     profiler = Profiler(interval=0.0005)
     started = time.perf_counter()
     profiler.start()
     for k in range(events):
-        asyncio.run(filter_handler(state, *filter_payload(k).values()))
+        run_handler(state, "set_risk_filter", *filter_payload(k).values())
         json_dumps(root.get_delta())
         root._clean()
     profiler.stop()
