@@ -49,6 +49,10 @@ class AuthState(rx.State):
     # Whose session this tab's state was built for (cme_app/state/tab.py): a fingerprint of
     # the cookie, never the cookie. Checked before every event.
     _bound_to: str = ""
+    # This state has been built for a signed-in user, so a wipe must also drop it. One that
+    # never was holds nothing of anyone's; dropping it would only make Reflex rebuild it for
+    # the page load still under way, which finds no session and wipes it again, in a loop.
+    _served: bool = False
 
     def _session_token(self) -> str:
         # Reflex keeps the handshake's headers server-side and never serialises the cookie.
@@ -65,6 +69,8 @@ class AuthState(rx.State):
             actor = auth.actor_for_token(
                 session, self._session_token(), ip=self._client_ip(), touch=touch
             )
+        if actor is not None and not self._served:
+            self._served = True
         name, role = (actor.name, str(actor.role)) if actor else ("", "")
         # Assign only on change: an assignment is sent to the browser even if equal.
         if (self.user_name, self.user_role) != (name, role):
@@ -99,17 +105,19 @@ class AuthState(rx.State):
         # Signed out meanwhile: the poll only drops the badge, the next click goes to sign-in.
         self._set_unread(0)
 
-    def _wipe_tab(self) -> None:
-        """Forget everything this tab's state holds, on every page's state, and drop the
-        tab's state from the state manager once this event is done. The browser is about to
-        start a new tab token, so nothing of it is needed again."""
+    def _wipe_tab(self, *, drop: bool = True) -> None:
+        """Forget everything this tab's state holds, on every page's state, and (`drop`) drop
+        the tab's state from the state manager once this event is done. The browser is about
+        to start a new tab token, so nothing of it is needed again."""
         tab.wipe_loaded(self, AuthState)
-        tab.purge_later(self.router.session.client_token, AuthState)
+        if drop:
+            tab.purge_later(self.router.session.client_token, AuthState)
 
     def _leave(self, url: str = routes.LOGIN):
-        """The session has ended (idle, expired, revoked): wipe the tab and load `url` in
-        full with a new tab token, not a client-side move that keeps the old one."""
-        self._wipe_tab()
+        """The session has ended (idle, expired, revoked), or there never was one: wipe the
+        tab and load `url` in full with a new tab token, not a client-side move that keeps
+        the old one. A state never built for anyone is not dropped (see `_served`)."""
+        self._wipe_tab(drop=self._served)
         return rx.call_script(NEW_TAB_SCRIPT.format(url=json.dumps(url)))
 
     def _ended(self, _result=None):

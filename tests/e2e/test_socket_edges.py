@@ -166,3 +166,16 @@ def test_oversized_events_are_refused_and_the_socket_survives(app_url, session):
         assert not sock.connected, "a 1 MB frame was accepted"
         assert other.connected and echo(other) < 10
     assert _attempts(session, SIZE_EMAIL) == before + 1
+
+
+@pytest.mark.parametrize("cookie", [None, "not-a-session"], ids=["no cookie", "a made-up cookie"])
+def test_a_socket_with_no_session_on_a_staff_page_is_answered_once_not_in_a_loop(app_url, cookie):
+    """Opening a staff page with no session is answered with "sign in" once. It once set off
+    a loop on the single-worker server: about 1,400 updates a second to one anonymous socket,
+    for as long as it stayed open."""
+    with EventSocket(app_url, path="/board", cookie=cookie) as sock:
+        time.sleep(2)
+        text = sock.received_text()
+        count = len(sock.updates)
+    assert "cmeNewTab" in text and "/login" in text
+    assert count < 20, f"{count} updates in about 2 s"

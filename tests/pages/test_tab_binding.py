@@ -206,6 +206,31 @@ def test_signing_in_wipes_the_tab_and_drops_its_state(session, officer_case):
     assert not kept
 
 
+def test_a_tab_never_built_for_anyone_is_sent_to_sign_in_and_not_dropped(session, officer_case):
+    """A socket with no session opening a page: sent to sign in with a new tab token, and its
+    state (nothing of anyone's) is kept. Dropping it made Reflex rebuild the state for the
+    page load still under way, which found no session and dropped it again: an anonymous
+    socket kept a worker busy sending thousands of updates a second."""
+    case, _ = officer_case
+
+    async def scenario():
+        manager = StateManagerMemory()
+        t = Tab(manager)
+        answered, _, _ = await t.event(CaseState, "load", cookie=None, path=_case_path(case))
+        await t.purged()
+        anonymous_kept = TAB in manager.states
+        # A cookie that is no session at all, on the same tab: the same.
+        answered_again, _, _ = await t.event(CaseState, "load", cookie="not-a-session",
+                                             path=_case_path(case))
+        await t.purged()
+        return answered, answered_again, anonymous_kept, TAB in manager.states
+
+    answered, answered_again, anonymous_kept, kept = run_async(scenario())
+    for sent in (answered, answered_again):
+        assert "cmeNewTab" in repr(sent) and "/login" in repr(sent)
+    assert anonymous_kept and kept
+
+
 def test_a_load_after_the_session_ended_wipes_the_tab_and_starts_a_new_token(
     session, officer_case
 ):
