@@ -9,7 +9,9 @@ so without these rules the next person to use a tab would be sent what the last 
 - Wiped: signing in or out, or a handler finding the session has ended, resets the tab's app
   states at once and then drops the tab's state from the state manager (in memory: deleted;
   in Redis: written back empty, and the keys expire with Reflex's token TTL). The browser
-  starts a new tab token by full navigation (assets/app.js).
+  starts a new tab token by full navigation (assets/app.js). A state never built for a
+  signed-in user is reset but not dropped (AuthState._served): dropping it mid page load made
+  Reflex rebuild it and load the page again, in a loop.
 
 The fingerprint is a truncated SHA-256 of the cookie: it tells sessions apart and cannot be
 used as one. The raw cookie never enters the state.
