@@ -342,6 +342,15 @@ def state_for(cls, token: str, *, path: str = "/", query: dict | None = None,
     return state
 
 
+def loaded_tab(session: Session, email: str, cls, path: str, *, query: dict | None = None):
+    """A page state as `email`'s browser tab has it after the page's on_load."""
+    token = session_token(session, email)
+    session.commit()
+    state = state_for(cls, token, path=path, query=query)
+    call_handler(state, "load")
+    return state
+
+
 def audit_events(session: Session, action: str) -> list[AuditEvent]:
     """The audit trail's events of one action, oldest first."""
     return list(session.exec(

@@ -10,13 +10,7 @@ import cme_app.pages  # noqa: F401  (registers every page state)
 from cme_app.dates import join_date_boxes, uk_today
 from cme_app.models import HomeVisit
 from cme_app.pages.casework.case.state import CaseState
-from tests.factories import (
-    call_handler,
-    case_in_enquiries,
-    run_async,
-    session_token,
-    state_for,
-)
+from tests.factories import call_handler, case_in_enquiries, loaded_tab, run_async
 
 
 def test_the_three_boxes_become_one_date_and_the_rest_is_untouched():
@@ -38,11 +32,7 @@ def test_the_three_boxes_become_one_date_and_the_rest_is_untouched():
 
 def _visit_tab(session, team):
     reference = case_in_enquiries(session, team)
-    token = session_token(session, team["officer"].email)
-    session.commit()
-    state = state_for(CaseState, token, path=f"/cases/{reference}")
-    call_handler(state, "load")
-    return state, reference
+    return loaded_tab(session, team["officer"].email, CaseState, f"/cases/{reference}"), reference
 
 
 VISIT = {"visit-address": "14 Example Street", "visit-child_seen": "no",

@@ -26,19 +26,10 @@ from tests.factories import (
     CANARY_UPN,
     call_handler,
     case_in_enquiries,
-    session_token,
-    state_for,
+    loaded_tab,
 )
 
 TODAY = uk_today()
-
-
-def _tab(session, email: str, cls, path: str):
-    token = session_token(session, email)
-    session.commit()
-    state = state_for(cls, token, path=path)
-    call_handler(state, "load")
-    return state
 
 
 def test_school_b_never_sees_school_a_returns(session, team):
@@ -52,26 +43,26 @@ def test_school_b_never_sees_school_a_returns(session, team):
         first_name="Bea", last_name="Bschool"))
     session.commit()
 
-    b = _tab(session, school_b.email, ReturnsState, "/returns")
+    b = loaded_tab(session, school_b.email, ReturnsState, "/returns")
     seen = json.dumps(b.dict(), default=str)
     assert [r.pupil for r in b.school_rows] == ["Bea Bschool"]
     for canary in CANARIES:
         assert canary not in seen
     assert b.la_rows == []
 
-    a = _tab(session, school_a.email, ReturnsState, "/returns")
+    a = loaded_tab(session, school_a.email, ReturnsState, "/returns")
     assert {r.pupil for r in a.school_rows} == {f"{CANARY_FIRST} {CANARY_LAST}",
                                                 f"{CANARY_FIRST} Newpupil"}
     assert {r.status for r in a.school_rows} == {"Being looked into", "Received"}
 
     # The LA sees both schools', with the school's name.
-    la = _tab(session, team["officer"].email, ReturnsState, "/returns")
+    la = loaded_tab(session, team["officer"].email, ReturnsState, "/returns")
     assert {r.school for r in la.la_rows} == {"Aire Valley Primary", "Kirkstall Hill Academy"}
     assert la.school_rows == []
 
 
 def test_ground_i_without_confirmation_is_an_error_then_sent_with_the_status(session, team):
-    state = _tab(session, team["school"].email, DeletionReturnState, "/returns/new")
+    state = loaded_tab(session, team["school"].email, DeletionReturnState, "/returns/new")
     form = example_deletion_form() | {"absence_codes_confirmed": ""}
     call_handler(state, "submit_form", form)
     assert list(state.errors) == ["absence_codes_confirmed"]
@@ -85,7 +76,7 @@ def test_ground_i_without_confirmation_is_an_error_then_sent_with_the_status(ses
 
 
 def test_the_upload_answers_each_row_and_stores_the_good_ones(session, team):
-    state = _tab(session, team["school"].email, UploadState, "/returns/upload")
+    state = loaded_tab(session, team["school"].email, UploadState, "/returns/upload")
     start = TODAY.isoformat()
     text = ("school_urn,upn,first_name,last_name,date_of_birth,start_date,postcode\n"
             f"107999,,Ann,One,2014-01-01,{start},LS1 4AP\n"
@@ -114,7 +105,7 @@ def test_the_upload_answers_each_row_and_stores_the_good_ones(session, team):
 
 def test_the_officer_proposes_closing_from_a_new_pupil_match(session, team):
     reference = case_in_enquiries(session, team)
-    state = _tab(session, team["officer"].email, CaseState, f"/cases/{reference}")
+    state = loaded_tab(session, team["officer"].email, CaseState, f"/cases/{reference}")
     child = state.case.child_name
     first, last = child.split(" ", 1)
     case = session.exec(select(Case).where(Case.reference == reference)).one()
@@ -140,7 +131,7 @@ def test_the_deletion_form_is_not_redrawn_when_its_page_loads_again(session, tea
     school typed stays in it. Opening the page at another address draws it afresh."""
     from reflex.istate.data import RouterData
 
-    state = _tab(session, team["school"].email, DeletionReturnState, routes.RETURN_NEW)
+    state = loaded_tab(session, team["school"].email, DeletionReturnState, routes.RETURN_NEW)
     drawn = state.form_key
     call_handler(state, "load")
     assert state.form_key == drawn
